@@ -1,0 +1,78 @@
+"""Every setting SnakeBench reads from the environment, in one place.
+
+Other modules never call ``os.environ`` themselves: they take a :class:`Settings`
+(usually :func:`get_settings`) so that tests can build one explicitly and so a
+bad value is reported once, with the variable's name, instead of deep inside a job.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+DEFAULT_DATABASE_URL = "sqlite:///snakebench.db"
+DEFAULT_REPLAY_DIR = "replays"
+
+
+class ConfigError(ValueError):
+    """A setting has a value SnakeBench cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str = DEFAULT_REDIS_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    replay_dir: Path = Path(DEFAULT_REPLAY_DIR)
+    # Seconds one provider call may take before it counts as a timeout.
+    move_timeout: float = 60.0
+    # Attempts per move for transient provider failures (429, 5xx, timeouts).
+    provider_retries: int = 4
+    # First backoff delay in seconds; doubles per attempt, with jitter.
+    retry_base_delay: float = 1.0
+    retry_max_delay: float = 30.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            redis_url=env.get("REDIS_URL", DEFAULT_REDIS_URL),
+            database_url=_database_url(env.get("DATABASE_URL", DEFAULT_DATABASE_URL)),
+            replay_dir=Path(env.get("SNAKEBENCH_REPLAY_DIR", DEFAULT_REPLAY_DIR)),
+            move_timeout=_positive_float(env, "SNAKEBENCH_MOVE_TIMEOUT", 60.0),
+            provider_retries=int(_positive_float(env, "SNAKEBENCH_PROVIDER_RETRIES", 4)),
+            retry_base_delay=_positive_float(env, "SNAKEBENCH_RETRY_BASE_DELAY", 1.0),
+            retry_max_delay=_positive_float(env, "SNAKEBENCH_RETRY_MAX_DELAY", 30.0),
+        )
+
+
+_DATABASE_SCHEMES = ("sqlite://", "postgres://", "postgresql://")
+
+
+def _database_url(value: str) -> str:
+    value = value.strip()
+    if not value.startswith(_DATABASE_SCHEMES):
+        raise ConfigError(
+            f"DATABASE_URL={value!r} is not supported: use sqlite:///PATH or postgres://..."
+        )
+    return value
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r} must be above zero")
+    return value
+
+
+def get_settings() -> Settings:
+    """The settings of this process, read from the environment each call (cheap)."""
+    return Settings.from_env()
