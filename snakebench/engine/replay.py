@@ -1,0 +1,336 @@
+"""Replay files, version 1: the original's format, read in both frame conventions.
+
+Old files (before about December 2025) store in ``frames[i].state`` the state
+*before* round ``i`` and end with an extra frame holding the final state; newer
+files store the state *after* round ``i``. :func:`parse_replay` turns either into
+one shape, :class:`Replay`, whose rounds carry the state after them when the
+file has it. The writer always writes the newer form.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from snakebench.engine.rules import DEFAULT_APPLE_TARGET, Cell, DoubleDeath, Rules
+from snakebench.engine.state import GameState, start_state
+
+REPLAY_VERSION = 1
+# Recorded games started before this call every double death a tie.
+DOUBLE_DEATH_SCORE_SINCE = "2025-12-12"
+
+Convention = Literal["post", "pre"]
+StateDict = dict[str, Any]
+
+
+class ReplayFormatError(ValueError):
+    """The file is not a readable SnakeBench replay; the message says why."""
+
+
+@dataclass(frozen=True)
+class RecordedRound:
+    index: int
+    moves: dict[str, dict[str, Any]]
+    after: StateDict | None  # the recorded state after this round, when the file has it
+    events: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Replay:
+    game: dict[str, Any]
+    players: dict[str, dict[str, Any]]
+    totals: dict[str, Any]
+    rules: Rules
+    initial: StateDict
+    rounds: list[RecordedRound]
+    convention: Convention
+    frames: list[dict[str, Any]] = field(repr=False)
+
+    @property
+    def rounds_played(self) -> int:
+        return len(self.rounds)
+
+    def initial_state(self) -> GameState:
+        return state_from_dict(self.initial)
+
+
+# --------------------------------------------------------------------- states
+
+
+def state_to_dict(state: GameState) -> StateDict:
+    return {
+        "snakes": {sid: [[x, y] for x, y in body] for sid, body in state.snakes.items()},
+        "apples": [[x, y] for x, y in state.apples],
+        "alive": dict(state.alive),
+        "scores": dict(state.scores),
+    }
+
+
+def state_from_dict(data: StateDict) -> GameState:
+    state = start_state(data["snakes"], data["apples"], data.get("scores"))
+    alive = data.get("alive") or {}
+    return state._replace(alive={sid: bool(alive.get(sid, True)) for sid in state.snakes})
+
+
+# --------------------------------------------------------------------- reading
+
+
+def read_replay(path: str | Path) -> Replay:
+    """Load and parse a replay file; any problem is a :class:`ReplayFormatError`."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReplayFormatError(f"cannot read {path}: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReplayFormatError(f"not JSON ({exc.msg} at line {exc.lineno})") from None
+    return parse_replay(data)
+
+
+def parse_replay(data: Any) -> Replay:
+    _require(isinstance(data, dict), "not a SnakeBench replay: the top level is not an object")
+    for key in ("game", "players", "initial_state", "frames"):
+        _require(key in data, f"not a SnakeBench replay: missing '{key}'")
+    version = data.get("version", REPLAY_VERSION)
+    _require(version == REPLAY_VERSION, f"unsupported replay version {version!r}")
+    game, players, frames = data["game"], data["players"], data["frames"]
+    _require(isinstance(game, dict), "'game' is not an object")
+    _require(isinstance(players, dict) and players, "'players' is not a non-empty object")
+    _require(isinstance(frames, list), "'frames' is not a list")
+    initial = _check_state(data["initial_state"], "initial_state")
+    for i, frame in enumerate(frames):
+        _require(isinstance(frame, dict), f"frame {i} is not an object")
+        _require("moves" in frame and isinstance(frame["moves"], dict), f"frame {i} has no moves")
+        _check_state(frame.get("state"), f"frame {i} state")
+    convention = _convention(initial, frames)
+    rounds = _rounds(frames, convention, game.get("rounds_played"))
+    return Replay(
+        game=game,
+        players=players,
+        totals=data.get("totals") or {},
+        rules=_rules(game, initial),
+        initial=initial,
+        rounds=rounds,
+        convention=convention,
+        frames=frames,
+    )
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ReplayFormatError(message)
+
+
+def _check_state(state: Any, where: str) -> StateDict:
+    _require(isinstance(state, dict), f"{where} is not an object")
+    for key in ("snakes", "apples"):
+        _require(key in state, f"{where} has no '{key}'")
+    snakes, apples = state["snakes"], state["apples"]
+    _require(
+        isinstance(snakes, dict) and bool(snakes), f"{where}: 'snakes' is empty or not an object"
+    )
+    for sid, body in snakes.items():
+        _require(
+            isinstance(body, list) and all(_is_cell(c) for c in body),
+            f"{where}: snake {sid} is not a list of [x, y] cells",
+        )
+    _require(
+        isinstance(apples, list) and all(_is_cell(c) for c in apples),
+        f"{where}: 'apples' is not a list of [x, y] cells",
+    )
+    for key in ("alive", "scores"):
+        _require(isinstance(state.get(key, {}), dict), f"{where}: '{key}' is not an object")
+    return state
+
+
+def _is_cell(value: Any) -> bool:
+    return (
+        isinstance(value, list | tuple)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    )
+
+
+def _convention(initial: StateDict, frames: list[dict[str, Any]]) -> Convention:
+    """Old files repeat the initial state as frame 0; a post-move frame 0 never
+    equals it, because round 0 either moved a snake or killed one."""
+    if frames and _same_state(frames[0]["state"], initial):
+        return "pre"
+    return "post"
+
+
+def _same_state(a: StateDict, b: StateDict) -> bool:
+    return all(a.get(k) == b.get(k) for k in ("snakes", "apples", "alive", "scores"))
+
+
+def _rounds(
+    frames: list[dict[str, Any]], convention: Convention, rounds_played: Any
+) -> list[RecordedRound]:
+    if convention == "post":
+        count = len(frames)
+    else:
+        # The trailing frame holds the final state and repeats the last moves.
+        count = len(frames) - 1 if len(frames) > 1 else len(frames)
+        if isinstance(rounds_played, int) and 0 < rounds_played <= len(frames):
+            count = rounds_played
+    rounds = []
+    for i in range(count):
+        frame = frames[i]
+        if convention == "post":
+            after = frame["state"]
+        else:
+            after = frames[i + 1]["state"] if i + 1 < len(frames) else None
+        events = frame.get("events") or []
+        rounds.append(RecordedRound(i, frame["moves"], after, events))
+    return rounds
+
+
+def _rules(game: dict[str, Any], initial: StateDict) -> Rules:
+    board = game.get("board") or {}
+    recorded = game.get("rules") or {}
+    width, height = board.get("width"), board.get("height")
+    _require(isinstance(width, int) and isinstance(height, int), "game.board has no width/height")
+    max_rounds = game.get("max_rounds")
+    _require(isinstance(max_rounds, int) and max_rounds > 0, "game.max_rounds is missing")
+    return Rules(
+        width=width,
+        height=height,
+        num_apples=int(board.get("num_apples", len(initial["apples"]))),
+        max_rounds=max_rounds,
+        apple_target=int(recorded.get("apple_target", DEFAULT_APPLE_TARGET)),
+        double_death=recorded.get("double_death") or _double_death_by_date(game),
+    )
+
+
+def _double_death_by_date(game: dict[str, Any]) -> DoubleDeath:
+    started = str(game.get("started_at") or "")
+    return "tie" if started and started < DOUBLE_DEATH_SCORE_SINCE else "score"
+
+
+# --------------------------------------------------------------------- writing
+
+
+@dataclass
+class ReplayBuilder:
+    """Collects a game's rounds in memory and writes the version-1 document.
+
+    ``players`` maps a snake id to ``{"model_id": ..., "name": ...}``.
+    """
+
+    game_id: str
+    rules: Rules
+    players: dict[str, dict[str, Any]]
+    initial: GameState
+    started_at: datetime
+    game_type: str = "ladder"
+    seed: int | None = None
+    frames: list[dict[str, Any]] = field(default_factory=list)
+
+    def add_round(self, moves: dict[str, dict[str, Any]], after: GameState) -> None:
+        """Record round ``len(frames)``: each snake's move record and the state after it."""
+        index = len(self.frames)
+        frame: dict[str, Any] = {"round": index, "state": state_to_dict(after), "moves": moves}
+        events = [
+            {"type": "death", "player_id": sid, "reason": death.reason}
+            for sid, death in after.deaths.items()
+            if death.round == index
+        ]
+        if events:
+            frame["events"] = events
+        self.frames.append(frame)
+
+    def build(self, final: GameState, ended_at: datetime) -> dict[str, Any]:
+        totals = self._player_totals()
+        players = {
+            sid: {
+                **info,
+                "result": (final.results or {}).get(sid),
+                "final_score": final.scores.get(sid, 0),
+                "death": _death_dict(final, sid),
+                "totals": totals[sid],
+            }
+            for sid, info in self.players.items()
+        }
+        game = {
+            "id": self.game_id,
+            "started_at": self.started_at.isoformat(),
+            "ended_at": ended_at.isoformat(),
+            "game_type": self.game_type,
+            "max_rounds": self.rules.max_rounds,
+            "rounds_played": len(self.frames),
+            "board": {
+                "width": self.rules.width,
+                "height": self.rules.height,
+                "num_apples": self.rules.num_apples,
+            },
+            "rules": {
+                "apple_target": self.rules.apple_target,
+                "double_death": self.rules.double_death,
+            },
+            "seed": self.seed,
+        }
+        return {
+            "version": REPLAY_VERSION,
+            "game": game,
+            "players": players,
+            "totals": {
+                "cost": sum(t["cost"] for t in totals.values()),
+                "input_tokens": sum(t["input_tokens"] for t in totals.values()),
+                "output_tokens": sum(t["output_tokens"] for t in totals.values()),
+            },
+            "initial_state": state_to_dict(self.initial),
+            "frames": self.frames,
+            "metadata": _metadata(game, players, final),
+        }
+
+    def _player_totals(self) -> dict[str, dict[str, Any]]:
+        totals = {sid: {"input_tokens": 0, "output_tokens": 0, "cost": 0.0} for sid in self.players}
+        for frame in self.frames:
+            for sid, move in frame["moves"].items():
+                entry = totals[sid]
+                entry["input_tokens"] += move.get("input_tokens", 0)
+                entry["output_tokens"] += move.get("output_tokens", 0)
+                entry["cost"] += move.get("cost", 0.0)
+        return totals
+
+
+def _death_dict(state: GameState, sid: str) -> dict[str, Any] | None:
+    death = state.deaths.get(sid)
+    return None if death is None else {"reason": death.reason, "round": death.round}
+
+
+def _metadata(
+    game: dict[str, Any], players: dict[str, dict[str, Any]], final: GameState
+) -> dict[str, Any]:
+    """The original's summary block, kept because its tools still read it."""
+    return {
+        "game_id": game["id"],
+        "start_time": game["started_at"],
+        "end_time": game["ended_at"],
+        "models": {sid: p["name"] for sid, p in players.items()},
+        "game_result": final.results,
+        "final_scores": dict(final.scores),
+        "death_info": {sid: p["death"] for sid, p in players.items() if p["death"]},
+        "max_rounds": game["max_rounds"],
+        "actual_rounds": game["rounds_played"],
+        "total_cost": sum(p["totals"]["cost"] for p in players.values()),
+        "player_costs": {sid: p["totals"]["cost"] for sid, p in players.items()},
+    }
+
+
+def write_replay(path: str | Path, document: dict[str, Any]) -> Path:
+    """Write atomically (temp file + rename) so a crash never leaves half a replay."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    tmp.replace(target)
+    return target
+
+
+def cell_list(cells: list[Cell] | tuple[Cell, ...]) -> list[list[int]]:
+    return [[x, y] for x, y in cells]

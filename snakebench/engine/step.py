@@ -1,0 +1,193 @@
+"""One round of Snake, exactly as the original engine plays it.
+
+The order of the death checks, the "fatal round is not applied" rule and the order
+in which apples leave and join the list all show in recorded games, so they are
+kept as they are (see ``shared/docs/rules.md``); changing any of them breaks the
+re-simulation of upstream replays.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from snakebench.engine.rules import DELTAS, Cell, Result, Rules
+from snakebench.engine.state import Death, GameState, all_cells
+
+
+class GameOverError(RuntimeError):
+    """A move was asked of a game that has already ended."""
+
+
+class Spawner(Protocol):
+    """Chooses where new apples appear. Live games draw them from the seed;
+    replay verification takes them from the recorded file."""
+
+    def __call__(
+        self, round_index: int, rules: Rules, occupied: set[Cell], count: int
+    ) -> Sequence[Cell]: ...
+
+
+class SeededSpawner:
+    """Apple spawns drawn from ``(seed, round)``: the same seed and moves give the same
+    apples, and no generator state lives between rounds, so a game can resume from
+    any stored state."""
+
+    __slots__ = ("_cells", "seed")
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._cells: list[Cell] | None = None
+
+    def __call__(
+        self, round_index: int, rules: Rules, occupied: set[Cell], count: int
+    ) -> list[Cell]:
+        if self._cells is None:
+            self._cells = all_cells(rules)
+        free = [cell for cell in self._cells if cell not in occupied]
+        rng = random.Random(self.seed * 1_000_003 + round_index + 1)
+        return rng.sample(free, min(count, len(free)))
+
+
+def step(state: GameState, moves: Mapping[str, str], rules: Rules, spawn: Spawner) -> GameState:
+    """Play one round: every alive snake moves at once. Returns the next state.
+
+    ``moves`` maps each alive snake's id to "UP", "DOWN", "LEFT" or "RIGHT".
+    """
+    if state.results is not None:
+        raise GameOverError("the game is over")
+    movers = state.alive_ids()
+    heads = _new_heads(state, moves, movers)
+    apples = state.apples
+    eaten = set(apples).intersection(heads.values()) if apples else set()
+    bodies = {}
+    for sid in movers:
+        body = state.snakes[sid]
+        head = heads[sid]
+        bodies[sid] = (head, *body) if head in eaten else (head, *body[:-1])
+    dead = _deaths(heads, bodies, rules)
+    if dead and len(state.snakes) == 2:
+        return _fatal_round(state, dead, rules)
+    return _apply(state, movers, heads, bodies, dead, eaten, rules, spawn)
+
+
+def _new_heads(state: GameState, moves: Mapping[str, str], movers: list[str]) -> dict[str, Cell]:
+    heads: dict[str, Cell] = {}
+    for sid in movers:
+        try:
+            dx, dy = DELTAS[moves[sid]]
+        except KeyError:
+            raise ValueError(f"snake {sid} needs one of UP, DOWN, LEFT, RIGHT") from None
+        x, y = state.snakes[sid][0]
+        heads[sid] = (x + dx, y + dy)
+    return heads
+
+
+def _deaths(
+    heads: dict[str, Cell], bodies: dict[str, tuple[Cell, ...]], rules: Rules
+) -> dict[str, str]:
+    """Deaths in the original's order: wall, then head-to-head, then body.
+
+    Body cells are fixed before the body check, so a snake dying there still
+    blocks the others; only snakes alive after the first two checks count.
+    """
+    dead: dict[str, str] = {}
+    width, height = rules.width, rules.height
+    for sid, (x, y) in heads.items():
+        if not (0 <= x < width and 0 <= y < height):
+            dead[sid] = "wall"
+    by_cell: dict[Cell, list[str]] = {}
+    for sid, head in heads.items():
+        if sid not in dead:
+            by_cell.setdefault(head, []).append(sid)
+    for sids in by_cell.values():
+        if len(sids) > 1:
+            for sid in sids:
+                dead[sid] = "head_collision"
+    blocked: set[Cell] = set()
+    standing = [sid for sid in heads if sid not in dead]
+    for sid in standing:
+        blocked.update(bodies[sid][1:])
+    for sid in standing:
+        if heads[sid] in blocked:
+            dead[sid] = "body_collision"
+    return dead
+
+
+def _fatal_round(state: GameState, dead: dict[str, str], rules: Rules) -> GameState:
+    """Two snakes and at least one died: the game ends and no move is applied."""
+    deaths = dict(state.deaths)
+    for sid, reason in dead.items():
+        deaths[sid] = Death(reason, state.round)
+    alive = {sid: is_alive and sid not in dead for sid, is_alive in state.alive.items()}
+    if len(dead) == 1:
+        results: dict[str, Result] = {sid: "lost" if sid in dead else "won" for sid in alive}
+    elif rules.double_death == "tie":
+        results = {sid: "tied" for sid in alive}
+    else:
+        results = by_score(state.scores)
+    return GameState(
+        state.round + 1, state.snakes, state.apples, alive, state.scores, deaths, results
+    )
+
+
+def _apply(
+    state: GameState,
+    movers: list[str],
+    heads: dict[str, Cell],
+    bodies: dict[str, tuple[Cell, ...]],
+    dead: dict[str, str],
+    eaten: set[Cell],
+    rules: Rules,
+    spawn: Spawner,
+) -> GameState:
+    """Commit the survivors' moves, score apples and refill the board.
+
+    With more than two snakes the dead ones stay where they died (they block
+    spawns but not moves), as in the original engine.
+    """
+    snakes = dict(state.snakes)
+    scores = state.scores
+    alive = state.alive
+    deaths = state.deaths
+    if dead:
+        alive = {sid: is_alive and sid not in dead for sid, is_alive in alive.items()}
+        deaths = {**deaths, **{sid: Death(reason, state.round) for sid, reason in dead.items()}}
+    apples = state.apples
+    if eaten:
+        scores = dict(scores)
+        for sid in movers:
+            if sid not in dead and heads[sid] in eaten:
+                scores[sid] += 1
+        eaten_now = {heads[sid] for sid in movers if sid not in dead} & eaten
+        apples = tuple(a for a in apples if a not in eaten_now)
+    for sid in movers:
+        if sid not in dead:
+            snakes[sid] = bodies[sid]
+    if len(apples) < rules.num_apples:
+        interim = GameState(state.round, snakes, apples, alive, scores, deaths)
+        new = spawn(state.round, rules, interim.occupied(), rules.num_apples - len(apples))
+        apples = (*apples, *new)
+    played = state.round + 1
+    results = None
+    if (
+        max(scores.values()) >= rules.apple_target
+        or played >= rules.max_rounds
+        or sum(alive.values()) <= 1
+    ):
+        results = by_score(scores)
+    return GameState(played, snakes, apples, alive, scores, deaths, results)
+
+
+def by_score(scores: Mapping[str, int]) -> dict[str, Result]:
+    """The highest score wins; a shared highest score ties; everyone else loses."""
+    top = max(scores.values())
+    leaders = [sid for sid, score in scores.items() if score == top]
+    top_result: Result = "won" if len(leaders) == 1 else "tied"
+    return {sid: top_result if score == top else "lost" for sid, score in scores.items()}
+
+
+def deaths_in_round(state: GameState, round_index: int) -> list[tuple[str, str]]:
+    """``(snake id, reason)`` of the deaths that happened in ``round_index``."""
+    return [(sid, d.reason) for sid, d in state.deaths.items() if d.round == round_index]

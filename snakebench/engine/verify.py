@@ -1,0 +1,173 @@
+"""Re-simulate a replay from its recorded moves and report the first disagreement.
+
+Apple spawns are the one thing the rules leave to chance, so they are taken from
+the file (the apples appended after each round) and checked to be legal: on a
+free cell, inside the board. Everything else (bodies, deaths, scores, results,
+rounds played) must follow from the moves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from snakebench.engine.replay import RecordedRound, Replay, state_to_dict
+from snakebench.engine.rules import DIRECTIONS, Cell, Rules, RulesError
+from snakebench.engine.state import GameState
+from snakebench.engine.step import deaths_in_round, step
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    frame: int  # index into the file's frames (-1 for the summary blocks)
+    field: str
+    expected: Any  # what the rules give
+    found: Any  # what the file says
+
+    def __str__(self) -> str:
+        where = f"frame {self.frame}" if self.frame >= 0 else "summary"
+        return f"{where}: {self.field}: expected {self.expected!r}, found {self.found!r}"
+
+
+class RecordedSpawner:
+    """Hands the engine the apples the file says appeared after a round."""
+
+    def __init__(self) -> None:
+        self.recorded: list[Cell] | None = None
+        self.problem: str | None = None
+
+    def __call__(
+        self, round_index: int, rules: Rules, occupied: set[Cell], count: int
+    ) -> Sequence[Cell]:
+        if self.recorded is None:  # the file does not show this round's result
+            return []
+        new = self.recorded[max(0, len(self.recorded) - count) :]
+        seen: set[Cell] = set()
+        for cell in new:
+            x, y = cell
+            if not (0 <= x < rules.width and 0 <= y < rules.height):
+                self.problem = f"spawned apple {list(cell)} is off the board"
+            elif cell in occupied or cell in seen:
+                self.problem = f"spawned apple {list(cell)} is on an occupied cell"
+            seen.add(cell)
+        return new
+
+
+def verify_replay(replay: Replay) -> Mismatch | None:
+    """``None`` when the file is exactly what the rules produce from its moves."""
+    rules = replay.rules
+    state = replay.initial_state()
+    try:
+        rules.validate(len(state.snakes))
+    except RulesError as exc:
+        return Mismatch(-1, "game.board", "valid rules", str(exc))
+    spawner = RecordedSpawner()
+    offset = 1 if replay.convention == "pre" else 0
+    for rnd in replay.rounds:
+        if state.over:
+            return Mismatch(rnd.index, "rounds_played", state.round, replay.rounds_played)
+        found = _play_round(state, rnd, rules, spawner)
+        if isinstance(found, Mismatch):
+            return found
+        state = found
+        if rnd.after is not None:
+            mismatch = _compare_state(rnd.index + offset, state, rnd.after)
+            if mismatch:
+                return mismatch
+        mismatch = _compare_events(rnd, state)
+        if mismatch:
+            return mismatch
+    if not state.over:
+        return Mismatch(len(replay.frames) - 1, "game over", True, False)
+    return _compare_summary(replay, state)
+
+
+def _play_round(
+    state: GameState, rnd: RecordedRound, rules: Rules, spawner: RecordedSpawner
+) -> GameState | Mismatch:
+    moves: dict[str, str] = {}
+    for sid in state.alive_ids():
+        move = (rnd.moves.get(sid) or {}).get("move")
+        if move not in DIRECTIONS:
+            return Mismatch(rnd.index, f"moves.{sid}.move", "UP, DOWN, LEFT or RIGHT", move)
+        moves[sid] = move
+    spawner.problem = None
+    spawner.recorded = (
+        [(int(x), int(y)) for x, y in rnd.after["apples"]] if rnd.after is not None else None
+    )
+    after = step(state, moves, rules, spawner)
+    if spawner.problem:
+        return Mismatch(rnd.index, "apples", "spawns on free cells", spawner.problem)
+    return after
+
+
+def _compare_state(frame: int, state: GameState, recorded: dict[str, Any]) -> Mismatch | None:
+    ours = state_to_dict(state)
+    for sid, body in ours["snakes"].items():
+        theirs = recorded["snakes"].get(sid)
+        if theirs != body:
+            return Mismatch(frame, f"state.snakes.{sid}", body, theirs)
+    for key in ("alive", "scores"):
+        for sid, value in ours[key].items():
+            theirs = recorded.get(key, {}).get(sid)
+            if theirs != value:
+                return Mismatch(frame, f"state.{key}.{sid}", value, theirs)
+    if recorded["apples"] != ours["apples"]:
+        return Mismatch(frame, "state.apples", ours["apples"], recorded["apples"])
+    return None
+
+
+def _compare_events(rnd: RecordedRound, state: GameState) -> Mismatch | None:
+    ours = sorted(deaths_in_round(state, rnd.index))
+    theirs = sorted(
+        (str(e.get("player_id")), str(e.get("reason")))
+        for e in rnd.events
+        if isinstance(e, dict) and e.get("type") == "death"
+    )
+    if ours != theirs:
+        return Mismatch(rnd.index, "events", ours, theirs)
+    return None
+
+
+def _compare_summary(replay: Replay, state: GameState) -> Mismatch | None:
+    played = replay.game.get("rounds_played")
+    if played is not None and played != state.round:
+        return Mismatch(-1, "game.rounds_played", state.round, played)
+    for sid in state.snakes:
+        player = replay.players.get(sid) or {}
+        death = state.deaths.get(sid)
+        expected = {
+            "result": (state.results or {}).get(sid),
+            "final_score": state.scores[sid],
+            "death": None if death is None else {"reason": death.reason, "round": death.round},
+        }
+        for key, value in expected.items():
+            if key in player and player[key] != value:
+                return Mismatch(-1, f"players.{sid}.{key}", value, player[key])
+        mismatch = _compare_totals(replay, sid, player.get("totals"))
+        if mismatch:
+            return mismatch
+    return None
+
+
+def _compare_totals(replay: Replay, sid: str, totals: Any) -> Mismatch | None:
+    """Player totals must add up from the moves. The original summed tokens over
+    every frame, the repeated trailing frame of old files included, so either
+    sum is accepted for files in that form."""
+    if not isinstance(totals, dict):
+        return None
+    played = [r.moves.get(sid) or {} for r in replay.rounds]
+    every = [f["moves"].get(sid) or {} for f in replay.frames]
+    for key in ("input_tokens", "output_tokens", "cost"):
+        if key not in totals:
+            continue
+        sums = {_sum(played, key), _sum(every, key)}
+        if not any(math.isclose(totals[key], s, rel_tol=1e-9, abs_tol=1e-9) for s in sums):
+            return Mismatch(-1, f"players.{sid}.totals.{key}", _sum(played, key), totals[key])
+    return None
+
+
+def _sum(moves: list[dict[str, Any]], key: str) -> float:
+    return float(sum(m.get(key) or 0 for m in moves))
