@@ -144,7 +144,8 @@ def _check_state(state: Any, where: str) -> StateDict:
     )
     for key in ("alive", "scores"):
         _require(isinstance(state.get(key, {}), dict), f"{where}: '{key}' is not an object")
-    return state
+    checked: StateDict = state
+    return checked
 
 
 def _is_cell(value: Any) -> bool:
@@ -193,9 +194,11 @@ def _rules(game: dict[str, Any], initial: StateDict) -> Rules:
     board = game.get("board") or {}
     recorded = game.get("rules") or {}
     width, height = board.get("width"), board.get("height")
-    _require(isinstance(width, int) and isinstance(height, int), "game.board has no width/height")
     max_rounds = game.get("max_rounds")
-    _require(isinstance(max_rounds, int) and max_rounds > 0, "game.max_rounds is missing")
+    if not (isinstance(width, int) and isinstance(height, int)):
+        raise ReplayFormatError("game.board has no width/height")
+    if not (isinstance(max_rounds, int) and max_rounds > 0):
+        raise ReplayFormatError("game.max_rounds is missing")
     return Rules(
         width=width,
         height=height,
