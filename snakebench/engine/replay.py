@@ -99,7 +99,7 @@ def parse_replay(data: Any) -> Replay:
     _require(version == REPLAY_VERSION, f"unsupported replay version {version!r}")
     game, players, frames = data["game"], data["players"], data["frames"]
     _require(isinstance(game, dict), "'game' is not an object")
-    _require(isinstance(players, dict) and players, "'players' is not a non-empty object")
+    _require(isinstance(players, dict) and bool(players), "'players' is not a non-empty object")
     _require(isinstance(frames, list), "'frames' is not a list")
     initial = _check_state(data["initial_state"], "initial_state")
     for i, frame in enumerate(frames):
