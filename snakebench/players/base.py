@@ -1,0 +1,70 @@
+"""What a player is: something that, shown the board, picks a move.
+
+Players are adapters around the pure engine: a bot computes, an LLM player asks a
+provider. Both return a :class:`MoveDecision`, which carries what the replay and
+the database record about the move (tokens, cost, latency, how it was parsed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from snakebench.engine import Direction, GameState, Rules
+
+ParseMethod = Literal["bot", "final_line", "fallback", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """Everything a player may look at when choosing one move."""
+
+    snake_id: str
+    state: GameState
+    rules: Rules
+
+
+@dataclass(slots=True)
+class MoveDecision:
+    move: Direction
+    rationale: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float = 0.0
+    latency_ms: float = 0.0
+    parse: ParseMethod = "bot"
+    # The reply held no valid move: the move was chosen by the invalid-move policy
+    # and counts against the model.
+    invalid: bool = False
+    # Under the "forfeit" policy an invalid reply loses the game instead.
+    forfeit: bool = False
+    # Transient provider failures that were retried before this move succeeded.
+    retries: int = 0
+
+    def record(self) -> dict[str, Any]:
+        """The move as a replay frame stores it (the original's keys first)."""
+        return {
+            "move": str(self.move),
+            "rationale": self.rationale,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost": self.cost,
+            "latency_ms": round(self.latency_ms, 1),
+            "parse": self.parse,
+            "invalid": self.invalid,
+            "retries": self.retries,
+        }
+
+
+class Player(Protocol):
+    """One side of a game. A player object lives for one game, so it may keep
+    what it needs between turns (the LLM player keeps its last rationale)."""
+
+    name: str
+
+    def choose(self, turn: Turn) -> MoveDecision: ...
+
+
+class InfrastructureError(RuntimeError):
+    """A move could not be obtained for reasons that are nobody's play (provider
+    outage, persistent timeouts). The game becomes ``void``: kept, never rated."""

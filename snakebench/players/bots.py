@@ -1,0 +1,206 @@
+"""The built-in models: three bots that play without an API key.
+
+They are deterministic for a seed: a tie between equally good moves is broken by a
+hash of ``(seed, round, snake)``, so the same seed and board give the same move in
+any process, and a game can resume mid-way without replaying a random generator.
+
+Boards are handled as flat cell indices (``y * width + x``) with precomputed
+neighbour lists, because bots run in the hot loop of every bot-only batch.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import deque
+from functools import lru_cache
+
+from snakebench.engine import DIRECTIONS, Direction, GameState, Rules
+from snakebench.players.base import MoveDecision, Turn
+
+BOT_NAMES = ("random", "greedy", "survivor")
+
+
+@lru_cache(maxsize=32)
+def _neighbours(width: int, height: int) -> tuple[tuple[int, ...], ...]:
+    cells = []
+    for index in range(width * height):
+        x, y = index % width, index // width
+        near = [(x + dx, y + dy) for dx, dy in ((0, 1), (0, -1), (-1, 0), (1, 0))]
+        cells.append(
+            tuple(nx + ny * width for nx, ny in near if 0 <= nx < width and 0 <= ny < height)
+        )
+    return tuple(cells)
+
+
+class Board:
+    """One snake's view of the next round: which cells are surely deadly, which
+    risk a head-on collision, and where the apples are."""
+
+    __slots__ = ("apples", "blocked", "danger", "height", "options", "width")
+
+    def __init__(self, turn: Turn) -> None:
+        state, rules, me = turn.state, turn.rules, turn.snake_id
+        self.width, self.height = rules.width, rules.height
+        self.blocked = bytearray(rules.width * rules.height)
+        self.apples = [x + y * rules.width for x, y in state.apples]
+        apple_cells = set(state.apples)
+        self.danger: set[int] = set()
+        for sid, body in state.snakes.items():
+            if not state.alive[sid]:
+                continue
+            # A tail moves away this round, unless its snake may eat (then it stays).
+            may_eat = sid != me and any(_adjacent(body[0], a) for a in apple_cells)
+            for x, y in body if may_eat else body[:-1]:
+                self.blocked[x + y * rules.width] = 1
+            if sid != me:
+                hx, hy = body[0]
+                self.danger.update(_neighbours(self.width, self.height)[hx + hy * self.width])
+        self.options = self._options(state.snakes[me][0])
+
+    def _options(self, head: tuple[int, int]) -> list[tuple[Direction, int]]:
+        """Moves that do not die at once, as (direction, target cell)."""
+        x, y = head
+        found = []
+        for direction, (nx, ny) in zip(
+            DIRECTIONS, ((x, y + 1), (x, y - 1), (x - 1, y), (x + 1, y)), strict=True
+        ):
+            if 0 <= nx < self.width and 0 <= ny < self.height:
+                cell = nx + ny * self.width
+                if not self.blocked[cell]:
+                    found.append((direction, cell))
+        return found
+
+    def preferred(self) -> list[tuple[Direction, int]]:
+        """Safe moves that also avoid a possible head-on collision, if there are any."""
+        calm = [option for option in self.options if option[1] not in self.danger]
+        return calm or self.options
+
+    def apple_distances(self) -> list[int]:
+        """Steps from every cell to its nearest apple through free cells (-1: none)."""
+        neighbours = _neighbours(self.width, self.height)
+        distance = [-1] * (self.width * self.height)
+        queue = deque(self.apples)
+        for apple in self.apples:
+            distance[apple] = 0
+        while queue:
+            cell = queue.popleft()
+            for near in neighbours[cell]:
+                if distance[near] < 0 and not self.blocked[near]:
+                    distance[near] = distance[cell] + 1
+                    queue.append(near)
+        return distance
+
+    def space(self, start: int, limit: int) -> int:
+        """Cells reachable from ``start`` (stops counting at ``limit``)."""
+        neighbours = _neighbours(self.width, self.height)
+        seen = {start}
+        stack = [start]
+        while stack and len(seen) < limit:
+            for near in neighbours[stack.pop()]:
+                if near not in seen and not self.blocked[near]:
+                    seen.add(near)
+                    stack.append(near)
+        return len(seen)
+
+
+def _adjacent(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return abs(a[0] - b[0]) + abs(a[1] - b[1]) == 1
+
+
+class Bot:
+    """Shared plumbing: the name, the seed and the deterministic tie-break."""
+
+    name = "bot"
+
+    def __init__(self, seed: int = 0, name: str | None = None) -> None:
+        self.seed = seed
+        if name:
+            self.name = name
+
+    def _pick(self, options: list[Direction], turn: Turn) -> Direction:
+        if len(options) == 1:
+            return options[0]
+        salt = zlib.crc32(turn.snake_id.encode())
+        return options[hash((self.seed, turn.state.round, salt)) % len(options)]
+
+    def choose(self, turn: Turn) -> MoveDecision:
+        move, why = self.decide(turn, Board(turn))
+        return MoveDecision(move=move, rationale=why)
+
+    def decide(self, turn: Turn, board: Board) -> tuple[Direction, str]:
+        raise NotImplementedError
+
+
+class RandomBot(Bot):
+    """Uniform over the moves that do not die at once (any move when none is safe)."""
+
+    name = "random"
+
+    def decide(self, turn: Turn, board: Board) -> tuple[Direction, str]:
+        options = [direction for direction, _ in board.preferred()]
+        if not options:
+            return self._pick(list(DIRECTIONS), turn), "No safe move; picked at random."
+        return self._pick(options, turn), f"Random safe move among {len(options)}."
+
+
+class SurvivorBot(Bot):
+    """The safe move that keeps the most reachable space; then the nearest apple."""
+
+    name = "survivor"
+
+    def decide(self, turn: Turn, board: Board) -> tuple[Direction, str]:
+        options = board.preferred()
+        if not options:
+            return self._pick(list(DIRECTIONS), turn), "Trapped: every move dies."
+        limit = board.width * board.height
+        spaces = {cell: board.space(cell, limit) for _, cell in options}
+        most = max(spaces.values())
+        roomy = [(d, c) for d, c in options if spaces[c] == most]
+        if len(roomy) > 1:
+            distance = board.apple_distances()
+            reachable = [distance[c] for _, c in roomy if distance[c] >= 0]
+            if reachable:
+                near = min(reachable)
+                roomy = [(d, c) for d, c in roomy if distance[c] == near]
+        move = self._pick([d for d, _ in roomy], turn)
+        return move, f"Keeping the most room: {most} cells reachable."
+
+
+class GreedyBot(Bot):
+    """The first step of a shortest safe path to the nearest apple.
+
+    A step that leads into a pocket smaller than the snake is skipped when
+    another step towards an apple exists; with no reachable apple it plays
+    like :class:`SurvivorBot`.
+    """
+
+    name = "greedy"
+
+    def decide(self, turn: Turn, board: Board) -> tuple[Direction, str]:
+        options = board.preferred()
+        distance = board.apple_distances()
+        towards = sorted({distance[c] for _, c in options if distance[c] >= 0})
+        length = len(turn.state.snakes[turn.snake_id])
+        for steps in towards:
+            best = [(d, c) for d, c in options if distance[c] == steps]
+            roomy = [d for d, c in best if board.space(c, length + 1) > length]
+            if roomy:
+                move = self._pick(roomy, turn)
+                return move, f"Heading for the nearest apple, {steps + 1} steps away."
+        return SurvivorBot.decide(self, turn, board)  # type: ignore[arg-type]
+
+
+_BOTS: dict[str, type[Bot]] = {"random": RandomBot, "greedy": GreedyBot, "survivor": SurvivorBot}
+
+
+def make_bot(kind: str, seed: int = 0, name: str | None = None) -> Bot:
+    """A bot of ``kind`` (one of :data:`BOT_NAMES`) seeded with ``seed``."""
+    try:
+        return _BOTS[kind](seed, name)
+    except KeyError:
+        raise ValueError(f"unknown bot {kind!r}; bots: {', '.join(BOT_NAMES)}") from None
+
+
+def bot_move(kind: str, state: GameState, rules: Rules, snake_id: str, seed: int = 0) -> Direction:
+    """One bot move for a board, without a game around it (the fake LLM server uses it)."""
+    return make_bot(kind, seed).choose(Turn(snake_id, state, rules)).move
