@@ -1,0 +1,186 @@
+"""The database handle: one proxy every model binds to, and how a URL becomes a database.
+
+Models are declared once against :data:`database` (a :class:`peewee.DatabaseProxy`) and
+the real database is chosen at run time from ``DATABASE_URL``, so the same code runs on
+the default SQLite file and on PostgreSQL (Heroku/Railway inject ``postgres://...``).
+
+Connection problems surface as :class:`StoreError` with a one-line message naming the
+URL (password masked) and the cause, because a raw driver traceback at start-up tells an
+operator less than "cannot connect to postgres://u:***@db:5432/x: connection refused".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import peewee as pw
+
+from snakebench.config import Settings, get_settings
+
+database = pw.DatabaseProxy()
+"""Every model is bound to this proxy; :func:`connect` points it at a real database."""
+
+SQLITE_PRAGMAS: dict[str, object] = {
+    # WAL lets readers (web, monitor) run while a worker writes.
+    "journal_mode": "wal",
+    # Several worker processes share one file: wait for the write lock instead of failing.
+    "busy_timeout": 10_000,
+    "foreign_keys": 1,
+    # Safe with WAL (no corruption on power loss, at worst the last commits are lost).
+    "synchronous": "normal",
+}
+POSTGRES_CONNECT_TIMEOUT = 5  # seconds; an unreachable host must not hang start-up
+
+
+class StoreError(Exception):
+    """The database cannot be used as configured; the message is one line for a human."""
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` so it can go in logs and errors."""
+    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+def connect(url: str) -> pw.Database:
+    """Open the database ``url`` names, point :data:`database` at it and return it.
+
+    The connection is tried once here so a bad URL fails now with a :class:`StoreError`,
+    then closed again: peewee reopens one per thread on first use, and a connection
+    opened before an RQ worker forks must not be shared with the work horse.
+    An in-memory SQLite database (``sqlite:///:memory:``) stays open, else it would vanish.
+    """
+    db = _build(url)
+    try:
+        db.connect()
+    except (pw.DatabaseError, pw.InterfaceError, OSError) as exc:
+        raise StoreError(f"cannot connect to {mask_url(url)}: {_reason(exc, url)}") from None
+    if not _is_memory(db):
+        db.close()
+    _replace_proxied(db)
+    return db
+
+
+def connect_from_settings(settings: Settings | None = None) -> pw.Database:
+    """:func:`connect` to ``settings.database_url`` (the environment's when not given)."""
+    return connect((settings or get_settings()).database_url)
+
+
+def is_sqlite(db: pw.Database | pw.DatabaseProxy | None = None) -> bool:
+    """True when ``db`` (default: the proxied database) is SQLite."""
+    return isinstance(_unwrap(db), pw.SqliteDatabase)
+
+
+def is_postgres(db: pw.Database | pw.DatabaseProxy | None = None) -> bool:
+    """True when ``db`` (default: the proxied database) is PostgreSQL."""
+    return isinstance(_unwrap(db), pw.PostgresqlDatabase)
+
+
+@contextmanager
+def transaction(*, immediate: bool = False, db: pw.Database | None = None) -> Iterator[None]:
+    """Run the block in one transaction (a savepoint when already inside one).
+
+    ``immediate=True`` takes SQLite's write lock at ``BEGIN`` (``BEGIN IMMEDIATE``). Use it
+    for read-then-write blocks when several processes write: a deferred transaction that
+    read first cannot upgrade to a writer once another process committed, and SQLite then
+    fails at once with "database is locked" instead of waiting ``busy_timeout``.
+    PostgreSQL has no such mode; there the flag does nothing (lock rows or take an
+    advisory lock inside the block instead).
+    """
+    target: pw.Database | pw.DatabaseProxy = database if db is None else db
+    if immediate and is_sqlite(target):
+        ctx = target.atomic(lock_type="IMMEDIATE")
+    else:
+        ctx = target.atomic()
+    with ctx:
+        yield
+
+
+def _build(url: str) -> pw.Database:
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme == "sqlite":
+        return _build_sqlite(url)
+    if scheme in ("postgres", "postgresql"):
+        return _build_postgres(url)
+    raise StoreError(
+        f"unsupported database URL {mask_url(url)!r}: use sqlite:///PATH or postgres://..."
+    )
+
+
+def _build_sqlite(url: str) -> pw.SqliteDatabase:
+    """``sqlite:///rel/path.db`` is relative, ``sqlite:////abs/path.db`` absolute."""
+    path = url.split("://", 1)[1].split("?", 1)[0]
+    path = path[1:] if path.startswith("/") else path
+    if path in ("", ":memory:"):
+        return pw.SqliteDatabase(":memory:", pragmas=SQLITE_PRAGMAS, timeout=10)
+    file = Path(unquote(path)).expanduser()
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise StoreError(f"cannot create directory {file.parent} for {url}: {reason}") from None
+    return pw.SqliteDatabase(str(file), pragmas=SQLITE_PRAGMAS, timeout=10)
+
+
+def _build_postgres(url: str) -> pw.PostgresqlDatabase:
+    parts = urlsplit(url)
+    dbname = unquote(parts.path.lstrip("/"))
+    if not dbname:
+        raise StoreError(f"database URL {mask_url(url)} names no database (.../DBNAME)")
+    try:
+        port = parts.port
+    except ValueError:
+        raise StoreError(f"database URL {mask_url(url)} has a bad port") from None
+    params: dict[str, Any] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT}
+    params.update(parse_qsl(parts.query))  # e.g. ?sslmode=require
+    for key, value in (
+        ("user", parts.username),
+        ("password", parts.password),
+        ("host", parts.hostname),
+    ):
+        if value:
+            params[key] = unquote(value)
+    if port is not None:
+        params["port"] = port
+    return pw.PostgresqlDatabase(dbname, **params)
+
+
+def _reason(exc: BaseException, url: str) -> str:
+    """The first meaningful line of a driver error, without any password in it."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else type(exc).__name__
+    text = re.sub(r'^connection to server (?:at|on) "[^"]*"[^:]*? failed: ', "", text)
+    text = re.sub(r"^(?:FATAL|ERROR):\s+", "", text)
+    password = urlsplit(url).password if "://" in url else None
+    if password:
+        text = text.replace(unquote(password), "***").replace(password, "***")
+    return text[:1].lower() + text[1:]
+
+
+def _is_memory(db: pw.Database) -> bool:
+    return isinstance(db, pw.SqliteDatabase) and db.database == ":memory:"
+
+
+def _unwrap(db: pw.Database | pw.DatabaseProxy | None) -> pw.Database | None:
+    target = database if db is None else db
+    if isinstance(target, pw.DatabaseProxy):
+        inner: pw.Database | None = target.obj
+        return inner
+    return target
+
+
+def _replace_proxied(db: pw.Database) -> None:
+    """Point the proxy at ``db``, closing this thread's connection to the previous one."""
+    previous = database.obj
+    if (
+        previous is not None
+        and previous is not db
+        and not previous.is_closed()
+        and not previous.in_transaction()
+    ):
+        previous.close()
+    database.initialize(db)

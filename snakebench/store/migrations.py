@@ -1,0 +1,202 @@
+"""Versioned schema migrations, recorded in a ``schema_version`` table.
+
+Each migration is ``(version, description, apply(db))`` and runs in its own transaction
+together with the row that records it, so a failed migration leaves nothing half-done
+(both SQLite and PostgreSQL have transactional DDL).
+
+Several processes may start at once (a release phase and workers, or many workers on one
+SQLite file). On PostgreSQL each transaction first takes ``pg_advisory_xact_lock``; on
+SQLite it begins ``IMMEDIATE`` (the write lock). Either way the second process waits,
+then sees the version already recorded and applies nothing.
+
+Migration 1 builds the schema from a frozen copy of the models (:func:`_v1_tables`), not
+from :mod:`snakebench.store.models`: when a model gains a column, migration 2 adds it, and
+a fresh database must reach the same schema by running 1 then 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import peewee as pw
+
+from snakebench.store.db import is_postgres, transaction
+from snakebench.store.models import ELO_START, TRUESKILL_MU, TRUESKILL_SIGMA, utcnow
+
+# Any fixed 64-bit number; every snakebench process migrating a database uses this one.
+ADVISORY_LOCK_KEY = 0x536E616B6542656E  # "SnakeBen"
+VERSION_TABLE = "schema_version"
+
+
+def _v1_tables(db: pw.Database) -> list[type[pw.Model]]:
+    """The schema of migration 1, frozen. Never edit: add a migration instead."""
+
+    class V1(pw.Model):
+        class Meta:
+            database = db
+
+    class Models(V1):
+        name = pw.CharField(unique=True)
+        provider = pw.CharField()
+        model_slug = pw.CharField()
+        base_url = pw.CharField(null=True)
+        api_key_env = pw.CharField(null=True)
+        price_input_per_m = pw.DoubleField(default=0.0)
+        price_output_per_m = pw.DoubleField(default=0.0)
+        max_completion_tokens = pw.IntegerField(null=True)
+        extra = pw.TextField(default="{}")
+        is_active = pw.BooleanField(default=True)
+        test_status = pw.CharField(default="untested")
+        trueskill_mu = pw.DoubleField(default=TRUESKILL_MU)
+        trueskill_sigma = pw.DoubleField(default=TRUESKILL_SIGMA)
+        trueskill_exposed = pw.DoubleField(default=0.0)
+        elo_rating = pw.DoubleField(default=ELO_START)
+        wins = pw.IntegerField(default=0)
+        losses = pw.IntegerField(default=0)
+        ties = pw.IntegerField(default=0)
+        apples_eaten = pw.IntegerField(default=0)
+        games_played = pw.IntegerField(default=0)
+        created_at = pw.DateTimeField(default=utcnow)
+        updated_at = pw.DateTimeField(default=utcnow)
+        last_played_at = pw.DateTimeField(null=True)
+
+        class Meta:
+            table_name = "models"
+
+    class Batches(V1):
+        id = pw.CharField(max_length=36, primary_key=True)
+        name = pw.CharField(null=True)
+        created_at = pw.DateTimeField(default=utcnow)
+        status = pw.CharField(default="active")
+        params = pw.TextField(default="{}")
+        total_games = pw.IntegerField(default=0)
+        queued = pw.IntegerField(default=0)
+        running = pw.IntegerField(default=0)
+        completed = pw.IntegerField(default=0)
+        failed = pw.IntegerField(default=0)
+        void = pw.IntegerField(default=0)
+        cancelled = pw.IntegerField(default=0)
+        total_cost = pw.DoubleField(default=0.0)
+        max_cost = pw.DoubleField(null=True)
+
+        class Meta:
+            table_name = "batches"
+
+    class Games(V1):
+        id = pw.CharField(max_length=36, primary_key=True)
+        seed = pw.BigIntegerField()
+        status = pw.CharField(default="queued", index=True)
+        game_type = pw.CharField(default="ladder")
+        batch = pw.ForeignKeyField(Batches, null=True, on_delete="SET NULL")
+        width = pw.IntegerField(default=10)
+        height = pw.IntegerField(default=10)
+        num_apples = pw.IntegerField(default=5)
+        max_rounds = pw.IntegerField(default=100)
+        apple_target = pw.IntegerField(default=30)
+        double_death = pw.CharField(default="score")
+        invalid_move_policy = pw.CharField(default="random")
+        rounds = pw.IntegerField(default=0)
+        created_at = pw.DateTimeField(default=utcnow, index=True)
+        started_at = pw.DateTimeField(null=True)
+        ended_at = pw.DateTimeField(null=True)
+        replay_path = pw.CharField(null=True)
+        total_cost = pw.DoubleField(default=0.0)
+        error = pw.TextField(null=True)
+        worker = pw.TextField(null=True)
+
+        class Meta:
+            table_name = "games"
+
+    class Participants(V1):
+        game = pw.ForeignKeyField(Games, on_delete="CASCADE")
+        model = pw.ForeignKeyField(Models)
+        slot = pw.IntegerField()
+        score = pw.IntegerField(default=0)
+        result = pw.CharField(null=True)
+        death_round = pw.IntegerField(null=True)
+        death_reason = pw.CharField(null=True)
+        cost = pw.DoubleField(default=0.0)
+        input_tokens = pw.IntegerField(default=0)
+        output_tokens = pw.IntegerField(default=0)
+        invalid_moves = pw.IntegerField(default=0)
+        fallback_parses = pw.IntegerField(default=0)
+        moves = pw.IntegerField(default=0)
+        total_latency_ms = pw.DoubleField(default=0.0)
+
+        class Meta:
+            table_name = "participants"
+            indexes = ((("game", "slot"), True),)
+
+    return [Models, Batches, Games, Participants]
+
+
+def _create_v1(db: pw.Database) -> None:
+    db.create_tables(_v1_tables(db), safe=False)
+
+
+Migration = tuple[int, str, Callable[[pw.Database], None]]
+
+MIGRATIONS: list[Migration] = [
+    (1, "create models, batches, games, participants", _create_v1),
+]
+
+
+def current_version(db: pw.Database) -> int:
+    """The highest applied migration, 0 for a database never migrated."""
+    if not db.table_exists(VERSION_TABLE):
+        return 0
+    version = _version_table(db)
+    highest = version.select(pw.fn.MAX(version.version)).scalar()
+    return int(highest) if highest is not None else 0
+
+
+def latest_version() -> int:
+    """The version :func:`upgrade` brings a database to."""
+    return max(version for version, _, _ in MIGRATIONS)
+
+
+def upgrade(db: pw.Database) -> list[int]:
+    """Apply every pending migration, each in its own transaction; return their versions.
+
+    Safe to run repeatedly and from several processes at once: a migration another process
+    applied meanwhile is seen (under the lock) and skipped.
+    """
+    version_table = _version_table(db)
+    with _locked(db):
+        version_table.create_table(safe=True)
+    applied: list[int] = []
+    for version, _description, apply in sorted(MIGRATIONS, key=lambda m: m[0]):
+        with _locked(db):
+            if current_version(db) >= version:
+                continue
+            apply(db)
+            version_table.create(version=version, applied_at=utcnow())
+        applied.append(version)
+    return applied
+
+
+@contextmanager
+def _locked(db: pw.Database) -> Iterator[None]:
+    """A write transaction that only one migrating process at a time can hold."""
+    with transaction(immediate=True, db=db):
+        if is_postgres(db):
+            lock = "SELECT pg_advisory_xact_lock(%s)"
+            db.execute_sql(lock, (ADVISORY_LOCK_KEY,))  # type: ignore[no-untyped-call]
+        yield
+
+
+class _SchemaVersion(pw.Model):
+    """One row per applied migration; bound to a database by :func:`_version_table`."""
+
+    version = pw.IntegerField(primary_key=True)
+    applied_at = pw.DateTimeField()
+
+
+def _version_table(db: pw.Database) -> type[_SchemaVersion]:
+    class SchemaVersion(_SchemaVersion):
+        class Meta:
+            database = db
+            table_name = VERSION_TABLE
+
+    return SchemaVersion

@@ -1,0 +1,200 @@
+"""The tables: models (players), batches, games and their participants.
+
+Every model binds to :data:`snakebench.store.db.database`, so the same classes work on
+SQLite and PostgreSQL. The schema itself is created by :mod:`snakebench.store.migrations`,
+never by ``create_tables`` on these classes (a frozen copy there keeps migration 1 stable
+when these classes grow).
+
+Timestamps are **naive UTC** (:func:`utcnow`): SQLite stores a ``DateTimeField`` as text
+and PostgreSQL as ``TIMESTAMP`` (without time zone); naive UTC round-trips identically on
+both, while an aware value would come back as a different type from each.
+Money and ratings are ``DoubleField`` so PostgreSQL stores them in double precision
+(peewee's ``FloatField`` maps to single-precision ``REAL`` there).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import peewee as pw
+
+from snakebench.store.db import database
+
+GAME_STATUSES = ("queued", "running", "completed", "void", "failed", "cancelled")
+ACTIVE_GAME_STATUSES = ("queued", "running")
+FINAL_GAME_STATUSES = ("completed", "void", "failed", "cancelled")
+RESULTS = ("won", "lost", "tied")
+TEST_STATUSES = ("untested", "testing", "ranked", "retired")
+BATCH_STATUSES = ("active", "finished", "cancelled")
+
+TRUESKILL_MU = 25.0
+TRUESKILL_SIGMA = 25.0 / 3.0
+ELO_START = 1500.0
+
+
+def utcnow() -> datetime:
+    """Now, as the naive UTC datetime every timestamp column stores."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_id() -> str:
+    """A fresh 36-character uuid4 string, the primary key of games and batches."""
+    return str(uuid.uuid4())
+
+
+if TYPE_CHECKING:  # peewee's stubs make Field generic; the runtime class is not.
+    _JSONFieldBase = pw.Field[dict[str, Any]]
+else:
+    _JSONFieldBase = pw.Field
+
+
+class JSONTextField(_JSONFieldBase):
+    """A JSON object stored as TEXT, identical on SQLite and PostgreSQL.
+
+    Plain text rather than JSONB: nothing queries inside these values (provider kwargs,
+    batch parameters), and one representation keeps both backends and dumps alike.
+    """
+
+    field_type = "TEXT"
+
+    def db_value(self, value: dict[str, Any] | None) -> str | None:
+        return None if value is None else json.dumps(value, sort_keys=True)
+
+    def python_value(self, value: str | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        loaded: dict[str, Any] = json.loads(value)
+        return loaded
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database
+
+
+class Model(BaseModel):
+    """A player: an LLM behind a provider, or a built-in bot (provider ``bot``).
+
+    ``api_key_env`` is the NAME of the environment variable holding the key; keys are
+    never stored here (nor in Redis or replays).
+    """
+
+    id = pw.AutoField()
+    name = pw.CharField(unique=True)
+    provider = pw.CharField()  # openai | anthropic | openrouter | ollama | bot | ...
+    model_slug = pw.CharField()  # the provider's own model id
+    base_url = pw.CharField(null=True)
+    api_key_env = pw.CharField(null=True)
+    price_input_per_m = pw.DoubleField(default=0.0)  # USD per million input tokens
+    price_output_per_m = pw.DoubleField(default=0.0)
+    max_completion_tokens = pw.IntegerField(null=True)
+    extra = JSONTextField(default=dict)  # provider kwargs: reasoning_effort, api_type, ...
+    is_active = pw.BooleanField(default=True)
+    test_status = pw.CharField(default="untested")  # one of TEST_STATUSES
+    trueskill_mu = pw.DoubleField(default=TRUESKILL_MU)
+    trueskill_sigma = pw.DoubleField(default=TRUESKILL_SIGMA)
+    trueskill_exposed = pw.DoubleField(default=0.0)  # mu - 3 sigma
+    elo_rating = pw.DoubleField(default=ELO_START)
+    wins = pw.IntegerField(default=0)
+    losses = pw.IntegerField(default=0)
+    ties = pw.IntegerField(default=0)
+    apples_eaten = pw.IntegerField(default=0)
+    games_played = pw.IntegerField(default=0)
+    created_at = pw.DateTimeField(default=utcnow)
+    updated_at = pw.DateTimeField(default=utcnow)
+    last_played_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "models"
+
+    def save(self, force_insert: bool = False, only: Any = None) -> int:
+        """Saving bumps ``updated_at``; bulk ``update()`` queries must set it themselves."""
+        self.updated_at = utcnow()
+        if only is not None:
+            only = [*only, Model.updated_at]
+        return super().save(force_insert=force_insert, only=only)
+
+
+class Batch(BaseModel):
+    """One dispatch: its progress lives in these counters, so monitoring is O(1)."""
+
+    id = pw.CharField(max_length=36, primary_key=True, default=new_id)
+    name = pw.CharField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+    status = pw.CharField(default="active")  # one of BATCH_STATUSES
+    params = JSONTextField(default=dict)
+    total_games = pw.IntegerField(default=0)
+    queued = pw.IntegerField(default=0)
+    running = pw.IntegerField(default=0)
+    completed = pw.IntegerField(default=0)
+    failed = pw.IntegerField(default=0)
+    void = pw.IntegerField(default=0)
+    cancelled = pw.IntegerField(default=0)
+    total_cost = pw.DoubleField(default=0.0)
+    max_cost = pw.DoubleField(null=True)
+
+    class Meta:
+        table_name = "batches"
+
+
+class Game(BaseModel):
+    """One game; its id is also its RQ job id. Status moves queued -> running -> final."""
+
+    id = pw.CharField(max_length=36, primary_key=True, default=new_id)
+    seed = pw.BigIntegerField()
+    status = pw.CharField(default="queued", index=True)  # one of GAME_STATUSES
+    game_type = pw.CharField(default="ladder")
+    batch = pw.ForeignKeyField(Batch, null=True, backref="games", on_delete="SET NULL")
+    batch_id: str | None
+    width = pw.IntegerField(default=10)
+    height = pw.IntegerField(default=10)
+    num_apples = pw.IntegerField(default=5)
+    max_rounds = pw.IntegerField(default=100)
+    apple_target = pw.IntegerField(default=30)
+    double_death = pw.CharField(default="score")  # score | tie: how a double death ends
+    invalid_move_policy = pw.CharField(default="random")
+    rounds = pw.IntegerField(default=0)
+    created_at = pw.DateTimeField(default=utcnow, index=True)
+    started_at = pw.DateTimeField(null=True)
+    ended_at = pw.DateTimeField(null=True)
+    replay_path = pw.CharField(null=True)
+    total_cost = pw.DoubleField(default=0.0)
+    error = pw.TextField(null=True)
+    worker = pw.TextField(null=True)
+
+    class Meta:
+        table_name = "games"
+
+
+class Participant(BaseModel):
+    """One model in one game, at one slot (snake id). Rows exist from game creation on,
+    so a worker learns the line-up from the game id alone; results fill in at completion.
+    """
+
+    id = pw.AutoField()
+    game = pw.ForeignKeyField(Game, backref="participants", on_delete="CASCADE")
+    game_id: str
+    model = pw.ForeignKeyField(Model, backref="participations")
+    model_id: int
+    slot = pw.IntegerField()
+    score = pw.IntegerField(default=0)
+    result = pw.CharField(null=True)  # won | lost | tied
+    death_round = pw.IntegerField(null=True)
+    death_reason = pw.CharField(null=True)
+    cost = pw.DoubleField(default=0.0)
+    input_tokens = pw.IntegerField(default=0)
+    output_tokens = pw.IntegerField(default=0)
+    invalid_moves = pw.IntegerField(default=0)
+    fallback_parses = pw.IntegerField(default=0)
+    moves = pw.IntegerField(default=0)
+    total_latency_ms = pw.DoubleField(default=0.0)
+
+    class Meta:
+        table_name = "participants"
+        indexes = ((("game", "slot"), True),)
+
+
+ALL_MODELS: list[type[BaseModel]] = [Model, Batch, Game, Participant]

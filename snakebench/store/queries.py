@@ -1,0 +1,363 @@
+"""The queries the rest of SnakeBench runs: models, batches, and a game's life cycle.
+
+A game's status only moves forward (queued -> running -> completed | void | failed |
+cancelled). Every move is a conditional ``UPDATE ... WHERE status = <expected>``, so two
+workers racing on one game cannot both win, and batch counters move with the status in
+the same transaction (a batch's progress is then a single-row read).
+
+Writes run in ``transaction(immediate=True)``: several worker processes may share one
+SQLite file, and each block reads before it writes. Callers that must add work to the
+same commit (a rating update with :func:`complete_game`) wrap the calls in their own
+``transaction(immediate=True)``; the inner blocks then become savepoints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import peewee as pw
+
+from snakebench.store.db import transaction
+from snakebench.store.models import (
+    RESULTS,
+    Batch,
+    Game,
+    Model,
+    Participant,
+    new_id,
+    utcnow,
+)
+
+BOT_MODELS = ("random", "greedy", "survivor")
+RESULT_STATUSES = ("completed", "void", "failed")
+# What complete_game accepts per participant besides "slot" and "model".
+PARTICIPANT_STATS = frozenset(
+    {
+        "score",
+        "result",
+        "death_round",
+        "death_reason",
+        "cost",
+        "input_tokens",
+        "output_tokens",
+        "invalid_moves",
+        "fallback_parses",
+        "moves",
+        "total_latency_ms",
+    }
+)
+
+
+class UnknownModelError(LookupError):
+    """No model has this name; the message lists the names that exist."""
+
+    def __init__(self, name: str, known_names: Iterable[str]) -> None:
+        self.name = name
+        self.known_names = sorted(known_names)
+        known = ", ".join(self.known_names) or "(none)"
+        super().__init__(f"unknown model {name!r}; known: {known}")
+
+
+class UnknownGameError(LookupError):
+    """No game has this id."""
+
+
+class GameStateError(RuntimeError):
+    """The game is not in a status this change may start from (e.g. already completed)."""
+
+
+# --- models -------------------------------------------------------------------------
+
+
+def get_model(name: str) -> Model:
+    """The model called ``name``; an :class:`UnknownModelError` names the known ones."""
+    model = Model.get_or_none(Model.name == name)
+    if model is None:
+        known = [m.name for m in Model.select(Model.name)]
+        raise UnknownModelError(name, known)
+    return model
+
+
+def list_models(active_only: bool = False) -> list[Model]:
+    """All models by name; only ``is_active`` ones when ``active_only``."""
+    query = Model.select().order_by(Model.name)
+    if active_only:
+        query = query.where(Model.is_active == True)  # noqa: E712 (peewee expression)
+    return list(query)
+
+
+def upsert_model(name: str, *, provider: str, model_slug: str, **fields: Any) -> Model:
+    """Create the model ``name`` or update the given fields of the existing one.
+
+    Only the fields passed are changed on an existing row: ratings, counters and
+    ``is_active`` survive a re-registration unless given explicitly.
+    """
+    values = {"provider": provider, "model_slug": model_slug, **fields}
+    unknown = set(values) - set(Model._meta.fields)
+    if unknown:
+        raise ValueError(f"unknown model fields: {', '.join(sorted(unknown))}")
+    values["updated_at"] = utcnow()
+    with transaction(immediate=True):
+        (
+            Model.insert(name=name, **values)
+            .on_conflict(conflict_target=[Model.name], update=values)
+            .execute()
+        )
+    return get_model(name)
+
+
+def ensure_bot_models() -> list[Model]:
+    """Register the built-in bots (free, provider ``bot``); running it again changes nothing."""
+    prices = {"price_input_per_m": 0.0, "price_output_per_m": 0.0}
+    return [upsert_model(n, provider="bot", model_slug=n, **prices) for n in BOT_MODELS]
+
+
+# --- batches and game creation ------------------------------------------------------
+
+
+def create_batch(
+    *,
+    name: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    total_games: int = 0,
+    max_cost: float | None = None,
+    batch_id: str | None = None,
+) -> Batch:
+    """A new batch row (status ``active``); its games add to its counters as they move."""
+    return Batch.create(
+        id=batch_id or new_id(),
+        name=name,
+        params=dict(params or {}),
+        total_games=total_games,
+        max_cost=max_cost,
+    )
+
+
+# The Game columns create_game takes as keyword settings.
+_GAME_SETTINGS = frozenset(
+    {
+        "game_type",
+        "width",
+        "height",
+        "num_apples",
+        "max_rounds",
+        "apple_target",
+        "double_death",
+        "invalid_move_policy",
+    }
+)
+
+
+def create_game(
+    *,
+    seed: int,
+    players: Sequence[str] = (),
+    game_id: str | None = None,
+    batch_id: str | None = None,
+    **settings: Any,
+) -> Game:
+    """A ``queued`` game with its line-up: ``players[i]`` (a model name) plays slot ``i``.
+
+    ``settings`` are further :class:`Game` columns (width, height, num_apples, max_rounds,
+    apple_target, double_death, invalid_move_policy, game_type). The line-up is stored as
+    participant rows so a worker needs nothing but the game id.
+    """
+    bad = set(settings) - _GAME_SETTINGS
+    if bad:
+        raise ValueError(f"unknown game settings: {', '.join(sorted(bad))}")
+    models = [get_model(name) for name in players]
+    with transaction(immediate=True):
+        game = Game.create(
+            id=game_id or new_id(), seed=seed, batch=batch_id, status="queued", **settings
+        )
+        for slot, model in enumerate(models):
+            Participant.create(game=game.id, model=model.id, slot=slot)
+        if batch_id is not None:
+            _move_batch_counter(batch_id, None, "queued")
+    return game
+
+
+def get_game(game_id: str) -> Game:
+    """The game ``game_id``, or :class:`UnknownGameError`."""
+    game = Game.get_or_none(Game.id == game_id)
+    if game is None:
+        raise UnknownGameError(f"unknown game {game_id!r}")
+    return game
+
+
+def game_participants(game_id: str) -> list[Participant]:
+    """The game's participants by slot, each with its model loaded (one query)."""
+    query = (
+        Participant.select(Participant, Model)
+        .join(Model)
+        .where(Participant.game == game_id)
+        .order_by(Participant.slot)
+    )
+    return list(query)
+
+
+# --- the game life cycle ------------------------------------------------------------
+
+
+def mark_running(game_id: str, worker: str) -> Game:
+    """Claim a queued game for ``worker``; a running one (a crashed job retried) is
+    re-claimed. A game already final raises :class:`GameStateError`.
+    """
+    with transaction(immediate=True):
+        old = _transition(
+            game_id, ("queued", "running"), "running", started_at=utcnow(), worker=worker
+        )
+        if old == "queued":
+            _move_game_batch_counter(game_id, "queued", "running")
+    return get_game(game_id)
+
+
+def cancel_game(game_id: str) -> bool:
+    """Cancel a queued or running game; False when it had already ended."""
+    with transaction(immediate=True):
+        try:
+            old = _transition(game_id, ("queued", "running"), "cancelled", ended_at=utcnow())
+        except GameStateError:
+            return False
+        _move_game_batch_counter(game_id, old, "cancelled")
+    return True
+
+
+def complete_game(
+    game_id: str,
+    *,
+    rounds: int,
+    replay_path: str | None,
+    total_cost: float,
+    participants: Sequence[Mapping[str, Any]],
+    status: str = "completed",
+    error: str | None = None,
+) -> Game:
+    """Record a game's end in ONE transaction: game row, participants, counters.
+
+    ``participants`` holds one mapping per slot: ``slot``, optionally ``model`` (a name;
+    required for a slot the game was created without) and any of
+    :data:`PARTICIPANT_STATS`. Only ``completed`` games count towards models' wins,
+    losses, ties, apples and games played; ``void`` and ``failed`` games are kept for the
+    record and touch no model. A game already final raises :class:`GameStateError`, so a
+    result is never recorded twice.
+    """
+    if status not in RESULT_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(RESULT_STATUSES)}, not {status!r}")
+    _check_participants(participants)
+    ended_at = utcnow()
+    with transaction(immediate=True):
+        old = _transition(
+            game_id,
+            ("running", "queued"),
+            status,
+            rounds=rounds,
+            replay_path=replay_path,
+            total_cost=total_cost,
+            error=error,
+            ended_at=ended_at,
+        )
+        saved = save_participants(game_id, participants)
+        if status == "completed":
+            for participant in saved:
+                _count_result(participant, ended_at)
+        _move_game_batch_counter(game_id, old, status, cost=total_cost)
+    return get_game(game_id)
+
+
+def save_participants(game_id: str, participants: Sequence[Mapping[str, Any]]) -> list[Participant]:
+    """Write each slot's results: update the slot's row, or insert it if the game has none.
+
+    Saving the same results twice leaves one row per slot (``UNIQUE (game_id, slot)``).
+    """
+    _check_participants(participants)
+    with transaction(immediate=True):
+        lineup = {p.slot: p for p in game_participants(game_id)}
+        for row in participants:
+            _save_participant(game_id, lineup.get(int(row["slot"])), row)
+        return game_participants(game_id)
+
+
+def _save_participant(game_id: str, existing: Participant | None, row: Mapping[str, Any]) -> None:
+    stats = {key: value for key, value in row.items() if key in PARTICIPANT_STATS}
+    if existing is None:
+        if "model" not in row:
+            raise ValueError(f"slot {row['slot']} of game {game_id} has no model")
+        model = get_model(str(row["model"]))
+        Participant.create(game=game_id, model=model.id, slot=row["slot"], **stats)
+        return
+    if "model" in row and row["model"] != existing.model.name:
+        raise ValueError(
+            f"slot {row['slot']} of game {game_id} is {existing.model.name!r}, not {row['model']!r}"
+        )
+    if stats:
+        Participant.update(**stats).where(Participant.id == existing.id).execute()
+
+
+def _check_participants(participants: Sequence[Mapping[str, Any]]) -> None:
+    """Reject malformed rows before anything is written (typos, duplicate slots)."""
+    slots: set[int] = set()
+    for row in participants:
+        unknown = set(row) - PARTICIPANT_STATS - {"slot", "model"}
+        if unknown:
+            raise ValueError(f"unknown participant fields: {', '.join(sorted(unknown))}")
+        if not isinstance(row.get("slot"), int):
+            raise ValueError(f"participant without an integer slot: {dict(row)!r}")
+        if row["slot"] in slots:
+            raise ValueError(f"duplicate participant slot {row['slot']}")
+        slots.add(row["slot"])
+        if row.get("result") not in (None, *RESULTS):
+            raise ValueError(f"participant result must be won|lost|tied, not {row['result']!r}")
+
+
+def _count_result(participant: Participant, played_at: datetime) -> None:
+    """Add one completed game to the participant's model, in a single atomic UPDATE."""
+    result = participant.result
+    Model.update(
+        {
+            Model.wins: Model.wins + (1 if result == "won" else 0),
+            Model.losses: Model.losses + (1 if result == "lost" else 0),
+            Model.ties: Model.ties + (1 if result == "tied" else 0),
+            Model.apples_eaten: Model.apples_eaten + participant.score,
+            Model.games_played: Model.games_played + 1,
+            Model.last_played_at: played_at,
+            Model.updated_at: utcnow(),
+        }
+    ).where(Model.id == participant.model_id).execute()
+
+
+def _transition(game_id: str, sources: Sequence[str], target: str, **fields: Any) -> str:
+    """Move the game from the first of ``sources`` it is in to ``target``; return which.
+
+    Each attempt is ``UPDATE ... WHERE id = ? AND status = ?``: atomic, so of two
+    processes racing for the same change exactly one succeeds.
+    """
+    for source in sources:
+        query = Game.update(status=target, **fields).where(
+            (Game.id == game_id) & (Game.status == source)
+        )
+        if query.execute():
+            return source
+    status = get_game(game_id).status  # raises UnknownGameError if absent
+    raise GameStateError(f"game {game_id} is {status}; it cannot become {target}")
+
+
+def _move_game_batch_counter(game_id: str, old: str | None, new: str, cost: float = 0.0) -> None:
+    batch_id = Game.select(Game.batch).where(Game.id == game_id).scalar()
+    if batch_id is not None:
+        _move_batch_counter(batch_id, old, new, cost)
+
+
+def _move_batch_counter(batch_id: str, old: str | None, new: str, cost: float = 0.0) -> None:
+    """One game of the batch left status ``old`` (None: it is new) for ``new``."""
+    changes: dict[pw.Field[Any], Any] = {}
+    if old is not None:
+        field = Batch._meta.fields[old]
+        changes[field] = field - 1
+    field = Batch._meta.fields[new]
+    changes[field] = field + 1
+    if cost:
+        changes[Batch.total_cost] = Batch.total_cost + cost
+    Batch.update(changes).where(Batch.id == batch_id).execute()

@@ -1,0 +1,66 @@
+"""Schema migrations on SQLite and PostgreSQL: apply once, record, agree with the models."""
+
+from __future__ import annotations
+
+import threading
+
+import peewee as pw
+
+from snakebench.store import ALL_MODELS, MIGRATIONS, current_version, latest_version, upgrade
+
+
+def test_upgrade_creates_tables_and_is_safe_twice(raw_db: pw.Database) -> None:
+    assert current_version(raw_db) == 0
+    assert upgrade(raw_db) == [v for v, _, _ in MIGRATIONS]
+    tables = set(raw_db.get_tables())
+    assert {"models", "batches", "games", "participants", "schema_version"} <= tables
+    assert current_version(raw_db) == latest_version() == 1
+    assert upgrade(raw_db) == []
+    assert current_version(raw_db) == 1
+    rows = raw_db.execute_sql("SELECT version FROM schema_version").fetchall()
+    assert [r[0] for r in rows] == [1]
+
+
+def test_models_match_migrated_schema(db: pw.Database) -> None:
+    """The live model classes and the frozen migration agree column for column."""
+    for model in ALL_MODELS:
+        table = model._meta.table_name
+        columns = {c.name for c in db.get_columns(table)}
+        assert columns == {f.column_name for f in model._meta.sorted_fields}, table
+
+
+def test_indexes(db: pw.Database) -> None:
+    def indexes(table: str) -> dict[tuple[str, ...], bool]:
+        return {tuple(i.columns): i.unique for i in db.get_indexes(table)}
+
+    assert indexes("participants")[("game_id", "slot")] is True
+    assert indexes("models")[("name",)] is True
+    games = indexes("games")
+    assert games[("status",)] is False
+    assert games[("batch_id",)] is False
+
+
+def test_concurrent_upgrades_apply_once(db_url: str, raw_db: pw.Database) -> None:
+    """Threads get their own connections from peewee: a fair stand-in for processes."""
+    results: list[list[int]] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            results.append(upgrade(raw_db))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            if not raw_db.is_closed():
+                raw_db.close()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(results) == [[], [], [], [1]]
+    assert current_version(raw_db) == 1
