@@ -18,6 +18,7 @@ from snakebench.engine.step import (
     Spawner,
     by_score,
     deaths_in_round,
+    forfeit,
     step,
 )
 
@@ -37,6 +38,7 @@ __all__ = [
     "Spawner",
     "by_score",
     "deaths_in_round",
+    "forfeit",
     "new_game",
     "render_board",
     "start_state",

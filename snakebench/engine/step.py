@@ -191,3 +191,22 @@ def by_score(scores: Mapping[str, int]) -> dict[str, Result]:
 def deaths_in_round(state: GameState, round_index: int) -> list[tuple[str, str]]:
     """``(snake id, reason)`` of the deaths that happened in ``round_index``."""
     return [(sid, d.reason) for sid, d in state.deaths.items() if d.round == round_index]
+
+
+def forfeit(state: GameState, snake_ids: Sequence[str]) -> GameState:
+    """End the game because ``snake_ids`` forfeited this round (an invalid reply under
+    the ``forfeit`` policy). Nobody's move is applied; a forfeit loses to anyone who
+    did not forfeit, and when everyone forfeits the game is a tie."""
+    if state.results is not None:
+        raise GameOverError("the game is over")
+    quitters = set(snake_ids)
+    deaths = {**state.deaths, **{sid: Death("forfeit", state.round) for sid in quitters}}
+    alive = {sid: is_alive and sid not in quitters for sid, is_alive in state.alive.items()}
+    everyone = quitters >= set(state.alive_ids())
+    results: dict[str, Result] = {
+        sid: "tied" if everyone else ("lost" if sid in quitters or not state.alive[sid] else "won")
+        for sid in state.snakes
+    }
+    return GameState(
+        state.round + 1, state.snakes, state.apples, alive, state.scores, deaths, results
+    )

@@ -1,0 +1,1 @@
+"""The ``snakebench`` subcommands, one module per area."""

@@ -1,0 +1,84 @@
+"""The Typer app class every SnakeBench command group uses.
+
+Bad input must end in one line naming the problem and exit status 2, never a
+traceback. Rather than repeat a try/except in every command, :class:`App` wraps
+each command it registers so the domain errors below are reported that way.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from snakebench.config import ConfigError
+from snakebench.engine import RulesError
+from snakebench.engine.replay import ReplayFormatError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+# Errors caused by what the user gave us: one line and exit 2.
+USAGE_ERRORS: tuple[type[Exception], ...] = (ConfigError, RulesError, ReplayFormatError)
+
+
+def register_usage_error(kind: type[Exception]) -> None:
+    """Let another module (store, providers) declare its input errors."""
+    global USAGE_ERRORS
+    if kind not in USAGE_ERRORS:
+        USAGE_ERRORS = (*USAGE_ERRORS, kind)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print ``error: message`` on stderr; raise the returned Exit."""
+    err.print(f"[red]error:[/red] {message}", markup=True)
+    return typer.Exit(code)
+
+
+def _guarded(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except USAGE_ERRORS as exc:
+            raise fail(_one_line(exc)) from None
+        except KeyboardInterrupt:
+            raise fail("interrupted", 130) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            if os.environ.get("SNAKEBENCH_DEBUG"):
+                raise
+            logging.getLogger("snakebench").debug("command failed", exc_info=True)
+            raise fail(f"{type(exc).__name__}: {_one_line(exc)}", 1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+class App(typer.Typer):
+    """A Typer whose commands report domain errors as one line (see module doc)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("no_args_is_help", True)
+        kwargs.setdefault("pretty_exceptions_enable", False)
+        kwargs.setdefault("rich_markup_mode", "rich")
+        super().__init__(**kwargs)
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
+        register = super().command(*args, **kwargs)
+
+        def decorator(func: F) -> F:
+            register(_guarded(func))
+            return func
+
+        return decorator

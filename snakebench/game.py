@@ -1,0 +1,155 @@
+"""The game loop: ask every player for a move, step the engine, record the round.
+
+This is the adapter between pure rules and players that do I/O. It knows nothing
+about the database, Redis or files: it returns a :class:`GameOutcome` holding the
+final state, the replay document and per-player figures, and the caller stores
+them (see :mod:`snakebench.simulation`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from snakebench.engine import GameState, Rules, SeededSpawner, forfeit, new_game, step
+from snakebench.engine.replay import ReplayBuilder
+from snakebench.players.base import InfrastructureError, MoveDecision, Player, Turn
+
+log = logging.getLogger(__name__)
+
+GameStatus = Literal["completed", "void", "failed"]
+RoundHook = Callable[[GameState, Mapping[str, MoveDecision]], None]
+
+
+@dataclass
+class PlayerStats:
+    """What one snake's moves cost and how well-formed they were."""
+
+    moves: int = 0
+    invalid_moves: int = 0
+    fallback_parses: int = 0
+    retries: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float = 0.0
+    latency_ms: float = 0.0
+
+    def add(self, decision: MoveDecision) -> None:
+        self.moves += 1
+        self.invalid_moves += decision.invalid
+        self.fallback_parses += decision.parse == "fallback"
+        self.retries += decision.retries
+        self.input_tokens += decision.input_tokens
+        self.output_tokens += decision.output_tokens
+        self.cost += decision.cost
+        self.latency_ms += decision.latency_ms
+
+
+@dataclass
+class GameOutcome:
+    status: GameStatus
+    state: GameState
+    replay: dict[str, Any]
+    stats: dict[str, PlayerStats]
+    error: str | None = None
+
+    @property
+    def total_cost(self) -> float:
+        return sum(s.cost for s in self.stats.values())
+
+
+@dataclass
+class GameSetup:
+    """Everything that fixes a game before its first move."""
+
+    game_id: str
+    rules: Rules
+    seed: int
+    names: dict[str, str]  # snake id -> model name, for the replay
+    game_type: str = "ladder"
+    model_ids: dict[str, str] = field(default_factory=dict)
+
+
+def play_game(
+    setup: GameSetup,
+    players: Mapping[str, Player],
+    on_round: RoundHook | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> GameOutcome:
+    """Play a whole game. Never raises for a player's failure: a provider outage
+    gives ``void``, any other error ``failed``, each with the error kept."""
+    state = new_game(setup.rules, setup.seed, tuple(players))
+    builder = ReplayBuilder(
+        game_id=setup.game_id,
+        rules=setup.rules,
+        players={
+            sid: {"model_id": setup.model_ids.get(sid, sid), "name": setup.names[sid]}
+            for sid in players
+        },
+        initial=state,
+        started_at=clock(),
+        game_type=setup.game_type,
+        seed=setup.seed,
+    )
+    stats = {sid: PlayerStats() for sid in players}
+    status: GameStatus = "completed"
+    error = None
+    spawn = SeededSpawner(setup.seed)
+    with _MoveGatherer(players) as gather:
+        try:
+            while not state.over:
+                decisions = gather(state, setup.rules)
+                state = _advance(state, decisions, setup.rules, spawn)
+                for sid, decision in decisions.items():
+                    stats[sid].add(decision)
+                builder.add_round({sid: d.record() for sid, d in decisions.items()}, state)
+                if on_round:
+                    on_round(state, decisions)
+        except InfrastructureError as exc:
+            status, error = "void", str(exc)
+        except Exception as exc:
+            log.exception("game %s failed", setup.game_id)
+            status, error = "failed", f"{type(exc).__name__}: {exc}"
+    return GameOutcome(status, state, builder.build(state, clock()), stats, error)
+
+
+def _advance(
+    state: GameState, decisions: Mapping[str, MoveDecision], rules: Rules, spawn: SeededSpawner
+) -> GameState:
+    quitters = [sid for sid, d in decisions.items() if d.forfeit]
+    if quitters:
+        return forfeit(state, quitters)
+    return step(state, {sid: d.move for sid, d in decisions.items()}, rules, spawn)
+
+
+class _MoveGatherer:
+    """Asks every alive snake for its move. Remote players (LLMs) are asked at the
+    same time on a thread pool, as the original does, so a round costs the slower
+    reply rather than the sum; bots are asked inline, where threads only cost."""
+
+    def __init__(self, players: Mapping[str, Player]) -> None:
+        self.players = players
+        remote = any(getattr(p, "remote", False) for p in players.values())
+        self.pool = ThreadPoolExecutor(len(players), "move") if remote else None
+
+    def __enter__(self) -> _MoveGatherer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def __call__(self, state: GameState, rules: Rules) -> dict[str, MoveDecision]:
+        alive = state.alive_ids()
+        if self.pool is None:
+            return {sid: self.players[sid].choose(Turn(sid, state, rules)) for sid in alive}
+        futures = {
+            sid: self.pool.submit(self.players[sid].choose, Turn(sid, state, rules))
+            for sid in alive
+        }
+        # Wait for every reply before raising, so no call outlives its game.
+        return {sid: futures[sid].result() for sid in alive}
