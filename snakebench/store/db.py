@@ -57,7 +57,7 @@ def connect(url: str) -> pw.Database:
     db = _build(url)
     try:
         db.connect()
-    except (pw.DatabaseError, pw.InterfaceError, OSError) as exc:
+    except (pw.PeeweeException, OSError) as exc:
         raise StoreError(f"cannot connect to {mask_url(url)}: {_reason(exc, url)}") from None
     if not _is_memory(db):
         db.close()

@@ -127,6 +127,8 @@ def test_upsert_model_and_list_models(bots: list[Model]) -> None:
     again = upsert_model("gpt-x", provider="openai", model_slug="gpt-x-2026")
     assert again.id == model.id and again.model_slug == "gpt-x-2026"
     assert again.price_input_per_m == 1.25  # not passed, so kept
+    assert again.extra == {"reasoning_effort": "low", "nested": {"a": [1, 2]}}
+    assert upsert_model("gpt-x", provider="openai", model_slug="s", extra={}).extra == {}
     Model.update(is_active=False).where(Model.name == "greedy").execute()
     assert [m.name for m in list_models()] == ["gpt-x", "greedy", "random", "survivor"]
     assert [m.name for m in list_models(active_only=True)] == ["gpt-x", "random", "survivor"]
