@@ -1,0 +1,111 @@
+"""The LLM player: prompt a model, time and price the call, read the move.
+
+Failures are split by whose fault they are. A reply without a move is the
+model's: it gets a move by the invalid-move policy and is recorded as invalid.
+A provider that keeps failing transiently is nobody's play: the game is void
+(:class:`InfrastructureError`). A permanent provider error (bad key, unknown
+model) is a configuration bug and propagates as it is, so the game fails with it.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable
+from typing import Literal, get_args
+
+from snakebench.engine import DIRECTIONS, Direction
+from snakebench.players.base import InfrastructureError, MoveDecision, Turn
+from snakebench.players.parse import parse_move
+from snakebench.players.prompt import build_prompt
+from snakebench.providers.base import Completion, ModelSpec, ProviderClient
+from snakebench.providers.http_errors import one_line
+from snakebench.providers.retry import RetriesExhaustedError, RetryPolicy, call_with_retries
+
+__all__ = ["InvalidPolicy", "LLMPlayer", "RetryPolicy"]
+
+InvalidPolicy = Literal["random", "forfeit"]
+
+
+class LLMPlayer:
+    """One model playing one snake for one game; it remembers its last move and
+    reasoning because the next prompt shows them back to the model."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        client: ProviderClient,
+        *,
+        seed: int,
+        invalid_policy: InvalidPolicy = "random",
+        retry: RetryPolicy,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if invalid_policy not in get_args(InvalidPolicy):
+            raise ValueError(
+                f"invalid_policy must be 'random' or 'forfeit', not {invalid_policy!r}"
+            )
+        self.name = spec.name
+        self.spec = spec
+        self._client = client
+        self._seed = seed
+        self._policy = invalid_policy
+        self._retry = retry
+        self._sleep = sleep
+        self._clock = clock
+        self._last_move: str | None = None
+        self._last_rationale: str | None = None
+
+    def choose(self, turn: Turn) -> MoveDecision:
+        prompt = build_prompt(turn, self._last_move, self._last_rationale)
+        completion, latency_ms, retries = self._ask(prompt)
+        decision = self._decide(turn, completion, latency_ms, retries)
+        self._last_move, self._last_rationale = str(decision.move), decision.rationale
+        return decision
+
+    def _ask(self, prompt: str) -> tuple[Completion, float, int]:
+        """The completion, the latency in ms of the call that produced it (backoff
+        waits excluded: they measure the provider's load, not the model), and the
+        number of retries it took."""
+
+        def attempt() -> tuple[Completion, float]:
+            started = self._clock()
+            completion = self._client.complete(prompt)
+            return completion, (self._clock() - started) * 1000
+
+        try:
+            (completion, latency_ms), retries = call_with_retries(attempt, self._retry, self._sleep)
+        except RetriesExhaustedError as exc:
+            message = f"{exc.last} (gave up after {exc.attempts} attempts)"
+            raise InfrastructureError(one_line(message)) from None
+        return completion, latency_ms, retries
+
+    def _decide(
+        self, turn: Turn, completion: Completion, latency_ms: float, retries: int
+    ) -> MoveDecision:
+        move, method = parse_move(completion.text)
+        decision = MoveDecision(
+            move=move or self._fallback_move(turn),
+            rationale=completion.text,
+            input_tokens=completion.input_tokens,
+            output_tokens=completion.output_tokens,
+            # The model was paid for even when its reply is unusable.
+            cost=self.spec.cost(completion.input_tokens, completion.output_tokens),
+            latency_ms=latency_ms,
+            parse=method,
+            retries=retries,
+        )
+        if move is None:
+            decision.invalid = True
+            decision.forfeit = self._policy == "forfeit"
+            outcome = "forfeit" if decision.forfeit else f"random move {decision.move}"
+            decision.rationale += f"\n\n[no valid move in reply; {outcome}]"
+        return decision
+
+    def _fallback_move(self, turn: Turn) -> Direction:
+        """Uniform over all four moves, fixed by (seed, round, snake) so a resumed
+        game replays the same fallback. crc32 instead of hash(str): string hashes
+        differ between processes."""
+        salt = zlib.crc32(turn.snake_id.encode())
+        return DIRECTIONS[hash((self._seed, turn.state.round, salt)) % len(DIRECTIONS)]

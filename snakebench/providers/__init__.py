@@ -1,0 +1,29 @@
+"""LLM provider clients (official OpenAI and Anthropic SDKs) and the offline fake server."""
+
+from snakebench.providers.base import (
+    Completion,
+    MissingApiKeyError,
+    ModelSpec,
+    PermanentProviderError,
+    ProviderClient,
+    ProviderError,
+    TransientProviderError,
+)
+from snakebench.providers.registry import PROVIDER_DEFAULTS, api_key_for, make_client
+from snakebench.providers.retry import RetriesExhaustedError, RetryPolicy, call_with_retries
+
+__all__ = [
+    "PROVIDER_DEFAULTS",
+    "Completion",
+    "MissingApiKeyError",
+    "ModelSpec",
+    "PermanentProviderError",
+    "ProviderClient",
+    "ProviderError",
+    "RetriesExhaustedError",
+    "RetryPolicy",
+    "TransientProviderError",
+    "api_key_for",
+    "call_with_retries",
+    "make_client",
+]

@@ -1,0 +1,74 @@
+"""Claude models through the official Anthropic SDK (Messages API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anthropic
+
+from snakebench.providers.base import Completion, ModelSpec
+from snakebench.providers.sdk_common import (
+    SdkErrorTypes,
+    map_sdk_error,
+    request_kwargs,
+    shared_sdk_client,
+)
+
+ANTHROPIC_ERRORS = SdkErrorTypes(
+    timeout=anthropic.APITimeoutError,
+    connection=anthropic.APIConnectionError,
+    status=anthropic.APIStatusError,
+)
+# The Messages API requires max_tokens; this is the cap when a model sets none.
+DEFAULT_MAX_TOKENS = 4096
+
+
+class AnthropicClient:
+    """One Claude model on one endpoint."""
+
+    def __init__(self, spec: ModelSpec, base_url: str | None, api_key: str, timeout: float) -> None:
+        self.spec = spec
+        self._timeout = timeout
+        self._secret = api_key
+        self._sdk = shared_sdk_client(
+            "anthropic",
+            base_url,
+            api_key,
+            timeout,
+            # max_retries=0: retries are ours, so they are counted and recorded.
+            lambda: anthropic.Anthropic(
+                base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout
+            ),
+        )
+        kwargs = request_kwargs(spec.extra, self._sdk.messages.create)
+        kwargs.setdefault("max_tokens", spec.max_completion_tokens or DEFAULT_MAX_TOKENS)
+        self._kwargs = kwargs
+
+    def __repr__(self) -> str:
+        return f"AnthropicClient(model={self.spec.name!r})"
+
+    def complete(self, prompt: str) -> Completion:
+        try:
+            message = self._sdk.messages.create(
+                model=self.spec.model_slug,
+                messages=[{"role": "user", "content": prompt}],
+                **self._kwargs,
+            )
+        except anthropic.APIError as exc:
+            raise map_sdk_error(
+                exc, ANTHROPIC_ERRORS, self.spec.name, self._timeout, self._secret
+            ) from None
+        return _completion(message)
+
+
+def _completion(message: Any) -> Completion:
+    """Only text blocks are the answer; thinking blocks are the model's scratchpad."""
+    text = "".join(
+        block.text for block in message.content or [] if getattr(block, "type", "") == "text"
+    )
+    usage = message.usage
+    return Completion(
+        text=text,
+        input_tokens=int(getattr(usage, "input_tokens", 0) or 0),
+        output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
+    )

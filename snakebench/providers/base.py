@@ -1,0 +1,76 @@
+"""What every LLM provider client is: a model description, one call, and its errors.
+
+The game loop only needs "prompt in, text and token counts out", so that is the
+whole client interface. The error classes carry the one decision the caller must
+make: retry (transient), give up on the game as void (transient, too often), or
+fail the game because the configuration is wrong (permanent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model as the benchmark knows it. Holds the NAME of the variable with the
+    API key, never the key itself, so specs may be stored, logged and shipped to
+    workers freely."""
+
+    name: str
+    provider: str
+    model_slug: str
+    base_url: str | None = None
+    api_key_env: str | None = None
+    price_input_per_m: float = 0.0
+    price_output_per_m: float = 0.0
+    max_completion_tokens: int | None = None
+    # Extra request parameters for the provider (reasoning_effort, temperature...).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float:
+        """Dollars for one call: prices are per million tokens."""
+        return (
+            input_tokens * self.price_input_per_m + output_tokens * self.price_output_per_m
+        ) / 1e6
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    text: str
+    input_tokens: int
+    output_tokens: int
+
+
+class ProviderClient(Protocol):
+    """One model behind one API. Implementations raise only :class:`ProviderError`."""
+
+    def complete(self, prompt: str) -> Completion: ...
+
+
+class ProviderError(Exception):
+    """A call to a provider did not produce a reply."""
+
+
+class TransientProviderError(ProviderError):
+    """Worth retrying: rate limits (429), server errors (5xx), 408, timeouts and
+    connection failures. ``retry_after`` is the server's requested wait in seconds."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentProviderError(ProviderError):
+    """Retrying cannot help (bad key, unknown model, bad request): the game fails
+    with this error stored so someone fixes the configuration."""
+
+
+class MissingApiKeyError(PermanentProviderError):
+    """The environment lacks the model's key; raised before any request is made."""
+
+    def __init__(self, model: str, env_var: str) -> None:
+        super().__init__(f"model {model!r} needs {env_var} in the environment")
+        self.model = model
+        self.env_var = env_var

@@ -1,0 +1,95 @@
+"""Plumbing both SDK clients share: one SDK client per endpoint, request extras,
+and SDK exceptions turned into our two kinds of provider error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from snakebench.providers.base import ProviderError, TransientProviderError
+from snakebench.providers.http_errors import one_line, status_error
+
+T = TypeVar("T")
+
+# Parameters our clients set themselves; an ``extra`` entry must not replace them.
+RESERVED_PARAMS = frozenset({"model", "messages", "stream", "timeout"})
+
+_SDK_CLIENTS: dict[tuple[object, ...], object] = {}
+_SDK_LOCK = threading.Lock()
+
+
+def shared_sdk_client(
+    kind: str, base_url: str | None, api_key: str, timeout: float, factory: Callable[[], T]
+) -> T:
+    """The SDK client for an endpoint, made once per process.
+
+    A game makes hundreds of calls to the same endpoint; one SDK client keeps its
+    HTTP connections alive between them, saving a TLS handshake per move. The key
+    is stored only as a hash, and the process id is part of the cache key so a
+    forked worker never reuses its parent's sockets.
+    """
+    digest = hashlib.sha256(api_key.encode()).hexdigest()
+    key = (kind, base_url, digest, timeout, os.getpid())
+    with _SDK_LOCK:
+        client = _SDK_CLIENTS.get(key)
+        if client is None:
+            client = _SDK_CLIENTS[key] = factory()
+    return cast(T, client)
+
+
+def request_kwargs(extra: Mapping[str, Any], method: Callable[..., Any]) -> dict[str, Any]:
+    """Keyword arguments for an SDK ``create`` method from a model's ``extra``.
+
+    Names the method accepts pass as they are (typed, validated by the SDK);
+    anything else (provider-specific, e.g. OpenRouter routing) goes into
+    ``extra_body`` so a new provider option needs no code change here.
+    """
+    clash = RESERVED_PARAMS.intersection(extra)
+    if clash:
+        raise ValueError(f"extra parameters may not set {', '.join(sorted(clash))}")
+    known = inspect.signature(method).parameters
+    kwargs: dict[str, Any] = {}
+    body: dict[str, Any] = dict(extra.get("extra_body") or {})
+    for name, value in extra.items():
+        if name == "extra_body":
+            continue
+        if name in known:
+            kwargs[name] = value
+        else:
+            body[name] = value
+    if body:
+        kwargs["extra_body"] = body
+    return kwargs
+
+
+@dataclass(frozen=True)
+class SdkErrorTypes:
+    """The exception classes of one SDK (both SDKs share this shape)."""
+
+    timeout: type[Exception]
+    connection: type[Exception]
+    status: type[Exception]
+
+
+def map_sdk_error(
+    exc: Exception, types: SdkErrorTypes, model: str, timeout: float, secret: str
+) -> ProviderError:
+    """Our error for an SDK exception. Anything the SDK raised that is neither a
+    status nor a connection error (an unreadable reply body) is treated as
+    transient: it is the provider misbehaving, not the model or our setup."""
+    if isinstance(exc, types.timeout):
+        return TransientProviderError(f"model {model!r}: no reply within {timeout:g} s")
+    if isinstance(exc, types.connection):
+        cause = type(exc.__cause__).__name__ if exc.__cause__ else "connection error"
+        return TransientProviderError(f"model {model!r}: connection failed ({cause})")
+    if isinstance(exc, types.status):
+        status = int(getattr(exc, "status_code", 0))
+        headers = dict(getattr(getattr(exc, "response", None), "headers", {}) or {})
+        return status_error(model, status, str(exc), headers, secret)
+    return TransientProviderError(f"model {model!r}: unusable reply: {one_line(str(exc), secret)}")
