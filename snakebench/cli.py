@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from snakebench.commands import replay
+from snakebench.commands import db, models, play, replay
 from snakebench.commands.app import App
 
 app = App(
     help="SnakeBench: language models play two-player Snake against each other.\n\n"
-    "Start with [bold]snakebench play greedy random[/bold] (built-in bots, no API key)."
+    "Start with snakebench play greedy random (built-in bots, no API key)."
 )
+app.command("play")(play.play)
+app.add_typer(models.app, name="models")
 app.add_typer(replay.app, name="replay")
+app.add_typer(db.app, name="db")
 
 
 def main() -> None:

@@ -15,17 +15,26 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from typer.exceptions import TyperException
 
 from snakebench.config import ConfigError
 from snakebench.engine import RulesError
 from snakebench.engine.replay import ReplayFormatError
+from snakebench.store import StoreError, UnknownGameError, UnknownModelError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 # Errors caused by what the user gave us: one line and exit 2.
-USAGE_ERRORS: tuple[type[Exception], ...] = (ConfigError, RulesError, ReplayFormatError)
+USAGE_ERRORS: tuple[type[Exception], ...] = (
+    ConfigError,
+    RulesError,
+    ReplayFormatError,
+    StoreError,
+    UnknownModelError,
+    UnknownGameError,
+)
 
 
 def register_usage_error(kind: type[Exception]) -> None:
@@ -50,8 +59,8 @@ def _guarded(func: F) -> F:
             raise fail(_one_line(exc)) from None
         except KeyboardInterrupt:
             raise fail("interrupted", 130) from None
-        except (typer.Exit, typer.Abort, SystemExit):
-            raise
+        except (TyperException, typer.Exit, typer.Abort, SystemExit):
+            raise  # usage errors and exits Typer reports itself
         except Exception as exc:
             if os.environ.get("SNAKEBENCH_DEBUG"):
                 raise
@@ -71,7 +80,8 @@ class App(typer.Typer):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("no_args_is_help", True)
         kwargs.setdefault("pretty_exceptions_enable", False)
-        kwargs.setdefault("rich_markup_mode", "rich")
+        # Plain click errors: "Error: <one line>" instead of a framed box.
+        kwargs.setdefault("rich_markup_mode", None)
         super().__init__(**kwargs)
 
     def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:

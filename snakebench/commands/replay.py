@@ -34,7 +34,7 @@ def verify(
 ) -> None:
     """Re-simulate each FILE from its recorded moves and apple spawns.
 
-    Prints [bold]ok[/bold] or the first mismatch (frame, field, expected by the rules,
+    Prints ok or the first mismatch (frame, field, expected by the rules,
     found in the file). Exit status: 0 all ok, 1 a mismatch, 2 an unreadable file.
     """
     if double_death not in ("auto", "score", "tie"):

@@ -49,6 +49,7 @@ from snakebench.store.queries import (
     save_participants,
     upsert_model,
 )
+from snakebench.store.setup import open_store
 
 __all__ = [
     "ALL_MODELS",
@@ -85,6 +86,7 @@ __all__ = [
     "mark_running",
     "mask_url",
     "new_id",
+    "open_store",
     "save_participants",
     "transaction",
     "upgrade",

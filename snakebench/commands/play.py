@@ -1,0 +1,123 @@
+"""``snakebench play``: one game in this process, with a live board."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from snakebench.commands.app import err
+from snakebench.engine import GameState
+from snakebench.engine.rules import DOUBLE_DEATH_POLICIES
+from snakebench.players.base import MoveDecision
+from snakebench.players.factory import INVALID_MOVE_POLICIES
+from snakebench.simulation import GameParams, run_simulation
+from snakebench.store import open_store
+from snakebench.terminal import frame_view
+
+out = Console(highlight=False, soft_wrap=True)
+
+
+def play(
+    model_a: Annotated[
+        str | None, typer.Argument(help="Snake 0's model.", show_default=False)
+    ] = None,
+    model_b: Annotated[
+        str | None, typer.Argument(help="Snake 1's model.", show_default=False)
+    ] = None,
+    models: Annotated[
+        tuple[str, str] | None,
+        typer.Option("--models", help="Both models at once, as the original: --models A B."),
+    ] = None,
+    width: Annotated[int, typer.Option(min=2, help="Board width.")] = 10,
+    height: Annotated[int, typer.Option(min=2, help="Board height.")] = 10,
+    max_rounds: Annotated[int, typer.Option(min=1, help="Rounds before the game ends.")] = 150,
+    num_apples: Annotated[int, typer.Option(min=0, help="Apples kept on the board.")] = 5,
+    apple_target: Annotated[int, typer.Option(min=1, help="Apples that win at once.")] = 30,
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="Fixes start cells and apples (random if unset).")
+    ] = None,
+    double_death: Annotated[
+        str, typer.Option(help="A round where both snakes die: 'score' or 'tie'.")
+    ] = "score",
+    invalid_move_policy: Annotated[
+        str, typer.Option(help="A reply with no valid move: 'random' move or 'forfeit'.")
+    ] = "random",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result as JSON (game_id, scores, result).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live board.")] = False,
+) -> None:
+    """Play one game between two models and store it.
+
+    Models are names from snakebench models list; the bots
+    random, greedy and survivor need no API key.
+    The replay goes to SNAKEBENCH_REPLAY_DIR (default replays/).
+
+    Example: snakebench play greedy random --seed 7 --json
+    """
+    model_a, model_b = _two_models(model_a, model_b, models)
+    if double_death not in DOUBLE_DEATH_POLICIES:
+        raise typer.BadParameter("must be score or tie", param_hint="--double-death")
+    if invalid_move_policy not in INVALID_MOVE_POLICIES:
+        raise typer.BadParameter("must be random or forfeit", param_hint="--invalid-move-policy")
+    params = GameParams(
+        width=width,
+        height=height,
+        max_rounds=max_rounds,
+        num_apples=num_apples,
+        apple_target=apple_target,
+        double_death=double_death,
+        invalid_move_policy=invalid_move_policy,
+        seed=seed,
+    )
+    params.rules().validate(2)
+    open_store()
+    names = {"0": model_a, "1": model_b}
+    if quiet:
+        result = run_simulation(model_a, model_b, params)
+    else:
+        with Live(console=err, auto_refresh=False, transient=False) as live:
+
+            def show(state: GameState, moves: Mapping[str, MoveDecision]) -> None:
+                records = {sid: d.record() for sid, d in moves.items()}
+                live.update(frame_view(state, params.rules(), names, records), refresh=True)
+
+            result = run_simulation(model_a, model_b, params, on_round=show)
+    if as_json:
+        out.print_json(json.dumps(result))
+    else:
+        out.print(_summary_line(names, result))
+    if result["status"] != "completed":
+        raise typer.Exit(1)
+
+
+def _two_models(
+    model_a: str | None, model_b: str | None, models: tuple[str, str] | None
+) -> tuple[str, str]:
+    if models and (model_a or model_b):
+        raise typer.BadParameter("give two models either as arguments or with --models")
+    if models:
+        return models
+    if not (model_a and model_b):
+        raise typer.BadParameter("two models are needed, e.g. snakebench play greedy random")
+    return model_a, model_b
+
+
+def _summary_line(names: dict[str, str], result: dict[str, object]) -> str:
+    scores = result["final_scores"]
+    outcome = result["game_result"]
+    assert isinstance(scores, dict) and isinstance(outcome, dict)
+    line = f"{names['0']} {scores.get('0', 0)} - {scores.get('1', 0)} {names['1']}: "
+    if result["status"] != "completed":
+        line += f"{result['status']} ({result['error']})"
+    elif outcome.get("0") == "tied":
+        line += "tied"
+    else:
+        winner = "0" if outcome.get("0") == "won" else "1"
+        line += f"{names[winner]} won"
+    return f"{line}\ngame {result['game_id']}, replay {result['replay_path']}"

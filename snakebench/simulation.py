@@ -1,0 +1,226 @@
+"""``run_simulation``: one stored game, from its row in the database to its replay file.
+
+The original's entry point has the same name and returns the same summary
+(``game_id``, ``final_scores``, ``game_result``). Here it is split in two so that
+queue workers can run a game that dispatch already created: :func:`create_stored_game`
+writes the row, :func:`run_stored_game` plays it and records the result.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from dataclasses import asdict, dataclass
+from typing import Any, cast
+
+from snakebench.config import Settings, get_settings
+from snakebench.engine import DoubleDeath, Rules
+from snakebench.engine.replay import write_replay
+from snakebench.game import GameOutcome, GameSetup, RoundHook, play_game
+from snakebench.players.base import Player
+from snakebench.players.factory import make_player
+from snakebench.store import (
+    Game,
+    Participant,
+    complete_game,
+    create_game,
+    game_participants,
+    get_game,
+    get_model,
+    mark_running,
+)
+
+
+@dataclass(frozen=True)
+class GameParams:
+    """How one game is played. Defaults are the original's single-game defaults."""
+
+    width: int = 10
+    height: int = 10
+    max_rounds: int = 150
+    num_apples: int = 5
+    apple_target: int = 30
+    double_death: DoubleDeath = "score"
+    invalid_move_policy: str = "random"
+    seed: int | None = None
+    game_type: str = "ladder"
+    game_id: str | None = None
+    batch_id: str | None = None
+
+    def rules(self) -> Rules:
+        return Rules(
+            width=self.width,
+            height=self.height,
+            num_apples=self.num_apples,
+            max_rounds=self.max_rounds,
+            apple_target=self.apple_target,
+            double_death=self.double_death,
+        )
+
+
+def run_simulation(
+    model_a: str,
+    model_b: str,
+    params: GameParams | None = None,
+    *,
+    settings: Settings | None = None,
+    on_round: RoundHook | None = None,
+) -> dict[str, Any]:
+    """Play ``model_a`` (snake "0") against ``model_b`` (snake "1") and store the game."""
+    game = create_stored_game(model_a, model_b, params or GameParams(), settings=settings)
+    return run_stored_game(game.id, settings=settings, on_round=on_round)
+
+
+def create_stored_game(
+    model_a: str, model_b: str, params: GameParams, *, settings: Settings | None = None
+) -> Game:
+    """Validate everything a game needs, then write it as ``queued``.
+
+    Unknown models, impossible rules and missing API keys are refused here, before
+    anything is written, so bad input never leaves a game that can only fail.
+    """
+    settings = settings or get_settings()
+    params.rules().validate(2)
+    for name in (model_a, model_b):
+        make_player(
+            get_model(name), seed=0, invalid_policy=params.invalid_move_policy, settings=settings
+        )
+    seed = params.seed if params.seed is not None else secrets.randbits(31)
+    columns = asdict(params)
+    for key in ("seed", "game_id", "batch_id"):
+        columns.pop(key)
+    return create_game(
+        seed=seed,
+        players=(model_a, model_b),
+        game_id=params.game_id,
+        batch_id=params.batch_id,
+        **columns,
+    )
+
+
+def run_stored_game(
+    game_id: str,
+    *,
+    settings: Settings | None = None,
+    on_round: RoundHook | None = None,
+    worker: str | None = None,
+) -> dict[str, Any]:
+    """Play a stored game and record its end (game row, participants, model counters
+    in one transaction). A game already completed returns its stored result."""
+    settings = settings or get_settings()
+    game = get_game(game_id)
+    if game.status == "completed":
+        return stored_summary(game)
+    lineup = game_participants(game_id)
+    game = mark_running(game_id, worker or f"{socket.gethostname()}:{os.getpid()}")
+    try:
+        players = build_players(lineup, game, settings)
+    except Exception as exc:  # a key gone missing since dispatch: bad data, not a game
+        error = f"{type(exc).__name__}: {exc}"
+        complete_game(
+            game.id,
+            rounds=0,
+            replay_path=None,
+            total_cost=0.0,
+            participants=[],
+            status="failed",
+            error=error,
+        )
+        return summary(game.id, "failed", {}, None, None, error)
+    outcome = play_game(_setup(game, lineup), players, on_round)
+    return _record(game, outcome, settings)
+
+
+def _setup(game: Game, lineup: list[Participant]) -> GameSetup:
+    rules = Rules(
+        width=game.width,
+        height=game.height,
+        num_apples=game.num_apples,
+        max_rounds=game.max_rounds,
+        apple_target=game.apple_target,
+        double_death=cast(DoubleDeath, game.double_death),
+    )
+    return GameSetup(
+        game_id=game.id,
+        rules=rules,
+        seed=game.seed,
+        names={str(p.slot): p.model.name for p in lineup},
+        game_type=game.game_type,
+        model_ids={str(p.slot): str(p.model.id) for p in lineup},
+    )
+
+
+def _record(game: Game, outcome: GameOutcome, settings: Settings) -> dict[str, Any]:
+    path = write_replay(settings.replay_dir / f"snake_game_{game.id}.json", outcome.replay)
+    state = outcome.state
+    rows = []
+    for sid, stats in outcome.stats.items():
+        death = state.deaths.get(sid)
+        rows.append(
+            {
+                "slot": int(sid),
+                "score": state.scores[sid],
+                "result": (state.results or {}).get(sid),
+                "death_round": death.round if death else None,
+                "death_reason": death.reason if death else None,
+                "cost": stats.cost,
+                "input_tokens": stats.input_tokens,
+                "output_tokens": stats.output_tokens,
+                "invalid_moves": stats.invalid_moves,
+                "fallback_parses": stats.fallback_parses,
+                "moves": stats.moves,
+                "total_latency_ms": stats.latency_ms,
+            }
+        )
+    complete_game(
+        game.id,
+        rounds=state.round,
+        replay_path=str(path),
+        total_cost=outcome.total_cost,
+        participants=rows,
+        status=outcome.status,
+        error=outcome.error,
+    )
+    return summary(game.id, outcome.status, state.scores, state.results, str(path), outcome.error)
+
+
+def summary(
+    game_id: str,
+    status: str,
+    scores: dict[str, int],
+    results: dict[str, Any] | None,
+    replay_path: str | None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """The original's ``run_simulation`` result, plus status, replay path and error."""
+    return {
+        "game_id": game_id,
+        "final_scores": dict(scores),
+        "game_result": dict(results or {}),
+        "status": status,
+        "replay_path": replay_path,
+        "error": error,
+    }
+
+
+def stored_summary(game: Game) -> dict[str, Any]:
+    lineup = game_participants(game.id)
+    return summary(
+        game.id,
+        game.status,
+        {str(p.slot): p.score for p in lineup},
+        {str(p.slot): p.result for p in lineup if p.result},
+        game.replay_path,
+        game.error,
+    )
+
+
+def build_players(lineup: list[Participant], game: Game, settings: Settings) -> dict[str, Player]:
+    """One player per slot, seeded by the game (bots break ties from it)."""
+    return {
+        str(p.slot): make_player(
+            p.model, seed=game.seed, invalid_policy=game.invalid_move_policy, settings=settings
+        )
+        for p in lineup
+    }

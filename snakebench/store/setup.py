@@ -1,0 +1,25 @@
+"""Opening the store the way every command and worker wants it: connected, at the
+latest schema, with the built-in bot models present."""
+
+from __future__ import annotations
+
+import peewee as pw
+
+from snakebench.config import Settings, get_settings
+from snakebench.store.db import connect
+from snakebench.store.migrations import current_version, latest_version, upgrade
+from snakebench.store.queries import ensure_bot_models
+
+
+def open_store(settings: Settings | None = None) -> pw.Database:
+    """Connect to ``DATABASE_URL`` and bring the schema up to date.
+
+    Upgrading here rather than only in ``snakebench db upgrade`` is what lets a new
+    user's first ``snakebench play`` work on an empty directory; it is cheap when the
+    schema is current (one version read) and safe under concurrency (migrations lock).
+    """
+    db = connect((settings or get_settings()).database_url)
+    if current_version(db) < latest_version():
+        upgrade(db)
+    ensure_bot_models()
+    return db

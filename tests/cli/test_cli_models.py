@@ -1,0 +1,144 @@
+"""``snakebench models`` and ``snakebench db``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from snakebench.store import Model
+
+from .conftest import Invoke
+
+ORIGINAL_LIST = """
+# Prices are in USD per 1 million tokens.
+models:
+  - name: 'gpt-4o-mini-2024-07-18'
+    model_name: 'gpt-4o-mini-2024-07-18'
+    provider: 'openai'
+    max_completion_tokens: 8000
+    pricing:
+      input: 0.15
+      output: 0.6
+  - name: 'o3-mini-2025-01-31-high'
+    model_name: 'o3-mini-2025-01-31'
+    reasoning_effort: 'high'
+    provider: 'openai'
+    max_completion_tokens: 100000
+  - name: 'claude-3-5-haiku-20241022'
+    model_name: 'claude-3-5-haiku-20241022'
+    provider: 'anthropic'
+"""
+
+
+def test_bots_are_there_from_the_start(cli: Invoke) -> None:
+    result = cli("models", "list", "--json")
+    assert result.exit_code == 0
+    assert [m["name"] for m in json.loads(result.stdout)] == ["greedy", "random", "survivor"]
+
+
+def test_add_show_update_and_remove(cli: Invoke) -> None:
+    added = cli(
+        "models",
+        "add",
+        "local-llama",
+        "--provider",
+        "openai-compatible",
+        "--model",
+        "llama3",
+        "--base-url",
+        "http://127.0.0.1:8000/v1",
+        "--price-input",
+        "0.2",
+        "--price-output",
+        "0.4",
+        "--extra",
+        "temperature=0",
+        "--extra",
+        "reasoning_effort=low",
+    )
+    assert added.exit_code == 0, added.output
+    shown = json.loads(cli("models", "show", "local-llama").stdout)
+    assert shown["base_url"] == "http://127.0.0.1:8000/v1"
+    assert shown["extra"] == {"temperature": 0, "reasoning_effort": "low"}
+    assert shown["price_output_per_m"] == 0.4
+    cli(
+        "models",
+        "add",
+        "local-llama",
+        "--provider",
+        "openai-compatible",
+        "--model",
+        "llama3.1",
+        "--base-url",
+        "http://127.0.0.1:8000/v1",
+    )
+    assert json.loads(cli("models", "show", "local-llama").stdout)["model_slug"] == "llama3.1"
+    assert cli("models", "remove", "local-llama").exit_code == 0
+    missing = cli("models", "show", "local-llama")
+    assert missing.exit_code == 2 and "unknown model 'local-llama'" in missing.output
+
+
+def test_removing_a_model_that_played_keeps_its_games(cli: Invoke) -> None:
+    cli("play", "greedy", "random", "--seed", "1", "--quiet")
+    result = cli("models", "remove", "random")
+    assert "deactivated" in result.stdout
+    assert "random" not in [m["name"] for m in json.loads(cli("models", "list", "--json").stdout)]
+    assert Model.get(Model.name == "random").games_played == 1
+
+
+def test_bad_add_arguments(cli: Invoke) -> None:
+    unknown = cli("models", "add", "x", "--provider", "skynet", "--model", "m")
+    assert unknown.exit_code == 2 and "must be one of" in unknown.output
+    compat = cli("models", "add", "x", "--provider", "openai-compatible", "--model", "m")
+    assert compat.exit_code == 2 and "--base-url" in compat.output
+    key = cli(
+        "models",
+        "add",
+        "x",
+        "--provider",
+        "openai",
+        "--model",
+        "m",
+        "--api-key-env",
+        "sk-proj-abc123",
+    )
+    assert key.exit_code == 2 and "environment variable name" in key.output
+
+
+def test_import_reads_the_originals_model_list(cli: Invoke, tmp_path: Path) -> None:
+    path = tmp_path / "model_list.yaml"
+    path.write_text(ORIGINAL_LIST)
+    result = cli("models", "import", str(path))
+    assert result.exit_code == 0 and "imported 3 models" in result.stdout
+    mini = json.loads(cli("models", "show", "gpt-4o-mini-2024-07-18").stdout)
+    assert (mini["price_input_per_m"], mini["price_output_per_m"]) == (0.15, 0.6)
+    assert mini["max_completion_tokens"] == 8000
+    o3 = json.loads(cli("models", "show", "o3-mini-2025-01-31-high").stdout)
+    assert o3["model_slug"] == "o3-mini-2025-01-31" and o3["extra"] == {"reasoning_effort": "high"}
+    assert json.loads(cli("models", "show", "claude-3-5-haiku-20241022").stdout)["provider"] == (
+        "anthropic"
+    )
+
+
+def test_import_rejects_bad_files(cli: Invoke, tmp_path: Path) -> None:
+    cases = {
+        "not: [yaml": "is not YAML",
+        "hello: world": "has no 'models' list",
+        "models:\n  - name: x\n": "needs at least name and model_name",
+        "models:\n  - {name: x, model_name: y, pricing: {input: cheap}}\n": "pricing",
+    }
+    for text, message in cases.items():
+        path = tmp_path / "list.yaml"
+        path.write_text(text)
+        result = cli("models", "import", str(path))
+        assert result.exit_code == 2, (text, result.output)
+        assert message in result.output
+    assert cli("models", "import", str(tmp_path / "absent.yaml")).exit_code == 2
+
+
+def test_db_upgrade_is_safe_to_run_twice(cli: Invoke) -> None:
+    first = cli("db", "upgrade")
+    assert first.exit_code == 0 and "applied migrations 1" in first.stdout
+    second = cli("db", "upgrade")
+    assert second.exit_code == 0 and "applied" not in second.stdout
+    assert "schema version 1 (latest 1)" in second.stdout

@@ -1,0 +1,74 @@
+"""``snakebench replay verify|show`` on upstream files, tampered copies and junk."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .conftest import Invoke
+
+FIXTURES = sorted((Path(__file__).parents[1] / "fixtures" / "upstream-replays").glob("*.json"))
+
+
+def test_every_upstream_replay_verifies(cli: Invoke) -> None:
+    result = cli("replay", "verify", *map(str, FIXTURES))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count(": ok\n") == len(FIXTURES) == 26
+    assert "26 ok, 0 mismatch, 0 unreadable of 26 files" in result.stdout
+
+
+def test_a_tampered_copy_prints_the_first_mismatch_and_exits_1(cli: Invoke, tmp_path: Path) -> None:
+    data = json.loads(FIXTURES[0].read_text())
+    data["frames"][1]["state"]["scores"]["1"] += 5
+    bad = tmp_path / "tampered.json"
+    bad.write_text(json.dumps(data))
+    result = cli("replay", "verify", str(FIXTURES[1]), str(bad))
+    assert result.exit_code == 1
+    assert f"{FIXTURES[1]}: ok" in result.stdout
+    line = next(x for x in result.stdout.splitlines() if x.startswith(str(bad)))
+    assert "mismatch at frame 1: state.scores.1: expected" in line
+
+
+def test_unreadable_files_exit_2_with_a_reason(cli: Invoke, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.json"
+    junk.write_text("{oops")
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text('{"name": "not a replay"}')
+    missing = tmp_path / "missing.json"
+    result = cli("replay", "verify", str(FIXTURES[0]), str(junk), str(foreign), str(missing))
+    assert result.exit_code == 2
+    assert f"{junk}: unreadable: not JSON" in result.output
+    assert f"{foreign}: unreadable: not a SnakeBench replay: missing 'game'" in result.output
+    assert f"{missing}: unreadable: cannot read" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_forcing_the_wrong_double_death_policy_fails_old_games(cli: Invoke) -> None:
+    old = next(p for p in FIXTURES if "800bba83" in p.name)  # double death, 7 v 1, tied
+    assert cli("replay", "verify", str(old)).exit_code == 0
+    forced = cli("replay", "verify", "--double-death", "score", str(old))
+    assert forced.exit_code == 1 and "players.0.result" in forced.stdout
+
+
+def test_show_prints_boards_moves_and_rationales(cli: Invoke) -> None:
+    path = next(p for p in FIXTURES if "d399fb96" in p.name)
+    result = cli("replay", "show", str(path), "--delay", "0")
+    assert result.exit_code == 0
+    out = result.stdout
+    assert out.count("round ") == 2  # the start and the single round
+    assert "Cohere: Command R7B" in out and "→ LEFT" in out and "died: head_collision" in out
+    assert "Decided Next Move: LEFT" in out  # the end of the rationale
+
+
+def test_show_prints_model_text_literally(cli: Invoke, tmp_path: Path) -> None:
+    data = json.loads(FIXTURES[0].read_text())
+    data["frames"][0]["moves"]["0"]["rationale"] = "[red]<script>alert(1)</script>[/red] UP"
+    path = tmp_path / "markup.json"
+    path.write_text(json.dumps(data))
+    result = cli("replay", "show", str(path), "--delay", "0")
+    assert "[red]<script>alert(1)</script>[/red] UP" in result.stdout
+
+
+def test_show_refuses_a_start_past_the_end(cli: Invoke) -> None:
+    result = cli("replay", "show", str(FIXTURES[0]), "--start", "500")
+    assert result.exit_code == 2 and "--start" in result.output
