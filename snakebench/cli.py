@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from snakebench.commands import db, models, play, replay
+from snakebench.commands import db, fake_llm, models, play, replay
 from snakebench.commands.app import App
 
 app = App(
@@ -10,6 +10,7 @@ app = App(
     "Start with snakebench play greedy random (built-in bots, no API key)."
 )
 app.command("play")(play.play)
+app.command("fake-llm")(fake_llm.fake_llm)
 app.add_typer(models.app, name="models")
 app.add_typer(replay.app, name="replay")
 app.add_typer(db.app, name="db")

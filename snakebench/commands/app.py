@@ -20,6 +20,7 @@ from typer.exceptions import TyperException
 from snakebench.config import ConfigError
 from snakebench.engine import RulesError
 from snakebench.engine.replay import ReplayFormatError
+from snakebench.providers import MissingApiKeyError
 from snakebench.store import StoreError, UnknownGameError, UnknownModelError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -34,6 +35,7 @@ USAGE_ERRORS: tuple[type[Exception], ...] = (
     StoreError,
     UnknownModelError,
     UnknownGameError,
+    MissingApiKeyError,
 )
 
 

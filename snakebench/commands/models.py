@@ -13,12 +13,13 @@ from rich.console import Console
 from rich.table import Table
 
 from snakebench.commands.app import App
+from snakebench.providers import PROVIDER_DEFAULTS
 from snakebench.store import Model, Participant, get_model, list_models, open_store, upsert_model
 
 app = App(help="Add, list, show, remove and import models (the players).")
 out = Console(highlight=False, soft_wrap=True)
 
-PROVIDERS = ("openai", "anthropic", "openrouter", "ollama", "together", "openai-compatible")
+PROVIDERS = tuple(PROVIDER_DEFAULTS)
 # An environment variable's name; anything else given as --api-key-env is probably
 # the key itself, which must never reach the database.
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -3,34 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, get_args
 
 from snakebench.config import Settings
 from snakebench.players.base import Player
 from snakebench.players.bots import make_bot
+from snakebench.players.llm import InvalidPolicy, LLMPlayer
+from snakebench.providers import ModelSpec, RetryPolicy, make_client
 
-InvalidMovePolicy = Literal["random", "forfeit"]
-INVALID_MOVE_POLICIES: tuple[InvalidMovePolicy, ...] = ("random", "forfeit")
+if TYPE_CHECKING:
+    from snakebench.store import Model
+
+INVALID_MOVE_POLICIES: tuple[InvalidPolicy, ...] = get_args(InvalidPolicy)
 
 
 def make_player(
-    model: Any,
+    model: Model,
     *,
     seed: int,
-    invalid_policy: str,
+    invalid_policy: InvalidPolicy | str,
     settings: Settings,
     env: Mapping[str, str] | None = None,
 ) -> Player:
     """A bot for ``provider == "bot"`` models, else an LLM player over its provider.
 
-    ``model`` is a :class:`snakebench.store.Model` row. Building an LLM player reads
-    its API key from the environment, so a missing key fails here, before any move.
+    Building an LLM player reads its API key from the environment, so a missing
+    key fails here, before any move is asked for.
     """
     if model.provider == "bot":
         return make_bot(model.model_slug, seed, name=model.name)
-    from snakebench.players.llm import LLMPlayer, RetryPolicy
-    from snakebench.providers import make_client
-
     if invalid_policy not in INVALID_MOVE_POLICIES:
         raise ValueError(f"invalid-move policy must be random or forfeit, not {invalid_policy!r}")
     spec = model_spec(model)
@@ -43,11 +44,9 @@ def make_player(
     )
 
 
-def model_spec(model: Any) -> Any:
-    """The provider-facing description of a stored model (no secrets: only the name
-    of the environment variable that holds its key)."""
-    from snakebench.providers import ModelSpec
-
+def model_spec(model: Model) -> ModelSpec:
+    """The provider-facing description of a stored model. It holds no secret: only
+    the name of the environment variable that holds the key."""
     return ModelSpec(
         name=model.name,
         provider=model.provider,
