@@ -97,21 +97,24 @@ def _deaths(
     for sid, (x, y) in heads.items():
         if not (0 <= x < width and 0 <= y < height):
             dead[sid] = "wall"
-    by_cell: dict[Cell, list[str]] = {}
-    for sid, head in heads.items():
-        if sid not in dead:
-            by_cell.setdefault(head, []).append(sid)
-    for sids in by_cell.values():
-        if len(sids) > 1:
-            for sid in sids:
-                dead[sid] = "head_collision"
-    blocked: set[Cell] = set()
     standing = [sid for sid in heads if sid not in dead]
+    if len({heads[sid] for sid in standing}) < len(standing):
+        by_cell: dict[Cell, list[str]] = {}
+        for sid in standing:
+            by_cell.setdefault(heads[sid], []).append(sid)
+        for sids in by_cell.values():
+            if len(sids) > 1:
+                for sid in sids:
+                    dead[sid] = "head_collision"
+        standing = [sid for sid in standing if sid not in dead]
     for sid in standing:
-        blocked.update(bodies[sid][1:])
-    for sid in standing:
-        if heads[sid] in blocked:
-            dead[sid] = "body_collision"
+        head = heads[sid]
+        for other in standing:
+            # A moved body holds its own head once; a second time means it bit itself.
+            # Another standing snake's head is never this head (no head-to-head left).
+            if (head in bodies[other]) if other != sid else bodies[sid].count(head) > 1:
+                dead[sid] = "body_collision"
+                break
     return dead
 
 

@@ -11,7 +11,6 @@ neighbour lists, because bots run in the hot loop of every bot-only batch.
 from __future__ import annotations
 
 import zlib
-from collections import deque
 from functools import lru_cache
 
 from snakebench.engine import DIRECTIONS, Direction, GameState, Rules
@@ -36,25 +35,27 @@ class Board:
     """One snake's view of the next round: which cells are surely deadly, which
     risk a head-on collision, and where the apples are."""
 
-    __slots__ = ("apples", "blocked", "danger", "height", "options", "width")
+    __slots__ = ("apple_set", "blocked", "danger", "height", "options", "width")
 
     def __init__(self, turn: Turn) -> None:
         state, rules, me = turn.state, turn.rules, turn.snake_id
         self.width, self.height = rules.width, rules.height
-        self.blocked = bytearray(rules.width * rules.height)
-        self.apples = [x + y * rules.width for x, y in state.apples]
-        apple_cells = set(state.apples)
+        width = rules.width
+        self.blocked = bytearray(width * rules.height)
+        self.apple_set = apples = {x + y * width for x, y in state.apples}
+        neighbours = _neighbours(width, rules.height)
         self.danger: set[int] = set()
         for sid, body in state.snakes.items():
             if not state.alive[sid]:
                 continue
+            hx, hy = body[0]
+            near_head = neighbours[hx + hy * width]
             # A tail moves away this round, unless its snake may eat (then it stays).
-            may_eat = sid != me and any(_adjacent(body[0], a) for a in apple_cells)
+            may_eat = sid != me and not apples.isdisjoint(near_head)
             for x, y in body if may_eat else body[:-1]:
-                self.blocked[x + y * rules.width] = 1
+                self.blocked[x + y * width] = 1
             if sid != me:
-                hx, hy = body[0]
-                self.danger.update(_neighbours(self.width, self.height)[hx + hy * self.width])
+                self.danger.update(near_head)
         self.options = self._options(state.snakes[me][0])
 
     def _options(self, head: tuple[int, int]) -> list[tuple[Direction, int]]:
@@ -75,20 +76,32 @@ class Board:
         calm = [option for option in self.options if option[1] not in self.danger]
         return calm or self.options
 
-    def apple_distances(self) -> list[int]:
-        """Steps from every cell to its nearest apple through free cells (-1: none)."""
+    def apple_distance(self, start: int) -> int:
+        """Steps from ``start`` to the nearest apple through free cells (-1: none).
+
+        A breadth-first search from the candidate cell that stops at the first
+        apple: apples are usually near, so this visits a few cells, not the board.
+        """
+        apples = self.apple_set
+        if start in apples:
+            return 0
         neighbours = _neighbours(self.width, self.height)
-        distance = [-1] * (self.width * self.height)
-        queue = deque(self.apples)
-        for apple in self.apples:
-            distance[apple] = 0
-        while queue:
-            cell = queue.popleft()
-            for near in neighbours[cell]:
-                if distance[near] < 0 and not self.blocked[near]:
-                    distance[near] = distance[cell] + 1
-                    queue.append(near)
-        return distance
+        seen = {start}
+        frontier = [start]
+        steps = 0
+        while frontier:
+            steps += 1
+            following = []
+            for cell in frontier:
+                for near in neighbours[cell]:
+                    if near in seen or self.blocked[near]:
+                        continue
+                    if near in apples:
+                        return steps
+                    seen.add(near)
+                    following.append(near)
+            frontier = following
+        return -1
 
     def space(self, start: int, limit: int) -> int:
         """Cells reachable from ``start`` (stops counting at ``limit``)."""
@@ -101,10 +114,6 @@ class Board:
                     seen.add(near)
                     stack.append(near)
         return len(seen)
-
-
-def _adjacent(a: tuple[int, int], b: tuple[int, int]) -> bool:
-    return abs(a[0] - b[0]) + abs(a[1] - b[1]) == 1
 
 
 class Bot:
@@ -157,8 +166,8 @@ class SurvivorBot(Bot):
         most = max(spaces.values())
         roomy = [(d, c) for d, c in options if spaces[c] == most]
         if len(roomy) > 1:
-            distance = board.apple_distances()
-            reachable = [distance[c] for _, c in roomy if distance[c] >= 0]
+            distance = {c: board.apple_distance(c) for _, c in roomy}
+            reachable = [steps for steps in distance.values() if steps >= 0]
             if reachable:
                 near = min(reachable)
                 roomy = [(d, c) for d, c in roomy if distance[c] == near]
@@ -178,8 +187,8 @@ class GreedyBot(Bot):
 
     def decide(self, turn: Turn, board: Board) -> tuple[Direction, str]:
         options = board.preferred()
-        distance = board.apple_distances()
-        towards = sorted({distance[c] for _, c in options if distance[c] >= 0})
+        distance = {c: board.apple_distance(c) for _, c in options}
+        towards = sorted({steps for steps in distance.values() if steps >= 0})
         length = len(turn.state.snakes[turn.snake_id])
         for steps in towards:
             best = [(d, c) for d, c in options if distance[c] == steps]
