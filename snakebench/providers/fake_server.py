@@ -25,6 +25,8 @@ from snakebench.providers.fake_faults import CATEGORY, Dice, FakeOptions, FakeSt
 from snakebench.providers.fake_player import malformed_reply, move_reply
 from snakebench.providers.fake_wire import WIRES, RequestError, Wire
 
+__all__ = ["FakeApp", "FakeLLMServer", "FakeOptions", "check_loopback", "serve_forever"]
+
 
 @dataclass
 class Reply:
@@ -72,6 +74,9 @@ class FakeApp:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the SDKs expect
+    # Headers and body go out in two writes; with Nagle on, the second waits for
+    # the client's delayed ACK (~40 ms per request on loopback).
+    disable_nagle_algorithm = True
     server: _HTTPServer
 
     def do_GET(self) -> None:
