@@ -91,5 +91,7 @@ def map_sdk_error(
     if isinstance(exc, types.status):
         status = int(getattr(exc, "status_code", 0))
         headers = dict(getattr(getattr(exc, "response", None), "headers", {}) or {})
-        return status_error(model, status, str(exc), headers, secret)
+        # Anthropic's errors carry the body's own message; OpenAI's str() has it.
+        message = getattr(exc, "api_message", None) or str(exc)
+        return status_error(model, status, str(message), headers, secret)
     return TransientProviderError(f"model {model!r}: unusable reply: {one_line(str(exc), secret)}")

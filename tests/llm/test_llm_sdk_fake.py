@@ -192,13 +192,21 @@ def test_stats_match_what_the_client_saw(
     assert stats["timeouts"] == stats["bad_requests"] == 0
 
 
-def test_previous_move_and_rationale_reach_the_next_prompt(
-    fake_server: StartServer, make_player: MakePlayer
+def test_a_whole_game_through_the_fake(
+    fake_server: StartServer, make_player: MakePlayer, api: str
 ) -> None:
-    server = fake_server()
-    player = make_player(server)
-    turn = _turns(1)[0]
-    first = player.choose(turn)
-    second_prompt_board = player.choose(turn)  # the fake reads the board, not the history
-    assert second_prompt_board.move == first.move
-    assert server.stats()["total"]["ok"] == 2
+    """Two LLM players, one per snake, play a game to its end over HTTP."""
+    server = fake_server(strategy="survivor", seed=2)
+    players = {"0": make_player(server), "1": make_player(server)}
+    rules = Rules(width=8, height=8, max_rounds=25)
+    state = new_game(rules, 9)
+    spawn = SeededSpawner(9)
+    decisions = []
+    while not state.over:
+        chosen = {sid: players[sid].choose(Turn(sid, state, rules)) for sid in state.alive_ids()}
+        decisions += chosen.values()
+        state = step(state, {sid: d.move for sid, d in chosen.items()}, rules, spawn)
+    assert state.round >= 10, "survivor bots should last a while"
+    assert all(d.parse == "final_line" and not d.invalid for d in decisions)
+    stats = server.stats()["models"][f"fake-{api}-slug"]
+    assert stats["ok"] == stats["requests"] == len(decisions)
