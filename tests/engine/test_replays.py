@@ -167,3 +167,13 @@ def test_same_seed_gives_the_same_replay_apart_from_ids_and_times() -> None:
 
     assert stripped(_bot_game(7, "a")) == stripped(_bot_game(7, "b"))
     assert stripped(_bot_game(7)) != stripped(_bot_game(8))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_three_snake_games_play_out_and_verify(seed: int) -> None:
+    kinds = {"0": "greedy", "1": "survivor", "2": "random"}
+    setup = GameSetup("three", Rules(width=12, height=12, max_rounds=80), seed, kinds)
+    outcome = play_game(setup, {sid: make_bot(kind, seed) for sid, kind in kinds.items()})
+    assert outcome.status == "completed" and outcome.state.results is not None
+    assert sorted(outcome.state.results) == ["0", "1", "2"]
+    assert verify_replay(parse_replay(json.loads(json.dumps(outcome.replay)))) is None
