@@ -14,7 +14,7 @@ import pytest
 
 from snakebench.config import Settings
 from snakebench.engine import Rules, SeededSpawner, new_game, step
-from snakebench.players.base import InfrastructureError, Turn
+from snakebench.players.base import InfrastructureError, MoveDecision, Turn
 from snakebench.players.bots import bot_move
 from snakebench.players.llm import LLMPlayer
 from snakebench.providers import MissingApiKeyError, ModelSpec, PermanentProviderError, make_client
@@ -201,7 +201,7 @@ def test_a_whole_game_through_the_fake(
     rules = Rules(width=8, height=8, max_rounds=25)
     state = new_game(rules, 9)
     spawn = SeededSpawner(9)
-    decisions = []
+    decisions: list[MoveDecision] = []
     while not state.over:
         chosen = {sid: players[sid].choose(Turn(sid, state, rules)) for sid in state.alive_ids()}
         decisions += chosen.values()
