@@ -114,7 +114,8 @@ def play_game(
         except Exception as exc:
             log.exception("game %s failed", setup.game_id)
             status, error = "failed", f"{type(exc).__name__}: {exc}"
-    return GameOutcome(status, state, builder.build(state, clock()), stats, error)
+    replay = builder.build(state, clock(), status, error)
+    return GameOutcome(status, state, replay, stats, error)
 
 
 def _advance(
@@ -129,11 +130,11 @@ def _advance(
 class _MoveGatherer:
     """Asks every alive snake for its move. Remote players (LLMs) are asked at the
     same time on a thread pool, as the original does, so a round costs the slower
-    reply rather than the sum; bots are asked inline, where threads only cost."""
+    reply rather than the sum of both."""
 
     def __init__(self, players: Mapping[str, Player]) -> None:
         self.players = players
-        remote = any(getattr(p, "remote", False) for p in players.values())
+        remote = any(p.remote for p in players.values())
         self.pool = ThreadPoolExecutor(len(players), "move") if remote else None
 
     def __enter__(self) -> _MoveGatherer:

@@ -42,6 +42,8 @@ def fake_llm(
     """
     if strategy not in BOT_NAMES:
         raise typer.BadParameter(f"must be one of {', '.join(BOT_NAMES)}", param_hint="--strategy")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise typer.BadParameter("the fake server listens on loopback only", param_hint="--host")
     options = FakeOptions(
         latency_ms=latency_ms,
         jitter_ms=jitter_ms,

@@ -246,7 +246,14 @@ class ReplayBuilder:
             frame["events"] = events
         self.frames.append(frame)
 
-    def build(self, final: GameState, ended_at: datetime) -> dict[str, Any]:
+    def build(
+        self,
+        final: GameState,
+        ended_at: datetime,
+        status: str = "completed",
+        error: str | None = None,
+    ) -> dict[str, Any]:
+        """The document. A ``void`` or ``failed`` game stops mid-way; its status says so."""
         totals = self._player_totals()
         players = {
             sid: {
@@ -275,7 +282,10 @@ class ReplayBuilder:
                 "double_death": self.rules.double_death,
             },
             "seed": self.seed,
+            "status": status,
         }
+        if error:
+            game["error"] = error
         return {
             "version": REPLAY_VERSION,
             "game": game,

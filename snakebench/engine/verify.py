@@ -16,7 +16,10 @@ from typing import Any
 from snakebench.engine.replay import RecordedRound, Replay, state_to_dict
 from snakebench.engine.rules import DIRECTIONS, Cell, Rules, RulesError
 from snakebench.engine.state import GameState
-from snakebench.engine.step import deaths_in_round, step
+from snakebench.engine.step import deaths_in_round, forfeit, step
+
+# Games our writer marks as stopped before their end (see snakebench.game).
+UNFINISHED = ("void", "failed")
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ def verify_replay(replay: Replay) -> Mismatch | None:
         if mismatch:
             return mismatch
     if not state.over:
+        if replay.game.get("status") in UNFINISHED:
+            return None  # stopped by an outage or an error; every round it has checks out
         return Mismatch(len(replay.frames) - 1, "game over", True, False)
     return _compare_summary(replay, state)
 
@@ -93,6 +98,9 @@ def _play_round(
         if move not in DIRECTIONS:
             return Mismatch(rnd.index, f"moves.{sid}.move", "UP, DOWN, LEFT or RIGHT", move)
         moves[sid] = move
+    quitters = [sid for sid in moves if (rnd.moves.get(sid) or {}).get("forfeit") is True]
+    if quitters:  # an invalid reply under the forfeit policy ended the game
+        return forfeit(state, quitters)
     spawner.problem = None
     spawner.recorded = (
         [(int(x), int(y)) for x, y in rnd.after["apples"]] if rnd.after is not None else None

@@ -43,7 +43,7 @@ class MoveDecision:
 
     def record(self) -> dict[str, Any]:
         """The move as a replay frame stores it (the original's keys first)."""
-        return {
+        record = {
             "move": str(self.move),
             "rationale": self.rationale,
             "input_tokens": self.input_tokens,
@@ -54,6 +54,9 @@ class MoveDecision:
             "invalid": self.invalid,
             "retries": self.retries,
         }
+        if self.forfeit:  # replay verification needs to know the game ended by policy
+            record["forfeit"] = True
+        return record
 
 
 class Player(Protocol):
@@ -61,6 +64,9 @@ class Player(Protocol):
     what it needs between turns (the LLM player keeps its last rationale)."""
 
     name: str
+    # True when choosing waits on the network (LLMs): such players are asked in
+    # parallel; local ones (bots) inline, where a thread would only cost.
+    remote: bool
 
     def choose(self, turn: Turn) -> MoveDecision: ...
 

@@ -120,6 +120,7 @@ class Bot:
     """Shared plumbing: the name, the seed and the deterministic tie-break."""
 
     name = "bot"
+    remote = False
 
     def __init__(self, seed: int = 0, name: str | None = None) -> None:
         self.seed = seed

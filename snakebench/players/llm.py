@@ -31,6 +31,9 @@ class LLMPlayer:
     """One model playing one snake for one game; it remembers its last move and
     reasoning because the next prompt shows them back to the model."""
 
+    # Waits on the network: the game loop asks remote players at the same time.
+    remote = True
+
     def __init__(
         self,
         spec: ModelSpec,

@@ -177,3 +177,13 @@ def test_three_snake_games_play_out_and_verify(seed: int) -> None:
     assert outcome.status == "completed" and outcome.state.results is not None
     assert sorted(outcome.state.results) == ["0", "1", "2"]
     assert verify_replay(parse_replay(json.loads(json.dumps(outcome.replay)))) is None
+
+
+def test_an_unfinished_game_verifies_only_when_marked_void_or_failed() -> None:
+    doc = _bot_game(3)
+    doc["frames"] = doc["frames"][:5]
+    doc["game"]["rounds_played"] = 5
+    mismatch = verify_replay(parse_replay(doc))
+    assert mismatch is not None and mismatch.field == "game over"
+    doc["game"]["status"] = "void"
+    assert verify_replay(parse_replay(doc)) is None

@@ -1,0 +1,75 @@
+"""The game loop: concurrency of remote players, and how failures end a game."""
+
+from __future__ import annotations
+
+import threading
+
+from snakebench.engine import Direction, Rules
+from snakebench.game import GameSetup, play_game
+from snakebench.players import InfrastructureError, MoveDecision, Turn, make_bot
+
+SETUP = GameSetup("g", Rules(max_rounds=6), 3, {"0": "a", "1": "b"})
+
+
+class RendezvousPlayer:
+    """A remote player that can only move once the other one is asking too: if the
+    loop asked them one after the other, the barrier would break."""
+
+    remote = True
+
+    def __init__(self, name: str, barrier: threading.Barrier) -> None:
+        self.name = name
+        self.barrier = barrier
+        self.bot = make_bot("survivor", 1)
+
+    def choose(self, turn: Turn) -> MoveDecision:
+        self.barrier.wait()
+        return self.bot.choose(turn)
+
+
+def test_remote_players_are_asked_at_the_same_time() -> None:
+    barrier = threading.Barrier(2, timeout=10)
+    players = {"0": RendezvousPlayer("a", barrier), "1": RendezvousPlayer("b", barrier)}
+    outcome = play_game(SETUP, players)
+    assert outcome.status == "completed", outcome.error
+    assert outcome.state.round >= 1
+
+
+class FailingPlayer:
+    remote = False
+
+    def __init__(self, error: Exception, after: int = 2) -> None:
+        self.name = "failing"
+        self.error = error
+        self.after = after
+
+    def choose(self, turn: Turn) -> MoveDecision:
+        if turn.state.round >= self.after:
+            raise self.error
+        return MoveDecision(Direction.UP if turn.state.round % 2 else Direction.DOWN)
+
+
+def test_infrastructure_failure_voids_the_game_and_keeps_what_was_played() -> None:
+    player = FailingPlayer(InfrastructureError("provider down (gave up after 4 attempts)"))
+    outcome = play_game(SETUP, {"0": player, "1": make_bot("survivor", 3)})
+    assert outcome.status == "void"
+    assert outcome.error == "provider down (gave up after 4 attempts)"
+    assert outcome.state.results is None
+    assert len(outcome.replay["frames"]) == 2
+    assert outcome.replay["game"]["status"] == "void"
+
+
+def test_any_other_error_fails_the_game_with_the_error_kept() -> None:
+    outcome = play_game(SETUP, {"0": FailingPlayer(KeyError("board")), "1": make_bot("random")})
+    assert outcome.status == "failed"
+    assert outcome.error == "KeyError: 'board'"
+
+
+def test_the_round_hook_sees_every_round() -> None:
+    seen: list[int] = []
+    outcome = play_game(
+        SETUP,
+        {"0": make_bot("greedy", 3), "1": make_bot("random", 3)},
+        on_round=lambda state, moves: seen.append(state.round),
+    )
+    assert seen == list(range(1, outcome.state.round + 1))
