@@ -127,7 +127,7 @@ def run_stored_game(
             status="failed",
             error=error,
         )
-        return summary(game.id, "failed", {}, None, None, error)
+        return stored_summary(get_game(game.id))
     outcome = play_game(_setup(game, lineup), players, on_round)
     return _record(game, outcome, settings)
 
@@ -152,7 +152,8 @@ def _setup(game: Game, lineup: list[Participant]) -> GameSetup:
 
 
 def _record(game: Game, outcome: GameOutcome, settings: Settings) -> dict[str, Any]:
-    path = write_replay(settings.replay_dir / f"snake_game_{game.id}.json", outcome.replay)
+    replay_file = settings.replay_dir / f"snake_game_{game.id}.json"
+    path = write_replay(replay_file, outcome.replay).resolve()
     state = outcome.state
     rows = []
     for sid, stats in outcome.stats.items():
@@ -182,38 +183,28 @@ def _record(game: Game, outcome: GameOutcome, settings: Settings) -> dict[str, A
         status=outcome.status,
         error=outcome.error,
     )
-    return summary(game.id, outcome.status, state.scores, state.results, str(path), outcome.error)
-
-
-def summary(
-    game_id: str,
-    status: str,
-    scores: dict[str, int],
-    results: dict[str, Any] | None,
-    replay_path: str | None,
-    error: str | None = None,
-) -> dict[str, Any]:
-    """The original's ``run_simulation`` result, plus status, replay path and error."""
-    return {
-        "game_id": game_id,
-        "final_scores": dict(scores),
-        "game_result": dict(results or {}),
-        "status": status,
-        "replay_path": replay_path,
-        "error": error,
-    }
+    return stored_summary(get_game(game.id))
 
 
 def stored_summary(game: Game) -> dict[str, Any]:
+    """The original's ``run_simulation`` result (``game_id``, ``final_scores``,
+    ``game_result``) plus status, rounds, deaths, replay path and error, read back
+    from the database so that a first run and a repeated one answer the same."""
     lineup = game_participants(game.id)
-    return summary(
-        game.id,
-        game.status,
-        {str(p.slot): p.score for p in lineup},
-        {str(p.slot): p.result for p in lineup if p.result},
-        game.replay_path,
-        game.error,
-    )
+    return {
+        "game_id": game.id,
+        "final_scores": {str(p.slot): p.score for p in lineup},
+        "game_result": {str(p.slot): p.result for p in lineup if p.result},
+        "status": game.status,
+        "rounds": game.rounds,
+        "deaths": {
+            str(p.slot): {"reason": p.death_reason, "round": p.death_round}
+            for p in lineup
+            if p.death_reason
+        },
+        "replay_path": game.replay_path,
+        "error": game.error,
+    }
 
 
 def build_players(lineup: list[Participant], game: Game, settings: Settings) -> dict[str, Player]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -108,16 +108,18 @@ def _two_models(
     return model_a, model_b
 
 
-def _summary_line(names: dict[str, str], result: dict[str, object]) -> str:
-    scores = result["final_scores"]
-    outcome = result["game_result"]
-    assert isinstance(scores, dict) and isinstance(outcome, dict)
+def _summary_line(names: dict[str, str], result: dict[str, Any]) -> str:
+    """E.g. ``survivor 6 - 7 greedy: survivor won, greedy died (body_collision) in round 24``."""
+    scores, outcome = result["final_scores"], result["game_result"]
     line = f"{names['0']} {scores.get('0', 0)} - {scores.get('1', 0)} {names['1']}: "
     if result["status"] != "completed":
-        line += f"{result['status']} ({result['error']})"
+        line += f"{result['status']}: {result['error']}"
     elif outcome.get("0") == "tied":
         line += "tied"
     else:
-        winner = "0" if outcome.get("0") == "won" else "1"
-        line += f"{names[winner]} won"
-    return f"{line}\ngame {result['game_id']}, replay {result['replay_path']}"
+        line += f"{names['0' if outcome.get('0') == 'won' else '1']} won"
+    for sid, death in result["deaths"].items():
+        line += f", {names[sid]} died ({death['reason']}) in round {death['round'] + 1}"
+    if result["status"] == "completed" and not result["deaths"]:
+        line += f" after {result['rounds']} rounds"
+    return f"{line}\ngame {result['game_id']}\nreplay {result['replay_path']}"
