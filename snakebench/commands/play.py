@@ -78,22 +78,30 @@ def play(
     params.rules().validate(2)
     open_store()
     names = {"0": model_a, "1": model_b}
-    if quiet:
-        result = run_simulation(model_a, model_b, params)
-    else:
-        with Live(console=err, auto_refresh=False, transient=False) as live:
-
-            def show(state: GameState, moves: Mapping[str, MoveDecision]) -> None:
-                records = {sid: d.record() for sid, d in moves.items()}
-                live.update(frame_view(state, params.rules(), names, records), refresh=True)
-
-            result = run_simulation(model_a, model_b, params, on_round=show)
+    result = _run(names, params) if quiet else _run_with_live_board(names, params)
     if as_json:
         out.print_json(json.dumps(result))
     else:
         out.print(_summary_line(names, result))
     if result["status"] != "completed":
         raise typer.Exit(1)
+
+
+def _run(names: dict[str, str], params: GameParams) -> dict[str, Any]:
+    return run_simulation(names["0"], names["1"], params)
+
+
+def _run_with_live_board(names: dict[str, str], params: GameParams) -> dict[str, Any]:
+    """Play while redrawing the board after each round (on stderr, so that stdout
+    holds only the result, e.g. for --json)."""
+    rules = params.rules()
+    with Live(console=err, auto_refresh=False) as live:
+
+        def show(state: GameState, moves: Mapping[str, MoveDecision]) -> None:
+            records = {sid: d.record() for sid, d in moves.items()}
+            live.update(frame_view(state, rules, names, records), refresh=True)
+
+        return run_simulation(names["0"], names["1"], params, on_round=show)
 
 
 def _two_models(

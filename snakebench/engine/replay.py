@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from snakebench.engine.rules import DEFAULT_APPLE_TARGET, Cell, DoubleDeath, Rules
+from snakebench.engine.rules import DEFAULT_APPLE_TARGET, DoubleDeath, Rules
 from snakebench.engine.state import GameState, start_state
 
 REPLAY_VERSION = 1
@@ -254,17 +254,7 @@ class ReplayBuilder:
         error: str | None = None,
     ) -> dict[str, Any]:
         """The document. A ``void`` or ``failed`` game stops mid-way; its status says so."""
-        totals = self._player_totals()
-        players = {
-            sid: {
-                **info,
-                "result": (final.results or {}).get(sid),
-                "final_score": final.scores.get(sid, 0),
-                "death": _death_dict(final, sid),
-                "totals": totals[sid],
-            }
-            for sid, info in self.players.items()
-        }
+        players = self._players_block(final)
         game = {
             "id": self.game_id,
             "started_at": self.started_at.isoformat(),
@@ -291,13 +281,25 @@ class ReplayBuilder:
             "game": game,
             "players": players,
             "totals": {
-                "cost": sum(t["cost"] for t in totals.values()),
-                "input_tokens": sum(t["input_tokens"] for t in totals.values()),
-                "output_tokens": sum(t["output_tokens"] for t in totals.values()),
+                key: sum(p["totals"][key] for p in players.values())
+                for key in ("cost", "input_tokens", "output_tokens")
             },
             "initial_state": state_to_dict(self.initial),
             "frames": self.frames,
             "metadata": _metadata(game, players, final),
+        }
+
+    def _players_block(self, final: GameState) -> dict[str, dict[str, Any]]:
+        totals = self._player_totals()
+        return {
+            sid: {
+                **info,
+                "result": (final.results or {}).get(sid),
+                "final_score": final.scores.get(sid, 0),
+                "death": _death_dict(final, sid),
+                "totals": totals[sid],
+            }
+            for sid, info in self.players.items()
         }
 
     def _player_totals(self) -> dict[str, dict[str, Any]]:
@@ -343,7 +345,3 @@ def write_replay(path: str | Path, document: dict[str, Any]) -> Path:
     tmp.write_text(json.dumps(document, indent=1), encoding="utf-8")
     tmp.replace(target)
     return target
-
-
-def cell_list(cells: list[Cell] | tuple[Cell, ...]) -> list[list[int]]:
-    return [[x, y] for x, y in cells]
