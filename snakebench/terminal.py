@@ -14,20 +14,23 @@ from rich.text import Text
 from snakebench.engine import GameState, Rules
 
 SNAKE_STYLES = ("bold green", "bold magenta", "bold cyan", "bold yellow")
+# A body glyph per snake, so boards read without colour too.
+BODY_GLYPHS = ("o", "x", "+", "*")
 RATIONALE_LINES = 6
 
 
 def board_text(state: GameState, rules: Rules) -> Text:
-    """The board, top row first, heads as their snake's index, bodies as ``o``."""
+    """The board, top row first: heads as their snake's id, bodies as its glyph."""
     cells: dict[tuple[int, int], tuple[str, str]] = {}
     for apple in state.apples:
         cells[apple] = ("A", "bold red")
     for index, (sid, body) in enumerate(state.snakes.items()):
         style = SNAKE_STYLES[index % len(SNAKE_STYLES)]
+        glyph = BODY_GLYPHS[index % len(BODY_GLYPHS)]
         if not state.alive[sid]:
             style = "dim " + style
         for position, cell in enumerate(body):
-            cells[cell] = (sid[-1] if position == 0 else "o", style)
+            cells[cell] = (sid[-1] if position == 0 else glyph, style)
     text = Text()
     label = len(str(rules.height - 1))
     for y in range(rules.height - 1, -1, -1):
