@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
+from snakebench import __version__
 from snakebench.commands import db, fake_llm, models, play, replay
 from snakebench.commands.app import App
 
 app = App(
     help="SnakeBench: language models play two-player Snake against each other.\n\n"
-    "Start with snakebench play greedy random (built-in bots, no API key)."
+    "Start with: snakebench play greedy random (built-in bots, no API key)."
 )
 app.command("play")(play.play)
-app.command("fake-llm")(fake_llm.fake_llm)
 app.add_typer(models.app, name="models")
 app.add_typer(replay.app, name="replay")
+app.command("fake-llm")(fake_llm.fake_llm)
 app.add_typer(db.app, name="db")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"snakebench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """SnakeBench: language models play two-player Snake against each other."""
 
 
 def main() -> None:
