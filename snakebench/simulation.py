@@ -12,9 +12,10 @@ import os
 import secrets
 import socket
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, cast
 
-from snakebench.config import Settings, get_settings
+from snakebench.config import ConfigError, Settings, get_settings
 from snakebench.engine import DoubleDeath, Rules
 from snakebench.engine.replay import write_replay
 from snakebench.game import GameOutcome, GameSetup, RoundHook, play_game
@@ -82,6 +83,7 @@ def create_stored_game(
     """
     settings = settings or get_settings()
     params.rules().validate(2)
+    usable_replay_dir(settings)
     for name in (model_a, model_b):
         make_player(
             get_model(name), seed=0, invalid_policy=params.invalid_move_policy, settings=settings
@@ -112,6 +114,7 @@ def run_stored_game(
     game = get_game(game_id)
     if game.status == "completed":
         return stored_summary(game)
+    usable_replay_dir(settings)  # before the game costs anything
     lineup = game_participants(game_id)
     game = mark_running(game_id, worker or f"{socket.gethostname()}:{os.getpid()}")
     try:
@@ -151,9 +154,26 @@ def _setup(game: Game, lineup: list[Participant]) -> GameSetup:
     )
 
 
+def usable_replay_dir(settings: Settings) -> Path:
+    """The replay folder, created if needed; a folder that cannot be made is a
+    configuration error, found before a game is written or played."""
+    folder = settings.replay_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"SNAKEBENCH_REPLAY_DIR={str(folder)!r} cannot be used: {exc.strerror or exc}"
+        ) from None
+    return folder
+
+
 def _record(game: Game, outcome: GameOutcome, settings: Settings) -> dict[str, Any]:
     replay_file = settings.replay_dir / f"snake_game_{game.id}.json"
-    path = write_replay(replay_file, outcome.replay).resolve()
+    status, error, path = outcome.status, outcome.error, None
+    try:
+        path = str(write_replay(replay_file, outcome.replay).resolve())
+    except OSError as exc:  # disk full, folder removed: the result stands, the record fails
+        status, error = "failed", f"cannot write replay {replay_file}: {exc.strerror or exc}"
     state = outcome.state
     rows = []
     for sid, stats in outcome.stats.items():
@@ -177,11 +197,11 @@ def _record(game: Game, outcome: GameOutcome, settings: Settings) -> dict[str, A
     complete_game(
         game.id,
         rounds=state.round,
-        replay_path=str(path),
+        replay_path=path,
         total_cost=outcome.total_cost,
         participants=rows,
-        status=outcome.status,
-        error=outcome.error,
+        status=status,
+        error=error,
     )
     return stored_summary(get_game(game.id))
 

@@ -1,0 +1,63 @@
+"""run_simulation and run_stored_game: what is stored, and what happens when storing fails."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from snakebench import simulation
+from snakebench.config import ConfigError, Settings
+from snakebench.simulation import GameParams, create_stored_game, run_simulation, run_stored_game
+from snakebench.store import Game, Model, open_store
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    chosen = Settings(
+        database_url=f"sqlite:///{tmp_path / 'sb.db'}", replay_dir=tmp_path / "replays"
+    )
+    open_store(chosen)
+    return chosen
+
+
+def test_result_carries_the_originals_keys_and_more(settings: Settings) -> None:
+    result = run_simulation("greedy", "random", GameParams(seed=7), settings=settings)
+    assert {"game_id", "final_scores", "game_result"} <= set(result)
+    game = Game.get_by_id(result["game_id"])
+    assert result["rounds"] == game.rounds and result["status"] == "completed"
+    assert Path(result["replay_path"]).is_absolute() and Path(result["replay_path"]).exists()
+
+
+def test_a_completed_game_run_again_returns_its_stored_result(settings: Settings) -> None:
+    first = run_simulation("greedy", "survivor", GameParams(seed=3), settings=settings)
+    again = run_stored_game(first["game_id"], settings=settings)
+    assert again == first
+    assert Model.get(Model.name == "greedy").games_played == 1  # counted once
+
+
+def test_unusable_replay_folder_is_refused_before_anything_is_written(
+    settings: Settings, tmp_path: Path
+) -> None:
+    (tmp_path / "file").write_text("")
+    bad = Settings(database_url=settings.database_url, replay_dir=tmp_path / "file" / "replays")
+    with pytest.raises(ConfigError, match=r"SNAKEBENCH_REPLAY_DIR=.* cannot be used"):
+        run_simulation("greedy", "random", GameParams(seed=1), settings=bad)
+    assert Game.select().count() == 0
+
+
+def test_a_replay_that_cannot_be_written_fails_the_game_instead_of_leaving_it_running(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(path: Any, document: Any) -> Path:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(simulation, "write_replay", disk_full)
+    game = create_stored_game("greedy", "random", GameParams(seed=2), settings=settings)
+    result = run_stored_game(game.id, settings=settings)
+    stored = Game.get_by_id(game.id)
+    assert result["status"] == stored.status == "failed"
+    assert "No space left on device" in stored.error and stored.replay_path is None
+    assert Model.get(Model.name == "greedy").games_played == 0
