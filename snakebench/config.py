@@ -55,9 +55,30 @@ def _database_url(value: str) -> str:
     value = value.strip()
     if not value.startswith(_DATABASE_SCHEMES):
         raise ConfigError(
-            f"DATABASE_URL={value!r} is not supported: use sqlite:///PATH or postgres://..."
+            f"DATABASE_URL={mask_url(value)!r} is not supported: "
+            "use sqlite:///PATH or postgres://..."
         )
+    if value.rstrip("/") in ("sqlite:", "sqlite:/"):
+        # peewee would open a private in-memory database: games "stored" then lost.
+        raise ConfigError("DATABASE_URL='sqlite:///' has no file path: use sqlite:///PATH")
     return value
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password replaced by ``***``, fit for errors and logs.
+
+    The host starts after the *last* ``@`` of the authority (as URL parsers and
+    libpq read it), so a password containing ``@`` is masked whole.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    userinfo, at, host = rest[:end].rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}{rest[end:]}"
 
 
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:

@@ -27,8 +27,8 @@ from snakebench.store import (
     complete_game,
     create_game,
     game_participants,
+    get_active_model,
     get_game,
-    get_model,
     mark_running,
 )
 
@@ -86,7 +86,10 @@ def create_stored_game(
     usable_replay_dir(settings)
     for name in (model_a, model_b):
         make_player(
-            get_model(name), seed=0, invalid_policy=params.invalid_move_policy, settings=settings
+            get_active_model(name),
+            seed=0,
+            invalid_policy=params.invalid_move_policy,
+            settings=settings,
         )
     seed = params.seed if params.seed is not None else secrets.randbits(31)
     columns = asdict(params)

@@ -17,11 +17,12 @@ import typer
 from rich.console import Console
 from typer.exceptions import TyperException
 
+from snakebench.catalog import CatalogError
 from snakebench.config import ConfigError
 from snakebench.engine import RulesError
 from snakebench.engine.replay import ReplayFormatError
 from snakebench.providers import MissingApiKeyError
-from snakebench.store import StoreError, UnknownGameError, UnknownModelError
+from snakebench.store import InactiveModelError, StoreError, UnknownGameError, UnknownModelError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,21 +30,16 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 # Errors caused by what the user gave us: one line and exit 2.
 USAGE_ERRORS: tuple[type[Exception], ...] = (
+    CatalogError,
     ConfigError,
     RulesError,
     ReplayFormatError,
     StoreError,
     UnknownModelError,
     UnknownGameError,
+    InactiveModelError,
     MissingApiKeyError,
 )
-
-
-def register_usage_error(kind: type[Exception]) -> None:
-    """Let another module (store, providers) declare its input errors."""
-    global USAGE_ERRORS
-    if kind not in USAGE_ERRORS:
-        USAGE_ERRORS = (*USAGE_ERRORS, kind)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

@@ -7,6 +7,7 @@ Typical start-up::
     upgrade(db)
 """
 
+from snakebench.config import mask_url
 from snakebench.store.db import (
     StoreError,
     connect,
@@ -14,7 +15,6 @@ from snakebench.store.db import (
     database,
     is_postgres,
     is_sqlite,
-    mask_url,
     transaction,
 )
 from snakebench.store.migrations import MIGRATIONS, current_version, latest_version, upgrade
@@ -34,6 +34,7 @@ from snakebench.store.queries import (
     BOT_MODELS,
     PARTICIPANT_STATS,
     GameStateError,
+    InactiveModelError,
     UnknownGameError,
     UnknownModelError,
     cancel_game,
@@ -42,6 +43,7 @@ from snakebench.store.queries import (
     create_game,
     ensure_bot_models,
     game_participants,
+    get_active_model,
     get_game,
     get_model,
     list_models,
@@ -61,6 +63,7 @@ __all__ = [
     "Batch",
     "Game",
     "GameStateError",
+    "InactiveModelError",
     "JSONTextField",
     "Model",
     "Participant",
@@ -77,6 +80,7 @@ __all__ = [
     "database",
     "ensure_bot_models",
     "game_participants",
+    "get_active_model",
     "get_game",
     "get_model",
     "is_postgres",

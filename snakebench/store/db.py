@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import peewee as pw
 
-from snakebench.config import Settings, get_settings
+from snakebench.config import Settings, get_settings, mask_url
 
 database = pw.DatabaseProxy()
 """Every model is bound to this proxy; :func:`connect` points it at a real database."""
@@ -39,11 +39,6 @@ POSTGRES_CONNECT_TIMEOUT = 5  # seconds; an unreachable host must not hang start
 
 class StoreError(Exception):
     """The database cannot be used as configured; the message is one line for a human."""
-
-
-def mask_url(url: str) -> str:
-    """``url`` with its password replaced by ``***`` so it can go in logs and errors."""
-    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@]*):[^@/]*@", r"\1:***@", url)
 
 
 def connect(url: str) -> pw.Database:

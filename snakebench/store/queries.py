@@ -80,6 +80,25 @@ def get_model(name: str) -> Model:
     return model
 
 
+class InactiveModelError(LookupError):
+    """The model was removed (deactivated): it keeps its games but plays no more."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"model {name!r} was removed; bring it back with: snakebench models restore {name}"
+        )
+
+
+def get_active_model(name: str) -> Model:
+    """The model ``name`` if it may play: :class:`UnknownModelError` or
+    :class:`InactiveModelError` otherwise."""
+    model = get_model(name)
+    if not model.is_active:
+        raise InactiveModelError(name)
+    return model
+
+
 def list_models(active_only: bool = False) -> list[Model]:
     """All models by name; only ``is_active`` ones when ``active_only``."""
     query = Model.select().order_by(Model.name)
@@ -109,9 +128,21 @@ def upsert_model(name: str, *, provider: str, model_slug: str, **fields: Any) ->
 
 
 def ensure_bot_models() -> list[Model]:
-    """Register the built-in bots (free, provider ``bot``); running it again changes nothing."""
-    prices = {"price_input_per_m": 0.0, "price_output_per_m": 0.0}
-    return [upsert_model(n, provider="bot", model_slug=n, **prices) for n in BOT_MODELS]
+    """Register the built-in bots (free, provider ``bot``) that are missing.
+
+    Rows that exist are left alone, so a bot someone deactivated stays so, and the
+    check costs one read when nothing is missing (every command runs it).
+    """
+    bots = Model.select().where(Model.name.in_(BOT_MODELS))
+    missing = set(BOT_MODELS) - {model.name for model in bots}
+    if missing:
+        with transaction(immediate=True):
+            for name in sorted(missing):
+                Model.insert(
+                    name=name, provider="bot", model_slug=name, created_at=utcnow()
+                ).on_conflict_ignore().execute()
+        bots = Model.select().where(Model.name.in_(BOT_MODELS))
+    return sorted(bots, key=lambda model: BOT_MODELS.index(model.name))
 
 
 # --- batches and game creation ------------------------------------------------------

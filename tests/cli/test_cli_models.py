@@ -90,7 +90,7 @@ def test_bad_add_arguments(cli: Invoke) -> None:
     unknown = cli("models", "add", "x", "--provider", "skynet", "--model", "m")
     assert unknown.exit_code == 2 and "must be one of" in unknown.output
     compat = cli("models", "add", "x", "--provider", "openai-compatible", "--model", "m")
-    assert compat.exit_code == 2 and "--base-url" in compat.output
+    assert compat.exit_code == 2 and "openai-compatible models need a base_url" in compat.output
     key = cli(
         "models",
         "add",
@@ -102,7 +102,22 @@ def test_bad_add_arguments(cli: Invoke) -> None:
         "--api-key-env",
         "sk-proj-abc123",
     )
-    assert key.exit_code == 2 and "environment variable name" in key.output
+    assert key.exit_code == 2 and "must name the environment variable" in key.output
+    assert "sk-proj-abc123" not in key.output
+    header = cli(
+        "models",
+        "add",
+        "x",
+        "--provider",
+        "openai",
+        "--model",
+        "m",
+        "--extra",
+        'extra_headers={"Authorization": "Bearer sk-1"}',
+    )
+    assert header.exit_code == 2 and "extra_headers.Authorization" in header.output
+    bot = cli("models", "add", "greedy", "--provider", "openai", "--model", "gpt")
+    assert bot.exit_code == 2 and "'greedy' is a built-in bot" in bot.output
 
 
 def test_import_reads_the_originals_model_list(cli: Invoke, tmp_path: Path) -> None:
@@ -125,7 +140,15 @@ def test_import_rejects_bad_files(cli: Invoke, tmp_path: Path) -> None:
         "not: [yaml": "is not YAML",
         "hello: world": "has no 'models' list",
         "models:\n  - name: x\n": "needs at least name and model_name",
-        "models:\n  - {name: x, model_name: y, pricing: {input: cheap}}\n": "pricing",
+        "models:\n  - {name: x, model_name: y, pricing: {input: cheap}}\n": "input price",
+        "models:\n  - {name: x, model_name: y, pricing: {input: .nan}}\n": "input price",
+        "models:\n  - {name: x, model_name: y, max_completion_tokens: lots}\n": "whole number",
+        "models:\n  - {name: x, model_name: y, model: z}\n": "may not set model",
+        "models:\n  - {name: x, model_name: y, api_key: sk-live-1}\n": "looks like a credential",
+        "models:\n  - {name: x, model_name: y, api_key_env: sk-live-1}\n": "api_key_env must",
+        "models:\n  - {name: x, model_name: y, provider: skynet}\n": "provider must be",
+        "models:\n  - {name: random, model_name: y}\n": "built-in bot",
+        "models:\n  - {name: x, model_name: y}\n  - {name: x, model_name: z}\n": "more than once",
     }
     for text, message in cases.items():
         path = tmp_path / "list.yaml"
@@ -133,6 +156,7 @@ def test_import_rejects_bad_files(cli: Invoke, tmp_path: Path) -> None:
         result = cli("models", "import", str(path))
         assert result.exit_code == 2, (text, result.output)
         assert message in result.output
+        assert "sk-live-1" not in result.output
     assert cli("models", "import", str(tmp_path / "absent.yaml")).exit_code == 2
 
 
@@ -142,3 +166,26 @@ def test_db_upgrade_is_safe_to_run_twice(cli: Invoke) -> None:
     second = cli("db", "upgrade")
     assert second.exit_code == 0 and "applied" not in second.stdout
     assert "schema version 1 (latest 1)" in second.stdout
+
+
+def test_import_is_all_or_nothing(cli: Invoke, tmp_path: Path) -> None:
+    path = tmp_path / "list.yaml"
+    path.write_text(ORIGINAL_LIST + "  - {name: broken, model_name: b, pricing: {output: -1}}\n")
+    result = cli("models", "import", str(path))
+    assert result.exit_code == 2 and "model broken: the output price" in result.output
+    names = [m["name"] for m in json.loads(cli("models", "list", "--json").stdout)]
+    assert names == ["greedy", "random", "survivor"]
+
+
+def test_a_removed_bot_stays_removed(cli: Invoke) -> None:
+    cli("play", "greedy", "random", "--seed", "1", "--quiet")
+    cli("models", "remove", "random")
+    assert "random" not in cli("models", "list").stdout
+    assert "random" in cli("models", "list", "--all").stdout
+    refused = cli("play", "greedy", "random")
+    assert refused.exit_code == 2
+    assert "model 'random' was removed; bring it back with: snakebench models restore random" in (
+        refused.output
+    )
+    assert cli("models", "restore", "random").exit_code == 0
+    assert cli("play", "greedy", "random", "--quiet").exit_code == 0
