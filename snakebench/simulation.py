@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -24,6 +25,7 @@ from snakebench.players.factory import make_player
 from snakebench.store import (
     Game,
     Participant,
+    cancel_game,
     complete_game,
     create_game,
     game_participants,
@@ -134,7 +136,12 @@ def run_stored_game(
             error=error,
         )
         return stored_summary(get_game(game.id))
-    outcome = play_game(_setup(game, lineup), players, on_round)
+    try:
+        outcome = play_game(_setup(game, lineup), players, on_round)
+    except KeyboardInterrupt:
+        # Stopped by its operator: not a result, not a failure, and not to be run again.
+        cancel_game(game.id)
+        raise
     return _record(game, outcome, settings)
 
 
@@ -171,12 +178,37 @@ def usable_replay_dir(settings: Settings) -> Path:
 
 
 def _record(game: Game, outcome: GameOutcome, settings: Settings) -> dict[str, Any]:
-    replay_file = settings.replay_dir / f"snake_game_{game.id}.json"
-    status, error, path = outcome.status, outcome.error, None
+    """Store the end of a game: the replay is staged under a name of this attempt's
+    own, the result committed, and only then the file renamed into place. So a
+    replay file exists only for a recorded result, and a second run of the same
+    game (a re-delivered job) can never overwrite the replay of the first."""
+    final = settings.replay_dir / f"snake_game_{game.id}.json"
+    staged = final.with_name(f".{final.name}.{uuid.uuid4().hex}")
+    status, error, replay_path = outcome.status, outcome.error, None
     try:
-        path = str(write_replay(replay_file, outcome.replay).resolve())
+        write_replay(staged, outcome.replay)
+        replay_path = str(final.resolve())
     except OSError as exc:  # disk full, folder removed: the result stands, the record fails
-        status, error = "failed", f"cannot write replay {replay_file}: {exc.strerror or exc}"
+        status, error = "failed", f"cannot write replay {final}: {exc.strerror or exc}"
+    try:
+        complete_game(
+            game.id,
+            rounds=outcome.state.round,
+            replay_path=replay_path,
+            total_cost=outcome.total_cost,
+            participants=_participant_rows(outcome),
+            status=status,
+            error=error,
+        )
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    if replay_path:
+        staged.replace(final)
+    return stored_summary(get_game(game.id))
+
+
+def _participant_rows(outcome: GameOutcome) -> list[dict[str, Any]]:
     state = outcome.state
     rows = []
     for sid, stats in outcome.stats.items():
@@ -197,16 +229,7 @@ def _record(game: Game, outcome: GameOutcome, settings: Settings) -> dict[str, A
                 "total_latency_ms": stats.latency_ms,
             }
         )
-    complete_game(
-        game.id,
-        rounds=state.round,
-        replay_path=path,
-        total_cost=outcome.total_cost,
-        participants=rows,
-        status=status,
-        error=error,
-    )
-    return stored_summary(get_game(game.id))
+    return rows
 
 
 def stored_summary(game: Game) -> dict[str, Any]:

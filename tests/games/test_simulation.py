@@ -61,3 +61,42 @@ def test_a_replay_that_cannot_be_written_fails_the_game_instead_of_leaving_it_ru
     assert result["status"] == stored.status == "failed"
     assert "No space left on device" in stored.error and stored.replay_path is None
     assert Model.get(Model.name == "greedy").games_played == 0
+
+
+def test_an_interrupted_game_is_cancelled_not_left_running(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(simulation, "play_game", interrupted)
+    game = create_stored_game("greedy", "random", GameParams(seed=2), settings=settings)
+    with pytest.raises(KeyboardInterrupt):
+        run_stored_game(game.id, settings=settings)
+    assert Game.get_by_id(game.id).status == "cancelled"
+
+
+def test_a_run_that_loses_the_race_to_record_leaves_the_winners_replay_alone(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs of one game (a re-delivered job): the one that commits second must not
+    touch the replay of the one that committed first, nor leave files behind."""
+    from snakebench.store import GameStateError
+
+    game = create_stored_game("greedy", "random", GameParams(seed=4), settings=settings)
+    winner = run_stored_game(game.id, settings=settings)
+    replay = Path(winner["replay_path"])
+    before = replay.read_bytes()
+    real_play = simulation.play_game
+
+    def play_while_the_other_run_commits(*args: Any, **kwargs: Any) -> Any:
+        outcome = real_play(*args, **kwargs)
+        Game.update(status="completed").where(Game.id == game.id).execute()
+        return outcome
+
+    Game.update(status="running").where(Game.id == game.id).execute()
+    monkeypatch.setattr(simulation, "play_game", play_while_the_other_run_commits)
+    with pytest.raises(GameStateError):
+        run_stored_game(game.id, settings=settings)
+    assert replay.read_bytes() == before
+    assert sorted(p.name for p in replay.parent.iterdir()) == [replay.name]
