@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -109,13 +109,32 @@ def play_game(
                 builder.add_round({sid: d.record() for sid, d in decisions.items()}, state)
                 if on_round:
                     on_round(state, decisions)
-        except InfrastructureError as exc:
-            status, error = "void", str(exc)
+        except _RoundLost as lost:
+            # The moves that did come back were paid for, though never played.
+            for sid, decision in lost.completed.items():
+                stats[sid].add(decision)
+            status, error = _classify(setup.game_id, lost.cause)
         except Exception as exc:
-            log.exception("game %s failed", setup.game_id)
-            status, error = "failed", f"{type(exc).__name__}: {exc}"
+            status, error = _classify(setup.game_id, exc)
     replay = builder.build(state, clock(), status, error)
     return GameOutcome(status, state, replay, stats, error)
+
+
+def _classify(game_id: str, exc: BaseException) -> tuple[GameStatus, str]:
+    """An outage voids the game; anything else is a failure (our bug or bad data)."""
+    if isinstance(exc, InfrastructureError):
+        return "void", str(exc)
+    log.error("game %s failed", game_id, exc_info=exc)
+    return "failed", f"{type(exc).__name__}: {exc}"
+
+
+class _RoundLost(Exception):
+    """A player's move failed; carries the moves the other players had returned."""
+
+    def __init__(self, cause: Exception, completed: dict[str, MoveDecision]) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.completed = completed
 
 
 def _advance(
@@ -152,5 +171,9 @@ class _MoveGatherer:
             sid: self.pool.submit(self.players[sid].choose, Turn(sid, state, rules))
             for sid in alive
         }
-        # Wait for every reply before raising, so no call outlives its game.
-        return {sid: futures[sid].result() for sid in alive}
+        wait(futures.values())  # every call ends with its round, even when one fails
+        failed = [f.exception() for f in futures.values() if f.exception() is not None]
+        if failed:
+            completed = {sid: f.result() for sid, f in futures.items() if f.exception() is None}
+            raise _RoundLost(failed[0], completed)  # type: ignore[arg-type]
+        return {sid: future.result() for sid, future in futures.items()}

@@ -73,3 +73,27 @@ def test_the_round_hook_sees_every_round() -> None:
         on_round=lambda state, moves: seen.append(state.round),
     )
     assert seen == list(range(1, outcome.state.round + 1))
+
+
+class PaidRemotePlayer:
+    remote = True
+
+    def __init__(self, fail: bool) -> None:
+        self.name = "paid"
+        self.fail = fail
+
+    def choose(self, turn: Turn) -> MoveDecision:
+        if self.fail and turn.state.round == 1:
+            raise InfrastructureError("provider down")
+        return MoveDecision(Direction.UP, cost=0.25, input_tokens=100, output_tokens=10)
+
+
+def test_a_void_round_still_counts_what_the_other_model_cost() -> None:
+    setup = GameSetup("g", Rules(max_rounds=6), 3, {"0": "a", "1": "b"})
+    players = {"0": PaidRemotePlayer(fail=True), "1": PaidRemotePlayer(fail=False)}
+    outcome = play_game(setup, players)
+    assert outcome.status == "void"
+    # Round 0 was played by both; in round 1 only snake 1's call came back, and was paid.
+    assert outcome.stats["1"].cost == 0.5 and outcome.stats["1"].moves == 2
+    assert outcome.stats["0"].cost == 0.25
+    assert outcome.total_cost == 0.75
