@@ -49,7 +49,12 @@ def verify(
             continue
         if double_death != "auto":
             replay = _with_double_death(replay, double_death)
-        mismatch = verify_replay(replay)
+        try:
+            mismatch = verify_replay(replay)
+        except Exception as exc:  # a file no check foresaw must not stop the others
+            err.print(f"{path}: unreadable: cannot verify ({type(exc).__name__}: {exc})")
+            counts["unreadable"] += 1
+            continue
         if mismatch is None:
             out.print(f"{path}: ok")
             counts["ok"] += 1

@@ -13,12 +13,15 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
-from snakebench.engine.rules import DEFAULT_APPLE_TARGET, DoubleDeath, Rules
+from snakebench.engine.rules import DEFAULT_APPLE_TARGET, DOUBLE_DEATH_POLICIES, DoubleDeath, Rules
 from snakebench.engine.state import GameState, start_state
 
 REPLAY_VERSION = 1
+# Larger boards are not games anyone plays; a file claiming one is refused rather
+# than allowed to make `replay show` allocate a grid of a billion cells.
+MAX_BOARD_SIDE = 1000
 # Recorded games started before this call every double death a tie.
 DOUBLE_DEATH_SCORE_SINCE = "2025-12-12"
 
@@ -101,10 +104,14 @@ def parse_replay(data: Any) -> Replay:
     _require(isinstance(game, dict), "'game' is not an object")
     _require(isinstance(players, dict) and bool(players), "'players' is not a non-empty object")
     _require(isinstance(frames, list), "'frames' is not a list")
+    for sid, player in players.items():
+        _require(isinstance(player, dict), f"players.{sid} is not an object")
     initial = _check_state(data["initial_state"], "initial_state")
     for i, frame in enumerate(frames):
         _require(isinstance(frame, dict), f"frame {i} is not an object")
         _require("moves" in frame and isinstance(frame["moves"], dict), f"frame {i} has no moves")
+        for sid, move in frame["moves"].items():
+            _require(isinstance(move, dict), f"frame {i}: moves.{sid} is not an object")
         _check_state(frame.get("state"), f"frame {i} state")
     convention = _convention(initial, frames)
     rounds = _rounds(frames, convention, game.get("rounds_played"))
@@ -135,25 +142,30 @@ def _check_state(state: Any, where: str) -> StateDict:
     )
     for sid, body in snakes.items():
         _require(
-            isinstance(body, list) and all(_is_cell(c) for c in body),
-            f"{where}: snake {sid} is not a list of [x, y] cells",
+            isinstance(body, list) and bool(body) and all(_is_cell(c) for c in body),
+            f"{where}: snake {sid} is not a non-empty list of [x, y] cells",
         )
     _require(
         isinstance(apples, list) and all(_is_cell(c) for c in apples),
         f"{where}: 'apples' is not a list of [x, y] cells",
     )
-    for key in ("alive", "scores"):
-        _require(isinstance(state.get(key, {}), dict), f"{where}: '{key}' is not an object")
+    alive, scores = state.get("alive", {}), state.get("scores", {})
+    _require(isinstance(alive, dict), f"{where}: 'alive' is not an object")
+    _require(isinstance(scores, dict), f"{where}: 'scores' is not an object")
+    for sid in snakes:
+        _require(isinstance(alive.get(sid, True), bool), f"{where}: alive.{sid} is not true/false")
+        score = scores.get(sid, 0)
+        _require(_is_int(score), f"{where}: scores.{sid} is not a whole number")
     checked: StateDict = state
     return checked
 
 
+def _is_int(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _is_cell(value: Any) -> bool:
-    return (
-        isinstance(value, list | tuple)
-        and len(value) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-    )
+    return isinstance(value, list | tuple) and len(value) == 2 and all(map(_is_int, value))
 
 
 def _convention(initial: StateDict, frames: list[dict[str, Any]]) -> Convention:
@@ -191,21 +203,32 @@ def _rounds(
 
 
 def _rules(game: dict[str, Any], initial: StateDict) -> Rules:
-    board = game.get("board") or {}
+    board: dict[str, Any] = game.get("board") or {}
     recorded = game.get("rules") or {}
-    width, height = board.get("width"), board.get("height")
-    max_rounds = game.get("max_rounds")
-    if not (isinstance(width, int) and isinstance(height, int)):
-        raise ReplayFormatError("game.board has no width/height")
-    if not (isinstance(max_rounds, int) and max_rounds > 0):
-        raise ReplayFormatError("game.max_rounds is missing")
+    _require(isinstance(board, dict) and bool(board), "game.board is not an object")
+    _require(isinstance(recorded, dict), "game.rules is not an object")
+    for side in ("width", "height"):
+        value = board.get(side)
+        _require(
+            _is_int(value) and 1 <= value <= MAX_BOARD_SIDE,
+            f"game.board.{side} is not a whole number from 1 to {MAX_BOARD_SIDE}",
+        )
+    numbers = {
+        "max_rounds": game.get("max_rounds"),
+        "num_apples": board.get("num_apples", len(initial["apples"])),
+        "apple_target": recorded.get("apple_target", DEFAULT_APPLE_TARGET),
+    }
+    for name, value in numbers.items():
+        _require(_is_int(value) and value >= 0, f"{name} is not a whole number")
+    policy = recorded.get("double_death") or _double_death_by_date(game)
+    _require(policy in DOUBLE_DEATH_POLICIES, f"game.rules.double_death {policy!r} is unknown")
     return Rules(
-        width=width,
-        height=height,
-        num_apples=int(board.get("num_apples", len(initial["apples"]))),
-        max_rounds=max_rounds,
-        apple_target=int(recorded.get("apple_target", DEFAULT_APPLE_TARGET)),
-        double_death=recorded.get("double_death") or _double_death_by_date(game),
+        width=board["width"],
+        height=board["height"],
+        num_apples=numbers["num_apples"],
+        max_rounds=numbers["max_rounds"],
+        apple_target=numbers["apple_target"],
+        double_death=policy,
     )
 
 

@@ -82,6 +82,9 @@ def verify_replay(replay: Replay) -> Mismatch | None:
         mismatch = _compare_events(rnd, state)
         if mismatch:
             return mismatch
+    mismatch = _compare_trailing_frame(replay)
+    if mismatch:
+        return mismatch
     if not state.over:
         if replay.game.get("status") in UNFINISHED:
             return None  # stopped by an outage or an error; every round it has checks out
@@ -139,6 +142,21 @@ def _compare_events(rnd: RecordedRound, state: GameState) -> Mismatch | None:
     return None
 
 
+def _compare_trailing_frame(replay: Replay) -> Mismatch | None:
+    """Old files end with a frame repeating the final state and the last round's
+    moves. Nothing is played from it, so it is checked to repeat them exactly."""
+    if replay.convention != "pre" or len(replay.frames) != len(replay.rounds) + 1:
+        return None
+    index = len(replay.frames) - 1
+    last, trailing = replay.rounds[-1].moves, replay.frames[index]["moves"]
+    for sid in sorted(set(last) | set(trailing)):
+        expected = (last.get(sid) or {}).get("move")
+        found = (trailing.get(sid) or {}).get("move")
+        if expected != found:
+            return Mismatch(index, f"moves.{sid}.move (repeated final frame)", expected, found)
+    return None
+
+
 def _compare_summary(replay: Replay, state: GameState) -> Mismatch | None:
     played = replay.game.get("rounds_played")
     if played is not None and played != state.round:
@@ -171,11 +189,21 @@ def _compare_totals(replay: Replay, sid: str, totals: Any) -> Mismatch | None:
     for key in ("input_tokens", "output_tokens", "cost"):
         if key not in totals:
             continue
-        sums = {_sum(played, key), _sum(every, key)}
-        if not any(math.isclose(totals[key], s, rel_tol=1e-9, abs_tol=1e-9) for s in sums):
-            return Mismatch(-1, f"players.{sid}.totals.{key}", _sum(played, key), totals[key])
+        found, sums = totals[key], [_sum(played, key), _sum(every, key)]
+        if not any(_close(found, total) for total in sums):
+            return Mismatch(-1, f"players.{sid}.totals.{key}", sums[0], found)
     return None
 
 
-def _sum(moves: list[dict[str, Any]], key: str) -> float:
-    return float(sum(m.get(key) or 0 for m in moves))
+def _sum(moves: list[dict[str, Any]], key: str) -> float | None:
+    """The sum of a numeric field over moves; None when a value is not a number."""
+    values = [m.get(key) or 0 for m in moves]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return None
+    return float(sum(values))
+
+
+def _close(found: Any, total: float | None) -> bool:
+    if total is None or isinstance(found, bool) or not isinstance(found, int | float):
+        return False
+    return math.isclose(found, total, rel_tol=1e-9, abs_tol=1e-9)

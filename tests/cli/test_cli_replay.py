@@ -72,3 +72,14 @@ def test_show_prints_model_text_literally(cli: Invoke, tmp_path: Path) -> None:
 def test_show_refuses_a_start_past_the_end(cli: Invoke) -> None:
     result = cli("replay", "show", str(FIXTURES[0]), "--start", "500")
     assert result.exit_code == 2 and "--start" in result.output
+
+
+def test_a_bad_file_does_not_stop_the_files_after_it(cli: Invoke, tmp_path: Path) -> None:
+    data = json.loads(FIXTURES[0].read_text())
+    data["game"]["board"] = "ten by ten"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    result = cli("replay", "verify", str(FIXTURES[0]), str(bad), str(FIXTURES[1]))
+    assert result.exit_code == 2
+    assert f"{FIXTURES[1]}: ok" in result.stdout
+    assert "2 ok, 0 mismatch, 1 unreadable of 3 files" in result.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +188,34 @@ def test_an_unfinished_game_verifies_only_when_marked_void_or_failed() -> None:
     assert mismatch is not None and mismatch.field == "game over"
     doc["game"]["status"] = "void"
     assert verify_replay(parse_replay(doc)) is None
+
+
+def test_a_changed_move_in_the_repeated_final_frame_of_an_old_file_is_caught() -> None:
+    path = next(p for p in FIXTURES if "49f339fd" in p.name)  # pre-move frames
+    data = load(path)
+    last = data["frames"][-1]["moves"]["1"]
+    last["move"] = OTHER[last["move"]]
+    mismatch = verify_replay(parse_replay(data))
+    assert mismatch is not None
+    assert mismatch.field == "moves.1.move (repeated final frame)"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["game"].__setitem__("board", [1]), "game.board is not an object"),
+        (lambda d: d["game"].__setitem__("rules", 5), "game.rules is not an object"),
+        (lambda d: d["game"]["board"].__setitem__("num_apples", "x"), "num_apples"),
+        (lambda d: d["players"].__setitem__("0", "me"), "players.0 is not an object"),
+        (lambda d: d["frames"][0]["moves"].__setitem__("0", "UP"), "moves.0 is not an object"),
+        (lambda d: d["frames"][1]["state"]["snakes"].__setitem__("0", []), "non-empty"),
+        (lambda d: d["game"]["board"].__setitem__("width", 10**9), "from 1 to 1000"),
+        (lambda d: d["frames"][1]["state"]["alive"].__setitem__("0", "yes"), "true/false"),
+        (lambda d: d["frames"][1]["state"]["scores"].__setitem__("0", 1.5), "whole number"),
+    ],
+)
+def test_wrong_types_anywhere_are_format_errors(change: Any, message: str) -> None:
+    data = load(FIXTURES[5])
+    change(data)
+    with pytest.raises(ReplayFormatError, match=re.escape(message)):
+        parse_replay(data)
