@@ -16,7 +16,7 @@ from snakebench.engine.rules import DOUBLE_DEATH_POLICIES
 from snakebench.players.base import MoveDecision
 from snakebench.players.factory import INVALID_MOVE_POLICIES
 from snakebench.simulation import GameParams, run_simulation
-from snakebench.store import open_store
+from snakebench.store import BOT_MODELS, UnknownModelError, open_store, store_exists
 from snakebench.terminal import frame_view
 
 out = Console(highlight=False, soft_wrap=True)
@@ -39,7 +39,8 @@ def play(
     num_apples: Annotated[int, typer.Option(min=0, help="Apples kept on the board.")] = 5,
     apple_target: Annotated[int, typer.Option(min=1, help="Apples that win at once.")] = 30,
     seed: Annotated[
-        int | None, typer.Option(min=0, help="Fixes start cells and apples (random if unset).")
+        int | None,
+        typer.Option(min=0, max=2**63 - 1, help="Fixes start cells and apples (random if unset)."),
     ] = None,
     double_death: Annotated[
         str, typer.Option(help="A round where both snakes die: 'score' or 'tie'.")
@@ -76,6 +77,10 @@ def play(
         seed=seed,
     )
     params.rules().validate(2)
+    if not store_exists():  # a new directory knows only the bots: refuse before creating it
+        for name in (model_a, model_b):
+            if name not in BOT_MODELS:
+                raise UnknownModelError(name, BOT_MODELS)
     open_store()
     names = {"0": model_a, "1": model_b}
     result = _run(names, params) if quiet else _run_with_live_board(names, params)

@@ -51,7 +51,7 @@ from snakebench.store.queries import (
     save_participants,
     upsert_model,
 )
-from snakebench.store.setup import open_store
+from snakebench.store.setup import open_store, store_exists
 
 __all__ = [
     "ALL_MODELS",
@@ -92,6 +92,7 @@ __all__ = [
     "new_id",
     "open_store",
     "save_participants",
+    "store_exists",
     "transaction",
     "upgrade",
     "upsert_model",

@@ -106,13 +106,18 @@ def _build(url: str) -> pw.Database:
     )
 
 
-def _build_sqlite(url: str) -> pw.SqliteDatabase:
-    """``sqlite:///rel/path.db`` is relative, ``sqlite:////abs/path.db`` absolute."""
+def sqlite_file(url: str) -> Path | None:
+    """The file of a ``sqlite://`` URL (None: in memory). ``sqlite:///rel/path.db``
+    is relative, ``sqlite:////abs/path.db`` absolute."""
     path = url.split("://", 1)[1].split("?", 1)[0]
     path = path[1:] if path.startswith("/") else path
-    if path in ("", ":memory:"):
+    return None if path in ("", ":memory:") else Path(unquote(path)).expanduser()
+
+
+def _build_sqlite(url: str) -> pw.SqliteDatabase:
+    file = sqlite_file(url)
+    if file is None:
         return pw.SqliteDatabase(":memory:", pragmas=SQLITE_PRAGMAS, timeout=10)
-    file = Path(unquote(path)).expanduser()
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -6,9 +6,19 @@ from __future__ import annotations
 import peewee as pw
 
 from snakebench.config import Settings, get_settings
-from snakebench.store.db import connect
+from snakebench.store.db import connect, sqlite_file
 from snakebench.store.migrations import current_version, latest_version, upgrade
 from snakebench.store.queries import ensure_bot_models
+
+
+def store_exists(settings: Settings | None = None) -> bool:
+    """Whether the database is there already: False for a SQLite file not created yet
+    (a PostgreSQL database is made by its operator, so it always counts as there)."""
+    url = (settings or get_settings()).database_url
+    if not url.startswith("sqlite:"):
+        return True
+    file = sqlite_file(url)
+    return file is None or file.exists()
 
 
 def open_store(settings: Settings | None = None) -> pw.Database:

@@ -97,6 +97,7 @@ def test_models_option_and_rule_options(cli: Invoke) -> None:
         (["greedy", "random", "--max-rounds", "0"], "--max-rounds"),
         (["greedy"], "two models are needed"),
         (["greedy", "random", "--double-death", "maybe"], "must be score or tie"),
+        (["greedy", "random", "--seed", "99999999999999999999999"], "--seed"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(
@@ -106,7 +107,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
-    assert games_in(workdir) == 0
+    assert not (workdir / "sb.db").exists()  # not even an empty database
 
 
 def test_bad_database_url_is_a_clear_error(cli: Invoke) -> None:
