@@ -14,7 +14,7 @@ import socket
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from snakebench.config import ConfigError, Settings, get_settings
 from snakebench.engine import DoubleDeath, Rules
@@ -52,14 +52,7 @@ class GameParams:
     batch_id: str | None = None
 
     def rules(self) -> Rules:
-        return Rules(
-            width=self.width,
-            height=self.height,
-            num_apples=self.num_apples,
-            max_rounds=self.max_rounds,
-            apple_target=self.apple_target,
-            double_death=self.double_death,
-        )
+        return Rules.of(self)
 
 
 def run_simulation(
@@ -146,17 +139,9 @@ def run_stored_game(
 
 
 def _setup(game: Game, lineup: list[Participant]) -> GameSetup:
-    rules = Rules(
-        width=game.width,
-        height=game.height,
-        num_apples=game.num_apples,
-        max_rounds=game.max_rounds,
-        apple_target=game.apple_target,
-        double_death=cast(DoubleDeath, game.double_death),
-    )
     return GameSetup(
         game_id=game.id,
-        rules=rules,
+        rules=Rules.of(game),
         seed=game.seed,
         names={str(p.slot): p.model.name for p in lineup},
         game_type=game.game_type,

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
+from snakebench.commands.app import fail
 from snakebench.players.bots import BOT_NAMES
 from snakebench.providers.fake_faults import FakeOptions
-from snakebench.providers.fake_server import serve_forever
+from snakebench.providers.fake_server import check_loopback, serve_forever
 
 
 def fake_llm(
@@ -40,21 +41,27 @@ def fake_llm(
     Point a model at it with --base-url http://127.0.0.1:PORT/v1 (openai) or
     http://127.0.0.1:PORT (anthropic) and any key. GET /stats counts what it sent.
     """
-    if strategy not in BOT_NAMES:
-        raise typer.BadParameter(f"must be one of {', '.join(BOT_NAMES)}", param_hint="--strategy")
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        raise typer.BadParameter("the fake server listens on loopback only", param_hint="--host")
-    options = FakeOptions(
-        latency_ms=latency_ms,
-        jitter_ms=jitter_ms,
-        error_rate=error_rate,
-        rate_limit_rate=rate_limit_rate,
-        timeout_rate=timeout_rate,
-        malformed_rate=malformed_rate,
-        strategy=strategy,
-        seed=seed,
-        retry_after=retry_after,
-        hang_seconds=hang_seconds,
-    )
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is the way to stop it
-        serve_forever(options, host, port)
+    rates = error_rate + rate_limit_rate + timeout_rate + malformed_rate
+    if rates > 1:
+        raise typer.BadParameter(f"the four fault rates add up to {rates:g}; at most 1")
+    try:
+        check_loopback(host)
+        options = FakeOptions(
+            latency_ms=latency_ms,
+            jitter_ms=jitter_ms,
+            error_rate=error_rate,
+            rate_limit_rate=rate_limit_rate,
+            timeout_rate=timeout_rate,
+            malformed_rate=malformed_rate,
+            strategy=strategy,
+            seed=seed,
+            retry_after=retry_after,
+            hang_seconds=hang_seconds,
+        )
+    except ValueError as exc:  # an unknown strategy, a host off loopback
+        raise typer.BadParameter(str(exc)) from None
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is the way to stop it
+            serve_forever(options, host, port)
+    except OSError as exc:
+        raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1) from None

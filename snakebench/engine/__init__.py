@@ -19,6 +19,7 @@ from snakebench.engine.step import (
     by_score,
     deaths_in_round,
     forfeit,
+    mix64,
     step,
 )
 
@@ -39,6 +40,7 @@ __all__ = [
     "by_score",
     "deaths_in_round",
     "forfeit",
+    "mix64",
     "new_game",
     "render_board",
     "start_state",

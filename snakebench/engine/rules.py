@@ -51,6 +51,12 @@ class Rules:
     # the original since mid-December 2025) or "tie" (every double death is a tie).
     double_death: DoubleDeath = "score"
 
+    @classmethod
+    def of(cls, source: object) -> Rules:
+        """The rules held by any object with the same attribute names (dispatch
+        parameters, a stored game row), so no caller lists the fields again."""
+        return cls(**{name: getattr(source, name) for name in cls.__dataclass_fields__})
+
     def validate(self, snake_count: int = 2) -> None:
         """Raise :class:`RulesError` naming the first parameter that cannot work."""
         for name in ("width", "height"):

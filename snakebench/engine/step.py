@@ -8,7 +8,6 @@ re-simulation of upstream replays.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
@@ -29,25 +28,56 @@ class Spawner(Protocol):
     ) -> Sequence[Cell]: ...
 
 
+_MASK64 = (1 << 64) - 1
+
+
+def mix64(value: int) -> int:
+    """SplitMix64's finaliser: a well-spread 64-bit hash of an integer. It turns
+    ``(seed, round, draw)`` into a random number without any generator state."""
+    value = (value + 0x9E3779B97F4A7C15) & _MASK64
+    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return value ^ (value >> 31)
+
+
 class SeededSpawner:
     """Apple spawns drawn from ``(seed, round)``: the same seed and moves give the same
     apples, and no generator state lives between rounds, so a game can resume from
-    any stored state."""
+    any stored state.
 
-    __slots__ = ("_cells", "seed")
+    Each draw is a uniform cell; a draw on an occupied cell is drawn again, which
+    keeps the choice uniform over the free cells and costs one draw on a roomy
+    board. A crowded board falls back to picking from the list of free cells.
+    """
+
+    __slots__ = ("seed",)
+
+    # Draws tried per apple before listing the free cells instead.
+    PATIENCE = 16
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
-        self._cells: list[Cell] | None = None
 
     def __call__(
         self, round_index: int, rules: Rules, occupied: set[Cell], count: int
     ) -> list[Cell]:
-        if self._cells is None:
-            self._cells = all_cells(rules)
-        free = [cell for cell in self._cells if cell not in occupied]
-        rng = random.Random(self.seed * 1_000_003 + round_index + 1)
-        return rng.sample(free, min(count, len(free)))
+        width, cells = rules.width, rules.width * rules.height
+        base = mix64(mix64(self.seed & _MASK64) ^ (round_index + 1))
+        found: list[Cell] = []
+        draw = 0
+        while len(found) < count and draw < self.PATIENCE * count:
+            index = mix64(base + draw) % cells
+            draw += 1
+            cell = (index % width, index // width)
+            if cell not in occupied and cell not in found:
+                found.append(cell)
+        if len(found) < count:
+            taken = occupied.union(found)
+            free = [cell for cell in all_cells(rules) if cell not in taken]
+            while free and len(found) < count:
+                found.append(free.pop(mix64(base + draw) % len(free)))
+                draw += 1
+        return found
 
 
 def step(state: GameState, moves: Mapping[str, str], rules: Rules, spawn: Spawner) -> GameState:

@@ -7,10 +7,14 @@ the database record about the move (tokens, cost, latency, how it was parsed).
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
-from snakebench.engine import Direction, GameState, Rules
+from snakebench.engine import Direction, GameState, Rules, mix64
+
+T = TypeVar("T")
 
 ParseMethod = Literal["bot", "final_line", "fallback", "none"]
 
@@ -74,3 +78,17 @@ class Player(Protocol):
 class InfrastructureError(RuntimeError):
     """A move could not be obtained for reasons that are nobody's play (provider
     outage, persistent timeouts). The game becomes ``void``: kept, never rated."""
+
+
+def seeded_choice(options: Sequence[T], seed: int, turn: Turn) -> T:
+    """One of ``options``, fixed by ``(seed, round, snake)``.
+
+    Built on :func:`snakebench.engine.mix64` and crc32, not ``hash()``: string
+    hashes differ between processes and the tuple hash between Python versions,
+    and a re-run or resumed game must make the same choice anywhere.
+    """
+    if len(options) == 1:
+        return options[0]
+    snake = zlib.crc32(turn.snake_id.encode())
+    key = mix64(mix64(seed & (2**64 - 1)) ^ (turn.state.round << 32) ^ snake)
+    return options[key % len(options)]

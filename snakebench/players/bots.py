@@ -10,11 +10,10 @@ neighbour lists, because bots run in the hot loop of every bot-only batch.
 
 from __future__ import annotations
 
-import zlib
 from functools import lru_cache
 
 from snakebench.engine import DIRECTIONS, Direction, GameState, Rules
-from snakebench.players.base import MoveDecision, Turn
+from snakebench.players.base import MoveDecision, Turn, seeded_choice
 
 BOT_NAMES = ("random", "greedy", "survivor")
 
@@ -128,10 +127,7 @@ class Bot:
             self.name = name
 
     def _pick(self, options: list[Direction], turn: Turn) -> Direction:
-        if len(options) == 1:
-            return options[0]
-        salt = zlib.crc32(turn.snake_id.encode())
-        return options[hash((self.seed, turn.state.round, salt)) % len(options)]
+        return seeded_choice(options, self.seed, turn)
 
     def choose(self, turn: Turn) -> MoveDecision:
         move, why = self.decide(turn, Board(turn))
@@ -142,12 +138,13 @@ class Bot:
 
 
 class RandomBot(Bot):
-    """Uniform over the moves that do not die at once (any move when none is safe)."""
+    """Uniform over the moves that do not die at once (any move when none is safe).
+    A cell an enemy head may also reach is a risk, not a sure death, so it counts."""
 
     name = "random"
 
     def decide(self, turn: Turn, board: Board) -> tuple[Direction, str]:
-        options = [direction for direction, _ in board.preferred()]
+        options = [direction for direction, _ in board.options]
         if not options:
             return self._pick(list(DIRECTIONS), turn), "No safe move; picked at random."
         return self._pick(options, turn), f"Random safe move among {len(options)}."
@@ -159,21 +156,25 @@ class SurvivorBot(Bot):
     name = "survivor"
 
     def decide(self, turn: Turn, board: Board) -> tuple[Direction, str]:
-        options = board.preferred()
-        if not options:
-            return self._pick(list(DIRECTIONS), turn), "Trapped: every move dies."
-        limit = board.width * board.height
-        spaces = {cell: board.space(cell, limit) for _, cell in options}
-        most = max(spaces.values())
-        roomy = [(d, c) for d, c in options if spaces[c] == most]
-        if len(roomy) > 1:
-            distance = {c: board.apple_distance(c) for _, c in roomy}
-            reachable = [steps for steps in distance.values() if steps >= 0]
-            if reachable:
-                near = min(reachable)
-                roomy = [(d, c) for d, c in roomy if distance[c] == near]
-        move = self._pick([d for d, _ in roomy], turn)
-        return move, f"Keeping the most room: {most} cells reachable."
+        return _roomiest_move(self, turn, board)
+
+
+def _roomiest_move(bot: Bot, turn: Turn, board: Board) -> tuple[Direction, str]:
+    options = board.preferred()
+    if not options:
+        return bot._pick(list(DIRECTIONS), turn), "Trapped: every move dies."
+    limit = board.width * board.height
+    spaces = {cell: board.space(cell, limit) for _, cell in options}
+    most = max(spaces.values())
+    roomy = [(d, c) for d, c in options if spaces[c] == most]
+    if len(roomy) > 1:
+        distance = {c: board.apple_distance(c) for _, c in roomy}
+        reachable = [steps for steps in distance.values() if steps >= 0]
+        if reachable:
+            near = min(reachable)
+            roomy = [(d, c) for d, c in roomy if distance[c] == near]
+    move = bot._pick([d for d, _ in roomy], turn)
+    return move, f"Keeping the most room: {most} cells reachable."
 
 
 class GreedyBot(Bot):
@@ -197,7 +198,7 @@ class GreedyBot(Bot):
             if roomy:
                 move = self._pick(roomy, turn)
                 return move, f"Heading for the nearest apple, {steps + 1} steps away."
-        return SurvivorBot.decide(self, turn, board)  # type: ignore[arg-type]
+        return _roomiest_move(self, turn, board)
 
 
 _BOTS: dict[str, type[Bot]] = {"random": RandomBot, "greedy": GreedyBot, "survivor": SurvivorBot}
@@ -212,5 +213,5 @@ def make_bot(kind: str, seed: int = 0, name: str | None = None) -> Bot:
 
 
 def bot_move(kind: str, state: GameState, rules: Rules, snake_id: str, seed: int = 0) -> Direction:
-    """One bot move for a board, without a game around it (the fake LLM server uses it)."""
+    """One bot move for a board, without a game around it."""
     return make_bot(kind, seed).choose(Turn(snake_id, state, rules)).move

@@ -10,12 +10,11 @@ model) is a configuration bug and propagates as it is, so the game fails with it
 from __future__ import annotations
 
 import time
-import zlib
 from collections.abc import Callable
 from typing import Literal, get_args
 
 from snakebench.engine import DIRECTIONS, Direction
-from snakebench.players.base import InfrastructureError, MoveDecision, Turn
+from snakebench.players.base import InfrastructureError, MoveDecision, Turn, seeded_choice
 from snakebench.players.parse import parse_move
 from snakebench.players.prompt import build_prompt
 from snakebench.providers.base import Completion, ModelSpec, ProviderClient
@@ -107,8 +106,6 @@ class LLMPlayer:
         return decision
 
     def _fallback_move(self, turn: Turn) -> Direction:
-        """Uniform over all four moves, fixed by (seed, round, snake) so a resumed
-        game replays the same fallback. crc32 instead of hash(str): string hashes
-        differ between processes."""
-        salt = zlib.crc32(turn.snake_id.encode())
-        return DIRECTIONS[hash((self._seed, turn.state.round, salt)) % len(DIRECTIONS)]
+        """Uniform over all four moves, as the original; fixed by (seed, round, snake)
+        so a resumed game replays the same fallback."""
+        return seeded_choice(DIRECTIONS, self._seed, turn)
