@@ -5,9 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 
 from snakebench.commands.app import App
-from snakebench.config import get_settings
-from snakebench.store import connect, current_version, ensure_bot_models, latest_version, mask_url
-from snakebench.store import upgrade as apply_migrations
+from snakebench.config import get_settings, mask_url
+from snakebench.store import connect, current_version, latest_version, upgrade_store
 
 app = App(help="Create or upgrade the database named by DATABASE_URL.")
 out = Console(highlight=False, soft_wrap=True)
@@ -17,9 +16,7 @@ out = Console(highlight=False, soft_wrap=True)
 def upgrade() -> None:
     """Apply every pending migration; safe to run twice (the Procfile's release step)."""
     settings = get_settings()
-    db = connect(settings.database_url)
-    applied = apply_migrations(db)
-    ensure_bot_models()
+    db, applied = upgrade_store(settings)
     where = mask_url(settings.database_url)
     if applied:
         out.print(f"{where}: applied migrations {', '.join(map(str, applied))}")
@@ -29,6 +26,5 @@ def upgrade() -> None:
 @app.command()
 def version() -> None:
     """Print the schema version of the database and the latest this code knows."""
-    settings = get_settings()
-    db = connect(settings.database_url)
+    db = connect(get_settings().database_url)
     out.print(f"schema version {current_version(db)} (latest {latest_version()})")

@@ -51,7 +51,7 @@ from snakebench.store.queries import (
     save_participants,
     upsert_model,
 )
-from snakebench.store.setup import open_store, store_exists
+from snakebench.store.setup import open_store, store_exists, upgrade_store
 
 __all__ = [
     "ALL_MODELS",
@@ -95,6 +95,7 @@ __all__ = [
     "store_exists",
     "transaction",
     "upgrade",
+    "upgrade_store",
     "upsert_model",
     "utcnow",
 ]

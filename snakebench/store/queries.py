@@ -290,7 +290,7 @@ def complete_game(
             error=error,
             ended_at=ended_at,
         )
-        saved = save_participants(game_id, participants)
+        saved = _write_participants(game_id, participants)
         if status == "completed":
             for participant in saved:
                 _count_result(participant, ended_at)
@@ -304,6 +304,13 @@ def save_participants(game_id: str, participants: Sequence[Mapping[str, Any]]) -
     Saving the same results twice leaves one row per slot (``UNIQUE (game_id, slot)``).
     """
     _check_participants(participants)
+    return _write_participants(game_id, participants)
+
+
+def _write_participants(
+    game_id: str, participants: Sequence[Mapping[str, Any]]
+) -> list[Participant]:
+    """:func:`save_participants` for rows already checked."""
     with transaction(immediate=True):
         lineup = {p.slot: p for p in game_participants(game_id)}
         for row in participants:

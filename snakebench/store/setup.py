@@ -28,8 +28,12 @@ def open_store(settings: Settings | None = None) -> pw.Database:
     user's first ``snakebench play`` work on an empty directory; it is cheap when the
     schema is current (one version read) and safe under concurrency (migrations lock).
     """
+    return upgrade_store(settings)[0]
+
+
+def upgrade_store(settings: Settings | None = None) -> tuple[pw.Database, list[int]]:
+    """:func:`open_store`, also telling which migrations it applied."""
     db = connect((settings or get_settings()).database_url)
-    if current_version(db) < latest_version():
-        upgrade(db)
+    applied = upgrade(db) if current_version(db) < latest_version() else []
     ensure_bot_models()
-    return db
+    return db, applied
