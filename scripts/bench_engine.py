@@ -1,7 +1,7 @@
 """Engine speed on one core: rounds per second of the bare step, and complete bot
 games per second with the replay built in memory.
 
-    python scripts/bench_engine.py [--seconds 3] [--games 200]
+    python scripts/bench_engine.py [--seconds 5] [--games 200] [--repeat 5]
 
 The step is measured on recorded bot games (greedy v survivor: long games in which
 snakes grow and apples are eaten and re-spawned), replayed move for move. The
@@ -61,6 +61,12 @@ def timed(run: Callable[[], int], seconds: float) -> tuple[int, float]:
     while time.perf_counter() - start < seconds:
         done += run()
     return done, time.perf_counter() - start
+
+
+def best_rate(run: Callable[[], int], seconds: float, repeat: int) -> tuple[int, float]:
+    """The fastest of ``repeat`` timings: other load on a shared machine only ever
+    slows a run down, so the best one is the closest to the code's own speed."""
+    return max((timed(run, seconds / repeat) for _ in range(repeat)), key=lambda r: r[0] / r[1])
 
 
 def snakebench_replay(games: list[Recording]) -> Callable[[], int]:
@@ -141,8 +147,9 @@ def bot_games(a: str, b: str) -> Callable[[], int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
+    parser.add_argument("--seconds", type=float, default=5.0, help="time per row")
     parser.add_argument("--games", type=int, default=200, help="recorded games to replay")
+    parser.add_argument("--repeat", type=int, default=5, help="timings per row; the best counts")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as promised
@@ -160,7 +167,7 @@ def main() -> None:
         ("bot games survivor v greedy (games)", bot_games("survivor", "greedy")),
     ]
     for label, run in rows:
-        count, elapsed = timed(run, args.seconds)
+        count, elapsed = best_rate(run, args.seconds, args.repeat)
         print(f"{label:52} {count:>10,} {elapsed:>8.2f} {count / elapsed:>12,.0f}")
 
 

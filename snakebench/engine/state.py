@@ -35,13 +35,6 @@ class GameState(NamedTuple):
     def alive_ids(self) -> list[str]:
         return [sid for sid, is_alive in self.alive.items() if is_alive]
 
-    def occupied(self) -> set[Cell]:
-        """Cells an apple may not spawn on: every apple and every snake cell."""
-        cells = set(self.apples)
-        for body in self.snakes.values():
-            cells.update(body)
-        return cells
-
 
 def all_cells(rules: Rules) -> list[Cell]:
     return [(x, y) for y in range(rules.height) for x in range(rules.width)]

@@ -87,10 +87,11 @@ def step(state: GameState, moves: Mapping[str, str], rules: Rules, spawn: Spawne
     """
     if state.results is not None:
         raise GameOverError("the game is over")
-    movers = state.alive_ids()
+    movers = [sid for sid, is_alive in state.alive.items() if is_alive]
     heads = _new_heads(state, moves, movers)
     apples = state.apples
-    eaten = set(apples).intersection(heads.values()) if apples else set()
+    # A handful of apples: scanning the tuple beats building a set every round.
+    eaten = {head for head in heads.values() if head in apples}
     bodies = {}
     for sid in movers:
         body = state.snakes[sid]
@@ -199,8 +200,10 @@ def _apply(
         if sid not in dead:
             snakes[sid] = bodies[sid]
     if len(apples) < rules.num_apples:
-        interim = GameState(state.round, snakes, apples, alive, scores, deaths)
-        new = spawn(state.round, rules, interim.occupied(), rules.num_apples - len(apples))
+        occupied = set(apples)
+        for body in snakes.values():
+            occupied.update(body)
+        new = spawn(state.round, rules, occupied, rules.num_apples - len(apples))
         apples = (*apples, *new)
     played = state.round + 1
     results = None

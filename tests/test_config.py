@@ -1,0 +1,53 @@
+"""Settings from the environment: defaults, bad values, and passwords kept out of errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from snakebench.config import ConfigError, Settings, mask_url
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings.database_url == "sqlite:///snakebench.db"
+    assert settings.redis_url == "redis://localhost:6379/0"
+    assert settings.replay_dir == Path("replays")
+
+
+def test_heroku_style_postgres_urls_are_accepted() -> None:
+    for url in ("postgres://u:p@db.example:5432/app", "postgresql://u@localhost/app"):
+        assert Settings.from_env({"DATABASE_URL": url}).database_url == url
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DATABASE_URL": "mysql://root:hunter2@db/x"}, "DATABASE_URL='mysql://root:***@db/x'"),
+        ({"DATABASE_URL": "sqlite:///"}, "has no file path"),
+        ({"SNAKEBENCH_MOVE_TIMEOUT": "soon"}, "SNAKEBENCH_MOVE_TIMEOUT='soon' is not a number"),
+        ({"SNAKEBENCH_PROVIDER_RETRIES": "0"}, "must be above zero"),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(env)
+    assert message in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("postgres://u:secret@h:5432/db", "postgres://u:***@h:5432/db"),
+        ("postgres://u:hun@ter2@h/db", "postgres://u:***@h/db"),
+        ("postgres://u:p@h/db?sslmode=require", "postgres://u:***@h/db?sslmode=require"),
+        ("postgres://u@h/db", "postgres://u@h/db"),
+        ("sqlite:///snakebench.db", "sqlite:///snakebench.db"),
+        ("rediss://:token@redis.example:6380/0", "rediss://:***@redis.example:6380/0"),
+        ("not a url", "not a url"),
+    ],
+)
+def test_mask_url(url: str, masked: str) -> None:
+    assert mask_url(url) == masked
