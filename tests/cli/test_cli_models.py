@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from typer.testing import Result
+
 from snakebench.store import Model
 
 from .conftest import Invoke
@@ -87,34 +89,17 @@ def test_removing_a_model_that_played_keeps_its_games(cli: Invoke) -> None:
 
 
 def test_bad_add_arguments(cli: Invoke) -> None:
+    def add(*flags: str) -> Result:
+        return cli("models", "add", "x", "--provider", "openai", "--model", "m", *flags)
+
     unknown = cli("models", "add", "x", "--provider", "skynet", "--model", "m")
     assert unknown.exit_code == 2 and "must be one of" in unknown.output
     compat = cli("models", "add", "x", "--provider", "openai-compatible", "--model", "m")
     assert compat.exit_code == 2 and "openai-compatible models need a base_url" in compat.output
-    key = cli(
-        "models",
-        "add",
-        "x",
-        "--provider",
-        "openai",
-        "--model",
-        "m",
-        "--api-key-env",
-        "sk-proj-abc123",
-    )
+    key = add("--api-key-env", "sk-proj-abc123")
     assert key.exit_code == 2 and "must name the environment variable" in key.output
     assert "sk-proj-abc123" not in key.output
-    header = cli(
-        "models",
-        "add",
-        "x",
-        "--provider",
-        "openai",
-        "--model",
-        "m",
-        "--extra",
-        'extra_headers={"Authorization": "Bearer sk-1"}',
-    )
+    header = add("--extra", 'extra_headers={"Authorization": "Bearer sk-1"}')
     assert header.exit_code == 2 and "extra_headers.Authorization" in header.output
     bot = cli("models", "add", "greedy", "--provider", "openai", "--model", "gpt")
     assert bot.exit_code == 2 and "'greedy' is a built-in bot" in bot.output
