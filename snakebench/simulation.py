@@ -23,6 +23,7 @@ from snakebench.game import GameOutcome, GameSetup, RoundHook, play_game
 from snakebench.players.base import Player
 from snakebench.players.factory import make_player
 from snakebench.store import (
+    FINAL_GAME_STATUSES,
     Game,
     Participant,
     cancel_game,
@@ -107,10 +108,11 @@ def run_stored_game(
     worker: str | None = None,
 ) -> dict[str, Any]:
     """Play a stored game and record its end (game row, participants, model counters
-    in one transaction). A game already completed returns its stored result."""
+    in one transaction). A game already over (completed, void, failed or cancelled)
+    returns its stored result; ``retry`` re-queues a void or failed game first."""
     settings = settings or get_settings()
     game = get_game(game_id)
-    if game.status == "completed":
+    if game.status in FINAL_GAME_STATUSES:  # finished, cancelled or given up: not again
         return stored_summary(game)
     usable_replay_dir(settings)  # before the game costs anything
     lineup = game_participants(game_id)

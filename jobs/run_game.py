@@ -1,0 +1,76 @@
+"""The functions RQ workers run. Payloads are ids, never configs or secrets.
+
+A worker imports this module by the job's function name (``jobs.run_game.run_game``)
+and calls it with the game id; everything else, the line-up, the rules, the seed,
+comes from the database, which is the source of truth.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+from importlib.metadata import version
+from typing import Any
+
+from rq import get_current_job
+
+from snakebench.config import Settings, get_settings
+from snakebench.simulation import run_stored_game
+from snakebench.store import database, open_store
+
+
+def run_game(game_id: str) -> dict[str, Any]:
+    """Play the stored game ``game_id`` and record its end. Idempotent: the job id
+    is the game id; a finished game returns its stored result; a game left
+    ``running`` by a dead worker starts again from its seed under the same id."""
+    if not isinstance(game_id, str):
+        raise TypeError(f"run_game takes a game id, not {type(game_id).__name__}")
+    settings = get_settings()
+    open_store(settings)
+    try:
+        return run_stored_game(game_id, settings=settings, worker=_worker_name())
+    finally:
+        database.close()  # a work horse is about to exit; do not leak the connection
+
+
+def health_check() -> dict[str, Any]:
+    """What a worker can reach, from inside a worker: ``dispatch health`` runs it
+    through each queue and reports who answered."""
+    settings = get_settings()
+    report: dict[str, Any] = {
+        "status": "healthy",
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "worker": _worker_name(),
+        "versions": {
+            "python": platform.python_version(),
+            **{name: version(name) for name in ("snakebench", "rq", "redis", "peewee")},
+        },
+    }
+    report["database"] = _reachable(lambda: _select_one(settings))
+    job = get_current_job()
+    report["redis"] = _reachable(lambda: job.connection.ping() if job else None)
+    if report["database"] is not True or report["redis"] is not True:
+        report["status"] = "unhealthy"
+    database.close()
+    return report
+
+
+def _select_one(settings: Settings) -> None:
+    db: Any = open_store(settings)
+    db.execute_sql("SELECT 1")
+
+
+def _reachable(check: Any) -> bool | str:
+    try:
+        check()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    return True
+
+
+def _worker_name() -> str:
+    job = get_current_job()
+    worker = getattr(job, "worker_name", None) if job else None
+    return str(worker or f"{socket.gethostname()}:{os.getpid()}")

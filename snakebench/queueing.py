@@ -1,0 +1,159 @@
+"""The one place that knows Redis and RQ: connections, queues and how games are enqueued.
+
+Contracts (see docs/architecture): the database is the source of truth and Redis
+only transport; a job's payload is the game id and nothing else; the job id *is*
+the game id, so a game can never be queued as two different jobs. Jobs are JSON
+(``rq.serializers.JSONSerializer``), never pickle: workers therefore run with
+``-S json``, e.g. ``rq worker -S json games-high games games-low --with-scheduler``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+import redis
+from rq import Queue, Retry
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+
+from snakebench.config import ConfigError, Settings, get_settings, mask_url
+
+Priority = Literal["high", "normal", "low"]
+QUEUE_NAMES: dict[str, str] = {"high": "games-high", "normal": "games", "low": "games-low"}
+# The order a worker listens in: high first, low only when the others are empty.
+WORKER_QUEUES: tuple[str, ...] = ("games-high", "games", "games-low")
+SERIALIZER = JSONSerializer
+WORKER_COMMAND = "rq worker -S json games-high games games-low --with-scheduler"
+
+# Referenced by name, so that enqueueing never imports the workers' code.
+RUN_GAME = "jobs.run_game.run_game"
+HEALTH_CHECK = "jobs.run_game.health_check"
+
+RESULT_TTL = 24 * 3600  # a finished job's result stays a day for monitors to read
+FAILURE_TTL = 7 * 24 * 3600  # a failed job stays a week for someone to look at
+ENQUEUE_CHUNK = 1000  # jobs per Redis pipeline when enqueueing in bulk
+# Job statuses meaning "RQ still has this game in hand".
+LIVE_STATUSES = frozenset(
+    {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+)
+
+
+class QueueError(RuntimeError):
+    """Redis cannot be used as configured; the message is one line, password masked."""
+
+
+def connect_redis(url: str | None = None, *, timeout: float = 5.0) -> redis.Redis:
+    """A client for ``url`` (default ``REDIS_URL``), checked with a PING.
+
+    ``redis://``, ``rediss://`` (TLS; ``?ssl_cert_reqs=none`` for a self-signed
+    certificate), passwords in the URL and ``unix://`` sockets all work. Timeouts
+    are short so an unreachable host fails in seconds instead of hanging.
+    """
+    url = url or get_settings().redis_url
+    try:
+        client = redis.Redis.from_url(
+            url,
+            socket_connect_timeout=timeout,
+            socket_timeout=max(timeout, 30.0),  # blocking pops wait longer than this
+            health_check_interval=30,
+        )
+        client.ping()
+    except ValueError as exc:
+        raise ConfigError(f"REDIS_URL={mask_url(url)!r} is not a Redis URL: {exc}") from None
+    except redis.RedisError as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise QueueError(f"cannot reach Redis at {mask_url(url)}: {reason}") from None
+    return client
+
+
+def game_queue(priority: str, connection: redis.Redis) -> Queue:
+    try:
+        name = QUEUE_NAMES[priority]
+    except KeyError:
+        raise ValueError(f"priority must be high, normal or low, not {priority!r}") from None
+    return Queue(name, connection=connection, serializer=SERIALIZER)
+
+
+def job_timeout(max_rounds: int, settings: Settings | None = None) -> int:
+    """Seconds a game job may run before RQ kills it, sized to the game.
+
+    Every provider call is already bounded by the move timeout, so this only
+    catches a job that hangs for other reasons; it must never cut a slow but
+    healthy game, hence twice the longest plausible game plus ten minutes
+    (RQ's default, 180 s, would kill most real LLM games).
+    """
+    settings = settings or get_settings()
+    return int(max_rounds * settings.move_timeout * 2 + 600)
+
+
+def retry_policy(rng: random.Random | None = None) -> Retry:
+    """Re-runs for a job that raised (database or Redis down; the game itself turns
+    provider trouble into ``void``): three more tries, backing off exponentially
+    with jitter so that a batch hit by one outage does not come back all at once."""
+    rng = rng or random.Random()
+    return Retry(max=3, interval=[int(base * rng.uniform(0.5, 1.5)) for base in (15, 60, 240)])
+
+
+def enqueue_games(
+    game_ids: Sequence[str],
+    *,
+    max_rounds: int,
+    priority: str = "normal",
+    connection: redis.Redis,
+    at: datetime | None = None,
+    settings: Settings | None = None,
+) -> int:
+    """Enqueue one ``run_game`` job per game id, pipelined in chunks; returns the count.
+
+    ``at`` schedules them instead (workers need ``--with-scheduler``).
+    """
+    queue = game_queue(priority, connection)
+    timeout = job_timeout(max_rounds, settings)
+    for start in range(0, len(game_ids), ENQUEUE_CHUNK):
+        chunk = game_ids[start : start + ENQUEUE_CHUNK]
+        with connection.pipeline() as pipe:
+            if at is None:
+                queue.enqueue_many([_job_data(gid, timeout) for gid in chunk], pipeline=pipe)
+            else:
+                for gid in chunk:
+                    job = queue.create_job(
+                        RUN_GAME, args=(gid,), job_id=gid, **_job_options(timeout)
+                    )
+                    queue.schedule_job(job, at, pipeline=pipe)
+            pipe.execute()
+    return len(game_ids)
+
+
+def _job_options(timeout: int) -> dict[str, Any]:
+    return {
+        "timeout": timeout,
+        "result_ttl": RESULT_TTL,
+        "failure_ttl": FAILURE_TTL,
+        "retry": retry_policy(),
+    }
+
+
+def _job_data(game_id: str, timeout: int) -> Any:
+    return Queue.prepare_data(RUN_GAME, args=(game_id,), job_id=game_id, **_job_options(timeout))
+
+
+def live_job_ids(game_ids: Iterable[str], connection: redis.Redis) -> set[str]:
+    """The games among ``game_ids`` that RQ still holds as queued, started,
+    scheduled or deferred jobs (pipelined: one round trip per chunk)."""
+    live: set[str] = set()
+    ids = list(game_ids)
+    for start in range(0, len(ids), ENQUEUE_CHUNK):
+        chunk = ids[start : start + ENQUEUE_CHUNK]
+        with connection.pipeline() as pipe:
+            for gid in chunk:
+                pipe.hget(Job.key_for(gid), "status")
+            statuses = pipe.execute()
+        live.update(gid for gid, s in zip(chunk, statuses, strict=True) if _is_live(s))
+    return live
+
+
+def _is_live(status: bytes | None) -> bool:
+    return status is not None and status.decode() in {s.value for s in LIVE_STATUSES}
