@@ -16,6 +16,7 @@ from typing import Any
 from rq import get_current_job
 
 from snakebench.config import Settings, get_settings
+from snakebench.queueing import connect_redis
 from snakebench.simulation import run_stored_game
 from snakebench.store import database, open_store
 
@@ -50,7 +51,9 @@ def health_check() -> dict[str, Any]:
     }
     report["database"] = _reachable(lambda: _select_one(settings))
     job = get_current_job()
-    report["redis"] = _reachable(lambda: job.connection.ping() if job else None)
+    report["redis"] = _reachable(
+        lambda: job.connection.ping() if job else connect_redis(settings.redis_url).ping()
+    )
     if report["database"] is not True or report["redis"] is not True:
         report["status"] = "unhealthy"
     database.close()

@@ -1,0 +1,112 @@
+"""queueing: how games become RQ jobs (fakeredis), and how Redis errors read."""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from datetime import UTC, datetime, timedelta
+
+import fakeredis
+import pytest
+from rq import Queue
+from rq.job import Job
+from rq.registry import ScheduledJobRegistry
+
+from snakebench.config import ConfigError, Settings
+from snakebench.queueing import (
+    FAILURE_TTL,
+    QUEUE_NAMES,
+    RESULT_TTL,
+    RUN_GAME,
+    SERIALIZER,
+    QueueError,
+    connect_redis,
+    enqueue_games,
+    game_queue,
+    job_timeout,
+    live_job_ids,
+    retry_policy,
+)
+
+
+@pytest.fixture
+def redis() -> fakeredis.FakeRedis:
+    return fakeredis.FakeRedis()
+
+
+def test_each_game_is_one_json_job_whose_id_is_the_game_id(redis: fakeredis.FakeRedis) -> None:
+    ids = [f"game-{i}" for i in range(2500)]  # more than one pipeline chunk
+    assert enqueue_games(ids, max_rounds=100, connection=redis) == 2500
+    queue = Queue(QUEUE_NAMES["normal"], connection=redis, serializer=SERIALIZER)
+    assert queue.count == 2500
+    job = Job.fetch("game-7", connection=redis, serializer=SERIALIZER)
+    assert (job.func_name, job.args, job.kwargs) == (RUN_GAME, ["game-7"], {})
+    raw = redis.hget(Job.key_for("game-7"), "data")  # RQ stores it zlib-compressed
+    assert raw is not None and json.loads(zlib.decompress(raw)) == [RUN_GAME, None, ["game-7"], {}]
+    assert job.timeout == job_timeout(100)
+    assert (job.result_ttl, job.failure_ttl) == (RESULT_TTL, FAILURE_TTL)
+    assert job.retries_left == 3
+
+
+def test_priorities_pick_their_queue(redis: fakeredis.FakeRedis) -> None:
+    enqueue_games(["a"], max_rounds=10, priority="high", connection=redis)
+    enqueue_games(["b"], max_rounds=10, priority="low", connection=redis)
+    assert Queue("games-high", connection=redis).job_ids == ["a"]
+    assert Queue("games-low", connection=redis).job_ids == ["b"]
+    with pytest.raises(ValueError, match="priority must be high, normal or low"):
+        game_queue("urgent", redis)
+
+
+def test_scheduled_games_wait_in_the_scheduled_registry(redis: fakeredis.FakeRedis) -> None:
+    when = datetime.now(UTC) + timedelta(minutes=10)
+    enqueue_games(["later-1", "later-2"], max_rounds=10, connection=redis, at=when)
+    queue = game_queue("normal", redis)
+    assert queue.count == 0
+    registry = ScheduledJobRegistry(queue=queue)
+    assert sorted(registry.get_job_ids()) == ["later-1", "later-2"]
+    scheduled = registry.get_scheduled_time("later-1")
+    assert abs(scheduled.timestamp() - when.timestamp()) < 1
+
+
+def test_live_jobs_are_told_apart_from_missing_and_finished(
+    redis: fakeredis.FakeRedis,
+) -> None:
+    enqueue_games(["queued", "done"], max_rounds=10, connection=redis)
+    job = Job.fetch("done", connection=redis, serializer=SERIALIZER)
+    job.set_status("finished")
+    assert live_job_ids(["queued", "done", "never-enqueued"], redis) == {"queued"}
+
+
+def test_job_timeout_is_sized_to_the_game_not_rqs_default() -> None:
+    settings = Settings(move_timeout=60)
+    assert job_timeout(100, settings) == 100 * 60 * 2 + 600
+    assert job_timeout(1, settings) > 180
+
+
+def test_retry_backoff_grows_with_jitter() -> None:
+    import random
+
+    intervals = [retry_policy(random.Random(seed)).intervals for seed in range(50)]
+    assert all(len(i) == 3 and i[0] < i[1] < i[2] for i in intervals)
+    assert len({tuple(i) for i in intervals}) > 10  # jittered, not one fixed schedule
+
+
+def test_unreachable_redis_fails_fast_with_one_line_and_no_password() -> None:
+    start = time.monotonic()
+    with pytest.raises(QueueError) as caught:
+        connect_redis("redis://:sekret@127.0.0.1:1/0", timeout=2)
+    assert time.monotonic() - start < 5
+    message = str(caught.value)
+    assert message.startswith("cannot reach Redis at redis://:***@127.0.0.1:1/0:")
+    assert "sekret" not in message and "\n" not in message
+
+
+def test_a_url_that_is_not_redis_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="REDIS_URL='http://example' is not a Redis URL"):
+        connect_redis("http://example")
+
+
+def test_the_real_redis_answers() -> None:
+    client = connect_redis("redis://127.0.0.1:6379/11")
+    assert client.ping()

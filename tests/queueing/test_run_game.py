@@ -1,0 +1,68 @@
+"""jobs.run_game called directly, as a worker calls it: idempotent, restartable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jobs.run_game import health_check, run_game
+from snakebench.simulation import GameParams, create_stored_game
+from snakebench.store import Game, Model, cancel_game, open_store
+
+
+@pytest.fixture(autouse=True)
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'sb.db'}")
+    monkeypatch.setenv("SNAKEBENCH_REPLAY_DIR", str(tmp_path / "replays"))
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/11")
+    open_store()
+
+
+def new_game(seed: int = 1) -> str:
+    return str(create_stored_game("greedy", "random", GameParams(seed=seed, max_rounds=40)).id)
+
+
+def test_run_game_plays_and_a_second_run_returns_the_same_result() -> None:
+    game_id = new_game()
+    first = run_game(game_id)
+    open_store()
+    assert first["status"] == "completed" and Game.get_by_id(game_id).status == "completed"
+    assert run_game(game_id) == first
+    open_store()
+    assert Model.get(Model.name == "greedy").games_played == 1
+
+
+def test_a_game_left_running_by_a_dead_worker_restarts_from_its_seed() -> None:
+    reference = run_game(new_game(seed=5))
+    open_store()
+    game_id = new_game(seed=5)
+    Game.update(status="running", worker="dead-worker").where(Game.id == game_id).execute()
+    again = run_game(game_id)
+    assert again["status"] == "completed"
+    assert (again["final_scores"], again["rounds"]) == (
+        reference["final_scores"],
+        reference["rounds"],
+    )
+
+
+def test_a_cancelled_game_is_not_played() -> None:
+    game_id = new_game()
+    cancel_game(game_id)
+    result = run_game(game_id)
+    assert result["status"] == "cancelled" and result["replay_path"] is None
+
+
+def test_run_game_takes_only_a_game_id() -> None:
+    with pytest.raises(TypeError, match="takes a game id"):
+        run_game({"model": "gpt", "api_key": "sk-..."})  # type: ignore[arg-type]
+
+
+def test_health_check_reports_what_it_reached(monkeypatch: pytest.MonkeyPatch) -> None:
+    report = health_check()
+    assert report["status"] == "healthy"
+    assert report["database"] is True and report["redis"] is True
+    assert {"python", "snakebench", "rq", "redis", "peewee"} <= set(report["versions"])
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    down = health_check()
+    assert down["status"] == "unhealthy" and "cannot reach Redis" in down["redis"]
