@@ -17,8 +17,8 @@ from rq import get_current_job
 
 from snakebench.config import Settings, get_settings
 from snakebench.queueing import connect_redis
-from snakebench.simulation import run_stored_game
-from snakebench.store import database, open_store
+from snakebench.simulation import run_stored_game, stored_summary
+from snakebench.store import GameStateError, database, get_game, open_store
 
 
 def run_game(game_id: str) -> dict[str, Any]:
@@ -31,6 +31,10 @@ def run_game(game_id: str) -> dict[str, Any]:
     open_store(settings)
     try:
         return run_stored_game(game_id, settings=settings, worker=_worker_name())
+    except GameStateError:
+        # Cancelled (or finished by another run) while this one played: its result does
+        # not count, and that is no failure of this job, so answer with what is stored.
+        return stored_summary(get_game(game_id))
     finally:
         database.close()  # a work horse is about to exit; do not leak the connection
 

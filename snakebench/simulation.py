@@ -25,7 +25,9 @@ from snakebench.players.factory import make_player
 from snakebench.store import (
     FINAL_GAME_STATUSES,
     Game,
+    Model,
     Participant,
+    batch_over_budget,
     cancel_game,
     complete_game,
     create_game,
@@ -78,15 +80,7 @@ def create_stored_game(
     anything is written, so bad input never leaves a game that can only fail.
     """
     settings = settings or get_settings()
-    params.rules().validate(2)
-    usable_replay_dir(settings)
-    for name in (model_a, model_b):
-        make_player(
-            get_active_model(name),
-            seed=0,
-            invalid_policy=params.invalid_move_policy,
-            settings=settings,
-        )
+    check_game(model_a, model_b, params, settings)
     seed = params.seed if params.seed is not None else secrets.randbits(31)
     columns = asdict(params)
     for key in ("seed", "game_id", "batch_id"):
@@ -98,6 +92,18 @@ def create_stored_game(
         batch_id=params.batch_id,
         **columns,
     )
+
+
+def check_game(model_a: str, model_b: str, params: GameParams, settings: Settings) -> list[Model]:
+    """Refuse a game that could only fail: impossible rules, an unusable replay folder,
+    unknown or removed models, a missing API key (building each player reads its key).
+    Returns the two models. Dispatch runs it once for a whole batch."""
+    params.rules().validate(2)
+    usable_replay_dir(settings)
+    models = [get_active_model(name) for name in (model_a, model_b)]
+    for model in models:
+        make_player(model, seed=0, invalid_policy=params.invalid_move_policy, settings=settings)
+    return models
 
 
 def run_stored_game(
@@ -114,6 +120,9 @@ def run_stored_game(
     game = get_game(game_id)
     if game.status in FINAL_GAME_STATUSES:  # finished, cancelled or given up: not again
         return stored_summary(game)
+    if batch_over_budget(game.batch_id):  # the budget holds even with no monitor running
+        cancel_game(game.id)
+        return stored_summary(get_game(game.id))
     usable_replay_dir(settings)  # before the game costs anything
     lineup = game_participants(game_id)
     game = mark_running(game_id, worker or f"{socket.gethostname()}:{os.getpid()}")

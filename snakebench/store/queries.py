@@ -21,6 +21,7 @@ import peewee as pw
 
 from snakebench.store.db import transaction
 from snakebench.store.models import (
+    FINAL_GAME_STATUSES,
     RESULTS,
     Batch,
     Game,
@@ -206,7 +207,7 @@ def create_game(
         for slot, model in enumerate(models):
             Participant.create(game=game.id, model=model.id, slot=slot)
         if batch_id is not None:
-            _move_batch_counter(batch_id, None, "queued")
+            move_batch_counter(batch_id, None, "queued")
     return game
 
 
@@ -385,17 +386,31 @@ def _transition(game_id: str, sources: Sequence[str], target: str, **fields: Any
 def _move_game_batch_counter(game_id: str, old: str | None, new: str, cost: float = 0.0) -> None:
     batch_id = Game.select(Game.batch).where(Game.id == game_id).scalar()
     if batch_id is not None:
-        _move_batch_counter(batch_id, old, new, cost)
+        move_batch_counter(batch_id, old, new, cost)
 
 
-def _move_batch_counter(batch_id: str, old: str | None, new: str, cost: float = 0.0) -> None:
-    """One game of the batch left status ``old`` (None: it is new) for ``new``."""
+def move_batch_counter(
+    batch_id: str, old: str | None, new: str, cost: float = 0.0, *, count: int = 1
+) -> None:
+    """``count`` games of the batch left status ``old`` (None: they are new) for ``new``.
+
+    When that leaves no game of the batch to play, the batch becomes ``finished``
+    (a conditional UPDATE, so whichever game ends last flips it, exactly once).
+    """
     changes: dict[pw.Field[Any], Any] = {}
     if old is not None:
         field = Batch._meta.fields[old]
-        changes[field] = field - 1
+        changes[field] = field - count
     field = Batch._meta.fields[new]
-    changes[field] = field + 1
+    changes[field] = field + count
     if cost:
         changes[Batch.total_cost] = Batch.total_cost + cost
     Batch.update(changes).where(Batch.id == batch_id).execute()
+    if new in FINAL_GAME_STATUSES:
+        done = Batch.completed + Batch.failed + Batch.void + Batch.cancelled
+        Batch.update(status="finished").where(
+            (Batch.id == batch_id)
+            & (Batch.status == "active")
+            & (Batch.total_games > 0)
+            & (done >= Batch.total_games)
+        ).execute()

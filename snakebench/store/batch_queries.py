@@ -1,0 +1,274 @@
+"""Batch queries: thousands of games written at once, and moved at once.
+
+:mod:`snakebench.store.queries` moves one game at a time; a dispatch of 10,000 games
+cannot afford 10,000 transactions, so here games and participants are inserted with
+``insert_many`` in chunks inside ONE transaction, and cancel / retry move every game
+of a batch with one conditional ``UPDATE`` per source status. The batch counters move
+in the same transaction by each UPDATE's row count, which is exact even while workers
+race on the same games (a row counted is a row that really changed status).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import peewee as pw
+
+from snakebench.store.db import database, transaction
+from snakebench.store.models import Batch, Game, Participant, new_id, utcnow
+from snakebench.store.queries import PARTICIPANT_STATS, move_batch_counter
+
+# Bound parameters per INSERT: SQLite before 3.32 allowed 999, later 32766;
+# PostgreSQL allows 65535. Staying under keeps every chunk a single statement.
+_PARAMS_PER_INSERT = 999 if sqlite3.sqlite_version_info < (3, 32) else 30_000
+
+
+class UnknownBatchError(LookupError):
+    """No batch has this id."""
+
+
+@dataclass(frozen=True)
+class NewGame:
+    """One game of a batch to create: its seed and its line-up (slot i plays model_ids[i])."""
+
+    seed: int
+    model_ids: tuple[int, ...]
+
+
+def create_batch_with_games(
+    games: Sequence[NewGame],
+    *,
+    settings: Mapping[str, Any],
+    name: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    max_cost: float | None = None,
+) -> Batch:
+    """Write a batch, its games (``queued``) and their participants in one transaction.
+
+    ``settings`` are the Game columns every game shares (width, max_rounds, ...).
+    Games get ``created_at`` one microsecond apart, so ordering by it gives back the
+    order of ``games`` (mirrored pairs stay next to each other).
+    """
+    start = utcnow()
+    batch_id = new_id()
+    game_rows = [
+        {
+            "id": new_id(),
+            "seed": game.seed,
+            "batch": batch_id,
+            "status": "queued",
+            "created_at": start + timedelta(microseconds=index),
+            **settings,
+        }
+        for index, game in enumerate(games)
+    ]
+    participant_rows = [
+        {"game": row["id"], "model": model_id, "slot": slot}
+        for row, game in zip(game_rows, games, strict=True)
+        for slot, model_id in enumerate(game.model_ids)
+    ]
+    with transaction(immediate=True):
+        batch = Batch.create(
+            id=batch_id,
+            name=name,
+            created_at=start,
+            params=dict(params or {}),
+            total_games=len(games),
+            queued=len(games),
+            max_cost=max_cost,
+        )
+        _insert_chunked(Game, game_rows)
+        _insert_chunked(Participant, participant_rows)
+    return batch
+
+
+def _insert_chunked(table: type[pw.Model], rows: list[dict[str, Any]]) -> None:
+    """``INSERT`` ``rows`` (dicts with the same keys), many rows per statement.
+
+    The SQL is written here rather than by ``insert_many``: peewee builds its SQL
+    value by value, which costs seconds for 10,000 games, ten times the database's
+    own work. Values still go through each field's ``db_value`` as peewee's would.
+    """
+    if not rows:
+        return
+    db: Any = database.obj
+    defaults = _defaults(table)
+    fields = [table._meta.fields[name] for name in {**defaults, **rows[0]}]
+    open_quote, close_quote = db.quote
+    columns = ", ".join(f"{open_quote}{field.column_name}{close_quote}" for field in fields)
+    head = f"INSERT INTO {open_quote}{table._meta.table_name}{close_quote} ({columns}) VALUES "
+    one_row = "(" + ", ".join([db.param] * len(fields)) + ")"
+    per_chunk = max(1, _PARAMS_PER_INSERT // len(fields))
+    for start in range(0, len(rows), per_chunk):
+        chunk = [{**defaults, **row} for row in rows[start : start + per_chunk]]
+        params = [field.db_value(row[field.name]) for row in chunk for field in fields]
+        db.execute_sql(head + ", ".join([one_row] * len(chunk)), params)
+
+
+def _defaults(table: type[pw.Model]) -> dict[str, Any]:
+    """The Python-side defaults peewee would fill in (the schema has none of its own)."""
+    found: dict[str, Any] = {}
+    for field in table._meta.sorted_fields:
+        if field.default is not None and not isinstance(field, pw.AutoField):
+            found[field.name] = field.default() if callable(field.default) else field.default
+    return found
+
+
+def get_batch(batch_id: str) -> Batch:
+    """The batch ``batch_id``, or :class:`UnknownBatchError`."""
+    batch = Batch.get_or_none(Batch.id == batch_id)
+    if batch is None:
+        raise UnknownBatchError(f"unknown batch {batch_id!r}")
+    return batch
+
+
+def list_batches(limit: int = 20) -> list[Batch]:
+    """The most recent batches first."""
+    return list(Batch.select().order_by(Batch.created_at.desc(), Batch.id).limit(limit))
+
+
+def update_batch_params(batch_id: str, **values: Any) -> None:
+    """Add ``values`` to the batch's stored parameters (e.g. when it was scheduled for)."""
+    with transaction(immediate=True):
+        batch = get_batch(batch_id)
+        Batch.update(params={**(batch.params or {}), **values}).where(
+            Batch.id == batch_id
+        ).execute()
+
+
+def batch_game_ids(batch_id: str, statuses: Sequence[str] | None = None) -> list[str]:
+    """The batch's game ids in creation order, only those in ``statuses`` if given."""
+    query = Game.select(Game.id).where(Game.batch == batch_id)
+    if statuses is not None:
+        query = query.where(Game.status.in_(list(statuses)))
+    return [gid for (gid,) in _tuples(query.order_by(Game.created_at, Game.id))]
+
+
+def batch_max_rounds(batch_id: str) -> int:
+    """The longest game of the batch in rounds (sizes its jobs' timeouts)."""
+    longest = Game.select(pw.fn.MAX(Game.max_rounds)).where(Game.batch == batch_id).scalar()
+    return int(longest or 1)
+
+
+def active_batch_games(batch_id: str | None = None) -> dict[str, list[str]]:
+    """``queued`` and ``running`` games that belong to a batch, as ``{batch id:
+    [game id, ...]}`` in creation order (all batches when None)."""
+    query = Game.select(Game.batch, Game.id).where(
+        Game.status.in_(["queued", "running"]) & Game.batch.is_null(False)
+    )
+    if batch_id is not None:
+        query = query.where(Game.batch == batch_id)
+    found: dict[str, list[str]] = {}
+    for batch, game_id in _tuples(query.order_by(Game.created_at, Game.id)):
+        found.setdefault(batch, []).append(game_id)
+    return found
+
+
+def batch_over_budget(batch_id: str | None) -> bool:
+    """Whether the batch has a ``max_cost`` and has spent it (one indexed read)."""
+    if batch_id is None:
+        return False
+    query = Batch.select().where(
+        (Batch.id == batch_id)
+        & Batch.max_cost.is_null(False)
+        & (Batch.total_cost >= Batch.max_cost)
+    )
+    return bool(query.exists())
+
+
+def cancel_batch_games(batch_id: str) -> list[str]:
+    """Mark every queued or running game of the batch ``cancelled`` (counters follow)
+    and the batch ``cancelled`` if anything was; return the ids that changed."""
+    with transaction(immediate=True):
+        get_batch(batch_id)
+        moved = _move_batch_games(batch_id, ("queued", "running"), "cancelled", ended_at=utcnow())
+        if moved:
+            Batch.update(status="cancelled").where(Batch.id == batch_id).execute()
+    return moved
+
+
+# What a game row and its participants go back to when it is played again.
+_GAME_RESET: dict[str, Any] = {
+    "rounds": 0,
+    "replay_path": None,
+    "total_cost": 0.0,
+    "error": None,
+    "started_at": None,
+    "ended_at": None,
+    "worker": None,
+}
+_PARTICIPANT_RESET: dict[str, Any] = {
+    name: Participant._meta.fields[name].default for name in PARTICIPANT_STATS
+}
+
+
+def requeue_batch_games(batch_id: str, statuses: Sequence[str] = ("failed", "void")) -> list[str]:
+    """Put the batch's games in ``statuses`` back to ``queued`` under the same ids, with
+    their results cleared (the money they cost stays in the batch's total), and the
+    batch back to ``active``; return the ids that changed."""
+    with transaction(immediate=True):
+        get_batch(batch_id)
+        in_batch = Game.select(Game.id).where(
+            (Game.batch == batch_id) & Game.status.in_(list(statuses))
+        )
+        Participant.update(_PARTICIPANT_RESET).where(Participant.game.in_(in_batch)).execute()
+        moved = _move_batch_games(batch_id, statuses, "queued", **_GAME_RESET)
+        if moved:
+            Batch.update(status="active").where(Batch.id == batch_id).execute()
+    return moved
+
+
+def _move_batch_games(
+    batch_id: str, sources: Sequence[str], target: str, **fields: Any
+) -> list[str]:
+    """Move the batch's games from each of ``sources`` to ``target``; call inside a
+    transaction. Returns the ids moved, found as "in a source before, in target after"."""
+    before = set(batch_game_ids(batch_id, sources))
+    if not before:
+        return []
+    for source in sources:
+        count = (
+            Game.update(status=target, **fields)
+            .where((Game.batch == batch_id) & (Game.status == source))
+            .execute()
+        )
+        if count:
+            move_batch_counter(batch_id, source, target, count=count)
+    return [gid for gid in batch_game_ids(batch_id, (target,)) if gid in before]
+
+
+def model_average_costs(model_ids: Sequence[int]) -> dict[int, float]:
+    """Each model's average cost per completed game, for those that have any."""
+    query = (
+        Participant.select(Participant.model, pw.fn.AVG(Participant.cost))
+        .join(Game)
+        .where(Participant.model.in_(list(model_ids)) & (Game.status == "completed"))
+        .group_by(Participant.model)
+    )
+    return {model_id: float(avg) for model_id, avg in _tuples(query) if avg is not None}
+
+
+def _tuples(query: Any) -> list[tuple[Any, ...]]:
+    """A select's rows as plain tuples (peewee's stubs type ``.tuples()`` as models)."""
+    return list(query.tuples())
+
+
+__all__ = [
+    "NewGame",
+    "UnknownBatchError",
+    "active_batch_games",
+    "batch_game_ids",
+    "batch_max_rounds",
+    "batch_over_budget",
+    "cancel_batch_games",
+    "create_batch_with_games",
+    "get_batch",
+    "list_batches",
+    "model_average_costs",
+    "requeue_batch_games",
+    "update_batch_params",
+]
