@@ -1,0 +1,30 @@
+"""The app factory: ``gunicorn 'snakebench.web:create_app()'`` or ``snakebench web``."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask
+
+from snakebench.web import health, pages
+from snakebench.web.auth import install_auth
+from snakebench.web.config import WebConfig
+from snakebench.web.dashboard import install_dashboard
+from snakebench.web.services import install_services
+
+
+def create_app(config: WebConfig | None = None) -> Flask:
+    """A configured app; ``config`` defaults to :meth:`WebConfig.from_env`.
+
+    Nothing is connected here: Redis and the database are opened on first use, so the
+    app boots (and ``/healthz`` reports 503) while either is down.
+    """
+    config = config or WebConfig.from_env()
+    app = Flask("snakebench.web")
+    app.config["SECRET_KEY"] = config.secret_key or secrets.token_hex(32)
+    install_services(app, config)
+    install_auth(app, config)
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(pages.blueprint)
+    install_dashboard(app, config)
+    return app

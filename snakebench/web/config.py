@@ -1,0 +1,51 @@
+"""The web app's configuration: one object, read from the environment in one place.
+
+Redis and database URLs come through :class:`snakebench.config.Settings`, so they are
+validated (and their passwords masked in errors) the same way as everywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from snakebench.config import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, Settings
+
+DEFAULT_USERNAME = "admin"
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """Everything :func:`snakebench.web.create_app` needs.
+
+    ``password`` turns on basic auth for every page but ``/healthz``; without one the
+    app may only listen on loopback (see :mod:`snakebench.web.auth`). ``api_token``
+    lets scripts authenticate with ``Authorization: Bearer TOKEN`` instead.
+    ``secret_key`` signs Flask sessions; unset, each process draws a random one, which
+    is fine until several processes must share sessions.
+    """
+
+    redis_url: str = DEFAULT_REDIS_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    username: str = DEFAULT_USERNAME
+    password: str | None = None
+    api_token: str | None = None
+    secret_key: str | None = None
+
+    @property
+    def auth_required(self) -> bool:
+        return bool(self.password)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> WebConfig:
+        env = os.environ if env is None else env
+        settings = Settings.from_env(env)
+        return cls(
+            redis_url=settings.redis_url,
+            database_url=settings.database_url,
+            username=env.get("SNAKEBENCH_WEB_USER") or DEFAULT_USERNAME,
+            password=env.get("SNAKEBENCH_WEB_PASSWORD") or None,
+            api_token=env.get("SNAKEBENCH_API_TOKEN") or None,
+            secret_key=env.get("SNAKEBENCH_SECRET_KEY") or None,
+        )

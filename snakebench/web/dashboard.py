@@ -1,0 +1,30 @@
+"""rq-dashboard, mounted at ``/rq`` of the project's app.
+
+rq-dashboard 0.9 is a Flask blueprint configured through ``RQ_DASHBOARD_*`` app
+settings and :func:`rq_dashboard.web.setup_rq_connection`, which the embedding app must
+call itself (its own CLI does). Job payloads here are JSON, not pickle, and the
+blueprint reads the serializer from a module-level object (what its ``--json`` flag
+sets); setting it for the whole process is right because this project never pickles.
+"""
+
+from __future__ import annotations
+
+import rq_dashboard
+from flask import Flask
+from rq_dashboard.web import config as dashboard_settings
+from rq_dashboard.web import setup_rq_connection
+
+from snakebench.queueing import SERIALIZER
+from snakebench.web.config import WebConfig
+
+URL_PREFIX = "/rq"
+POLL_INTERVAL_MS = 2500
+
+
+def install_dashboard(app: Flask, config: WebConfig) -> None:
+    app.config.from_object(rq_dashboard.default_settings)
+    app.config["RQ_DASHBOARD_REDIS_URL"] = config.redis_url
+    app.config["RQ_DASHBOARD_POLL_INTERVAL"] = POLL_INTERVAL_MS
+    dashboard_settings.serializer = SERIALIZER
+    setup_rq_connection(app)  # lazy: makes a client, does not connect yet
+    app.register_blueprint(rq_dashboard.blueprint, url_prefix=URL_PREFIX)
