@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from snakebench import __version__
-from snakebench.commands import db, fake_llm, models, play, replay
+from snakebench.commands import db, fake_llm, local, models, play, replay, web
 from snakebench.commands.app import App
 
 app = App(
@@ -17,6 +17,8 @@ app = App(
 app.command("play")(play.play)
 app.add_typer(models.app, name="models")
 app.add_typer(replay.app, name="replay")
+app.add_typer(local.app, name="local")
+app.command("web")(web.web)
 app.command("fake-llm")(fake_llm.fake_llm)
 app.add_typer(db.app, name="db")
 
