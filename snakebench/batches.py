@@ -56,6 +56,7 @@ __all__ = [
     "create_batch_games",
     "enqueue_batch",
     "latest_batch_id",
+    "progress_of",
     "purge",
     "reconcile",
     "retry_batch",
@@ -228,7 +229,11 @@ def submit_batch(
 
 def batch_progress(batch_id: str) -> BatchProgress:
     """The batch's progress from its counters: one single-row read."""
-    batch = get_batch(batch_id)
+    return progress_of(get_batch(batch_id))
+
+
+def progress_of(batch: Batch) -> BatchProgress:
+    """:class:`BatchProgress` of a batch row already read (e.g. listed)."""
     return BatchProgress(
         batch_id=batch.id,
         total=batch.total_games,

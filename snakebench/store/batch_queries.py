@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import peewee as pw
@@ -124,6 +124,36 @@ def get_batch(batch_id: str) -> Batch:
     if batch is None:
         raise UnknownBatchError(f"unknown batch {batch_id!r}")
     return batch
+
+
+def find_batch_id(prefix: str) -> str:
+    """The id of the batch ``prefix`` names: its whole id, or a start of it that only
+    one batch has (as git takes short commit ids)."""
+    if not prefix or Batch.get_or_none(Batch.id == prefix) is not None:
+        return get_batch(prefix).id
+    starting = Batch.select(Batch.id).where(Batch.id.startswith(prefix)).limit(2)
+    matches = [bid for (bid,) in _tuples(starting)]
+    if len(matches) == 1:
+        return str(matches[0])
+    if matches:
+        raise UnknownBatchError(f"batch id {prefix!r} is ambiguous: give more of it")
+    raise UnknownBatchError(f"unknown batch {prefix!r}")
+
+
+def batch_timespan(batch_id: str) -> tuple[datetime | None, datetime | None]:
+    """When the batch's first game started and its last one ended (None: not yet)."""
+    query = Game.select(pw.fn.MIN(Game.started_at), pw.fn.MAX(Game.ended_at)).where(
+        (Game.batch == batch_id) & Game.started_at.is_null(False)
+    )
+    first, last = _tuples(query)[0]
+    return _as_datetime(first), _as_datetime(last)
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    """An aggregate's timestamp: SQLite hands back MIN/MAX of a datetime as text."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
 
 
 def list_batches(limit: int = 20) -> list[Batch]:
@@ -264,8 +294,10 @@ __all__ = [
     "batch_game_ids",
     "batch_max_rounds",
     "batch_over_budget",
+    "batch_timespan",
     "cancel_batch_games",
     "create_batch_with_games",
+    "find_batch_id",
     "get_batch",
     "list_batches",
     "model_average_costs",

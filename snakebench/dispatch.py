@@ -1,0 +1,516 @@
+"""``python -m snakebench.dispatch``: run batches of games on RQ, and watch them.
+
+Submitting is the default command::
+
+    python -m snakebench.dispatch --model-a greedy --model-b random --count 50 --monitor
+
+then ``monitor``, ``status``, ``health``, ``batches``, ``cancel``, ``retry``,
+``reconcile`` and ``purge``. Workers run ``rq worker -S json games-high games
+games-low --with-scheduler --url $REDIS_URL`` (jobs are JSON, never pickle);
+``--local`` starts a private Redis and workers for one batch, ``--sync`` plays the
+batch in this process with no Redis at all.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, TypeVar
+
+import redis
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from snakebench.batches import (
+    BatchError,
+    BatchProgress,
+    BatchSpec,
+    batch_progress,
+    cancel_batch,
+    create_batch_games,
+    latest_batch_id,
+    progress_of,
+    purge,
+    reconcile,
+    retry_batch,
+    run_batch_sync,
+    submit_batch,
+)
+from snakebench.budget import BudgetError
+from snakebench.commands.app import App, _guarded, err, fail
+from snakebench.monitor import BatchView, summary, summary_line, watch
+from snakebench.queue_status import health_check, queue_status
+from snakebench.queueing import QUEUE_NAMES, QueueError, connect_redis
+from snakebench.store import (
+    BOT_MODELS,
+    Batch,
+    UnknownBatchError,
+    UnknownModelError,
+    cancel_batch_games,
+    find_batch_id,
+    list_batches,
+    open_store,
+    store_exists,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+out = Console(highlight=False, soft_wrap=True)
+
+
+class DispatchError(ValueError):
+    """Bad command-line input that Typer cannot catch itself (e.g. a malformed --in)."""
+
+
+# Reported as one line with exit status 2, besides the errors App already reports so.
+DISPATCH_ERRORS: tuple[type[Exception], ...] = (
+    BatchError,
+    BudgetError,
+    DispatchError,
+    QueueError,
+    UnknownBatchError,
+)
+
+
+def _reported(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DISPATCH_ERRORS as exc:
+            raise fail(" ".join(str(exc).split())) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class DispatchApp(App):
+    """:class:`App` that also reports dispatch's own errors as one line, and guards the
+    default command (a Typer callback) like the subcommands."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
+        register = super().command(*args, **kwargs)
+
+        def decorator(func: F) -> F:
+            register(_reported(func))
+            return func
+
+        return decorator
+
+    def default(self, func: F) -> F:
+        self.callback(invoke_without_command=True)(_guarded(_reported(func)))
+        return func
+
+
+app = DispatchApp(
+    help="Run batches of SnakeBench games on RQ workers and watch them.\n\n"
+    "Submit (the default): python -m snakebench.dispatch --model-a greedy --model-b random "
+    "--count 10 --monitor",
+)
+
+# --- submit -------------------------------------------------------------------------
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_when(at: str | None, delay: str | None, now: datetime | None = None) -> datetime | None:
+    """The UTC time games should start: ``--at`` (ISO 8601; local time when it has no
+    offset) or ``--in`` (``90s``, ``10m``, ``2h``, ``1d``, ``1h30m``); None for now."""
+    now = now or datetime.now(UTC)
+    if at and delay:
+        raise DispatchError("give --at or --in, not both")
+    if delay is not None:
+        text = delay.strip().lower()
+        if not text or _DURATION.sub("", text):
+            raise DispatchError(f"--in {delay!r}: use a number and s, m, h or d, e.g. 10m")
+        seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION.findall(text))
+        return now + timedelta(seconds=seconds)
+    if at is None:
+        return None
+    try:
+        when = datetime.fromisoformat(at.strip())
+    except ValueError:
+        raise DispatchError(f"--at {at!r} is not an ISO 8601 time, e.g. 2026-05-01T09:30") from None
+    when = when.astimezone(UTC)  # a naive time is local time
+    if when < now - timedelta(minutes=1):
+        raise DispatchError(f"--at {at!r} is in the past")
+    return when
+
+
+@app.default
+def submit(
+    ctx: typer.Context,
+    model_a: Annotated[
+        str | None, typer.Option("--model-a", "--model_a", help="Snake 0's model.")
+    ] = None,
+    model_b: Annotated[
+        str | None, typer.Option("--model-b", "--model_b", help="Snake 1's model.")
+    ] = None,
+    count: Annotated[int, typer.Option(help="Games to play (with --mirror: an even number).")] = 10,
+    width: Annotated[int, typer.Option(help="Board width.")] = 10,
+    height: Annotated[int, typer.Option(help="Board height.")] = 10,
+    max_rounds: Annotated[
+        int, typer.Option("--max-rounds", "--max_rounds", help="Rounds before a game ends.")
+    ] = 100,
+    num_apples: Annotated[
+        int, typer.Option("--num-apples", "--num_apples", help="Apples kept on the board.")
+    ] = 5,
+    apple_target: Annotated[
+        int, typer.Option("--apple-target", "--apple_target", help="Apples that win at once.")
+    ] = 30,
+    seed: Annotated[
+        int | None, typer.Option(help="Game i gets seed+i (pair i with --mirror); else random.")
+    ] = None,
+    mirror: Annotated[
+        bool, typer.Option("--mirror", help="Play each seed twice, sides swapped.")
+    ] = False,
+    priority: Annotated[str, typer.Option(help="Queue: high, normal or low.")] = "normal",
+    at: Annotated[
+        str | None, typer.Option("--at", help="Start at this ISO 8601 time (local if no offset).")
+    ] = None,
+    in_: Annotated[str | None, typer.Option("--in", help="Start after 90s, 10m, 2h, 1d.")] = None,
+    max_cost: Annotated[
+        float | None,
+        typer.Option(
+            "--max-cost",
+            "--max_cost",
+            help="Budget in USD: refused if estimated above; what is left is cancelled once spent.",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Dispatch over the estimate.")] = False,
+    name: Annotated[str | None, typer.Option(help="A name for the batch.")] = None,
+    double_death: Annotated[
+        str, typer.Option("--double-death", help="Both snakes die: 'score' or 'tie'.")
+    ] = "score",
+    invalid_move_policy: Annotated[
+        str, typer.Option("--invalid-move-policy", help="No valid move: 'random' or 'forfeit'.")
+    ] = "random",
+    monitor: Annotated[bool, typer.Option("--monitor", help="Watch the batch to the end.")] = False,
+    sync: Annotated[
+        bool, typer.Option("--sync", help="Play the games in this process, no Redis.")
+    ] = False,
+    local: Annotated[
+        bool, typer.Option("--local", help="Start a private Redis and workers for this batch.")
+    ] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Workers for --local.")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Submit a batch (the default command): N games between two models, as RQ jobs."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not (model_a and model_b):
+        raise DispatchError("two models are needed: --model-a NAME --model-b NAME")
+    if sync and (local or at or in_):
+        raise DispatchError("--sync plays now, in this process: not with --local, --at or --in")
+    spec = BatchSpec(
+        model_a=model_a, model_b=model_b, count=count, width=width, height=height,
+        max_rounds=max_rounds, num_apples=num_apples, apple_target=apple_target, seed=seed,
+        mirror=mirror, priority=priority, max_cost=max_cost, name=name,
+        double_death=double_death, invalid_move_policy=invalid_move_policy,
+    )  # fmt: skip
+    when = parse_when(at, in_)
+    if sync:
+        _submit_sync(spec, force=force, as_json=as_json)
+    elif local:
+        _submit_local(spec, when, force=force, workers=workers, as_json=as_json)
+    else:
+        _submit_queued(spec, when, force=force, monitor=monitor, as_json=as_json)
+
+
+def _open_store_for(spec: BatchSpec) -> None:
+    """Open the store, unless the models cannot be in it: a directory with no database
+    yet knows only the bots, and bad input must not leave an empty database behind."""
+    if not store_exists():
+        for model in (spec.model_a, spec.model_b):
+            if model not in BOT_MODELS:
+                raise UnknownModelError(model, BOT_MODELS)
+    open_store()
+
+
+def _submit_queued(
+    spec: BatchSpec, when: datetime | None, *, force: bool, monitor: bool, as_json: bool
+) -> None:
+    connection = connect_redis()  # unreachable Redis: refused before anything is written
+    _open_store_for(spec)
+    batch = submit_batch(spec, connection, at=when, force=force)
+    report = _submitted(batch, when)
+    if not monitor:
+        _print_submitted(report, as_json)
+        return
+    if not as_json:
+        _print_submitted(report, as_json)
+    final = _watch_to_end(batch.id, connection)
+    _finish(final, as_json, report)
+
+
+def _submitted(batch: Batch, when: datetime | None) -> dict[str, Any]:
+    params = batch.params or {}
+    return {
+        "batch_id": batch.id,
+        "games": batch.total_games,
+        "enqueued": batch.queued,
+        "models": [params.get("model_a"), params.get("model_b")],
+        "mirror": params.get("mirror"),
+        "seed": params.get("seed"),
+        "priority": params.get("priority"),
+        "queue": QUEUE_NAMES.get(str(params.get("priority")), None),
+        "scheduled_for": when.isoformat() if when else None,
+        "estimated_cost": params.get("estimated_cost"),
+        "max_cost": batch.max_cost,
+    }
+
+
+def _print_submitted(report: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps(report))
+        return
+    a, b = report["models"]
+    line = f"batch {report['batch_id']}: {report['games']} games, {a} v {b}"
+    line += " (mirrored)" if report["mirror"] else ""
+    line += f", on queue {report['queue']}"
+    if report["scheduled_for"]:
+        line += f", scheduled for {report['scheduled_for']}"
+    line += f"; estimated cost ${report['estimated_cost']:.2f}"
+    out.print(line)
+    err.print(f"watch it: python -m snakebench.dispatch monitor {report['batch_id']}")
+
+
+def _watch_to_end(batch_id: str, connection: redis.Redis | None) -> BatchProgress:
+    """Watch until the batch is finished; Ctrl+C stops the watching, not the games."""
+    try:
+        return watch(batch_id, connection, console=err)
+    except KeyboardInterrupt:
+        err.print("stopped watching; the games go on")
+        raise typer.Exit(130) from None
+
+
+def _finish(progress: BatchProgress, as_json: bool, report: dict[str, Any] | None = None) -> None:
+    """Print the final summary (or JSON) and exit 1 if any game failed."""
+    if as_json:
+        facts = summary(progress)
+        out.print_json(json.dumps({**report, "progress": facts} if report else facts))
+    else:
+        out.print(summary_line(progress))
+    if progress.failed:
+        raise typer.Exit(1)
+
+
+def _submit_sync(spec: BatchSpec, *, force: bool, as_json: bool) -> None:
+    """Create the batch and play it here, game after game (no Redis, no workers)."""
+    _open_store_for(spec)
+    batch = create_batch_games(spec, force=force)
+    report = _submitted(batch, None)
+    try:
+        with BatchView(batch_progress(batch.id), err) as view:
+            final = run_batch_sync(
+                batch.id, on_game=lambda _: view.update(batch_progress(batch.id))
+            )
+    except KeyboardInterrupt:
+        cancelled = cancel_batch_games(batch.id)
+        err.print(f"interrupted: {len(cancelled)} games of batch {batch.id} cancelled")
+        raise typer.Exit(130) from None
+    _finish(final, as_json, report)
+
+
+def _submit_local(
+    spec: BatchSpec, when: datetime | None, *, force: bool, workers: int, as_json: bool
+) -> None:
+    """Start a private Redis and ``workers`` workers, run the batch on them to the end,
+    stop everything, and print a summary. Ctrl+C cancels what is left: with the stack
+    gone, nothing would play it."""
+    from snakebench.local import LocalStack, LocalStackError  # lazily: starts processes
+
+    _open_store_for(spec)
+    try:
+        with LocalStack(workers=workers) as stack:
+            connection = connect_redis(stack.redis_url)
+            batch = submit_batch(spec, connection, at=when, force=force)
+            report = _submitted(batch, when)
+            try:
+                final = watch(batch.id, connection, console=err)
+            except KeyboardInterrupt:
+                cancelled = cancel_batch(batch.id, connection)
+                err.print(f"interrupted: {cancelled} games cancelled; local stack stopped")
+                raise typer.Exit(130) from None
+    except LocalStackError as exc:
+        raise DispatchError(str(exc)) from None
+    _finish(final, as_json, report)
+
+
+# --- watching -----------------------------------------------------------------------
+
+
+def _batch_id_or_latest(batch_id: str | None) -> str:
+    if batch_id is not None:
+        return find_batch_id(batch_id)
+    latest = latest_batch_id()
+    if latest is None:
+        raise UnknownBatchError("no batch yet: submit one first")
+    return latest
+
+
+@app.command()
+def monitor(
+    batch_id: Annotated[
+        str | None, typer.Argument(help="Batch id or a unique start of it; default: latest.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the final progress as JSON.")
+    ] = False,
+) -> None:
+    """Watch a batch to its end: progress bar, counts, games/min, ETA, cost.
+
+    Ctrl+C stops watching, not the games. Exit status 1 if any game failed.
+    """
+    connection = connect_redis()
+    open_store()
+    batch_id = _batch_id_or_latest(batch_id)
+    recovered = reconcile(connection, batch_id=batch_id)  # cheap safety net after a Redis loss
+    if recovered:
+        err.print(f"re-enqueued {len(recovered)} games that had no job")
+    _finish(_watch_to_end(batch_id, connection), as_json)
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Workers, queue depths, scheduled / started / failed / deferred / abandoned jobs."""
+    snapshot = queue_status(connect_redis())
+    if as_json:
+        out.print_json(json.dumps(snapshot.to_dict()))
+    else:
+        _print_status(snapshot.to_dict())
+    for warning in snapshot.warnings():
+        err.print(f"[yellow]{warning}[/yellow]", markup=True)
+
+
+def _print_status(data: dict[str, Any]) -> None:
+    table = Table("worker", "state", "current game", "queues", "last heartbeat")
+    for worker in data["workers"]:
+        table.add_row(
+            worker["name"], worker["state"], worker["current_game"] or "-",
+            " ".join(worker["queues"]), worker["last_heartbeat"] or "-",
+        )  # fmt: skip
+    if data["workers"]:
+        out.print(table)
+    else:
+        out.print("no workers")
+    out.print("queues: " + ", ".join(f"{name} {n}" for name, n in data["queues"].items()))
+    jobs = ", ".join(f"{label} {n}" for label, n in data["registries"].items())
+    out.print(f"jobs: {jobs}, abandoned {data['abandoned']}")
+
+
+@app.command()
+def health(
+    timeout: Annotated[float, typer.Option(min=0.5, help="Seconds to wait for answers.")] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Run health_check through each queue and report which workers answered.
+    Exit status 1 if none did."""
+    reports = health_check(connect_redis(), timeout)
+    if as_json:
+        out.print_json(json.dumps(reports))
+    else:
+        table = Table("queue", "answered", "worker", "host", "pid", "database", "redis")
+        for r in reports:
+            table.add_row(
+                r["queue"], r.get("status", "-"), r.get("worker") or "-", r.get("host", "-"),
+                str(r.get("pid", "-")), _reach(r.get("database")), _reach(r.get("redis")),
+            )  # fmt: skip
+        out.print(table)
+    if not any(r["answered"] for r in reports):
+        err.print(
+            "no worker answered: start one with `rq worker -S json games-high games games-low`"
+        )
+        raise typer.Exit(1)
+
+
+def _reach(value: object) -> str:
+    return "ok" if value is True else "-" if value is None else str(value)
+
+
+# --- managing batches ---------------------------------------------------------------
+
+
+@app.command()
+def batches(
+    limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """The latest batches: id (its first 8 characters are enough for the other
+    commands), created, models, progress, cost, status."""
+    open_store()
+    rows = list_batches(limit)
+    if as_json:
+        out.print_json(json.dumps([{**progress_of(b).to_dict(), "params": b.params} for b in rows]))
+        return
+    table = Table("id", "created", "models", "done", "failed", "void", "cost", "status")
+    for batch in rows:
+        p, params = progress_of(batch), batch.params or {}
+        table.add_row(
+            batch.id[:8], f"{batch.created_at:%Y-%m-%d %H:%M}",
+            f"{params.get('model_a', '?')} v {params.get('model_b', '?')}",
+            f"{p.done}/{p.total}", str(p.failed), str(p.void), f"${p.cost:.2f}", p.status,
+        )  # fmt: skip
+    out.print(table)
+
+
+@app.command()
+def cancel(
+    batch_id: Annotated[str, typer.Argument(help="Batch id or a unique start of it.")],
+) -> None:
+    """Cancel a batch: queued games dropped, running ones stopped, all marked cancelled."""
+    connection = connect_redis()
+    open_store()
+    batch_id = find_batch_id(batch_id)
+    out.print(f"cancelled {cancel_batch(batch_id, connection)} games of batch {batch_id}")
+
+
+@app.command()
+def retry(
+    batch_id: Annotated[str, typer.Argument(help="Batch id or a unique start of it.")],
+) -> None:
+    """Play the batch's failed and void games again, under the same ids."""
+    connection = connect_redis()
+    open_store()
+    batch_id = find_batch_id(batch_id)
+    out.print(f"re-queued {retry_batch(batch_id, connection)} games of batch {batch_id}")
+
+
+@app.command("reconcile")
+def reconcile_command(
+    batch_id: Annotated[
+        str | None, typer.Option("--batch", help="Only this batch (default: every batch).")
+    ] = None,
+) -> None:
+    """Re-enqueue every queued or running game that has no live job (after a lost
+    Redis or a dead worker)."""
+    connection = connect_redis()
+    open_store()
+    found = find_batch_id(batch_id) if batch_id is not None else None
+    out.print(f"re-enqueued {len(reconcile(connection, batch_id=found))} games")
+
+
+@app.command("purge")
+def purge_command(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+) -> None:
+    """Empty the game queues and their scheduled, failed and finished jobs.
+    The database is not touched: queued games stay queued (reconcile re-enqueues them)."""
+    connection = connect_redis()
+    if not yes:
+        typer.confirm("delete every queued, scheduled, failed and finished game job?", abort=True)
+    counts = purge(connection)
+    out.print("purged: " + ", ".join(f"{label} {n}" for label, n in counts.items()))
+
+
+def main() -> None:
+    app(prog_name="python -m snakebench.dispatch")
+
+
+if __name__ == "__main__":
+    main()
