@@ -1,0 +1,132 @@
+"""max_cost: refused up front on the estimate, and held while games run (workers
+cancel the games of a spent batch; the monitor cancels what is left). Also: a game
+cancelled while it plays is answered quietly by run_game."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import fakeredis
+import pytest
+
+from jobs.run_game import run_game
+from snakebench import simulation
+from snakebench.batches import BatchSpec, batch_progress, create_batch_games, submit_batch
+from snakebench.budget import (
+    INPUT_TOKENS_PER_MOVE,
+    OUTPUT_TOKENS_PER_MOVE,
+    BudgetError,
+    estimate_cost,
+)
+from snakebench.config import Settings
+from snakebench.monitor import enforce_budget
+from snakebench.simulation import run_stored_game
+from snakebench.store import (
+    Batch,
+    Game,
+    batch_game_ids,
+    cancel_game,
+    complete_game,
+    create_game,
+    get_model,
+    mark_running,
+    upsert_model,
+)
+
+PRICE_IN, PRICE_OUT = 3.0, 15.0  # USD per million tokens
+
+
+@pytest.fixture
+def priced(store: Settings, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An LLM model with prices and a key (never called: these games are not played)."""
+    monkeypatch.setenv("SB_TEST_KEY", "sk-test")
+    upsert_model(
+        "pricey",
+        provider="openai",
+        model_slug="x",
+        api_key_env="SB_TEST_KEY",
+        price_input_per_m=PRICE_IN,
+        price_output_per_m=PRICE_OUT,
+    )
+    return "pricey"
+
+
+def per_game(max_rounds: int) -> float:
+    return (
+        (INPUT_TOKENS_PER_MOVE * PRICE_IN + OUTPUT_TOKENS_PER_MOVE * PRICE_OUT) / 1e6 * max_rounds
+    )
+
+
+def test_a_model_without_history_is_estimated_from_its_prices_and_bots_are_free(
+    priced: str,
+) -> None:
+    models = [get_model(priced), get_model("random")]
+    assert estimate_cost(models, 10, 100) == pytest.approx(10 * per_game(100))
+    assert estimate_cost([get_model("greedy"), get_model("random")], 1000, 100) == 0.0
+
+
+def test_a_model_with_completed_games_is_estimated_from_its_average(priced: str) -> None:
+    for cost in (0.10, 0.30):
+        game = create_game(seed=1, players=[priced, "random"])
+        mark_running(game.id, "w")
+        rows: list[dict[str, Any]] = [{"slot": 0, "cost": cost}, {"slot": 1}]
+        complete_game(game.id, rounds=5, replay_path=None, total_cost=cost, participants=rows)
+    assert estimate_cost([get_model(priced)], 10, 100) == pytest.approx(2.0)
+
+
+def test_a_batch_estimated_over_budget_is_refused_unless_forced(
+    priced: str, fake: fakeredis.FakeRedis
+) -> None:
+    spec = BatchSpec(priced, "random", count=10, max_cost=1.0)
+    with pytest.raises(BudgetError, match=r"estimated cost \$.* exceeds --max-cost \$1.00"):
+        submit_batch(spec, fake)
+    assert Batch.select().count() == 0 and not fake.keys()
+    batch = submit_batch(spec, fake, force=True)
+    assert batch.max_cost == 1.0
+    assert batch.params["estimated_cost"] == pytest.approx(10 * per_game(100))
+
+
+def _spend(batch_id: str, cost: float) -> None:
+    Batch.update(total_cost=cost).where(Batch.id == batch_id).execute()
+
+
+def test_a_worker_cancels_rather_than_plays_a_game_of_a_spent_batch(store: Settings) -> None:
+    batch = create_batch_games(BatchSpec("greedy", "random", count=2, max_cost=0.5))
+    first, second = batch_game_ids(batch.id)
+    assert run_stored_game(first)["status"] == "completed"  # budget not spent yet
+    _spend(batch.id, 0.5)
+    result = run_stored_game(second)
+    assert result["status"] == "cancelled" and result["replay_path"] is None
+    assert batch_progress(batch.id).cancelled == 1
+
+
+def test_the_monitor_cancels_what_is_left_once_the_budget_is_spent(
+    store: Settings, fake: fakeredis.FakeRedis
+) -> None:
+    batch = submit_batch(BatchSpec("greedy", "random", count=3, max_cost=0.2), fake)
+    assert enforce_budget(batch_progress(batch.id), fake) == ""
+    _spend(batch.id, 0.25)
+    note = enforce_budget(batch_progress(batch.id), fake)
+    assert "budget spent" in note and "cancelled 3 remaining games" in note
+    progress = batch_progress(batch.id)
+    assert progress.cancelled == 3 and progress.finished
+
+
+def test_a_game_cancelled_while_it_plays_is_not_recorded_and_run_game_answers_quietly(
+    store: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = create_batch_games(BatchSpec("greedy", "random", count=1, max_rounds=20))
+    (game_id,) = batch_game_ids(batch.id)
+    real_play = simulation.play_game  # type: ignore[attr-defined]
+
+    def cancelled_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        outcome = real_play(*args, **kwargs)
+        cancel_game(game_id)  # `dispatch cancel` while the game was on the board
+        return outcome
+
+    monkeypatch.setattr(simulation, "play_game", cancelled_meanwhile)
+    result = run_game(game_id)
+    assert result["status"] == "cancelled" and result["replay_path"] is None
+    assert Game.get_by_id(game_id).status == "cancelled"
+    assert get_model("greedy").games_played == 0
+    assert not list(store.replay_dir.glob("*.json"))
