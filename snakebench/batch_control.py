@@ -9,8 +9,10 @@ running :func:`reconcile` again finishes the job.
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 
 import redis
@@ -18,14 +20,21 @@ from rq import Queue
 from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
-from rq.registry import BaseRegistry, FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry
+from rq.registry import (
+    BaseRegistry,
+    CanceledJobRegistry,
+    DeferredJobRegistry,
+    FailedJobRegistry,
+    FinishedJobRegistry,
+    ScheduledJobRegistry,
+)
 
 from snakebench.config import Settings
 from snakebench.queueing import (
     ENQUEUE_CHUNK,
-    LIVE_STATUSES,
     SERIALIZER,
     WORKER_QUEUES,
+    QueueError,
     enqueue_games,
     live_job_ids,
 )
@@ -75,7 +84,7 @@ def reconcile(
         params = batch.params or {}
         if batch_id is None and params.get("mode") == "sync":
             continue
-        enqueued += _replace_jobs(
+        enqueued += enqueue_missing(
             batch, game_ids, connection, at=_still_ahead(params.get("at")), settings=settings
         )
     return enqueued
@@ -90,7 +99,7 @@ def _still_ahead(scheduled: object) -> datetime | None:
     return when if when > datetime.now(UTC) else None
 
 
-def _replace_jobs(
+def enqueue_missing(
     batch: Batch,
     game_ids: Sequence[str],
     connection: redis.Redis,
@@ -98,13 +107,51 @@ def _replace_jobs(
     at: datetime | None = None,
     settings: Settings | None = None,
 ) -> list[str]:
-    """Enqueue a fresh job for each of ``game_ids`` that has no live one, deleting any
-    dead job (finished, failed, stopped) left under the same id first."""
-    live = live_job_ids(game_ids, connection)
-    missing = [gid for gid in game_ids if gid not in live]
-    _delete_jobs(missing, connection)
-    enqueue_batch_games(batch, missing, connection, at=at, settings=settings)
+    """Enqueue a fresh job for each of ``game_ids`` that has no live one (deleting any
+    dead job, finished, failed or stopped, left under the same id); return those ids.
+
+    Submit, reconcile and retry all come through here, under the batch's lock: two
+    processes that both saw "no live job" would both enqueue, and a game queued twice
+    could be played (and paid for) twice.
+    """
+    with batch_lock(connection, batch.id):
+        live = live_job_ids(game_ids, connection)
+        missing = [gid for gid in game_ids if gid not in live]
+        _delete_jobs(missing, connection)
+        enqueue_batch_games(batch, missing, connection, at=at, settings=settings)
     return missing
+
+
+LOCK_TTL = 300  # seconds: a holder that died frees the lock by then
+LOCK_WAIT = 60.0  # seconds to wait for another process enqueueing the same batch
+
+
+@contextmanager
+def batch_lock(
+    connection: redis.Redis, batch_id: str, *, wait: float = LOCK_WAIT
+) -> Iterator[None]:
+    """Hold the batch's enqueue lock (``SET NX EX`` with a token, in Redis, where the
+    jobs are); :class:`QueueError` if another process keeps it longer than ``wait``."""
+    key, token = f"snakebench:enqueue-lock:{batch_id}", uuid.uuid4().hex
+    deadline = time.monotonic() + wait
+    while not connection.set(key, token, nx=True, ex=LOCK_TTL):
+        if time.monotonic() > deadline:
+            raise QueueError(f"batch {batch_id} is being enqueued by another process; try later")
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        _release(connection, key, token)
+
+
+def _release(connection: redis.Redis, key: str, token: str) -> None:
+    """Delete the lock if it is still ours (it may have expired and been taken)."""
+    with connection.pipeline() as pipe, suppress(redis.WatchError):
+        pipe.watch(key)  # type: ignore[no-untyped-call]
+        if pipe.get(key) == token.encode():
+            pipe.multi()
+            pipe.delete(key)
+            pipe.execute()
 
 
 def cancel_batch(batch_id: str, connection: redis.Redis) -> int:
@@ -115,14 +162,7 @@ def cancel_batch(batch_id: str, connection: redis.Redis) -> int:
     cancelled = cancel_batch_games(batch_id)
     running: list[str] = []
     for jobs in _fetched(cancelled, connection):
-        with connection.pipeline() as pipe:
-            for job in jobs:
-                status = job.get_status(refresh=False)
-                if status == JobStatus.STARTED:
-                    running.append(job.id)
-                elif status in LIVE_STATUSES:
-                    job.cancel(pipeline=pipe)
-            pipe.execute()
+        running += _cancel_waiting(jobs, connection)
     for job_id in running:
         # A job that ended meanwhile cannot be stopped; its result is refused anyway.
         with suppress(InvalidJobOperation, NoSuchJobError):
@@ -130,11 +170,42 @@ def cancel_batch(batch_id: str, connection: redis.Redis) -> int:
     return len(cancelled)
 
 
+# Where a waiting job sits, by status: taken out of there when it is cancelled.
+_WAITING_REGISTRIES: dict[JobStatus, type[BaseRegistry]] = {
+    JobStatus.SCHEDULED: ScheduledJobRegistry,
+    JobStatus.DEFERRED: DeferredJobRegistry,
+}
+
+
+def _cancel_waiting(jobs: list[Job], connection: redis.Redis) -> list[str]:
+    """Cancel the jobs still waiting (queued, scheduled, deferred) as ``Job.cancel``
+    does, but in ONE pipeline with no read per job (10,000 jobs in a second, not
+    many); return the ids of those already started, which must be stopped instead."""
+    started: list[str] = []
+    with connection.pipeline() as pipe:
+        for job in jobs:
+            status = job.get_status(refresh=False)
+            if status == JobStatus.STARTED:
+                started.append(job.id)
+                continue
+            if status == JobStatus.QUEUED:
+                Queue(job.origin, connection=connection).remove(job.id, pipeline=pipe)
+            elif status in _WAITING_REGISTRIES:
+                registry = _WAITING_REGISTRIES[status](job.origin, connection=connection)
+                registry.remove(job.id, pipeline=pipe)
+            else:
+                continue  # ended already
+            job.set_status(JobStatus.CANCELED, pipeline=pipe)
+            CanceledJobRegistry(job.origin, connection=connection).add(job, pipeline=pipe)
+        pipe.execute()
+    return started
+
+
 def retry_batch(batch_id: str, connection: redis.Redis, settings: Settings | None = None) -> int:
     """Put the batch's ``failed`` and ``void`` games back to ``queued`` under the same
     ids and enqueue them again; returns how many."""
     requeued = requeue_batch_games(batch_id)
-    _replace_jobs(get_batch(batch_id), requeued, connection, settings=settings)
+    enqueue_missing(get_batch(batch_id), requeued, connection, settings=settings)
     return len(requeued)
 
 

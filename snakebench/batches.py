@@ -24,7 +24,7 @@ import redis
 
 from snakebench.batch_control import (
     cancel_batch,
-    enqueue_batch_games,
+    enqueue_missing,
     purge,
     reconcile,
     retry_batch,
@@ -204,13 +204,14 @@ def enqueue_batch(
     at: datetime | None = None,
     settings: Settings | None = None,
 ) -> int:
-    """Enqueue every ``queued`` game of the batch (pipelined); ``at`` schedules them.
-    Returns how many jobs were enqueued."""
+    """Enqueue every ``queued`` game of the batch that has no live job yet (pipelined);
+    ``at`` schedules them. Returns how many jobs were enqueued. Safe to repeat, and
+    safe against a concurrent :func:`reconcile`: no game gets two jobs."""
     batch = get_batch(batch_id)
     if at is not None:
         update_batch_params(batch_id, at=at.isoformat())
     ids = batch_game_ids(batch_id, ("queued",))
-    return enqueue_batch_games(batch, ids, connection, at=at, settings=settings)
+    return len(enqueue_missing(batch, ids, connection, at=at, settings=settings))
 
 
 def submit_batch(

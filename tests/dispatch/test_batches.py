@@ -33,7 +33,7 @@ from snakebench.batches import (
 from snakebench.config import Settings
 from snakebench.engine import RulesError
 from snakebench.providers import MissingApiKeyError
-from snakebench.queueing import RUN_GAME, SERIALIZER, enqueue_games, live_job_ids
+from snakebench.queueing import RUN_GAME, SERIALIZER, QueueError, enqueue_games, live_job_ids
 from snakebench.store import (
     Batch,
     Game,
@@ -322,3 +322,28 @@ def test_run_batch_sync_plays_every_game_in_process_without_redis(
     assert progress.finished and progress.completed == 4 and progress.status == "finished"
     assert [s["game_id"] for s in seen] == batch_game_ids(batch.id)
     assert all(s["replay_path"] for s in seen) and counters_match(batch.id)
+
+
+def test_no_game_gets_two_jobs_when_submit_and_reconcile_overlap(
+    store: Settings, fake: fakeredis.FakeRedis
+) -> None:
+    batch = create_batch_games(BatchSpec("greedy", "random", count=5))
+    assert len(reconcile(fake)) == 5  # e.g. a monitor started before submit enqueued
+    assert enqueue_batch(batch.id, fake) == 0  # submit's enqueue then adds nothing
+    assert enqueue_batch(batch.id, fake) == 0
+    assert queue(fake).job_ids == batch_game_ids(batch.id)  # each game once
+
+
+def test_a_batch_being_enqueued_elsewhere_makes_others_wait_then_give_up(
+    store: Settings, fake: fakeredis.FakeRedis
+) -> None:
+    batch = create_batch_games(BatchSpec("greedy", "random", count=2))
+    with (
+        batch_control.batch_lock(fake, batch.id),
+        pytest.raises(QueueError, match="being enqueued by another process"),
+        batch_control.batch_lock(fake, batch.id, wait=0.2),
+    ):
+        pass
+    with batch_control.batch_lock(fake, batch.id, wait=0.2):  # released: free again
+        pass
+    assert enqueue_batch(batch.id, fake) == 2
