@@ -60,7 +60,7 @@ from snakebench.localstack.redis_server import (
     redis_command,
 )
 from snakebench.localstack.state import StackState, remove_state, save_state
-from snakebench.queueing import WORKER_COMMAND
+from snakebench.queueing import RUN_GAME, WORKER_COMMAND
 
 __all__ = [
     "DEFAULT_ROOT",
@@ -76,6 +76,7 @@ REDIS_READY_TIMEOUT = 10.0
 WORKERS_READY_TIMEOUT = 60.0  # a cold start imports a lot on a slow disk
 DASHBOARD_READY_TIMEOUT = 30.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+JOB_MODULE = RUN_GAME.rpartition(".")[0]  # jobs.run_game
 
 
 class LocalStack:
@@ -124,7 +125,7 @@ class LocalStack:
     @property
     def worker_command(self) -> str:
         """The command that adds one more worker to this stack from another shell."""
-        return f"{WORKER_COMMAND} --url {self.redis_url}"
+        return shlex.join(["rq", *self._worker_args()])
 
     @property
     def logs(self) -> Path:
@@ -196,10 +197,22 @@ class LocalStack:
         self._wait(partial(answers_ping, self.redis_url), proc, "redis", REDIS_READY_TIMEOUT)
 
     def _worker_argv(self) -> list[str]:
-        """``WORKER_COMMAND`` with this interpreter's ``rq`` and ``--url`` added."""
+        """``WORKER_COMMAND`` with this interpreter's ``rq`` and ``--url`` added.
+
+        Unless the command already names a settings module, ``-c jobs.run_game`` makes
+        the worker import the job module once, before it forks: each work horse then
+        inherits it instead of importing the provider SDKs again (seconds of CPU per
+        game). The module defines no upper-case names, so RQ takes no settings from it.
+        """
         rq_script = Path(sys.executable).parent / "rq"
         rq = [str(rq_script)] if rq_script.is_file() else [sys.executable, "-m", "rq.cli"]
-        return [*rq, *shlex.split(WORKER_COMMAND)[1:], "--url", self.redis_url]
+        return [*rq, *self._worker_args()]
+
+    def _worker_args(self) -> list[str]:
+        args = shlex.split(WORKER_COMMAND)[1:]  # without the leading "rq"
+        if not {"-c", "--config"} & set(args):
+            args += ["-c", JOB_MODULE]
+        return [*args, "--url", self.redis_url]
 
     def _start_dashboard(self, env: dict[str, str]) -> None:
         port = free_port()

@@ -8,6 +8,7 @@ to stop a stack whose terminal was closed or whose ``up`` was killed.
 from __future__ import annotations
 
 import json
+import signal
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,16 +45,25 @@ def up(
     Point dispatch (or more workers) at the REDIS_URL it prints. Ctrl+C stops
     everything; snakebench local down does the same from another shell.
     """
+    # A shell starts background jobs with SIGINT ignored; this command must stop on it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        with LocalStack(workers, dashboard, root, stop_timeout=stop_timeout) as stack:
-            _announce(stack)
-            try:
-                _watch(stack)
-            except (KeyboardInterrupt, SystemExit):
-                err.print(f"stopping (up to {stop_timeout:g} s for running games)...")
+        _serve(LocalStack(workers, dashboard, root, stop_timeout=stop_timeout))
     except LocalStackError as exc:
         raise fail(str(exc)) from None
+    except (KeyboardInterrupt, SystemExit):
+        pass  # interrupted while starting: start() has stopped what it had started
     out.print("local stack stopped")
+
+
+def _serve(stack: LocalStack) -> None:
+    """Run the stack until Ctrl+C, SIGTERM (``local down``) or Redis dies."""
+    with stack:
+        try:
+            _announce(stack)
+            _watch(stack)
+        except (KeyboardInterrupt, SystemExit):
+            err.print(f"stopping (up to {stack.stop_timeout:g} s for running games)...")
 
 
 def _announce(stack: LocalStack) -> None:
