@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from snakebench import __version__
+from snakebench import __version__, dispatch
 from snakebench.commands import db, fake_llm, local, models, play, replay, web
 from snakebench.commands.app import App
 
@@ -15,6 +15,7 @@ app = App(
     "Start with: snakebench play greedy random (built-in bots, no API key)."
 )
 app.command("play")(play.play)
+app.add_typer(dispatch.app, name="dispatch")
 app.add_typer(models.app, name="models")
 app.add_typer(replay.app, name="replay")
 app.add_typer(local.app, name="local")
