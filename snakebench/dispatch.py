@@ -43,8 +43,8 @@ from snakebench.batches import (
 from snakebench.budget import BudgetError
 from snakebench.commands.app import App, _guarded, err, fail
 from snakebench.monitor import BatchView, summary, summary_line, watch
-from snakebench.queue_status import health_check, queue_status
-from snakebench.queueing import QUEUE_NAMES, QueueError, connect_redis
+from snakebench.queue_status import health_check, health_warnings, queue_status
+from snakebench.queueing import QUEUE_NAMES, WORKER_COMMAND, QueueError, connect_redis
 from snakebench.store import (
     BOT_MODELS,
     Batch,
@@ -410,21 +410,25 @@ def health(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Run health_check through each queue and report which workers answered.
-    Exit status 1 if none did."""
+    Exit status 1 if no healthy worker did."""
     reports = health_check(connect_redis(), timeout)
     if as_json:
         out.print_json(json.dumps(reports))
     else:
-        table = Table("queue", "answered", "worker", "host", "pid", "database", "redis")
+        table = Table("queue", "status", "worker", "host", "pid", "database", "redis")
         for r in reports:
             table.add_row(
                 r["queue"], r.get("status", "-"), r.get("worker") or "-", r.get("host", "-"),
                 str(r.get("pid", "-")), _reach(r.get("database")), _reach(r.get("redis")),
             )  # fmt: skip
         out.print(table)
-    if not any(r["answered"] for r in reports):
+    for warning in health_warnings(reports):
+        err.print(f"[yellow]{warning}[/yellow]", markup=True)
+    if not any(r.get("status") == "healthy" for r in reports):
+        nobody = not any(r["answered"] for r in reports)
         err.print(
-            "no worker answered: start one with `rq worker -S json games-high games games-low`"
+            f"{'no worker answered' if nobody else 'no healthy answer'}: "
+            f"start workers with `{WORKER_COMMAND} --url $REDIS_URL`"
         )
         raise typer.Exit(1)
 

@@ -52,16 +52,28 @@ class QueueStatus:
         return asdict(self)
 
     def warnings(self) -> list[str]:
-        """Lines an operator must act on."""
+        """Lines an operator must act on. (A game's job is retried before it lands in
+        the failed registry, so ``health`` spots such a worker sooner than this.)"""
         if not self.wrong_serializer:
             return []
         games = ", ".join(self.wrong_serializer[:3])
         more = len(self.wrong_serializer) - 3
         games += f" and {more} more" if more > 0 else ""
-        return [
-            f"WARNING: a worker without -S json took game {games}: "
-            f"start workers with `{WORKER_COMMAND}`"
-        ]
+        return [wrong_serializer_warning(f"took game {games}")]
+
+
+def wrong_serializer_warning(what: str) -> str:
+    return f"WARNING: a worker without -S json {what}: start workers with `{WORKER_COMMAND}`"
+
+
+def health_warnings(reports: list[dict[str, Any]]) -> list[str]:
+    """A warning per worker that could not even read its health check (no ``-S json``)."""
+    workers = {
+        str(report.get("worker") or "unnamed")
+        for report in reports
+        if "DeserializationError" in str(report.get("error", ""))
+    }
+    return [wrong_serializer_warning(f"({name}) took a health check") for name in sorted(workers)]
 
 
 def queue_status(connection: redis.Redis) -> QueueStatus:

@@ -13,7 +13,7 @@ from rq.job import Job
 from rq.job_lifecycle import record_job_failure
 
 from snakebench.config import Settings
-from snakebench.queue_status import health_check, queue_status
+from snakebench.queue_status import health_check, health_warnings, queue_status
 from snakebench.queueing import SERIALIZER, WORKER_QUEUES, enqueue_games
 
 ABANDONED = "Moved to FailedJobRegistry, due to AbandonedJobError, at 2026-05-01 12:00:00"
@@ -43,9 +43,9 @@ def test_failures_are_told_apart_by_cause(fake: fakeredis.FakeRedis) -> None:
     assert status.workers == []
 
 
-def test_health_is_answered_on_every_queue_by_a_worker(
-    store: Settings, fake: fakeredis.FakeRedis
-) -> None:
+def answered_by(fake: fakeredis.FakeRedis, **worker_options: Any) -> list[dict[str, Any]]:
+    """Ask for health while an in-process worker (built with ``worker_options``) works
+    the queues once: the question in a thread, the worker here (it wants signals)."""
     answers: list[dict[str, Any]] = []
     asking = threading.Thread(target=lambda: answers.extend(health_check(fake, timeout=20)))
     asking.start()
@@ -53,13 +53,32 @@ def test_health_is_answered_on_every_queue_by_a_worker(
     deadline = time.monotonic() + 5
     while sum(q.count for q in queues) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
-    SimpleWorker(queues, connection=fake, serializer=SERIALIZER).work(burst=True)
+    SimpleWorker(queues, connection=fake, **worker_options).work(burst=True)
     asking.join(timeout=20)
+    return answers
+
+
+def test_health_is_answered_on_every_queue_by_a_worker(
+    store: Settings, fake: fakeredis.FakeRedis
+) -> None:
+    answers = answered_by(fake, serializer=SERIALIZER)
     assert [a["queue"] for a in answers] == list(WORKER_QUEUES)
     for answer in answers:
         assert answer["answered"] is True and answer["status"] == "healthy"
         assert answer["database"] is True and answer["redis"] is True
         assert {"host", "pid", "worker", "versions"} <= set(answer)
+    assert health_warnings(answers) == []
+
+
+def test_a_worker_without_json_is_named_by_health(
+    store: Settings, fake: fakeredis.FakeRedis
+) -> None:
+    answers = answered_by(fake, name="pickly")  # RQ's default serializer: pickle
+    assert {(a["answered"], a["status"], a["worker"]) for a in answers} == {
+        (True, "failed", "pickly")
+    }
+    (warning,) = health_warnings(answers)
+    assert "a worker without -S json (pickly) took a health check" in warning
 
 
 def test_health_with_no_worker_says_so_and_leaves_no_job(fake: fakeredis.FakeRedis) -> None:
