@@ -1,0 +1,125 @@
+"""Basic auth on everything but /healthz when a password is set; loopback only without."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rq import Queue, SimpleWorker
+from typer.testing import CliRunner
+
+from snakebench.commands.app import App
+from snakebench.commands.web import web
+from snakebench.config import ConfigError
+from snakebench.localstack.processes import free_port
+from snakebench.queueing import SERIALIZER, connect_redis
+from snakebench.web import WebConfig
+from snakebench.web.auth import check_binds, is_loopback
+
+from .conftest import MakeClient
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def test_dashboard_needs_a_login_when_a_password_is_set(make_client: MakeClient) -> None:
+    client = make_client(password="s3cret")
+    refused = client.get("/rq/")
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"].startswith("Basic")
+    assert client.get("/rq/", headers=basic("admin", "wrong")).status_code == 401
+    assert client.get("/rq/", headers=basic("root", "s3cret")).status_code == 401
+    assert client.get("/rq/", headers=basic("admin", "s3cret")).status_code == 200
+    assert client.get("/", headers=basic("admin", "s3cret")).status_code == 200
+    assert client.get("/").status_code == 401
+
+
+def test_a_bearer_token_also_opens_it(make_client: MakeClient) -> None:
+    client = make_client(password="s3cret", api_token="tok-123")
+    assert client.get("/rq/", headers={"Authorization": "Bearer tok-123"}).status_code == 200
+    assert client.get("/rq/", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def test_open_without_a_password(make_client: MakeClient) -> None:
+    client = make_client()
+    index = client.get("/")
+    assert index.status_code == 200 and b'href="/rq/"' in index.data
+    assert client.get("/rq/").status_code == 200
+
+
+def test_dashboard_reads_json_job_results(make_client: MakeClient, redis_url: str) -> None:
+    """Results are stored with the job's serializer: pickle would fail to read them."""
+    connection = connect_redis(redis_url)
+    queue = Queue("games", connection=connection, serializer=SERIALIZER)
+    queue.enqueue("builtins.dict", kwargs={"status": "healthy"}, job_id="job-1")
+    SimpleWorker([queue], connection=connection, serializer=SERIALIZER).work(burst=True)
+    job = make_client().get("/rq/0/data/job/job-1.json")
+    assert job.status_code == 200, job.data
+    assert job.json["status"] == "finished"  # type: ignore[index]
+    assert job.json["result"] == {"status": "healthy"}  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("127.0.0.2", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.5", False),
+        ("example.com", False),
+    ],
+)
+def test_loopback_hosts(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def test_gunicorn_binds_need_a_password_beyond_loopback() -> None:
+    check_binds(["127.0.0.1:8000", "[::1]:8000", "localhost:1"], WebConfig())
+    check_binds(["0.0.0.0:8000", "unix:/run/web.sock"], WebConfig(password="x"))
+    for bind in ("0.0.0.0:8000", "[::]:8000", "unix:/run/web.sock"):
+        with pytest.raises(ConfigError, match="SNAKEBENCH_WEB_PASSWORD"):
+            check_binds([bind], WebConfig())
+
+
+def test_web_refuses_a_public_bind_without_a_password(
+    monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    monkeypatch.delenv("SNAKEBENCH_WEB_PASSWORD", raising=False)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    app = App(no_args_is_help=False)
+    app.command()(web)
+    result = CliRunner().invoke(app, ["--host", "0.0.0.0"])
+    assert result.exit_code == 2
+    assert result.output == (
+        "error: refusing to serve on 0.0.0.0 without a password: "
+        "set SNAKEBENCH_WEB_PASSWORD, or listen on 127.0.0.1\n"
+    )
+
+
+def test_gunicorn_refuses_a_public_bind_without_a_password(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SNAKEBENCH_WEB_PASSWORD"}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'sb.db'}"
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "--config=python:snakebench.web.gunicorn_conf",
+            f"--bind=0.0.0.0:{free_port()}",
+            "snakebench.web:create_app()",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "error: refusing to serve on 0.0.0.0 without a password" in done.stderr

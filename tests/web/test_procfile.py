@@ -1,0 +1,115 @@
+"""The Procfile runs as a platform would run it: ``honcho start web worker``.
+
+(``honcho start`` alone would also run ``release``, a one-off that exits at once,
+and honcho stops everything when any process exits.)
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from snakebench.localstack.processes import free_port, process_identity
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PASSWORD = "procfile-test"
+
+
+def get(url: str, password: str | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url)
+    if password:
+        token = base64.b64encode(f"admin:{password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except OSError:
+        return 0, b""
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """Every process below ``pid``, with its start time (to tell it from pid reuse)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rpartition(")")[2].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    found: dict[int, str] = {}
+    todo = list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        identity = process_identity(child)
+        if identity is not None:
+            found[child] = identity
+        todo.extend(children.get(child, []))
+    return found
+
+
+def wait_healthy(base: str, proc: subprocess.Popen[str], timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline and proc.poll() is None:
+        status, raw = get(f"{base}/healthz")
+        if status == 200:
+            body = json.loads(raw)
+            if body["workers"]:
+                return body
+        time.sleep(0.25)
+    raise AssertionError(f"/healthz never healthy with a worker (last {body}, exit {proc.poll()})")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to list children")
+def test_honcho_runs_web_and_worker_and_stops_them(redis_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    env_file = tmp_path / ".env"  # not the developer's own .env, if any
+    env_file.write_text("")
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PORT": str(port),
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'sb.db'}",
+        "SNAKEBENCH_WEB_PASSWORD": PASSWORD,
+        "WEB_CONCURRENCY": "1",
+    }
+    honcho = [str(BIN / "honcho"), "-f", str(REPO / "Procfile"), "-e", str(env_file)]
+    proc = subprocess.Popen(
+        [*honcho, "start", "web", "worker"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        health = wait_healthy(base, proc)
+        assert health == {"status": "ok", "redis": True, "database": True, "workers": 1}
+        assert get(f"{base}/rq/")[0] == 401
+        assert get(f"{base}/rq/", PASSWORD)[0] == 200
+        running = descendants(proc.pid)
+        assert len(running) >= 4  # shells, gunicorn master and worker, rq worker
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    left = [pid for pid, started in running.items() if process_identity(pid) == started]
+    assert not left, f"left running: {left}\n{output}"
+    assert "web.1" in output and "worker.1" in output
