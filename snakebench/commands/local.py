@@ -109,7 +109,10 @@ def status(
 
 
 def _print_status(report: dict[str, Any]) -> None:
-    state = "running" if report["running"] else "NOT running (snakebench local down cleans up)"
+    if not report["running"]:
+        state = "NOT running (snakebench local down stops what is left)"
+    else:
+        state = "running" if report["complete"] else "running, but some processes are gone"
     out.print(f"local stack in {report['root']}: {state}, started {report['started_at']}")
     out.print(f"REDIS_URL={report['redis_url']}")
     for proc in report["processes"]:

@@ -5,11 +5,13 @@ This is Flask's development server, for one user; the Procfile runs gunicorn.
 
 from __future__ import annotations
 
+import signal
+import socket
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from werkzeug.serving import make_server
+from werkzeug.serving import get_sockaddr, make_server, select_address_family
 
 from snakebench.commands.app import fail
 from snakebench.web import WebConfig, create_app
@@ -32,15 +34,30 @@ def web(
     """
     config = WebConfig.from_env()
     check_bind(host, config)
+    app = create_app(config)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with &
+    with _listen(host, port) as sock:
+        server = make_server(host, port, app, threaded=True, fd=sock.fileno())
+        login = f" (login {config.username})" if config.auth_required else ""
+        out.print(f"serving http://{host}:{port}/{login}: dashboard /rq, health /healthz")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass  # Ctrl+C is how a server is meant to stop
+        finally:
+            server.server_close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here because werkzeug, on failure, prints two
+    lines and exits instead of raising."""
+    family = select_address_family(host, port)
+    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        server = make_server(host, port, create_app(config), threaded=True)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(get_sockaddr(host, port, family))
+        sock.listen(128)
     except OSError as exc:
+        sock.close()
         raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    login = f" (login {config.username})" if config.auth_required else ""
-    out.print(f"serving http://{host}:{port}/{login}: dashboard /rq, health /healthz")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass  # Ctrl+C is how a server is meant to stop
-    finally:
-        server.server_close()
+    return sock

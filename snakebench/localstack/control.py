@@ -118,8 +118,8 @@ def running_stack(root: Path) -> StackState | None:
 
 
 def stack_status(root: Path) -> dict[str, Any]:
-    """``local status`` as data: each process alive or not, plus, when Redis
-    answers, live RQ workers and per-queue queued / started / failed counts."""
+    """``local status`` as data: whether the stack is up, each process alive or not,
+    plus, when Redis answers, live RQ workers and per-queue queued / started / failed."""
     state = load_state(root)
     if state is None:
         return {"root": str(root), "running": False, "recorded": False}
@@ -129,7 +129,10 @@ def stack_status(root: Path) -> dict[str, Any]:
     report: dict[str, Any] = {
         "root": state.root,
         "recorded": True,
-        "running": all(p["alive"] for p in processes),
+        # Usable: its owner (which stops it all) and Redis are there; a dead worker
+        # shows in "processes" (and lowers "complete") but does not make it unusable.
+        "running": state.owner.alive() and state.redis.alive(),
+        "complete": all(p["alive"] for p in processes),
         "redis_url": state.redis_url,
         "started_at": state.started_at,
         "dashboard_url": state.dashboard_url,

@@ -10,10 +10,7 @@ from pathlib import Path
 
 import pytest
 from rq import Queue, SimpleWorker
-from typer.testing import CliRunner
 
-from snakebench.commands.app import App
-from snakebench.commands.web import web
 from snakebench.config import ConfigError
 from snakebench.localstack.processes import free_port
 from snakebench.queueing import SERIALIZER, connect_redis
@@ -89,21 +86,6 @@ def test_gunicorn_binds_need_a_password_beyond_loopback() -> None:
     for bind in ("0.0.0.0:8000", "[::]:8000", "unix:/run/web.sock"):
         with pytest.raises(ConfigError, match="SNAKEBENCH_WEB_PASSWORD"):
             check_binds([bind], WebConfig())
-
-
-def test_web_refuses_a_public_bind_without_a_password(
-    monkeypatch: pytest.MonkeyPatch, database_url: str
-) -> None:
-    monkeypatch.delenv("SNAKEBENCH_WEB_PASSWORD", raising=False)
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    app = App(no_args_is_help=False)
-    app.command()(web)
-    result = CliRunner().invoke(app, ["--host", "0.0.0.0"])
-    assert result.exit_code == 2
-    assert result.output == (
-        "error: refusing to serve on 0.0.0.0 without a password: "
-        "set SNAKEBENCH_WEB_PASSWORD, or listen on 127.0.0.1\n"
-    )
 
 
 def test_gunicorn_refuses_a_public_bind_without_a_password(tmp_path: Path) -> None:
