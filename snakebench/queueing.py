@@ -4,7 +4,7 @@ Contracts (see docs/architecture): the database is the source of truth and Redis
 only transport; a job's payload is the game id and nothing else; the job id *is*
 the game id, so a game can never be queued as two different jobs. Jobs are JSON
 (``rq.serializers.JSONSerializer``), never pickle: workers therefore run with
-``-S json``, e.g. ``rq worker -S json games-high games games-low --with-scheduler``.
+``-S json``: see :data:`WORKER_COMMAND`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ QUEUE_NAMES: dict[str, str] = {"high": "games-high", "normal": "games", "low": "
 # The order a worker listens in: high first, low only when the others are empty.
 WORKER_QUEUES: tuple[str, ...] = ("games-high", "games", "games-low")
 SERIALIZER = JSONSerializer
-WORKER_COMMAND = "rq worker -S json games-high games games-low --with-scheduler"
+# -c jobs.run_game makes the worker import the job code (and the provider SDKs, ~3 s)
+# once, before it forks a work horse per game, instead of once per game.
+WORKER_COMMAND = "rq worker -S json -c jobs.run_game games-high games games-low --with-scheduler"
 
 # Referenced by name, so that enqueueing never imports the workers' code.
 RUN_GAME = "jobs.run_game.run_game"

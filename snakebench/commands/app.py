@@ -21,6 +21,7 @@ from snakebench.catalog import CatalogError
 from snakebench.config import ConfigError
 from snakebench.engine import RulesError
 from snakebench.engine.replay import ReplayFormatError
+from snakebench.localstack.errors import LocalStackError
 from snakebench.providers import MissingApiKeyError
 from snakebench.store import InactiveModelError, StoreError, UnknownGameError, UnknownModelError
 
@@ -39,6 +40,7 @@ USAGE_ERRORS: tuple[type[Exception], ...] = (
     UnknownGameError,
     InactiveModelError,
     MissingApiKeyError,
+    LocalStackError,
 )
 
 
