@@ -99,11 +99,13 @@ class BatchView:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._live.stop()
+        if not self._live.console.is_terminal:
+            self._live.console.line()  # a file or pipe gets the last frame without a newline
 
-    def update(self, progress: BatchProgress, note: str = "") -> None:
+    def update(self, progress: BatchProgress) -> None:
         self.rate.add(progress.done)
         self._bar.update(self._task, completed=progress.done, total=progress.total)
-        self._counts.plain = counts_line(progress, self.rate) + (f"\n{note}" if note else "")
+        self._counts.plain = counts_line(progress, self.rate)
         self._live.refresh()
 
 
@@ -118,12 +120,18 @@ def watch(
     return its final progress. Ctrl+C (KeyboardInterrupt) is left to the caller:
     it stops the watching, never the games."""
     progress = batch_progress(batch_id)
+    hinted = False
     with BatchView(progress, console) as view:
         while True:
+            # Messages print above the bar (the live display crops long lines).
             note = enforce_budget(progress, connection)
-            if connection is not None and not note:
-                note = _idle_note(progress, connection)
-            view.update(progress, note)
+            if note:
+                console.print(note)
+            idle = _idle_note(progress, connection)
+            if idle and not hinted:
+                console.print(idle)
+            hinted = bool(idle)
+            view.update(progress)
             if progress.finished:
                 return progress
             time.sleep(interval)
@@ -139,9 +147,9 @@ def enforce_budget(progress: BatchProgress, connection: redis.Redis | None) -> s
     return f"budget spent (${progress.cost:.4f}): cancelled {cancelled} remaining games"
 
 
-def _idle_note(progress: BatchProgress, connection: redis.Redis) -> str:
+def _idle_note(progress: BatchProgress, connection: redis.Redis | None) -> str:
     """A hint when games wait and no worker exists to take them."""
-    if progress.queued == 0 or Worker.count(connection=connection) > 0:
+    if connection is None or progress.queued == 0 or Worker.count(connection=connection) > 0:
         return ""
     return f"no worker is running: start one with `{WORKER_COMMAND} --url $REDIS_URL`"
 
