@@ -52,6 +52,7 @@ from snakebench.store import (
     UnknownModelError,
     cancel_batch_games,
     find_batch_id,
+    get_batch,
     list_batches,
     open_store,
     store_exists,
@@ -368,9 +369,12 @@ def monitor(
     connection = connect_redis()
     open_store()
     batch_id = _batch_id_or_latest(batch_id)
-    recovered = reconcile(connection, batch_id=batch_id)  # cheap safety net after a Redis loss
-    if recovered:
-        err.print(f"re-enqueued {len(recovered)} games that had no job")
+    # A cheap safety net after a Redis loss; not for a --sync batch, which its own
+    # process is playing with no jobs at all.
+    if (get_batch(batch_id).params or {}).get("mode") != "sync":
+        recovered = reconcile(connection, batch_id=batch_id)
+        if recovered:
+            err.print(f"re-enqueued {len(recovered)} games that had no job")
     _finish(_watch_to_end(batch_id, connection), as_json)
 
 

@@ -15,11 +15,25 @@ from rq import Queue
 from rq.registry import ScheduledJobRegistry
 from typer.testing import Result
 
-from snakebench.batches import BatchSpec, create_batch_games, run_batch_sync, submit_batch
+from snakebench import dispatch
+from snakebench.batches import (
+    BatchSpec,
+    batch_progress,
+    create_batch_games,
+    run_batch_sync,
+    submit_batch,
+)
 from snakebench.config import Settings
 from snakebench.dispatch import DispatchError, parse_when
 from snakebench.queueing import SERIALIZER
-from snakebench.store import Batch, Game, batch_game_ids, complete_game, mark_running
+from snakebench.store import (
+    Batch,
+    Game,
+    batch_game_ids,
+    complete_game,
+    mark_running,
+    update_batch_params,
+)
 
 Invoke = Callable[..., Result]
 Bind = Callable[[redis.Redis | None], Invoke]
@@ -190,3 +204,18 @@ def test_status_lists_queues_and_registries(run: Invoke, fake: fakeredis.FakeRed
     assert "no workers" in result.stdout and "games 2" in result.stdout
     data = json.loads(run("status", "--json").stdout)
     assert data["queues"]["games"] == 2 and data["registries"]["failed"] == 0
+
+
+def test_monitor_re_enqueues_lost_games_but_never_those_of_a_sync_batch(
+    run: Invoke, fake: fakeredis.FakeRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dispatch, "watch", lambda batch_id, *a, **k: batch_progress(batch_id))
+    lost = submit_batch(BatchSpec("greedy", "random", count=2), fake)
+    fake.flushall()
+    result = run("monitor", lost.id)
+    assert "re-enqueued 2 games that had no job" in result.output
+    sync = create_batch_games(BatchSpec("greedy", "random", count=2))
+    update_batch_params(sync.id, mode="sync")
+    fake.flushall()
+    run("monitor", sync.id)
+    assert Queue("games", connection=fake).count == 0
