@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
+from typing import Any
 
 import redis
 from rq import Queue
@@ -27,7 +28,10 @@ from rq.registry import (
     FailedJobRegistry,
     FinishedJobRegistry,
     ScheduledJobRegistry,
+    StartedJobRegistry,
 )
+from rq.results import Result
+from rq.utils import parse_composite_key
 
 from snakebench.config import Settings
 from snakebench.queueing import (
@@ -115,11 +119,43 @@ def enqueue_missing(
     could be played (and paid for) twice.
     """
     with batch_lock(connection, batch.id):
-        live = live_job_ids(game_ids, connection)
+        live = live_games(game_ids, connection)
         missing = [gid for gid in game_ids if gid not in live]
         _delete_jobs(missing, connection)
         enqueue_batch_games(batch, missing, connection, at=at, settings=settings)
     return missing
+
+
+def live_games(game_ids: Sequence[str], connection: redis.Redis) -> set[str]:
+    """The games among ``game_ids`` whose job RQ still holds, less a dead machine's:
+    a job still ``started`` whose worker stopped heartbeating (its started-registry
+    entry lapsed) is abandoned now, as RQ's own maintenance would find minutes later."""
+    live = live_job_ids(game_ids, connection)
+    return live - (_started(live, connection) - _heartbeating(connection))
+
+
+def _started(job_ids: set[str], connection: redis.Redis) -> set[str]:
+    ids = sorted(job_ids)
+    found: set[str] = set()
+    for start in range(0, len(ids), ENQUEUE_CHUNK):
+        chunk = ids[start : start + ENQUEUE_CHUNK]
+        with connection.pipeline() as pipe:
+            for job_id in chunk:
+                pipe.hget(Job.key_for(job_id), "status")
+            statuses = pipe.execute()
+        found.update(j for j, s in zip(chunk, statuses, strict=True) if s == b"started")
+    return found
+
+
+def _heartbeating(connection: redis.Redis) -> set[str]:
+    """Jobs whose worker heartbeat keeps their started-registry entry in the future."""
+    now = time.time()
+    beating: set[str] = set()
+    for name in WORKER_QUEUES:
+        key = StartedJobRegistry(name, connection=connection).key
+        entries: list[bytes] = connection.zrangebyscore(key, now, "+inf")  # type: ignore[assignment]
+        beating.update(parse_composite_key(entry.decode())[0] for entry in entries)
+    return beating
 
 
 LOCK_TTL = 300  # seconds: a holder that died frees the lock by then
@@ -242,8 +278,24 @@ def _delete_jobs(job_ids: Sequence[str], connection: redis.Redis) -> None:
     for jobs in _fetched(job_ids, connection):
         with connection.pipeline() as pipe:
             for job in jobs:
-                job.delete(pipeline=pipe, remove_from_queue=False)
+                try:
+                    job.delete(pipeline=pipe, remove_from_queue=False)
+                except ValueError:  # RQ cannot find the expired execution of a dead worker
+                    _delete_dead_job(job, pipe, connection)
             pipe.execute()
+
+
+def _delete_dead_job(job: Job, pipe: Any, connection: redis.Redis) -> None:
+    """What ``Job.delete`` does, by hand, for a job whose worker died so long ago that
+    its execution record expired: its started-registry entries, then its keys."""
+    for name in WORKER_QUEUES:
+        key = StartedJobRegistry(name, connection=connection).key
+        entries: list[bytes] = connection.zrange(key, 0, -1)  # type: ignore[assignment]
+        mine = [e for e in entries if parse_composite_key(e.decode())[0] == job.id]
+        if mine:
+            pipe.zrem(key, *mine)
+    results = Result.get_key(job.id)  # type: ignore[no-untyped-call]
+    pipe.delete(job.key, job.execution_registry.key, results)
 
 
 def _fetched(job_ids: Sequence[str], connection: redis.Redis) -> Iterator[list[Job]]:

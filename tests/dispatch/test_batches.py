@@ -4,6 +4,7 @@ reconcile, cancel, retry, purge, and the counters through all of it."""
 from __future__ import annotations
 
 import json
+import time
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,12 @@ import fakeredis
 import pytest
 from rq import Queue
 from rq.job import Job, JobStatus
-from rq.registry import FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry
+from rq.registry import (
+    FailedJobRegistry,
+    FinishedJobRegistry,
+    ScheduledJobRegistry,
+    StartedJobRegistry,
+)
 
 from snakebench import batch_control
 from snakebench.batches import (
@@ -347,3 +353,22 @@ def test_a_batch_being_enqueued_elsewhere_makes_others_wait_then_give_up(
     with batch_control.batch_lock(fake, batch.id, wait=0.2):  # released: free again
         pass
     assert enqueue_batch(batch.id, fake) == 2
+
+
+def test_reconcile_takes_a_started_game_whose_worker_stopped_heartbeating(
+    store: Settings, fake: fakeredis.FakeRedis, counters_match: CountersMatch
+) -> None:
+    batch = submit_batch(BatchSpec("greedy", "random", count=2), fake)
+    game_id = batch_game_ids(batch.id)[0]
+    mark_running(game_id, "w-dead")
+    take(fake, game_id, JobStatus.STARTED)
+    started = StartedJobRegistry("games", connection=fake).key
+    fake.zadd(started, {f"{game_id}:exec-1": time.time() + 90})  # heartbeats still due
+    assert reconcile(fake, batch_id=batch.id) == []  # it may still be playing
+    fake.zadd(started, {f"{game_id}:exec-1": time.time() - 1})  # they lapsed: machine dead
+    job = Job.fetch(game_id, connection=fake, serializer=SERIALIZER)
+    fake.zadd(job.execution_registry.key, {"exec-1": time.time() + 60})  # its record expired
+    assert reconcile(fake, batch_id=batch.id) == [game_id]
+    assert Job.fetch(game_id, connection=fake, serializer=SERIALIZER).get_status() == "queued"
+    assert game_id in queue(fake).job_ids and counters_match(batch.id)
+    assert fake.zcard(started) == 0
