@@ -32,13 +32,13 @@ from snakebench.batches import (
     batch_progress,
     cancel_batch,
     create_batch_games,
+    enqueue_batch,
     latest_batch_id,
     progress_of,
     purge,
     reconcile,
     retry_batch,
     run_batch_sync,
-    submit_batch,
 )
 from snakebench.budget import BudgetError
 from snakebench.commands.app import App, _guarded, err, fail
@@ -236,23 +236,27 @@ def _submit_queued(
 ) -> None:
     connection = connect_redis()  # unreachable Redis: refused before anything is written
     _open_store_for(spec)
-    batch = submit_batch(spec, connection, at=when, force=force)
-    report = _submitted(batch, when)
-    if not monitor:
+    report = _submit(spec, connection, when, force=force)
+    if not (monitor and as_json):  # with both, one JSON document at the end
         _print_submitted(report, as_json)
-        return
-    if not as_json:
-        _print_submitted(report, as_json)
-    final = _watch_to_end(batch.id, connection)
-    _finish(final, as_json, report)
+    if monitor:
+        _finish(_watch_to_end(report["batch_id"], connection), as_json, report)
 
 
-def _submitted(batch: Batch, when: datetime | None) -> dict[str, Any]:
+def _submit(
+    spec: BatchSpec, connection: redis.Redis, when: datetime | None, *, force: bool
+) -> dict[str, Any]:
+    """:func:`submit_batch`, reporting how many jobs were really enqueued."""
+    batch = create_batch_games(spec, force=force)
+    return _submitted(batch, when, enqueue_batch(batch.id, connection, at=when))
+
+
+def _submitted(batch: Batch, when: datetime | None, enqueued: int) -> dict[str, Any]:
     params = batch.params or {}
     return {
         "batch_id": batch.id,
         "games": batch.total_games,
-        "enqueued": batch.queued,
+        "enqueued": enqueued,
         "models": [params.get("model_a"), params.get("model_b")],
         "mirror": params.get("mirror"),
         "seed": params.get("seed"),
@@ -303,7 +307,7 @@ def _submit_sync(spec: BatchSpec, *, force: bool, as_json: bool) -> None:
     """Create the batch and play it here, game after game (no Redis, no workers)."""
     _open_store_for(spec)
     batch = create_batch_games(spec, force=force)
-    report = _submitted(batch, None)
+    report = _submitted(batch, None, 0)
     try:
         with BatchView(batch_progress(batch.id), err) as view:
             final = run_batch_sync(
@@ -328,12 +332,11 @@ def _submit_local(
     try:
         with LocalStack(workers=workers) as stack:
             connection = connect_redis(stack.redis_url)
-            batch = submit_batch(spec, connection, at=when, force=force)
-            report = _submitted(batch, when)
+            report = _submit(spec, connection, when, force=force)
             try:
-                final = watch(batch.id, connection, console=err)
+                final = watch(report["batch_id"], connection, console=err)
             except KeyboardInterrupt:
-                cancelled = cancel_batch(batch.id, connection)
+                cancelled = cancel_batch(report["batch_id"], connection)
                 err.print(f"interrupted: {cancelled} games cancelled; local stack stopped")
                 raise typer.Exit(130) from None
     except LocalStackError as exc:
