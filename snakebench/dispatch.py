@@ -41,7 +41,7 @@ from snakebench.batches import (
     run_batch_sync,
 )
 from snakebench.budget import BudgetError
-from snakebench.commands.app import App, _guarded, err, fail
+from snakebench.commands.app import App, err, fail, guarded
 from snakebench.monitor import BatchView, summary, summary_line, watch
 from snakebench.queue_status import health_check, health_warnings, queue_status
 from snakebench.queueing import QUEUE_NAMES, WORKER_COMMAND, QueueError, connect_redis
@@ -101,7 +101,7 @@ class DispatchApp(App):
         return decorator
 
     def default(self, func: F) -> F:
-        self.callback(invoke_without_command=True)(_guarded(_reported(func)))
+        self.callback(invoke_without_command=True)(guarded(_reported(func)))
         return func
 
 

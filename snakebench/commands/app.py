@@ -50,7 +50,9 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _guarded(func: F) -> F:
+def guarded(func: F) -> F:
+    """``func`` reporting the errors in :data:`USAGE_ERRORS` as one line, exit 2."""
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -88,7 +90,7 @@ class App(typer.Typer):
         register = super().command(*args, **kwargs)
 
         def decorator(func: F) -> F:
-            register(_guarded(func))
+            register(guarded(func))
             return func
 
         return decorator

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from snakebench.config import Settings
-from snakebench.providers.anthropic_client import AnthropicClient
 from snakebench.providers.base import MissingApiKeyError, ModelSpec, ProviderClient
-from snakebench.providers.openai_compat import OpenAICompatClient
 
 # Sent to servers that want no key (Ollama, local vLLM): the SDK insists on one.
 DUMMY_API_KEY = "not-needed"
@@ -69,6 +67,12 @@ def make_client(
     if defaults.needs_base_url and not base_url:
         raise ValueError(f"model {spec.name!r}: provider {spec.provider!r} needs a base_url")
     api_key = api_key_for(spec, env)
+    # The SDKs are imported here, not at the top: they take ~2 s to import, and a
+    # worker that forks per job would pay that for every game, bot games included.
     if defaults.sdk == "anthropic":
+        from snakebench.providers.anthropic_client import AnthropicClient
+
         return AnthropicClient(spec, base_url, api_key, settings.move_timeout)
+    from snakebench.providers.openai_compat import OpenAICompatClient
+
     return OpenAICompatClient(spec, base_url, api_key, settings.move_timeout)
