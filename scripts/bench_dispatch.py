@@ -1,0 +1,809 @@
+"""Dispatch and workers: submitting, monitoring and playing games through RQ with
+real ``rq worker`` processes, each figure next to its baseline from the same run.
+
+    python scripts/bench_dispatch.py [--quick] [--parts abcd]
+
+(a) seconds to submit 10,000 games (game rows + jobs) on SQLite and PostgreSQL,
+    against creating and enqueueing one game at a time;
+(b) one monitor refresh (``batch_progress``): time and SQL queries at 100 and 10,000
+    games, against counting the batch's games by status;
+(c) bot games per minute (greedy v random, 100 rounds) with 1, 2, 4, 8 ``rq worker``
+    processes, with the bare worker command and with one that preloads the job
+    module, against one process playing the games with no queue;
+(d) LLM v LLM games per minute (fake provider: 300 ms + up to 100 ms per move,
+    100-round games) at 8, 16, 32, 64 concurrent games (``rq worker-pool -n N``),
+    against the ideal concurrency / (rounds x mean slower move), with peak RSS.
+
+It uses Redis db 14 on 127.0.0.1:6379 (FLUSHED) and the PostgreSQL server on
+127.0.0.1:5432 (a throw-away database, dropped at the end); PostgreSQL rows are
+skipped when it is not there. Every part has a deadline, and every process it
+starts is stopped by pid before the next part begins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import peewee as pw
+import psycopg2
+import redis
+from psycopg2 import sql
+from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
+from rq import Worker
+
+from snakebench.batches import (
+    BatchSpec,
+    batch_progress,
+    cancel_batch,
+    create_batch_games,
+    enqueue_batch,
+)
+from snakebench.config import Settings
+from snakebench.providers import fake_server
+from snakebench.providers.fake_faults import FakeOptions
+from snakebench.queueing import WORKER_COMMAND, connect_redis, enqueue_games
+from snakebench.simulation import GameParams, create_stored_game, run_stored_game
+from snakebench.store import Game, batch_game_ids, database, open_store, upsert_model
+
+RQ = str(Path(sys.executable).with_name("rq"))
+SDKS = "bench_preload_sdks"  # a worker settings module written into the run's folder
+FAKE_KEY = "sk-bench-not-a-secret"
+LATENCY_MS, JITTER_MS = 300.0, 100.0
+# E[max of two moves] = base + E[max(U1, U2)] with U uniform on [0, jitter] = 2/3 jitter.
+MEAN_SLOWER_MOVE = (LATENCY_MS + 2 * JITTER_MS / 3) / 1000
+
+
+# --- processes ------------------------------------------------------------------------
+
+
+def process_table() -> dict[int, tuple[int, int]]:
+    """Every live process: pid -> (parent pid, process group), from /proc in one pass."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state, ppid, pgrp = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, ValueError):
+            continue
+        if state != "Z":
+            table[int(entry.name)] = (int(ppid), int(pgrp))
+    return table
+
+
+def proc_children(pid: int, table: dict[int, tuple[int, int]] | None = None) -> dict[int, int]:
+    """Live children of ``pid`` mapped to their process group. An RQ work horse calls
+    ``setpgrp``: it is the child that leads its own group."""
+    table = process_table() if table is None else table
+    return {child: group for child, (parent, group) in table.items() if parent == pid}
+
+
+def descendants(pid: int) -> list[int]:
+    table = process_table()
+    out, todo = [], [pid]
+    while todo:
+        kids = list(proc_children(todo.pop(), table))
+        out += kids
+        todo += kids
+    return out
+
+
+def status_kb(pid: int, key: str) -> int:
+    """A ``kB`` line of /proc/<pid>/status (VmHWM: peak RSS), 0 if the process is gone."""
+    with suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def pss_kb(pid: int) -> int:
+    """Proportional set size: RSS with shared pages divided among their sharers."""
+    with suppress(OSError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its reaped children (an RQ worker reaps each
+    work horse, so this includes every game it played)."""
+    with suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+def family_cpu(roots: list[int]) -> float:
+    """CPU seconds used so far by these processes and all their descendants, live or
+    reaped (a reaped process's time is in its parent's children's time)."""
+    table = process_table()
+    total, todo = 0.0, list(roots)
+    while todo:
+        pid = todo.pop()
+        total += cpu_seconds(pid)
+        todo += list(proc_children(pid, table))
+    return total
+
+
+class CpuMeter:
+    """Cores busy over an interval: the given process trees', this process's (the
+    fake server runs in it, and the monitor), and the whole machine's (other load on
+    this shared machine shows as the difference)."""
+
+    def __init__(self, roots: list[int]) -> None:
+        self.roots = roots
+        self.start = self._read()
+
+    def _read(self) -> tuple[float, float, float, float, float]:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        busy = float(sum(values) - values[3] - values[4])  # all but idle and iowait
+        times = os.times()
+        return (
+            time.monotonic(),
+            family_cpu(self.roots),
+            times.user + times.system,
+            busy,
+            float(sum(values)),
+        )
+
+    def cores(self) -> tuple[float, float, float]:
+        """(workers', this process's, the machine's) cores busy since the start."""
+        end = self._read()
+        wall = end[0] - self.start[0]
+        machine = (end[3] - self.start[3]) / (end[4] - self.start[4]) * (os.cpu_count() or 1)
+        return (end[1] - self.start[1]) / wall, (end[2] - self.start[2]) / wall, machine
+
+
+@dataclass
+class Procs:
+    """Every process this run started; ``stop`` ends them and their descendants."""
+
+    log_dir: Path
+    started: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def start(self, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log = self.log_dir / f"proc-{uuid.uuid4().hex[:8]}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        self.started.append(process)
+        return process
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM (a warm shutdown), then SIGKILL for anything left, descendants
+        first collected so that orphaned work horses are not missed."""
+        family = {p.pid: descendants(p.pid) for p in self.started if p.poll() is None}
+        for process in self.started:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in self.started:
+            with suppress(subprocess.TimeoutExpired):
+                process.wait(max(0.1, deadline - time.monotonic()))
+        for process in self.started:
+            for pid in [*family.get(process.pid, []), process.pid]:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            with suppress(subprocess.TimeoutExpired):
+                process.wait(5)
+        self.started.clear()
+
+
+# --- the environment ------------------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    args: argparse.Namespace
+    tmp: Path
+    redis: redis.Redis
+    procs: Procs
+    pg_databases: list[str] = field(default_factory=list)
+    stores: list[tuple[str, str]] = field(default_factory=list)  # (backend, URL)
+    big_batches: dict[str, str] = field(default_factory=dict)  # backend -> part (a)'s batch
+
+    def settings(self, url: str) -> Settings:
+        return Settings(
+            redis_url=self.args.redis_url, database_url=url, replay_dir=self.tmp / "replays"
+        )
+
+    def sqlite_url(self, name: str) -> str:
+        return f"sqlite:///{self.tmp / name}.db"
+
+    def postgres_url(self) -> str | None:
+        """A fresh PostgreSQL database, or None when the server cannot be reached."""
+        try:
+            admin = _pg_admin(self.args.pg_admin_db, self.args)
+        except psycopg2.OperationalError as exc:
+            print(f"  (PostgreSQL skipped: {str(exc).strip().splitlines()[0]})")
+            return None
+        name = f"sb_bench_{uuid.uuid4().hex[:10]}"
+        with admin.cursor() as cur:
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        admin.close()
+        self.pg_databases.append(name)
+        return f"postgres://{self.args.pg_user}@{self.args.pg_host}:{self.args.pg_port}/{name}"
+
+    def worker_env(self, url: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+        env.update(
+            DATABASE_URL=url,
+            REDIS_URL=self.args.redis_url,
+            SNAKEBENCH_REPLAY_DIR=str(self.tmp / "replays"),
+            OPENAI_API_KEY=FAKE_KEY,
+            SNAKEBENCH_MOVE_TIMEOUT="10",
+        )
+        return env
+
+    def worker_command(self, preload: bool | str, pool: int = 0) -> list[str]:
+        """The documented WORKER_COMMAND (this venv's ``rq``, this run's Redis);
+        ``preload=False`` drops its ``-c jobs.run_game``, ``preload=SDKS`` names the
+        module :func:`write_sdk_preload` wrote instead; ``pool=N`` runs it as
+        ``rq worker-pool -n N`` (whose workers always run a scheduler)."""
+        words = shlex.split(WORKER_COMMAND)[2:]
+        at = words.index("-c")
+        if preload is False:
+            del words[at : at + 2]
+        elif preload == SDKS:
+            words[at : at + 2] = ["-P", str(self.tmp), "-c", SDKS]
+        if pool:
+            words.remove("--with-scheduler")
+            head = [RQ, "worker-pool", "-n", str(pool)]
+        else:
+            head = [RQ, "worker"]
+        return [*head, *words, "--url", self.args.redis_url]
+
+    def wait_workers(self, count: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if Worker.count(connection=self.redis) >= count:
+                return True
+            time.sleep(0.2)
+        return False
+
+
+def _pg_admin(dbname: str, args: argparse.Namespace) -> Any:
+    conn = psycopg2.connect(
+        host=args.pg_host, port=args.pg_port, user=args.pg_user, dbname=dbname, connect_timeout=3
+    )
+    conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
+    return conn
+
+
+def backends(bench: Bench) -> list[tuple[str, str]]:
+    """SQLite and (when reachable) PostgreSQL databases for parts (a) and (b), made
+    once so that (b) measures on the 10,000 games (a) submitted."""
+    if not bench.stores:
+        bench.stores.append(("SQLite", bench.sqlite_url("submit")))
+        url = bench.postgres_url()
+        if url:
+            bench.stores.append(("PostgreSQL", url))
+    return bench.stores
+
+
+def use_store(bench: Bench, url: str) -> Settings:
+    settings = bench.settings(url)
+    open_store(settings)
+    bench.redis.flushdb()
+    return settings
+
+
+class Deadline:
+    """A part's time budget: loops ask ``left()`` and stop cleanly when it runs out."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return self.end - time.monotonic()
+
+
+@contextmanager
+def counting_queries() -> Iterator[list[str]]:
+    """Every SQL statement peewee runs inside the block (peewee logs each at DEBUG)."""
+    seen: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(str(record.msg))
+
+    logger = logging.getLogger("peewee")
+    handler, level = Collect(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield seen
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
+    print(f"\n{title}")
+    print(
+        "  ".join(
+            h.ljust(w) if i == 0 else h.rjust(w)
+            for i, (h, w) in enumerate(zip(header, widths, strict=True))
+        )
+    )
+    for row in rows:
+        print(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+    sys.stdout.flush()
+
+
+# --- (a) submit -----------------------------------------------------------------------
+
+
+def part_a(bench: Bench) -> None:
+    count, naive = bench.args.submit, bench.args.naive
+    rows = []
+    for label, url in backends(bench):
+        settings = use_store(bench, url)
+        spec = BatchSpec("greedy", "random", count=count, max_rounds=100, seed=1)
+        start = time.perf_counter()
+        batch = create_batch_games(spec, settings)
+        created = time.perf_counter()
+        enqueued = enqueue_batch(batch.id, bench.redis, settings=settings)
+        done = time.perf_counter()
+        assert enqueued == count
+        bench.big_batches[label] = batch.id
+        rows.append(
+            [
+                f"{label}: submit_batch",
+                f"{count:,}",
+                f"{created - start:.2f}",
+                f"{done - created:.2f}",
+                f"{done - start:.2f}",
+                f"{done - start:.2f}",
+            ]
+        )
+        bench.redis.flushdb()
+        start = time.perf_counter()
+        for i in range(naive):
+            game = create_stored_game(
+                "greedy", "random", GameParams(max_rounds=100, seed=i), settings=settings
+            )
+            enqueue_games([game.id], max_rounds=100, connection=bench.redis, settings=settings)
+        elapsed = time.perf_counter() - start
+        rows.append(
+            [
+                f"{label}: baseline, one game at a time",
+                f"{naive:,}",
+                "",
+                "",
+                f"{elapsed:.2f}",
+                f"{elapsed * count / naive:.1f}",
+            ]
+        )
+        Game.delete().where(Game.batch.is_null()).execute()
+        bench.redis.flushdb()
+    table(
+        f"(a) submitting {count:,} games: game rows + participants, then one RQ job each",
+        ["path", "games", "rows s", "enqueue s", "total s", f"s per {count:,}"],
+        rows,
+    )
+
+
+# --- (b) monitor refresh --------------------------------------------------------------
+
+
+def part_b(bench: Bench) -> None:
+    rows = []
+    for label, url in backends(bench):
+        settings = use_store(bench, url)
+        big = bench.big_batches.get(label)
+        if big is None:
+            spec = BatchSpec("greedy", "random", count=bench.args.submit, max_rounds=100, seed=1)
+            big = create_batch_games(spec, settings).id
+        small = create_batch_games(
+            BatchSpec("greedy", "random", count=100, max_rounds=100, seed=5), settings
+        ).id
+        total = Game.select().count()
+        for batch_id, size in ((small, 100), (big, bench.args.submit)):
+            for name, refresh in (
+                ("batch_progress", lambda b=batch_id: batch_progress(b)),
+                ("baseline: COUNT(*) GROUP BY status", lambda b=batch_id: count_by_status(b)),
+            ):
+                refresh()  # warm caches and connection
+                with counting_queries() as queries:
+                    refresh()
+                times = []
+                for _ in range(bench.args.refreshes):
+                    start = time.perf_counter()
+                    refresh()
+                    times.append(time.perf_counter() - start)
+                rows.append(
+                    [
+                        f"{label}: {name}",
+                        f"{size:,}",
+                        f"{len(queries)}",
+                        f"{statistics.median(times) * 1000:.3f}",
+                        f"{min(times) * 1000:.3f}",
+                    ]
+                )
+    table(
+        f"(b) one monitor refresh (median and best of {bench.args.refreshes}; "
+        f"the database holds {total:,} games)",
+        ["query", "batch games", "SQL queries", "median ms", "best ms"],
+        rows,
+    )
+
+
+def count_by_status(batch_id: str) -> dict[str, int]:
+    query = (
+        Game.select(Game.status, pw.fn.COUNT(Game.id))
+        .where(Game.batch == batch_id)
+        .group_by(Game.status)
+    )
+    rows = cast(list[tuple[str, int]], list(query.tuples()))
+    return dict(rows)
+
+
+# --- (c) bot games per minute ---------------------------------------------------------
+
+
+def part_c(bench: Bench) -> None:
+    args = bench.args
+    url = bench.sqlite_url("bots")
+    settings = use_store(bench, url)
+    deadline = Deadline(args.budget_c)
+    rows = []
+
+    # Baseline: this one process plays the games itself, no Redis, no fork.
+    batch = create_batch_games(
+        BatchSpec("greedy", "random", count=args.bot_games, max_rounds=100, seed=7), settings
+    )
+    cpu0, start = time.process_time(), time.perf_counter()
+    for game_id in batch_game_ids(batch.id, ("queued",)):
+        run_stored_game(game_id, settings=settings)
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu0
+    rows.append(
+        [
+            "in-process loop, no queue",
+            "1",
+            f"{args.bot_games}",
+            f"{elapsed:.1f}",
+            f"{args.bot_games / elapsed * 60:,.0f}",
+            f"{cpu / args.bot_games * 1000:.0f}",
+            f"{cpu / elapsed:.2f}",
+            "-",
+            "-",
+        ]
+    )
+
+    for preload in (True, False):
+        for workers in args.workers:
+            if deadline.left() < 20:
+                rows.append(
+                    [
+                        _variant(preload),
+                        str(workers),
+                        "-",
+                        "skipped: part (c) out of time",
+                        *[""] * 5,
+                    ]
+                )
+                continue
+            games = args.bot_games if preload else args.bot_games // 2
+            rows.append(bot_level(bench, settings, url, preload, workers, games, deadline))
+    database.close()
+    table(
+        "(c) bot games (greedy v random, max 100 rounds) through RQ, SQLite; "
+        "workers started and registered before the clock starts",
+        [
+            "worker command",
+            "workers",
+            "games",
+            "seconds",
+            "games/min",
+            "CPU ms/game",
+            "cores busy",
+            "cores: ours / machine",
+            "peak RSS MB",
+        ],
+        rows,
+    )
+    print(
+        "  cores busy: CPU of the worker processes and their work horses / wall time; ours\n"
+        "  adds this process (the monitor), machine is all of the machine's "
+        f"{os.cpu_count()} cores:\n  the difference is other load on this shared machine"
+    )
+
+
+def _variant(preload: bool) -> str:
+    return "WORKER_COMMAND (-c jobs.run_game)" if preload else "rq worker without -c"
+
+
+def bot_level(
+    bench: Bench,
+    settings: Settings,
+    url: str,
+    preload: bool,
+    workers: int,
+    games: int,
+    deadline: Deadline,
+) -> list[str]:
+    bench.redis.flushdb()
+    env = bench.worker_env(url)
+    procs = [bench.procs.start(bench.worker_command(preload), env) for _ in range(workers)]
+    try:
+        if not bench.wait_workers(workers, min(120, deadline.left())):
+            return [_variant(preload), str(workers), "-", "workers did not start", *[""] * 5]
+        batch = create_batch_games(
+            BatchSpec("greedy", "random", count=games, max_rounds=100, seed=workers), settings
+        )
+        cpu0 = family_cpu([p.pid for p in procs])
+        meter = CpuMeter([p.pid for p in procs])
+        start = time.perf_counter()
+        enqueue_batch(batch.id, bench.redis, settings=settings)
+        while not batch_progress(batch.id).finished and deadline.left() > 0:
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        cpu = family_cpu([p.pid for p in procs]) - cpu0
+        ours, monitor, machine = meter.cores()
+        done = batch_progress(batch.id).completed
+        peak = max(status_kb(p.pid, "VmHWM") for p in procs) / 1024
+        timed_out = "" if done == games else f" (out of time: {done}/{games})"
+        return [
+            _variant(preload),
+            str(workers),
+            f"{done}{timed_out}",
+            f"{elapsed:.1f}",
+            f"{done / elapsed * 60:,.0f}",
+            f"{cpu / max(done, 1) * 1000:.0f}",
+            f"{cpu / elapsed:.2f}",
+            f"{ours + monitor:.2f} / {machine:.2f}",
+            f"{peak:.0f}",
+        ]
+    finally:
+        bench.procs.stop()
+
+
+# --- (d) LLM games at high concurrency ------------------------------------------------
+
+
+@dataclass
+class Sample:
+    at: float
+    running: int
+    requests: int
+
+
+def write_sdk_preload(folder: Path) -> None:
+    """A worker settings module (``-c``) that imports the job code AND the provider
+    clients, hence the SDKs: since the SDKs are imported lazily, ``-c jobs.run_game``
+    no longer loads them, and each work horse imports them after its fork."""
+    (folder / f"{SDKS}.py").write_text(
+        '"""Written by scripts/bench_dispatch.py for part (d)."""\n'
+        "import jobs.run_game  # noqa: F401\n"
+        "import snakebench.providers.anthropic_client  # noqa: F401\n"
+        "import snakebench.providers.openai_compat  # noqa: F401\n"
+    )
+
+
+def part_d(bench: Bench) -> None:
+    args = bench.args
+    url = bench.sqlite_url("llm")
+    settings = use_store(bench, url)
+    # socketserver listens with a backlog of 5; 128 SDK clients connecting at once at
+    # the start of a wave would then wait out SYN retries. Not part of what is measured.
+    fake_server._HTTPServer.request_queue_size = 1024
+    # A horse stopped by cancel drops its connections; the server's threads would
+    # print each reset as a traceback.
+    fake_server._HTTPServer.handle_error = lambda *_: None  # type: ignore[method-assign]
+    server = fake_server.FakeLLMServer(FakeOptions(latency_ms=LATENCY_MS, jitter_ms=JITTER_MS))
+    server.start()
+    os.environ["OPENAI_API_KEY"] = FAKE_KEY  # dispatch checks the key exists
+    for name in ("fake-a", "fake-b"):
+        upsert_model(name, provider="openai", model_slug=name, base_url=f"{server.url}/v1")
+    write_sdk_preload(bench.tmp)
+    deadline = Deadline(args.budget_d)
+    rows = []
+    try:
+        for concurrency in args.concurrency:
+            for preload in ("jobs.run_game", SDKS):
+                label = f"{concurrency} {'+SDKs' if preload == SDKS else ''}"
+                if deadline.left() < args.window + 30:
+                    rows.append([label, "skipped: part (d) out of time", *[""] * 10])
+                    continue
+                row = llm_level(bench, settings, url, server, concurrency, preload, deadline)
+                rows.append([label, *row])
+    finally:
+        server.stop()
+        database.close()
+    table(
+        f"(d) LLM v LLM games (fake provider {LATENCY_MS:.0f} ms + up to {JITTER_MS:.0f} ms "
+        f"per move, max 100 rounds), `rq worker-pool -n N -c jobs.run_game`, SQLite; "
+        f"{args.window:.0f} s window;\n+SDKs: `-c` a module importing the provider SDKs too",
+        [
+            "N",
+            "running mean/max",
+            "rounds/s",
+            "ideal",
+            "efficiency",
+            "games/min",
+            "ideal/min",
+            "completed (rounds)",
+            "cores: workers / fake / machine",
+            "CPU ms per round: workers / fake",
+            "worker VmHWM / Pss MB",
+            "horse VmHWM / Pss MB",
+        ],
+        rows,
+    )
+    print(
+        f"  ideal rounds/s = N / {MEAN_SLOWER_MOVE:.4f} s (the mean of the slower of the two\n"
+        "  moves); games/min counts 100-round games (rounds/s x 60 / 100); completed: games\n"
+        "  finished by the end of the window (their mean rounds); cores busy in the window:\n"
+        "  workers and their horses, this process (the fake server and the monitor), and the\n"
+        "  whole machine (the rest is other load on this shared machine); Pss: shared pages\n"
+        "  split among the processes sharing them (the pool forks every worker from one parent)"
+    )
+
+
+def llm_level(
+    bench: Bench,
+    settings: Settings,
+    url: str,
+    server: fake_server.FakeLLMServer,
+    concurrency: int,
+    preload: str,
+    deadline: Deadline,
+) -> list[str]:
+    """One row of part (d) but its first column: N workers, one game each at a time."""
+    args = bench.args
+    bench.redis.flushdb()
+    pool = bench.procs.start(
+        bench.worker_command(preload=preload, pool=concurrency), bench.worker_env(url)
+    )
+    blank = [""] * 10  # the other columns of a row that could not be measured
+    try:
+        if not bench.wait_workers(concurrency, min(120, deadline.left())):
+            started = Worker.count(connection=bench.redis)
+            return [f"only {started} workers started", *blank]
+        games_needed = concurrency * (int(args.window / 15) + 3)
+        batch = create_batch_games(
+            BatchSpec("fake-a", "fake-b", count=games_needed, max_rounds=100, seed=concurrency),
+            settings,
+        )
+        enqueue_batch(batch.id, bench.redis, settings=settings)
+        start = time.monotonic()
+        samples: list[Sample] = []
+        peak_worker = peak_horse = pss_worker = pss_horse = 0
+        meter: CpuMeter | None = None  # made when the window opens
+        warm_end, end = start + args.warmup, start + args.warmup + args.window
+        next_memory = warm_end
+        while time.monotonic() < end:
+            progress = batch_progress(batch.id)
+            samples.append(
+                Sample(time.monotonic(), progress.running, server.stats()["total"]["requests"])
+            )
+            if time.monotonic() >= next_memory:  # a /proc walk: not too often
+                next_memory += 5
+                procs = process_table()
+                for pid in proc_children(pool.pid, procs):
+                    peak_worker = max(peak_worker, status_kb(pid, "VmHWM"))
+                    pss_worker = max(pss_worker, pss_kb(pid))
+                    for horse, group in proc_children(pid, procs).items():
+                        if horse == group:
+                            peak_horse = max(peak_horse, status_kb(horse, "VmHWM"))
+                            pss_horse = max(pss_horse, pss_kb(horse))
+            time.sleep(0.5)
+            if meter is None and time.monotonic() >= warm_end:
+                meter = CpuMeter([pool.pid])
+        assert meter is not None
+        workers_cpu, fake_cpu, machine = meter.cores()
+        window = [s for s in samples if s.at >= warm_end]
+        first, last = window[0], window[-1]
+        seconds = last.at - first.at
+        rounds_per_s = (last.requests - first.requests) / 2 / seconds
+        ideal = concurrency / MEAN_SLOWER_MOVE
+        finished = list(
+            Game.select(Game.rounds, Game.ended_at).where(
+                (Game.batch == batch.id) & (Game.status == "completed")
+            )
+        )
+        mean_rounds = statistics.mean(g.rounds for g in finished) if finished else 0.0
+        running = [s.running for s in window]
+        cancel_batch(batch.id, bench.redis)
+        return [
+            f"{statistics.mean(running):.1f}/{max(running)}",
+            f"{rounds_per_s:.1f}",
+            f"{ideal:.1f}",
+            f"{rounds_per_s / ideal:.0%}",
+            f"{rounds_per_s * 60 / 100:.1f}",
+            f"{ideal * 60 / 100:.1f}",
+            f"{len(finished)} ({mean_rounds:.0f})",
+            f"{workers_cpu:.2f} / {fake_cpu:.2f} / {machine:.2f}",
+            f"{workers_cpu / rounds_per_s * 1000:.1f} / {fake_cpu / rounds_per_s * 1000:.1f}",
+            f"{peak_worker / 1024:.0f} / {pss_worker / 1024:.0f}",
+            f"{peak_horse / 1024:.0f} / {pss_horse / 1024:.0f}",
+        ]
+    finally:
+        bench.procs.stop(grace=15)
+
+
+# --- main -----------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument("--parts", default="abcd", help="which parts to run (default abcd)")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--pg-host", default="127.0.0.1")
+    parser.add_argument("--pg-port", type=int, default=5432)
+    parser.add_argument("--pg-user", default="postgres")
+    parser.add_argument("--pg-admin-db", default="test")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+    quick = args.quick
+    args.submit = 1000 if quick else 10_000
+    args.naive = 100 if quick else 1000
+    args.refreshes = 50 if quick else 500
+    args.bot_games = 60 if quick else 400
+    args.workers = [1, 2] if quick else [1, 2, 4, 8]
+    args.concurrency = [8] if quick else [8, 16, 32, 64]
+    args.warmup = 5.0
+    args.window = 15.0 if quick else 60.0
+    args.budget_c = 120 if quick else 600
+    args.budget_d = 200 if quick else 900
+    return args
+
+
+PARTS: dict[str, Callable[[Bench], None]] = {"a": part_a, "b": part_b, "c": part_c, "d": part_d}
+
+
+def main() -> None:
+    args = parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-dispatch-"))
+    connection = connect_redis(args.redis_url)
+    connection.flushdb()
+    bench = Bench(args, tmp, connection, Procs(tmp))
+    print(f"bench_dispatch: {os.cpu_count()} cores, Redis {args.redis_url}, work in {tmp}")
+    try:
+        for part in args.parts:
+            started = time.perf_counter()
+            PARTS[part](bench)
+            print(f"  (part {part}: {time.perf_counter() - started:.0f} s)")
+    finally:
+        bench.procs.stop()
+        connection.flushdb()
+        if not database.is_closed():
+            database.close()
+        for name in bench.pg_databases:
+            admin = _pg_admin(args.pg_admin_db, args)
+            with admin.cursor() as cur:
+                cur.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+            admin.close()
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,383 @@
+"""Real parts for the integration suite: the Redis at 127.0.0.1:6379 (db 14, flushed
+around every test), a fresh SQLite file or PostgreSQL schema per test, and stock
+``rq worker`` subprocesses started the way an operator starts them.
+
+Why subprocesses and not ``SimpleWorker`` in-process: the properties under test
+(a killed work horse, a flushed Redis, several processes racing on one game) only
+exist with RQ's real fork-per-job worker and real process boundaries.
+
+Workers run the documented command, :data:`snakebench.queueing.WORKER_COMMAND`
+(plus ``--url``, a name, and ``--burst`` where a test wants them to exit when the
+queues are empty). A test may ask for the bare ``rq worker`` without
+``-c jobs.run_game``, which must work too: it then imports the job's module (and
+the provider SDKs) in every forked work horse, ~2 s of CPU per job on this machine
+instead of once per worker; see docs/PERFORMANCE.md, "Dispatch and workers".
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, NoReturn, cast
+
+import psycopg2
+import pytest
+import redis
+from psycopg2 import sql
+from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
+
+from snakebench.config import Settings
+from snakebench.queueing import WORKER_COMMAND, QueueError, connect_redis
+from snakebench.store import database, open_store
+
+REDIS_URL = os.environ.get("SNAKEBENCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+PG_HOST = os.environ.get("SNAKEBENCH_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("SNAKEBENCH_TEST_PG_PORT", "5432"))
+PG_USER = os.environ.get("SNAKEBENCH_TEST_PG_USER", "postgres")
+PG_ADMIN_DB = os.environ.get("SNAKEBENCH_TEST_PG_DB", "test")
+RQ = str(Path(sys.executable).with_name("rq"))
+OPENAI_KEY = "sk-test-openai-not-a-secret"
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip on a laptop without the service; under CI a missing service is a failure."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def wait_until(
+    predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1
+) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+# --- Redis ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_conn() -> Iterator[redis.Redis]:
+    """The test Redis database, empty before and after the test, and this test's
+    alone: a file lock keeps two pytest processes (xdist workers, two checkouts)
+    from flushing it under each other's workers."""
+    lock_path = Path(tempfile.gettempdir()) / f"snakebench-it-{REDIS_URL.replace('/', '_')}.lock"
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            conn = connect_redis(REDIS_URL, timeout=2.0)
+        except QueueError as exc:
+            unavailable(str(exc))
+        conn.flushdb()
+        try:
+            yield conn
+        finally:
+            conn.flushdb()
+            conn.close()
+
+
+def fast_forward(conn: redis.Redis, seconds: float) -> list[str]:
+    """Make Redis look as it will ``seconds`` from now, for what expires on its own:
+    keys whose TTL runs out by then are deleted, and started-job registry entries
+    (scored by heartbeat expiry) that lapse by then are moved to the past.
+
+    That is how a test sees what happens after a dead worker's heartbeats have
+    expired (90 s for a busy RQ worker) without waiting for it. Returns the keys
+    deleted.
+    """
+    now = time.time()
+    deleted = []
+    for key in conn.scan_iter(count=1000):
+        ttl = conn.pttl(key)
+        if 0 <= ttl <= seconds * 1000:
+            conn.delete(key)
+            deleted.append(key.decode())
+    for key in conn.scan_iter(match="rq:wip:*"):
+        entries = cast(list[tuple[bytes, float]], conn.zrange(key, 0, -1, withscores=True))
+        for member, score in entries:
+            if score <= now + seconds:
+                conn.zadd(key, {member: now - 1})
+    return deleted
+
+
+# --- databases ------------------------------------------------------------------------
+
+
+def _pg_admin(dbname: str) -> Any:
+    conn = psycopg2.connect(
+        host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=dbname, connect_timeout=3
+    )
+    conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
+    return conn
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A throw-away PostgreSQL database for the session (dropped with FORCE at the end,
+    so a worker left connected cannot keep it alive)."""
+    try:
+        admin = _pg_admin(PG_ADMIN_DB)
+    except psycopg2.OperationalError as exc:
+        unavailable(f"PostgreSQL at {PG_HOST}:{PG_PORT}: {str(exc).strip().splitlines()[0]}")
+    name = f"sb_it_{uuid.uuid4().hex[:12]}"
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield name
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+        admin.close()
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """SQLite by default; ``indirect`` parametrization with "postgres" gives a fresh
+    schema of the session's PostgreSQL database, selected through the URL's
+    ``search_path`` option, which reaches the workers with ``DATABASE_URL``."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'sb.db'}"
+        return
+    pg_db: str = request.getfixturevalue("pg_database")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = _pg_admin(pg_db)
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    try:
+        yield f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{pg_db}?options=-c%20search_path%3D{schema}"
+    finally:
+        if not database.is_closed():
+            database.close()
+        with admin.cursor() as cur:
+            cur.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        admin.close()
+
+
+# --- the stack: settings, environment and workers -------------------------------------
+
+
+def children_of(pid: int) -> dict[int, int]:
+    """Live child processes of ``pid`` mapped to their process groups, read from /proc.
+
+    An RQ worker has two kinds: its work horse, which calls ``setpgrp`` (so it leads
+    its own group and survives its worker's death), and, with ``--with-scheduler``,
+    the scheduler process.
+    """
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name is in parentheses and may hold spaces: split after it.
+        state, ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
+        if int(ppid) == pid and state != "Z":
+            found[int(entry.name)] = int(pgrp)
+    return found
+
+
+def _kill(pid: int) -> None:
+    with suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+@dataclass
+class Worker:
+    """One ``rq worker`` process, its name in Redis, and its log file."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def horses(self) -> list[int]:
+        """The work horse (at most one): the child that leads its own process group."""
+        return [pid for pid, group in children_of(self.pid).items() if pid == group]
+
+    def children(self) -> list[int]:
+        return list(children_of(self.pid))
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@dataclass
+class Stack:
+    """One test's database, replay folder, Redis and worker processes."""
+
+    tmp: Path
+    db_url: str
+    redis: redis.Redis
+    env: dict[str, str]
+    workers: list[Worker] = field(default_factory=list)
+
+    @property
+    def replay_dir(self) -> Path:
+        return self.tmp / "replays"
+
+    @property
+    def settings(self) -> Settings:
+        return Settings.from_env(self.env)
+
+    def worker_command(self, *, burst: bool, preload: bool, name: str) -> list[str]:
+        """WORKER_COMMAND with this venv's ``rq``; ``preload=False`` drops its
+        ``-c jobs.run_game``."""
+        words = shlex.split(WORKER_COMMAND)
+        assert words[:2] == ["rq", "worker"], WORKER_COMMAND
+        if not preload:
+            at = words.index("-c")
+            del words[at : at + 2]
+        extra = ["--url", REDIS_URL, "-n", name] + (["--burst"] if burst else [])
+        return [RQ, *words[1:], *extra]
+
+    def start_workers(
+        self,
+        count: int,
+        *,
+        burst: bool = False,
+        preload: bool = True,
+        env: dict[str, str | None] | None = None,
+    ) -> list[Worker]:
+        """Start ``count`` workers; returns once each is registered in Redis, so a
+        test that kills one or flushes Redis knows what was running. ``env`` adds
+        to the stack's environment; a None value removes the variable."""
+        merged: dict[str, str | None] = {**self.env, **(env or {})}
+        worker_env = {key: value for key, value in merged.items() if value is not None}
+        started = []
+        for _ in range(count):
+            name = f"it-{uuid.uuid4().hex[:8]}"
+            log = self.tmp / f"worker-{name}.log"
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    self.worker_command(burst=burst, preload=preload, name=name),
+                    env=worker_env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    cwd=self.tmp,
+                )
+            started.append(Worker(name, process, log))
+        self.workers.extend(started)
+        if not burst:  # a burst worker may be done before anyone sees it registered
+            for worker in started:
+                wait_until(partial(self._registered_or_dead, worker), 60, f"{worker.name} to start")
+                assert worker.alive(), worker.output()
+        return started
+
+    def _registered_or_dead(self, worker: Worker) -> bool:
+        return bool(self.redis.exists(f"rq:worker:{worker.name}")) or not worker.alive()
+
+    def wait_workers_exit(self, timeout: float) -> None:
+        """For burst workers: wait until every one has exited cleanly."""
+        deadline = time.monotonic() + timeout
+        for worker in self.workers:
+            try:
+                worker.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"worker {worker.name} still running after {timeout:.0f} s")
+            assert worker.process.returncode == 0, worker.output()[-3000:]
+
+    def kill(self, worker: Worker, *, parent: bool = True) -> list[int]:
+        """SIGKILL a worker's work horse, and with ``parent`` the worker and its
+        scheduler process too (a machine dying): a crash, not a shutdown.
+        Returns the horse pids killed."""
+        horses = worker.horses()
+        victims = worker.children() if parent else horses
+        for pid in victims:
+            _kill(pid)
+        if parent and worker.alive():
+            worker.process.kill()
+            worker.process.wait(10)
+        return horses
+
+    def stop_workers(self) -> None:
+        """Stop every worker this test started, and their horses, by pid."""
+        for worker in self.workers:
+            for pid in worker.horses():
+                _kill(pid)
+            if worker.alive():
+                worker.process.send_signal(signal.SIGTERM)
+        for worker in self.workers:
+            try:
+                worker.process.wait(10)
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+                worker.process.wait(10)
+        self.workers.clear()
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {w.name}\n{w.output()[-2000:]}" for w in self.workers)
+
+
+@pytest.fixture
+def stack(
+    tmp_path: Path,
+    db_url: str,
+    redis_conn: redis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Stack]:
+    """Database, replays and Redis for this test, in this process's environment and in
+    the workers'; every worker started through it is stopped at the end."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.endswith("_API_KEY") and key not in ("DATABASE_URL", "REDIS_URL")
+    }
+    env.update(
+        DATABASE_URL=db_url,
+        REDIS_URL=REDIS_URL,
+        SNAKEBENCH_REPLAY_DIR=str(tmp_path / "replays"),
+        OPENAI_API_KEY=OPENAI_KEY,
+        # Provider trouble must turn into a void game in seconds, not minutes.
+        SNAKEBENCH_MOVE_TIMEOUT="10",
+        SNAKEBENCH_PROVIDER_RETRIES="2",
+        SNAKEBENCH_RETRY_BASE_DELAY="0.05",
+        SNAKEBENCH_RETRY_MAX_DELAY="0.2",
+        PYTHONUNBUFFERED="1",
+    )
+    for key in ("DATABASE_URL", "REDIS_URL", "SNAKEBENCH_REPLAY_DIR", "OPENAI_API_KEY"):
+        monkeypatch.setenv(key, env[key])
+    for key in [k for k in os.environ if k.startswith("SNAKEBENCH_") or k.endswith("_API_KEY")]:
+        if key not in env:
+            monkeypatch.delenv(key)
+    for key in [k for k in env if k.startswith("SNAKEBENCH_")]:
+        monkeypatch.setenv(key, env[key])
+    the_stack = Stack(tmp=tmp_path, db_url=db_url, redis=redis_conn, env=env)
+    open_store(the_stack.settings)
+    try:
+        yield the_stack
+    finally:
+        the_stack.stop_workers()
+        if not database.is_closed():
+            database.close()
