@@ -15,6 +15,10 @@ from typing import Any
 
 from rq import get_current_job
 
+# Imported here on purpose: workers preload this module (`rq worker -c jobs.run_game`)
+# before forking a work horse per game, so the provider SDKs (~2 s to import) are
+# loaded once per worker, not once per LLM game (docs/PERFORMANCE.md, part d: 51% of
+# the ideal throughput at 64 concurrent games without this, 96% with it).
 from snakebench.config import Settings, get_settings
 from snakebench.queueing import connect_redis
 from snakebench.simulation import run_stored_game, stored_summary
