@@ -40,7 +40,8 @@ from snakebench.queueing import (
     WORKER_QUEUES,
     QueueError,
     enqueue_games,
-    live_job_ids,
+    job_statuses,
+    live_of,
 )
 from snakebench.store import (
     Batch,
@@ -130,21 +131,9 @@ def live_games(game_ids: Sequence[str], connection: redis.Redis) -> set[str]:
     """The games among ``game_ids`` whose job RQ still holds, less a dead machine's:
     a job still ``started`` whose worker stopped heartbeating (its started-registry
     entry lapsed) is abandoned now, as RQ's own maintenance would find minutes later."""
-    live = live_job_ids(game_ids, connection)
-    return live - (_started(live, connection) - _heartbeating(connection))
-
-
-def _started(job_ids: set[str], connection: redis.Redis) -> set[str]:
-    ids = sorted(job_ids)
-    found: set[str] = set()
-    for start in range(0, len(ids), ENQUEUE_CHUNK):
-        chunk = ids[start : start + ENQUEUE_CHUNK]
-        with connection.pipeline() as pipe:
-            for job_id in chunk:
-                pipe.hget(Job.key_for(job_id), "status")
-            statuses = pipe.execute()
-        found.update(j for j, s in zip(chunk, statuses, strict=True) if s == b"started")
-    return found
+    statuses = job_statuses(game_ids, connection)
+    started = {gid for gid, status in statuses.items() if status == "started"}
+    return live_of(statuses) - (started - _heartbeating(connection))
 
 
 def _heartbeating(connection: redis.Redis) -> set[str]:

@@ -142,10 +142,10 @@ def _job_data(game_id: str, timeout: int) -> Any:
     return Queue.prepare_data(RUN_GAME, args=(game_id,), job_id=game_id, **_job_options(timeout))
 
 
-def live_job_ids(game_ids: Iterable[str], connection: redis.Redis) -> set[str]:
-    """The games among ``game_ids`` that RQ still holds as queued, started,
-    scheduled or deferred jobs (pipelined: one round trip per chunk)."""
-    live: set[str] = set()
+def job_statuses(game_ids: Iterable[str], connection: redis.Redis) -> dict[str, str | None]:
+    """Each game's job status as RQ holds it (None: no job), pipelined: one round
+    trip per chunk of ids, whatever the batch size."""
+    found: dict[str, str | None] = {}
     ids = list(game_ids)
     for start in range(0, len(ids), ENQUEUE_CHUNK):
         chunk = ids[start : start + ENQUEUE_CHUNK]
@@ -153,9 +153,21 @@ def live_job_ids(game_ids: Iterable[str], connection: redis.Redis) -> set[str]:
             for gid in chunk:
                 pipe.hget(Job.key_for(gid), "status")
             statuses = pipe.execute()
-        live.update(gid for gid, s in zip(chunk, statuses, strict=True) if _is_live(s))
-    return live
+        found.update(
+            (gid, None if s is None else s.decode()) for gid, s in zip(chunk, statuses, strict=True)
+        )
+    return found
 
 
-def _is_live(status: bytes | None) -> bool:
-    return status is not None and status.decode() in {s.value for s in LIVE_STATUSES}
+def live_job_ids(game_ids: Iterable[str], connection: redis.Redis) -> set[str]:
+    """The games among ``game_ids`` that RQ still holds as queued, started,
+    scheduled or deferred jobs."""
+    return live_of(job_statuses(game_ids, connection))
+
+
+def live_of(statuses: dict[str, str | None]) -> set[str]:
+    return {gid for gid, status in statuses.items() if _is_live(status)}
+
+
+def _is_live(status: str | None) -> bool:
+    return status is not None and status in {s.value for s in LIVE_STATUSES}
