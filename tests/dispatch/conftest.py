@@ -38,7 +38,6 @@ def _store_fixtures() -> Any:
 
 
 _store = _store_fixtures()
-pg_database = _store.pg_database
 pg_url = _store.pg_url
 
 

@@ -132,27 +132,6 @@ def _pg_admin(dbname: str) -> Any:
     return conn
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A throw-away PostgreSQL database for the session (dropped with FORCE at the end,
-    so a worker left connected cannot keep it alive)."""
-    try:
-        admin = _pg_admin(PG_ADMIN_DB)
-    except psycopg2.OperationalError as exc:
-        unavailable(f"PostgreSQL at {PG_HOST}:{PG_PORT}: {str(exc).strip().splitlines()[0]}")
-    name = f"sb_it_{uuid.uuid4().hex[:12]}"
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield name
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-        admin.close()
-
-
 @pytest.fixture
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """SQLite by default; ``indirect`` parametrization with "postgres" gives a fresh

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from typing import NoReturn
 
 import peewee as pw
 import psycopg2
@@ -36,33 +35,6 @@ def _admin_connect(dbname: str) -> connection:
     )
     conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
     return conn
-
-
-def _unavailable(reason: str) -> NoReturn:
-    message = f"PostgreSQL at {PG_HOST}:{PG_PORT} unavailable: {reason}"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """The name of a fresh PostgreSQL database for this session, dropped afterwards."""
-    try:
-        admin = _admin_connect(PG_ADMIN_DB)
-    except psycopg2.OperationalError as exc:
-        _unavailable(str(exc).strip().splitlines()[0])
-    name = f"sb_test_{uuid.uuid4().hex[:12]}"
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield name
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-        admin.close()
 
 
 @pytest.fixture
