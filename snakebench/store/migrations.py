@@ -135,10 +135,52 @@ def _create_v1(db: pw.Database) -> None:
     db.create_tables(_v1_tables(db), safe=False)
 
 
+def _v2_tables(db: pw.Database) -> list[type[pw.Model]]:
+    """The tables migration 2 adds, frozen. Never edit: add a migration instead."""
+    models, batches, games, _ = _v1_tables(db)
+
+    class V2(pw.Model):
+        class Meta:
+            database = db
+
+    class RatingChanges(V2):
+        game = pw.ForeignKeyField(games, on_delete="CASCADE")
+        model = pw.ForeignKeyField(models, on_delete="CASCADE")
+        mu_before = pw.DoubleField()
+        sigma_before = pw.DoubleField()
+        mu_after = pw.DoubleField()
+        sigma_after = pw.DoubleField()
+        created_at = pw.DateTimeField(default=utcnow)
+
+        class Meta:
+            table_name = "rating_changes"
+            indexes = ((("game", "model"), True),)
+
+    class Evaluations(V2):
+        model = pw.ForeignKeyField(models, on_delete="CASCADE")
+        batch = pw.ForeignKeyField(batches, null=True, on_delete="SET NULL")
+        games_target = pw.IntegerField(default=10)
+        games_started = pw.IntegerField(default=0)
+        status = pw.CharField(default="queued")
+        error = pw.TextField(null=True)
+        created_at = pw.DateTimeField(default=utcnow)
+        updated_at = pw.DateTimeField(default=utcnow)
+
+        class Meta:
+            table_name = "evaluations"
+
+    return [RatingChanges, Evaluations]
+
+
+def _create_v2(db: pw.Database) -> None:
+    db.create_tables(_v2_tables(db), safe=False)
+
+
 Migration = tuple[int, str, Callable[[pw.Database], None]]
 
 MIGRATIONS: list[Migration] = [
     (1, "create models, batches, games, participants", _create_v1),
+    (2, "create rating_changes and evaluations", _create_v2),
 ]
 
 

@@ -29,6 +29,7 @@ FINAL_GAME_STATUSES = ("completed", "void", "failed", "cancelled")
 RESULTS = ("won", "lost", "tied")
 TEST_STATUSES = ("untested", "testing", "ranked", "retired")
 BATCH_STATUSES = ("active", "finished", "cancelled")
+EVALUATION_STATUSES = ("queued", "running", "finished", "cancelled", "failed")
 
 TRUESKILL_MU = 25.0
 TRUESKILL_SIGMA = 25.0 / 3.0
@@ -197,4 +198,49 @@ class Participant(BaseModel):
         indexes = ((("game", "slot"), True),)
 
 
-ALL_MODELS: list[type[BaseModel]] = [Model, Batch, Game, Participant]
+class RatingChange(BaseModel):
+    """One model's TrueSkill update from one game: written with the game's completion.
+
+    Its id orders the updates as they were applied, so ``ratings rebuild`` replays games
+    in exactly that order; ``UNIQUE (game, model)`` makes a second update of the same
+    game impossible, and the before/after pairs draw a model's rating over time.
+    """
+
+    id = pw.AutoField()
+    game = pw.ForeignKeyField(Game, backref="rating_changes", on_delete="CASCADE")
+    game_id: str
+    model = pw.ForeignKeyField(Model, backref="rating_changes", on_delete="CASCADE")
+    model_id: int
+    mu_before = pw.DoubleField()
+    sigma_before = pw.DoubleField()
+    mu_after = pw.DoubleField()
+    sigma_after = pw.DoubleField()
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "rating_changes"
+        indexes = ((("game", "model"), True),)
+
+
+class Evaluation(BaseModel):
+    """A placement ladder: ``games_target`` games of one model, each opponent chosen when
+    the previous game ends. Its games belong to ``batch``, so ``dispatch monitor`` works.
+    """
+
+    id = pw.AutoField()
+    model = pw.ForeignKeyField(Model, backref="evaluations", on_delete="CASCADE")
+    model_id: int
+    batch = pw.ForeignKeyField(Batch, null=True, backref="evaluations", on_delete="SET NULL")
+    batch_id: str | None
+    games_target = pw.IntegerField(default=10)
+    games_started = pw.IntegerField(default=0)
+    status = pw.CharField(default="queued")  # one of EVALUATION_STATUSES
+    error = pw.TextField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "evaluations"
+
+
+ALL_MODELS: list[type[BaseModel]] = [Model, Batch, Game, Participant, RatingChange, Evaluation]

@@ -30,6 +30,7 @@ from snakebench.store.models import (
     new_id,
     utcnow,
 )
+from snakebench.store.rating_queries import locked_models, record_trueskill
 
 BOT_MODELS = ("random", "greedy", "survivor")
 RESULT_STATUSES = ("completed", "void", "failed")
@@ -267,14 +268,14 @@ def complete_game(
     status: str = "completed",
     error: str | None = None,
 ) -> Game:
-    """Record a game's end in ONE transaction: game row, participants, counters.
+    """Record a game's end in ONE transaction: game row, participants, counters, rating.
 
     ``participants`` holds one mapping per slot: ``slot``, optionally ``model`` (a name;
     required for a slot the game was created without) and any of
     :data:`PARTICIPANT_STATS`. Only ``completed`` games count towards models' wins,
-    losses, ties, apples and games played; ``void`` and ``failed`` games are kept for the
-    record and touch no model. A game already final raises :class:`GameStateError`, so a
-    result is never recorded twice.
+    losses, ties, apples and games played, and update their TrueSkill ratings; ``void``
+    and ``failed`` games are kept for the record and touch no model. A game already
+    final raises :class:`GameStateError`, so a result is never recorded twice.
     """
     if status not in RESULT_STATUSES:
         raise ValueError(f"status must be one of {', '.join(RESULT_STATUSES)}, not {status!r}")
@@ -293,8 +294,10 @@ def complete_game(
         )
         saved = _write_participants(game_id, participants)
         if status == "completed":
+            locked_models(p.model_id for p in saved)
             for participant in saved:
                 _count_result(participant, ended_at)
+            record_trueskill(game_id, saved, ended_at)
         _move_game_batch_counter(game_id, old, status, cost=total_cost)
     return get_game(game_id)
 

@@ -14,11 +14,12 @@ def test_upgrade_creates_tables_and_is_safe_twice(raw_db: pw.Database) -> None:
     assert upgrade(raw_db) == [v for v, _, _ in MIGRATIONS]
     tables = set(raw_db.get_tables())
     assert {"models", "batches", "games", "participants", "schema_version"} <= tables
-    assert current_version(raw_db) == latest_version() == 1
+    assert {"rating_changes", "evaluations"} <= tables
+    assert current_version(raw_db) == latest_version() == 2
     assert upgrade(raw_db) == []
-    assert current_version(raw_db) == 1
+    assert current_version(raw_db) == 2
     rows = raw_db.execute_sql("SELECT version FROM schema_version").fetchall()
-    assert [r[0] for r in rows] == [1]
+    assert [r[0] for r in rows] == [1, 2]
 
 
 def test_models_match_migrated_schema(db: pw.Database) -> None:
@@ -34,6 +35,7 @@ def test_indexes(db: pw.Database) -> None:
         return {tuple(i.columns): i.unique for i in db.get_indexes(table)}
 
     assert indexes("participants")[("game_id", "slot")] is True
+    assert indexes("rating_changes")[("game_id", "model_id")] is True
     assert indexes("models")[("name",)] is True
     games = indexes("games")
     assert games[("status",)] is False
@@ -62,5 +64,6 @@ def test_concurrent_upgrades_apply_once(db_url: str, raw_db: pw.Database) -> Non
     for thread in threads:
         thread.join(timeout=60)
     assert errors == []
-    assert sorted(results) == [[], [], [], [1]]
-    assert current_version(raw_db) == 1
+    applied = sorted(version for result in results for version in result)
+    assert len(results) == 4 and applied == [v for v, _, _ in MIGRATIONS]  # each once
+    assert current_version(raw_db) == latest_version()

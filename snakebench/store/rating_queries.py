@@ -1,0 +1,188 @@
+"""TrueSkill in the database: one update per completed game, and a rebuild from scratch.
+
+:func:`record_trueskill` runs inside :func:`snakebench.store.complete_game`'s
+transaction, so a game's result and its rating update commit together or not at all.
+Many workers finish games at once; each update reads the two models' ratings and
+writes new ones, so the read must hold a lock until commit or one update overwrites
+another: PostgreSQL takes the rows ``FOR UPDATE`` (in id order, so two games of the
+same pair cannot deadlock), and SQLite's ``BEGIN IMMEDIATE`` already serialises writers.
+
+A game counts towards ratings ("rated") when it completed and none of its models is
+retired: :func:`rated_games` is the one definition, shared by the rebuild, Bradley-Terry
+and the leaderboard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import peewee as pw
+
+from snakebench.ratings.trueskill_rating import Skill, rate_match
+from snakebench.store.db import is_postgres, transaction
+from snakebench.store.models import Game, Model, Participant, RatingChange, utcnow
+
+RETIRED = "retired"
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    """What :func:`rebuild_trueskill` did: games replayed, models touched, and the
+    largest difference between the stored and the rebuilt mu or sigma."""
+
+    games: int
+    models: int
+    max_difference: float
+    written: bool
+
+
+def record_trueskill(game_id: str, participants: Sequence[Participant], at: datetime) -> bool:
+    """Apply one completed game's TrueSkill update; False when the game is not rated.
+
+    Call inside the completion transaction, after :func:`locked_models`. A game with a
+    retired model, or a slot without a result, changes no rating.
+    """
+    if len(participants) < 2 or any(p.result is None for p in participants):
+        return False
+    ordered = sorted(participants, key=lambda p: p.slot)
+    models = locked_models([p.model_id for p in ordered])
+    if any(models[p.model_id].test_status == RETIRED for p in ordered):
+        return False
+    before = [
+        Skill(models[p.model_id].trueskill_mu, models[p.model_id].trueskill_sigma) for p in ordered
+    ]
+    after = rate_match(before, [str(p.result) for p in ordered])
+    for participant, old, new in zip(ordered, before, after, strict=True):
+        _set_skill(participant.model_id, new)
+        RatingChange.create(
+            game=game_id,
+            model=participant.model_id,
+            mu_before=old.mu,
+            sigma_before=old.sigma,
+            mu_after=new.mu,
+            sigma_after=new.sigma,
+            created_at=at,
+        )
+    return True
+
+
+def locked_models(model_ids: Iterable[int]) -> dict[int, Model]:
+    """The models, their rows locked until commit on PostgreSQL (SQLite's immediate
+    transaction holds the whole database). Always in id order: two mirrored games of
+    the same pair finishing together would otherwise lock x then y and y then x, and
+    deadlock."""
+    query = Model.select().where(Model.id.in_(sorted(set(model_ids)))).order_by(Model.id)
+    if is_postgres():
+        query = query.for_update()
+    return {model.id: model for model in query}
+
+
+def _skill_of(model: Model) -> Skill:
+    return Skill(model.trueskill_mu, model.trueskill_sigma)
+
+
+def _set_skill(model_id: int, skill: Skill) -> None:
+    Model.update(
+        {
+            Model.trueskill_mu: skill.mu,
+            Model.trueskill_sigma: skill.sigma,
+            Model.trueskill_exposed: skill.exposed,
+            Model.elo_rating: skill.display,
+            Model.updated_at: utcnow(),
+        }
+    ).where(Model.id == model_id).execute()
+
+
+def rated_games() -> pw.ModelSelect[Game]:
+    """Completed games with no retired model, in the order their ratings were applied.
+
+    Games rated before come first in update order (the rating change ids); completed
+    games never rated (a model restored from retirement) follow by end time.
+    """
+    retired = Participant.select(Participant.game).join(Model).where(Model.test_status == RETIRED)
+    first_change = (
+        RatingChange.select(RatingChange.game, pw.fn.MIN(RatingChange.id).alias("seq"))
+        .group_by(RatingChange.game)
+        .alias("first_change")
+    )
+    never_rated = pw.Case(None, [(first_change.c.seq.is_null(), 1)], 0)
+    return (
+        Game.select(Game.id, Game.ended_at)
+        .join(first_change, pw.JOIN.LEFT_OUTER, on=(first_change.c.game_id == Game.id))
+        .where((Game.status == "completed") & Game.id.not_in(retired))
+        .order_by(never_rated, first_change.c.seq, Game.ended_at, Game.id)
+    )
+
+
+def rebuild_trueskill(*, write: bool = True) -> RebuildReport:
+    """Replay every rated game's update from the initial ratings, in the original order.
+
+    With ``write`` the result replaces the stored ratings and rating changes (one
+    transaction); without, it only reports how far the stored ratings are from it.
+    Either way ``max_difference`` compares against what was stored before.
+    """
+    with transaction(immediate=True):
+        models = locked_models(model.id for model in Model.select(Model.id))
+        skills: dict[int, Skill] = {model_id: Skill() for model_id in models}
+        changes: list[dict[str, object]] = []
+        games: list[Game] = list(rated_games())
+        lineups = _lineups([game.id for game in games])
+        for game in games:
+            lineup = lineups.get(game.id, [])
+            if len(lineup) < 2 or any(result is None for _, result in lineup):
+                continue
+            before = [skills[model_id] for model_id, _ in lineup]
+            after = rate_match(before, [str(result) for _, result in lineup])
+            for (model_id, _), old, new in zip(lineup, before, after, strict=True):
+                skills[model_id] = new
+                changes.append(_change_row(game, model_id, old, new))
+        difference = max(
+            (_distance(models[model_id], skill) for model_id, skill in skills.items()),
+            default=0.0,
+        )
+        if write:
+            _replace_ratings(skills, changes)
+    rated = len({row["game"] for row in changes})
+    return RebuildReport(games=rated, models=len(models), max_difference=difference, written=write)
+
+
+def _lineups(game_ids: Sequence[str]) -> dict[str, list[tuple[int, str | None]]]:
+    """Each game's (model id, result) by slot, in as few queries as the ids need."""
+    lineups: dict[str, list[tuple[int, str | None]]] = {}
+    for start in range(0, len(game_ids), 500):
+        chunk = game_ids[start : start + 500]
+        query: Any = (  # Any: peewee's stubs type .tuples() rows as model instances
+            Participant.select(Participant.game, Participant.model, Participant.result)
+            .where(Participant.game.in_(chunk))
+            .order_by(Participant.game, Participant.slot)
+        )
+        for game_id, model_id, result in query.tuples():
+            lineups.setdefault(game_id, []).append((model_id, result))
+    return lineups
+
+
+def _change_row(game: Game, model_id: int, old: Skill, new: Skill) -> dict[str, object]:
+    return {
+        "game": game.id,
+        "model": model_id,
+        "mu_before": old.mu,
+        "sigma_before": old.sigma,
+        "mu_after": new.mu,
+        "sigma_after": new.sigma,
+        "created_at": game.ended_at or utcnow(),
+    }
+
+
+def _distance(model: Model, skill: Skill) -> float:
+    return max(abs(model.trueskill_mu - skill.mu), abs(model.trueskill_sigma - skill.sigma))
+
+
+def _replace_ratings(skills: dict[int, Skill], changes: list[dict[str, object]]) -> None:
+    RatingChange.delete().execute()
+    for start in range(0, len(changes), 500):
+        RatingChange.insert_many(changes[start : start + 500]).execute()
+    for model_id, skill in skills.items():
+        _set_skill(model_id, skill)
