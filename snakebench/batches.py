@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +37,7 @@ from snakebench.simulation import GameParams, check_game, run_stored_game
 from snakebench.store import (
     Batch,
     GameStateError,
+    Model,
     NewGame,
     batch_game_ids,
     create_batch_with_games,
@@ -49,6 +50,7 @@ MAX_SEED = 2**63 - 1  # seeds are stored as BIGINT
 
 __all__ = [
     "BatchError",
+    "BatchPlan",
     "BatchProgress",
     "BatchSpec",
     "batch_progress",
@@ -56,12 +58,14 @@ __all__ = [
     "create_batch_games",
     "enqueue_batch",
     "latest_batch_id",
+    "plan_batch",
     "progress_of",
     "purge",
     "reconcile",
     "retry_batch",
     "run_batch_sync",
     "submit_batch",
+    "write_batch",
 ]
 
 
@@ -151,26 +155,45 @@ def create_batch_games(
     count, priority, seeds, rules, unknown or removed models, missing API keys, and an
     estimated cost above ``max_cost`` (unless ``force``). Nothing goes to Redis.
     """
-    settings = settings or get_settings()
+    plan = plan_batch(spec, settings or get_settings())
+    check_budget(plan.estimate, spec.max_cost, force=force)
+    params = {**asdict(spec), "estimated_cost": plan.estimate}
+    return write_batch(spec, plan.games, params)
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """A validated batch not written yet: its models, games and estimated cost.
+    Tournaments plan one batch per pair and write them all as one."""
+
+    models: list[Model]
+    games: list[NewGame]
+    estimate: float
+
+
+def plan_batch(spec: BatchSpec, settings: Settings) -> BatchPlan:
+    """Check ``spec`` (see :func:`create_batch_games`) and lay out its games; no
+    budget check and nothing written."""
     _check_spec(spec)
     models = check_game(spec.model_a, spec.model_b, spec.game_params(), settings)
-    estimate = estimate_cost(models, spec.count, spec.max_rounds)
-    check_budget(estimate, spec.max_cost, force=force)
     a, b = (model.id for model in models)
     games = [
         NewGame(seed=seed, model_ids=(b, a) if swapped else (a, b))
         for seed in _seeds(spec)
         for swapped in ((False, True) if spec.mirror else (False,))
     ]
-    columns = asdict(spec.game_params())
+    return BatchPlan(models, games, estimate_cost(models, spec.count, spec.max_rounds))
+
+
+def write_batch(
+    spec: BatchSpec, games: list[NewGame], params: dict[str, Any], game_type: str = "ladder"
+) -> Batch:
+    """Write one batch of ``games`` played by ``spec``'s rules, name and budget."""
+    columns = asdict(replace(spec.game_params(), game_type=game_type))
     for key in ("seed", "game_id", "batch_id"):
         columns.pop(key)
     return create_batch_with_games(
-        games,
-        settings=columns,
-        name=spec.name,
-        params={**asdict(spec), "estimated_cost": estimate},
-        max_cost=spec.max_cost,
+        games, settings=columns, name=spec.name, params=params, max_cost=spec.max_cost
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from snakebench.players.factory import model_spec
 from snakebench.store import Model, model_average_costs
 
 # A typical move: the prompt (board, rules, history) in, a short rationale out.
@@ -27,10 +28,8 @@ def price_per_game(model: Model, max_rounds: int) -> float:
     round: an upper bound, since most games end early."""
     if model.provider == "bot":
         return 0.0
-    per_move = (
-        INPUT_TOKENS_PER_MOVE * model.price_input_per_m
-        + OUTPUT_TOKENS_PER_MOVE * model.price_output_per_m
-    ) / 1_000_000
+    # The LLM player prices each real move with the same ModelSpec.cost.
+    per_move = model_spec(model).cost(INPUT_TOKENS_PER_MOVE, OUTPUT_TOKENS_PER_MOVE)
     return per_move * max_rounds
 
 

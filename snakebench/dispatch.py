@@ -16,7 +16,8 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
@@ -76,7 +77,9 @@ DISPATCH_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-def _reported(func: F) -> F:
+def reported(func: F) -> F:
+    """``func`` reporting :data:`DISPATCH_ERRORS` as one line, exit status 2."""
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -95,13 +98,13 @@ class DispatchApp(App):
         register = super().command(*args, **kwargs)
 
         def decorator(func: F) -> F:
-            register(_reported(func))
+            register(reported(func))
             return func
 
         return decorator
 
     def default(self, func: F) -> F:
-        self.callback(invoke_without_command=True)(guarded(_reported(func)))
+        self.callback(invoke_without_command=True)(guarded(reported(func)))
         return func
 
 
@@ -213,41 +216,68 @@ def submit(
         double_death=double_death, invalid_move_policy=invalid_move_policy,
     )  # fmt: skip
     when = parse_when(at, in_)
+    submission = Submission(
+        (model_a, model_b), functools.partial(create_batch_games, spec, force=force)
+    )
+    run_submission(submission, when, sync=sync, local=local, monitor=monitor, workers=workers,
+                   as_json=as_json)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A batch to submit: the names of its models (checked before a database is
+    created) and ``create``, which validates and writes it (games ``queued``, nothing
+    in Redis). Tournaments submit through the same modes with their own ``create``."""
+
+    models: Sequence[str]
+    create: Callable[[], Batch]
+    # Once the batch is over (watched, --sync, --local): its results as JSON-ready
+    # facts, added to the final JSON under "results", and how to print them as text.
+    results: Callable[[str], dict[str, Any]] | None = None
+    show: Callable[[dict[str, Any]], None] | None = None
+
+
+def run_submission(
+    submission: Submission, when: datetime | None = None, *, sync: bool = False,
+    local: bool = False, monitor: bool = False, workers: int = 2, as_json: bool = False,
+) -> str:  # fmt: skip
+    """Submit as ``--sync``, ``--local`` or to Redis (watched with ``monitor``), print
+    the report, and return the batch id (exits 1 if a watched game failed)."""
     if sync:
-        _submit_sync(spec, force=force, as_json=as_json)
-    elif local:
-        _submit_local(spec, when, force=force, workers=workers, as_json=as_json)
-    else:
-        _submit_queued(spec, when, force=force, monitor=monitor, as_json=as_json)
+        return _submit_sync(submission, as_json=as_json)
+    if local:
+        return _submit_local(submission, when, workers=workers, as_json=as_json)
+    return _submit_queued(submission, when, monitor=monitor, as_json=as_json)
 
 
-def _open_store_for(spec: BatchSpec) -> None:
+def _open_store_for(models: Sequence[str]) -> None:
     """Open the store, unless the models cannot be in it: a directory with no database
     yet knows only the bots, and bad input must not leave an empty database behind."""
     if not store_exists():
-        for model in (spec.model_a, spec.model_b):
+        for model in models:
             if model not in BOT_MODELS:
                 raise UnknownModelError(model, BOT_MODELS)
     open_store()
 
 
 def _submit_queued(
-    spec: BatchSpec, when: datetime | None, *, force: bool, monitor: bool, as_json: bool
-) -> None:
+    submission: Submission, when: datetime | None, *, monitor: bool, as_json: bool
+) -> str:
     connection = connect_redis()  # unreachable Redis: refused before anything is written
-    _open_store_for(spec)
-    report = _submit(spec, connection, when, force=force)
+    _open_store_for(submission.models)
+    report = _submit(submission, connection, when)
     if not (monitor and as_json):  # with both, one JSON document at the end
         _print_submitted(report, as_json)
     if monitor:
-        _finish(_watch_to_end(report["batch_id"], connection), as_json, report)
+        _finish(_watch_to_end(report["batch_id"], connection), as_json, report, submission)
+    return str(report["batch_id"])
 
 
 def _submit(
-    spec: BatchSpec, connection: redis.Redis, when: datetime | None, *, force: bool
+    submission: Submission, connection: redis.Redis, when: datetime | None
 ) -> dict[str, Any]:
     """:func:`submit_batch`, reporting how many jobs were really enqueued."""
-    batch = create_batch_games(spec, force=force)
+    batch = submission.create()
     return _submitted(batch, when, enqueue_batch(batch.id, connection, at=when))
 
 
@@ -257,7 +287,7 @@ def _submitted(batch: Batch, when: datetime | None, enqueued: int) -> dict[str, 
         "batch_id": batch.id,
         "games": batch.total_games,
         "enqueued": enqueued,
-        "models": [params.get("model_a"), params.get("model_b")],
+        "models": _models_of(params),
         "mirror": params.get("mirror"),
         "seed": params.get("seed"),
         "priority": params.get("priority"),
@@ -272,8 +302,7 @@ def _print_submitted(report: dict[str, Any], as_json: bool) -> None:
     if as_json:
         out.print_json(json.dumps(report))
         return
-    a, b = report["models"]
-    line = f"batch {report['batch_id']}: {report['games']} games, {a} v {b}"
+    line = f"batch {report['batch_id']}: {report['games']} games, {_line_up(report['models'])}"
     line += " (mirrored)" if report["mirror"] else ""
     line += f", on queue {report['queue']}"
     if report["scheduled_for"]:
@@ -281,6 +310,17 @@ def _print_submitted(report: dict[str, Any], as_json: bool) -> None:
     line += f"; estimated cost ${report['estimated_cost']:.2f}"
     out.print(line)
     err.print(f"watch it: python -m snakebench.dispatch monitor {report['batch_id']}")
+
+
+def _models_of(params: dict[str, Any]) -> list[str | None]:
+    """The models a batch's parameters name: a tournament's list, or a pair."""
+    return list(params.get("models") or [params.get("model_a"), params.get("model_b")])
+
+
+def _line_up(models: Sequence[str | None]) -> str:
+    """``a v b`` for a pair, ``round robin of a, b, c`` for more."""
+    names = [str(model or "?") for model in models]
+    return " v ".join(names) if len(names) == 2 else "round robin of " + ", ".join(names)
 
 
 def _watch_to_end(batch_id: str, connection: redis.Redis | None) -> BatchProgress:
@@ -292,21 +332,33 @@ def _watch_to_end(batch_id: str, connection: redis.Redis | None) -> BatchProgres
         raise typer.Exit(130) from None
 
 
-def _finish(progress: BatchProgress, as_json: bool, report: dict[str, Any] | None = None) -> None:
-    """Print the final summary (or JSON) and exit 1 if any game failed."""
+def _finish(
+    progress: BatchProgress,
+    as_json: bool,
+    report: dict[str, Any] | None = None,
+    submission: Submission | None = None,
+) -> None:
+    """Print the final summary (or JSON), then the submission's results if it has
+    any, and exit 1 if any game failed."""
+    results = None
+    if submission is not None and submission.results is not None:
+        results = submission.results(progress.batch_id)
     if as_json:
         facts = summary(progress)
-        out.print_json(json.dumps({**report, "progress": facts} if report else facts))
+        document = {**report, "progress": facts} if report else facts
+        out.print_json(json.dumps(document | ({"results": results} if results else {})))
     else:
         out.print(summary_line(progress))
+        if results is not None and submission is not None and submission.show is not None:
+            submission.show(results)
     if progress.failed:
         raise typer.Exit(1)
 
 
-def _submit_sync(spec: BatchSpec, *, force: bool, as_json: bool) -> None:
+def _submit_sync(submission: Submission, *, as_json: bool) -> str:
     """Create the batch and play it here, game after game (no Redis, no workers)."""
-    _open_store_for(spec)
-    batch = create_batch_games(spec, force=force)
+    _open_store_for(submission.models)
+    batch = submission.create()
     report = _submitted(batch, None, 0)
     try:
         with BatchView(batch_progress(batch.id), err) as view:
@@ -317,22 +369,23 @@ def _submit_sync(spec: BatchSpec, *, force: bool, as_json: bool) -> None:
         cancelled = cancel_batch_games(batch.id)
         err.print(f"interrupted: {len(cancelled)} games of batch {batch.id} cancelled")
         raise typer.Exit(130) from None
-    _finish(final, as_json, report)
+    _finish(final, as_json, report, submission)
+    return batch.id
 
 
 def _submit_local(
-    spec: BatchSpec, when: datetime | None, *, force: bool, workers: int, as_json: bool
-) -> None:
+    submission: Submission, when: datetime | None, *, workers: int, as_json: bool
+) -> str:
     """Start a private Redis and ``workers`` workers, run the batch on them to the end,
     stop everything, and print a summary. Ctrl+C cancels what is left: with the stack
     gone, nothing would play it."""
     from snakebench.local import LocalStack, LocalStackError  # lazily: starts processes
 
-    _open_store_for(spec)
+    _open_store_for(submission.models)
     try:
         with LocalStack(workers=workers) as stack:
             connection = connect_redis(stack.redis_url)
-            report = _submit(spec, connection, when, force=force)
+            report = _submit(submission, connection, when)
             try:
                 final = watch(report["batch_id"], connection, console=err)
             except KeyboardInterrupt:
@@ -341,7 +394,8 @@ def _submit_local(
                 raise typer.Exit(130) from None
     except LocalStackError as exc:
         raise DispatchError(str(exc)) from None
-    _finish(final, as_json, report)
+    _finish(final, as_json, report, submission)
+    return str(report["batch_id"])
 
 
 # --- watching -----------------------------------------------------------------------
@@ -464,7 +518,7 @@ def batches(
         p, params = progress_of(batch), batch.params or {}
         table.add_row(
             batch.id[:8], f"{batch.created_at:%Y-%m-%d %H:%M}",
-            f"{params.get('model_a', '?')} v {params.get('model_b', '?')}",
+            _line_up(_models_of(params)),
             f"{p.done}/{p.total}", str(p.failed), str(p.void), f"${p.cost:.2f}", p.status,
         )  # fmt: skip
     out.print(table)
