@@ -7,14 +7,19 @@ from typing import Annotated
 import typer
 
 from snakebench import __version__, dispatch
+from snakebench.commands import costs as costs_cmd
 from snakebench.commands import db, fake_llm, local, models, play, replay, web
+from snakebench.commands import leaderboard as leaderboard_cmd
+from snakebench.commands import tournament as tournament_cmd
 from snakebench.commands.app import App
+from snakebench.commands.evaluate import evaluate
 
 app = App(
     help="SnakeBench: language models play two-player Snake against each other.\n\n"
     "Start with: snakebench play greedy random (built-in bots, no API key)."
 )
 app.command("play")(play.play)
+app.command("evaluate")(evaluate)
 app.add_typer(dispatch.app, name="dispatch")
 app.add_typer(models.app, name="models")
 app.add_typer(replay.app, name="replay")
@@ -22,6 +27,11 @@ app.add_typer(local.app, name="local")
 app.command("web")(web.web)
 app.command("fake-llm")(fake_llm.fake_llm)
 app.add_typer(db.app, name="db")
+app.command("tournament")(tournament_cmd.tournament)
+app.command("tournament-report")(tournament_cmd.tournament_report_command)
+app.command("costs")(costs_cmd.costs)
+app.command("leaderboard")(leaderboard_cmd.show_leaderboard)
+app.add_typer(leaderboard_cmd.ratings_app, name="ratings")
 
 
 def _print_version(value: bool) -> None:
