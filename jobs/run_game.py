@@ -15,6 +15,8 @@ from typing import Any
 
 from rq import get_current_job
 
+import jobs.evaluate  # noqa: F401  (preloaded too: the evaluation games' callbacks)
+
 # Imported here on purpose: workers preload this module (`rq worker -c jobs.run_game`)
 # before forking a work horse per game, so the provider SDKs (~2 s to import) are
 # loaded once per worker, not once per LLM game (docs/PERFORMANCE.md, part d: 51% of

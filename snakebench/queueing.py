@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import redis
-from rq import Queue, Retry
+from rq import Callback, Queue, Retry
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
@@ -127,6 +127,35 @@ def enqueue_games(
                     queue.schedule_job(job, at, pipeline=pipe)
             pipe.execute()
     return len(game_ids)
+
+
+def enqueue_game_with_callbacks(
+    game_id: str,
+    *,
+    max_rounds: int,
+    priority: str = "normal",
+    connection: redis.Redis,
+    on_success: str,
+    on_failure: str,
+    settings: Settings | None = None,
+) -> Job:
+    """Enqueue one ``run_game`` job whose end calls ``on_success`` / ``on_failure``
+    (dotted paths, stored by name in the job hash whatever the serializer), e.g. the
+    placement ladder choosing its next game. A dead job left under the same id is
+    deleted first; the caller makes sure no live one exists."""
+    queue = game_queue(priority, connection)
+    old = Job.fetch_many([game_id], connection=connection, serializer=SERIALIZER)[0]
+    if old is not None:
+        old.delete()
+    job = queue.create_job(
+        RUN_GAME,
+        args=(game_id,),
+        job_id=game_id,
+        on_success=Callback(on_success),
+        on_failure=Callback(on_failure),
+        **_job_options(job_timeout(max_rounds, settings)),
+    )
+    return queue.enqueue_job(job)
 
 
 def _job_options(timeout: int) -> dict[str, Any]:

@@ -1,0 +1,87 @@
+"""The ladder in one process (--sync) and the command's input checks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from typer.testing import Result
+
+from snakebench.config import Settings
+from snakebench.evaluation import advance, start_evaluation
+from snakebench.simulation import GameParams
+from snakebench.store import Batch, Evaluation, Game, Participant, get_model, upsert_model
+
+Invoke = Callable[..., Result]
+
+
+def test_sync_ladder_with_bots_ends_ranked_with_n_games(store: Settings, run: Invoke) -> None:
+    result = run("evaluate", "greedy", "--games", "4", "--sync", "--max-rounds", "30", "--json")
+    assert result.exit_code == 0, result.output
+    (facts,) = json.loads(result.stdout)["evaluations"]
+    assert (facts["status"], facts["test_status"], facts["completed"]) == ("finished", "ranked", 4)
+    ev = Evaluation.get_by_id(facts["evaluation_id"])
+    assert (ev.status, ev.games_started) == ("finished", 4)
+    games = list(Game.select().where(Game.batch == ev.batch_id))
+    assert len(games) == 4 and {g.game_type for g in games} == {"evaluation"}
+    assert {g.status for g in games} == {"completed"} and {g.max_rounds for g in games} == {30}
+    assert get_model("greedy").test_status == "ranked"
+    assert get_model("greedy").games_played == 4
+    assert Batch.get_by_id(ev.batch_id).status == "finished"
+    # two bots, at most two games each, sides alternating
+    opponents = [p.model.name for p in Participant.select() if p.model.name != "greedy"]
+    assert sorted(opponents) == ["random", "random", "survivor", "survivor"]
+    slots = [p.slot for p in Participant.select().join(Game).order_by(Game.created_at)
+             if p.model.name == "greedy"]  # fmt: skip
+    assert slots == [0, 1, 0, 1]
+    assert "evaluation" in run("evaluate", "--status").stdout
+
+
+def test_advance_twice_for_the_same_finished_game_creates_one_next_game(store: Settings) -> None:
+    ev = start_evaluation("survivor", 3, params=GameParams(max_rounds=10))
+    first = advance(ev.id)
+    assert first.created is not None and advance(ev.id).created is None  # still pending
+    Game.update(status="completed").where(Game.id == first.created).execute()
+    steps = [advance(ev.id), advance(ev.id)]
+    assert [s.created is not None for s in steps] == [True, False]
+    assert Evaluation.get_by_id(ev.id).games_started == 2
+    assert Game.select().where(Game.batch == ev.batch_id).count() == 2
+
+
+def test_void_games_are_replaced_up_to_a_limit_then_the_evaluation_fails(
+    store: Settings,
+) -> None:
+    ev = start_evaluation("random", 2, params=GameParams(max_rounds=10))
+    created = []
+    while (step := advance(ev.id)).created is not None:
+        created.append(step.created)
+        Game.update(status="void").where(Game.id == step.created).execute()
+    assert len(created) == 4  # two games, then two replacements
+    final = Evaluation.get_by_id(ev.id)
+    assert final.status == "failed" and "0 of 4" in str(final.error)
+    assert get_model("random").test_status == "untested"
+    assert Batch.get_by_id(ev.batch_id).total_games == 4
+
+
+def test_bad_input_is_one_line_and_exit_2(store: Settings, run: Invoke) -> None:
+    cases = [
+        (["evaluate", "nope"], "unknown model 'nope'"),
+        (["evaluate", "greedy", "--games", "0"], "--games must be at least 1"),
+        (["evaluate", "greedy", "random"], "use snakebench evaluate --queue"),
+        (["evaluate"], "name a model"),
+    ]
+    for args, message in cases:
+        result = run(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_model_already_being_evaluated_is_refused(store: Settings, run: Invoke) -> None:
+    upsert_model("newbie", provider="bot", model_slug="greedy")
+    start_evaluation("newbie", 2)
+    assert get_model("newbie").test_status == "testing"
+    result = run("evaluate", "newbie", "--sync")
+    assert result.exit_code == 2
+    assert "already being evaluated" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert Evaluation.select().count() == 1
