@@ -167,7 +167,7 @@ def pair_matrix(batch_id: str) -> dict[str, dict[str, dict[str, int]]]:
     column model; one self-join of the participants, grouped by pair."""
     opponent = Participant.alias()
     # ``opponent.model`` is the aliased class itself (ModelAlias.model), not the column.
-    opponent_model = pw.FieldAlias.create(opponent, Participant.model)
+    opponent_model = pw.FieldAlias.create(opponent, Participant.model)  # type: ignore[no-untyped-call]
     me, them = Model.alias(), Model.alias()
     query = (
         Participant.select(
