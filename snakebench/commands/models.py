@@ -11,11 +11,12 @@ from rich.console import Console
 from rich.table import Table
 
 from snakebench.catalog import PROVIDERS, check_entry, read_model_list
-from snakebench.commands.app import App
+from snakebench.commands.app import App, fail
 from snakebench.store import Model, Participant, get_model, list_models, open_store, upsert_model
 from snakebench.store.db import transaction
+from snakebench.store.rating_queries import RETIRED, retire_model, unretire_model
 
-app = App(help="Add, list, show, remove and import models (the players).")
+app = App(help="Add, list, show, remove, retire and import models (the players).")
 out = Console(highlight=False, soft_wrap=True)
 
 
@@ -150,12 +151,33 @@ def remove(name: Annotated[str, typer.Argument(help="A model name.")]) -> None:
 
 @app.command()
 def restore(name: Annotated[str, typer.Argument(help="A removed model's name.")]) -> None:
-    """Let a removed model play again (its games and record were kept)."""
+    """Let a removed model play again (its games and record were kept); a retired one's
+    results count again and the ratings are rebuilt with them."""
     open_store()
     model = get_model(name)
+    if model.test_status == RETIRED:
+        report = unretire_model(model)
+        out.print(f"model {name} restored: ratings rebuilt from {report.games} rated games")
+        return
     model.is_active = True
     model.save()
     out.print(f"model {name} restored")
+
+
+@app.command()
+def retire(name: Annotated[str, typer.Argument(help="A model name.")]) -> None:
+    """Retire a model: it stops playing and its results no longer count.
+
+    Every rating is rebuilt without its games (its opponents' too), in one transaction;
+    the games stay in the database for the record, and `snakebench models restore NAME`
+    brings them back.
+    """
+    open_store()
+    model = get_model(name)
+    if model.test_status == RETIRED:
+        raise fail(f"model {name} is already retired")
+    report = retire_model(model)
+    out.print(f"model {name} retired: ratings rebuilt from {report.games} rated games")
 
 
 @app.command("import")

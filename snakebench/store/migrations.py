@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import peewee as pw
+from playhouse.migrate import SchemaMigrator, migrate
 
 from snakebench.store.db import is_postgres, transaction
 from snakebench.store.models import ELO_START, TRUESKILL_MU, TRUESKILL_SIGMA, utcnow
@@ -174,13 +175,15 @@ def _v2_tables(db: pw.Database) -> list[type[pw.Model]]:
 
 def _create_v2(db: pw.Database) -> None:
     db.create_tables(_v2_tables(db), safe=False)
+    migrator = SchemaMigrator.from_database(db)
+    migrate(migrator.add_column("games", "rating_seq", pw.BigIntegerField(null=True)))
 
 
 Migration = tuple[int, str, Callable[[pw.Database], None]]
 
 MIGRATIONS: list[Migration] = [
     (1, "create models, batches, games, participants", _create_v1),
-    (2, "create rating_changes and evaluations", _create_v2),
+    (2, "create rating_changes and evaluations; games.rating_seq", _create_v2),
 ]
 
 

@@ -165,6 +165,9 @@ class Game(BaseModel):
     total_cost = pw.DoubleField(default=0.0)
     error = pw.TextField(null=True)
     worker = pw.TextField(null=True)
+    # The order ratings apply in: set when the game is first rated, kept ever after, so
+    # a rebuild (even after a model's retirement and return) replays the same order.
+    rating_seq = pw.BigIntegerField(null=True)
 
     class Meta:
         table_name = "games"

@@ -51,9 +51,8 @@ def record_trueskill(game_id: str, participants: Sequence[Participant], at: date
     models = locked_models([p.model_id for p in ordered])
     if any(models[p.model_id].test_status == RETIRED for p in ordered):
         return False
-    before = [
-        Skill(models[p.model_id].trueskill_mu, models[p.model_id].trueskill_sigma) for p in ordered
-    ]
+    _assign_rating_seq([game_id])
+    before = [_skill_of(models[p.model_id]) for p in ordered]
     after = rate_match(before, [str(p.result) for p in ordered])
     for participant, old, new in zip(ordered, before, after, strict=True):
         _set_skill(participant.model_id, new)
@@ -67,6 +66,20 @@ def record_trueskill(game_id: str, participants: Sequence[Participant], at: date
             created_at=at,
         )
     return True
+
+
+def _assign_rating_seq(game_ids: Sequence[str]) -> None:
+    """Give games without one the next rating sequence numbers, in the order given.
+
+    Read after the models are locked, so of two games sharing a model the later one
+    always gets the higher number; two games sharing none may get the same number,
+    and then their order does not change any rating.
+    """
+    for game_id in game_ids:
+        last = Game.select(pw.fn.MAX(Game.rating_seq)).scalar() or 0
+        Game.update(rating_seq=last + 1).where(
+            (Game.id == game_id) & Game.rating_seq.is_null()
+        ).execute()
 
 
 def locked_models(model_ids: Iterable[int]) -> dict[int, Model]:
@@ -96,24 +109,25 @@ def _set_skill(model_id: int, skill: Skill) -> None:
     ).where(Model.id == model_id).execute()
 
 
-def rated_games() -> pw.ModelSelect[Game]:
-    """Completed games with no retired model, in the order their ratings were applied.
-
-    Games rated before come first in update order (the rating change ids); completed
-    games never rated (a model restored from retirement) follow by end time.
-    """
-    retired = Participant.select(Participant.game).join(Model).where(Model.test_status == RETIRED)
-    first_change = (
-        RatingChange.select(RatingChange.game, pw.fn.MIN(RatingChange.id).alias("seq"))
-        .group_by(RatingChange.game)
-        .alias("first_change")
+def rated_game_ids() -> pw.ModelSelect[Game]:
+    """The ids of rated games (completed, no retired model), for ``IN`` sub-selects."""
+    return Game.select(Game.id).where(
+        (Game.status == "completed") & Game.id.not_in(_games_with_retired_models())
     )
-    never_rated = pw.Case(None, [(first_change.c.seq.is_null(), 1)], 0)
+
+
+def _games_with_retired_models() -> pw.ModelSelect[Participant]:
+    return Participant.select(Participant.game).join(Model).where(Model.test_status == RETIRED)
+
+
+def rated_games() -> pw.ModelSelect[Game]:
+    """Rated games in the order their ratings were applied (``rating_seq``); games
+    never rated yet (completed while unrated) follow by end time."""
+    never_rated = pw.Case(None, [(Game.rating_seq.is_null(), 1)], 0)
     return (
-        Game.select(Game.id, Game.ended_at)
-        .join(first_change, pw.JOIN.LEFT_OUTER, on=(first_change.c.game_id == Game.id))
-        .where((Game.status == "completed") & Game.id.not_in(retired))
-        .order_by(never_rated, first_change.c.seq, Game.ended_at, Game.id)
+        Game.select(Game.id, Game.ended_at, Game.rating_seq)
+        .where(Game.id.in_(rated_game_ids()))
+        .order_by(never_rated, Game.rating_seq, Game.ended_at, Game.id)
     )
 
 
@@ -144,6 +158,7 @@ def rebuild_trueskill(*, write: bool = True) -> RebuildReport:
             default=0.0,
         )
         if write:
+            _assign_rating_seq([game.id for game in games if game.rating_seq is None])
             _replace_ratings(skills, changes)
     rated = len({row["game"] for row in changes})
     return RebuildReport(games=rated, models=len(models), max_difference=difference, written=write)
@@ -186,3 +201,24 @@ def _replace_ratings(skills: dict[int, Skill], changes: list[dict[str, object]])
         RatingChange.insert_many(changes[start : start + 500]).execute()
     for model_id, skill in skills.items():
         _set_skill(model_id, skill)
+
+
+def retire_model(model: Model) -> RebuildReport:
+    """Exclude every result of ``model`` from the ratings (the original's undo tools):
+    it stops playing, and the ratings are rebuilt without its games, in one transaction.
+    """
+    with transaction(immediate=True):
+        Model.update(test_status=RETIRED, is_active=False, updated_at=utcnow()).where(
+            Model.id == model.id
+        ).execute()
+        return rebuild_trueskill()
+
+
+def unretire_model(model: Model) -> RebuildReport:
+    """Undo :func:`retire_model`: the model plays again and its games count again."""
+    played = Participant.select().where(Participant.model == model.id).exists()
+    with transaction(immediate=True):
+        Model.update(
+            test_status="ranked" if played else "untested", is_active=True, updated_at=utcnow()
+        ).where(Model.id == model.id).execute()
+        return rebuild_trueskill()

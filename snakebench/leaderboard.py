@@ -1,0 +1,206 @@
+"""The leaderboard: every model's rating with its interval, record, apples and cost.
+
+Two rating methods, both over the same games (:func:`snakebench.store.rating_queries.
+rated_games`: completed, no retired model):
+
+- ``trueskill``, the original's: the rating is the conservative score mu - 3 sigma and
+  the interval mu +/- 1.96 sigma; ranks follow the conservative score, as upstream.
+- ``bt``, the arenas': Bradley-Terry by maximum likelihood with bootstrap 95% intervals;
+  a model's rank is one plus the number of models whose lower bound is above its upper
+  bound, so models whose intervals overlap share a rank.
+
+"Cost per point" puts a price on skill: the model's cost per game divided by how far
+its rating stands above the floor (the lowest rating on the board). Free models (bots)
+cost nothing per point; the floor model has no points to pay for (``None``).
+All statistics come from one aggregate query, whatever the number of games.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import peewee as pw
+
+from snakebench.ratings.bradley_terry import fit_bradley_terry
+from snakebench.store import Model, Participant
+from snakebench.store.rating_queries import rated_game_ids
+
+METHODS = ("trueskill", "bt")
+Z95 = 1.959963984540054  # the normal quantile of a two-sided 95% interval
+
+
+class LeaderboardError(ValueError):
+    """A leaderboard that cannot be computed as asked (unknown method, bad options)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One model's line on the leaderboard."""
+
+    rank: int
+    model: str
+    rating: float
+    lower: float
+    upper: float
+    games: int
+    wins: int
+    losses: int
+    ties: int
+    win_rate: float
+    apples_per_game: float
+    invalid_move_rate: float
+    fallback_parse_rate: float
+    cost: float
+    cost_per_game: float
+    cost_per_point: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Record:
+    games: int
+    wins: int
+    losses: int
+    ties: int
+    apples: int
+    invalid_moves: int
+    fallback_parses: int
+    moves: int
+    cost: float
+
+
+def leaderboard(
+    method: str = "trueskill", *, min_games: int = 0, resamples: int = 1000, seed: int = 0
+) -> list[Row]:
+    """The leaderboard, best first. Bradley-Terry fits every rated game (the filter
+    ``min_games`` only hides rows), with ``resamples`` bootstrap samples from ``seed``:
+    the same games and seed always give the same board."""
+    if method not in METHODS:
+        raise LeaderboardError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    if min_games < 0:
+        raise LeaderboardError(f"min games must be zero or more, got {min_games}")
+    records = _records()
+    if method == "bt":
+        ratings = _bradley_terry(sorted(records), resamples=resamples, seed=seed)
+    else:
+        ratings = _trueskill(sorted(records))
+    return _rows(records, ratings, min_games)
+
+
+def _records() -> dict[str, _Record]:
+    """Each model's totals over rated games, in one aggregate query."""
+    query: Any = (
+        Participant.select(
+            Model.name,
+            pw.fn.COUNT(Participant.id),
+            pw.fn.SUM(pw.Case(None, [(Participant.result == "won", 1)], 0)),
+            pw.fn.SUM(pw.Case(None, [(Participant.result == "lost", 1)], 0)),
+            pw.fn.SUM(pw.Case(None, [(Participant.result == "tied", 1)], 0)),
+            pw.fn.SUM(Participant.score),
+            pw.fn.SUM(Participant.invalid_moves),
+            pw.fn.SUM(Participant.fallback_parses),
+            pw.fn.SUM(Participant.moves),
+            pw.fn.SUM(Participant.cost),
+        )
+        .join(Model)
+        .where(Participant.game.in_(rated_game_ids()))
+        .group_by(Model.name)
+    )
+    records: dict[str, _Record] = {}
+    for name, *counts, cost in query.tuples():
+        games, wins, losses, ties, apples, invalid, fallback, moves = (int(c or 0) for c in counts)
+        records[name] = _Record(
+            games, wins, losses, ties, apples, invalid, fallback, moves, float(cost or 0.0)
+        )
+    return records
+
+
+_Ratings = dict[str, tuple[float, float, float, int]]  # name -> rating, lower, upper, rank
+
+
+def _trueskill(names: Sequence[str]) -> _Ratings:
+    skills = {m.name: m for m in Model.select().where(Model.name.in_(list(names)))}
+    scored = {
+        name: (
+            skills[name].trueskill_mu - 3 * skills[name].trueskill_sigma,
+            skills[name].trueskill_mu - Z95 * skills[name].trueskill_sigma,
+            skills[name].trueskill_mu + Z95 * skills[name].trueskill_sigma,
+        )
+        for name in names
+    }
+    order = sorted(names, key=lambda name: (-scored[name][0], name))
+    return {name: (*scored[name], index + 1) for index, name in enumerate(order)}
+
+
+def _bradley_terry(names: Sequence[str], *, resamples: int, seed: int) -> _Ratings:
+    index = {name: i for i, name in enumerate(names)}
+    games = _pairings(index)
+    result = fit_bradley_terry(
+        names, games[:, 0], games[:, 1], games[:, 2] / 2.0, resamples=resamples, seed=seed
+    )
+    return {
+        name: (
+            float(result.rating[i]),
+            float(result.lower[i]),
+            float(result.upper[i]),
+            int(result.rank[i]),
+        )
+        for i, name in enumerate(names)
+    }
+
+
+def _pairings(index: dict[str, int]) -> np.ndarray:
+    """Rated games as rows (model a, model b, 2 x score of a), slot 0 as a."""
+    query: Any = (
+        Participant.select(Participant.game, Participant.slot, Model.name, Participant.result)
+        .join(Model)
+        .where(Participant.game.in_(rated_game_ids()))
+        .order_by(Participant.game, Participant.slot)
+    )
+    lineups: dict[str, list[tuple[str, str]]] = {}
+    for game_id, _slot, name, result in query.tuples():
+        lineups.setdefault(game_id, []).append((name, result))
+    points = {"won": 2, "tied": 1, "lost": 0}
+    rows = [
+        (index[a], index[b], points[result_a])
+        for (a, result_a), (b, _) in (lineup for lineup in lineups.values() if len(lineup) == 2)
+        if a in index and b in index
+    ]
+    return np.array(rows, dtype=np.int64).reshape(-1, 3)
+
+
+def _rows(records: dict[str, _Record], ratings: _Ratings, min_games: int) -> list[Row]:
+    floor = min((rating for rating, *_ in ratings.values()), default=0.0)
+    rows = [_row(name, records[name], ratings[name], floor) for name in ratings]
+    rows.sort(key=lambda row: (row.rank, -row.rating, row.model))
+    return [row for row in rows if row.games >= min_games]
+
+
+def _row(name: str, record: _Record, rated: tuple[float, float, float, int], floor: float) -> Row:
+    rating, lower, upper, rank = rated
+    games = max(record.games, 1)
+    cost_per_game = record.cost / games
+    above = rating - floor
+    return Row(
+        rank=rank,
+        model=name,
+        rating=rating,
+        lower=lower,
+        upper=upper,
+        games=record.games,
+        wins=record.wins,
+        losses=record.losses,
+        ties=record.ties,
+        win_rate=(record.wins + 0.5 * record.ties) / games,
+        apples_per_game=record.apples / games,
+        invalid_move_rate=record.invalid_moves / max(record.moves, 1),
+        fallback_parse_rate=record.fallback_parses / max(record.moves, 1),
+        cost=record.cost,
+        cost_per_game=cost_per_game,
+        cost_per_point=cost_per_game / above if above > 0 else None,
+    )
