@@ -387,39 +387,6 @@ def live_evaluations(models: Sequence[str] = ()) -> list[Evaluation]:
     return list(query.order_by(Evaluation.id))
 
 
-def list_evaluations(models: Sequence[str] = (), limit: int = 50) -> list[dict[str, Any]]:
-    """The latest evaluations (of ``models`` if given), newest first, as :func:`describe`."""
-    query = Evaluation.select(Evaluation, Model).join(Model)
-    if models:
-        query = query.where(Model.name.in_(list(models)))
-    return [describe(ev) for ev in query.order_by(Evaluation.id.desc()).limit(limit)]
-
-
-def describe(ev: Evaluation) -> dict[str, Any]:
-    """An evaluation as JSON-ready facts: progress from its batch's counters, and the
-    model's current rating and test status."""
-    model = Model.get_by_id(ev.model_id)
-    batch = Batch.get_or_none(Batch.id == ev.batch_id)
-    return {
-        "evaluation_id": ev.id,
-        "model": model.name,
-        "status": ev.status,
-        "games_target": ev.games_target,
-        "games_started": ev.games_started,
-        "completed": batch.completed if batch else 0,
-        "void": batch.void if batch else 0,
-        "failed": batch.failed if batch else 0,
-        "test_status": model.test_status,
-        "mu": round(model.trueskill_mu, 3),
-        "sigma": round(model.trueskill_sigma, 3),
-        "exposed": round(model.trueskill_exposed, 3),
-        "batch_id": ev.batch_id,
-        "error": ev.error,
-        "created_at": ev.created_at.isoformat(),
-        "updated_at": ev.updated_at.isoformat(),
-    }
-
-
 def cancel_evaluation(evaluation_id: int) -> int:
     """Stop an evaluation: mark it ``cancelled`` (the model back as in :func:`_finish`)
     and cancel its games still to play in the database; returns how many. Their jobs

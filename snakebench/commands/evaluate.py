@@ -28,16 +28,22 @@ from snakebench.evaluation import (
     EvaluationError,
     advance,
     cancel_evaluation,
-    describe,
     get_evaluation,
-    list_evaluations,
     live_evaluations,
     run_sync,
     start_evaluation,
 )
 from snakebench.queueing import WORKER_COMMAND, QueueError, connect_redis
 from snakebench.simulation import GameParams
-from snakebench.store import BOT_MODELS, Evaluation, UnknownModelError, open_store, store_exists
+from snakebench.store import (
+    BOT_MODELS,
+    Batch,
+    Evaluation,
+    Model,
+    UnknownModelError,
+    open_store,
+    store_exists,
+)
 
 out = Console(highlight=False, soft_wrap=True)
 POLL_SECONDS = 1.0  # how often --monitor re-reads the evaluations (the ladder itself never polls)
@@ -216,7 +222,7 @@ def _line(f: dict[str, Any]) -> str:
         f"evaluation {f['evaluation_id']} {f['model']}: {f['status']}, "
         f"{f['completed']}/{f['games_target']} completed ({f['games_started']} started, "
         f"{f['void']} void, {f['failed']} failed); mu {f['mu']:.2f} sigma {f['sigma']:.2f} "
-        f"[{f['test_status']}]"
+        f"({f['test_status']})"
     )
     return line + (f"; {f['error']}" if f["error"] else "")
 
@@ -278,3 +284,36 @@ def _cancel(names: list[str], as_json: bool) -> None:
                                                  for i, n in cancelled.items()]}))  # fmt: skip
         return
     out.print(f"cancelled {len(cancelled)} evaluations")
+
+
+def list_evaluations(models: Sequence[str] = (), limit: int = 50) -> list[dict[str, Any]]:
+    """The latest evaluations (of ``models`` if given), newest first, as :func:`describe`."""
+    query = Evaluation.select(Evaluation, Model).join(Model)
+    if models:
+        query = query.where(Model.name.in_(list(models)))
+    return [describe(ev) for ev in query.order_by(Evaluation.id.desc()).limit(limit)]
+
+
+def describe(ev: Evaluation) -> dict[str, Any]:
+    """An evaluation as JSON-ready facts: progress from its batch's counters, and the
+    model's current rating and test status."""
+    model = Model.get_by_id(ev.model_id)
+    batch = Batch.get_or_none(Batch.id == ev.batch_id)
+    return {
+        "evaluation_id": ev.id,
+        "model": model.name,
+        "status": ev.status,
+        "games_target": ev.games_target,
+        "games_started": ev.games_started,
+        "completed": batch.completed if batch else 0,
+        "void": batch.void if batch else 0,
+        "failed": batch.failed if batch else 0,
+        "test_status": model.test_status,
+        "mu": round(model.trueskill_mu, 3),
+        "sigma": round(model.trueskill_sigma, 3),
+        "exposed": round(model.trueskill_exposed, 3),
+        "batch_id": ev.batch_id,
+        "error": ev.error,
+        "created_at": ev.created_at.isoformat(),
+        "updated_at": ev.updated_at.isoformat(),
+    }
