@@ -30,9 +30,13 @@ def fake_llm(
     malformed_rate: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of replies with no valid move.")
     ] = 0.0,
-    strategy: Annotated[str, typer.Option(help=f"Bot it plays: {', '.join(BOT_NAMES)}.")] = (
-        "greedy"
-    ),
+    strategy: Annotated[
+        str,
+        typer.Option(
+            help=f"Bot it plays: {', '.join(BOT_NAMES)}; a model named .../BOT "
+            "(e.g. fake/survivor) plays BOT instead."
+        ),
+    ] = "greedy",
     seed: Annotated[int, typer.Option(help="Seeds faults, jitter and tie-breaks.")] = 0,
 ) -> None:
     """Serve the OpenAI Chat Completions and Anthropic Messages APIs on loopback,

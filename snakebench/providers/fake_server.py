@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from snakebench.players.bots import BOT_NAMES
 from snakebench.providers.fake_faults import CATEGORY, Dice, FakeOptions, FakeStats
 from snakebench.providers.fake_player import malformed_reply, move_reply
 from snakebench.providers.fake_wire import WIRES, RequestError, Wire
@@ -50,6 +51,13 @@ class FakeApp:
         self.stats = FakeStats()
         self.stopping = threading.Event()  # wakes sleeping handlers at shutdown
 
+    def strategy_for(self, model: str) -> str:
+        """The bot a request's model plays: the one its name ends with after a ``/`` or
+        ``:`` (``fake/survivor``, ``ollama:greedy``), else the server's ``--strategy``.
+        One server can so stand in for several models of different strength."""
+        last = model.replace(":", "/").rsplit("/", 1)[-1]
+        return last if last in BOT_NAMES else self.options.strategy
+
     def respond(self, wire: Wire, raw: bytes) -> Reply:
         try:
             model, prompt = wire.read_request(json.loads(raw or b"null"))
@@ -69,7 +77,7 @@ class FakeApp:
         if fault == "malformed":
             text = malformed_reply(self.dice)
         else:
-            text = move_reply(prompt, self.options.strategy, self.options.seed, self.dice)
+            text = move_reply(prompt, self.strategy_for(model), self.options.seed, self.dice)
         return Reply(200, wire.success(model, text, usage_tokens(prompt), usage_tokens(text)))
 
 

@@ -17,7 +17,7 @@ import pytest
 from snakebench.players.parse import parse_move
 from snakebench.providers.fake_faults import FakeOptions
 from snakebench.providers.fake_player import MALFORMED_REPLIES
-from snakebench.providers.fake_server import FakeLLMServer, check_loopback
+from snakebench.providers.fake_server import FakeApp, FakeLLMServer, check_loopback
 
 StartServer = Callable[..., FakeLLMServer]
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "no board here"}]}
@@ -137,3 +137,12 @@ def test_serve_forever_prints_its_url_and_stops_on_ctrl_c() -> None:
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_a_model_named_after_a_bot_plays_that_bot() -> None:
+    """One server, several models of different strength: fake/BOT picks the strategy."""
+    app = FakeApp(FakeOptions(strategy="greedy"))
+    assert app.strategy_for("fake/survivor") == "survivor"
+    assert app.strategy_for("ollama:random") == "random"
+    assert app.strategy_for("gpt-4o-mini") == "greedy"
+    assert app.strategy_for("fake/unknown-bot") == "greedy"
