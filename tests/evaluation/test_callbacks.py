@@ -1,0 +1,34 @@
+"""jobs.evaluate's failure callback: no move while RQ will retry; a job given up
+for good fails its game, and the ladder replaces it instead of stalling."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import redis
+
+from jobs.evaluate import on_game_failure
+from snakebench.config import Settings
+from snakebench.evaluation import advance, start_evaluation
+from snakebench.simulation import GameParams
+from snakebench.store import Evaluation, Game, open_store
+
+
+def test_failure_callback_waits_for_retries_then_gives_the_game_up(
+    store: Settings, real_redis: redis.Redis
+) -> None:
+    ev = start_evaluation("greedy", 2, params=GameParams(max_rounds=10))
+    first = advance(ev.id, real_redis).created
+    assert first is not None
+    job: Any = SimpleNamespace(args=(first,), retries_left=2)
+    on_game_failure(job, real_redis, RuntimeError, RuntimeError("db down"), None)
+    open_store(store)  # the callback closed the connection, as a work horse would
+    assert Game.get_by_id(first).status == "queued"
+    job.retries_left = 0
+    on_game_failure(job, real_redis, RuntimeError, RuntimeError("db down"), None)
+    open_store(store)
+    gave_up = Game.get_by_id(first)
+    assert gave_up.status == "failed" and "db down" in str(gave_up.error)
+    assert Evaluation.get_by_id(ev.id).games_started == 2  # a replacement is on its way
+    assert real_redis.exists(f"rq:job:{advance(ev.id).pending[0]}")
