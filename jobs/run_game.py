@@ -22,9 +22,12 @@ import jobs.evaluate  # noqa: F401  (preloaded too: the evaluation games' callba
 # loaded once per worker, not once per LLM game (docs/PERFORMANCE.md, part d: 51% of
 # the ideal throughput at 64 concurrent games without this, 96% with it).
 from snakebench.config import Settings, get_settings
+from snakebench.providers import anthropic_client, openai_compat
 from snakebench.queueing import connect_redis
 from snakebench.simulation import run_stored_game, stored_summary
 from snakebench.store import GameStateError, database, get_game, open_store
+
+PRELOADED = (anthropic_client, openai_compat)  # named, so no linter drops the imports
 
 
 def run_game(game_id: str) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,3 +68,12 @@ def test_health_check_reports_what_it_reached(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
     down = health_check()
     assert down["status"] == "unhealthy" and "cannot reach Redis" in down["redis"]
+
+
+def test_the_job_module_preloads_the_provider_sdks() -> None:
+    """Workers start as `rq worker -c jobs.run_game`: importing the job module must load
+    the SDKs then, once per worker, rather than in every forked work horse (the cost
+    docs/PERFORMANCE.md part d measures)."""
+    code = "import sys, jobs.run_game; print('openai' in sys.modules, 'anthropic' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True"]
