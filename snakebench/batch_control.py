@@ -36,9 +36,12 @@ from rq.utils import parse_composite_key
 from snakebench.config import Settings
 from snakebench.queueing import (
     ENQUEUE_CHUNK,
+    EVALUATION_ON_FAILURE,
+    EVALUATION_ON_SUCCESS,
     SERIALIZER,
     WORKER_QUEUES,
     QueueError,
+    enqueue_game_with_callbacks,
     enqueue_games,
     job_statuses,
     live_of,
@@ -61,9 +64,26 @@ def enqueue_batch_games(
     at: datetime | None = None,
     settings: Settings | None = None,
 ) -> int:
-    """Enqueue these games of ``batch`` on its priority's queue (pipelined)."""
+    """Enqueue these games of ``batch`` on its priority's queue (pipelined).
+
+    An evaluation's game gets its callbacks again, whoever enqueues it (reconcile after
+    a lost Redis, retry): without them the ladder would stop at that game.
+    """
     if not game_ids:
         return 0
+    params = batch.params or {}
+    if params.get("evaluation"):
+        for game_id in game_ids:
+            enqueue_game_with_callbacks(
+                game_id,
+                max_rounds=batch_max_rounds(batch.id),
+                priority=str(params.get("priority", "normal")),
+                connection=connection,
+                on_success=EVALUATION_ON_SUCCESS,
+                on_failure=EVALUATION_ON_FAILURE,
+                settings=settings,
+            )
+        return len(game_ids)
     return enqueue_games(
         game_ids,
         max_rounds=batch_max_rounds(batch.id),

@@ -34,7 +34,11 @@ import trueskill
 
 from snakebench.batch_control import batch_lock, live_games
 from snakebench.config import Settings, get_settings
-from snakebench.queueing import enqueue_game_with_callbacks
+from snakebench.queueing import (
+    EVALUATION_ON_FAILURE,
+    EVALUATION_ON_SUCCESS,
+    enqueue_game_with_callbacks,
+)
 from snakebench.ratings.trueskill_rating import ENVIRONMENT
 from snakebench.simulation import GameParams, check_game, run_stored_game
 from snakebench.store import (
@@ -55,8 +59,8 @@ from snakebench.store import (
 
 MAX_GAMES_PER_OPPONENT = 2  # as the original ladder: a third game adds little
 LIVE_EVALUATION = ("queued", "running")
-ON_SUCCESS = "jobs.evaluate.on_game_success"
-ON_FAILURE = "jobs.evaluate.on_game_failure"
+ON_SUCCESS = EVALUATION_ON_SUCCESS
+ON_FAILURE = EVALUATION_ON_FAILURE
 GAME_TYPE = "evaluation"
 # Opponent tiers, best first: ranked models; else (a fresh store) untested ones, the
 # bots included; else other models under evaluation themselves.

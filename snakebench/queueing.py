@@ -129,6 +129,11 @@ def enqueue_games(
     return len(game_ids)
 
 
+# What an evaluation game's end calls (jobs/evaluate.py): the ladder's next step.
+EVALUATION_ON_SUCCESS = "jobs.evaluate.on_game_success"
+EVALUATION_ON_FAILURE = "jobs.evaluate.on_game_failure"
+
+
 def enqueue_game_with_callbacks(
     game_id: str,
     *,

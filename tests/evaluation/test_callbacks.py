@@ -7,10 +7,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import redis
+from rq.job import Job
 
 from jobs.evaluate import on_game_failure
+from snakebench.batch_control import reconcile
 from snakebench.config import Settings
 from snakebench.evaluation import advance, start_evaluation
+from snakebench.queueing import SERIALIZER
 from snakebench.simulation import GameParams
 from snakebench.store import Evaluation, Game, open_store
 
@@ -32,3 +35,17 @@ def test_failure_callback_waits_for_retries_then_gives_the_game_up(
     assert gave_up.status == "failed" and "db down" in str(gave_up.error)
     assert Evaluation.get_by_id(ev.id).games_started == 2  # a replacement is on its way
     assert real_redis.exists(f"rq:job:{advance(ev.id).pending[0]}")
+
+
+def test_reconcile_gives_an_evaluation_game_its_callbacks_again(
+    store: Settings, real_redis: redis.Redis
+) -> None:
+    """After a lost Redis, the game reconcile re-enqueues must still drive the ladder."""
+    ev = start_evaluation("greedy", 2, params=GameParams(max_rounds=10))
+    game_id = advance(ev.id, real_redis).created
+    assert game_id is not None
+    real_redis.flushdb()
+    assert reconcile(real_redis) == [game_id]
+    job = Job.fetch(game_id, connection=real_redis, serializer=SERIALIZER)
+    assert job._success_callback_name == "jobs.evaluate.on_game_success"
+    assert job._failure_callback_name == "jobs.evaluate.on_game_failure"
