@@ -1,0 +1,1 @@
+"""Ratings: TrueSkill (upstream-compatible) and Bradley-Terry with confidence intervals."""
