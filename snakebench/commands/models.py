@@ -12,7 +12,15 @@ from rich.table import Table
 
 from snakebench.catalog import PROVIDERS, check_entry, read_model_list
 from snakebench.commands.app import App, fail
-from snakebench.store import Model, Participant, get_model, list_models, open_store, upsert_model
+from snakebench.store import (
+    Model,
+    Participant,
+    get_model,
+    list_models,
+    open_store,
+    upsert_model,
+    utcnow,
+)
 from snakebench.store.db import transaction
 from snakebench.store.rating_queries import RETIRED, retire_model, unretire_model
 
@@ -141,8 +149,7 @@ def remove(name: Annotated[str, typer.Argument(help="A model name.")]) -> None:
     open_store()
     model = get_model(name)
     if Participant.select().where(Participant.model == model.id).exists():
-        model.is_active = False
-        model.save()
+        _set_active(model, False)
         out.print(f"model {name} has games: deactivated (its games and record are kept)")
     else:
         model.delete_instance()
@@ -159,9 +166,14 @@ def restore(name: Annotated[str, typer.Argument(help="A removed model's name.")]
         report = unretire_model(model)
         out.print(f"model {name} restored: ratings rebuilt from {report.games} rated games")
         return
-    model.is_active = True
-    model.save()
+    _set_active(model, True)
     out.print(f"model {name} restored")
+
+
+def _set_active(model: Model, active: bool) -> None:
+    """One column, one UPDATE: ``save()`` would write back every column as read, and
+    undo a rating update a worker committed in between."""
+    Model.update(is_active=active, updated_at=utcnow()).where(Model.id == model.id).execute()
 
 
 @app.command()

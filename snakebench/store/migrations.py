@@ -176,7 +176,10 @@ def _v2_tables(db: pw.Database) -> list[type[pw.Model]]:
 def _create_v2(db: pw.Database) -> None:
     db.create_tables(_v2_tables(db), safe=False)
     migrator = SchemaMigrator.from_database(db)
-    migrate(migrator.add_column("games", "rating_seq", pw.BigIntegerField(null=True)))
+    migrate(
+        migrator.add_column("games", "rating_seq", pw.BigIntegerField(null=True)),
+        migrator.add_index("games", ("rating_seq",), False),
+    )
 
 
 Migration = tuple[int, str, Callable[[pw.Database], None]]

@@ -167,7 +167,7 @@ class Game(BaseModel):
     worker = pw.TextField(null=True)
     # The order ratings apply in: set when the game is first rated, kept ever after, so
     # a rebuild (even after a model's retirement and return) replays the same order.
-    rating_seq = pw.BigIntegerField(null=True)
+    rating_seq = pw.BigIntegerField(null=True, index=True)
 
     class Meta:
         table_name = "games"
@@ -204,9 +204,9 @@ class Participant(BaseModel):
 class RatingChange(BaseModel):
     """One model's TrueSkill update from one game: written with the game's completion.
 
-    Its id orders the updates as they were applied, so ``ratings rebuild`` replays games
-    in exactly that order; ``UNIQUE (game, model)`` makes a second update of the same
-    game impossible, and the before/after pairs draw a model's rating over time.
+    ``UNIQUE (game, model)`` makes a second update of the same game impossible, and the
+    before/after pairs draw a model's rating over time. (The order updates apply in is
+    the game's ``rating_seq``, which survives a rebuild.)
     """
 
     id = pw.AutoField()

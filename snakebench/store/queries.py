@@ -294,10 +294,10 @@ def complete_game(
         )
         saved = _write_participants(game_id, participants)
         if status == "completed":
-            locked_models(p.model_id for p in saved)
+            models = locked_models(p.model_id for p in saved)
             for participant in saved:
                 _count_result(participant, ended_at)
-            record_trueskill(game_id, saved, ended_at)
+            record_trueskill(game_id, saved, models, ended_at)
         _move_game_batch_counter(game_id, old, status, cost=total_cost)
     return get_game(game_id)
 

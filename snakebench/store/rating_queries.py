@@ -39,16 +39,17 @@ class RebuildReport:
     written: bool
 
 
-def record_trueskill(game_id: str, participants: Sequence[Participant], at: datetime) -> bool:
+def record_trueskill(
+    game_id: str, participants: Sequence[Participant], models: dict[int, Model], at: datetime
+) -> bool:
     """Apply one completed game's TrueSkill update; False when the game is not rated.
 
-    Call inside the completion transaction, after :func:`locked_models`. A game with a
-    retired model, or a slot without a result, changes no rating.
+    Call inside the completion transaction with ``models`` from :func:`locked_models`.
+    A game with a retired model, or a slot without a result, changes no rating.
     """
     if len(participants) < 2 or any(p.result is None for p in participants):
         return False
     ordered = sorted(participants, key=lambda p: p.slot)
-    models = locked_models([p.model_id for p in ordered])
     if any(models[p.model_id].test_status == RETIRED for p in ordered):
         return False
     _assign_rating_seq([game_id])
@@ -75,9 +76,9 @@ def _assign_rating_seq(game_ids: Sequence[str]) -> None:
     always gets the higher number; two games sharing none may get the same number,
     and then their order does not change any rating.
     """
-    for game_id in game_ids:
-        last = Game.select(pw.fn.MAX(Game.rating_seq)).scalar() or 0
-        Game.update(rating_seq=last + 1).where(
+    last = Game.select(pw.fn.MAX(Game.rating_seq)).scalar() or 0  # indexed: no scan
+    for number, game_id in enumerate(game_ids, start=last + 1):
+        Game.update(rating_seq=number).where(
             (Game.id == game_id) & Game.rating_seq.is_null()
         ).execute()
 
@@ -89,7 +90,9 @@ def locked_models(model_ids: Iterable[int]) -> dict[int, Model]:
     deadlock."""
     query = Model.select().where(Model.id.in_(sorted(set(model_ids)))).order_by(Model.id)
     if is_postgres():
-        query = query.for_update()
+        # NO KEY UPDATE: enough against a concurrent rating update, and it does not
+        # block inserting participants that reference these rows (KEY SHARE).
+        query = query.for_update("FOR NO KEY UPDATE")  # type: ignore[arg-type]  # stubs: bool only
     return {model.id: model for model in query}
 
 
@@ -138,8 +141,8 @@ def rebuild_trueskill(*, write: bool = True) -> RebuildReport:
     transaction); without, it only reports how far the stored ratings are from it.
     Either way ``max_difference`` compares against what was stored before.
     """
-    with transaction(immediate=True):
-        models = locked_models(model.id for model in Model.select(Model.id))
+    with transaction(immediate=write):
+        models = _all_models(lock=write)
         skills: dict[int, Skill] = {model_id: Skill() for model_id in models}
         changes: list[dict[str, object]] = []
         games: list[Game] = list(rated_games())
@@ -162,6 +165,14 @@ def rebuild_trueskill(*, write: bool = True) -> RebuildReport:
             _replace_ratings(skills, changes)
     rated = len({row["game"] for row in changes})
     return RebuildReport(games=rated, models=len(models), max_difference=difference, written=write)
+
+
+def _all_models(*, lock: bool) -> dict[int, Model]:
+    """Every model; locked (in id order) only when the caller will write ratings, so a
+    ``--check`` does not hold up the workers' completions."""
+    if lock:
+        return locked_models(model.id for model in Model.select(Model.id))
+    return {model.id: model for model in Model.select()}
 
 
 def _lineups(game_ids: Sequence[str]) -> dict[str, list[tuple[int, str | None]]]:
@@ -208,6 +219,7 @@ def retire_model(model: Model) -> RebuildReport:
     it stops playing, and the ratings are rebuilt without its games, in one transaction.
     """
     with transaction(immediate=True):
+        _all_models(lock=True)  # first, in id order, as completions lock: no deadlock
         Model.update(test_status=RETIRED, is_active=False, updated_at=utcnow()).where(
             Model.id == model.id
         ).execute()
@@ -216,8 +228,14 @@ def retire_model(model: Model) -> RebuildReport:
 
 def unretire_model(model: Model) -> RebuildReport:
     """Undo :func:`retire_model`: the model plays again and its games count again."""
-    played = Participant.select().where(Participant.model == model.id).exists()
+    played = (
+        Participant.select()
+        .join(Game)
+        .where((Participant.model == model.id) & (Game.status == "completed"))
+        .exists()
+    )
     with transaction(immediate=True):
+        _all_models(lock=True)
         Model.update(
             test_status="ranked" if played else "untested", is_active=True, updated_at=utcnow()
         ).where(Model.id == model.id).execute()

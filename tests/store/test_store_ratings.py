@@ -4,6 +4,7 @@ the completion transaction; void games rate nothing; rebuild reproduces the rati
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import peewee as pw
 import pytest
@@ -17,7 +18,7 @@ from snakebench.store import (
     get_model,
     upsert_model,
 )
-from snakebench.store.rating_queries import rebuild_trueskill
+from snakebench.store.rating_queries import rebuild_trueskill, retire_model, unretire_model
 
 # The original's environment, spelled out here rather than imported: the point is to
 # check our module against the trueskill package configured by hand.
@@ -163,3 +164,52 @@ def test_concurrent_completions_lose_no_update(db_url: str, db: pw.Database) -> 
     assert RatingChange.select().count() == 48
     assert rebuild_trueskill(write=False).max_difference == 0.0
     assert get_model("x").games_played == 24
+
+
+def test_retiring_while_games_complete_neither_deadlocks_nor_loses_updates(
+    db_url: str, db: pw.Database
+) -> None:
+    """A retire/restore loop runs while threads finish games of the model it retires:
+    retire locks every model in the same id order completions do, so no lock cycle."""
+    for name in "xyz":
+        _model(name)
+    pairs = [("x", "z"), ("z", "y"), ("y", "x")]
+    games = [create_game(seed=i, players=list(pairs[i % 3])).id for i in range(30)]
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def guarded(work: Callable[[], None]) -> None:
+        try:
+            barrier.wait()
+            work()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            if not db.is_closed():
+                db.close()
+
+    def finish(ids: list[str]) -> Callable[[], None]:
+        def run() -> None:
+            for game_id in ids:
+                complete_game(
+                    game_id, rounds=5, replay_path=None, total_cost=0.0,
+                    participants=[{"slot": s, "result": OUTCOME["a"][s]} for s in (0, 1)],
+                )  # fmt: skip
+
+        return run
+
+    def churn() -> None:
+        for _ in range(5):
+            retire_model(get_model("z"))
+            unretire_model(get_model("z"))
+
+    threads = [threading.Thread(target=guarded, args=(finish(games[i::3]),)) for i in range(3)]
+    threads.append(threading.Thread(target=guarded, args=(churn,)))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert get_model("z").test_status != "retired"
+    assert RatingChange.select().count() == 60  # every game rated once z is back
+    assert rebuild_trueskill(write=False).max_difference == 0.0
