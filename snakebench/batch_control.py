@@ -98,7 +98,9 @@ def reconcile(
     connection: redis.Redis, *, batch_id: str | None = None, settings: Settings | None = None
 ) -> list[str]:
     """Re-enqueue every ``queued`` or ``running`` batch game that has no live job in
-    Redis (after a flushed Redis or a worker that died for good); return their ids.
+    Redis (after a flushed Redis or a worker that died for good), and move every live
+    evaluation on (:func:`snakebench.evaluation.advance`, idempotent); return the ids
+    enqueued.
 
     Games of a batch run with ``--sync`` are skipped unless that batch is named: they
     have no job by design, and their own process is playing them.
@@ -112,7 +114,12 @@ def reconcile(
         enqueued += enqueue_missing(
             batch, game_ids, connection, at=_still_ahead(params.get("at")), settings=settings
         )
-    return enqueued
+    from snakebench.evaluation import advance_live  # it imports this module
+
+    # A ladder whose last game's callback never ran (lost, or its work horse killed)
+    # has nothing left to re-enqueue: moving it on is what repairs it.
+    moved = advance_live(connection, batch_id=batch_id, settings=settings)
+    return enqueued + [gid for gid in moved if gid not in enqueued]
 
 
 def _still_ahead(scheduled: object) -> datetime | None:
@@ -199,12 +206,24 @@ def _release(connection: redis.Redis, key: str, token: str) -> None:
             pipe.execute()
 
 
-def cancel_batch(batch_id: str, connection: redis.Redis) -> int:
+def cancel_batch(
+    batch_id: str, connection: redis.Redis, *, reason: str = "its batch was cancelled"
+) -> int:
     """Cancel every queued or running game of the batch: marked ``cancelled`` in the
     database first (so a job that starts meanwhile plays nothing), then queued and
     scheduled jobs are removed from Redis and running ones stopped. Returns how many
-    games were cancelled. A game that still ends afterwards is not recorded."""
-    cancelled = cancel_batch_games(batch_id)
+    games were cancelled. A game that still ends afterwards is not recorded.
+
+    An evaluation's batch ends its evaluation too (``cancelled``, error ``reason``), in
+    the same transaction as its games: RQ runs no callback for a stopped or cancelled
+    job, so the ladder would otherwise wait forever for its next step.
+    """
+    if (get_batch(batch_id).params or {}).get("evaluation"):
+        from snakebench.evaluation import cancel_evaluation_games  # it imports this module
+
+        cancelled = cancel_evaluation_games(batch_id, reason)
+    else:
+        cancelled = cancel_batch_games(batch_id)
     running: list[str] = []
     for jobs in _fetched(cancelled, connection):
         running += _cancel_waiting(jobs, connection)
@@ -248,9 +267,20 @@ def _cancel_waiting(jobs: list[Job], connection: redis.Redis) -> list[str]:
 
 def retry_batch(batch_id: str, connection: redis.Redis, settings: Settings | None = None) -> int:
     """Put the batch's ``failed`` and ``void`` games back to ``queued`` under the same
-    ids and enqueue them again; returns how many."""
+    ids and enqueue them again; returns how many. Refused for an evaluation's batch:
+    its ladder has replaced those games already."""
+    batch = get_batch(batch_id)
+    params = batch.params or {}
+    if params.get("evaluation"):
+        from snakebench.batches import BatchError  # it imports this module
+
+        model = params.get("model", "MODEL")
+        raise BatchError(
+            f"batch {batch_id} is an evaluation's: its ladder already replaced its failed "
+            f"and void games; to re-drive it use: snakebench evaluate --resume {model}"
+        )
     requeued = requeue_batch_games(batch_id)
-    enqueue_missing(get_batch(batch_id), requeued, connection, settings=settings)
+    enqueue_missing(batch, requeued, connection, settings=settings)
     return len(requeued)
 
 

@@ -18,6 +18,9 @@ failing (a provider down for hours) ends ``failed`` instead of spending forever.
 The model's ``test_status`` goes ``untested -> testing -> ranked``; a failed evaluation
 puts it back (``ranked`` if it has rated games, else ``untested``).
 
+Who plays next is :mod:`snakebench.evaluation_opponents` (pure); reading and locking
+the rows is :mod:`snakebench.evaluation_store`; both are re-exported here.
+
 Library functions expect the store to be open (:func:`snakebench.store.open_store`).
 """
 
@@ -25,21 +28,30 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import redis
-import trueskill
 
-from snakebench.batch_control import batch_lock, live_games
+from snakebench.batch_control import cancel_batch, enqueue_missing
 from snakebench.config import Settings, get_settings
-from snakebench.queueing import (
-    EVALUATION_ON_FAILURE,
-    EVALUATION_ON_SUCCESS,
-    enqueue_game_with_callbacks,
+from snakebench.evaluation_opponents import (
+    MAX_GAMES_PER_OPPONENT,
+    Rated,
+    choose_opponent,
+    match_quality,
 )
-from snakebench.ratings.trueskill_rating import ENVIRONMENT
+from snakebench.evaluation_store import (
+    LIVE_EVALUATION,
+    EvaluationError,
+    evaluation_of_game,
+    get_evaluation,
+    live_evaluations,
+    locked,
+    pool,
+)
+from snakebench.queueing import EVALUATION_ON_FAILURE, EVALUATION_ON_SUCCESS
 from snakebench.simulation import GameParams, check_game, run_stored_game
 from snakebench.store import (
     Batch,
@@ -48,7 +60,6 @@ from snakebench.store import (
     GameStateError,
     Model,
     Participant,
-    batch_max_rounds,
     cancel_batch_games,
     create_batch,
     create_game,
@@ -57,73 +68,30 @@ from snakebench.store import (
     utcnow,
 )
 
-MAX_GAMES_PER_OPPONENT = 2  # as the original ladder: a third game adds little
-LIVE_EVALUATION = ("queued", "running")
+__all__ = [
+    "LIVE_EVALUATION",
+    "MAX_GAMES_PER_OPPONENT",
+    "EvaluationError",
+    "Rated",
+    "Step",
+    "advance",
+    "advance_live",
+    "cancel_evaluation",
+    "cancel_evaluation_games",
+    "choose_opponent",
+    "evaluation_of_game",
+    "get_evaluation",
+    "live_evaluations",
+    "match_quality",
+    "max_games",
+    "run_sync",
+    "start_evaluation",
+]
+
 ON_SUCCESS = EVALUATION_ON_SUCCESS
 ON_FAILURE = EVALUATION_ON_FAILURE
 GAME_TYPE = "evaluation"
-# Opponent tiers, best first: ranked models; else (a fresh store) untested ones, the
-# bots included; else other models under evaluation themselves.
-_TIERS = ("ranked", "untested", "testing")
-
-
-class EvaluationError(ValueError):
-    """An evaluation that cannot start as asked (games < 1, model already under test...)."""
-
-
-class Rated(Protocol):
-    """What :func:`choose_opponent` reads of a model (a :class:`Model` row fits)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def is_active(self) -> bool: ...
-    @property
-    def test_status(self) -> str: ...
-    @property
-    def trueskill_mu(self) -> float: ...
-    @property
-    def trueskill_sigma(self) -> float: ...
-
-
-def match_quality(a: Rated, b: Rated) -> float:
-    """TrueSkill's draw probability for ``a`` v ``b`` (0..1): high when the means are
-    close AND the sigmas small relative to beta, i.e. when the game's outcome is least
-    predictable and so moves the new model's belief most."""
-    rating = ENVIRONMENT.create_rating
-    first, second = (rating(m.trueskill_mu, m.trueskill_sigma) for m in (a, b))
-    return float(trueskill.quality_1vs1(first, second, env=ENVIRONMENT))
-
-
-def choose_opponent(
-    model: Rated,
-    pool: Iterable[Rated],
-    history: Mapping[str, int],
-    *,
-    cap: int = MAX_GAMES_PER_OPPONENT,
-) -> Rated | None:
-    """The most informative next opponent for ``model``, or None if there is none.
-
-    Pure and deterministic. Candidates are the active models of ``pool`` other than
-    ``model`` (and never retired ones), from the first non-empty tier of ranked,
-    untested (the bots in a fresh store), testing. Those already played ``cap`` times
-    (``history``: opponent name -> completed games) are left out while others remain;
-    when all are capped, the least played ones stay. Among those, the highest
-    :func:`match_quality` wins; ties go to the name first in alphabetical order.
-    """
-    others = [m for m in pool if m.is_active and m.name != model.name]
-    tier: list[Rated] = []
-    for status in _TIERS:
-        tier = [m for m in others if m.test_status == status]
-        if tier:
-            break
-    if not tier:
-        return None
-    fresh = [m for m in tier if history.get(m.name, 0) < cap]
-    if not fresh:
-        least = min(history.get(m.name, 0) for m in tier)
-        fresh = [m for m in tier if history.get(m.name, 0) == least]
-    return min(fresh, key=lambda m: (-round(match_quality(model, m), 12), m.name))
+BY_OPERATOR = "cancelled by its operator"
 
 
 def max_games(evaluation: Evaluation) -> int:
@@ -156,13 +124,27 @@ def start_evaluation(
     if model.test_status == "retired":
         raise EvaluationError(f"model {name!r} is retired; it is not placed again")
     _refuse_live(model)
-    opponent = choose_opponent(model, _pool(), {})
+    opponent = choose_opponent(model, pool(), {})
     if opponent is None:
         raise EvaluationError(f"no active model for {name!r} to play against")
     check_game(name, opponent.name, params, settings)
     rules = _rules(params)
     with transaction(immediate=True):
-        _refuse_live(model)  # again, inside the write lock: two starts cannot both pass
+        # Two starts for one model cannot both pass: on SQLite BEGIN IMMEDIATE already
+        # serializes them, on PostgreSQL the model's row lock does.
+        locked(Model, model.id)
+        _refuse_live(model)
+        marked = (
+            Model.update(test_status="testing", updated_at=utcnow())
+            .where(
+                (Model.id == model.id)
+                & (Model.is_active == True)  # noqa: E712 (peewee)
+                & (Model.test_status != "retired")
+            )
+            .execute()
+        )
+        if not marked:
+            raise EvaluationError(f"model {name!r} was removed or retired meanwhile")
         batch = create_batch(
             name=f"evaluation of {name}",
             params={"evaluation": True, "model": name, "games": games, "rules": rules,
@@ -170,9 +152,6 @@ def start_evaluation(
             total_games=games,
         )  # fmt: skip
         evaluation = Evaluation.create(model=model.id, batch=batch.id, games_target=games)
-        Model.update(test_status="testing", updated_at=utcnow()).where(
-            Model.id == model.id
-        ).execute()
     return evaluation
 
 
@@ -195,10 +174,6 @@ def _rules(params: GameParams) -> dict[str, Any]:
     for key in ("seed", "game_id", "batch_id", "game_type"):
         rules.pop(key)
     return rules
-
-
-def _pool() -> list[Model]:
-    return list(Model.select().where(Model.is_active == True))  # noqa: E712 (peewee)
 
 
 # --- the ladder ---------------------------------------------------------------------
@@ -231,11 +206,14 @@ def advance(
     finish the evaluation or create the next game against :func:`choose_opponent`'s
     pick, and enqueue it with the callbacks that call this again when it ends.
 
-    Idempotent: two calls for the same finished game create one next game (the
-    ``games_started`` counter is claimed by a conditional UPDATE in the same
-    transaction as the game), and enqueueing happens under the batch's lock, only for
-    games with no live job. So a lost callback, or a game reconciled without one, is
-    repaired by calling it again (``snakebench evaluate --resume``).
+    Idempotent: the evaluation's row is locked for the decision (PostgreSQL: FOR
+    UPDATE; SQLite: BEGIN IMMEDIATE), the ``games_started`` counter is claimed by a
+    conditional UPDATE that also requires a live evaluation, and enqueueing goes
+    through :func:`snakebench.batch_control.enqueue_missing` (the batch's lock, only
+    games with no live job, a dead worker's job cleared first). So two calls for the
+    same finished game create one next game, an evaluation cancelled meanwhile never
+    comes back, and a lost callback, a killed work horse or a game reconciled without
+    callbacks is repaired by calling it again (``evaluate --resume``, ``reconcile``).
     """
     step = _advance_in_db(evaluation_id)
     if connection is None or not step.pending:
@@ -246,9 +224,13 @@ def advance(
 
 def _advance_in_db(evaluation_id: int) -> Step:
     with transaction(immediate=True):
-        ev = get_evaluation(evaluation_id)
+        ev: Evaluation = locked(Evaluation, evaluation_id)
         if ev.status not in LIVE_EVALUATION:
             return Step(ev.id, ev.status)
+        model = Model.get_by_id(ev.model_id)
+        if not model.is_active or model.test_status == "retired":
+            why = "retired" if model.test_status == "retired" else "removed"
+            return Step(ev.id, _finish(ev, "cancelled", f"model {model.name!r} was {why}"))
         games = _games(ev)
         pending = tuple(gid for gid, status, _ in games if status in ("queued", "running"))
         if pending:
@@ -261,8 +243,7 @@ def _advance_in_db(evaluation_id: int) -> Step:
         if ev.games_started >= max_games(ev):
             error = f"only {sum(played.values())} of {ev.games_started} games completed"
             return Step(ev.id, _finish(ev, "failed", error))
-        model = Model.get_by_id(ev.model_id)
-        opponent = choose_opponent(model, _pool(), played)
+        opponent = choose_opponent(model, pool(), played)
         if opponent is None:
             return Step(ev.id, _finish(ev, "failed", "no active model left to play against"))
         created = _create_next(ev, model, opponent.name)
@@ -286,11 +267,16 @@ def _games(ev: Evaluation) -> list[tuple[str, str, str]]:
 
 def _create_next(ev: Evaluation, model: Model, opponent: str) -> str | None:
     """Claim step ``games_started`` (a conditional UPDATE: of two racing calls one
-    wins) and create its game; the new model alternates sides to cancel any bias."""
+    wins, and never for an evaluation no longer live) and create its game; the new
+    model alternates sides to cancel any bias."""
     n = ev.games_started
     claimed = (
         Evaluation.update(games_started=n + 1, status="running", updated_at=utcnow())
-        .where((Evaluation.id == ev.id) & (Evaluation.games_started == n))
+        .where(
+            (Evaluation.id == ev.id)
+            & (Evaluation.games_started == n)
+            & Evaluation.status.in_(LIVE_EVALUATION)
+        )
         .execute()
     )
     if not claimed:
@@ -310,9 +296,13 @@ def _create_next(ev: Evaluation, model: Model, opponent: str) -> str | None:
 
 
 def _finish(ev: Evaluation, status: str, error: str | None = None) -> str:
-    """End the evaluation (once: a conditional UPDATE) and set the model's test status:
-    ``ranked`` when finished; otherwise back to ``ranked`` if it has rated games, else
-    ``untested``. Returns the evaluation's status."""
+    """End the evaluation (once: a conditional UPDATE; call inside a transaction, the
+    evaluation's row locked) and set the model's test status: ``ranked`` when
+    finished; otherwise back to ``ranked`` if it has rated games, else ``untested``.
+    A ``cancelled`` evaluation's games still to play are cancelled in the same
+    transaction. Its batch is closed: ``total_games`` becomes the games actually
+    created, and the batch ``cancelled``, or ``finished`` if no game is left to play.
+    Returns the evaluation's status."""
     changed = (
         Evaluation.update(status=status, error=error, updated_at=utcnow())
         .where((Evaluation.id == ev.id) & Evaluation.status.in_(LIVE_EVALUATION))
@@ -324,23 +314,30 @@ def _finish(ev: Evaluation, status: str, error: str | None = None) -> str:
         Model.update(test_status="ranked" if placed else "untested", updated_at=utcnow()).where(
             (Model.id == ev.model_id) & (Model.test_status == "testing")
         ).execute()
+        if ev.batch_id is not None:
+            _close_batch(ev.batch_id, cancel=status == "cancelled")
     return str(get_evaluation(ev.id).status)
 
 
+def _close_batch(batch_id: str, *, cancel: bool) -> None:
+    in_batch = Game.select().where(Game.batch == batch_id)
+    if cancel:
+        cancel_batch_games(batch_id)
+    created = in_batch.count()
+    Batch.update(total_games=created).where(Batch.id == batch_id).execute()
+    if cancel:
+        Batch.update(status="cancelled").where(Batch.id == batch_id).execute()
+    elif not in_batch.where(Game.status.in_(["queued", "running"])).exists():
+        Batch.update(status="finished").where(
+            (Batch.id == batch_id) & (Batch.status == "active")
+        ).execute()
+
+
 def _enqueue(step: Step, connection: redis.Redis, settings: Settings | None) -> tuple[str, ...]:
-    """Enqueue, with the ladder's callbacks, the pending games that have no live job."""
+    """Enqueue the pending games that have no live job; the batch's enqueueing gives
+    an evaluation's games the ladder's callbacks (:data:`ON_SUCCESS`, :data:`ON_FAILURE`)."""
     batch = Batch.get_by_id(get_evaluation(step.evaluation_id).batch_id)
-    priority = str((batch.params or {}).get("priority", "normal"))
-    with batch_lock(connection, batch.id):
-        live = live_games(step.pending, connection)
-        missing = tuple(gid for gid in step.pending if gid not in live)
-        for game_id in missing:
-            enqueue_game_with_callbacks(
-                game_id, max_rounds=batch_max_rounds(batch.id), priority=priority,
-                connection=connection, on_success=ON_SUCCESS, on_failure=ON_FAILURE,
-                settings=settings,
-            )  # fmt: skip
-    return missing
+    return tuple(enqueue_missing(batch, list(step.pending), connection, settings=settings))
 
 
 def run_sync(
@@ -364,38 +361,48 @@ def run_sync(
                 on_game(summary)
 
 
-# --- reading and the workers' side --------------------------------------------------
+# --- reading, stopping and the workers' side ----------------------------------------
 
 
-def get_evaluation(evaluation_id: int) -> Evaluation:
-    found = Evaluation.get_or_none(Evaluation.id == evaluation_id)
-    if found is None:
-        raise EvaluationError(f"unknown evaluation {evaluation_id}")
-    return found
+def advance_live(
+    connection: redis.Redis, *, batch_id: str | None = None, settings: Settings | None = None
+) -> list[str]:
+    """:func:`advance` every live evaluation (those run by ``--sync`` only when their
+    batch is named): cheap and idempotent, it repairs a ladder whose callback was lost
+    or whose work horse was killed. Returns the games enqueued."""
+    enqueued: list[str] = []
+    for ev in live_evaluations(batch_id=batch_id, with_sync=batch_id is not None):
+        enqueued += advance(ev.id, connection, settings=settings).enqueued
+    return enqueued
 
 
-def evaluation_of_game(game_id: str) -> int | None:
-    """The evaluation a game belongs to (through its batch), if any."""
-    batch_id = Game.select(Game.batch).where(Game.id == game_id).scalar()
-    if batch_id is None:
-        return None
-    found = Evaluation.select(Evaluation.id).where(Evaluation.batch == batch_id).scalar()
-    return None if found is None else int(found)
-
-
-def live_evaluations(models: Sequence[str] = ()) -> list[Evaluation]:
-    """Queued or running evaluations (of ``models`` if given), oldest first."""
-    query = Evaluation.select().where(Evaluation.status.in_(LIVE_EVALUATION))
-    if models:
-        query = query.join(Model).where(Model.name.in_(list(models)))
-    return list(query.order_by(Evaluation.id))
-
-
-def cancel_evaluation(evaluation_id: int) -> int:
-    """Stop an evaluation: mark it ``cancelled`` (the model back as in :func:`_finish`)
-    and cancel its games still to play in the database; returns how many. Their jobs
-    then return at once (a cancelled game is not played) and advance finds it over."""
+def cancel_evaluation(evaluation_id: int, connection: redis.Redis | None = None) -> int:
+    """Stop an evaluation: in one transaction, mark it ``cancelled`` (the model back as
+    in :func:`_finish`), cancel its games still to play and close its batch; returns
+    how many games were cancelled. With a ``connection`` (through
+    :func:`snakebench.batch_control.cancel_batch`) their queued jobs are dropped and a
+    running game's job is stopped; without one, a queued job finds its game cancelled
+    and plays nothing, but a running game plays on to its end (its result refused)."""
     ev = get_evaluation(evaluation_id)
+    if ev.batch_id is None:
+        with transaction(immediate=True):
+            _finish(locked(Evaluation, ev.id), "cancelled", BY_OPERATOR)
+        return 0
+    if connection is not None:
+        return cancel_batch(ev.batch_id, connection, reason=BY_OPERATOR)
+    return len(cancel_evaluation_games(ev.batch_id, BY_OPERATOR))
+
+
+def cancel_evaluation_games(batch_id: str, reason: str) -> list[str]:
+    """Cancel the batch's games still to play and, if it is an evaluation's, end that
+    evaluation ``cancelled`` with ``reason``, all in one transaction with the
+    evaluation's row locked (so no callback can create a game in between); return the
+    games cancelled. What :func:`snakebench.batch_control.cancel_batch` does in the
+    database for an evaluation's batch."""
     with transaction(immediate=True):
-        _finish(ev, "cancelled", "cancelled by its operator")
-    return len(cancel_batch_games(ev.batch_id)) if ev.batch_id else 0
+        found = Evaluation.select(Evaluation.id).where(Evaluation.batch == batch_id).scalar()
+        ev = None if found is None else locked(Evaluation, int(found))
+        cancelled = cancel_batch_games(batch_id)
+        if ev is not None:
+            _finish(ev, "cancelled", reason)
+    return cancelled

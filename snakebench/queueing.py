@@ -146,12 +146,10 @@ def enqueue_game_with_callbacks(
 ) -> Job:
     """Enqueue one ``run_game`` job whose end calls ``on_success`` / ``on_failure``
     (dotted paths, stored by name in the job hash whatever the serializer), e.g. the
-    placement ladder choosing its next game. A dead job left under the same id is
-    deleted first; the caller makes sure no live one exists."""
+    placement ladder choosing its next game. The caller makes sure no job is left
+    under the same id: :func:`snakebench.batch_control.enqueue_missing` deletes a dead
+    one first, a dead worker's included (``Job.delete`` cannot)."""
     queue = game_queue(priority, connection)
-    old = Job.fetch_many([game_id], connection=connection, serializer=SERIALIZER)[0]
-    if old is not None:
-        old.delete()
     job = queue.create_job(
         RUN_GAME,
         args=(game_id,),

@@ -8,8 +8,9 @@ while flags keep every model name usable::
     snakebench evaluate MODEL [--games 10] [--sync | --local] [--monitor] [--json]
     snakebench evaluate --queue MODEL...          # several ladders on the same workers
     snakebench evaluate --status [MODEL...]       # list evaluations
-    snakebench evaluate --resume [MODEL...]       # re-drive live ladders (lost callback)
-    snakebench evaluate --cancel MODEL...         # stop live ladders
+    snakebench evaluate --resume [MODEL...]       # re-drive live ladders (lost callback;
+                                                  # --sync ones only when named)
+    snakebench evaluate --cancel MODEL...         # stop live ladders (running games too)
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 from collections.abc import Sequence
 from typing import Annotated, Any
 
+import redis
 import typer
 from rich.console import Console
 
@@ -171,7 +173,7 @@ def _run_local(
             final = _watch([ev.id for ev in evaluations])
         except KeyboardInterrupt:
             for ev in evaluations:
-                cancel_evaluation(ev.id)
+                cancel_evaluation(ev.id, connection)
             err.print("interrupted: evaluations cancelled; local stack stopped")
             raise typer.Exit(130) from None
     _finish(final, as_json)
@@ -262,7 +264,10 @@ def _status(names: list[str], as_json: bool) -> None:
 def _resume(names: list[str], as_json: bool) -> None:
     connection = connect_redis()
     open_store()
-    steps = [advance(ev.id, connection) for ev in live_evaluations(names)]
+    # A --sync ladder's game has no job by design (its own process plays it): taken
+    # over only when its model is named.
+    live = live_evaluations(names, with_sync=bool(names))
+    steps = [advance(ev.id, connection) for ev in live]
     report: list[dict[str, Any]] = [
         {"evaluation_id": s.evaluation_id, "status": s.status, "enqueued": list(s.enqueued)}
         for s in steps
@@ -278,7 +283,13 @@ def _cancel(names: list[str], as_json: bool) -> None:
     if not names:
         raise EvaluationError("name the model(s) whose evaluation to cancel")
     open_store()
-    cancelled = {ev.id: cancel_evaluation(ev.id) for ev in live_evaluations(names)}
+    try:  # with Redis, queued jobs are dropped and running games stopped
+        connection: redis.Redis | None = connect_redis()
+    except QueueError as exc:
+        connection = None
+        err.print(f"{exc}: games already running play on to their end")
+    live = live_evaluations(names)
+    cancelled = {ev.id: cancel_evaluation(ev.id, connection) for ev in live}
     if as_json:
         out.print_json(json.dumps({"cancelled": [{"evaluation_id": i, "games": n}
                                                  for i, n in cancelled.items()]}))  # fmt: skip

@@ -14,9 +14,10 @@ class M:
     trueskill_sigma: float = 25.0 / 3
     test_status: str = "ranked"
     is_active: bool = True
+    games_played: int = 10
 
 
-NEW = M("new", test_status="testing")
+NEW = M("new", test_status="testing", games_played=0)
 
 
 def test_the_closest_rating_wins() -> None:
@@ -45,13 +46,32 @@ def test_an_opponent_played_twice_is_capped_while_others_remain() -> None:
     assert choose_opponent(NEW, pool, {"best": 3, "second": 2}) == pool[1]
 
 
-def test_ranked_models_first_then_untested_then_testing_never_itself_or_inactive() -> None:
-    ranked, bot = M("ranked", 40.0), M("greedy", 25.0, test_status="untested")
-    other = M("other", 25.0, test_status="testing")
+def test_rated_models_first_whatever_their_test_status_never_itself_or_inactive() -> None:
+    ranked, bot = M("ranked", 40.0), M("greedy", 25.0, test_status="untested", games_played=0)
+    rated_bot = M("survivor", 40.0, test_status="untested")  # rated by tournaments
+    other = M("other", 25.0, test_status="testing", games_played=0)
     gone = M("gone", 25.0, is_active=False)
     retired = M("old", 25.0, test_status="retired")
     pool = [NEW, ranked, bot, other, gone, retired]
     assert choose_opponent(NEW, pool, {}) == ranked
-    assert choose_opponent(NEW, [NEW, bot, other, gone], {}) == bot
+    assert choose_opponent(NEW, [*pool, rated_bot], {}) == ranked  # tie: first name
+    assert choose_opponent(NEW, [NEW, bot, rated_bot, other], {}) == rated_bot
+    assert choose_opponent(NEW, [NEW, bot, other, gone], {}).name == "greedy"  # type: ignore[union-attr]
     assert choose_opponent(NEW, [NEW, other, gone, retired], {}) == other
     assert choose_opponent(NEW, [NEW, gone, retired], {}) is None
+
+
+def test_one_rated_model_does_not_break_the_cap() -> None:
+    """Review finding: with tiers by test_status, one ranked model took every game of
+    the ladder while untested bots (or tournament-rated ones) waited."""
+    ranked = M("ranked", 25.0, 2.0)
+    bots = [M(name, test_status="untested", games_played=0) for name in ("greedy", "random")]
+    pool = [NEW, ranked, *bots]
+    history: dict[str, int] = {}
+    for _ in range(6):
+        pick = choose_opponent(NEW, pool, history)
+        assert pick is not None
+        history[pick.name] = history.get(pick.name, 0) + 1
+    assert history == {"ranked": 2, "greedy": 2, "random": 2}
+    # all capped: the least played come back (the cap is only broken then)
+    assert choose_opponent(NEW, pool, {**history, "ranked": 3}) in bots
