@@ -24,7 +24,7 @@ from snakebench.batches import MAX_SEED, BatchError, BatchSpec, plan_batch, writ
 from snakebench.budget import check_budget
 from snakebench.config import Settings, get_settings
 from snakebench.costs import count_where, rows_of
-from snakebench.store import Batch, Game, Model, Participant, get_batch
+from snakebench.store import Batch, Game, Model, NewGame, Participant, get_batch
 
 GAME_TYPE = "tournament"
 POINTS = {"won": 1.0, "tied": 0.5, "lost": 0.0}  # chess scoring
@@ -40,7 +40,8 @@ class TournamentSpec:
 
     Pair p (in :func:`itertools.combinations` order of ``models``) uses seeds
     ``seed + p * seeds_per_pair + i``, so the same spec gives the same games. Without
-    ``mirror`` the first-named model of a pair always plays slot 0."""
+    ``mirror`` the two sides alternate game by game, so no model keeps the same slot
+    (an odd count leaves the first-named model one more game in slot 0)."""
 
     models: tuple[str, ...]
     games_per_pair: int = 2
@@ -104,7 +105,7 @@ def create_tournament(
     plans = [plan_batch(spec.pair_spec(i, a, b), settings) for i, (a, b) in enumerate(spec.pairs)]
     estimate = sum(plan.estimate for plan in plans)
     check_budget(estimate, spec.max_cost, force=force)
-    games = [game for plan in plans for game in plan.games]
+    games = [game for plan in plans for game in _alternated(plan.games, spec.mirror)]
     params = {
         **asdict(spec),  # models, games_per_pair, mirror, seed, rules, priority...
         "models": list(spec.models),
@@ -112,6 +113,17 @@ def create_tournament(
         "estimated_cost": estimate,
     }
     return write_batch(spec.pair_spec(0, *spec.pairs[0]), games, params, game_type=GAME_TYPE)
+
+
+def _alternated(games: list[NewGame], mirror: bool) -> list[NewGame]:
+    """Without ``mirror``, swap sides in every other game: a slot advantage must not
+    be baked into the standings of whoever was named first."""
+    if mirror:
+        return games
+    return [
+        NewGame(game.seed, game.model_ids[::-1]) if index % 2 else game
+        for index, game in enumerate(games)
+    ]
 
 
 def latest_tournament_id() -> str | None:

@@ -44,7 +44,7 @@ def tournament(
         typer.Option(
             "--mirror",
             help="Play every seed twice, sides swapped: cancels any slot advantage. Without "
-            "it the first-named model of a pair always plays slot 0.",
+            "it the sides alternate game by game.",
         ),
     ] = False,
     seed: Annotated[

@@ -147,3 +147,17 @@ def test_bad_input_is_one_line_and_exit_2(
 def test_an_unknown_batch_is_one_line_and_exit_2(cli: Invoke) -> None:
     one_line_error(cli("tournament-report", "nope"), "unknown batch")
     one_line_error(cli("tournament-report"), "no tournament yet")
+
+
+def test_without_mirror_sides_alternate(cli: Invoke) -> None:
+    """No model keeps slot 0 through a pair's games: a slot advantage would otherwise
+    favour whoever was named first."""
+    result = cli("tournament", "greedy", "random", "-k", "4", "--seed", "3", "--sync", "--json")
+    assert result.exit_code == 0, result.output
+    batch = Batch.select().order_by(Batch.created_at.desc()).first()
+    assert [names for _, names in line_ups(batch.id)] == [
+        ("greedy", "random"),
+        ("random", "greedy"),
+        ("greedy", "random"),
+        ("random", "greedy"),
+    ]
