@@ -10,7 +10,8 @@ rated_games`: completed, no retired model):
   bound, so models whose intervals overlap share a rank.
 
 "Cost per point" puts a price on skill: the model's cost per game divided by how far
-its rating stands above the floor (the lowest rating on the board). Free models (bots)
+its rating stands above the floor (the lowest rating of any rated model, shown or
+hidden by ``min_games``, so the filter does not change anyone's price). Free models (bots)
 cost nothing per point; the floor model has no points to pay for (``None``).
 All statistics come from one aggregate query, whatever the number of games.
 """

@@ -37,8 +37,8 @@ def show_leaderboard(
     """Rank the models over every rated game (completed, no retired model).
 
     Each row: rank, rating with its 95% interval, games, wins/losses/ties, win rate
-    (a tie counts half), apples per game, invalid-move and fallback-parse rates, cost per
-    game and cost per rating point above the lowest-rated model.
+    (a tie counts half), apples per game, invalid-move and fallback-parse rates (per
+    move), cost per game and cost per rating point above the lowest-rated model.
 
     Example: snakebench leaderboard --method bt --min-games 10
     """
@@ -58,6 +58,15 @@ def show_leaderboard(
         wide.print(_table(rows, method))
 
 
+def _interval(row: Row, method: str) -> str:
+    """TrueSkill's interval is around mu, not around the conservative rating shown
+    (mu - 3 sigma sits below it), so print it as mu +/- half-width."""
+    if method == "trueskill":
+        middle, half = (row.lower + row.upper) / 2, (row.upper - row.lower) / 2
+        return f"{middle:.1f} ± {half:.1f}"
+    return f"{row.lower:.1f} .. {row.upper:.1f}"
+
+
 def _write_csv(rows: list[Row]) -> None:
     fields = list(Row.__dataclass_fields__)
     writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
@@ -73,19 +82,20 @@ def _table(rows: list[Row], method: str) -> Table:
         title, interval = "Bradley-Terry", "95% bootstrap"
     table = Table(title=f"Leaderboard ({title})")
     headers = ("#", "model", "rating", interval, "games", "W/L/T", "win rate", "apples/game")
-    for column in (*headers, "invalid moves", "cost/game", "cost/point"):
+    for column in (*headers, "invalid moves", "fallback parses", "cost/game", "cost/point"):
         table.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
     for row in rows:
         table.add_row(
             str(row.rank),
             row.model,
             f"{row.rating:.1f}",
-            f"{row.lower:.1f} .. {row.upper:.1f}",
+            _interval(row, method),
             str(row.games),
             f"{row.wins}/{row.losses}/{row.ties}",
             f"{row.win_rate:.0%}",
             f"{row.apples_per_game:.1f}",
             f"{row.invalid_move_rate:.1%}",
+            f"{row.fallback_parse_rate:.1%}",
             f"${row.cost_per_game:.4f}",
             "-" if row.cost_per_point is None else f"${row.cost_per_point:.4f}",
         )
