@@ -8,9 +8,9 @@ from collections.abc import Callable
 from typer.testing import Result
 
 from snakebench.config import Settings
-from snakebench.evaluation import advance, start_evaluation
+from snakebench.evaluation import advance, run_sync, start_evaluation
 from snakebench.simulation import GameParams
-from snakebench.store import Batch, Evaluation, Game, Participant, get_model, upsert_model
+from snakebench.store import Batch, Evaluation, Game, Model, Participant, get_model, upsert_model
 
 Invoke = Callable[..., Result]
 
@@ -85,3 +85,17 @@ def test_a_model_already_being_evaluated_is_refused(store: Settings, run: Invoke
     assert "already being evaluated" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert Evaluation.select().count() == 1
+
+
+def test_one_ranked_model_takes_at_most_two_games_of_a_ladder(store: Settings) -> None:
+    """Finding 11: with opponents tiered by test_status, one ``ranked`` model played
+    every game while the bots (rated or not) were ignored."""
+    upsert_model("newbie", provider="bot", model_slug="greedy")
+    Model.update(test_status="ranked", games_played=5).where(Model.name == "survivor").execute()
+    ev = start_evaluation("newbie", 4, params=GameParams(max_rounds=10))
+    final = run_sync(ev.id)
+    assert final.status == "finished"
+    rows = Participant.select().join(Game).order_by(Game.created_at)
+    opponents = [p.model.name for p in rows if p.model.name != "newbie"]
+    assert max(opponents.count(name) for name in set(opponents)) <= 2
+    assert opponents[:2] == ["survivor", "survivor"]  # the rated model first
