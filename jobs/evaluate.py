@@ -6,6 +6,11 @@ the job hash, so they work with the JSON serializer). RQ runs them in the work h
 right after the job, with the worker's Redis connection; they call
 :func:`snakebench.evaluation.advance`, which creates and enqueues the next game or
 finishes the evaluation. Payloads stay ids: the evaluation is found from the game.
+
+RQ runs no callback for a job stopped or cancelled (``cancel_batch`` ends the
+evaluation itself then), nor for a work horse killed on its last try (OOM, SIGKILL):
+``dispatch reconcile`` and ``evaluate --resume`` call ``advance`` for every live
+ladder, which re-enqueues such a game or moves the ladder on.
 """
 
 from __future__ import annotations
