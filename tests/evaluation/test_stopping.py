@@ -9,16 +9,17 @@ from collections.abc import Callable
 import pytest
 import redis
 from rq import Queue
-from rq.job import Job
+from rq.job import Job, JobStatus
 from typer.testing import Result
 
+from snakebench import batch_control
 from snakebench.batch_control import cancel_batch, retry_batch
 from snakebench.batches import BatchError
 from snakebench.config import Settings
 from snakebench.evaluation import advance, cancel_evaluation, start_evaluation
 from snakebench.queueing import SERIALIZER
 from snakebench.simulation import GameParams
-from snakebench.store import Batch, Evaluation, Game, Model, get_model
+from snakebench.store import Batch, Evaluation, Game, Model, get_model, mark_running
 
 Invoke = Callable[..., Result]
 PARAMS = GameParams(max_rounds=10)
@@ -48,6 +49,26 @@ def test_cancel_with_redis_drops_the_job_and_closes_the_batch(
     batch = Batch.get_by_id(ev.batch_id)  # finding 10: closed, counting what was made
     assert (batch.status, batch.total_games, batch.cancelled) == ("cancelled", 1, 1)
     assert get_model("greedy").test_status == "untested"
+
+
+def test_cancel_with_redis_stops_a_running_game(
+    store: Settings, real_redis: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ev = start_evaluation("greedy", 3, params=PARAMS)
+    game_id = advance(ev.id, real_redis).created
+    assert game_id is not None
+    mark_running(game_id, "w1")
+    Queue("games", connection=real_redis, serializer=SERIALIZER).remove(game_id)
+    Job.fetch(game_id, connection=real_redis, serializer=SERIALIZER).set_status(JobStatus.STARTED)
+    stopped: list[str] = []
+    monkeypatch.setattr(
+        batch_control,
+        "send_stop_job_command",
+        lambda conn, job_id, serializer: stopped.append(job_id),
+    )
+    assert cancel_evaluation(ev.id, real_redis) == 1
+    assert stopped == [game_id]
+    assert Game.get_by_id(game_id).status == "cancelled"
 
 
 def test_the_cancel_command_uses_redis(
