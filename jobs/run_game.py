@@ -13,6 +13,7 @@ import socket
 from importlib.metadata import version
 from typing import Any
 
+import redis
 from rq import get_current_job
 
 import jobs.evaluate  # noqa: F401  (preloaded too: the evaluation games' callbacks)
@@ -39,7 +40,9 @@ def run_game(game_id: str) -> dict[str, Any]:
     settings = get_settings()
     open_store(settings)
     try:
-        return run_stored_game(game_id, settings=settings, worker=_worker_name())
+        return run_stored_game(
+            game_id, settings=settings, worker=_worker_name(), live=_job_connection()
+        )
     except GameStateError:
         # Cancelled (or finished by another run) while this one played: its result does
         # not count, and that is no failure of this job, so answer with what is stored.
@@ -84,6 +87,12 @@ def _reachable(check: Any) -> bool | str:
     except Exception as exc:
         return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
     return True
+
+
+def _job_connection() -> redis.Redis | None:
+    """The Redis the job came from, to publish live boards on (None when run directly)."""
+    job = get_current_job()
+    return job.connection if job is not None else None
 
 
 def _worker_name() -> str:

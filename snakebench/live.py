@@ -1,6 +1,6 @@
 """Live boards: a worker publishes each round's state to Redis, the web app reads it.
 
-One ``SETEX snakebench:live:<game id>`` per round (a JSON of the round and the state),
+One ``SET snakebench:live:<game id> ... EX`` per round (a JSON of the round and the state),
 with a TTL so a killed worker's board disappears by itself; the key is deleted when
 the game ends. Publishing is best effort: a failure is logged and the game goes on,
 and after one the publisher stays quiet for :data:`BACKOFF_SECONDS`, so an unreachable
@@ -66,7 +66,7 @@ class LivePublisher:
             return
         document = json.dumps(board_document(self.game_id, state), separators=(",", ":"))
         try:
-            self.connection.setex(live_key(self.game_id), TTL_SECONDS, document)
+            self.connection.set(live_key(self.game_id), document, ex=TTL_SECONDS)
         except (redis.RedisError, OSError) as exc:
             self.quiet_until = self.clock() + BACKOFF_SECONDS
             log.warning("game %s: live board not published: %s", self.game_id, exc)

@@ -16,10 +16,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import redis
+
 from snakebench.config import ConfigError, Settings, get_settings
 from snakebench.engine import DoubleDeath, Rules
 from snakebench.engine.replay import write_replay
 from snakebench.game import GameOutcome, GameSetup, RoundHook, play_game
+from snakebench.live import publishing
 from snakebench.players.base import Player
 from snakebench.players.factory import make_player
 from snakebench.store import (
@@ -112,10 +115,12 @@ def run_stored_game(
     settings: Settings | None = None,
     on_round: RoundHook | None = None,
     worker: str | None = None,
+    live: redis.Redis | None = None,
 ) -> dict[str, Any]:
     """Play a stored game and record its end (game row, participants, model counters
     in one transaction). A game already over (completed, void, failed or cancelled)
-    returns its stored result; ``retry`` re-queues a void or failed game first."""
+    returns its stored result; ``retry`` re-queues a void or failed game first.
+    With ``live`` (a worker's Redis) each round's board is published for the web."""
     settings = settings or get_settings()
     game = get_game(game_id)
     if game.status in FINAL_GAME_STATUSES:  # finished, cancelled or given up: not again
@@ -141,7 +146,8 @@ def run_stored_game(
         )
         return stored_summary(get_game(game.id))
     try:
-        outcome = play_game(_setup(game, lineup), players, on_round)
+        with publishing(live, game.id, on_round) as hook:
+            outcome = play_game(_setup(game, lineup), players, hook)
     except KeyboardInterrupt:
         # Stopped by its operator: not a result, not a failure, and not to be run again.
         cancel_game(game.id)

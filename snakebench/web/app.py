@@ -6,7 +6,7 @@ import secrets
 
 from flask import Flask
 
-from snakebench.web import health, pages
+from snakebench.web import api, health, pages
 from snakebench.web.auth import install_auth
 from snakebench.web.config import WebConfig
 from snakebench.web.dashboard import install_dashboard
@@ -26,5 +26,6 @@ def create_app(config: WebConfig | None = None) -> Flask:
     install_auth(app, config)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(pages.blueprint)
+    api.install(app)
     install_dashboard(app, config)
     return app

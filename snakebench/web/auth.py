@@ -1,10 +1,14 @@
-"""Who may see the web app, and where it may listen.
+"""Who may see the web app, who may change things through it, and where it may listen.
 
-The dashboard can cancel, requeue and delete jobs, so it is never served beyond this
-machine without a password: with ``SNAKEBENCH_WEB_PASSWORD`` unset the app refuses to
-bind anything but loopback (``snakebench web`` and gunicorn alike). With a password,
-every path but ``/healthz`` (which platforms probe anonymously) needs HTTP basic auth,
-or ``Authorization: Bearer <SNAKEBENCH_API_TOKEN>`` for scripts.
+- ``SNAKEBENCH_WEB_PASSWORD`` set: every path but ``/healthz`` (which platforms probe
+  anonymously) needs HTTP basic auth, or ``Authorization: Bearer <SNAKEBENCH_API_TOKEN>``.
+- Only ``SNAKEBENCH_API_TOKEN`` set: pages and API reads are public, but the dashboard
+  at ``/rq`` (it can cancel, requeue and delete jobs) needs the token, as a bearer
+  token or as the basic-auth password (so a browser can log in).
+- Writes to the JSON API (any method but GET/HEAD/OPTIONS under ``/api/``) need the
+  bearer token whatever else is set; with no token they are disabled (403).
+- Neither set: the app refuses to listen beyond loopback (``snakebench web`` and
+  gunicorn alike), since nothing would guard the dashboard.
 """
 
 from __future__ import annotations
@@ -13,12 +17,15 @@ import hmac
 import ipaddress
 from collections.abc import Iterable
 
-from flask import Flask, Response, request
+from flask import Flask, Response, jsonify, request
 
 from snakebench.config import ConfigError
 from snakebench.web.config import WebConfig
 
 OPEN_PATHS = frozenset({"/healthz"})
+API_PREFIX = "/api/"
+DASHBOARD_PREFIX = "/rq"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 REALM = "SnakeBench"
 
 
@@ -35,11 +42,13 @@ def is_loopback(host: str) -> bool:
 
 
 def check_bind(host: str, config: WebConfig) -> None:
-    """Refuse to listen beyond loopback without a password (a one-line ConfigError)."""
-    if not config.auth_required and not is_loopback(host):
+    """Refuse to listen beyond loopback with nothing guarding the dashboard and the
+    writes: neither a password nor an API token (a one-line ConfigError)."""
+    if not config.may_serve_publicly and not is_loopback(host):
         raise ConfigError(
-            f"refusing to serve on {host} without a password: set SNAKEBENCH_WEB_PASSWORD, "
-            "or listen on 127.0.0.1"
+            f"refusing to serve on {host} without a password or an API token: "
+            "set SNAKEBENCH_WEB_PASSWORD (login for everything) or SNAKEBENCH_API_TOKEN "
+            "(public pages, token for /rq and writes), or listen on 127.0.0.1"
         )
 
 
@@ -60,32 +69,72 @@ def _bind_host(bind: str) -> str:
 
 
 def install_auth(app: Flask, config: WebConfig) -> None:
-    """Require credentials for every request but :data:`OPEN_PATHS` when a password is
-    set. It is an app-wide hook, not one on rq-dashboard's blueprint: that blueprint is
-    a module-level object shared by every app, so a hook there would leak across apps."""
-    if not config.auth_required:
-        return
+    """Guard every request as the module says. It is an app-wide hook, not one on
+    rq-dashboard's blueprint: that blueprint is a module-level object shared by every
+    app, so a hook there would leak across apps."""
 
     @app.before_request
     def require_credentials() -> Response | None:
-        if request.path in OPEN_PATHS or _authorized(config):
+        path = request.path
+        if path in OPEN_PATHS:
             return None
-        return Response(
-            "Authentication required\n",
-            401,
-            {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'},
-        )
+        if is_api_write():
+            return _check_write(config)
+        guarded = config.auth_required or (config.dashboard_auth_required and _is_dashboard(path))
+        if guarded and not _authorized(config):
+            return _challenge(path)
+        return None
+
+
+def is_api_write() -> bool:
+    """A request that may change something through the JSON API."""
+    return request.path.startswith(API_PREFIX) and request.method not in SAFE_METHODS
+
+
+def _is_dashboard(path: str) -> bool:
+    return path == DASHBOARD_PREFIX or path.startswith(DASHBOARD_PREFIX + "/")
+
+
+def _check_write(config: WebConfig) -> Response | None:
+    """Writes take the bearer token only: a browser's remembered basic login must not
+    be enough to spend money on games."""
+    if not config.api_token:
+        return _json_error(403, "writes are disabled: set SNAKEBENCH_API_TOKEN")
+    auth = request.authorization
+    if auth is not None and auth.type == "bearer" and _same(auth.token or "", config.api_token):
+        return None
+    response = _json_error(401, "a write needs Authorization: Bearer <SNAKEBENCH_API_TOKEN>")
+    response.headers["WWW-Authenticate"] = f'Bearer realm="{REALM}"'
+    return response
+
+
+def _challenge(path: str) -> Response:
+    header = {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'}
+    if path.startswith(API_PREFIX) or path == API_PREFIX.rstrip("/"):
+        response = _json_error(401, "authentication required")
+        response.headers.update(header)
+        return response
+    return Response("Authentication required\n", 401, header)
+
+
+def _json_error(status: int, message: str) -> Response:
+    response = jsonify({"error": {"message": message}})
+    response.status_code = status
+    return response
 
 
 def _authorized(config: WebConfig) -> bool:
+    """Bearer token; or basic auth with the password, or with the token as password
+    when no password is set (the token-only dashboard login)."""
     auth = request.authorization
     if auth is None:
         return False
     if auth.type == "bearer":
         return bool(config.api_token) and _same(auth.token or "", config.api_token or "")
     if auth.type == "basic":
+        secret = config.password or config.api_token
         user_ok = _same(auth.username or "", config.username)
-        password_ok = _same(auth.password or "", config.password or "")
+        password_ok = bool(secret) and _same(auth.password or "", secret or "")
         return user_ok and password_ok
     return False
 

@@ -19,9 +19,12 @@ DEFAULT_USERNAME = "admin"
 class WebConfig:
     """Everything :func:`snakebench.web.create_app` needs.
 
-    ``password`` turns on basic auth for every page but ``/healthz``; without one the
-    app may only listen on loopback (see :mod:`snakebench.web.auth`). ``api_token``
-    lets scripts authenticate with ``Authorization: Bearer TOKEN`` instead.
+    ``password`` turns on basic auth for every page but ``/healthz``. ``api_token``
+    lets scripts authenticate with ``Authorization: Bearer TOKEN`` instead, and is
+    what every write to the JSON API needs (without it writes are disabled). With
+    neither the app may only listen on loopback; with only a token, pages and API
+    reads are public while the dashboard at ``/rq`` needs the token (see
+    :mod:`snakebench.web.auth`).
     ``secret_key`` signs Flask sessions; unset, each process draws a random one, which
     is fine until several processes must share sessions.
     """
@@ -35,7 +38,19 @@ class WebConfig:
 
     @property
     def auth_required(self) -> bool:
+        """Every page but ``/healthz`` needs a login (a password is set)."""
         return bool(self.password)
+
+    @property
+    def dashboard_auth_required(self) -> bool:
+        """``/rq`` (which can cancel and delete jobs) needs credentials."""
+        return bool(self.password or self.api_token)
+
+    @property
+    def may_serve_publicly(self) -> bool:
+        """Something guards the dashboard and the writes, so the app may listen
+        beyond loopback."""
+        return self.dashboard_auth_required
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WebConfig:

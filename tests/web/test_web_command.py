@@ -15,6 +15,7 @@ from snakebench.commands.web import web
 @pytest.fixture
 def run_web(monkeypatch: pytest.MonkeyPatch, database_url: str) -> Any:
     monkeypatch.delenv("SNAKEBENCH_WEB_PASSWORD", raising=False)
+    monkeypatch.delenv("SNAKEBENCH_API_TOKEN", raising=False)
     monkeypatch.setenv("DATABASE_URL", database_url)
     app = App(no_args_is_help=False)
     app.command()(web)
@@ -29,8 +30,9 @@ def test_web_refuses_a_public_bind_without_a_password(run_web: Any) -> None:
     result = run_web("--host", "0.0.0.0")
     assert result.exit_code == 2
     assert result.output == (
-        "error: refusing to serve on 0.0.0.0 without a password: "
-        "set SNAKEBENCH_WEB_PASSWORD, or listen on 127.0.0.1\n"
+        "error: refusing to serve on 0.0.0.0 without a password or an API token: "
+        "set SNAKEBENCH_WEB_PASSWORD (login for everything) or SNAKEBENCH_API_TOKEN "
+        "(public pages, token for /rq and writes), or listen on 127.0.0.1\n"
     )
 
 

@@ -1,0 +1,303 @@
+"""The JSON API under ``/api``: reads through :mod:`snakebench.web.data`, and batch
+submission the way ``python -m snakebench.dispatch`` submits.
+
+Errors are JSON everywhere under ``/api`` (``{"error": {"message", "field"?}}``):
+400 malformed JSON, 401/403 credentials (:mod:`snakebench.web.auth`), 404 unknown ids
+and routes, 405, 422 an invalid field or parameter (``field`` names it), 503 Redis
+unreachable, 500 anything else. The document at ``/api/openapi.json`` describes it all
+and is built from the same parameter tables the checks here use.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any, NoReturn
+
+import redis
+from flask import Blueprint, Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from snakebench.batches import BatchError, BatchSpec, enqueue_batch, plan_batch, write_batch
+from snakebench.budget import BudgetError, check_budget
+from snakebench.config import ConfigError, get_settings
+from snakebench.engine.rules import RulesError
+from snakebench.providers.base import MissingApiKeyError
+from snakebench.store import InactiveModelError, UnknownModelError
+from snakebench.web import data
+from snakebench.web.openapi import BATCH_FIELDS, QUERIES, Param, openapi_document
+from snakebench.web.services import log, services
+
+blueprint = Blueprint("api", __name__, url_prefix="/api")
+
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+
+
+class ApiError(Exception):
+    """An error answered as JSON with ``status``; ``field`` for a 422."""
+
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+
+
+def install(app: Flask) -> None:
+    """Register the API and make every error under ``/api`` JSON, whichever handler
+    (Flask's, the pages') produced it."""
+    app.register_blueprint(blueprint)
+    app.after_request(_json_errors)
+
+
+def error_response(status: int, message: str, field: str | None = None) -> Response:
+    body: dict[str, Any] = {"message": message}
+    if field is not None:
+        body["field"] = field
+    response = jsonify({"error": body})
+    response.status_code = status
+    return response
+
+
+def _json_errors(response: Response) -> Response:
+    """Turn a non-JSON error response under ``/api`` (a routing 404 or 405, Flask's
+    500 page) into the API's JSON error, keeping headers such as ``Allow``."""
+    under_api = request.path == "/api" or request.path.startswith("/api/")
+    if not under_api or response.status_code < 400 or response.is_json:
+        return response
+    message = (response.status or str(response.status_code)).partition(" ")[2] or "error"
+    replacement = error_response(response.status_code, message)
+    for name in ("Allow", "WWW-Authenticate", "Retry-After"):
+        if name in response.headers:
+            replacement.headers[name] = response.headers[name]
+    return replacement
+
+
+@blueprint.errorhandler(ApiError)
+def _api_error(exc: ApiError) -> Response:
+    return error_response(exc.status, exc.message, exc.field)
+
+
+@blueprint.errorhandler(data.InvalidArgument)
+def _invalid(exc: data.InvalidArgument) -> Response:
+    return error_response(422, exc.message, exc.field)
+
+
+@blueprint.errorhandler(LookupError)
+def _not_found(exc: LookupError) -> Response:
+    return error_response(404, str(exc.args[0]) if exc.args else "not found")
+
+
+@blueprint.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Response:
+    response = error_response(exc.code or 500, exc.description or exc.name)
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+@blueprint.errorhandler(redis.RedisError)
+def _redis_down(exc: redis.RedisError) -> Response:
+    log.warning("api: Redis unreachable: %s", exc)
+    return error_response(503, "Redis is unreachable; try again later")
+
+
+# --- reads ---------------------------------------------------------------------------
+
+
+@blueprint.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document())
+
+
+@blueprint.get("/leaderboard")
+def leaderboard() -> Response:
+    return jsonify(data.leaderboard(**_query("leaderboard")))
+
+
+@blueprint.get("/models/<path:name>")
+def model(name: str) -> Response:
+    return jsonify(data.model_detail(name))
+
+
+@blueprint.get("/games")
+def games() -> Response:
+    return jsonify(data.list_games(**_query("games")))
+
+
+@blueprint.get("/games/<game_id>")
+def game(game_id: str) -> Response:
+    return jsonify(data.game_detail(game_id))
+
+
+@blueprint.get("/games/<game_id>/replay")
+def replay(game_id: str) -> Response:
+    return jsonify(data.game_replay(game_id))
+
+
+@blueprint.get("/batches")
+def batches() -> Response:
+    return jsonify(data.list_batches(**_query("batches")))
+
+
+@blueprint.get("/batches/<batch_id>")
+def batch(batch_id: str) -> Response:
+    return jsonify(data.batch_detail(batch_id))
+
+
+@blueprint.get("/live")
+def live() -> Response:
+    return jsonify(data.live_games(**_query("live")))
+
+
+def _query(route: str) -> dict[str, Any]:
+    """The route's query string checked against its table: unknown names, wrong
+    types and values out of range are a 422 naming the parameter."""
+    params = {param.name: param for param in QUERIES[route]}
+    for name in request.args:
+        if name not in params:
+            raise ApiError(422, f"unknown query parameter {name!r}", name)
+    return {
+        name: _query_value(params[name], raw)
+        for name, raw in request.args.items()
+        if name in params
+    }
+
+
+def _query_value(param: Param, raw: str) -> Any:
+    if param.kind == "integer":
+        if not _INTEGER.fullmatch(raw.strip()):
+            raise ApiError(422, "must be an integer", param.name)
+        value: Any = int(raw)
+    else:
+        value = raw
+    _check_value(param, value)
+    return value
+
+
+# --- batch submission ----------------------------------------------------------------
+
+
+@blueprint.post("/batches")
+def create_batch() -> tuple[Response, int]:
+    """Check the request, plan and budget the batch, check Redis answers, then write
+    the batch and enqueue its games. Redis failing after the write leaves queued games
+    that ``dispatch reconcile`` enqueues: the database is the truth."""
+    values = _batch_values(_json_body())
+    spec = BatchSpec(**values)
+    services().database()
+    plan = _plan(spec)
+    connection = services().redis()
+    connection.ping()  # unreachable: 503 before anything is written
+    created = write_batch(spec, plan.games, {**asdict(spec), "estimated_cost": plan.estimate})
+    try:
+        enqueue_batch(created.id, connection)
+    except redis.RedisError as exc:
+        log.warning("api: batch %s written but not enqueued: %s", created.id, exc)
+        message = f"batch {created.id} was written but Redis failed; reconcile enqueues it"
+        raise ApiError(503, message) from None
+    body = {"batch_id": created.id, "total": created.total_games, "estimated_cost": plan.estimate}
+    return jsonify(body), 201
+
+
+def _json_body() -> dict[str, Any]:
+    if not request.is_json:
+        raise ApiError(400, "the body must be JSON (Content-Type: application/json)")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "the body is not valid JSON")
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    return body
+
+
+def _batch_values(body: Mapping[str, Any]) -> dict[str, Any]:
+    fields = {param.name: param for param in BATCH_FIELDS}
+    for name in body:
+        if name not in fields:
+            raise ApiError(422, "unknown field", str(name))
+    for param in BATCH_FIELDS:
+        if param.required and param.name not in body:
+            raise ApiError(422, "is required", param.name)
+    for name, value in body.items():
+        _check_value(fields[name], value)
+    return {name: value for name, value in body.items() if value is not None}
+
+
+def _check_value(param: Param, value: Any) -> None:
+    """``value`` against the parameter's JSON type and bounds (422 naming it)."""
+    if value is None:
+        if not param.nullable:
+            _invalid_field(param, "must not be null")
+        return
+    if not _has_kind(param.kind, value):
+        _invalid_field(param, f"must be {_article(param.kind)}")
+    if param.enum is not None and value not in param.enum:
+        _invalid_field(param, f"must be one of {', '.join(param.enum)}")
+    if isinstance(value, str) and not 1 <= len(value) <= (param.max_length or len(value) + 1):
+        _invalid_field(param, f"must have 1 to {param.max_length} characters")
+    if param.minimum is not None and not isinstance(value, str | bool):
+        below = value <= param.minimum if param.exclusive_minimum else value < param.minimum
+        if below:
+            _invalid_field(param, f"must be {'above' if param.exclusive_minimum else 'at least'} "
+                           f"{param.minimum}")  # fmt: skip
+    if param.maximum is not None and not isinstance(value, str | bool) and value > param.maximum:
+        _invalid_field(param, f"must be at most {param.maximum}")
+
+
+def _has_kind(kind: str, value: Any) -> bool:
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return number and math.isfinite(value)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def _article(kind: str) -> str:
+    return f"an {kind}" if kind == "integer" else f"a {kind}"
+
+
+def _invalid_field(param: Param, message: str) -> NoReturn:
+    raise ApiError(422, message, param.name)
+
+
+def _plan(spec: BatchSpec) -> Any:
+    """:func:`plan_batch` and the budget check, their refusals as 422s naming a field."""
+    names = [param.name for param in BATCH_FIELDS]
+    try:
+        plan = plan_batch(spec, get_settings())
+        check_budget(plan.estimate, spec.max_cost)
+    except (UnknownModelError, InactiveModelError) as exc:
+        raise ApiError(422, str(exc), _model_field(spec, exc.name)) from None
+    except MissingApiKeyError as exc:
+        raise ApiError(422, str(exc), _model_field(spec, exc.model)) from None
+    except BudgetError as exc:
+        raise ApiError(422, str(exc), "max_cost") from None
+    except (BatchError, RulesError) as exc:
+        raise ApiError(422, str(exc), _field_named(str(exc), names)) from None
+    except ConfigError as exc:  # the server's own set-up (e.g. its replay folder)
+        log.error("api: cannot plan a batch: %s", exc)
+        raise ApiError(503, "the server cannot run games now (configuration)") from None
+    return plan
+
+
+def _model_field(spec: BatchSpec, name: str) -> str:
+    return "model_b" if name == spec.model_b and name != spec.model_a else "model_a"
+
+
+def _field_named(message: str, names: list[str]) -> str:
+    """The request field a rules or batch message is about: the subject of its
+    "... must", else the first field it names (the board's cell count: apples)."""
+    subject = re.search(r"(\w+) must\b", message)
+    if subject and subject.group(1) in names:
+        return subject.group(1)
+    found = [(message.find(name), name) for name in names if re.search(rf"\b{name}\b", message)]
+    if found:
+        return min(found)[1]
+    return "num_apples" if "cells" in message else "count"
