@@ -14,7 +14,7 @@ import peewee as pw
 import redis
 from flask import Flask, current_app
 
-from snakebench.store import connect
+from snakebench.store import connect, current_version, latest_version, upgrade
 from snakebench.web.config import WebConfig
 
 EXTENSION = "snakebench"
@@ -45,10 +45,15 @@ class Services:
             return self._redis
 
     def database(self) -> pw.Database:
-        """The database (``snakebench.store.connect`` binds the models to it)."""
+        """The database (``snakebench.store.connect`` binds the models to it), its schema
+        brought up to date on first use as every other entry point does: ``snakebench
+        web`` on a fresh directory shows an empty leaderboard, not a missing table."""
         with self._lock:
             if self._database is None:
-                self._database = connect(self.config.database_url)
+                database = connect(self.config.database_url)
+                if current_version(database) < latest_version():
+                    upgrade(database)
+                self._database = database
             return self._database
 
     def ping_database(self) -> None:
