@@ -18,19 +18,17 @@ from typing import Any
 
 import peewee as pw
 
-from snakebench.store import Batch, Game, Model, Participant, find_batch_id, get_model
+from snakebench.store import (
+    Batch,
+    Game,
+    Model,
+    Participant,
+    find_batch_id,
+    get_model,
+    rows_of,
+)
 
 PAID_STATUSES = ("completed", "void", "failed")
-
-
-def rows_of(query: Any) -> list[tuple[Any, ...]]:
-    """A select's rows as plain tuples (peewee's stubs type ``.tuples()`` as models)."""
-    return list(query.tuples())
-
-
-def count_where(condition: Any) -> Any:
-    """SQL: how many rows of the group meet ``condition``."""
-    return pw.fn.SUM(pw.Case(None, [(condition, 1)], 0))
 
 
 def _paid(batch_id: str | None, model_id: int | None) -> Any:

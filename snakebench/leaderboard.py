@@ -26,7 +26,7 @@ import numpy as np
 import peewee as pw
 
 from snakebench.ratings.bradley_terry import fit_bradley_terry
-from snakebench.store import Model, Participant
+from snakebench.store import Model, Participant, result_counts, rows_of
 from snakebench.store.rating_queries import rated_game_ids
 
 METHODS = ("trueskill", "bt")
@@ -95,13 +95,11 @@ def leaderboard(
 
 def _records() -> dict[str, _Record]:
     """Each model's totals over rated games, in one aggregate query."""
-    query: Any = (
+    query = (
         Participant.select(
             Model.name,
             pw.fn.COUNT(Participant.id),
-            pw.fn.SUM(pw.Case(None, [(Participant.result == "won", 1)], 0)),
-            pw.fn.SUM(pw.Case(None, [(Participant.result == "lost", 1)], 0)),
-            pw.fn.SUM(pw.Case(None, [(Participant.result == "tied", 1)], 0)),
+            *result_counts("won", "lost", "tied"),
             pw.fn.SUM(Participant.score),
             pw.fn.SUM(Participant.invalid_moves),
             pw.fn.SUM(Participant.fallback_parses),
@@ -113,7 +111,7 @@ def _records() -> dict[str, _Record]:
         .group_by(Model.name)
     )
     records: dict[str, _Record] = {}
-    for name, *counts, cost in query.tuples():
+    for name, *counts, cost in rows_of(query):
         games, wins, losses, ties, apples, invalid, fallback, moves = (int(c or 0) for c in counts)
         records[name] = _Record(
             games, wins, losses, ties, apples, invalid, fallback, moves, float(cost or 0.0)

@@ -23,8 +23,16 @@ import peewee as pw
 from snakebench.batches import MAX_SEED, BatchError, BatchSpec, plan_batch, write_batch
 from snakebench.budget import check_budget
 from snakebench.config import Settings, get_settings
-from snakebench.costs import count_where, rows_of
-from snakebench.store import Batch, Game, Model, NewGame, Participant, get_batch
+from snakebench.store import (
+    Batch,
+    Game,
+    Model,
+    NewGame,
+    Participant,
+    get_batch,
+    result_counts,
+    rows_of,
+)
 
 GAME_TYPE = "tournament"
 POINTS = {"won": 1.0, "tied": 0.5, "lost": 0.0}  # chess scoring
@@ -152,9 +160,7 @@ def standings(batch_id: str) -> list[dict[str, Any]]:
         Participant.select(
             Model.name,
             pw.fn.COUNT(Participant.id),
-            count_where(Participant.result == "won"),
-            count_where(Participant.result == "lost"),
-            count_where(Participant.result == "tied"),
+            *result_counts("won", "lost", "tied"),
             pw.fn.SUM(Participant.score),
             pw.fn.SUM(Participant.cost),
         )
@@ -185,9 +191,7 @@ def pair_matrix(batch_id: str) -> dict[str, dict[str, dict[str, int]]]:
         Participant.select(
             me.name,
             them.name,
-            count_where(Participant.result == "won"),
-            count_where(Participant.result == "lost"),
-            count_where(Participant.result == "tied"),
+            *result_counts("won", "lost", "tied"),
         )
         .join(Game)
         .join(opponent, on=(opponent.game == Game.id) & (opponent.slot != Participant.slot))
@@ -210,8 +214,7 @@ def side_rates(batch_id: str) -> dict[str, Any]:
         Participant.select(
             Participant.slot,
             pw.fn.COUNT(Participant.id),
-            count_where(Participant.result == "won"),
-            count_where(Participant.result == "tied"),
+            *result_counts("won", "tied"),
         )
         .join(Game)
         .where(_completed_in(batch_id))

@@ -132,7 +132,7 @@ def find_batch_id(prefix: str) -> str:
     if not prefix or Batch.get_or_none(Batch.id == prefix) is not None:
         return get_batch(prefix).id
     starting = Batch.select(Batch.id).where(Batch.id.startswith(prefix)).limit(2)
-    matches = [bid for (bid,) in _tuples(starting)]
+    matches = [bid for (bid,) in rows_of(starting)]
     if len(matches) == 1:
         return str(matches[0])
     if matches:
@@ -145,7 +145,7 @@ def batch_timespan(batch_id: str) -> tuple[datetime | None, datetime | None]:
     query = Game.select(pw.fn.MIN(Game.started_at), pw.fn.MAX(Game.ended_at)).where(
         (Game.batch == batch_id) & Game.started_at.is_null(False)
     )
-    first, last = _tuples(query)[0]
+    first, last = rows_of(query)[0]
     return _as_datetime(first), _as_datetime(last)
 
 
@@ -175,7 +175,7 @@ def batch_game_ids(batch_id: str, statuses: Sequence[str] | None = None) -> list
     query = Game.select(Game.id).where(Game.batch == batch_id)
     if statuses is not None:
         query = query.where(Game.status.in_(list(statuses)))
-    return [gid for (gid,) in _tuples(query.order_by(Game.created_at, Game.id))]
+    return [gid for (gid,) in rows_of(query.order_by(Game.created_at, Game.id))]
 
 
 def batch_max_rounds(batch_id: str) -> int:
@@ -193,7 +193,7 @@ def active_batch_games(batch_id: str | None = None) -> dict[str, list[str]]:
     if batch_id is not None:
         query = query.where(Game.batch == batch_id)
     found: dict[str, list[str]] = {}
-    for batch, game_id in _tuples(query.order_by(Game.created_at, Game.id)):
+    for batch, game_id in rows_of(query.order_by(Game.created_at, Game.id)):
         found.setdefault(batch, []).append(game_id)
     return found
 
@@ -279,12 +279,26 @@ def model_average_costs(model_ids: Sequence[int]) -> dict[int, float]:
         .where(Participant.model.in_(list(model_ids)) & (Game.status == "completed"))
         .group_by(Participant.model)
     )
-    return {model_id: float(avg) for model_id, avg in _tuples(query) if avg is not None}
+    return {model_id: float(avg) for model_id, avg in rows_of(query) if avg is not None}
 
 
-def _tuples(query: Any) -> list[tuple[Any, ...]]:
+# --- query helpers, shared with costs, tournament and leaderboard -------------------
+
+
+def rows_of(query: Any) -> list[tuple[Any, ...]]:
     """A select's rows as plain tuples (peewee's stubs type ``.tuples()`` as models)."""
     return list(query.tuples())
+
+
+def count_where(condition: Any) -> Any:
+    """SQL: how many rows of the group meet ``condition``."""
+    return pw.fn.SUM(pw.Case(None, [(condition, 1)], 0))
+
+
+def result_counts(*results: str) -> list[Any]:
+    """SQL columns: how many participants of the group ended with each of ``results``
+    (``"won"``, ``"lost"``, ``"tied"``), in that order."""
+    return [count_where(Participant.result == result) for result in results]
 
 
 __all__ = [
@@ -296,11 +310,14 @@ __all__ = [
     "batch_over_budget",
     "batch_timespan",
     "cancel_batch_games",
+    "count_where",
     "create_batch_with_games",
     "find_batch_id",
     "get_batch",
     "list_batches",
     "model_average_costs",
     "requeue_batch_games",
+    "result_counts",
+    "rows_of",
     "update_batch_params",
 ]
