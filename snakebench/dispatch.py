@@ -5,10 +5,10 @@ Submitting is the default command::
     python -m snakebench.dispatch --model-a greedy --model-b random --count 50 --monitor
 
 then ``monitor``, ``status``, ``health``, ``batches``, ``cancel``, ``retry``,
-``reconcile`` and ``purge``. Workers run ``rq worker -S json games-high games
-games-low --with-scheduler --url $REDIS_URL`` (jobs are JSON, never pickle);
-``--local`` starts a private Redis and workers for one batch, ``--sync`` plays the
-batch in this process with no Redis at all.
+``reconcile`` and ``purge`` (:mod:`snakebench.dispatch_ops`). Workers run ``rq worker
+-S json games-high games games-low --with-scheduler --url $REDIS_URL`` (jobs are JSON,
+never pickle); ``--local`` starts a private Redis and workers for one batch, ``--sync``
+plays the batch in this process with no Redis at all.
 """
 
 from __future__ import annotations
@@ -23,44 +23,33 @@ from typing import Annotated, Any, TypeVar
 
 import redis
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from snakebench import dispatch_ops
 from snakebench.batches import (
     BatchError,
-    BatchProgress,
     BatchSpec,
     batch_progress,
     cancel_batch,
     create_batch_games,
     enqueue_batch,
-    latest_batch_id,
-    progress_of,
-    purge,
-    reconcile,
-    retry_batch,
     run_batch_sync,
 )
 from snakebench.budget import BudgetError
 from snakebench.commands.app import App, err, fail, guarded
-from snakebench.monitor import BatchView, summary, summary_line, watch
-from snakebench.queue_status import health_check, health_warnings, queue_status
-from snakebench.queueing import QUEUE_NAMES, WORKER_COMMAND, QueueError, connect_redis
+from snakebench.dispatch_ops import finish, line_up, models_of, out, watch_to_end
+from snakebench.monitor import BatchView, watch
+from snakebench.queueing import QUEUE_NAMES, QueueError, connect_redis
 from snakebench.store import (
     BOT_MODELS,
     Batch,
     UnknownBatchError,
     UnknownModelError,
     cancel_batch_games,
-    find_batch_id,
-    get_batch,
-    list_batches,
     open_store,
     store_exists,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
-out = Console(highlight=False, soft_wrap=True)
 
 
 class DispatchError(ValueError):
@@ -113,6 +102,7 @@ app = DispatchApp(
     "Submit (the default): python -m snakebench.dispatch --model-a greedy --model-b random "
     "--count 10 --monitor",
 )
+dispatch_ops.register(app)  # monitor, status, health, batches, cancel, retry, ...
 
 # --- submit -------------------------------------------------------------------------
 
@@ -269,7 +259,7 @@ def _submit_queued(
     if not (monitor and as_json):  # with both, one JSON document at the end
         _print_submitted(report, as_json)
     if monitor:
-        _finish(_watch_to_end(report["batch_id"], connection), as_json, report, submission)
+        finish(watch_to_end(report["batch_id"], connection), as_json, report, submission)
     return str(report["batch_id"])
 
 
@@ -287,7 +277,7 @@ def _submitted(batch: Batch, when: datetime | None, enqueued: int) -> dict[str, 
         "batch_id": batch.id,
         "games": batch.total_games,
         "enqueued": enqueued,
-        "models": _models_of(params),
+        "models": models_of(params),
         "mirror": params.get("mirror"),
         "seed": params.get("seed"),
         "priority": params.get("priority"),
@@ -302,7 +292,7 @@ def _print_submitted(report: dict[str, Any], as_json: bool) -> None:
     if as_json:
         out.print_json(json.dumps(report))
         return
-    line = f"batch {report['batch_id']}: {report['games']} games, {_line_up(report['models'])}"
+    line = f"batch {report['batch_id']}: {report['games']} games, {line_up(report['models'])}"
     line += " (mirrored)" if report["mirror"] else ""
     line += f", on queue {report['queue']}"
     if report["scheduled_for"]:
@@ -310,49 +300,6 @@ def _print_submitted(report: dict[str, Any], as_json: bool) -> None:
     line += f"; estimated cost ${report['estimated_cost']:.2f}"
     out.print(line)
     err.print(f"watch it: python -m snakebench.dispatch monitor {report['batch_id']}")
-
-
-def _models_of(params: dict[str, Any]) -> list[str | None]:
-    """The models a batch's parameters name: a tournament's list, or a pair."""
-    return list(params.get("models") or [params.get("model_a"), params.get("model_b")])
-
-
-def _line_up(models: Sequence[str | None]) -> str:
-    """``a v b`` for a pair, ``round robin of a, b, c`` for more."""
-    names = [str(model or "?") for model in models]
-    return " v ".join(names) if len(names) == 2 else "round robin of " + ", ".join(names)
-
-
-def _watch_to_end(batch_id: str, connection: redis.Redis | None) -> BatchProgress:
-    """Watch until the batch is finished; Ctrl+C stops the watching, not the games."""
-    try:
-        return watch(batch_id, connection, console=err)
-    except KeyboardInterrupt:
-        err.print("stopped watching; the games go on")
-        raise typer.Exit(130) from None
-
-
-def _finish(
-    progress: BatchProgress,
-    as_json: bool,
-    report: dict[str, Any] | None = None,
-    submission: Submission | None = None,
-) -> None:
-    """Print the final summary (or JSON), then the submission's results if it has
-    any, and exit 1 if any game failed."""
-    results = None
-    if submission is not None and submission.results is not None:
-        results = submission.results(progress.batch_id)
-    if as_json:
-        facts = summary(progress)
-        document = {**report, "progress": facts} if report else facts
-        out.print_json(json.dumps(document | ({"results": results} if results else {})))
-    else:
-        out.print(summary_line(progress))
-        if results is not None and submission is not None and submission.show is not None:
-            submission.show(results)
-    if progress.failed:
-        raise typer.Exit(1)
 
 
 def _submit_sync(submission: Submission, *, as_json: bool) -> str:
@@ -369,7 +316,7 @@ def _submit_sync(submission: Submission, *, as_json: bool) -> str:
         cancelled = cancel_batch_games(batch.id)
         err.print(f"interrupted: {len(cancelled)} games of batch {batch.id} cancelled")
         raise typer.Exit(130) from None
-    _finish(final, as_json, report, submission)
+    finish(final, as_json, report, submission)
     return batch.id
 
 
@@ -394,183 +341,8 @@ def _submit_local(
                 raise typer.Exit(130) from None
     except LocalStackError as exc:
         raise DispatchError(str(exc)) from None
-    _finish(final, as_json, report, submission)
+    finish(final, as_json, report, submission)
     return str(report["batch_id"])
-
-
-# --- watching -----------------------------------------------------------------------
-
-
-def _batch_id_or_latest(batch_id: str | None) -> str:
-    if batch_id is not None:
-        return find_batch_id(batch_id)
-    latest = latest_batch_id()
-    if latest is None:
-        raise UnknownBatchError("no batch yet: submit one first")
-    return latest
-
-
-@app.command()
-def monitor(
-    batch_id: Annotated[
-        str | None, typer.Argument(help="Batch id or a unique start of it; default: latest.")
-    ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the final progress as JSON.")
-    ] = False,
-) -> None:
-    """Watch a batch to its end: progress bar, counts, games/min, ETA, cost.
-
-    Ctrl+C stops watching, not the games. Exit status 1 if any game failed.
-    """
-    connection = connect_redis()
-    open_store()
-    batch_id = _batch_id_or_latest(batch_id)
-    # A cheap safety net after a Redis loss; not for a --sync batch, which its own
-    # process is playing with no jobs at all.
-    if (get_batch(batch_id).params or {}).get("mode") != "sync":
-        recovered = reconcile(connection, batch_id=batch_id)
-        if recovered:
-            err.print(f"re-enqueued {len(recovered)} games that had no job")
-    _finish(_watch_to_end(batch_id, connection), as_json)
-
-
-@app.command()
-def status(
-    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
-) -> None:
-    """Workers, queue depths, scheduled / started / failed / deferred / abandoned jobs."""
-    snapshot = queue_status(connect_redis())
-    if as_json:
-        out.print_json(json.dumps(snapshot.to_dict()))
-    else:
-        _print_status(snapshot.to_dict())
-    for warning in snapshot.warnings():
-        err.print(f"[yellow]{warning}[/yellow]", markup=True)
-
-
-def _print_status(data: dict[str, Any]) -> None:
-    table = Table("worker", "state", "current game", "queues", "last heartbeat")
-    for worker in data["workers"]:
-        table.add_row(
-            worker["name"], worker["state"], worker["current_game"] or "-",
-            " ".join(worker["queues"]), worker["last_heartbeat"] or "-",
-        )  # fmt: skip
-    if data["workers"]:
-        out.print(table)
-    else:
-        out.print("no workers")
-    out.print("queues: " + ", ".join(f"{name} {n}" for name, n in data["queues"].items()))
-    jobs = ", ".join(f"{label} {n}" for label, n in data["registries"].items())
-    out.print(f"jobs: {jobs}, abandoned {data['abandoned']}")
-
-
-@app.command()
-def health(
-    timeout: Annotated[float, typer.Option(min=0.5, help="Seconds to wait for answers.")] = 10.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
-) -> None:
-    """Run health_check through each queue and report which workers answered.
-    Exit status 1 if no healthy worker did."""
-    reports = health_check(connect_redis(), timeout)
-    if as_json:
-        out.print_json(json.dumps(reports))
-    else:
-        table = Table("queue", "status", "worker", "host", "pid", "database", "redis")
-        for r in reports:
-            table.add_row(
-                r["queue"], r.get("status", "-"), r.get("worker") or "-", r.get("host", "-"),
-                str(r.get("pid", "-")), _reach(r.get("database")), _reach(r.get("redis")),
-            )  # fmt: skip
-        out.print(table)
-    for warning in health_warnings(reports):
-        err.print(f"[yellow]{warning}[/yellow]", markup=True)
-    if not any(r.get("status") == "healthy" for r in reports):
-        nobody = not any(r["answered"] for r in reports)
-        err.print(
-            f"{'no worker answered' if nobody else 'no healthy answer'}: "
-            f"start workers with `{WORKER_COMMAND} --url $REDIS_URL`"
-        )
-        raise typer.Exit(1)
-
-
-def _reach(value: object) -> str:
-    return "ok" if value is True else "-" if value is None else str(value)
-
-
-# --- managing batches ---------------------------------------------------------------
-
-
-@app.command()
-def batches(
-    limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
-) -> None:
-    """The latest batches: id (its first 8 characters are enough for the other
-    commands), created, models, progress, cost, status."""
-    open_store()
-    rows = list_batches(limit)
-    if as_json:
-        out.print_json(json.dumps([{**progress_of(b).to_dict(), "params": b.params} for b in rows]))
-        return
-    table = Table("id", "created", "models", "done", "failed", "void", "cost", "status")
-    for batch in rows:
-        p, params = progress_of(batch), batch.params or {}
-        table.add_row(
-            batch.id[:8], f"{batch.created_at:%Y-%m-%d %H:%M}",
-            _line_up(_models_of(params)),
-            f"{p.done}/{p.total}", str(p.failed), str(p.void), f"${p.cost:.2f}", p.status,
-        )  # fmt: skip
-    out.print(table)
-
-
-@app.command()
-def cancel(
-    batch_id: Annotated[str, typer.Argument(help="Batch id or a unique start of it.")],
-) -> None:
-    """Cancel a batch: queued games dropped, running ones stopped, all marked cancelled."""
-    connection = connect_redis()
-    open_store()
-    batch_id = find_batch_id(batch_id)
-    out.print(f"cancelled {cancel_batch(batch_id, connection)} games of batch {batch_id}")
-
-
-@app.command()
-def retry(
-    batch_id: Annotated[str, typer.Argument(help="Batch id or a unique start of it.")],
-) -> None:
-    """Play the batch's failed and void games again, under the same ids."""
-    connection = connect_redis()
-    open_store()
-    batch_id = find_batch_id(batch_id)
-    out.print(f"re-queued {retry_batch(batch_id, connection)} games of batch {batch_id}")
-
-
-@app.command("reconcile")
-def reconcile_command(
-    batch_id: Annotated[
-        str | None, typer.Option("--batch", help="Only this batch (default: every batch).")
-    ] = None,
-) -> None:
-    """Re-enqueue every queued or running game that has no live job (after a lost
-    Redis or a dead worker)."""
-    connection = connect_redis()
-    open_store()
-    found = find_batch_id(batch_id) if batch_id is not None else None
-    out.print(f"re-enqueued {len(reconcile(connection, batch_id=found))} games")
-
-
-@app.command("purge")
-def purge_command(
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
-) -> None:
-    """Empty the game queues and their scheduled, failed and finished jobs.
-    The database is not touched: queued games stay queued (reconcile re-enqueues them)."""
-    connection = connect_redis()
-    if not yes:
-        typer.confirm("delete every queued, scheduled, failed and finished game job?", abort=True)
-    counts = purge(connection)
-    out.print("purged: " + ", ".join(f"{label} {n}" for label, n in counts.items()))
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ import pytest
 import redis
 from typer.testing import CliRunner, Result
 
-from snakebench import dispatch
+from snakebench import dispatch, dispatch_ops
 from snakebench.config import Settings
 from snakebench.queueing import WORKER_QUEUES, connect_redis
 from snakebench.store import Batch, Game, open_store
@@ -99,7 +99,8 @@ def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[[redis.Redis | None], Invok
 
     def bind(connection: redis.Redis | None) -> Invoke:
         if connection is not None:
-            monkeypatch.setattr(dispatch, "connect_redis", lambda url=None: connection)
+            for module in (dispatch, dispatch_ops):
+                monkeypatch.setattr(module, "connect_redis", lambda url=None: connection)
 
         def invoke(*args: str) -> Result:
             return CliRunner().invoke(dispatch.app, list(args), catch_exceptions=False)

@@ -30,25 +30,11 @@ from snakebench.store import (
     create_game,
     get_model,
     mark_running,
-    upsert_model,
 )
 
-PRICE_IN, PRICE_OUT = 3.0, 15.0  # USD per million tokens
-
-
-@pytest.fixture
-def priced(store: Settings, monkeypatch: pytest.MonkeyPatch) -> str:
-    """An LLM model with prices and a key (never called: these games are not played)."""
-    monkeypatch.setenv("SB_TEST_KEY", "sk-test")
-    upsert_model(
-        "pricey",
-        provider="openai",
-        model_slug="x",
-        api_key_env="SB_TEST_KEY",
-        price_input_per_m=PRICE_IN,
-        price_output_per_m=PRICE_OUT,
-    )
-    return "pricey"
+# USD per million tokens: the prices of the root conftest's ``priced`` model (never
+# called: these games are not played).
+PRICE_IN, PRICE_OUT = 3.0, 15.0
 
 
 def per_game(max_rounds: int) -> float:

@@ -15,7 +15,7 @@ from rq import Queue
 from rq.registry import ScheduledJobRegistry
 from typer.testing import Result
 
-from snakebench import dispatch
+from snakebench import dispatch_ops
 from snakebench.batches import (
     BatchSpec,
     batch_progress,
@@ -37,6 +37,7 @@ from snakebench.store import (
 
 Invoke = Callable[..., Result]
 Bind = Callable[[redis.Redis | None], Invoke]
+OneLineError = Callable[..., None]
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -44,14 +45,6 @@ NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def run(store: Settings, fake: fakeredis.FakeRedis, cli: Bind) -> Invoke:
     return cli(fake)
-
-
-def one_line_error(result: Result, *fragments: str) -> None:
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 @pytest.mark.parametrize(
@@ -124,14 +117,22 @@ def test_submit_in_ten_minutes_schedules_the_jobs(run: Invoke, fake: fakeredis.F
     ],
 )
 def test_bad_input_is_one_line_and_exit_2_and_writes_nothing(
-    run: Invoke, fake: fakeredis.FakeRedis, args: list[str], fragments: list[str]
+    run: Invoke,
+    fake: fakeredis.FakeRedis,
+    args: list[str],
+    fragments: list[str],
+    one_line_error: OneLineError,
 ) -> None:
     one_line_error(run(*args), *fragments)
     assert Batch.select().count() == 0 and not fake.keys()
 
 
 def test_an_unknown_model_in_a_new_directory_leaves_no_database(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Bind, fake: fakeredis.FakeRedis
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: Bind,
+    fake: fakeredis.FakeRedis,
+    one_line_error: OneLineError,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'new.db'}")
@@ -140,7 +141,7 @@ def test_an_unknown_model_in_a_new_directory_leaves_no_database(
 
 
 def test_unreachable_redis_is_one_line_and_writes_nothing(
-    store: Settings, cli: Bind, monkeypatch: pytest.MonkeyPatch
+    store: Settings, cli: Bind, monkeypatch: pytest.MonkeyPatch, one_line_error: OneLineError
 ) -> None:
     monkeypatch.setenv("REDIS_URL", "redis://:hunter2@127.0.0.1:1/0")
     result = cli(None)("--model-a", "greedy", "--model-b", "random")
@@ -148,7 +149,7 @@ def test_unreachable_redis_is_one_line_and_writes_nothing(
     assert "hunter2" not in result.output and Batch.select().count() == 0
 
 
-def test_unknown_batch_ids_are_one_line_errors(run: Invoke) -> None:
+def test_unknown_batch_ids_are_one_line_errors(run: Invoke, one_line_error: OneLineError) -> None:
     for command in (["monitor", "nope"], ["cancel", "nope"], ["retry", "nope"],
                     ["reconcile", "--batch", "nope"]):  # fmt: skip
         one_line_error(run(*command), "unknown batch 'nope'")
@@ -209,7 +210,7 @@ def test_status_lists_queues_and_registries(run: Invoke, fake: fakeredis.FakeRed
 def test_monitor_re_enqueues_lost_games_but_never_those_of_a_sync_batch(
     run: Invoke, fake: fakeredis.FakeRedis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dispatch, "watch", lambda batch_id, *a, **k: batch_progress(batch_id))
+    monkeypatch.setattr(dispatch_ops, "watch", lambda batch_id, *a, **k: batch_progress(batch_id))
     lost = submit_batch(BatchSpec("greedy", "random", count=2), fake)
     fake.flushall()
     result = run("monitor", lost.id)

@@ -17,7 +17,8 @@ from snakebench.players.factory import model_spec
 from snakebench.store import batch_game_ids, complete_game, get_model, mark_running
 
 Invoke = Callable[..., Result]
-PRICE_IN, PRICE_OUT = 3.0, 15.0
+OneLineError = Callable[..., None]
+PRICE_IN, PRICE_OUT = 3.0, 15.0  # the prices of the root conftest's ``priced`` model
 
 
 def move_cost(tokens_in: int, tokens_out: int) -> float:
@@ -104,12 +105,9 @@ def test_the_command_prints_tables_and_json(cli: Invoke, played: dict[str, Any])
     [(("--batch", "zzz"), "unknown batch"), (("--model", "nobody"), "unknown model")],
 )
 def test_unknown_filters_are_one_line_and_exit_2(
-    cli: Invoke, args: tuple[str, ...], fragment: str
+    cli: Invoke, args: tuple[str, ...], fragment: str, one_line_error: OneLineError
 ) -> None:
-    result = cli("costs", *args)
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
+    one_line_error(cli("costs", *args), fragment)
 
 
 def test_the_budget_estimate_prices_a_move_as_the_llm_player_does(priced: str) -> None:

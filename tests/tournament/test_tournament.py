@@ -15,15 +15,8 @@ from snakebench.store import Batch, Game, Participant, batch_game_ids
 from snakebench.tournament import TournamentSpec, create_tournament, tournament_report
 
 Invoke = Callable[..., Result]
+OneLineError = Callable[..., None]
 BOTS = ("greedy", "survivor", "random")
-
-
-def one_line_error(result: Result, *fragments: str) -> None:
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 def play(cli: Invoke, *args: str) -> dict[str, Any]:
@@ -138,13 +131,13 @@ def test_a_queued_tournament_is_one_batch_of_queued_games(store: Any) -> None:
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
-    cli: Invoke, args: tuple[str, ...], fragment: str
+    cli: Invoke, args: tuple[str, ...], fragment: str, one_line_error: OneLineError
 ) -> None:
     one_line_error(cli("tournament", *args, "--sync"), fragment)
     assert Batch.select().count() == 0
 
 
-def test_an_unknown_batch_is_one_line_and_exit_2(cli: Invoke) -> None:
+def test_an_unknown_batch_is_one_line_and_exit_2(cli: Invoke, one_line_error: OneLineError) -> None:
     one_line_error(cli("tournament-report", "nope"), "unknown batch")
     one_line_error(cli("tournament-report"), "no tournament yet")
 
