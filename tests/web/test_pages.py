@@ -277,6 +277,7 @@ def test_hostile_rationale_is_escaped(site: Site) -> None:
     replay = embedded_json(body, "replay-data")
     assert isinstance(replay, dict)
     assert replay["frames"][0]["moves"]["0"]["rationale"] == HOSTILE_RATIONALE
+    assert body.index('id="replay-data"') > body.index("</main>")  # no script in <main>
     block = body[body.index('id="replay-data"') :]
     assert "\\u003cscript\\u003e" in block  # tojson escapes <, > and & inside script
 

@@ -19,7 +19,9 @@
     if (b === "") return -1;
     var na = Number(a), nb = Number(b);
     if (!isNaN(na) && !isNaN(nb)) return na - nb;
-    return a.localeCompare(b);
+    var la = a.toLowerCase(), lb = b.toLowerCase(); // code-point order, case folded
+    if (la !== lb) return la < lb ? -1 : 1;
+    return a < b ? -1 : a > b ? 1 : 0;
   }
 
   function sortBy(table, th) {
