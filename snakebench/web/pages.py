@@ -20,6 +20,7 @@ from flask import Blueprint, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from snakebench import __version__
+from snakebench.engine.replay import ReplayFormatError, parse_replay
 from snakebench.leaderboard import METHODS
 from snakebench.store import GAME_STATUSES
 from snakebench.store.models import RESULTS
@@ -183,15 +184,18 @@ def games() -> tuple[str, int]:
 def game(game_id: str) -> str:
     detail = data.game_detail(game_id)
     replay: dict[str, Any] | None = None
+    positions = 0
     if detail["replay_available"]:
         try:
             replay = data.game_replay(game_id)
-        except data.ReplayUnavailableError:
+            positions = parse_replay(replay).rounds_played  # the scrub's last position
+        except (data.ReplayUnavailableError, ReplayFormatError):
             replay = None
     return render_template(
         "game.html",
         g=detail,
         replay=replay,
+        positions=positions,
         events=death_events(replay, detail),
     )
 

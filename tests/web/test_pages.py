@@ -7,12 +7,15 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from werkzeug.test import TestResponse
 
+from snakebench.engine.replay import read_replay
 from snakebench.store import Game, Model, Participant
 from snakebench.web import data
 
@@ -26,6 +29,7 @@ from .conftest import (
 
 STATIC = Path(__file__).resolve().parents[2] / "snakebench" / "web" / "static"
 TEMPLATES = STATIC.parent / "templates"
+UPSTREAM = Path(__file__).resolve().parents[1] / "fixtures" / "upstream-replays"
 
 
 def page(site: Site, url: str, status: int = 200) -> str:
@@ -416,3 +420,61 @@ def test_templates_and_static_files_are_package_data() -> None:
     }
     wanted = {p for p in (*STATIC.iterdir(), *TEMPLATES.iterdir()) if p.is_file()}
     assert wanted and wanted <= shipped
+
+
+# --- board.js against the engine's replay reader ---------------------------------------------
+
+_POSITIONS = """
+const fs = require("fs");
+global.window = {};
+eval(fs.readFileSync(process.argv[1], "utf8"));
+const out = {};
+for (const file of process.argv.slice(2)) {
+  const replay = JSON.parse(fs.readFileSync(file, "utf8"));
+  out[file] = window.SnakeBoard.positions(replay).map(p => ({state: p.state, moves: p.moves}));
+}
+process.stdout.write(JSON.stringify(out));
+"""
+
+
+def test_board_js_reads_both_replay_forms_as_the_engine_does() -> None:
+    """The viewer's positions are the engine parser's rounds for all 26 upstream
+    replays (old pre-move frames and new post-move frames alike)."""
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        pytest.skip("no node to run board.js with")
+    files = sorted(str(p) for p in UPSTREAM.glob("*.json"))
+    assert len(files) == 26
+    done = subprocess.run(
+        [node, "-e", _POSITIONS, str(STATIC / "board.js"), *files],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    shown = json.loads(done.stdout)
+    conventions = set()
+    for file in files:
+        replay = read_replay(file)
+        conventions.add(replay.convention)
+        positions = shown[file]
+        assert len(positions) == replay.rounds_played + 1, file
+        assert positions[0]["state"] == replay.initial
+        for index, recorded in enumerate(replay.rounds):
+            assert positions[index + 1]["moves"] == recorded.moves, (file, index)
+            if recorded.after is not None:
+                assert positions[index + 1]["state"] == recorded.after, (file, index)
+    assert conventions == {"pre", "post"}
+
+
+def test_an_old_form_replay_scrubs_over_its_rounds(site: Site) -> None:
+    """A replay in the older form (pre-move frames and a trailing final frame): the
+    scrub ends at rounds_played, not at the number of frames."""
+    old = next(p for p in sorted(UPSTREAM.glob("*.json")) if read_replay(p).convention == "pre")
+    played = read_replay(old).rounds_played
+    frames = len(json.loads(old.read_text())["frames"])
+    assert frames == played + 1
+    game_id = site.completed[1]
+    Game.update(replay_path=str(old)).where(Game.id == game_id).execute()
+    body = page(site, f"/games/{game_id}")
+    assert re.search(rf'<input type="range" id="scrub" min="0" max="{played}"', body)

@@ -104,39 +104,46 @@
     if (round !== undefined && round !== null) canvas.setAttribute("data-round", String(round));
   }
 
-  function sameCells(a, b) {
-    return JSON.stringify(a || null) === JSON.stringify(b || null);
-  }
-
   function sameState(a, b) {
     if (!a || !b) return false;
-    var ka = Object.keys(a.snakes || {}).sort();
-    var kb = Object.keys(b.snakes || {}).sort();
-    if (!sameCells(ka, kb)) return false;
-    for (var i = 0; i < ka.length; i++) {
-      if (!sameCells(a.snakes[ka[i]], b.snakes[ka[i]])) return false;
-    }
-    return sameCells(a.apples, b.apples);
+    return ["snakes", "apples", "alive", "scores"].every(function (key) {
+      return canonical(a[key]) === canonical(b[key]);
+    });
+  }
+
+  function canonical(value) {
+    if (value === undefined) return "null";
+    if (value === null || typeof value !== "object") return JSON.stringify(value);
+    if (Array.isArray(value)) return "[" + value.map(canonical).join(",") + "]";
+    return "{" + Object.keys(value).sort().map(function (k) {
+      return JSON.stringify(k) + ":" + canonical(value[k]);
+    }).join(",") + "}";
   }
 
   /*
-   * A replay (version 1) as positions 0..frames.length: position 0 is the initial
-   * state (no moves yet); position p >= 1 is the state after round p - 1 with that
-   * round's moves and events. Both frame forms are accepted: the newer one
-   * (frames[i].state after round i) and the older one (frames[i].state before round
-   * i, so frames[0].state equals initial_state).
+   * A replay (version 1) as positions 0..rounds: position 0 is the initial state (no
+   * moves yet); position p >= 1 is the state after round p - 1 with that round's
+   * moves and events. Both frame forms are read as the engine's replay parser reads
+   * them: the newer one (frames[i].state after round i; rounds = frames.length) and
+   * the older one (frames[i].state before round i, so frames[0].state equals
+   * initial_state, and a trailing frame holds the final state: rounds =
+   * game.rounds_played, else frames.length - 1).
    */
   function positions(replay) {
     var frames = replay.frames || [];
     var initial = replay.initial_state || (frames[0] && frames[0].state) || {};
     var old = frames.length > 0 && sameState(frames[0].state, initial);
+    var count = frames.length;
+    if (old) {
+      count = frames.length > 1 ? frames.length - 1 : frames.length;
+      var played = replay.game && replay.game.rounds_played;
+      if (typeof played === "number" && played > 0 && played <= frames.length) count = played;
+    }
     var out = [{ round: 0, state: initial, moves: null, events: [], roundIndex: null }];
-    for (var i = 0; i < frames.length; i++) {
+    for (var i = 0; i < count; i++) {
       var frame = frames[i];
       var state = frame.state;
-      if (old) {
-        state = (frames[i + 1] && frames[i + 1].state) || frame.state;
-      }
+      if (old) state = (frames[i + 1] && frames[i + 1].state) || frame.state;
       out.push({
         round: i + 1,
         roundIndex: frame.round !== undefined ? frame.round : i,
