@@ -1,0 +1,417 @@
+"""A real SnakeBench site to point a browser at: the browser tests' and
+``scripts/screenshots.py``'s shared set-up (plain Python, no pytest).
+
+:class:`Site` owns a temporary folder with a SQLite database and the replays, Redis
+db 9 on 127.0.0.1:6379 (FLUSHED when it opens and when it closes, and locked against
+a second Site meanwhile), two fake LLM servers in this process, ``rq worker``
+processes started as :data:`snakebench.queueing.WORKER_COMMAND` says, and the web
+app served as the Procfile's ``web`` line says (gunicorn), on a free loopback port.
+:meth:`Site.populate` fills it the way an operator would: models added and batches
+submitted with the CLI, played to the end by real workers.
+
+One fake-LLM model, ``hostile``, says :data:`HOSTILE_PAYLOAD` at the start of every
+reply, so a page that shows rationales as HTML runs the script.
+
+Every process is started here and stopped here, by pid.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shlex
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from contextlib import closing, suppress
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TextIO
+
+import redis
+
+from snakebench.providers.fake_faults import FakeOptions
+from snakebench.providers.fake_server import FakeLLMServer, Reply
+from snakebench.providers.fake_wire import Wire
+from snakebench.queueing import WORKER_COMMAND
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+REDIS_URL = os.environ.get("SNAKEBENCH_BROWSER_REDIS_URL", "redis://127.0.0.1:6379/9")
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's; ``playwright install`` is not used
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+HOSTILE_PAYLOAD = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned=2">'
+HOSTILE_PREFIX = "hostile/"  # fake models whose slug starts so say the payload
+
+# The colours the replay viewer draws with.
+COLOURS = {
+    "head0": "#1d4ed8",
+    "body0": "#60a5fa",
+    "head1": "#c2410c",
+    "body1": "#fb923c",
+    "apple": "#dc2626",
+    "empty": "#f1f5f9",
+}
+
+
+class SiteError(RuntimeError):
+    """A step of the set-up failed; the message says which and shows its output."""
+
+
+def launch_options() -> dict[str, Any]:
+    """``playwright.chromium.launch`` keywords for Debian's chromium."""
+    return {"executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise SiteError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.1)
+
+
+class _HostileWire:
+    """A wire protocol that puts :data:`HOSTILE_PAYLOAD` before the reply text of the
+    models whose slug starts with :data:`HOSTILE_PREFIX`; the rest pass unchanged."""
+
+    def __init__(self, wire: Wire) -> None:
+        self._wire = wire
+
+    def read_request(self, body: Any) -> tuple[str, str]:
+        return self._wire.read_request(body)
+
+    def success(self, model: str, text: str, input_tokens: int, output_tokens: int) -> Any:
+        if model.startswith(HOSTILE_PREFIX):
+            text = f"{HOSTILE_PAYLOAD}\n{text}"
+        return self._wire.success(model, text, input_tokens, output_tokens)
+
+    def error(self, kind: Any, message: str) -> Any:
+        return self._wire.error(kind, message)
+
+
+def hostile_fake_server(options: FakeOptions) -> FakeLLMServer:
+    """The project's fake LLM server, its replies passed through :class:`_HostileWire`
+    (the server looks up ``app.respond`` per request, so wrapping it is enough)."""
+    server = FakeLLMServer(options)
+    respond = server.app.respond
+
+    def hostile_respond(wire: Wire, raw: bytes) -> Reply:
+        return respond(_HostileWire(wire), raw)
+
+    server.app.respond = hostile_respond  # type: ignore[method-assign]
+    return server
+
+
+def children_of(pid: int) -> dict[int, int]:
+    """Live children of ``pid`` mapped to their process groups (from /proc). An RQ
+    work horse leads its own group."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        state, ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
+        if int(ppid) == pid and state != "Z":
+            found[int(entry.name)] = int(pgrp)
+    return found
+
+
+class Site:
+    """See the module docstring. Use as a context manager."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self._own_root = root is None
+        self.root = Path(tempfile.mkdtemp(prefix="sb-browser-")) if root is None else root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.redis_url = REDIS_URL
+        self.redis: redis.Redis | None = None
+        self._lock: TextIO | None = None
+        self.fast_llm: FakeLLMServer | None = None
+        self.slow_llm: FakeLLMServer | None = None
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.web: subprocess.Popen[bytes] | None = None
+        self.base_url = ""
+        self.env: dict[str, str] = {}
+        self.batches: dict[str, dict[str, Any]] = {}  # populate()'s, by name
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def open(self) -> Site:
+        """Lock and flush Redis db 9, start the fake LLM servers, write the environment."""
+        lock_path = Path(tempfile.gettempdir()) / "snakebench-browser-redis.lock"
+        self._lock = lock_path.open("w")
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
+        self.redis = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2)
+        self.redis.flushdb()  # raises redis.ConnectionError without a Redis
+        self.fast_llm = hostile_fake_server(FakeOptions(seed=7)).start()
+        self.slow_llm = FakeLLMServer(FakeOptions(seed=8, latency_ms=200)).start()
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.endswith("_API_KEY")
+            and not key.startswith("SNAKEBENCH_")
+            and key not in ("DATABASE_URL", "REDIS_URL", "PORT")
+        }
+        env.update(
+            DATABASE_URL=f"sqlite:///{self.root / 'snakebench.db'}",
+            REDIS_URL=self.redis_url,
+            SNAKEBENCH_REPLAY_DIR=str(self.root / "replays"),
+            OPENAI_API_KEY="sk-fake-not-a-secret",
+            SNAKEBENCH_MOVE_TIMEOUT="10",
+            SNAKEBENCH_PROVIDER_RETRIES="2",
+            SNAKEBENCH_RETRY_BASE_DELAY="0.05",
+            SNAKEBENCH_RETRY_MAX_DELAY="0.2",
+            WEB_CONCURRENCY="2",
+            PYTHONUNBUFFERED="1",
+        )
+        self.env = env
+        self.cli("db", "upgrade")
+        return self
+
+    def close(self) -> None:
+        self.stop_workers()
+        if self.web is not None:
+            self._stop(self.web)
+            self.web = None
+        for server in (self.fast_llm, self.slow_llm):
+            if server is not None:
+                server.stop()
+        if self.redis is not None:
+            with suppress(redis.RedisError):
+                self.redis.flushdb()
+            self.redis.close()
+        if self._lock is not None:
+            self._lock.close()
+        if self._own_root:
+            subprocess.run(["rm", "-rf", str(self.root)], check=False)
+
+    def __enter__(self) -> Site:
+        try:
+            return self.open()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- commands ---------------------------------------------------------------------
+
+    def cli(self, *args: str, timeout: float = 300) -> Any:
+        """``snakebench ARGS`` with the site's environment; parsed JSON with --json."""
+        return self._run([sys.executable, "-m", "snakebench.cli", *args], timeout)
+
+    def dispatch(self, *args: str, timeout: float = 120) -> Any:
+        """``python -m snakebench.dispatch ARGS`` against Redis db 9 (never --local)."""
+        return self._run([sys.executable, "-m", "snakebench.dispatch", *args], timeout)
+
+    def submit(self, *args: str) -> dict[str, Any]:
+        """Submit a batch; its summary (``batch_id``, ``games``, ...)."""
+        result: dict[str, Any] = self.dispatch(*args, "--json")
+        return result
+
+    def _run(self, command: list[str], timeout: float) -> Any:
+        done = subprocess.run(
+            command, env=self.env, cwd=self.root, capture_output=True, text=True, timeout=timeout
+        )
+        if done.returncode != 0:
+            raise SiteError(f"{shlex.join(command[2:])} failed:\n{done.stdout}{done.stderr}")
+        return json.loads(done.stdout) if "--json" in command else done.stdout
+
+    # --- models and games -------------------------------------------------------------
+
+    def add_fake_model(self, name: str, slug: str, *, slow: bool = False) -> None:
+        server = self.slow_llm if slow else self.fast_llm
+        assert server is not None, "open() the site first"
+        self.cli(
+            "models", "add", name, "--provider", "openai", "--model", slug,
+            "--base-url", f"{server.url}/v1", "--api-key-env", "OPENAI_API_KEY",
+            "--price-input", "0.15", "--price-output", "0.6",
+        )  # fmt: skip
+
+    def populate(self) -> dict[str, Any]:
+        """Models and finished batches: bot games, fake-LLM games, and games of the
+        ``hostile`` model. Returns the batch summaries by name."""
+        self.add_fake_model("fake-greedy", "fake/greedy")
+        self.add_fake_model("hostile", f"{HOSTILE_PREFIX}survivor")
+        self.add_fake_model("slow-fake", "fake/greedy", slow=True)
+        short = ["--max-rounds", "60"]
+        batches = {
+            "bots": self.submit("--model-a", "greedy", "--model-b", "random", "--count", "6",
+                                "--seed", "100", "--name", "bots", *short),
+            "survivors": self.submit("--model-a", "survivor", "--model-b", "greedy",
+                                     "--count", "4", "--mirror", "--seed", "200", *short),
+            "fake": self.submit("--model-a", "fake-greedy", "--model-b", "survivor",
+                                "--count", "4", "--mirror", "--seed", "300", *short),
+            "hostile": self.submit("--model-a", "hostile", "--model-b", "greedy",
+                                   "--count", "2", "--seed", "400", "--name", "hostile",
+                                   *short),
+        }  # fmt: skip
+        self.start_workers(2, burst=True)
+        self.wait_workers(timeout=300)
+        self.batches.update(batches)
+        return batches
+
+    # --- workers ----------------------------------------------------------------------
+
+    def start_workers(self, count: int, *, burst: bool = False) -> list[subprocess.Popen[bytes]]:
+        """``count`` workers as WORKER_COMMAND says, on Redis db 9; without ``burst``
+        this returns once each is registered in Redis."""
+        words = shlex.split(WORKER_COMMAND)
+        assert words[:2] == ["rq", "worker"], WORKER_COMMAND
+        started = []
+        for _ in range(count):
+            name = f"browser-{uuid.uuid4().hex[:8]}"
+            command = [str(BIN / "rq"), *words[1:], "--url", self.redis_url, "-n", name]
+            log = (self.root / f"worker-{name}.log").open("wb")
+            process = subprocess.Popen(
+                [*command, *(["--burst"] if burst else [])],
+                env=self.env,
+                cwd=self.root,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            log.close()
+            started.append(process)
+            if not burst:
+                assert self.redis is not None
+                wait_for(
+                    lambda n=name, p=process: (
+                        self.redis.exists(f"rq:worker:{n}")  # type: ignore[union-attr]
+                        or p.poll() is not None
+                    ),
+                    60,
+                    f"worker {name} to start",
+                )
+                if process.poll() is not None:
+                    raise SiteError(f"worker {name} exited:\n{self.worker_logs()}")
+        self.workers.extend(started)
+        return started
+
+    def wait_workers(self, timeout: float) -> None:
+        """Wait for burst workers to finish the queues and exit."""
+        deadline = time.monotonic() + timeout
+        for process in self.workers:
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                raise SiteError(f"workers still busy after {timeout:.0f} s") from None
+            if process.returncode != 0:
+                raise SiteError(f"a worker failed:\n{self.worker_logs()}")
+        self.workers.clear()
+
+    def stop_workers(self) -> None:
+        """Stop every worker started here: their work horses first (SIGKILL, a game
+        in play is abandoned), then the workers (SIGTERM)."""
+        for process in self.workers:
+            for pid, group in children_of(process.pid).items():
+                if pid == group:
+                    with suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+            self._stop(process)
+        self.workers.clear()
+
+    def worker_logs(self) -> str:
+        return "\n".join(
+            f"--- {log.name}\n{log.read_text(errors='replace')[-2000:]}"
+            for log in sorted(self.root.glob("worker-*.log"))
+        )
+
+    # --- the web app ------------------------------------------------------------------
+
+    def serve(self) -> str:
+        """The Procfile's web process, bound to a free loopback port; its base URL."""
+        words = shlex.split(_procfile_line("web"))
+        assert words[0] == "gunicorn" and "--bind" in words, words
+        port = free_port()
+        words[0] = str(BIN / "gunicorn")
+        words[words.index("--bind") + 1] = f"127.0.0.1:{port}"
+        log = (self.root / "web.log").open("wb")
+        self.web = subprocess.Popen(
+            words, env=self.env, cwd=self.root, stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        self.base_url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: self._answers() or self.web.poll() is not None, 60, "the web app")  # type: ignore[union-attr]
+        if self.web.poll() is not None:
+            raise SiteError(f"the web app exited:\n{self.web_log()}")
+        return self.base_url
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=2):
+                return True
+        except urllib.error.HTTPError:
+            return True  # 503 while no worker runs: it is up
+        except OSError:
+            return False
+
+    def web_log(self) -> str:
+        path = self.root / "web.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def sql(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query on the site's database."""
+        with closing(sqlite3.connect(self.root / "snakebench.db")) as db:
+            return db.execute(query, params).fetchall()
+
+    def game_ids(self, batch: str, status: str = "completed") -> list[str]:
+        """Ids of a populated batch's games in ``status``, by seed."""
+        rows = self.sql(
+            "SELECT id FROM games WHERE batch_id = ? AND status = ? ORDER BY seed",
+            self.batches[batch]["batch_id"],
+            status,
+        )
+        return [row[0] for row in rows]
+
+    def get_json(self, path: str) -> Any:
+        with urllib.request.urlopen(f"{self.base_url}{path}", timeout=10) as response:
+            return json.load(response)
+
+    @staticmethod
+    def _stop(process: subprocess.Popen[bytes]) -> None:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def _procfile_line(kind: str) -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == kind:
+            return command.strip()
+    raise SiteError(f"no {kind!r} process in the Procfile")
