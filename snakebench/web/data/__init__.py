@@ -1,0 +1,46 @@
+"""What the web shows, as plain JSON-ready dicts: shared by the JSON API and the pages.
+
+Every function reads the database (and, for live boards, Redis) and returns dicts and
+lists only, so the API serialises them as they are and the templates walk them without
+touching peewee. Timestamps are ISO 8601 strings in UTC with an explicit offset.
+
+Inside a Flask app the app's services open the database on first use; outside one the
+caller opens the store first (:func:`snakebench.store.open_store`). Unknown ids and names
+raise the store's :class:`UnknownGameError`, :class:`UnknownModelError` or
+:class:`UnknownBatchError` (all ``LookupError``: a 404); bad arguments raise
+:class:`InvalidArgument` (a ``ValueError`` naming the field: a 422).
+"""
+
+from snakebench.store import UnknownBatchError, UnknownGameError, UnknownModelError
+from snakebench.web.data.batches import batch_detail, list_batches
+from snakebench.web.data.common import (
+    MAX_LIMIT,
+    MAX_PER_PAGE,
+    InvalidArgument,
+    ReplayUnavailableError,
+    iso,
+)
+from snakebench.web.data.games import game_detail, game_replay, game_summary, list_games
+from snakebench.web.data.live import live_games
+from snakebench.web.data.models import model_detail
+from snakebench.web.data.ratings import leaderboard
+
+__all__ = [
+    "MAX_LIMIT",
+    "MAX_PER_PAGE",
+    "InvalidArgument",
+    "ReplayUnavailableError",
+    "UnknownBatchError",
+    "UnknownGameError",
+    "UnknownModelError",
+    "batch_detail",
+    "game_detail",
+    "game_replay",
+    "game_summary",
+    "iso",
+    "leaderboard",
+    "list_batches",
+    "list_games",
+    "live_games",
+    "model_detail",
+]

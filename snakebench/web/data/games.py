@@ -1,0 +1,183 @@
+"""Games: summaries, filtered lists, one game's detail and its replay."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from snakebench.engine.replay import ReplayFormatError, parse_replay
+from snakebench.store import (
+    GAME_STATUSES,
+    Batch,
+    Game,
+    Model,
+    Participant,
+    game_participants,
+    get_game,
+)
+from snakebench.store.models import RESULTS
+from snakebench.web.data.common import (
+    MAX_PER_PAGE,
+    InvalidArgument,
+    ReplayUnavailableError,
+    iso,
+    log,
+    require_int,
+    with_store,
+)
+
+
+def game_summary(game: Game, lineup: Sequence[Participant] | None = None) -> dict[str, Any]:
+    """The short form of a game (lists, recent games). ``lineup`` (participants with
+    their models) saves a query when the caller read many games' line-ups at once."""
+    players = list(lineup) if lineup is not None else game_participants(game.id)
+    winners = [p.model.name for p in players if p.result == "won"]
+    return {
+        "id": game.id,
+        "status": game.status,
+        "created_at": iso(game.created_at),
+        "ended_at": iso(game.ended_at),
+        "rounds": game.rounds,
+        "max_rounds": game.max_rounds,
+        "batch_id": game.batch_id,
+        "game_type": game.game_type,
+        "total_cost": game.total_cost,
+        "players": [
+            {
+                "slot": p.slot,
+                "model": p.model.name,
+                "score": p.score,
+                "result": p.result,
+                "cost": p.cost,
+                "invalid_moves": p.invalid_moves,
+            }
+            for p in players
+        ],
+        "winner": winners[0] if len(winners) == 1 else None,
+    }
+
+
+def summaries(games: Sequence[Game]) -> list[dict[str, Any]]:
+    """Summaries of many games with their line-ups read in one query."""
+    by_game = lineups(game.id for game in games)
+    return [game_summary(game, by_game.get(game.id, [])) for game in games]
+
+
+def lineups(game_ids: Iterable[str]) -> dict[str, list[Participant]]:
+    ids = list(game_ids)
+    if not ids:
+        return {}
+    query = (
+        Participant.select(Participant, Model)
+        .join(Model)
+        .where(Participant.game.in_(ids))
+        .order_by(Participant.game, Participant.slot)
+    )
+    found: dict[str, list[Participant]] = {}
+    for participant in query:
+        found.setdefault(participant.game_id, []).append(participant)
+    return found
+
+
+@with_store
+def list_games(
+    model: str | None = None,
+    batch: str | None = None,
+    status: str | None = None,
+    result: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> dict[str, Any]:
+    """Games newest first, filtered, one page at a time. ``result`` (won, lost, tied)
+    is ``model``'s result, so it needs ``model``. An unknown model or batch in a
+    filter is a bad argument, not a missing page: :class:`InvalidArgument`."""
+    require_int("page", page, 1)
+    require_int("per_page", per_page, 1, MAX_PER_PAGE)
+    query = Game.select().where(_game_filters(model, batch, status, result))
+    total = query.count()
+    games = list(query.order_by(Game.created_at.desc(), Game.id.desc()).paginate(page, per_page))
+    return {"games": summaries(games), "total": total, "page": page, "per_page": per_page}
+
+
+def _game_filters(
+    model: str | None, batch: str | None, status: str | None, result: str | None
+) -> Any:
+    condition: Any = Game.id.is_null(False)
+    if status is not None:
+        if status not in GAME_STATUSES:
+            raise InvalidArgument("status", f"must be one of {', '.join(GAME_STATUSES)}")
+        condition &= Game.status == status
+    if batch is not None:
+        if Batch.get_or_none(Batch.id == batch) is None:
+            raise InvalidArgument("batch", f"unknown batch {batch!r}")
+        condition &= Game.batch == batch
+    if result is not None:
+        if result not in RESULTS:
+            raise InvalidArgument("result", f"must be one of {', '.join(RESULTS)}")
+        if model is None:
+            raise InvalidArgument("result", "needs model: a result is a model's result")
+    if model is not None:
+        found = Model.get_or_none(Model.name == model)
+        if found is None:
+            raise InvalidArgument("model", f"unknown model {model!r}")
+        played: Any = Participant.select(Participant.game).where(Participant.model == found.id)
+        if result is not None:
+            played = played.where(Participant.result == result)
+        condition &= Game.id.in_(played)
+    return condition
+
+
+@with_store
+def game_detail(game_id: str) -> dict[str, Any]:
+    """Everything about one game but its moves (those are in :func:`game_replay`)."""
+    game = get_game(game_id)
+    lineup = game_participants(game_id)
+    return {
+        **game_summary(game, lineup),
+        "seed": game.seed,
+        "width": game.width,
+        "height": game.height,
+        "num_apples": game.num_apples,
+        "error": game.error,
+        "started_at": iso(game.started_at),
+        "worker": game.worker,
+        "replay_available": game.replay_path is not None and Path(game.replay_path).is_file(),
+        "participants": [_participant_dict(p) for p in lineup],
+    }
+
+
+def _participant_dict(p: Participant) -> dict[str, Any]:
+    return {
+        "slot": p.slot,
+        "model": p.model.name,
+        "score": p.score,
+        "result": p.result,
+        "cost": p.cost,
+        "input_tokens": p.input_tokens,
+        "output_tokens": p.output_tokens,
+        "invalid_moves": p.invalid_moves,
+        "moves": p.moves,
+        "fallback_parses": p.fallback_parses,
+        "death_round": p.death_round,
+        "death_reason": p.death_reason,
+        "total_latency_ms": p.total_latency_ms,
+    }
+
+
+@with_store
+def game_replay(game_id: str) -> dict[str, Any]:
+    """The game's replay document (format: docs/rules.md), checked by the replay
+    parser so a viewer never gets half a file."""
+    game = get_game(game_id)
+    if not game.replay_path:
+        raise ReplayUnavailableError(f"game {game_id} has no replay (status {game.status})")
+    try:
+        data = json.loads(Path(game.replay_path).read_text(encoding="utf-8"))
+        parse_replay(data)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ReplayFormatError) as exc:
+        log.warning("replay of game %s unreadable: %s", game_id, exc)
+        raise ReplayUnavailableError(f"the replay of game {game_id} cannot be read") from None
+    loaded: dict[str, Any] = data
+    return loaded

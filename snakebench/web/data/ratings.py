@@ -1,0 +1,64 @@
+"""The leaderboard, with a cached Bradley-Terry fit (a 1,000-resample refit takes a
+moment; the cache key changes whenever a game is rated)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import peewee as pw
+
+from snakebench import leaderboard as boards
+from snakebench.store import (
+    Game,
+    database,
+)
+from snakebench.store.rating_queries import rated_game_ids
+from snakebench.web.data.common import (
+    InvalidArgument,
+    require_int,
+    with_store,
+)
+
+_BT_CACHE: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+_BT_CACHE_SIZE = 16
+_bt_lock = threading.Lock()
+
+
+@with_store
+def leaderboard(method: str = "trueskill", min_games: int = 0) -> list[dict[str, Any]]:
+    """:func:`snakebench.leaderboard.leaderboard` rows as dicts, best first.
+
+    A Bradley-Terry fit with its 1,000 bootstrap resamples takes a moment, so it is
+    cached per database, method, ``min_games`` and the rated games' count and highest
+    ``rating_seq``: any newly rated game (or a retirement) changes the key.
+    """
+    if method not in boards.METHODS:
+        raise InvalidArgument("method", f"must be one of {', '.join(boards.METHODS)}")
+    require_int("min_games", min_games, 0)
+    if method != "bt":
+        return [row.to_dict() for row in boards.leaderboard(method, min_games=min_games)]
+    key = (_database_key(), method, min_games, *_rated_fingerprint())
+    with _bt_lock:
+        if key in _BT_CACHE:
+            return [dict(row) for row in _BT_CACHE[key]]
+    rows = [row.to_dict() for row in boards.leaderboard(method, min_games=min_games)]
+    with _bt_lock:
+        if len(_BT_CACHE) >= _BT_CACHE_SIZE:
+            _BT_CACHE.pop(next(iter(_BT_CACHE)))
+        _BT_CACHE[key] = rows
+    return [dict(row) for row in rows]
+
+
+def _database_key() -> tuple[str, str]:
+    db: Any = database.obj
+    return type(db).__name__, str(getattr(db, "database", ""))
+
+
+def _rated_fingerprint() -> tuple[int, int]:
+    """How many rated games there are and the highest rating sequence among them."""
+    query: Any = Game.select(pw.fn.COUNT(Game.id), pw.fn.MAX(Game.rating_seq)).where(
+        Game.id.in_(rated_game_ids())
+    )
+    count, top = query.tuples()[0]
+    return int(count or 0), int(top or 0)
