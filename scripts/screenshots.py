@@ -1,0 +1,93 @@
+"""The README's screenshots of the web app, taken from a real site:
+
+    python scripts/screenshots.py [--out docs/screenshots]
+
+A round robin of the three bots and two fake-LLM models (the project's fake LLM
+server, no API key) is played by real ``rq worker`` processes, the web app is served
+as the Procfile says, and Debian's chromium (through Playwright) saves
+``leaderboard.png`` (the leaderboard, /) and ``replay.png`` (the replay viewer,
+/games/<id>, part-way through a fake-LLM game). The set-up is the browser tests'
+(``scripts/browser_site.py``): it uses Redis db 9 on 127.0.0.1:6379 and FLUSHES it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from browser_site import ROOT, Site, launch_options  # noqa: E402
+
+MODELS = ("greedy", "survivor", "random", "fake-greedy", "fake-survivor")
+VIEWPORT = {"width": 1280, "height": 1000}
+REPLAY_ROUND = 24  # the replay is shown after this many rounds
+
+
+def populate(site: Site) -> str:
+    """Play the round robin; the id of the longest fake-LLM v fake-LLM game."""
+    site.add_fake_model("fake-greedy", "fake/greedy")
+    site.add_fake_model("fake-survivor", "fake/survivor")
+    site.cli(
+        "tournament", *MODELS, "--games-per-pair", "4", "--mirror", "--seed", "41",
+        "--max-rounds", "100", "--json",
+    )  # fmt: skip
+    site.start_workers(4, burst=True)
+    site.wait_workers(timeout=600)
+    rows = site.sql(
+        """SELECT g.id FROM games g
+           JOIN participants p0 ON p0.game_id = g.id AND p0.slot = 0
+           JOIN participants p1 ON p1.game_id = g.id AND p1.slot = 1
+           JOIN models m0 ON m0.id = p0.model_id
+           JOIN models m1 ON m1.id = p1.model_id
+           WHERE g.status = 'completed' AND m0.name = 'fake-survivor' AND m1.name = 'fake-greedy'
+           ORDER BY g.rounds DESC, g.seed LIMIT 1"""
+    )
+    if not rows:
+        raise SystemExit("no completed fake-survivor v fake-greedy game to show")
+    game_id: str = rows[0][0]
+    return game_id
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with Site() as site:
+        game_id = populate(site)
+        site.serve()
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(**launch_options())
+            context = browser.new_context(
+                base_url=site.base_url, viewport=VIEWPORT, device_scale_factor=1
+            )
+            page = context.new_page()
+
+            page.goto("/")
+            page.locator("table#leaderboard").wait_for()
+            path = args.out / "leaderboard.png"
+            page.screenshot(path=str(path), full_page=True)  # the table and the chart
+            print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+            page.goto(f"/games/{game_id}")
+            canvas = page.locator("canvas#board[data-ready=true]")
+            canvas.wait_for()
+            page.locator("#scrub").fill(str(REPLAY_ROUND))
+            page.wait_for_function(
+                f"() => document.getElementById('board').dataset.round === '{REPLAY_ROUND}'"
+            )
+            page.evaluate("() => window.scrollTo(0, 0)")  # the scrub scrolled the page
+            path = args.out / "replay.png"
+            page.screenshot(path=str(path), full_page=False)  # the board and its controls
+            print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+            browser.close()
+    print(f"done in {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
