@@ -20,7 +20,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser_site import ROOT, Site, launch_options  # noqa: E402
+from browser_site import ROOT, Site, launch_options
 
 MODELS = ("greedy", "survivor", "random", "fake-greedy", "fake-survivor")
 VIEWPORT = {"width": 1280, "height": 1000}
