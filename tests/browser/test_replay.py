@@ -119,15 +119,20 @@ def test_play_pause_and_speed(page: Any, boards: Any, game: dict[str, Any]) -> N
     check_position(page, boards, game, last)
 
 
-def test_events_list_the_deaths(page: Any, site: Any, game: dict[str, Any]) -> None:
-    open_viewer(page, game["id"])
-    deaths = {
-        slot: info
-        for slot, info in (game["replay"].get("metadata", {}).get("death_info") or {}).items()
-    }
+def test_events_list_the_deaths(page: Any, site: Any) -> None:
+    """A game that ended in a death: #events names it as the replay records it."""
+    rows = site.sql(
+        "SELECT game_id FROM participants WHERE death_reason IS NOT NULL ORDER BY game_id LIMIT 1"
+    )
+    assert rows, "some populated game should end in a death"
+    game_id = rows[0][0]
+    replay = site.get_json(f"/api/games/{game_id}/replay")
+    deaths = replay["metadata"]["death_info"]
+    assert deaths, replay["metadata"]
+    open_viewer(page, game_id)
     events = page.locator("#events li[data-reason]")
     expect(events).to_have_count(len(deaths))
     for slot, info in deaths.items():
-        expect(page.locator(f'#events li[data-slot="{slot}"]')).to_have_attribute(
-            "data-reason", info["reason"]
-        )
+        event = page.locator(f'#events li[data-slot="{slot}"]')
+        expect(event).to_have_attribute("data-reason", info["reason"])
+        expect(event).to_contain_text(f"round {info['round']}")
