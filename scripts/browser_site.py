@@ -284,18 +284,24 @@ class Site:
 
     # --- workers ----------------------------------------------------------------------
 
-    def start_workers(self, count: int, *, burst: bool = False) -> list[subprocess.Popen[bytes]]:
-        """``count`` workers as WORKER_COMMAND says, on Redis db 9; without ``burst``
-        this returns once each is registered in Redis."""
+    def start_workers(
+        self, count: int, *, burst: bool = False, max_jobs: int | None = None
+    ) -> list[subprocess.Popen[bytes]]:
+        """``count`` workers as WORKER_COMMAND says, on Redis db 9; ``max_jobs`` makes
+        each exit after that many jobs. Without ``burst`` this returns once each is
+        registered in Redis (or has already done its ``max_jobs`` and exited)."""
         words = shlex.split(WORKER_COMMAND)
         assert words[:2] == ["rq", "worker"], WORKER_COMMAND
+        options = (["--burst"] if burst else []) + (
+            ["--max-jobs", str(max_jobs)] if max_jobs else []
+        )
         started = []
         for _ in range(count):
             name = f"browser-{uuid.uuid4().hex[:8]}"
             command = [str(BIN / "rq"), *words[1:], "--url", self.redis_url, "-n", name]
             log = (self.root / f"worker-{name}.log").open("wb")
             process = subprocess.Popen(
-                [*command, *(["--burst"] if burst else [])],
+                [*command, *options],
                 env=self.env,
                 cwd=self.root,
                 stdout=log,
@@ -303,6 +309,7 @@ class Site:
             )
             log.close()
             started.append(process)
+            self.workers.append(process)
             if not burst:
                 assert self.redis is not None
                 wait_for(
@@ -313,9 +320,8 @@ class Site:
                     60,
                     f"worker {name} to start",
                 )
-                if process.poll() is not None:
-                    raise SiteError(f"worker {name} exited:\n{self.worker_logs()}")
-        self.workers.extend(started)
+                if process.poll() not in (None, 0):
+                    raise SiteError(f"worker {name} failed:\n{self.worker_logs()}")
         return started
 
     def wait_workers(self, timeout: float) -> None:
