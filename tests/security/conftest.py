@@ -1,0 +1,293 @@
+"""Real parts for the security tests: the Redis at 127.0.0.1:6379 (db 8, flushed
+around every test that takes it, under a file lock), an environment with no real
+provider key or SnakeBench setting leaking in from the developer's shell, and stock
+``rq worker`` subprocesses started with the project's documented command
+(:data:`snakebench.queueing.WORKER_COMMAND`), each logging to a file.
+
+A service that is missing skips its tests on a laptop and fails them under
+``CI=true``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+import redis
+
+from snakebench.queueing import WORKER_COMMAND, QueueError, connect_redis
+
+REDIS_URL = os.environ.get("SNAKEBENCH_TEST_SECURITY_REDIS_URL", "redis://127.0.0.1:6379/8")
+BIN = Path(sys.executable).parent
+RQ = str(BIN / "rq")
+SNAKEBENCH = [sys.executable, "-m", "snakebench.cli"]
+DISPATCH = [sys.executable, "-m", "snakebench.dispatch"]
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip on a laptop without the service; under CI a missing service is a failure."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def wait_until(
+    predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1
+) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def redis_conn() -> Iterator[redis.Redis]:
+    """Redis db 8, empty before and after the test and this test's alone: a file lock
+    keeps two pytest processes from flushing it under each other's workers."""
+    lock_path = Path(tempfile.gettempdir()) / f"snakebench-sec-{REDIS_URL.replace('/', '_')}.lock"
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            conn = connect_redis(REDIS_URL, timeout=2.0)
+        except QueueError as exc:
+            unavailable(str(exc))
+        conn.flushdb()
+        try:
+            yield conn
+        finally:
+            conn.flushdb()
+            conn.close()
+
+
+@pytest.fixture
+def redis_url(redis_conn: redis.Redis) -> str:
+    """The URL of :func:`redis_conn`'s database (taking it, lock and all)."""
+    return REDIS_URL
+
+
+@pytest.fixture
+def missing() -> Callable[[str], NoReturn]:
+    """``missing(reason)``: skip here, fail under ``CI=true``."""
+    return unavailable
+
+
+@pytest.fixture
+def wait_for() -> Callable[..., Any]:
+    """``wait_for(predicate, timeout, what)``: poll until truthy, else fail."""
+    return wait_until
+
+
+def clean_env(tmp: Path, redis_url: str, **extra: str) -> dict[str, str]:
+    """This process's environment without provider keys, database/Redis URLs or
+    SnakeBench settings, pointed at ``tmp`` (SQLite, replays) and ``redis_url``."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.endswith("_API_KEY")
+        and not key.startswith(("SNAKEBENCH_", "RQ_"))
+        and key not in ("DATABASE_URL", "REDIS_URL")
+    }
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp / 'sb.db'}",
+        REDIS_URL=redis_url,
+        SNAKEBENCH_REPLAY_DIR=str(tmp / "replays"),
+        # Provider trouble must turn into a void game in seconds, not minutes.
+        SNAKEBENCH_MOVE_TIMEOUT="10",
+        SNAKEBENCH_PROVIDER_RETRIES="2",
+        SNAKEBENCH_RETRY_BASE_DELAY="0.05",
+        SNAKEBENCH_RETRY_MAX_DELAY="0.2",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def env_for() -> Callable[..., dict[str, str]]:
+    """``env_for(tmp, redis_url, **extra)``: see :func:`clean_env`."""
+    return clean_env
+
+
+@pytest.fixture
+def use_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, str]], None]:
+    """Make this process's environment ``env`` (as far as SnakeBench reads it)."""
+
+    def apply(env: dict[str, str]) -> None:
+        for key in list(os.environ):
+            if key.endswith("_API_KEY") or key.startswith("SNAKEBENCH_") or key in env:
+                monkeypatch.delenv(key, raising=False)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+
+    return apply
+
+
+def worker_command(url: str, *, name: str, burst: bool = True) -> list[str]:
+    """The documented WORKER_COMMAND with this venv's ``rq``, ``--url`` and a name."""
+    words = shlex.split(WORKER_COMMAND)
+    assert words[:2] == ["rq", "worker"] and "-S" in words, WORKER_COMMAND
+    return [RQ, *words[1:], "--url", url, "-n", name] + (["--burst"] if burst else [])
+
+
+@dataclass
+class Worker:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@dataclass
+class Workers:
+    """``rq worker`` subprocesses started by one test, stopped (by pid) at its end."""
+
+    tmp: Path
+    started: list[Worker] = field(default_factory=list)
+
+    def start(
+        self,
+        env: dict[str, str],
+        url: str,
+        *,
+        count: int = 1,
+        burst: bool = True,
+    ) -> list[Worker]:
+        logs = self.tmp / "logs"
+        logs.mkdir(exist_ok=True)
+        new = []
+        for _ in range(count):
+            name = f"sec-{uuid.uuid4().hex[:8]}"
+            log = logs / f"worker-{name}.log"
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    worker_command(url, name=name, burst=burst),
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    cwd=self.tmp,
+                )
+            new.append(Worker(name, process, log))
+        self.started.extend(new)
+        return new
+
+    def wait_exit(self, timeout: float) -> None:
+        """For burst workers: every one has exited, cleanly."""
+        deadline = time.monotonic() + timeout
+        for worker in self.started:
+            try:
+                worker.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"worker {worker.name} still running after {timeout:.0f} s")
+            assert worker.process.returncode == 0, worker.output()[-3000:]
+
+    def stop(self) -> None:
+        for worker in self.started:
+            if worker.process.poll() is None:
+                with suppress(ProcessLookupError):
+                    worker.process.send_signal(signal.SIGTERM)
+        for worker in self.started:
+            try:
+                worker.process.wait(10)
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+                worker.process.wait(10)
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[Workers]:
+    started = Workers(tmp_path)
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+PROGRAMS = {"snakebench": SNAKEBENCH, "dispatch": DISPATCH}
+RunCli = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+def run_logged(
+    program: str, *args: str, env: dict[str, str], log_dir: Path, label: str
+) -> subprocess.CompletedProcess[str]:
+    """Run ``snakebench ARGS`` (or ``python -m snakebench.dispatch ARGS``), keep its
+    stdout and stderr as files under ``log_dir``, and insist it succeeded."""
+    command = [*PROGRAMS[program], *args]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    log_dir.mkdir(exist_ok=True)
+    (log_dir / f"cli-{label}.stdout").write_text(done.stdout)
+    (log_dir / f"cli-{label}.stderr").write_text(done.stderr)
+    assert done.returncode == 0, f"{shlex.join(command)}\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+@pytest.fixture
+def run_cli() -> RunCli:
+    """``run_cli(program, *args, env=, log_dir=, label=)``: see :func:`run_logged`."""
+    return run_logged
+
+
+@pytest.fixture
+def fake_llm(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """``fake_llm(label, env, *options)``: ``snakebench fake-llm`` started as a user
+    starts it, its output in ``logs/fake-LABEL.log``; returns its root URL."""
+    from snakebench.localstack.processes import free_port
+
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(label: str, env: dict[str, str], *options: str) -> str:
+        port = free_port()
+        logs = tmp_path / "logs"
+        logs.mkdir(exist_ok=True)
+        with (logs / f"fake-{label}.log").open("wb") as out:
+            process = subprocess.Popen(
+                [*SNAKEBENCH, "fake-llm", "--port", str(port), *options],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        started.append(process)
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _answers(f"{url}/healthz") or process.poll() is not None, 30, label)
+        assert process.poll() is None, (logs / f"fake-{label}.log").read_text()
+        return url
+
+    try:
+        yield start
+    finally:
+        for process in started:
+            process.terminate()
+        for process in started:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
