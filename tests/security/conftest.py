@@ -29,7 +29,9 @@ from typing import Any, NoReturn
 import pytest
 import redis
 
+from snakebench.config import Settings
 from snakebench.queueing import WORKER_COMMAND, QueueError, connect_redis
+from snakebench.store import database, open_store
 
 REDIS_URL = os.environ.get("SNAKEBENCH_TEST_SECURITY_REDIS_URL", "redis://127.0.0.1:6379/8")
 BIN = Path(sys.executable).parent
@@ -291,3 +293,36 @@ def _answers(url: str) -> bool:
             return bool(response.status == 200)
     except OSError:
         return False
+
+
+@dataclass
+class Store:
+    """A fresh SQLite store in ``tmp`` on the test Redis, open in this process; ``env``
+    is what a subprocess (worker, server, CLI) needs to share it."""
+
+    tmp: Path
+    env: dict[str, str]
+    redis: redis.Redis
+    redis_url: str
+
+    @property
+    def settings(self) -> Settings:
+        return Settings.from_env(self.env)
+
+
+@pytest.fixture
+def store(
+    tmp_path: Path,
+    redis_conn: redis.Redis,
+    redis_url: str,
+    use_env: Callable[[dict[str, str]], None],
+) -> Iterator[Store]:
+    env = clean_env(tmp_path, redis_url)
+    use_env(env)
+    the_store = Store(tmp_path, env, redis_conn, redis_url)
+    open_store(the_store.settings)
+    try:
+        yield the_store
+    finally:
+        if not database.is_closed():
+            database.close()
