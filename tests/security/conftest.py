@@ -11,9 +11,11 @@ A service that is missing skips its tests on a laptop and fails them under
 from __future__ import annotations
 
 import fcntl
+import ipaddress
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -326,3 +328,28 @@ def store(
     finally:
         if not database.is_closed():
             database.close()
+
+
+@pytest.fixture
+def public_address() -> str:
+    """An IPv4 address of this machine that is not loopback (from ``hostname -I``),
+    so a server bound to it is reachable beyond this machine."""
+    try:
+        words = subprocess.run(
+            ["hostname", "-I"], capture_output=True, text=True, timeout=10
+        ).stdout.split()
+    except (OSError, subprocess.TimeoutExpired):
+        words = []
+    for word in words:
+        try:
+            address = ipaddress.ip_address(word)
+        except ValueError:
+            continue
+        if address.version == 4 and not address.is_loopback and not address.is_link_local:
+            with socket.socket() as probe:
+                try:
+                    probe.bind((word, 0))
+                except OSError:
+                    continue
+            return word
+    unavailable("this machine has no non-loopback IPv4 address to bind (hostname -I)")
