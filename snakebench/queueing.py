@@ -63,7 +63,7 @@ def connect_redis(url: str | None = None, *, timeout: float = 5.0) -> redis.Redi
             health_check_interval=30,
         )
         client.ping()
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:  # TypeError: a query option redis-py lacks
         raise ConfigError(f"REDIS_URL={mask_url(url)!r} is not a Redis URL: {exc}") from None
     except redis.RedisError as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__

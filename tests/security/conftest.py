@@ -14,6 +14,7 @@ import fcntl
 import ipaddress
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -353,3 +354,94 @@ def public_address() -> str:
                     continue
             return word
     unavailable("this machine has no non-loopback IPv4 address to bind (hostname -I)")
+
+
+@dataclass
+class TlsRedis:
+    """A private ``redis-server`` serving TLS only (no plain port), with a password,
+    its certificate signed by a CA made for this test."""
+
+    port: int
+    password: str
+    ca_file: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def url(self, query: str = "", password: str | None = None) -> str:
+        secret = self.password if password is None else password
+        return f"rediss://:{secret}@127.0.0.1:{self.port}/0" + (f"?{query}" if query else "")
+
+    @property
+    def verified_url(self) -> str:
+        """The URL a careful deployment uses: the server checked against the CA."""
+        return self.url(f"ssl_ca_certs={self.ca_file}")
+
+
+def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A self-signed CA and a server certificate for 127.0.0.1 / localhost signed by
+    it, made with the ``openssl`` command; returns (CA, server cert, server key)."""
+    folder.mkdir()
+    ca_key, ca_crt = folder / "ca.key", folder / "ca.crt"
+    key, csr, crt, ext = (folder / f"server.{s}" for s in ("key", "csr", "crt", "ext"))
+    ext.write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+        "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+    )
+    steps = [
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca_crt,
+         "-days", "2", "-subj", "/CN=SnakeBench test CA"],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
+         "-subj", "/CN=127.0.0.1"],
+        ["x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial",
+         "-out", crt, "-days", "2", "-extfile", ext],
+    ]  # fmt: skip
+    for step in steps:
+        done = subprocess.run(
+            ["openssl", *map(str, step)], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+    return ca_crt, crt, key
+
+
+@pytest.fixture
+def tls_redis(tmp_path: Path) -> Iterator[TlsRedis]:
+    """Skipped (failed under CI) without ``openssl`` or a TLS-capable ``redis-server``."""
+    for program in ("redis-server", "openssl"):
+        if shutil.which(program) is None:
+            unavailable(f"{program} is not on the PATH")
+    ca, crt, key = make_certificates(tmp_path / "tls")
+    from snakebench.localstack.processes import free_port
+
+    port, password = free_port(), f"pw-{uuid.uuid4().hex[:12]}"
+    log = tmp_path / "redis-tls.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            ["redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+             "--tls-cert-file", str(crt), "--tls-key-file", str(key),
+             "--tls-ca-cert-file", str(ca), "--tls-auth-clients", "no",
+             "--requirepass", password, "--save", "", "--appendonly", "no",
+             "--dir", str(tmp_path)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    server = TlsRedis(port, password, ca, process, log)
+    try:
+        deadline = time.monotonic() + 20
+        while b"Ready to accept connections" not in log.read_bytes():
+            if process.poll() is not None:
+                text = log.read_text(errors="replace")
+                if "tls" in text.lower() and ("support" in text.lower() or "bad directive" in text):
+                    unavailable(f"redis-server lacks TLS support: {text.strip()[-300:]}")
+                pytest.fail(f"redis-server with TLS exited: {text[-2000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"redis-server with TLS not ready: {log.read_text()[-2000:]}")
+            time.sleep(0.05)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
