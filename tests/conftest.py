@@ -1,6 +1,7 @@
 """Fixtures shared by every test folder: the throw-away PostgreSQL database, a fresh
-working directory with the ``snakebench`` CLI run in-process, the one-line error
-check, and a priced LLM model.
+working directory with the ``snakebench`` CLI run in-process, a store opened from the
+environment, the machine's Redis on a folder's own db (flushed), logged subprocesses,
+the one-line error check, a recorded stop command, and a priced LLM model.
 
 Test modules cannot import each other (``--import-mode=importlib``), so what several
 folders need is a fixture here; a folder's conftest may override one by name.
@@ -8,23 +9,34 @@ folders need is a fixture here; a folder's conftest may override one by name.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import subprocess
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
 import psycopg2
 import pytest
+import redis
+import typer
 from psycopg2 import sql
 from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT, connection
 from typer.testing import CliRunner, Result
 
+from snakebench import batch_control
 from snakebench.config import Settings
-from snakebench.store import upsert_model
+from snakebench.queueing import connect_redis
+from snakebench.store import open_store, upsert_model
 
 Invoke = Callable[..., Result]
 OneLineError = Callable[..., None]
+StoreEnv = Callable[[str, str], Settings]
+FlushedRedis = Callable[[int], redis.Redis]
+Spawn = Callable[..., "subprocess.Popen[bytes]"]
+
+MACHINE_REDIS = "redis://127.0.0.1:6379"  # a folder's own database number follows
 
 PG_HOST = os.environ.get("SNAKEBENCH_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("SNAKEBENCH_TEST_PG_PORT", "5432"))
@@ -69,6 +81,135 @@ def pg_database() -> Iterator[str]:
         admin.close()
 
 
+def _store_conftest_pg_url() -> object:
+    """tests/store/conftest.py's ``pg_url`` (a fresh schema of :func:`pg_database` per
+    test), loaded from its file as test modules cannot import each other."""
+    path = Path(__file__).parent / "store" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("_root_store_fixtures", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.pg_url
+
+
+pg_url = _store_conftest_pg_url()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database's URL: once SQLite (``sb.db`` in ``tmp_path``), once a fresh
+    PostgreSQL schema (:func:`pg_url`)."""
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("pg_url")
+        return url
+    return f"sqlite:///{tmp_path / 'sb.db'}"
+
+
+@pytest.fixture
+def store_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StoreEnv:
+    """``store_env(database_url, redis_url)``: the environment of a command run for
+    this test (DATABASE_URL, replays under ``tmp_path``, REDIS_URL) set, and that
+    store opened; its settings."""
+
+    def use(database_url: str, redis_url: str) -> Settings:
+        env = {
+            "DATABASE_URL": database_url,
+            "SNAKEBENCH_REPLAY_DIR": str(tmp_path / "replays"),
+            "REDIS_URL": redis_url,
+        }
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        settings = Settings.from_env()
+        open_store(settings)
+        return settings
+
+    return use
+
+
+@pytest.fixture
+def redis_db_url(redis_db: int) -> str:
+    """The URL of the machine's Redis on the folder's own database (its ``redis_db``
+    fixture; see :func:`flushed_redis`)."""
+    return f"{MACHINE_REDIS}/{redis_db}"
+
+
+@pytest.fixture
+def store(workdir: Path, store_env: StoreEnv, redis_db_url: str) -> Settings:
+    """A fresh SQLite store in :func:`workdir`; the environment (DATABASE_URL, replays,
+    REDIS_URL: :func:`redis_db_url`) points at it, as for a command run in this
+    directory."""
+    return store_env(f"sqlite:///{workdir / 'sb.db'}", redis_db_url)
+
+
+@pytest.fixture
+def any_store(
+    workdir: Path, any_database_url: str, store_env: StoreEnv, redis_db_url: str
+) -> Settings:
+    """:func:`store`, once on SQLite and once on PostgreSQL."""
+    return store_env(any_database_url, redis_db_url)
+
+
+@pytest.fixture
+def flushed_redis() -> Iterator[FlushedRedis]:
+    """``flushed_redis(db)``: the machine's Redis (127.0.0.1:6379) on database ``db``,
+    flushed now and after the test. Each folder keeps its own number, so folders run
+    side by side never meet: 9 browser, 10 evaluation, 11 queueing, 12 web,
+    13 dispatch, 14 integration."""
+    clients: list[redis.Redis] = []
+
+    def connect(db: int) -> redis.Redis:
+        client = connect_redis(f"{MACHINE_REDIS}/{db}")
+        client.flushdb()
+        clients.append(client)
+        return client
+
+    try:
+        yield connect
+    finally:
+        for client in clients:
+            client.flushdb()
+
+
+@pytest.fixture
+def real_redis(flushed_redis: FlushedRedis, redis_db: int) -> redis.Redis:
+    """The machine's Redis on the folder's own database (its ``redis_db`` fixture),
+    flushed before and after."""
+    return flushed_redis(redis_db)
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Spawn]:
+    """``spawn(argv, env)``: a subprocess with output and errors logged to
+    ``tmp_path/worker-N.log``; any still running are killed after the test."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(argv: Sequence[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        with (tmp_path / f"worker-{len(started)}.log").open("wb") as log:
+            process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+        started.append(process)
+        return process
+
+    try:
+        yield start
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def stopped_jobs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the jobs sent RQ's stop command (recorded, not sent) during the test."""
+    stopped: list[str] = []
+    monkeypatch.setattr(
+        batch_control,
+        "send_stop_job_command",
+        lambda conn, job_id, serializer: stopped.append(job_id),
+    )
+    return stopped
+
+
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh SQLite database and replay folder, as a new user's empty directory."""
@@ -78,17 +219,28 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@pytest.fixture
-def cli(workdir: Path) -> Invoke:
-    """``cli(*args, **env)``: ``snakebench ARGS`` in this process, in :func:`workdir`."""
-    from snakebench.cli import app  # here: every command's imports, for the folders using it
-
+def _invoker(app: typer.Typer) -> Invoke:
     runner = CliRunner()
 
     def invoke(*args: str, **env: str) -> Result:
         return runner.invoke(app, list(args), env=env or None, catch_exceptions=False)
 
     return invoke
+
+
+@pytest.fixture
+def cli_runner() -> Callable[[typer.Typer], Invoke]:
+    """``cli_runner(app)``: ``invoke(*args, **env)``, the Typer ``app`` run with ARGS in
+    this process (its exceptions raised, not caught), ``env`` added to the environment."""
+    return _invoker
+
+
+@pytest.fixture
+def cli(workdir: Path) -> Invoke:
+    """``cli(*args, **env)``: ``snakebench ARGS`` in this process, in :func:`workdir`."""
+    from snakebench.cli import app  # here: every command's imports, for the folders using it
+
+    return _invoker(app)
 
 
 def _one_line_error(result: Result, *fragments: str) -> None:

@@ -1,76 +1,36 @@
-"""Fixtures for the dispatch tests: a store (SQLite, or PostgreSQL too where cheap),
-fakeredis for the logic, and the real Redis (db 13, flushed) with real
-``rq worker -S json`` processes for the end-to-end paths."""
+"""Fixtures for the dispatch tests, over the root conftest's shared ones: its store
+(SQLite, or PostgreSQL too where cheap) with REDIS_URL on db 13, fakeredis for the
+logic, and its real Redis (db 13, flushed) with real ``rq worker -S json`` processes
+for the end-to-end paths."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import fakeredis
 import pytest
 import redis
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from snakebench import dispatch, dispatch_ops
-from snakebench.config import Settings
-from snakebench.queueing import WORKER_QUEUES, connect_redis
-from snakebench.store import Batch, Game, open_store
+from snakebench.queueing import WORKER_QUEUES
+from snakebench.store import Batch, Game
 
-REAL_REDIS_URL = "redis://127.0.0.1:6379/13"
 STATUSES = ("queued", "running", "completed", "failed", "void", "cancelled")
 
-
-def _store_fixtures() -> Any:
-    """tests/store/conftest.py, for its PostgreSQL fixtures (one throw-away database
-    per session, a fresh schema per test) rather than a second copy of them."""
-    path = Path(__file__).parents[1] / "store" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_dispatch_store_fixtures", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_store = _store_fixtures()
-pg_url = _store.pg_url
-
-
-def _use_store(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.chdir(tmp_path)
-    env = {
-        "DATABASE_URL": url,
-        "SNAKEBENCH_REPLAY_DIR": str(tmp_path / "replays"),
-        "REDIS_URL": REAL_REDIS_URL,
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    settings = Settings.from_env()
-    open_store(settings)
-    return settings
+Invoke = Callable[..., Result]
+StartWorker = Callable[..., "subprocess.Popen[bytes]"]
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """A fresh SQLite store; the environment (DATABASE_URL, replays, REDIS_URL) points
-    at it, as for a command run in this directory."""
-    return _use_store(f"sqlite:///{tmp_path / 'sb.db'}", tmp_path, monkeypatch)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_store(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Settings:
-    """:func:`store`, once on SQLite and once on PostgreSQL."""
-    url = f"sqlite:///{tmp_path / 'sb.db'}"
-    if request.param == "postgres":
-        url = request.getfixturevalue("pg_url")
-    return _use_store(url, tmp_path, monkeypatch)
+def redis_db() -> int:
+    """This folder's database of the machine's Redis, for the root conftest's
+    ``store``, ``any_store`` (REDIS_URL) and ``real_redis``."""
+    return 13
 
 
 @pytest.fixture
@@ -79,21 +39,9 @@ def fake() -> fakeredis.FakeRedis:
 
 
 @pytest.fixture
-def real_redis() -> Iterator[redis.Redis]:
-    """The machine's Redis, db 13, flushed before and after."""
-    client = connect_redis(REAL_REDIS_URL)
-    client.flushdb()
-    try:
-        yield client
-    finally:
-        client.flushdb()
-
-
-Invoke = Callable[..., Result]
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[[redis.Redis | None], Invoke]:
+def cli(
+    monkeypatch: pytest.MonkeyPatch, cli_runner: Callable[..., Invoke]
+) -> Callable[[redis.Redis | None], Invoke]:
     """``cli(connection)`` runs ``python -m snakebench.dispatch ARGS`` in-process; with
     a connection, every command uses it instead of REDIS_URL (fakeredis)."""
 
@@ -101,11 +49,7 @@ def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[[redis.Redis | None], Invok
         if connection is not None:
             for module in (dispatch, dispatch_ops):
                 monkeypatch.setattr(module, "connect_redis", lambda url=None: connection)
-
-        def invoke(*args: str) -> Result:
-            return CliRunner().invoke(dispatch.app, list(args), catch_exceptions=False)
-
-        return invoke
+        return cli_runner(dispatch.app)
 
     return bind
 
@@ -127,31 +71,16 @@ def counters_match() -> Callable[[str], bool]:
     return _counters_match
 
 
-StartWorker = Callable[..., "subprocess.Popen[bytes]"]
-
-
 @pytest.fixture
-def start_worker(tmp_path: Path) -> Iterator[StartWorker]:
+def start_worker(spawn: Callable[..., subprocess.Popen[bytes]], redis_db_url: str) -> StartWorker:
     """``start_worker(burst=True, env={...})``: a real ``rq worker -S json`` on the three
     game queues, in this test's environment plus ``env``, logging to a file under
     ``tmp_path``; any still running are killed afterwards."""
-    started: list[subprocess.Popen[bytes]] = []
 
     def start(*, burst: bool = True, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         rq = Path(sys.executable).with_name("rq")
-        argv = [str(rq), "worker", "-S", "json", *WORKER_QUEUES, "--url", REAL_REDIS_URL]
+        argv = [str(rq), "worker", "-S", "json", *WORKER_QUEUES, "--url", redis_db_url]
         argv += ["--burst"] if burst else ["--with-scheduler"]
-        with (tmp_path / f"worker-{len(started)}.log").open("wb") as log:
-            process = subprocess.Popen(
-                argv, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
-            )
-        started.append(process)
-        return process
+        return spawn(argv, {**os.environ, **(env or {})})
 
-    try:
-        yield start
-    finally:
-        for process in started:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+    return start

@@ -216,7 +216,7 @@ def test_reconcile_keeps_a_scheduled_batch_waiting_and_leaves_sync_batches_alone
 def test_cancel_drops_queued_and_scheduled_jobs_and_stops_running_ones(
     any_store: Settings,
     fake: fakeredis.FakeRedis,
-    monkeypatch: pytest.MonkeyPatch,
+    stopped_jobs: list[str],
     counters_match: CountersMatch,
 ) -> None:
     batch = submit_batch(BatchSpec("greedy", "random", count=6), fake)
@@ -225,14 +225,8 @@ def test_cancel_drops_queued_and_scheduled_jobs_and_stops_running_ones(
     take(fake, ids[0], JobStatus.FINISHED)
     mark_running(ids[1], "w1")
     take(fake, ids[1], JobStatus.STARTED)
-    stopped: list[str] = []
-    monkeypatch.setattr(
-        batch_control,
-        "send_stop_job_command",
-        lambda conn, job_id, serializer: stopped.append(job_id),
-    )
     assert cancel_batch(batch.id, fake) == 5
-    assert stopped == [ids[1]]
+    assert stopped_jobs == [ids[1]]
     assert queue(fake).count == 0 and live_job_ids(ids, fake) == {ids[1]}  # stop is async
     statuses = [Game.get_by_id(gid).status for gid in ids]
     assert statuses == ["completed"] + ["cancelled"] * 5

@@ -12,7 +12,6 @@ from rq import Queue
 from rq.job import Job, JobStatus
 from typer.testing import Result
 
-from snakebench import batch_control
 from snakebench.batch_control import cancel_batch, retry_batch
 from snakebench.batches import BatchError
 from snakebench.config import Settings
@@ -52,7 +51,7 @@ def test_cancel_with_redis_drops_the_job_and_closes_the_batch(
 
 
 def test_cancel_with_redis_stops_a_running_game(
-    store: Settings, real_redis: redis.Redis, monkeypatch: pytest.MonkeyPatch
+    store: Settings, real_redis: redis.Redis, stopped_jobs: list[str]
 ) -> None:
     ev = start_evaluation("greedy", 3, params=PARAMS)
     game_id = advance(ev.id, real_redis).created
@@ -60,14 +59,8 @@ def test_cancel_with_redis_stops_a_running_game(
     mark_running(game_id, "w1")
     Queue("games", connection=real_redis, serializer=SERIALIZER).remove(game_id)
     Job.fetch(game_id, connection=real_redis, serializer=SERIALIZER).set_status(JobStatus.STARTED)
-    stopped: list[str] = []
-    monkeypatch.setattr(
-        batch_control,
-        "send_stop_job_command",
-        lambda conn, job_id, serializer: stopped.append(job_id),
-    )
     assert cancel_evaluation(ev.id, real_redis) == 1
-    assert stopped == [game_id]
+    assert stopped_jobs == [game_id]
     assert Game.get_by_id(game_id).status == "cancelled"
 
 

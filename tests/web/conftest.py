@@ -24,7 +24,6 @@ from snakebench.store import (
     database,
     get_game,
     mark_running,
-    open_store,
     upsert_model,
 )
 from snakebench.web import WebConfig, create_app
@@ -91,24 +90,29 @@ class Site:
     queued_id: str  # a queued game (no replay)
 
 
+def _newest_completed(batch_id: str) -> list[str]:
+    return [
+        game.id
+        for game in Game.select()
+        .where((Game.batch == batch_id) & (Game.status == "completed"))
+        .order_by(Game.created_at.desc(), Game.id.desc())
+    ]
+
+
 @pytest.fixture
-def site(
-    redis_url: str, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Site:
+def newest_completed() -> Callable[[str], list[str]]:
+    """``newest_completed(batch_id)``: the ids of the batch's completed games, newest
+    first."""
+    return _newest_completed
+
+
+@pytest.fixture
+def site(redis_url: str, database_url: str, store_env: Callable[[str, str], Settings]) -> Site:
     """Real bot games played in process (``run_batch_sync``) into a fresh SQLite store,
     then: one batch game failed with a hostile error, one replay given a hostile
     rationale, a model with a hostile name that played a game, a running game with a
     live board in Redis and a queued game."""
-    env = {
-        "DATABASE_URL": database_url,
-        "SNAKEBENCH_REPLAY_DIR": str(tmp_path / "replays"),
-        "REDIS_URL": redis_url,
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    settings = Settings.from_env()
-    open_store(settings)
-
+    settings = store_env(database_url, redis_url)
     batch = create_batch_games(
         BatchSpec("greedy", "survivor", count=4, seed=11, max_rounds=30, name="web-batch")
     )
@@ -123,12 +127,7 @@ def site(
         error=HOSTILE_ERROR,
     )
     run_batch_sync(batch.id, settings=settings)
-    completed = [
-        game.id
-        for game in Game.select()
-        .where((Game.batch == batch.id) & (Game.status == "completed"))
-        .order_by(Game.created_at.desc(), Game.id.desc())
-    ]
+    completed = _newest_completed(batch.id)
 
     hostile_game = completed[0]
     path = Path(get_game(hostile_game).replay_path or "")

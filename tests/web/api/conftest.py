@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import redis
@@ -16,12 +15,10 @@ from snakebench.config import Settings
 from snakebench.engine import Rules, new_game
 from snakebench.live import LivePublisher
 from snakebench.store import (
-    Game,
     batch_game_ids,
     complete_game,
     create_game,
     mark_running,
-    open_store,
 )
 from snakebench.web import WebConfig, create_app
 
@@ -43,13 +40,12 @@ class Filled:
 
 @pytest.fixture
 def filled(
-    redis_url: str, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    redis_url: str,
+    database_url: str,
+    store_env: Callable[[str, str], Settings],
+    newest_completed: Callable[[str], list[str]],
 ) -> Filled:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("SNAKEBENCH_REPLAY_DIR", str(tmp_path / "replays"))
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    settings = Settings.from_env()
-    open_store(settings)
+    settings = store_env(database_url, redis_url)
     batch = create_batch_games(BatchSpec("greedy", "random", count=4, seed=3, max_rounds=30))
     failed_id = batch_game_ids(batch.id, ("queued",))[0]
     complete_game(
@@ -57,12 +53,7 @@ def filled(
         participants=[], status="failed", error="boom",
     )  # fmt: skip
     run_batch_sync(batch.id, settings=settings)
-    completed = [
-        game.id
-        for game in Game.select()
-        .where((Game.batch == batch.id) & (Game.status == "completed"))
-        .order_by(Game.created_at.desc(), Game.id.desc())
-    ]
+    completed = newest_completed(batch.id)
     running = create_game(seed=1, players=("random", "greedy"), width=8, height=6)
     mark_running(running.id, "test-worker")
     connection = redis.Redis.from_url(redis_url)
