@@ -25,6 +25,7 @@ from snakebench.store import (
     Participant,
     find_batch_id,
     get_model,
+    participant_sums,
     rows_of,
 )
 
@@ -53,10 +54,7 @@ def model_costs(batch_id: str | None = None, model_id: int | None = None) -> lis
             Model.name,
             Model.provider,
             pw.fn.COUNT(Participant.id),
-            pw.fn.SUM(Participant.input_tokens),
-            pw.fn.SUM(Participant.output_tokens),
-            pw.fn.SUM(Participant.moves),
-            pw.fn.SUM(Participant.cost),
+            *participant_sums("input_tokens", "output_tokens", "moves", "cost"),
         )
         .join(Game)
         .switch(Participant)

@@ -26,7 +26,7 @@ import numpy as np
 import peewee as pw
 
 from snakebench.ratings.bradley_terry import fit_bradley_terry
-from snakebench.store import Model, Participant, result_counts, rows_of
+from snakebench.store import Model, Participant, participant_sums, result_counts, rows_of
 from snakebench.store.rating_queries import rated_game_ids
 
 METHODS = ("trueskill", "bt")
@@ -100,11 +100,7 @@ def _records() -> dict[str, _Record]:
             Model.name,
             pw.fn.COUNT(Participant.id),
             *result_counts("won", "lost", "tied"),
-            pw.fn.SUM(Participant.score),
-            pw.fn.SUM(Participant.invalid_moves),
-            pw.fn.SUM(Participant.fallback_parses),
-            pw.fn.SUM(Participant.moves),
-            pw.fn.SUM(Participant.cost),
+            *participant_sums("score", "invalid_moves", "fallback_parses", "moves", "cost"),
         )
         .join(Model)
         .where(Participant.game.in_(rated_game_ids()))

@@ -301,6 +301,12 @@ def result_counts(*results: str) -> list[Any]:
     return [count_where(Participant.result == result) for result in results]
 
 
+def participant_sums(*fields: str) -> list[Any]:
+    """SQL columns: the group's participants' totals of each of ``fields`` (Participant
+    columns, as ``"score"`` or ``"cost"``), in that order; NULL for an empty group."""
+    return [pw.fn.SUM(getattr(Participant, field)) for field in fields]
+
+
 __all__ = [
     "NewGame",
     "UnknownBatchError",
@@ -316,6 +322,7 @@ __all__ = [
     "get_batch",
     "list_batches",
     "model_average_costs",
+    "participant_sums",
     "requeue_batch_games",
     "result_counts",
     "rows_of",

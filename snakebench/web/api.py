@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from typing import Any, NoReturn
 
@@ -113,44 +113,31 @@ def openapi() -> Response:
     return jsonify(openapi_document())
 
 
-@blueprint.get("/leaderboard")
-def leaderboard() -> Response:
-    return jsonify(data.leaderboard(**_query("leaderboard")))
+# Each read: its URL rule, its endpoint, the :mod:`snakebench.web.data` function that
+# answers it (found by name per request, called with the rule's path values) and the
+# QUERIES table its query string is checked against (none: it takes no query string).
+_READS = (
+    ("/leaderboard", "leaderboard", "leaderboard", "leaderboard"),
+    ("/models/<path:name>", "model", "model_detail", None),
+    ("/games", "games", "list_games", "games"),
+    ("/games/<game_id>", "game", "game_detail", None),
+    ("/games/<game_id>/replay", "replay", "game_replay", None),
+    ("/batches", "batches", "list_batches", "batches"),
+    ("/batches/<batch_id>", "batch", "batch_detail", None),
+    ("/live", "live", "live_games", "live"),
+)
 
 
-@blueprint.get("/models/<path:name>")
-def model(name: str) -> Response:
-    return jsonify(data.model_detail(name))
+def _read_view(reader: str, route: str | None) -> Callable[..., Response]:
+    def view(**path: str) -> Response:
+        query = _query(route) if route is not None else {}
+        return jsonify(getattr(data, reader)(**path, **query))
+
+    return view
 
 
-@blueprint.get("/games")
-def games() -> Response:
-    return jsonify(data.list_games(**_query("games")))
-
-
-@blueprint.get("/games/<game_id>")
-def game(game_id: str) -> Response:
-    return jsonify(data.game_detail(game_id))
-
-
-@blueprint.get("/games/<game_id>/replay")
-def replay(game_id: str) -> Response:
-    return jsonify(data.game_replay(game_id))
-
-
-@blueprint.get("/batches")
-def batches() -> Response:
-    return jsonify(data.list_batches(**_query("batches")))
-
-
-@blueprint.get("/batches/<batch_id>")
-def batch(batch_id: str) -> Response:
-    return jsonify(data.batch_detail(batch_id))
-
-
-@blueprint.get("/live")
-def live() -> Response:
-    return jsonify(data.live_games(**_query("live")))
+for _rule, _endpoint, _reader, _route in _READS:
+    blueprint.add_url_rule(_rule, _endpoint, _read_view(_reader, _route), methods=["GET"])
 
 
 def _query(route: str) -> dict[str, Any]:

@@ -104,6 +104,7 @@ def ratio(part: float | None, whole: float | None) -> float | None:
 def leaderboard() -> tuple[str, int]:
     method = request.args.get("method", "trueskill") or "trueskill"
     error: str | None = None
+    notice: str | None = None
     rows: list[dict[str, Any]] = []
     min_games = 0
     try:
@@ -115,27 +116,17 @@ def leaderboard() -> tuple[str, int]:
         error = str(exc)
     except (pw.OperationalError, pw.ProgrammingError) as exc:
         # A database not set up yet (no tables): the front page still answers.
-        return render_template(
-            "leaderboard.html",
-            rows=[],
-            method=method,
-            methods=METHODS,
-            min_games=min_games,
-            chart=rating_chart([]),
-            error=None,
-            notice=f"The database is not ready ({type(exc).__name__}): "
-            "run `snakebench db upgrade`.",
-        ), 200
-    return render_template(
+        notice = f"The database is not ready ({type(exc).__name__}): run `snakebench db upgrade`."
+    return _page(
         "leaderboard.html",
+        error,
         rows=rows,
         method=method,
         methods=METHODS,
         min_games=min_games,
         chart=rating_chart(rows),
-        error=error,
-        notice=None,
-    ), 400 if error else 200
+        notice=notice,
+    )
 
 
 @blueprint.get("/models/<path:name>")
@@ -168,16 +159,16 @@ def games() -> tuple[str, int]:
     except (PageArgumentError, data.InvalidArgument) as exc:
         error = str(exc)
     pages = max(1, math.ceil(listing["total"] / listing["per_page"]))
-    return render_template(
+    return _page(
         "games.html",
+        error,
         listing=listing,
         filters=filters,
         query={k: v for k, v in filters.items() if v is not None},
         statuses=GAME_STATUSES,
         results=RESULTS,
         pages=pages,
-        error=error,
-    ), 400 if error else 200
+    )
 
 
 @blueprint.get("/games/<game_id>")
@@ -230,6 +221,11 @@ def _not_found(exc: HTTPException) -> HTTPException | tuple[str, int]:
     if request.path.startswith(("/api/", "/rq/")) or request.path in ("/api", "/rq"):
         return exc
     return render_template("404.html", message=f"No page at {request.path}"), 404
+
+
+def _page(template: str, error: str | None, **context: Any) -> tuple[str, int]:
+    """The page with its ``error`` (a bad query string: status 400) shown, if any."""
+    return render_template(template, error=error, **context), 400 if error else 200
 
 
 def _int_arg(name: str, default: int, *, low: int) -> int:

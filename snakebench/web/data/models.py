@@ -12,6 +12,8 @@ from snakebench.store import (
     Participant,
     RatingChange,
     get_model,
+    participant_sums,
+    result_counts,
 )
 from snakebench.web.data.common import (
     RECENT_GAMES,
@@ -54,14 +56,8 @@ def _record(model_id: int) -> dict[str, Any]:
     query: Any = (
         Participant.select(
             pw.fn.COUNT(Participant.id),
-            pw.fn.SUM(pw.Case(None, [(Participant.result == "won", 1)], 0)),
-            pw.fn.SUM(pw.Case(None, [(Participant.result == "lost", 1)], 0)),
-            pw.fn.SUM(pw.Case(None, [(Participant.result == "tied", 1)], 0)),
-            pw.fn.SUM(Participant.score),
-            pw.fn.SUM(Participant.invalid_moves),
-            pw.fn.SUM(Participant.fallback_parses),
-            pw.fn.SUM(Participant.moves),
-            pw.fn.SUM(Participant.cost),
+            *result_counts("won", "lost", "tied"),
+            *participant_sums("score", "invalid_moves", "fallback_parses", "moves", "cost"),
         )
         .join(Game)
         .where((Participant.model == model_id) & (Game.status == "completed"))

@@ -8,7 +8,7 @@
   "use strict";
 
   var progress = document.getElementById("batch-progress");
-  if (!progress) return;
+  if (!progress || !window.SnakeBench) return;
   var url = progress.getAttribute("data-url");
   if (!url || progress.getAttribute("data-finished") === "true") return;
   var POLL_MS = 2000;
@@ -71,21 +71,13 @@
     return !b.finished;
   }
 
-  function poll() {
-    fetch(url, { credentials: "same-origin", cache: "no-store" })
-      .then(function (r) {
-        if (!r.ok) throw new Error("HTTP " + r.status);
-        return r.json();
-      })
-      .then(function (data) {
-        setText("batch-refresh", "");
-        if (apply(data.batch || data)) window.setTimeout(poll, POLL_MS);
-      })
-      .catch(function (err) {
-        setText("batch-refresh", "Refresh failed: " + err.message);
-        window.setTimeout(poll, POLL_MS);
-      });
-  }
-
-  window.setTimeout(poll, POLL_MS);
+  window.SnakeBench.poll(
+    url,
+    POLL_MS,
+    function (data) {
+      setText("batch-refresh", "");
+      return apply(data.batch || data);
+    },
+    function (err) { setText("batch-refresh", "Refresh failed: " + err.message); }
+  );
 })();

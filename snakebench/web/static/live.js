@@ -10,7 +10,7 @@
   "use strict";
 
   var container = document.getElementById("live-games");
-  if (!container || !window.SnakeBoard) return;
+  if (!container || !window.SnakeBoard || !window.SnakeBench) return;
   var SB = window.SnakeBoard;
   var empty = document.getElementById("live-empty");
   var statusEl = document.getElementById("live-status");
@@ -82,25 +82,17 @@
     if (empty) empty.hidden = games.length > 0;
   }
 
-  function poll() {
-    fetch(url, { credentials: "same-origin", cache: "no-store" })
-      .then(function (r) {
-        if (!r.ok) throw new Error("HTTP " + r.status);
-        return r.json();
-      })
-      .then(function (data) {
-        render(Array.isArray(data) ? data : (data.games || []));
-        if (statusEl) statusEl.textContent = "";
-      })
-      .catch(function (err) {
-        if (statusEl) statusEl.textContent = "Refresh failed: " + err.message;
-      })
-      .then(function () { window.setTimeout(poll, POLL_MS); });
-  }
-
   var initial = document.getElementById("live-data");
   if (initial) {
     try { render(JSON.parse(initial.textContent) || []); } catch (err) { /* poll will fix it */ }
   }
-  window.setTimeout(poll, POLL_MS);
+  window.SnakeBench.poll(
+    url,
+    POLL_MS,
+    function (data) {
+      render(Array.isArray(data) ? data : (data.games || []));
+      if (statusEl) statusEl.textContent = "";
+    },
+    function (err) { if (statusEl) statusEl.textContent = "Refresh failed: " + err.message; }
+  );
 })();
