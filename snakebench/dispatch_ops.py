@@ -187,7 +187,7 @@ def health(
         nobody = not any(r["answered"] for r in reports)
         err.print(
             f"{'no worker answered' if nobody else 'no healthy answer'}: "
-            f"start workers with `{WORKER_COMMAND} --url $REDIS_URL`"
+            f"start workers with `{WORKER_COMMAND}`"
         )
         raise typer.Exit(1)
 

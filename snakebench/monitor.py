@@ -151,7 +151,7 @@ def _idle_note(progress: BatchProgress, connection: redis.Redis | None) -> str:
     """A hint when games wait and no worker exists to take them."""
     if connection is None or progress.queued == 0 or Worker.count(connection=connection) > 0:
         return ""
-    return f"no worker is running: start one with `{WORKER_COMMAND} --url $REDIS_URL`"
+    return f"no worker is running: start one with `{WORKER_COMMAND}`"
 
 
 def summary(progress: BatchProgress) -> dict[str, Any]:

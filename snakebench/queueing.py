@@ -27,12 +27,22 @@ QUEUE_NAMES: dict[str, str] = {"high": "games-high", "normal": "games", "low": "
 WORKER_QUEUES: tuple[str, ...] = ("games-high", "games", "games-low")
 SERIALIZER = JSONSerializer
 # -c jobs.run_game makes the worker import the job code (and the provider SDKs, ~3 s)
-# once, before it forks a work horse per game, instead of once per game.
-WORKER_COMMAND = "rq worker -S json -c jobs.run_game games-high games games-low --with-scheduler"
+# once, before it forks a work horse per game, instead of once per game; it also gives
+# the worker REDIS_URL from the environment. -j: only our functions run (GameJob).
+WORKER_COMMAND = (
+    "rq worker -S json -j snakebench.queueing.GameJob -c jobs.run_game "
+    "games-high games games-low --with-scheduler"
+)
 
 # Referenced by name, so that enqueueing never imports the workers' code.
 RUN_GAME = "jobs.run_game.run_game"
 HEALTH_CHECK = "jobs.run_game.health_check"
+# What an evaluation game's end calls (jobs/evaluate.py): the ladder's next step.
+EVALUATION_ON_SUCCESS = "jobs.evaluate.on_game_success"
+EVALUATION_ON_FAILURE = "jobs.evaluate.on_game_failure"
+# Everything a worker started with WORKER_COMMAND will import and call by name.
+ALLOWED_FUNCTIONS = frozenset({RUN_GAME, HEALTH_CHECK})
+ALLOWED_CALLBACKS = frozenset({EVALUATION_ON_SUCCESS, EVALUATION_ON_FAILURE})
 
 RESULT_TTL = 24 * 3600  # a finished job's result stays a day for monitors to read
 FAILURE_TTL = 7 * 24 * 3600  # a failed job stays a week for someone to look at
@@ -45,6 +55,44 @@ LIVE_STATUSES = frozenset(
 
 class QueueError(RuntimeError):
     """Redis cannot be used as configured; the message is one line, password masked."""
+
+
+class ForeignJobError(RuntimeError):
+    """A job names a function or callback that is not one of SnakeBench's."""
+
+
+class GameJob(Job):
+    """The job class workers run (``-j snakebench.queueing.GameJob``): RQ imports and
+    calls whatever dotted path a job names, so anyone able to write to Redis could make
+    a plain worker run ``os.system``. JSON only stops code run while unpickling; this
+    stops the rest: a job naming anything but :data:`ALLOWED_FUNCTIONS` (or a callback
+    outside :data:`ALLOWED_CALLBACKS`), or bound to an instance, fails unrun."""
+
+    @property
+    def func(self) -> Any:
+        if self.instance is not None or self.func_name not in ALLOWED_FUNCTIONS:
+            raise ForeignJobError(f"refusing to run {self.func_name!r}: not a SnakeBench job")
+        return super().func
+
+    @property
+    def success_callback(self) -> Any:
+        _check_callback(self._success_callback_name)
+        return super().success_callback
+
+    @property
+    def failure_callback(self) -> Any:
+        _check_callback(self._failure_callback_name)
+        return super().failure_callback
+
+    @property
+    def stopped_callback(self) -> Any:
+        _check_callback(self._stopped_callback_name)
+        return super().stopped_callback
+
+
+def _check_callback(name: str | None) -> None:
+    if name and name not in ALLOWED_CALLBACKS:
+        raise ForeignJobError(f"refusing to call {name!r}: not a SnakeBench callback")
 
 
 def connect_redis(url: str | None = None, *, timeout: float = 5.0) -> redis.Redis:
@@ -127,11 +175,6 @@ def enqueue_games(
                     queue.schedule_job(job, at, pipeline=pipe)
             pipe.execute()
     return len(game_ids)
-
-
-# What an evaluation game's end calls (jobs/evaluate.py): the ladder's next step.
-EVALUATION_ON_SUCCESS = "jobs.evaluate.on_game_success"
-EVALUATION_ON_FAILURE = "jobs.evaluate.on_game_failure"
 
 
 def enqueue_game_with_callbacks(

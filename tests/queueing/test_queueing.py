@@ -6,20 +6,24 @@ import json
 import time
 import zlib
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import fakeredis
 import pytest
-from rq import Queue
+from rq import Callback, Queue
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 
 from snakebench.config import ConfigError, Settings
 from snakebench.queueing import (
+    EVALUATION_ON_SUCCESS,
     FAILURE_TTL,
     QUEUE_NAMES,
     RESULT_TTL,
     RUN_GAME,
     SERIALIZER,
+    ForeignJobError,
+    GameJob,
     QueueError,
     connect_redis,
     enqueue_games,
@@ -110,3 +114,25 @@ def test_a_url_that_is_not_redis_is_a_config_error() -> None:
 def test_the_real_redis_answers() -> None:
     client = connect_redis("redis://127.0.0.1:6379/11")
     assert client.ping()
+
+
+def test_game_job_runs_only_snakebench_functions_and_callbacks() -> None:
+    """GameJob (workers' -j) refuses what RQ would otherwise import and call by name."""
+    conn = fakeredis.FakeRedis()
+
+    def job(func: str, **kwargs: Any) -> GameJob:
+        made = GameJob.create(func, args=("x",), connection=conn, serializer=SERIALIZER, **kwargs)
+        made.save()
+        fetched: GameJob = GameJob.fetch(made.id, connection=conn, serializer=SERIALIZER)
+        return fetched
+
+    assert job(RUN_GAME).func is not None
+    with pytest.raises(ForeignJobError, match=r"os\.system"):
+        job("os.system").func  # noqa: B018  (the property is the check)
+    evil = job(RUN_GAME, on_success=Callback("os.system"), on_failure=Callback("os.remove"))
+    with pytest.raises(ForeignJobError, match=r"os\.system"):
+        evil.success_callback  # noqa: B018
+    with pytest.raises(ForeignJobError, match=r"os\.remove"):
+        evil.failure_callback  # noqa: B018
+    fine = job(RUN_GAME, on_success=Callback(EVALUATION_ON_SUCCESS))
+    assert fine.success_callback is not None and fine.failure_callback is None

@@ -77,13 +77,6 @@ def test_run_game_takes_a_string_only(store: Any, argument: Any) -> None:
         run_game(argument)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known gap: RQ imports and calls whatever dotted path a job names, JSON or "
-    "not, so Redis write access is code execution on the workers (SECURITY.md); "
-    "a worker job class accepting only jobs.* functions would close it",
-)
 def test_a_json_job_naming_another_function_is_refused(
     store: Any, workers: Any, tmp_path: Path
 ) -> None:
