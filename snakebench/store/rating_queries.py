@@ -7,9 +7,9 @@ writes new ones, so the read must hold a lock until commit or one update overwri
 another: PostgreSQL takes the rows ``FOR UPDATE`` (in id order, so two games of the
 same pair cannot deadlock), and SQLite's ``BEGIN IMMEDIATE`` already serialises writers.
 
-A game counts towards ratings ("rated") when it completed and none of its models is
-retired: :func:`rated_games` is the one definition, shared by the rebuild, Bradley-Terry
-and the leaderboard.
+A game counts towards ratings ("rated") when it completed, none of its models is
+retired and it is not a model against itself: :func:`rated_game_ids` is the one
+definition, shared by the rebuild, Bradley-Terry and the leaderboard.
 """
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ def record_trueskill(
     """
     if len(participants) < 2 or any(p.result is None for p in participants):
         return False
+    if len({p.model_id for p in participants}) < len(participants):
+        return False  # a model against itself: no information, and no second row to write
     ordered = sorted(participants, key=lambda p: p.slot)
     if any(models[p.model_id].test_status == RETIRED for p in ordered):
         return False
@@ -113,9 +115,20 @@ def _set_skill(model_id: int, skill: Skill) -> None:
 
 
 def rated_game_ids() -> pw.ModelSelect[Game]:
-    """The ids of rated games (completed, no retired model), for ``IN`` sub-selects."""
+    """The ids of rated games (completed, no retired model, two different models), for
+    ``IN`` sub-selects."""
     return Game.select(Game.id).where(
-        (Game.status == "completed") & Game.id.not_in(_games_with_retired_models())
+        (Game.status == "completed")
+        & Game.id.not_in(_games_with_retired_models())
+        & Game.id.not_in(_self_play_games())
+    )
+
+
+def _self_play_games() -> pw.ModelSelect[Participant]:
+    return (
+        Participant.select(Participant.game)
+        .group_by(Participant.game)
+        .having(pw.fn.COUNT(Participant.model.distinct()) < pw.fn.COUNT(Participant.id))
     )
 
 

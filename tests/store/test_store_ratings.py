@@ -11,6 +11,7 @@ import pytest
 import trueskill
 
 from snakebench.store import (
+    Game,
     Model,
     RatingChange,
     complete_game,
@@ -18,7 +19,13 @@ from snakebench.store import (
     get_model,
     upsert_model,
 )
-from snakebench.store.rating_queries import rebuild_trueskill, retire_model, unretire_model
+from snakebench.store.rating_queries import (
+    RebuildReport,
+    rated_game_ids,
+    rebuild_trueskill,
+    retire_model,
+    unretire_model,
+)
 
 # The original's environment, spelled out here rather than imported: the point is to
 # check our module against the trueskill package configured by hand.
@@ -213,3 +220,16 @@ def test_retiring_while_games_complete_neither_deadlocks_nor_loses_updates(
     assert get_model("z").test_status != "retired"
     assert RatingChange.select().count() == 60  # every game rated once z is back
     assert rebuild_trueskill(write=False).max_difference == 0.0
+
+
+def test_a_model_against_itself_is_recorded_but_not_rated(db: pw.Database) -> None:
+    """Self-play tells nothing about strength (and TrueSkill has one row per model and
+    game): the game counts in the record, not in ratings, rebuilds or leaderboards."""
+    _model("x"), _model("y")
+    _play("x", "y", "a")
+    before = _skills()
+    _play("x", "x", "a")
+    assert _skills() == before and RatingChange.select().count() == 2
+    assert get_model("x").games_played == 3  # both seats of the self-play game count
+    assert rebuild_trueskill(write=False) == RebuildReport(1, 2, 0.0, False)
+    assert Game.select().where(Game.id.in_(rated_game_ids())).count() == 1
