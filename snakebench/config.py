@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 DEFAULT_DATABASE_URL = "sqlite:///snakebench.db"
@@ -38,7 +39,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         return cls(
-            redis_url=env.get("REDIS_URL", DEFAULT_REDIS_URL),
+            redis_url=_redis_url(env.get("REDIS_URL", DEFAULT_REDIS_URL)),
             database_url=_database_url(env.get("DATABASE_URL", DEFAULT_DATABASE_URL)),
             replay_dir=Path(env.get("SNAKEBENCH_REPLAY_DIR", DEFAULT_REPLAY_DIR)),
             move_timeout=_positive_float(env, "SNAKEBENCH_MOVE_TIMEOUT", 60.0),
@@ -49,6 +50,29 @@ class Settings:
 
 
 _DATABASE_SCHEMES = ("sqlite://", "postgres://", "postgresql://")
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _redis_url(value: str) -> str:
+    """A Redis URL with a host (``redis://`` alone would quietly mean localhost)."""
+    value = value.strip()
+    if value.startswith(("redis://", "rediss://")) and not _host_of("REDIS_URL", value):
+        raise ConfigError(f"REDIS_URL={mask_url(value)!r} names no host: use redis://HOST:6379/0")
+    if not value.startswith(_REDIS_SCHEMES):
+        raise ConfigError(
+            f"REDIS_URL={mask_url(value)!r} is not supported: use redis://, rediss:// or unix://"
+        )
+    return value
+
+
+def _host_of(name: str, value: str) -> str:
+    """The URL's host, its port checked; a URL urllib cannot split is a ConfigError."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+        return parts.hostname or ""
+    except ValueError as exc:
+        raise ConfigError(f"{name}={mask_url(value)!r} is not a valid URL: {exc}") from None
 
 
 def _database_url(value: str) -> str:
@@ -58,6 +82,8 @@ def _database_url(value: str) -> str:
             f"DATABASE_URL={mask_url(value)!r} is not supported: "
             "use sqlite:///PATH or postgres://..."
         )
+    if value.startswith(("postgres://", "postgresql://")):
+        _host_of("DATABASE_URL", value)  # an empty host means the local socket: allowed
     if value.rstrip("/") in ("sqlite:", "sqlite:/"):
         # peewee would open a private in-memory database: games "stored" then lost.
         raise ConfigError("DATABASE_URL='sqlite:///' has no file path: use sqlite:///PATH")

@@ -51,3 +51,27 @@ def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None
 )
 def test_mask_url(url: str, masked: str) -> None:
     assert mask_url(url) == masked
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("redis://", "names no host"),
+        ("redis://:secret@/0", "names no host"),
+        ("http://localhost:6379", "is not supported"),
+        ("redis://host:port/0", "is not a valid URL"),
+    ],
+)
+def test_redis_urls_without_a_usable_host_are_refused(url: str, message: str) -> None:
+    """``redis://`` alone would quietly mean localhost: a typo must not send a batch to
+    whatever Redis happens to run here."""
+    with pytest.raises(ConfigError, match=message) as caught:
+        Settings.from_env({"REDIS_URL": url})
+    assert "secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://localhost:6379/0", "rediss://:pw@h:6380/0?ssl_cert_reqs=none", "unix:///s"]
+)
+def test_usable_redis_urls_pass(url: str) -> None:
+    assert Settings.from_env({"REDIS_URL": url}).redis_url == url

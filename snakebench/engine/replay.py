@@ -91,6 +91,8 @@ def read_replay(path: str | Path) -> Replay:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ReplayFormatError(f"not JSON ({exc.msg} at line {exc.lineno})") from None
+    except (ValueError, RecursionError) as exc:  # a 5,000-digit number; [[[[... nesting
+        raise ReplayFormatError(f"not a usable JSON document ({type(exc).__name__})") from None
     return parse_replay(data)
 
 
@@ -112,6 +114,11 @@ def parse_replay(data: Any) -> Replay:
         _require("moves" in frame and isinstance(frame["moves"], dict), f"frame {i} has no moves")
         for sid, move in frame["moves"].items():
             _require(isinstance(move, dict), f"frame {i}: moves.{sid} is not an object")
+        events = frame.get("events", [])
+        _require(
+            isinstance(events, list) and all(isinstance(e, dict) for e in events),
+            f"frame {i}: 'events' is not a list of objects",
+        )
         _check_state(frame.get("state"), f"frame {i} state")
     convention = _convention(initial, frames)
     rounds = _rounds(frames, convention, game.get("rounds_played"))
@@ -154,6 +161,9 @@ def _check_state(state: Any, where: str) -> StateDict:
     _require(isinstance(scores, dict), f"{where}: 'scores' is not an object")
     for sid in snakes:
         _require(isinstance(alive.get(sid, True), bool), f"{where}: alive.{sid} is not true/false")
+        # No scores at all means all zero (old files); scores for some snakes only is a
+        # damaged file, not a default.
+        _require(not scores or sid in scores, f"{where}: scores has no entry for snake {sid}")
         score = scores.get(sid, 0)
         _require(_is_int(score), f"{where}: scores.{sid} is not a whole number")
     checked: StateDict = state

@@ -107,11 +107,6 @@ def test_bad_database_url(
     assert elapsed < HANG
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 7: a DATABASE_URL that urllib cannot split (unclosed IPv6 bracket) "
-    "ends in exit 1, 'error: ValueError: Invalid IPv6 URL', not a ConfigError",
-)
 @pytest.mark.parametrize("url", ["postgres://u@[::1/db", "postgres://u@[::1:5432/db"])
 def test_unsplittable_database_url(url: str, safe_env: dict[str, str], usage_error: UsageError):
     result = CliRunner().invoke(
