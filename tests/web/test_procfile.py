@@ -76,6 +76,32 @@ def wait_healthy(base: str, proc: subprocess.Popen[str], timeout: float = 60) ->
     raise AssertionError(f"/healthz never healthy with a worker (last {body}, exit {proc.poll()})")
 
 
+def play_a_batch(env: dict[str, str]) -> str:
+    """Submit four bot games and watch them to the end (the Procfile's worker plays)."""
+    dispatch = [sys.executable, "-m", "snakebench.dispatch"]
+    submit = [*dispatch, "--model-a", "greedy", "--model-b", "random", "--count", "4"]
+    done = subprocess.run(
+        [*submit, "--seed", "1", "--max-rounds", "30", "--json"],
+        env=env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    batch_id: str = json.loads(done.stdout)["batch_id"]
+    watch = subprocess.run(
+        [*dispatch, "monitor", batch_id], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert watch.returncode == 0, watch.stdout + watch.stderr
+    return batch_id
+
+
+def pages_of(base: str, batch_id: str) -> list[str]:
+    """Every page and a read of the API, over the batch just played."""
+    games = json.loads(get(f"{base}/api/games?batch={batch_id}", PASSWORD)[1])["games"]
+    assert len(games) == 4 and {g["status"] for g in games} == {"completed"}
+    game = games[0]["id"]
+    paths = ["/", "/?method=bt", "/models/greedy", "/games", f"/games/{game}", "/live"]
+    paths += ["/batches", f"/batches/{batch_id}", f"/api/games/{game}/replay", "/api/leaderboard"]
+    return [f"{base}{path}" for path in paths]
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to list children")
 def test_honcho_runs_web_and_worker_and_stops_them(redis_url: str, tmp_path: Path) -> None:
     port = free_port()
@@ -105,6 +131,10 @@ def test_honcho_runs_web_and_worker_and_stops_them(redis_url: str, tmp_path: Pat
         assert health == {"status": "ok", "redis": True, "database": True, "workers": 1}
         assert get(f"{base}/rq/")[0] == 401
         assert get(f"{base}/rq/", PASSWORD)[0] == 200
+        batch_id = play_a_batch(env)  # through the Procfile's worker, as deployed
+        for page in pages_of(base, batch_id):
+            status, body = get(page, PASSWORD)
+            assert status == 200, (page, status, body[:300])
         running = descendants(proc.pid)
         assert len(running) >= 4  # shells, gunicorn master and worker, rq worker
     finally:
