@@ -1,0 +1,472 @@
+"""What every drill shares: a private Redis, a throw-away database, worker processes
+started with the documented command, the fake LLM server, and the audit that counts
+lost, duplicated and wrongly scored games.
+
+Everything listens on loopback only; every process is started here and stopped here
+by pid (a work horse calls ``setpgrp``, so it is found as the child of its worker
+that leads its own process group).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import peewee as pw
+import psycopg2
+import redis
+from psycopg2 import sql
+from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
+
+from snakebench.batches import batch_progress
+from snakebench.config import Settings
+from snakebench.engine.replay import read_replay
+from snakebench.engine.verify import verify_replay
+from snakebench.localstack.processes import free_port
+from snakebench.localstack.redis_server import answers_ping, find_redis_server
+from snakebench.queueing import WORKER_COMMAND
+from snakebench.store import Game, Participant, database, open_store
+from snakebench.store.models import RatingChange
+
+PY = sys.executable
+RQ = str(Path(sys.executable).with_name("rq"))
+FAKE_KEY = "sk-drill-not-a-secret"
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+JOB_OK = re.compile(r"Job OK \(([0-9a-f-]{36})\)")
+
+
+class DrillError(RuntimeError):
+    """The drill could not be run (a service missing, a deadline passed)."""
+
+
+# --- processes ------------------------------------------------------------------------
+
+
+def process_table() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, process group) of every live process, from /proc."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state, ppid, pgrp = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, ValueError):
+            continue
+        if state != "Z":
+            table[int(entry.name)] = (int(ppid), int(pgrp))
+    return table
+
+
+def children(pid: int) -> dict[int, int]:
+    return {c: g for c, (p, g) in process_table().items() if p == pid}
+
+
+def kill_pid(pid: int, signum: int = signal.SIGKILL) -> None:
+    with suppress(ProcessLookupError):
+        os.kill(pid, signum)
+
+
+@dataclass
+class Worker:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def horses(self) -> list[int]:
+        return [pid for pid, group in children(self.process.pid).items() if pid == group]
+
+    def kill(self) -> None:
+        """A machine dying: worker, work horse and scheduler, SIGKILL, no clean-up."""
+        for pid in children(self.process.pid):
+            kill_pid(pid)
+        if self.alive():
+            self.process.kill()
+        with suppress(subprocess.TimeoutExpired):
+            self.process.wait(10)
+
+
+class RedisServer:
+    """A private redis-server on a free loopback port; nothing on disk."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        log = self.tmp / f"redis-{self.starts}.log"
+        command = [
+            str(find_redis_server()),
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", str(self.tmp),
+            "--daemonize", "no",
+            "--logfile", str(log),
+        ]  # fmt: skip
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not answers_ping(self.url):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise DrillError(f"private redis-server did not start: see {log}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """SIGKILL: whatever Redis held is gone (it keeps nothing on disk anyway)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        self.process = None
+
+
+# --- the environment of one drill -----------------------------------------------------
+
+
+@dataclass
+class Env:
+    """One drill's Redis, database, replay folder, workers and environment."""
+
+    tmp: Path
+    redis_server: RedisServer
+    db_url: str
+    pg_database: str | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    workers: list[Worker] = field(default_factory=list)
+    all_workers: list[Worker] = field(default_factory=list)
+
+    @property
+    def replay_dir(self) -> Path:
+        return self.tmp / "replays"
+
+    @property
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(
+            self.redis_server.url, socket_connect_timeout=2, socket_timeout=10
+        )
+
+    @property
+    def settings(self) -> Settings:
+        return Settings.from_env(self.env())
+
+    def env(self) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.endswith("_API_KEY") and not k.startswith("SNAKEBENCH_")
+        }
+        env.update(
+            DATABASE_URL=self.db_url,
+            REDIS_URL=self.redis_server.url,
+            SNAKEBENCH_REPLAY_DIR=str(self.replay_dir),
+            OPENAI_API_KEY=FAKE_KEY,
+            SNAKEBENCH_MOVE_TIMEOUT="10",
+            SNAKEBENCH_PROVIDER_RETRIES="2",
+            SNAKEBENCH_RETRY_BASE_DELAY="0.05",
+            SNAKEBENCH_RETRY_MAX_DELAY="0.2",
+            PYTHONUNBUFFERED="1",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def open(self) -> None:
+        """Point this process (dispatch, audit) at the drill's stack."""
+        for key in [k for k in os.environ if k.startswith("SNAKEBENCH_")]:
+            del os.environ[key]
+        os.environ.update(self.env())
+        open_store(self.settings)
+
+    def start_workers(self, count: int, wait: float = 60.0) -> list[Worker]:
+        words = shlex.split(WORKER_COMMAND)
+        started = []
+        for _ in range(count):
+            name = f"drill-{uuid.uuid4().hex[:8]}"
+            log = self.tmp / f"worker-{name}.log"
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    [RQ, *words[1:], "--url", self.redis_server.url, "-n", name],
+                    env=self.env(),
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    cwd=self.tmp,
+                )
+            started.append(Worker(name, process, log))
+        self.workers.extend(started)
+        self.all_workers.extend(started)
+        conn = self.redis
+        deadline = time.monotonic() + wait
+        for worker in started:
+            while not (conn.exists(f"rq:worker:{worker.name}") or not worker.alive()):
+                if time.monotonic() > deadline:
+                    raise DrillError(f"worker {worker.name} did not register in {wait:.0f} s")
+                time.sleep(0.1)
+        conn.close()
+        return started
+
+    def live_workers(self) -> list[Worker]:
+        self.workers = [w for w in self.workers if w.alive()]
+        return self.workers
+
+    def stop_workers(self, grace: float = 10.0) -> None:
+        for worker in self.workers:
+            for pid in worker.horses():
+                kill_pid(pid)
+            if worker.alive():
+                worker.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for worker in self.workers:
+            try:
+                worker.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        self.workers.clear()
+
+    def dispatch(self, *args: str, timeout: float = 120) -> str:
+        """``python -m snakebench.dispatch ARGS`` against this drill's stack."""
+        done = subprocess.run(
+            [PY, "-m", "snakebench.dispatch", *args],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.tmp,
+        )
+        if done.returncode != 0:
+            raise DrillError(f"dispatch {' '.join(args)} failed: {done.stderr[-500:]}")
+        return done.stdout.strip()
+
+    def worker_logs(self) -> str:
+        return "\n".join(w.log.read_text(errors="replace") for w in self.all_workers)
+
+
+def make_env(tmp: Path, backend: str) -> Env:
+    server = RedisServer(tmp)
+    server.start()
+    if backend == "sqlite":
+        return Env(tmp, server, f"sqlite:///{tmp / 'drill.db'}")
+    name = f"sb_drill_{uuid.uuid4().hex[:10]}"
+    admin = pg_admin()
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    admin.close()
+    url = f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{name}"
+    return Env(tmp, server, url, pg_database=name)
+
+
+def pg_admin() -> Any:
+    try:
+        conn = psycopg2.connect(**PG, connect_timeout=3)
+    except psycopg2.OperationalError as exc:
+        raise DrillError(f"PostgreSQL not reachable on 127.0.0.1:5432: {exc}") from None
+    conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
+    return conn
+
+
+def teardown(env: Env) -> None:
+    env.stop_workers(grace=5)
+    for worker in env.all_workers:
+        if worker.alive():
+            worker.kill()
+    env.redis_server.stop()
+    if not database.is_closed():
+        database.close()
+    if env.pg_database:
+        for _ in range(10):  # the server may still be coming back from a restart drill
+            try:
+                admin = pg_admin()
+                break
+            except DrillError:
+                time.sleep(1)
+        else:
+            print(f"  (could not drop database {env.pg_database})")
+            return
+        with admin.cursor() as cur:
+            cur.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(env.pg_database)
+                )
+            )
+        admin.close()
+
+
+def new_tmp() -> Path:
+    return Path(tempfile.mkdtemp(prefix="snakebench-drill-"))
+
+
+# --- waiting ----------------------------------------------------------------------------
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, every: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise DrillError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(every)
+
+
+def reconcile_until_done(env: Env, batch_id: str, timeout: float, every: float = 5.0) -> int:
+    """Run ``dispatch reconcile`` every ``every`` seconds until the batch is finished
+    (a killed worker's game is re-enqueued once its heartbeat lapses, 60-90 s);
+    returns how many times it ran. Stops at ``timeout``: what is left counts as lost."""
+    deadline = time.monotonic() + timeout
+    runs = 0
+    while time.monotonic() < deadline:
+        if batch_progress(batch_id).finished:
+            return runs
+        env.dispatch("reconcile", "--batch", batch_id)
+        runs += 1
+        end = min(deadline, time.monotonic() + every)
+        while time.monotonic() < end and not batch_progress(batch_id).finished:
+            time.sleep(0.5)
+    return runs
+
+
+# --- the audit --------------------------------------------------------------------------
+
+
+@dataclass
+class Audit:
+    total: int
+    statuses: Counter[str]
+    lost: int
+    duplicated: int
+    wrongly_scored: int
+    notes: list[str]
+
+
+def audit(env: Env, batch_id: str, *, final: tuple[str, ...] = ("completed",)) -> Audit:
+    """Count lost, duplicated and wrongly scored games of the batch (see the module's
+    docstring in scripts/drill.py)."""
+    notes: list[str] = []
+    games = list(Game.select().where(Game.batch == batch_id))
+    ids = {g.id for g in games}
+    statuses = Counter(g.status for g in games)
+    lost = sum(1 for g in games if g.status not in final)
+    if lost:
+        notes.append(f"not {'/'.join(final)}: {dict(statuses)}")
+
+    # Duplicates: participant slots, rating changes, replay files, completed job runs.
+    dup_games: set[str] = set()
+    slot_rows = (
+        Participant.select(Participant.game, Participant.slot, pw.fn.COUNT(Participant.id))
+        .where(Participant.game.in_(list(ids)))
+        .group_by(Participant.game, Participant.slot)
+        .having(pw.fn.COUNT(Participant.id) > 1)
+        .tuples()
+    )
+    for gid, slot, n in slot_rows:
+        dup_games.add(gid)
+        notes.append(f"{gid}: {n} participant rows in slot {slot}")
+    rating_rows = (
+        RatingChange.select(RatingChange.game, RatingChange.model, pw.fn.COUNT(RatingChange.id))
+        .where(RatingChange.game.in_(list(ids)))
+        .group_by(RatingChange.game, RatingChange.model)
+        .having(pw.fn.COUNT(RatingChange.id) > 1)
+        .tuples()
+    )
+    for gid, model, n in rating_rows:
+        dup_games.add(gid)
+        notes.append(f"{gid}: {n} rating_changes rows for model {model}")
+    files: Counter[str] = Counter()
+    if env.replay_dir.exists():
+        for path in env.replay_dir.iterdir():
+            match = re.search(r"snake_game_([0-9a-f-]{36})\.json", path.name)
+            if match:
+                files[match.group(1)] += 1
+    for gid, n in files.items():
+        if n > 1:
+            dup_games.add(gid)
+            notes.append(f"{gid}: {n} replay files")
+    oks = Counter(JOB_OK.findall(ANSI.sub("", env.worker_logs())))
+    for gid, n in oks.items():
+        if n > 1 and gid in ids:
+            dup_games.add(gid)
+            notes.append(f"{gid}: job ran to completion {n} times (worker logs)")
+
+    # Wrongly scored: the replay must re-simulate and agree with what is stored.
+    wrong: set[str] = set()
+    lineup: dict[str, dict[int, Participant]] = {}
+    for p in Participant.select().where(Participant.game.in_(list(ids))):
+        lineup.setdefault(p.game_id, {})[p.slot] = p
+    for game in games:
+        rated = RatingChange.select().where(RatingChange.game == game.id).count()
+        if game.status != "completed":
+            if rated:
+                wrong.add(game.id)
+                notes.append(f"{game.id}: {game.status} but rated")
+            continue
+        problem = _replay_problem(env, game, lineup.get(game.id, {}))
+        if problem is None and rated != 2:
+            problem = f"{rated} rating changes for a completed game"
+        if problem:
+            wrong.add(game.id)
+            notes.append(f"{game.id}: {problem}")
+    return Audit(len(games), statuses, lost, len(dup_games), len(wrong), notes)
+
+
+def _replay_problem(env: Env, game: Game, slots: dict[int, Participant]) -> str | None:
+    path = env.replay_dir / f"snake_game_{game.id}.json"
+    if not path.exists():
+        return "no replay"
+    try:
+        replay = read_replay(path)
+    except Exception as exc:  # a replay we cannot read is wrongly recorded
+        return f"unreadable replay: {exc}"
+    mismatch = verify_replay(replay)
+    if mismatch is not None:
+        return f"replay does not re-simulate: {mismatch}"
+    if replay.game.get("id") != game.id or replay.game.get("status") != "completed":
+        return "replay names another game or status"
+    if replay.rounds_played != game.rounds:
+        return f"rounds {game.rounds} stored, {replay.rounds_played} in replay"
+    if set(slots) != {0, 1}:
+        return f"participant slots {sorted(slots)}"
+    for sid, player in replay.players.items():
+        p = slots[int(sid)]
+        if (p.score, p.result) != (player.get("final_score"), player.get("result")):
+            return f"slot {sid}: stored {p.score}/{p.result}, replay {player}"
+    return None
+
+
+# --- the summary row --------------------------------------------------------------------
+
+HEADER = ["drill", "load", "faults injected", "lost", "duplicated", "wrongly scored", "wall s"]
+
+
+def summary_row(drill: str, load: str, faults: str, result: Audit, wall: float) -> tuple[str, bool]:
+    ok = result.lost == result.duplicated == result.wrongly_scored == 0
+    cells = [
+        drill,
+        load,
+        faults,
+        str(result.lost),
+        str(result.duplicated),
+        str(result.wrongly_scored),
+        f"{wall:.0f}",
+        "PASS" if ok else "FAIL",
+    ]
+    return " | ".join(cells), ok

@@ -1,0 +1,107 @@
+"""The fast drills of scripts/drill.py, at small sizes, as the operator runs them:
+each a subprocess with its own private redis-server, temp SQLite database, workers
+and fake LLM server, all started together (they share nothing) so the module takes
+about as long as its slowest drill (worker-kill: a SIGKILLed worker's game waits
+for its 60-90 s heartbeat to lapse before ``reconcile`` may run it again).
+
+Each must exit 0 and print a summary row with lost = duplicated = wrongly scored = 0.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+DRILL = Path(__file__).resolve().parents[2] / "scripts" / "drill.py"
+SIZES = {
+    "worker-kill": ["--games", "24", "--workers", "3", "--kill-every", "4", "--deadline", "170"],
+    "redis-restart": ["--games", "24", "--workers", "2", "--deadline", "150"],
+    "deploy": ["--games", "24", "--workers", "2", "--deadline", "150"],
+    "provider-faults": ["--games", "12", "--workers", "2", "--deadline", "150"],
+}
+TIMEOUT = 200  # seconds for the slowest drill, its deadline plus setup and audit
+
+
+@pytest.fixture(scope="module")
+def runs() -> Iterator[dict[str, subprocess.Popen[str]]]:
+    procs = {
+        name: subprocess.Popen(
+            [sys.executable, str(DRILL), name, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for name, args in SIZES.items()
+    }
+    yield procs
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(30)
+
+
+def finish(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    try:
+        out, _ = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+        pytest.fail(f"drill still running after {TIMEOUT} s:\n{out}")
+    return proc.returncode, out
+
+
+def summary(out: str, name: str) -> dict[str, str]:
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("drill | "))
+    keys = [k.strip() for k in lines[header].split("|")]
+    values = [v.strip() for v in lines[header + 1].split("|")]
+    row = dict(zip(keys, values, strict=True))
+    assert row["drill"] == name
+    return row
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "worker-kill",
+        "redis-restart",
+        pytest.param(
+            "deploy",
+            marks=pytest.mark.xfail(
+                strict=False,
+                reason="docs/RELIABILITY.md bug 1: a SIGTERM between dequeue and fork "
+                "strands the game (queued, job in RQ's intermediate list) past the deadline",
+            ),
+        ),
+        "provider-faults",
+    ],
+)
+def test_drill_loses_duplicates_and_misscores_nothing(
+    runs: dict[str, subprocess.Popen[str]], name: str
+) -> None:
+    code, out = finish(runs[name])
+    row = summary(out, name)
+    assert (row["lost"], row["duplicated"], row["wrongly scored"]) == ("0", "0", "0"), out
+    assert row["verdict"] == "PASS" and code == 0, out
+
+
+def test_list_names_every_drill() -> None:
+    done = subprocess.run(
+        [sys.executable, str(DRILL), "--list"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    names = [line.split()[0] for line in done.stdout.splitlines()]
+    assert names == [
+        "worker-kill",
+        "redis-restart",
+        "deploy",
+        "provider-faults",
+        "db-restart",
+        "load",
+    ]
