@@ -154,6 +154,7 @@ class Env:
     extra_env: dict[str, str] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
     all_workers: list[Worker] = field(default_factory=list)
+    restarted: int = 0  # workers the supervisor loop replaced after they exited
 
     @property
     def replay_dir(self) -> Path:
@@ -328,15 +329,23 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str, every: flo
         time.sleep(every)
 
 
-def reconcile_until_done(env: Env, batch_id: str, timeout: float, every: float = 5.0) -> int:
+def reconcile_until_done(
+    env: Env, batch_id: str, timeout: float, workers: int, every: float = 5.0
+) -> int:
     """Run ``dispatch reconcile`` every ``every`` seconds until the batch is finished
     (a killed worker's game is re-enqueued once its heartbeat lapses, 60-90 s);
-    returns how many times it ran. Stops at ``timeout``: what is left counts as lost."""
+    returns how many times it ran. Stops at ``timeout``: what is left counts as lost.
+    Like a process supervisor (Railway, systemd), it replaces workers that exited,
+    keeping ``workers`` running."""
     deadline = time.monotonic() + timeout
     runs = 0
     while time.monotonic() < deadline:
         if batch_progress(batch_id).finished:
             return runs
+        missing = workers - len(env.live_workers())
+        if missing > 0:
+            env.restarted += missing
+            env.start_workers(missing)
         env.dispatch("reconcile", "--batch", batch_id)
         runs += 1
         end = min(deadline, time.monotonic() + every)

@@ -67,6 +67,13 @@ def submit(env: Env, args: argparse.Namespace, a: str = "fake-a", b: str = "fake
     return str(batch.id)
 
 
+def settle(batch_id: str, seconds: float = 30) -> None:
+    """Give games still running a moment to end; what is left counts as lost."""
+    deadline = time.monotonic() + seconds
+    while batch_progress(batch_id).running and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
 def done_fraction(batch_id: str) -> float:
     progress = batch_progress(batch_id)
     return progress.done / progress.total
@@ -97,8 +104,8 @@ def worker_kill(args: argparse.Namespace) -> Result:
                 kills += 1
             env.start_workers(args.workers - len(env.live_workers()))
         stranded = batch_progress(batch_id).running
-        runs = reconcile_until_done(env, batch_id, args.deadline / 2)
-        wait_for(lambda: batch_progress(batch_id).running == 0, 30, "running games to end", 0.5)
+        runs = reconcile_until_done(env, batch_id, args.deadline / 2, args.workers)
+        settle(batch_id)
         time.sleep(2)  # the last worker logs its job OK after the horse commits
         result = audit(env, batch_id)
         extra = [
@@ -129,14 +136,15 @@ def redis_restart(args: argparse.Namespace) -> Result:
         time.sleep(3)  # let the workers find out
         survivors = len(env.live_workers())
         env.start_workers(args.workers - survivors)
-        runs = reconcile_until_done(env, batch_id, args.deadline / 2)
-        wait_for(lambda: batch_progress(batch_id).running == 0, 30, "running games to end", 0.5)
+        runs = reconcile_until_done(env, batch_id, args.deadline / 2, args.workers)
+        settle(batch_id)
         time.sleep(2)
         result = audit(env, batch_id)
         extra = [
             f"  Redis lost at {before.done}/{before.total} done ({before.running} running, "
             f"{before.queued} queued); {survivors}/{args.workers} workers survived it; "
-            f"reconcile ran {runs} times; statuses {dict(result.statuses)}"
+            f"reconcile ran {runs} times; {env.restarted} exited workers replaced; "
+            f"statuses {dict(result.statuses)}"
         ]
     return (
         f"{args.games} LLM games, {args.workers} workers",
@@ -171,8 +179,8 @@ def deploy(args: argparse.Namespace) -> Result:
         env.workers.clear()
         after = batch_progress(batch_id)
         env.start_workers(args.workers)
-        runs = reconcile_until_done(env, batch_id, args.deadline / 2)
-        wait_for(lambda: batch_progress(batch_id).running == 0, 30, "running games to end", 0.5)
+        runs = reconcile_until_done(env, batch_id, args.deadline / 2, args.workers)
+        settle(batch_id)
         time.sleep(2)
         result = audit(env, batch_id)
         extra = [
@@ -270,8 +278,8 @@ def db_restart(args: argparse.Namespace) -> Result:
         time.sleep(2)
         alive = len(env.live_workers())
         env.start_workers(args.workers - alive)
-        runs = reconcile_until_done(env, batch_id, args.deadline / 2)
-        wait_for(lambda: batch_progress(batch_id).running == 0, 30, "running games to end", 0.5)
+        runs = reconcile_until_done(env, batch_id, args.deadline / 2, args.workers)
+        settle(batch_id)
         time.sleep(2)
         result = audit(env, batch_id)
         extra = [
