@@ -17,12 +17,9 @@ Every process is started here and stopped here, by pid.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shlex
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -31,18 +28,25 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
-from contextlib import closing, suppress
+from contextlib import ExitStack, closing, suppress
+from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TextIO
+from typing import Any
 
 import redis
 
+from snakebench.localstack.processes import free_port
+from snakebench.localstack.testing_support import (
+    flushed_redis,
+    kill_horses,
+    start_worker,
+    terminate_processes,
+    wait_for,
+)
 from snakebench.providers.fake_faults import FakeOptions
 from snakebench.providers.fake_server import FakeLLMServer, Reply
 from snakebench.providers.fake_wire import Wire
-from snakebench.queueing import WORKER_COMMAND
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -72,24 +76,6 @@ class SiteError(RuntimeError):
 def launch_options() -> dict[str, Any]:
     """``playwright.chromium.launch`` keywords for Debian's chromium."""
     return {"executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise SiteError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.1)
 
 
 class _HostileWire:
@@ -124,23 +110,6 @@ def hostile_fake_server(options: FakeOptions) -> FakeLLMServer:
     return server
 
 
-def children_of(pid: int) -> dict[int, int]:
-    """Live children of ``pid`` mapped to their process groups (from /proc). An RQ
-    work horse leads its own group."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        state, ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
-        if int(ppid) == pid and state != "Z":
-            found[int(entry.name)] = int(pgrp)
-    return found
-
-
 class Site:
     """See the module docstring. Use as a context manager."""
 
@@ -150,7 +119,7 @@ class Site:
         self.root.mkdir(parents=True, exist_ok=True)
         self.redis_url = REDIS_URL
         self.redis: redis.Redis | None = None
-        self._lock: TextIO | None = None
+        self._held = ExitStack()  # Redis db 9, locked and flushed while the site is open
         self.fast_llm: FakeLLMServer | None = None
         self.slow_llm: FakeLLMServer | None = None
         self.workers: list[subprocess.Popen[bytes]] = []
@@ -163,11 +132,10 @@ class Site:
 
     def open(self) -> Site:
         """Lock and flush Redis db 9, start the fake LLM servers, write the environment."""
-        lock_path = Path(tempfile.gettempdir()) / "snakebench-browser-redis.lock"
-        self._lock = lock_path.open("w")
-        fcntl.flock(self._lock, fcntl.LOCK_EX)
-        self.redis = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2)
-        self.redis.flushdb()  # raises redis.ConnectionError without a Redis
+        # flushing raises redis.ConnectionError without a Redis
+        self.redis = self._held.enter_context(
+            flushed_redis(self.redis_url, "snakebench-browser-redis.lock", connect=_connect)
+        )
         self.fast_llm = hostile_fake_server(FakeOptions(seed=7)).start()
         self.slow_llm = FakeLLMServer(FakeOptions(seed=8, latency_ms=200)).start()
         env = {
@@ -196,17 +164,13 @@ class Site:
     def close(self) -> None:
         self.stop_workers()
         if self.web is not None:
-            self._stop(self.web)
+            terminate_processes([self.web], grace=15)
             self.web = None
         for server in (self.fast_llm, self.slow_llm):
             if server is not None:
                 server.stop()
-        if self.redis is not None:
-            with suppress(redis.RedisError):
-                self.redis.flushdb()
-            self.redis.close()
-        if self._lock is not None:
-            self._lock.close()
+        with suppress(redis.RedisError):
+            self._held.close()  # flushes Redis, closes it, unlocks
         if self._own_root:
             subprocess.run(["rm", "-rf", str(self.root)], check=False)
 
@@ -290,36 +254,20 @@ class Site:
         """``count`` workers as WORKER_COMMAND says, on Redis db 9; ``max_jobs`` makes
         each exit after that many jobs. Without ``burst`` this returns once each is
         registered in Redis (or has already done its ``max_jobs`` and exited)."""
-        words = shlex.split(WORKER_COMMAND)
-        assert words[:2] == ["rq", "worker"], WORKER_COMMAND
-        options = (["--burst"] if burst else []) + (
-            ["--max-jobs", str(max_jobs)] if max_jobs else []
-        )
         started = []
         for _ in range(count):
             name = f"browser-{uuid.uuid4().hex[:8]}"
-            command = [str(BIN / "rq"), *words[1:], "--url", self.redis_url, "-n", name]
-            log = (self.root / f"worker-{name}.log").open("wb")
-            process = subprocess.Popen(
-                [*command, *options],
-                env=self.env,
-                cwd=self.root,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            log.close()
+            worker = start_worker(
+                self.redis_url, name=name, log=self.root / f"worker-{name}.log", env=self.env,
+                cwd=self.root, burst=burst, max_jobs=max_jobs,
+            )  # fmt: skip
+            process = worker.process
             started.append(process)
             self.workers.append(process)
             if not burst:
                 assert self.redis is not None
-                wait_for(
-                    lambda n=name, p=process: (
-                        self.redis.exists(f"rq:worker:{n}")  # type: ignore[union-attr]
-                        or p.poll() is not None
-                    ),
-                    60,
-                    f"worker {name} to start",
-                )
+                ready = partial(worker.registered_or_gone, self.redis)
+                wait_for(ready, 60, f"worker {name} to start", error=SiteError)
                 if process.poll() not in (None, 0):
                     raise SiteError(f"worker {name} failed:\n{self.worker_logs()}")
         return started
@@ -340,11 +288,8 @@ class Site:
         """Stop every worker started here: their work horses first (SIGKILL, a game
         in play is abandoned), then the workers (SIGTERM)."""
         for process in self.workers:
-            for pid, group in children_of(process.pid).items():
-                if pid == group:
-                    with suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-            self._stop(process)
+            kill_horses(process.pid)
+            terminate_processes([process], grace=15)
         self.workers.clear()
 
     def worker_logs(self) -> str:
@@ -368,7 +313,10 @@ class Site:
         )
         log.close()
         self.base_url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: self._answers() or self.web.poll() is not None, 60, "the web app")  # type: ignore[union-attr]
+        web = self.web
+        wait_for(
+            lambda: self._answers() or web.poll() is not None, 60, "the web app", error=SiteError
+        )
         if self.web.poll() is not None:
             raise SiteError(f"the web app exited:\n{self.web_log()}")
         return self.base_url
@@ -404,15 +352,10 @@ class Site:
         with urllib.request.urlopen(f"{self.base_url}{path}", timeout=10) as response:
             return json.load(response)
 
-    @staticmethod
-    def _stop(process: subprocess.Popen[bytes]) -> None:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+
+def _connect(url: str) -> redis.Redis:
+    """A client for Redis db 9; it connects (and fails without a Redis) on first use."""
+    return redis.Redis.from_url(url, socket_connect_timeout=2)
 
 
 def _procfile_line(kind: str) -> str:

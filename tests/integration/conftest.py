@@ -16,21 +16,14 @@ instead of once per worker; see docs/PERFORMANCE.md, "Dispatch and workers".
 
 from __future__ import annotations
 
-import fcntl
 import os
-import shlex
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import suppress
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any, cast
 
 import psycopg2
 import pytest
@@ -39,7 +32,8 @@ from psycopg2 import sql
 from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
 
 from snakebench.config import Settings
-from snakebench.queueing import WORKER_COMMAND, QueueError, connect_redis
+from snakebench.localstack import testing_support as support
+from snakebench.localstack.testing_support import Worker, wait_until
 from snakebench.store import database, open_store
 
 REDIS_URL = os.environ.get("SNAKEBENCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -47,31 +41,9 @@ PG_HOST = os.environ.get("SNAKEBENCH_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("SNAKEBENCH_TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("SNAKEBENCH_TEST_PG_USER", "postgres")
 PG_ADMIN_DB = os.environ.get("SNAKEBENCH_TEST_PG_DB", "test")
-RQ = str(Path(sys.executable).with_name("rq"))
 OPENAI_KEY = "sk-test-openai-not-a-secret"
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-def unavailable(reason: str) -> NoReturn:
-    """Skip on a laptop without the service; under CI a missing service is a failure."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-def wait_until(
-    predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1
-) -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 # --- Redis ----------------------------------------------------------------------------
@@ -82,19 +54,8 @@ def redis_conn() -> Iterator[redis.Redis]:
     """The test Redis database, empty before and after the test, and this test's
     alone: a file lock keeps two pytest processes (xdist workers, two checkouts)
     from flushing it under each other's workers."""
-    lock_path = Path(tempfile.gettempdir()) / f"snakebench-it-{REDIS_URL.replace('/', '_')}.lock"
-    with lock_path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            conn = connect_redis(REDIS_URL, timeout=2.0)
-        except QueueError as exc:
-            unavailable(str(exc))
-        conn.flushdb()
-        try:
-            yield conn
-        finally:
-            conn.flushdb()
-            conn.close()
+    with support.redis_for_test(REDIS_URL, "snakebench-it") as conn:
+        yield conn
 
 
 def fast_forward(conn: redis.Redis, seconds: float) -> list[str]:
@@ -159,59 +120,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 # --- the stack: settings, environment and workers -------------------------------------
 
 
-def children_of(pid: int) -> dict[int, int]:
-    """Live child processes of ``pid`` mapped to their process groups, read from /proc.
-
-    An RQ worker has two kinds: its work horse, which calls ``setpgrp`` (so it leads
-    its own group and survives its worker's death), and, with ``--with-scheduler``,
-    the scheduler process.
-    """
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name is in parentheses and may hold spaces: split after it.
-        state, ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
-        if int(ppid) == pid and state != "Z":
-            found[int(entry.name)] = int(pgrp)
-    return found
-
-
-def _kill(pid: int) -> None:
-    with suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-
-
-@dataclass
-class Worker:
-    """One ``rq worker`` process, its name in Redis, and its log file."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def horses(self) -> list[int]:
-        """The work horse (at most one): the child that leads its own process group."""
-        return [pid for pid, group in children_of(self.pid).items() if pid == group]
-
-    def children(self) -> list[int]:
-        return list(children_of(self.pid))
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-
 @dataclass
 class Stack:
     """One test's database, replay folder, Redis and worker processes."""
@@ -230,17 +138,6 @@ class Stack:
     def settings(self) -> Settings:
         return Settings.from_env(self.env)
 
-    def worker_command(self, *, burst: bool, preload: bool, name: str) -> list[str]:
-        """WORKER_COMMAND with this venv's ``rq``; ``preload=False`` drops its
-        ``-c jobs.run_game``."""
-        words = shlex.split(WORKER_COMMAND)
-        assert words[:2] == ["rq", "worker"], WORKER_COMMAND
-        if not preload:
-            at = words.index("-c")
-            del words[at : at + 2]
-        extra = ["--url", REDIS_URL, "-n", name] + (["--burst"] if burst else [])
-        return [RQ, *words[1:], *extra]
-
     def start_workers(
         self,
         count: int,
@@ -258,34 +155,27 @@ class Stack:
         for _ in range(count):
             name = f"it-{uuid.uuid4().hex[:8]}"
             log = self.tmp / f"worker-{name}.log"
-            with log.open("wb") as out:
-                process = subprocess.Popen(
-                    self.worker_command(burst=burst, preload=preload, name=name),
-                    env=worker_env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    cwd=self.tmp,
-                )
-            started.append(Worker(name, process, log))
+            worker = support.start_worker(
+                REDIS_URL,
+                name=name,
+                log=log,
+                env=worker_env,
+                cwd=self.tmp,
+                burst=burst,
+                preload=preload,
+            )
+            started.append(worker)
         self.workers.extend(started)
         if not burst:  # a burst worker may be done before anyone sees it registered
             for worker in started:
-                wait_until(partial(self._registered_or_dead, worker), 60, f"{worker.name} to start")
+                ready = partial(worker.registered_or_gone, self.redis)
+                wait_until(ready, 60, f"{worker.name} to start")
                 assert worker.alive(), worker.output()
         return started
 
-    def _registered_or_dead(self, worker: Worker) -> bool:
-        return bool(self.redis.exists(f"rq:worker:{worker.name}")) or not worker.alive()
-
     def wait_workers_exit(self, timeout: float) -> None:
         """For burst workers: wait until every one has exited cleanly."""
-        deadline = time.monotonic() + timeout
-        for worker in self.workers:
-            try:
-                worker.process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"worker {worker.name} still running after {timeout:.0f} s")
-            assert worker.process.returncode == 0, worker.output()[-3000:]
+        support.assert_workers_exit(self.workers, timeout)
 
     def kill(self, worker: Worker, *, parent: bool = True) -> list[int]:
         """SIGKILL a worker's work horse, and with ``parent`` the worker and its
@@ -294,7 +184,7 @@ class Stack:
         horses = worker.horses()
         victims = worker.children() if parent else horses
         for pid in victims:
-            _kill(pid)
+            support.kill_pid(pid)
         if parent and worker.alive():
             worker.process.kill()
             worker.process.wait(10)
@@ -303,16 +193,8 @@ class Stack:
     def stop_workers(self) -> None:
         """Stop every worker this test started, and their horses, by pid."""
         for worker in self.workers:
-            for pid in worker.horses():
-                _kill(pid)
-            if worker.alive():
-                worker.process.send_signal(signal.SIGTERM)
-        for worker in self.workers:
-            try:
-                worker.process.wait(10)
-            except subprocess.TimeoutExpired:
-                worker.process.kill()
-                worker.process.wait(10)
+            support.kill_horses(worker.pid)
+        support.terminate_processes(worker.process for worker in self.workers)
         self.workers.clear()
 
     def logs(self) -> str:

@@ -7,16 +7,16 @@ the same leaderboard (played again in-process, in a second database)."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from snakebench.localstack.processes import free_port
+from snakebench.localstack.testing_support import http_ok
 from snakebench.store.rating_queries import rebuild_trueskill
 
 from .conftest import BACKENDS, Stack, wait_until
@@ -28,17 +28,10 @@ MODELS = ("greedy", "survivor", "random", "fake-greedy", "fake-survivor")
 TOURNAMENT = ["--games-per-pair", "6", "--mirror", "--seed", "41", "--max-rounds", "60"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def fake_llm(stack: Stack) -> Iterator[str]:
     """``snakebench fake-llm`` as a user starts it; its base URL for the OpenAI SDK."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [*SNAKEBENCH, "fake-llm", "--port", str(port), "--seed", "5"],
         env=stack.env,
@@ -47,19 +40,11 @@ def fake_llm(stack: Stack) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: _answers(f"{url}/healthz"), 30, "the fake LLM server")
+        wait_until(lambda: http_ok(f"{url}/healthz"), 30, "the fake LLM server")
         yield f"{url}/v1"
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
 
 
 def _cli(env: dict[str, str], *args: str) -> Any:

@@ -12,10 +12,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -23,6 +21,7 @@ from snakebench.config import Settings
 from snakebench.localstack.control import stack_status, stop_stack
 from snakebench.localstack.processes import ProcessRecord
 from snakebench.localstack.state import load_state
+from snakebench.localstack.testing_support import wait_for
 from snakebench.simulation import GameParams, create_stored_game
 from snakebench.store import database, get_game, open_store
 
@@ -59,22 +58,11 @@ def bot_games(count: int) -> list[str]:
     return [create_stored_game("greedy", "random", p, settings=settings).id for p in params]
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
-
-
 def wait_completed(game_ids: list[str], timeout: float = 60) -> None:
     def all_done() -> bool:
         return all(get_game(gid).status == "completed" for gid in game_ids)
 
-    wait_for(all_done, timeout, f"{len(game_ids)} games to complete")
+    wait_for(all_done, timeout, f"{len(game_ids)} games to complete", error=AssertionError)
 
 
 def stack_records(folder: Path) -> list[ProcessRecord]:

@@ -10,21 +10,16 @@ A service that is missing skips its tests on a laptop and fails them under
 
 from __future__ import annotations
 
-import fcntl
 import ipaddress
 import os
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -33,54 +28,23 @@ import pytest
 import redis
 
 from snakebench.config import Settings
-from snakebench.queueing import WORKER_COMMAND, QueueError, connect_redis
+from snakebench.localstack import testing_support as support
+from snakebench.localstack.processes import free_port
+from snakebench.localstack.testing_support import Worker, unavailable, wait_until
+from snakebench.queueing import WORKER_COMMAND
 from snakebench.store import database, open_store
 
 REDIS_URL = os.environ.get("SNAKEBENCH_TEST_SECURITY_REDIS_URL", "redis://127.0.0.1:6379/8")
-BIN = Path(sys.executable).parent
-RQ = str(BIN / "rq")
 SNAKEBENCH = [sys.executable, "-m", "snakebench.cli"]
 DISPATCH = [sys.executable, "-m", "snakebench.dispatch"]
-
-
-def unavailable(reason: str) -> NoReturn:
-    """Skip on a laptop without the service; under CI a missing service is a failure."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-def wait_until(
-    predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1
-) -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 @pytest.fixture
 def redis_conn() -> Iterator[redis.Redis]:
     """Redis db 8, empty before and after the test and this test's alone: a file lock
     keeps two pytest processes from flushing it under each other's workers."""
-    lock_path = Path(tempfile.gettempdir()) / f"snakebench-sec-{REDIS_URL.replace('/', '_')}.lock"
-    with lock_path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            conn = connect_redis(REDIS_URL, timeout=2.0)
-        except QueueError as exc:
-            unavailable(str(exc))
-        conn.flushdb()
-        try:
-            yield conn
-        finally:
-            conn.flushdb()
-            conn.close()
+    with support.redis_for_test(REDIS_URL, "snakebench-sec") as conn:
+        yield conn
 
 
 @pytest.fixture
@@ -146,23 +110,6 @@ def use_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, str]], None]
     return apply
 
 
-def worker_command(url: str, *, name: str, burst: bool = True) -> list[str]:
-    """The documented WORKER_COMMAND with this venv's ``rq``, ``--url`` and a name."""
-    words = shlex.split(WORKER_COMMAND)
-    assert words[:2] == ["rq", "worker"] and "-S" in words, WORKER_COMMAND
-    return [RQ, *words[1:], "--url", url, "-n", name] + (["--burst"] if burst else [])
-
-
-@dataclass
-class Worker:
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-
 @dataclass
 class Workers:
     """``rq worker`` subprocesses started by one test, stopped (by pid) at its end."""
@@ -178,45 +125,27 @@ class Workers:
         count: int = 1,
         burst: bool = True,
     ) -> list[Worker]:
+        """``count`` workers as the documented WORKER_COMMAND (with its ``-S``
+        serializer) says, on ``url``, each logging to ``logs/worker-NAME.log``."""
+        assert "-S" in shlex.split(WORKER_COMMAND), WORKER_COMMAND
         logs = self.tmp / "logs"
         logs.mkdir(exist_ok=True)
         new = []
         for _ in range(count):
             name = f"sec-{uuid.uuid4().hex[:8]}"
             log = logs / f"worker-{name}.log"
-            with log.open("wb") as out:
-                process = subprocess.Popen(
-                    worker_command(url, name=name, burst=burst),
-                    env=env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    cwd=self.tmp,
-                )
-            new.append(Worker(name, process, log))
+            new.append(
+                support.start_worker(url, name=name, log=log, env=env, cwd=self.tmp, burst=burst)
+            )
         self.started.extend(new)
         return new
 
     def wait_exit(self, timeout: float) -> None:
         """For burst workers: every one has exited, cleanly."""
-        deadline = time.monotonic() + timeout
-        for worker in self.started:
-            try:
-                worker.process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"worker {worker.name} still running after {timeout:.0f} s")
-            assert worker.process.returncode == 0, worker.output()[-3000:]
+        support.assert_workers_exit(self.started, timeout)
 
     def stop(self) -> None:
-        for worker in self.started:
-            if worker.process.poll() is None:
-                with suppress(ProcessLookupError):
-                    worker.process.send_signal(signal.SIGTERM)
-        for worker in self.started:
-            try:
-                worker.process.wait(10)
-            except subprocess.TimeoutExpired:
-                worker.process.kill()
-                worker.process.wait(10)
+        support.terminate_processes(worker.process for worker in self.started)
 
 
 @pytest.fixture
@@ -256,8 +185,6 @@ def run_cli() -> RunCli:
 def fake_llm(tmp_path: Path) -> Iterator[Callable[..., str]]:
     """``fake_llm(label, env, *options)``: ``snakebench fake-llm`` started as a user
     starts it, its output in ``logs/fake-LABEL.log``; returns its root URL."""
-    from snakebench.localstack.processes import free_port
-
     started: list[subprocess.Popen[bytes]] = []
 
     def start(label: str, env: dict[str, str], *options: str) -> str:
@@ -273,29 +200,16 @@ def fake_llm(tmp_path: Path) -> Iterator[Callable[..., str]]:
             )
         started.append(process)
         url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _answers(f"{url}/healthz") or process.poll() is not None, 30, label)
+        wait_until(
+            lambda: support.http_ok(f"{url}/healthz") or process.poll() is not None, 30, label
+        )
         assert process.poll() is None, (logs / f"fake-{label}.log").read_text()
         return url
 
     try:
         yield start
     finally:
-        for process in started:
-            process.terminate()
-        for process in started:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
+        support.terminate_processes(started)
 
 
 @dataclass
@@ -410,8 +324,6 @@ def tls_redis(tmp_path: Path) -> Iterator[TlsRedis]:
         if shutil.which(program) is None:
             unavailable(f"{program} is not on the PATH")
     ca, crt, key = make_certificates(tmp_path / "tls")
-    from snakebench.localstack.processes import free_port
-
     port, password = free_port(), f"pw-{uuid.uuid4().hex[:12]}"
     log = tmp_path / "redis-tls.log"
     with log.open("wb") as out:
@@ -438,10 +350,4 @@ def tls_redis(tmp_path: Path) -> Iterator[TlsRedis]:
             time.sleep(0.05)
         yield server
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        support.terminate_processes([process])

@@ -15,7 +15,6 @@ tests/web; this is the end-to-end view an attacker on the network has.
 
 from __future__ import annotations
 
-import base64
 import json
 import subprocess
 import sys
@@ -29,6 +28,8 @@ import pytest
 from rq import Queue
 
 from snakebench.localstack.processes import free_port
+from snakebench.localstack.testing_support import basic_auth as basic
+from snakebench.localstack.testing_support import terminate_processes
 from snakebench.queueing import SERIALIZER
 from snakebench.store import batch_game_ids
 
@@ -50,10 +51,6 @@ def server_command(server: str, host: str, port: int) -> list[str]:
             "snakebench.web:create_app()",
         ]
     return [sys.executable, "-m", "snakebench.cli", "web", "--host", host, "--port", str(port)]
-
-
-def basic(user: str, password: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
 
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -106,14 +103,7 @@ def serve(store: Any, public_address: str, wait_for: Callable[..., Any]) -> Iter
     try:
         yield start
     finally:
-        for process in started:
-            process.terminate()
-        for process in started:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        terminate_processes(started, grace=15)
 
 
 @pytest.mark.parametrize("server", SERVERS)
