@@ -155,12 +155,30 @@ def enqueue_missing(
 
 
 def live_games(game_ids: Sequence[str], connection: redis.Redis) -> set[str]:
-    """The games among ``game_ids`` whose job RQ still holds, less a dead machine's:
+    """The games among ``game_ids`` whose job RQ still holds, less two kinds of dead one:
     a job still ``started`` whose worker stopped heartbeating (its started-registry
-    entry lapsed) is abandoned now, as RQ's own maintenance would find minutes later."""
+    entry lapsed) is abandoned now, as RQ's own maintenance would find minutes later;
+    and a ``scheduled`` job (a retry) long overdue, which means no scheduler is running
+    (the worker holding the lock was killed; the others retry the lock only every ten
+    minutes): enqueued afresh, the game runs now."""
     statuses = job_statuses(game_ids, connection)
     started = {gid for gid, status in statuses.items() if status == "started"}
-    return live_of(statuses) - (started - _heartbeating(connection))
+    dead = (started - _heartbeating(connection)) | _overdue_scheduled(connection)
+    return live_of(statuses) - dead
+
+
+SCHEDULER_GRACE = 60.0  # seconds a due job may wait for the scheduler's next pass
+
+
+def _overdue_scheduled(connection: redis.Redis) -> set[str]:
+    """Scheduled jobs due more than :data:`SCHEDULER_GRACE` ago (no scheduler moved them)."""
+    due_before = time.time() - SCHEDULER_GRACE
+    overdue: set[str] = set()
+    for name in WORKER_QUEUES:
+        key = ScheduledJobRegistry(name, connection=connection).key  # type: ignore[no-untyped-call]
+        entries: list[bytes] = connection.zrangebyscore(key, "-inf", due_before)  # type: ignore[assignment]
+        overdue.update(entry.decode() for entry in entries)
+    return overdue
 
 
 def _heartbeating(connection: redis.Redis) -> set[str]:

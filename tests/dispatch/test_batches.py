@@ -366,3 +366,21 @@ def test_reconcile_takes_a_started_game_whose_worker_stopped_heartbeating(
     assert Job.fetch(game_id, connection=fake, serializer=SERIALIZER).get_status() == "queued"
     assert game_id in queue(fake).job_ids and counters_match(batch.id)
     assert fake.zcard(started) == 0
+
+
+def test_reconcile_runs_a_retry_no_scheduler_moved(
+    store: Settings, fake: fakeredis.FakeRedis, counters_match: CountersMatch
+) -> None:
+    """A retry waits in the scheduled registry; if the worker holding the scheduler lock
+    was killed, nobody moves it for up to ten minutes: reconcile enqueues it afresh once
+    it is a minute overdue, and leaves one not yet due alone."""
+    batch = submit_batch(BatchSpec("greedy", "random", count=2), fake)
+    due_soon, overdue = batch_game_ids(batch.id)
+    registry = ScheduledJobRegistry("games", connection=fake).key
+    for game_id, when in ((due_soon, time.time() + 30), (overdue, time.time() - 120)):
+        take(fake, game_id, JobStatus.SCHEDULED)
+        fake.zadd(registry, {game_id: when})
+    assert reconcile(fake, batch_id=batch.id) == [overdue]
+    assert Job.fetch(overdue, connection=fake, serializer=SERIALIZER).get_status() == "queued"
+    assert overdue in queue(fake).job_ids and due_soon not in queue(fake).job_ids
+    assert counters_match(batch.id)
