@@ -20,6 +20,7 @@ import redis
 from rq import Queue
 from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job, JobStatus
 from rq.registry import (
     BaseRegistry,
@@ -160,11 +161,13 @@ def live_games(game_ids: Sequence[str], connection: redis.Redis) -> set[str]:
     entry lapsed) is abandoned now, as RQ's own maintenance would find minutes later;
     and a ``scheduled`` job (a retry) long overdue, which means no scheduler is running
     (the worker holding the lock was killed; the others retry the lock only every ten
-    minutes): enqueued afresh, the game runs now."""
+    minutes): enqueued afresh, the game runs now; and a ``queued`` job stranded in RQ's
+    intermediate list (a worker stopped between taking it and starting it)."""
     statuses = job_statuses(game_ids, connection)
     started = {gid for gid, status in statuses.items() if status == "started"}
+    queued = {gid for gid, status in statuses.items() if status == "queued"}
     dead = (started - _heartbeating(connection)) | _overdue_scheduled(connection)
-    return live_of(statuses) - dead
+    return live_of(statuses) - dead - _stranded(connection, queued)
 
 
 SCHEDULER_GRACE = 60.0  # seconds a due job may wait for the scheduler's next pass
@@ -179,6 +182,24 @@ def _overdue_scheduled(connection: redis.Redis) -> set[str]:
         entries: list[bytes] = connection.zrangebyscore(key, "-inf", due_before)  # type: ignore[assignment]
         overdue.update(entry.decode() for entry in entries)
     return overdue
+
+
+def _stranded(connection: redis.Redis, queued: set[str]) -> set[str]:
+    """Queued jobs a worker took off its queue into RQ's intermediate list but never
+    started, by RQ's own rule: seen there, unstarted, for over a minute (the first look
+    only marks them). RQ's maintenance applies it only every ten minutes or so. The
+    id leaves the intermediate list, so RQ does not enqueue it a second time."""
+    stranded: set[str] = set()
+    for name in WORKER_QUEUES:
+        queue = Queue(name, connection=connection, serializer=SERIALIZER)
+        waiting = IntermediateQueue(queue.key, connection)
+        for job_id in set(waiting.get_job_ids()) & queued:
+            if job_id in queue.started_job_registry or waiting.set_first_seen(job_id):
+                continue
+            if waiting.should_be_cleaned_up(job_id):
+                waiting.remove(job_id)
+                stranded.add(job_id)
+    return stranded
 
 
 def _heartbeating(connection: redis.Redis) -> set[str]:

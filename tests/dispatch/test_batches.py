@@ -13,6 +13,7 @@ from typing import Any
 import fakeredis
 import pytest
 from rq import Queue
+from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job, JobStatus
 from rq.registry import (
     FailedJobRegistry,
@@ -383,4 +384,21 @@ def test_reconcile_runs_a_retry_no_scheduler_moved(
     assert reconcile(fake, batch_id=batch.id) == [overdue]
     assert Job.fetch(overdue, connection=fake, serializer=SERIALIZER).get_status() == "queued"
     assert overdue in queue(fake).job_ids and due_soon not in queue(fake).job_ids
+    assert counters_match(batch.id)
+
+
+def test_reconcile_recovers_a_job_stranded_between_dequeue_and_start(
+    store: Settings, fake: fakeredis.FakeRedis, counters_match: CountersMatch
+) -> None:
+    """A worker stopped right after taking a job leaves it ``queued`` in RQ's
+    intermediate list: RQ's rule (unstarted there for over a minute) applied by
+    reconcile instead of RQ's ten-minute maintenance; the first look only marks it."""
+    batch = submit_batch(BatchSpec("greedy", "random", count=2), fake)
+    game_id = batch_game_ids(batch.id)[0]
+    waiting = IntermediateQueue(queue(fake).key, fake)
+    fake.lmove(queue(fake).key, waiting.key, "LEFT", "RIGHT")  # what a worker's dequeue does
+    assert reconcile(fake, batch_id=batch.id) == []  # just taken: maybe starting now
+    fake.set(waiting.get_first_seen_key(game_id), time.time() - 120)
+    assert reconcile(fake, batch_id=batch.id) == [game_id]
+    assert game_id in queue(fake).job_ids and waiting.get_job_ids() == []
     assert counters_match(batch.id)
