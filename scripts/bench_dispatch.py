@@ -55,6 +55,7 @@ from snakebench.batches import (
     enqueue_batch,
 )
 from snakebench.config import Settings
+from snakebench.localstack.testing_support import process_table
 from snakebench.providers import fake_server
 from snakebench.providers.fake_faults import FakeOptions
 from snakebench.queueing import WORKER_COMMAND, connect_redis, enqueue_games
@@ -70,21 +71,6 @@ MEAN_SLOWER_MOVE = (LATENCY_MS + 2 * JITTER_MS / 3) / 1000
 
 
 # --- processes ------------------------------------------------------------------------
-
-
-def process_table() -> dict[int, tuple[int, int]]:
-    """Every live process: pid -> (parent pid, process group), from /proc in one pass."""
-    table = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            state, ppid, pgrp = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:3]
-        except (OSError, ValueError):
-            continue
-        if state != "Z":
-            table[int(entry.name)] = (int(ppid), int(pgrp))
-    return table
 
 
 def proc_children(pid: int, table: dict[int, tuple[int, int]] | None = None) -> dict[int, int]:

@@ -37,6 +37,8 @@ from snakebench.engine.replay import read_replay
 from snakebench.engine.verify import verify_replay
 from snakebench.localstack.processes import free_port
 from snakebench.localstack.redis_server import answers_ping, find_redis_server
+from snakebench.localstack.testing_support import children_of
+from snakebench.localstack.testing_support import wait_for as shared_wait_for
 from snakebench.queueing import WORKER_COMMAND
 from snakebench.store import Game, Participant, database, open_store
 from snakebench.store.models import RatingChange
@@ -56,23 +58,8 @@ class DrillError(RuntimeError):
 # --- processes ------------------------------------------------------------------------
 
 
-def process_table() -> dict[int, tuple[int, int]]:
-    """pid -> (parent pid, process group) of every live process, from /proc."""
-    table = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            state, ppid, pgrp = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:3]
-        except (OSError, ValueError):
-            continue
-        if state != "Z":
-            table[int(entry.name)] = (int(ppid), int(pgrp))
-    return table
-
-
 def children(pid: int) -> dict[int, int]:
-    return {c: g for c, (p, g) in process_table().items() if p == pid}
+    return children_of(pid)
 
 
 def kill_pid(pid: int, signum: int = signal.SIGKILL) -> None:
@@ -319,14 +306,7 @@ def new_tmp() -> Path:
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, every: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise DrillError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(every)
+    return shared_wait_for(predicate, timeout, what, interval=every, error=DrillError)
 
 
 def reconcile_until_done(

@@ -137,26 +137,31 @@ def redis_for_test(url: str, lock_prefix: str) -> Iterator[redis.Redis]:
 # --- processes ----------------------------------------------------------------------
 
 
-def children_of(pid: int) -> dict[int, int]:
-    """Live child processes of ``pid`` mapped to their process groups, read from /proc.
+def process_table() -> dict[int, tuple[int, int]]:
+    """Every live process: pid -> (parent pid, process group), from /proc in one pass."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # The command name is in parentheses and may hold spaces: split after it.
+            state, ppid, pgrp = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, ValueError):
+            continue
+        if state != "Z":
+            table[int(entry.name)] = (int(ppid), int(pgrp))
+    return table
+
+
+def children_of(pid: int, table: dict[int, tuple[int, int]] | None = None) -> dict[int, int]:
+    """Live child processes of ``pid`` mapped to their process groups.
 
     An RQ worker has two kinds: its work horse, which calls ``setpgrp`` (so it leads
     its own group and survives its worker's death), and, with ``--with-scheduler``,
     the scheduler process.
     """
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name is in parentheses and may hold spaces: split after it.
-        state, ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
-        if int(ppid) == pid and state != "Z":
-            found[int(entry.name)] = int(pgrp)
-    return found
+    table = process_table() if table is None else table
+    return {child: group for child, (parent, group) in table.items() if parent == pid}
 
 
 def horses_of(pid: int) -> list[int]:
