@@ -22,7 +22,7 @@ import jobs.evaluate  # noqa: F401  (preloaded too: the evaluation games' callba
 # before forking a work horse per game, so the provider SDKs (~2 s to import) are
 # loaded once per worker, not once per LLM game (docs/PERFORMANCE.md, part d: 46% of
 # the ideal throughput at 64 concurrent games without this, 94% with it).
-from snakebench.config import DEFAULT_REDIS_URL, Settings, get_settings
+from snakebench.config import Settings, get_settings
 from snakebench.providers import anthropic_client, openai_compat
 from snakebench.queueing import connect_redis
 from snakebench.simulation import run_stored_game, stored_summary
@@ -33,7 +33,9 @@ PRELOADED = (anthropic_client, openai_compat)  # named, so no linter drops the i
 # Read by `rq worker -c jobs.run_game` as its settings module: with -c, RQ takes the
 # Redis URL from the module, not the environment, so without this a worker would quietly
 # use localhost; with it, no --url "$REDIS_URL" (a password in `ps`) is needed.
-REDIS_URL = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+# Validated as every other entry point does: a bad value stops the worker at start-up
+# rather than failing each job it takes.
+REDIS_URL = get_settings().redis_url
 
 
 def run_game(game_id: str) -> dict[str, Any]:

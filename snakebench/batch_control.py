@@ -357,7 +357,9 @@ def _delete_jobs(job_ids: Sequence[str], connection: redis.Redis) -> None:
         with connection.pipeline() as pipe:
             for job in jobs:
                 try:
-                    job.delete(pipeline=pipe, remove_from_queue=False)
+                    # remove_from_queue: a scheduler may have just moved an overdue
+                    # job into its queue; the id must not end up listed twice.
+                    job.delete(pipeline=pipe, remove_from_queue=True)
                 except ValueError:  # RQ cannot find the expired execution of a dead worker
                     _delete_dead_job(job, pipe, connection)
             pipe.execute()

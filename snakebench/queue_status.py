@@ -26,7 +26,7 @@ from rq.registry import (
 )
 from rq.worker import BaseWorker
 
-from snakebench.queueing import HEALTH_CHECK, SERIALIZER, WORKER_COMMAND, WORKER_QUEUES
+from snakebench.queueing import HEALTH_CHECK, SERIALIZER, WORKER_COMMAND, WORKER_QUEUES, GameJob
 
 REGISTRIES: dict[str, type[BaseRegistry]] = {
     "scheduled": ScheduledJobRegistry,
@@ -80,10 +80,15 @@ def queue_status(connection: redis.Redis) -> QueueStatus:
     """Workers, the depth of each game queue, registry counts, and the causes of the
     newest failures (abandoned by a dead worker; unreadable by a pickle worker)."""
     queues = {
-        name: Queue(name, connection=connection, serializer=SERIALIZER) for name in WORKER_QUEUES
+        name: Queue(name, connection=connection, serializer=SERIALIZER, job_class=GameJob)
+        for name in WORKER_QUEUES
     }
+    # cleanup=False: counting must not run RQ's registry clean-up here, which would call
+    # the failure callback a job names in this process (workers check it; see GameJob).
     registries = {
-        label: sum(registry_class(queue=queue).count for queue in queues.values())
+        label: sum(
+            registry_class(queue=queue).get_job_count(cleanup=False) for queue in queues.values()
+        )
         for label, registry_class in REGISTRIES.items()
     }
     status = QueueStatus(

@@ -47,6 +47,9 @@ ALLOWED_CALLBACKS = frozenset({EVALUATION_ON_SUCCESS, EVALUATION_ON_FAILURE})
 RESULT_TTL = 24 * 3600  # a finished job's result stays a day for monitors to read
 FAILURE_TTL = 7 * 24 * 3600  # a failed job stays a week for someone to look at
 ENQUEUE_CHUNK = 1000  # jobs per Redis pipeline when enqueueing in bulk
+# A ladder callback may wait for the batch's enqueue lock (60 s) and a database write
+# lock: RQ's default 60 s callback limit would fail the game's job for nothing.
+CALLBACK_TIMEOUT = 120
 # Job statuses meaning "RQ still has this game in hand".
 LIVE_STATUSES = frozenset(
     {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
@@ -197,8 +200,8 @@ def enqueue_game_with_callbacks(
         RUN_GAME,
         args=(game_id,),
         job_id=game_id,
-        on_success=Callback(on_success),
-        on_failure=Callback(on_failure),
+        on_success=Callback(on_success, timeout=CALLBACK_TIMEOUT),
+        on_failure=Callback(on_failure, timeout=CALLBACK_TIMEOUT),
         **_job_options(job_timeout(max_rounds, settings)),
     )
     return queue.enqueue_job(job)

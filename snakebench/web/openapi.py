@@ -16,7 +16,7 @@ from snakebench.leaderboard import METHODS
 from snakebench.queueing import QUEUE_NAMES
 from snakebench.store import GAME_STATUSES
 from snakebench.store.models import RESULTS
-from snakebench.web.data import MAX_LIMIT, MAX_PER_PAGE
+from snakebench.web.data import MAX_LIMIT, MAX_PAGE, MAX_PER_PAGE
 
 MAX_BATCH_GAMES = 10_000
 MAX_BOARD_SIDE = 100
@@ -87,7 +87,7 @@ QUERIES: dict[str, tuple[Param, ...]] = {
         Param("batch", "string", max_length=MAX_NAME_LENGTH, description="A batch id."),
         Param("status", "string", enum=GAME_STATUSES),
         Param("result", "string", enum=RESULTS, description="model's result; needs model."),
-        Param("page", "integer", minimum=1, default=1),
+        Param("page", "integer", minimum=1, maximum=MAX_PAGE, default=1),
         Param("per_page", "integer", minimum=1, maximum=MAX_PER_PAGE, default=50),
     ),
     "leaderboard": (

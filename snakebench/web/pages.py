@@ -154,7 +154,7 @@ def games() -> tuple[str, int]:
     error: str | None = None
     listing: dict[str, Any] = {"games": [], "total": 0, "page": 1, "per_page": PER_PAGE}
     try:
-        page = _int_arg("page", 1, low=1)
+        page = _int_arg("page", 1, low=1, high=data.MAX_PAGE)
         listing = data.list_games(**filters, page=page, per_page=PER_PAGE)
     except (PageArgumentError, data.InvalidArgument) as exc:
         error = str(exc)
@@ -228,7 +228,7 @@ def _page(template: str, error: str | None, **context: Any) -> tuple[str, int]:
     return render_template(template, error=error, **context), 400 if error else 200
 
 
-def _int_arg(name: str, default: int, *, low: int) -> int:
+def _int_arg(name: str, default: int, *, low: int, high: int | None = None) -> int:
     raw = request.args.get(name, "").strip()
     if not raw:
         return default
@@ -238,6 +238,8 @@ def _int_arg(name: str, default: int, *, low: int) -> int:
         raise PageArgumentError(f"{name} must be an integer") from None
     if value < low:
         raise PageArgumentError(f"{name} must be at least {low}")
+    if high is not None and value > high:
+        raise PageArgumentError(f"{name} must be at most {high}")
     return value
 
 

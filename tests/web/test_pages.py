@@ -213,7 +213,15 @@ def test_games_filters(site: Site) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["status=exploded", "model=nobody", "batch=nope", "result=won", "page=0", "page=x"],
+    [
+        "status=exploded",
+        "model=nobody",
+        "batch=nope",
+        "result=won",
+        "page=0",
+        "page=x",
+        "page=99999999999999999999",
+    ],
 )
 def test_games_bad_filters_are_400_with_the_form(site: Site, query: str) -> None:
     body = page(site, f"/games?{query}", status=400)

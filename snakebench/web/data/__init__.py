@@ -15,6 +15,7 @@ from snakebench.store import UnknownBatchError, UnknownGameError, UnknownModelEr
 from snakebench.web.data.batches import batch_detail, list_batches
 from snakebench.web.data.common import (
     MAX_LIMIT,
+    MAX_PAGE,
     MAX_PER_PAGE,
     InvalidArgument,
     ReplayUnavailableError,
@@ -27,6 +28,7 @@ from snakebench.web.data.ratings import leaderboard
 
 __all__ = [
     "MAX_LIMIT",
+    "MAX_PAGE",
     "MAX_PER_PAGE",
     "InvalidArgument",
     "ReplayUnavailableError",

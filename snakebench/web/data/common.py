@@ -12,6 +12,8 @@ from typing import ParamSpec, TypeVar
 from flask import has_app_context
 
 MAX_PER_PAGE = 200
+# Past this the row offset overflows a 64-bit integer (a 500 from the database).
+MAX_PAGE = 10**9
 MAX_LIMIT = 500
 RECENT_GAMES = 20
 MAX_FAILURES = 100

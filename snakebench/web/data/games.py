@@ -19,6 +19,7 @@ from snakebench.store import (
 )
 from snakebench.store.models import RESULTS
 from snakebench.web.data.common import (
+    MAX_PAGE,
     MAX_PER_PAGE,
     InvalidArgument,
     ReplayUnavailableError,
@@ -93,7 +94,7 @@ def list_games(
     """Games newest first, filtered, one page at a time. ``result`` (won, lost, tied)
     is ``model``'s result, so it needs ``model``. An unknown model or batch in a
     filter is a bad argument, not a missing page: :class:`InvalidArgument`."""
-    require_int("page", page, 1)
+    require_int("page", page, 1, MAX_PAGE)
     require_int("per_page", per_page, 1, MAX_PER_PAGE)
     query = Game.select().where(_game_filters(model, batch, status, result))
     total = query.count()

@@ -29,25 +29,25 @@ _bt_lock = threading.Lock()
 def leaderboard(method: str = "trueskill", min_games: int = 0) -> list[dict[str, Any]]:
     """:func:`snakebench.leaderboard.leaderboard` rows as dicts, best first.
 
-    A Bradley-Terry fit with its 1,000 bootstrap resamples takes a moment, so it is
-    cached per database, method, ``min_games`` and the rated games' count and highest
-    ``rating_seq``: any newly rated game (or a retirement) changes the key.
+    A Bradley-Terry fit with its 1,000 bootstrap resamples takes a moment, so the full
+    board is cached per database and the rated games' count and highest ``rating_seq``
+    (any newly rated game, or a retirement, changes the key), and ``min_games`` only
+    filters it: no query string can make the app fit again. The fit runs under the
+    lock, so concurrent requests for a new key fit once.
     """
     if method not in boards.METHODS:
         raise InvalidArgument("method", f"must be one of {', '.join(boards.METHODS)}")
     require_int("min_games", min_games, 0)
     if method != "bt":
         return [row.to_dict() for row in boards.leaderboard(method, min_games=min_games)]
-    key = (_database_key(), method, min_games, *_rated_fingerprint())
+    key = (_database_key(), method, *_rated_fingerprint())
     with _bt_lock:
-        if key in _BT_CACHE:
-            return [dict(row) for row in _BT_CACHE[key]]
-    rows = [row.to_dict() for row in boards.leaderboard(method, min_games=min_games)]
-    with _bt_lock:
-        if len(_BT_CACHE) >= _BT_CACHE_SIZE:
-            _BT_CACHE.pop(next(iter(_BT_CACHE)))
-        _BT_CACHE[key] = rows
-    return [dict(row) for row in rows]
+        if key not in _BT_CACHE:
+            if len(_BT_CACHE) >= _BT_CACHE_SIZE:
+                _BT_CACHE.pop(next(iter(_BT_CACHE)))
+            _BT_CACHE[key] = [row.to_dict() for row in boards.leaderboard(method)]
+        rows = _BT_CACHE[key]
+    return [dict(row) for row in rows if row["games"] >= min_games]
 
 
 def _database_key() -> tuple[str, str]:

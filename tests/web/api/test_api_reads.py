@@ -38,6 +38,7 @@ def test_leaderboard_both_methods(client: FlaskClient) -> None:
         ("games?batch=nope", "batch"),
         ("games?page=0", "page"),
         ("games?page=two", "page"),
+        ("games?page=9999999999999999999", "page"),  # its row offset would overflow
         ("games?per_page=0", "per_page"),
         ("games?per_page=201", "per_page"),
         ("games?colour=red", "colour"),
