@@ -79,6 +79,15 @@ def done_fraction(batch_id: str) -> float:
     return progress.done / progress.total
 
 
+def recover(env: Env, args: argparse.Namespace, batch_id: str) -> tuple[int, Audit]:
+    """After the fault: reconcile until the batch is done, let the last commits land,
+    then audit. Returns how many reconcile passes it took, and the audit."""
+    runs = reconcile_until_done(env, batch_id, args.deadline / 2, args.workers)
+    settle(batch_id)
+    time.sleep(2)  # the last worker logs its job OK after the horse commits
+    return runs, audit(env, batch_id)
+
+
 # --- 1. worker-kill ---------------------------------------------------------------------
 
 
@@ -104,10 +113,7 @@ def worker_kill(args: argparse.Namespace) -> Result:
                 kills += 1
             env.start_workers(args.workers - len(env.live_workers()))
         stranded = batch_progress(batch_id).running
-        runs = reconcile_until_done(env, batch_id, args.deadline / 2, args.workers)
-        settle(batch_id)
-        time.sleep(2)  # the last worker logs its job OK after the horse commits
-        result = audit(env, batch_id)
+        runs, result = recover(env, args, batch_id)
         extra = [
             f"  {kills} workers SIGKILLed ({horses} mid-game), {stranded} games stranded "
             f"running, reconcile ran {runs} times; statuses {dict(result.statuses)}"
@@ -136,10 +142,7 @@ def redis_restart(args: argparse.Namespace) -> Result:
         time.sleep(3)  # let the workers find out
         survivors = len(env.live_workers())
         env.start_workers(args.workers - survivors)
-        runs = reconcile_until_done(env, batch_id, args.deadline / 2, args.workers)
-        settle(batch_id)
-        time.sleep(2)
-        result = audit(env, batch_id)
+        runs, result = recover(env, args, batch_id)
         extra = [
             f"  Redis lost at {before.done}/{before.total} done ({before.running} running, "
             f"{before.queued} queued); {survivors}/{args.workers} workers survived it; "
@@ -179,10 +182,7 @@ def deploy(args: argparse.Namespace) -> Result:
         env.workers.clear()
         after = batch_progress(batch_id)
         env.start_workers(args.workers)
-        runs = reconcile_until_done(env, batch_id, args.deadline / 2, args.workers)
-        settle(batch_id)
-        time.sleep(2)
-        result = audit(env, batch_id)
+        runs, result = recover(env, args, batch_id)
         extra = [
             f"  SIGTERM at {before.done}/{before.total} done, {mid_game} workers mid-game; "
             f"old workers exited in {shutdown:.1f} s (codes {codes}) leaving "
@@ -278,10 +278,7 @@ def db_restart(args: argparse.Namespace) -> Result:
         time.sleep(2)
         alive = len(env.live_workers())
         env.start_workers(args.workers - alive)
-        runs = reconcile_until_done(env, batch_id, args.deadline / 2, args.workers)
-        settle(batch_id)
-        time.sleep(2)
-        result = audit(env, batch_id)
+        runs, result = recover(env, args, batch_id)
         extra = [
             f"  PostgreSQL restart took {restart:.1f} s; {alive}/{args.workers} workers "
             f"survived; reconcile ran {runs} times; statuses {dict(result.statuses)}"
