@@ -38,6 +38,7 @@ import redis
 
 from snakebench.localstack.processes import free_port
 from snakebench.localstack.testing_support import (
+    QUICK_FAILURES,
     flushed_redis,
     kill_horses,
     start_worker,
@@ -150,12 +151,8 @@ class Site:
             REDIS_URL=self.redis_url,
             SNAKEBENCH_REPLAY_DIR=str(self.root / "replays"),
             OPENAI_API_KEY="sk-fake-not-a-secret",
-            SNAKEBENCH_MOVE_TIMEOUT="10",
-            SNAKEBENCH_PROVIDER_RETRIES="2",
-            SNAKEBENCH_RETRY_BASE_DELAY="0.05",
-            SNAKEBENCH_RETRY_MAX_DELAY="0.2",
+            **QUICK_FAILURES,
             WEB_CONCURRENCY="2",
-            PYTHONUNBUFFERED="1",
         )
         self.env = env
         self.cli("db", "upgrade")

@@ -37,7 +37,7 @@ from snakebench.engine.replay import read_replay
 from snakebench.engine.verify import verify_replay
 from snakebench.localstack.processes import free_port
 from snakebench.localstack.redis_server import answers_ping, find_redis_server
-from snakebench.localstack.testing_support import children_of
+from snakebench.localstack.testing_support import QUICK_FAILURES, children_of
 from snakebench.localstack.testing_support import wait_for as shared_wait_for
 from snakebench.queueing import WORKER_COMMAND
 from snakebench.store import Game, Participant, database, open_store
@@ -168,11 +168,7 @@ class Env:
             REDIS_URL=self.redis_server.url,
             SNAKEBENCH_REPLAY_DIR=str(self.replay_dir),
             OPENAI_API_KEY=FAKE_KEY,
-            SNAKEBENCH_MOVE_TIMEOUT="10",
-            SNAKEBENCH_PROVIDER_RETRIES="2",
-            SNAKEBENCH_RETRY_BASE_DELAY="0.05",
-            SNAKEBENCH_RETRY_MAX_DELAY="0.2",
-            PYTHONUNBUFFERED="1",
+            **QUICK_FAILURES,
         )
         env.update(self.extra_env)
         return env
@@ -347,6 +343,13 @@ class Audit:
     notes: list[str]
 
 
+def _repeated(table: Any, game: Any, key: Any, ids: set[str]) -> list[tuple[str, Any, int]]:
+    """(game, key, count) of every (game, key) pair ``table`` holds more than once."""
+    count = pw.fn.COUNT(table.id)
+    query = table.select(game, key, count).where(game.in_(list(ids))).group_by(game, key)
+    return list(query.having(count > 1).tuples())
+
+
 def audit(env: Env, batch_id: str, *, final: tuple[str, ...] = ("completed",)) -> Audit:
     """Count lost, duplicated and wrongly scored games of the batch (see the module's
     docstring in scripts/drill.py)."""
@@ -360,24 +363,10 @@ def audit(env: Env, batch_id: str, *, final: tuple[str, ...] = ("completed",)) -
 
     # Duplicates: participant slots, rating changes, replay files, completed job runs.
     dup_games: set[str] = set()
-    slot_rows = (
-        Participant.select(Participant.game, Participant.slot, pw.fn.COUNT(Participant.id))
-        .where(Participant.game.in_(list(ids)))
-        .group_by(Participant.game, Participant.slot)
-        .having(pw.fn.COUNT(Participant.id) > 1)
-        .tuples()
-    )
-    for gid, slot, n in slot_rows:
+    for gid, slot, n in _repeated(Participant, Participant.game, Participant.slot, ids):
         dup_games.add(gid)
         notes.append(f"{gid}: {n} participant rows in slot {slot}")
-    rating_rows = (
-        RatingChange.select(RatingChange.game, RatingChange.model, pw.fn.COUNT(RatingChange.id))
-        .where(RatingChange.game.in_(list(ids)))
-        .group_by(RatingChange.game, RatingChange.model)
-        .having(pw.fn.COUNT(RatingChange.id) > 1)
-        .tuples()
-    )
-    for gid, model, n in rating_rows:
+    for gid, model, n in _repeated(RatingChange, RatingChange.game, RatingChange.model, ids):
         dup_games.add(gid)
         notes.append(f"{gid}: {n} rating_changes rows for model {model}")
     files: Counter[str] = Counter()

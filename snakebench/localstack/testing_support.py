@@ -48,6 +48,16 @@ T = TypeVar("T")
 
 RQ = str(Path(sys.executable).with_name("rq"))  # this environment's ``rq``
 
+# Settings for workers under test: provider trouble turns into a void game in seconds,
+# not minutes, and their logs arrive line by line.
+QUICK_FAILURES: dict[str, str] = {
+    "SNAKEBENCH_MOVE_TIMEOUT": "10",
+    "SNAKEBENCH_PROVIDER_RETRIES": "2",
+    "SNAKEBENCH_RETRY_BASE_DELAY": "0.05",
+    "SNAKEBENCH_RETRY_MAX_DELAY": "0.2",
+    "PYTHONUNBUFFERED": "1",
+}
+
 
 # --- waiting ------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
 
 from snakebench.config import Settings
 from snakebench.localstack import testing_support as support
-from snakebench.localstack.testing_support import Worker, wait_until
+from snakebench.localstack.testing_support import QUICK_FAILURES, Worker, wait_until
 from snakebench.store import database, open_store
 
 REDIS_URL = os.environ.get("SNAKEBENCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -220,12 +220,7 @@ def stack(
         REDIS_URL=REDIS_URL,
         SNAKEBENCH_REPLAY_DIR=str(tmp_path / "replays"),
         OPENAI_API_KEY=OPENAI_KEY,
-        # Provider trouble must turn into a void game in seconds, not minutes.
-        SNAKEBENCH_MOVE_TIMEOUT="10",
-        SNAKEBENCH_PROVIDER_RETRIES="2",
-        SNAKEBENCH_RETRY_BASE_DELAY="0.05",
-        SNAKEBENCH_RETRY_MAX_DELAY="0.2",
-        PYTHONUNBUFFERED="1",
+        **QUICK_FAILURES,
     )
     for key in ("DATABASE_URL", "REDIS_URL", "SNAKEBENCH_REPLAY_DIR", "OPENAI_API_KEY"):
         monkeypatch.setenv(key, env[key])

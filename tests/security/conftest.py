@@ -30,7 +30,7 @@ import redis
 from snakebench.config import Settings
 from snakebench.localstack import testing_support as support
 from snakebench.localstack.processes import free_port
-from snakebench.localstack.testing_support import Worker, unavailable, wait_until
+from snakebench.localstack.testing_support import QUICK_FAILURES, Worker, unavailable, wait_until
 from snakebench.queueing import WORKER_COMMAND
 from snakebench.store import database, open_store
 
@@ -79,12 +79,7 @@ def clean_env(tmp: Path, redis_url: str, **extra: str) -> dict[str, str]:
         DATABASE_URL=f"sqlite:///{tmp / 'sb.db'}",
         REDIS_URL=redis_url,
         SNAKEBENCH_REPLAY_DIR=str(tmp / "replays"),
-        # Provider trouble must turn into a void game in seconds, not minutes.
-        SNAKEBENCH_MOVE_TIMEOUT="10",
-        SNAKEBENCH_PROVIDER_RETRIES="2",
-        SNAKEBENCH_RETRY_BASE_DELAY="0.05",
-        SNAKEBENCH_RETRY_MAX_DELAY="0.2",
-        PYTHONUNBUFFERED="1",
+        **QUICK_FAILURES,
     )
     env.update(extra)
     return env
