@@ -24,7 +24,7 @@ from rq.job import Job
 
 from snakebench.config import get_settings
 from snakebench.evaluation import advance, evaluation_of_game
-from snakebench.store import GameStateError, complete_game, database, open_store
+from snakebench.store import GameStateError, complete_game, database, open_store_once
 
 
 def on_game_success(job: Job, connection: redis.Redis, result: Any) -> None:
@@ -52,7 +52,7 @@ def on_game_failure(
 
 def _advance_after(game_id: str, connection: redis.Redis, give_up: str | None = None) -> None:
     settings = get_settings()
-    open_store(settings)
+    open_store_once(settings)
     try:
         evaluation_id = evaluation_of_game(game_id)
         if evaluation_id is None:

@@ -26,7 +26,7 @@ from snakebench.config import Settings, get_settings
 from snakebench.providers import anthropic_client, openai_compat
 from snakebench.queueing import connect_redis
 from snakebench.simulation import run_stored_game, stored_summary
-from snakebench.store import GameStateError, database, get_game, open_store
+from snakebench.store import GameStateError, database, get_game, open_store_once
 
 PRELOADED = (anthropic_client, openai_compat)  # named, so no linter drops the imports
 
@@ -45,7 +45,7 @@ def run_game(game_id: str) -> dict[str, Any]:
     if not isinstance(game_id, str):
         raise TypeError(f"run_game takes a game id, not {type(game_id).__name__}")
     settings = get_settings()
-    open_store(settings)
+    open_store_once(settings)
     try:
         return run_stored_game(
             game_id, settings=settings, worker=_worker_name(), live=_job_connection()
@@ -84,7 +84,7 @@ def health_check() -> dict[str, Any]:
 
 
 def _select_one(settings: Settings) -> None:
-    db: Any = open_store(settings)
+    db: Any = open_store_once(settings)
     db.execute_sql("SELECT 1")
 
 

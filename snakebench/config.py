@@ -34,6 +34,8 @@ class Settings:
     # First backoff delay in seconds; doubles per attempt, with jitter.
     retry_base_delay: float = 1.0
     retry_max_delay: float = 30.0
+    # Games one ThreadWorker process plays at once (snakebench.thread_worker).
+    worker_threads: int = 16
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -46,6 +48,7 @@ class Settings:
             provider_retries=int(_positive_float(env, "SNAKEBENCH_PROVIDER_RETRIES", 4)),
             retry_base_delay=_positive_float(env, "SNAKEBENCH_RETRY_BASE_DELAY", 1.0),
             retry_max_delay=_positive_float(env, "SNAKEBENCH_RETRY_MAX_DELAY", 30.0),
+            worker_threads=_positive_int(env, "SNAKEBENCH_WORKER_THREADS", 16),
         )
 
 
@@ -115,6 +118,19 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r} must be above zero")
+    return value
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
     if value <= 0:
         raise ConfigError(f"{name}={raw!r} must be above zero")
     return value

@@ -223,10 +223,11 @@ def worker_command(
     burst: bool = False,
     preload: bool = True,
     max_jobs: int | None = None,
+    worker_class: str | None = None,
 ) -> list[str]:
     """WORKER_COMMAND with this environment's ``rq``, ``--url url`` and ``-n name``;
-    ``burst`` adds ``--burst``, ``max_jobs`` ``--max-jobs``, and ``preload=False``
-    drops its ``-c jobs.run_game``."""
+    ``burst`` adds ``--burst``, ``max_jobs`` ``--max-jobs``, ``worker_class`` a
+    ``-w``, and ``preload=False`` drops its ``-c jobs.run_game``."""
     words = shlex.split(WORKER_COMMAND)
     assert words[:2] == ["rq", "worker"], WORKER_COMMAND
     if not preload:
@@ -235,6 +236,8 @@ def worker_command(
     extra = ["--url", url, "-n", name] + (["--burst"] if burst else [])
     if max_jobs:
         extra += ["--max-jobs", str(max_jobs)]
+    if worker_class:
+        extra += ["-w", worker_class]
     return [RQ, *words[1:], *extra]
 
 
@@ -278,12 +281,20 @@ def start_worker(
     burst: bool = False,
     preload: bool = True,
     max_jobs: int | None = None,
+    worker_class: str | None = None,
 ) -> Worker:
     """:func:`worker_command` started in ``cwd`` with ``env``, its output in ``log``
     (truncated first). Returns at once: the worker may not have registered yet."""
     with log.open("wb") as out:
         process = subprocess.Popen(
-            worker_command(url, name=name, burst=burst, preload=preload, max_jobs=max_jobs),
+            worker_command(
+                url,
+                name=name,
+                burst=burst,
+                preload=preload,
+                max_jobs=max_jobs,
+                worker_class=worker_class,
+            ),
             env=dict(env),
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -75,7 +75,7 @@ from snakebench.store.queries import (
     save_participants,
     upsert_model,
 )
-from snakebench.store.setup import open_store, store_exists, upgrade_store
+from snakebench.store.setup import open_store, open_store_once, store_exists, upgrade_store
 
 __all__ = [
     "ALL_MODELS",
@@ -132,6 +132,7 @@ __all__ = [
     "move_batch_counter",
     "new_id",
     "open_store",
+    "open_store_once",
     "participant_sums",
     "requeue_batch_games",
     "result_counts",

@@ -3,10 +3,12 @@ latest schema, with the built-in bot models present."""
 
 from __future__ import annotations
 
+import threading
+
 import peewee as pw
 
 from snakebench.config import Settings, get_settings
-from snakebench.store.db import connect, sqlite_file
+from snakebench.store.db import connect, database, sqlite_file
 from snakebench.store.migrations import current_version, latest_version, upgrade
 from snakebench.store.queries import ensure_bot_models
 
@@ -37,3 +39,24 @@ def upgrade_store(settings: Settings | None = None) -> tuple[pw.Database, list[i
     applied = upgrade(db) if current_version(db) < latest_version() else []
     ensure_bot_models()
     return db, applied
+
+
+_OPENED: dict[str, pw.Database] = {}  # database URL -> the store this process opened
+_OPENED_LOCK = threading.Lock()
+
+
+def open_store_once(settings: Settings | None = None) -> pw.Database:
+    """:func:`open_store`, done once per process and database: what jobs call.
+
+    A forked work horse opens the store once anyway (its parent never does), but a
+    :class:`~snakebench.thread_worker.ThreadWorker` runs many games in one process:
+    re-pointing the shared :data:`database` proxy under a game in another thread
+    would move that game's queries, mid-transaction, to a different connection.
+    Opening once also spares every job the connect test and the schema read.
+    """
+    url = (settings or get_settings()).database_url
+    with _OPENED_LOCK:
+        db = _OPENED.get(url)
+        if db is None or database.obj is not db:  # first use, or pointed elsewhere since
+            db = _OPENED[url] = open_store(settings)
+        return db

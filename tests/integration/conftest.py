@@ -145,10 +145,12 @@ class Stack:
         burst: bool = False,
         preload: bool = True,
         env: dict[str, str | None] | None = None,
+        worker_class: str | None = None,
     ) -> list[Worker]:
         """Start ``count`` workers; returns once each is registered in Redis, so a
         test that kills one or flushes Redis knows what was running. ``env`` adds
-        to the stack's environment; a None value removes the variable."""
+        to the stack's environment; a None value removes the variable;
+        ``worker_class`` is passed as ``-w``."""
         merged: dict[str, str | None] = {**self.env, **(env or {})}
         worker_env = {key: value for key, value in merged.items() if value is not None}
         started = []
@@ -163,6 +165,7 @@ class Stack:
                 cwd=self.tmp,
                 burst=burst,
                 preload=preload,
+                worker_class=worker_class,
             )
             started.append(worker)
         self.workers.extend(started)
