@@ -128,7 +128,7 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     # Benchmarks open dozens of connections at once; socketserver's backlog of 5
     # would leave clients stalling on connection retries.
-    request_queue_size = 256
+    request_queue_size = 1024
 
     def __init__(self, host: str, port: int, app: FakeApp) -> None:
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
