@@ -18,6 +18,8 @@ from snakebench.store import (
     is_postgres,
     is_sqlite,
     mask_url,
+    open_store,
+    open_store_once,
     transaction,
 )
 
@@ -159,3 +161,18 @@ def test_immediate_transaction_takes_the_sqlite_write_lock(tmp_path: Path) -> No
             other.execute("BEGIN IMMEDIATE")
     finally:
         other.close()
+
+
+def test_open_store_once_keeps_the_proxy_on_one_database_per_process(tmp_path: Path) -> None:
+    """Jobs call it: a ThreadWorker's games share one process, and re-pointing the
+    proxy under a running game would move its queries to another connection."""
+    first = Settings(database_url=f"sqlite:///{tmp_path / 'first.db'}")
+    second = Settings(database_url=f"sqlite:///{tmp_path / 'second.db'}")
+    db = open_store_once(first)
+    assert database.obj is db
+    assert open_store_once(first) is db  # opened once: no new connect, no schema read
+    other = open_store(second)  # something else in the process points it elsewhere
+    assert database.obj is other
+    again = open_store_once(first)
+    assert database.obj is again and again is not other
+    database.close()
