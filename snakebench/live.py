@@ -2,7 +2,10 @@
 
 One ``SET snakebench:live:<game id> ... EX`` per round (a JSON of the round and the state),
 with a TTL so a killed worker's board disappears by itself; the key is deleted when
-the game ends. Publishing is best effort: a failure is logged and the game goes on,
+the game ends. At most one per :data:`MIN_INTERVAL`: an LLM round takes longer than
+that, so each is shown, while a bot game's hundreds of rounds a second would cost
+a third of its CPU in boards nobody can watch that fast (docs/PERFORMANCE.md).
+Publishing is best effort: a failure is logged and the game goes on,
 and after one the publisher stays quiet for :data:`BACKOFF_SECONDS`, so an unreachable
 Redis costs at most one connection timeout per back-off rather than one per round.
 The database stays the truth: which games are running comes from it, not from here.
@@ -27,6 +30,7 @@ from snakebench.players.base import MoveDecision
 KEY_PREFIX = "snakebench:live:"
 TTL_SECONDS = 120
 BACKOFF_SECONDS = 30.0
+MIN_INTERVAL = 0.2  # seconds between two boards of one game (the page polls each second)
 
 RoundHook = Callable[[GameState, Mapping[str, MoveDecision]], None]
 
@@ -62,8 +66,10 @@ class LivePublisher:
         self.quiet_until = 0.0
 
     def __call__(self, state: GameState, decisions: Mapping[str, MoveDecision]) -> None:
-        if self.clock() < self.quiet_until:
+        now = self.clock()
+        if now < self.quiet_until:
             return
+        self.quiet_until = now + MIN_INTERVAL
         document = json.dumps(board_document(self.game_id, state), separators=(",", ":"))
         try:
             self.connection.set(live_key(self.game_id), document, ex=TTL_SECONDS)

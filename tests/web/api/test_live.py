@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 import redis
 
+from snakebench import live
 from snakebench.engine import Rules, new_game
 from snakebench.live import TTL_SECONDS, LivePublisher, live_key, publishing, read_many
 from snakebench.simulation import run_stored_game
@@ -25,7 +27,10 @@ def test_publishes_one_key_per_game_with_a_ttl(redis_url: str) -> None:
     assert board["g1"]["state"]["scores"] == {"0": 0, "1": 0}
 
 
-def test_a_stored_game_publishes_each_round_then_clears(filled: Filled, redis_url: str) -> None:
+def test_a_stored_game_publishes_each_round_then_clears(
+    filled: Filled, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live, "MIN_INTERVAL", 0.0)  # a bot game's rounds come faster
     connection = redis.Redis.from_url(redis_url)
     game = create_game(seed=4, players=("greedy", "random"), max_rounds=12)
     seen: list[int] = []
@@ -37,6 +42,21 @@ def test_a_stored_game_publishes_each_round_then_clears(filled: Filled, redis_ur
     # on_round runs before the publisher: it sees the previous round's board
     assert seen[1:] == list(range(1, len(seen)))
     assert connection.exists(live_key(game.id)) == 0
+
+
+def test_boards_come_at_most_every_min_interval(redis_url: str) -> None:
+    """A bot game plays hundreds of rounds a second: publishing each would cost more
+    than the game. Rounds within MIN_INTERVAL of the last board are skipped."""
+    connection = redis.Redis.from_url(redis_url)
+    now = [100.0]
+    publisher = LivePublisher(connection, "g3", clock=lambda: now[0])
+    state = new_game(Rules(width=6, height=5), 4, ("0", "1"))
+    shown = []
+    for at in (100.0, 100.1, 100.19, 100.2, 100.35, 100.41):
+        now[0] = at
+        publisher(state._replace(round=round((at - 100) * 100)), {})
+        shown.append(read_many(connection, ["g3"])["g3"]["round"])
+    assert shown == [0, 0, 0, 20, 20, 41]
 
 
 def test_redis_failures_never_fail_a_game(filled: Filled) -> None:
