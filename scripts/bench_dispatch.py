@@ -39,7 +39,6 @@ import logging
 import os
 import shlex
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -57,6 +56,7 @@ from typing import Any, cast
 import peewee as pw
 import psycopg2
 import redis
+from benchlib import CpuMeter, Procs, family_cpu, pss_kb, status_kb, table
 from psycopg2 import sql
 from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
 from rich.console import Console
@@ -74,7 +74,7 @@ from snakebench.batches import (
     write_batch,
 )
 from snakebench.config import Settings
-from snakebench.localstack.testing_support import process_table
+from snakebench.localstack.testing_support import children_of, process_table
 from snakebench.monitor import BatchView, enforce_budget
 from snakebench.monitor import _idle_note as idle_note  # the monitor loop's worker check
 from snakebench.providers import fake_server
@@ -99,128 +99,6 @@ FAKE_KEY = "sk-bench-not-a-secret"
 LATENCY_MS, JITTER_MS = 300.0, 100.0
 # E[max of two moves] = base + E[max(U1, U2)] with U uniform on [0, jitter] = 2/3 jitter.
 MEAN_SLOWER_MOVE = (LATENCY_MS + 2 * JITTER_MS / 3) / 1000
-
-
-# --- processes ------------------------------------------------------------------------
-
-
-def proc_children(pid: int, table: dict[int, tuple[int, int]] | None = None) -> dict[int, int]:
-    """Live children of ``pid`` mapped to their process group. An RQ work horse calls
-    ``setpgrp``: it is the child that leads its own group."""
-    table = process_table() if table is None else table
-    return {child: group for child, (parent, group) in table.items() if parent == pid}
-
-
-def descendants(pid: int) -> list[int]:
-    table = process_table()
-    out, todo = [], [pid]
-    while todo:
-        kids = list(proc_children(todo.pop(), table))
-        out += kids
-        todo += kids
-    return out
-
-
-def status_kb(pid: int, key: str) -> int:
-    """A ``kB`` line of /proc/<pid>/status (VmHWM: peak RSS), 0 if the process is gone."""
-    with suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def pss_kb(pid: int) -> int:
-    """Proportional set size: RSS with shared pages divided among their sharers."""
-    with suppress(OSError):
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of ``pid`` and its reaped children (an RQ worker reaps each
-    work horse, so this includes every game it played)."""
-    with suppress(OSError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-    return 0.0
-
-
-def family_cpu(roots: list[int]) -> float:
-    """CPU seconds used so far by these processes and all their descendants, live or
-    reaped (a reaped process's time is in its parent's children's time)."""
-    table = process_table()
-    total, todo = 0.0, list(roots)
-    while todo:
-        pid = todo.pop()
-        total += cpu_seconds(pid)
-        todo += list(proc_children(pid, table))
-    return total
-
-
-class CpuMeter:
-    """Cores busy over an interval: the given process trees', this process's (the
-    fake server runs in it, and the monitor), and the whole machine's (other load on
-    this shared machine shows as the difference)."""
-
-    def __init__(self, roots: list[int]) -> None:
-        self.roots = roots
-        self.start = self._read()
-
-    def _read(self) -> tuple[float, float, float, float, float]:
-        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-        busy = float(sum(values) - values[3] - values[4])  # all but idle and iowait
-        times = os.times()
-        return (
-            time.monotonic(),
-            family_cpu(self.roots),
-            times.user + times.system,
-            busy,
-            float(sum(values)),
-        )
-
-    def cores(self) -> tuple[float, float, float]:
-        """(workers', this process's, the machine's) cores busy since the start."""
-        end = self._read()
-        wall = end[0] - self.start[0]
-        machine = (end[3] - self.start[3]) / (end[4] - self.start[4]) * (os.cpu_count() or 1)
-        return (end[1] - self.start[1]) / wall, (end[2] - self.start[2]) / wall, machine
-
-
-@dataclass
-class Procs:
-    """Every process this run started; ``stop`` ends them and their descendants."""
-
-    log_dir: Path
-    started: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    def start(self, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        log = self.log_dir / f"proc-{uuid.uuid4().hex[:8]}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-        self.started.append(process)
-        return process
-
-    def stop(self, grace: float = 10.0) -> None:
-        """SIGTERM (a warm shutdown), then SIGKILL for anything left, descendants
-        first collected so that orphaned work horses are not missed."""
-        family = {p.pid: descendants(p.pid) for p in self.started if p.poll() is None}
-        for process in self.started:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for process in self.started:
-            with suppress(subprocess.TimeoutExpired):
-                process.wait(max(0.1, deadline - time.monotonic()))
-        for process in self.started:
-            for pid in [*family.get(process.pid, []), process.pid]:
-                with suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            with suppress(subprocess.TimeoutExpired):
-                process.wait(5)
-        self.started.clear()
 
 
 # --- the environment ------------------------------------------------------------------
@@ -350,25 +228,6 @@ def counting_queries() -> Iterator[list[str]]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
-
-
-def table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
-    print(f"\n{title}")
-    print(
-        "  ".join(
-            h.ljust(w) if i == 0 else h.rjust(w)
-            for i, (h, w) in enumerate(zip(header, widths, strict=True))
-        )
-    )
-    for row in rows:
-        print(
-            "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w)
-                for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-    sys.stdout.flush()
 
 
 # --- (a) submit -----------------------------------------------------------------------
@@ -789,10 +648,10 @@ def llm_level(
             if time.monotonic() >= next_memory:  # a /proc walk: not too often
                 next_memory += 5
                 procs = process_table()
-                for pid in proc_children(pool.pid, procs):
+                for pid in children_of(pool.pid, procs):
                     peak_worker = max(peak_worker, status_kb(pid, "VmHWM"))
                     pss_worker = max(pss_worker, pss_kb(pid))
-                    for horse, group in proc_children(pid, procs).items():
+                    for horse, group in children_of(pid, procs).items():
                         if horse == group:
                             peak_horse = max(peak_horse, status_kb(horse, "VmHWM"))
                             pss_horse = max(pss_horse, pss_kb(horse))

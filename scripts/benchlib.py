@@ -1,0 +1,152 @@
+"""What the benchmarks in this folder share: starting and stopping the processes they
+measure, reading their CPU time and memory from /proc, and printing a table.
+
+Imported by ``scripts/bench_dispatch.py`` and ``scripts/bench_queue.py`` (run as
+scripts, so this folder is on ``sys.path``). Linux only: everything is read from /proc.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from snakebench.localstack.testing_support import children_of, process_table
+
+# --- processes ------------------------------------------------------------------------
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below ``pid``: children, their children, ..."""
+    table = process_table()
+    out, todo = [], [pid]
+    while todo:
+        kids = list(children_of(todo.pop(), table))
+        out += kids
+        todo += kids
+    return out
+
+
+def status_kb(pid: int, key: str) -> int:
+    """A ``kB`` line of /proc/<pid>/status (VmHWM: peak RSS), 0 if the process is gone."""
+    with suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def pss_kb(pid: int) -> int:
+    """Proportional set size: RSS with shared pages divided among their sharers."""
+    with suppress(OSError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its reaped children (an RQ worker reaps each
+    work horse, so this includes every job it ran)."""
+    with suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+def family_cpu(roots: list[int]) -> float:
+    """CPU seconds used so far by these processes and all their descendants, live or
+    reaped (a reaped process's time is in its parent's children's time)."""
+    table = process_table()
+    total, todo = 0.0, list(roots)
+    while todo:
+        pid = todo.pop()
+        total += cpu_seconds(pid)
+        todo += list(children_of(pid, table))
+    return total
+
+
+class CpuMeter:
+    """Cores busy over an interval: the given process trees', this process's (the
+    fake server runs in it, and the monitor), and the whole machine's (other load on
+    this shared machine shows as the difference)."""
+
+    def __init__(self, roots: list[int]) -> None:
+        self.roots = roots
+        self.start = self._read()
+
+    def _read(self) -> tuple[float, float, float, float, float]:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        busy = float(sum(values) - values[3] - values[4])  # all but idle and iowait
+        times = os.times()
+        return (
+            time.monotonic(),
+            family_cpu(self.roots),
+            times.user + times.system,
+            busy,
+            float(sum(values)),
+        )
+
+    def cores(self) -> tuple[float, float, float]:
+        """(the trees', this process's, the machine's) cores busy since the start."""
+        end = self._read()
+        wall = end[0] - self.start[0]
+        machine = (end[3] - self.start[3]) / (end[4] - self.start[4]) * (os.cpu_count() or 1)
+        return (end[1] - self.start[1]) / wall, (end[2] - self.start[2]) / wall, machine
+
+
+@dataclass
+class Procs:
+    """Every process this run started; ``stop`` ends them and their descendants."""
+
+    log_dir: Path
+    started: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def start(self, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log = self.log_dir / f"proc-{uuid.uuid4().hex[:8]}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        self.started.append(process)
+        return process
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM (a warm shutdown), then SIGKILL for anything left, descendants
+        first collected so that orphaned work horses are not missed."""
+        family = {p.pid: descendants(p.pid) for p in self.started if p.poll() is None}
+        for process in self.started:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in self.started:
+            with suppress(subprocess.TimeoutExpired):
+                process.wait(max(0.1, deadline - time.monotonic()))
+        for process in self.started:
+            for pid in [*family.get(process.pid, []), process.pid]:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            with suppress(subprocess.TimeoutExpired):
+                process.wait(5)
+        self.started.clear()
+
+
+# --- output ---------------------------------------------------------------------------
+
+
+def table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    """Print ``rows`` under ``title``: the first column left-aligned, the rest right."""
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
+    print(f"\n{title}")
+    for row in (header, *rows):
+        print(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+    sys.stdout.flush()
