@@ -1,7 +1,7 @@
 """Dispatch and workers: submitting, monitoring and playing games through RQ with
 real ``rq worker`` processes, each figure next to its baseline from the same run.
 
-    python scripts/bench_dispatch.py [--quick] [--parts abcde]
+    python scripts/bench_dispatch.py [--quick] [--parts abce]
 
 (a) seconds to submit 10,000 and 100,000 games (game rows + jobs) on SQLite and
     PostgreSQL, against creating and enqueueing one game at a time (measured on 1,000
@@ -14,18 +14,16 @@ real ``rq worker`` processes, each figure next to its baseline from the same run
 (c) bot games per minute (greedy v random, 100 rounds) with 1, 2, 4, 8 ``rq worker``
     processes, with the bare worker command and with one that preloads the job
     module, against one process playing the games with no queue;
-(d) LLM v LLM games per minute (fake provider: 300 ms + up to 100 ms per move,
-    100-round games) at 8, 16, 32, 64 concurrent games (``rq worker-pool -n N``),
-    against the ideal concurrency / (rounds x mean slower move), with peak RSS;
+(d) moved to ``scripts/bench_scale.py`` (LLM games at 8 to 128 concurrent games);
 (e) end to end: 1,000 bot games through the README's command (``python -m
     snakebench.dispatch --model-a greedy --model-b random --count 1000 --local
     --monitor``) run in a fresh folder as a new user would (its own SQLite, private
     Redis and workers): wall time, games/s while playing, games by status, against
     the same seeds played in this process with no queue and the ideal for the cores.
 
-``--quick``: 1,000 and 2,000 games in (a) and (b), 100 in (e), fewer workers in (c)
-and (d). It uses Redis db 14 on 127.0.0.1:6379 (FLUSHED; part (b) holds ~110,000
-jobs there at its peak) and the PostgreSQL server on 127.0.0.1:5432 (a throw-away
+``--quick``: 1,000 and 2,000 games in (a) and (b), 100 in (e), fewer workers in (c).
+It uses Redis db 6 on 127.0.0.1:6379 (FLUSHED; part (b) holds ~110,000 jobs there at
+its peak; not a db the tests use) and the PostgreSQL server on 127.0.0.1:5432 (a throw-away
 database, dropped at the end); PostgreSQL rows are skipped when it is not there.
 Every part has a deadline, and every process it starts is stopped by pid before the
 next part begins.
@@ -56,7 +54,7 @@ from typing import Any, cast
 import peewee as pw
 import psycopg2
 import redis
-from benchlib import CpuMeter, Procs, family_cpu, pss_kb, status_kb, table
+from benchlib import CpuMeter, Procs, family_cpu, status_kb, table
 from psycopg2 import sql
 from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
 from rich.console import Console
@@ -65,7 +63,6 @@ from rq import Worker
 from snakebench.batches import (
     BatchSpec,
     batch_progress,
-    cancel_batch,
     create_batch_games,
     enqueue_batch,
     latest_batch_id,
@@ -74,11 +71,9 @@ from snakebench.batches import (
     write_batch,
 )
 from snakebench.config import Settings
-from snakebench.localstack.testing_support import children_of, process_table
+from snakebench.localstack.testing_support import process_table
 from snakebench.monitor import BatchView, enforce_budget
 from snakebench.monitor import _idle_note as idle_note  # the monitor loop's worker check
-from snakebench.providers import fake_server
-from snakebench.providers.fake_faults import FakeOptions
 from snakebench.queueing import WORKER_COMMAND, connect_redis, enqueue_games
 from snakebench.simulation import GameParams, create_stored_game, run_stored_game
 from snakebench.store import (
@@ -89,17 +84,11 @@ from snakebench.store import (
     database,
     get_batch,
     open_store,
-    upsert_model,
     utcnow,
 )
 
 RQ = str(Path(sys.executable).with_name("rq"))
-SDKS = "bench_preload_sdks"  # a worker settings module written into the run's folder
 FAKE_KEY = "sk-bench-not-a-secret"
-LATENCY_MS, JITTER_MS = 300.0, 100.0
-# E[max of two moves] = base + E[max(U1, U2)] with U uniform on [0, jitter] = 2/3 jitter.
-MEAN_SLOWER_MOVE = (LATENCY_MS + 2 * JITTER_MS / 3) / 1000
-
 
 # --- the environment ------------------------------------------------------------------
 
@@ -147,23 +136,14 @@ class Bench:
         )
         return env
 
-    def worker_command(self, preload: bool | str, pool: int = 0) -> list[str]:
+    def worker_command(self, preload: bool) -> list[str]:
         """The documented WORKER_COMMAND (this venv's ``rq``, this run's Redis);
-        ``preload=False`` drops its ``-c jobs.run_game``, ``preload=SDKS`` names the
-        module :func:`write_sdk_preload` wrote instead; ``pool=N`` runs it as
-        ``rq worker-pool -n N`` (whose workers always run a scheduler)."""
+        ``preload=False`` drops its ``-c jobs.run_game``."""
         words = shlex.split(WORKER_COMMAND)[2:]
-        at = words.index("-c")
-        if preload is False:
+        if not preload:
+            at = words.index("-c")
             del words[at : at + 2]
-        elif preload == SDKS:
-            words[at : at + 2] = ["-P", str(self.tmp), "-c", SDKS]
-        if pool:
-            words.remove("--with-scheduler")
-            head = [RQ, "worker-pool", "-n", str(pool)]
-        else:
-            head = [RQ, "worker"]
-        return [*head, *words, "--url", self.args.redis_url]
+        return [RQ, "worker", *words, "--url", self.args.redis_url]
 
     def wait_workers(self, count: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -526,170 +506,6 @@ def bot_level(
         bench.procs.stop()
 
 
-# --- (d) LLM games at high concurrency ------------------------------------------------
-
-
-@dataclass
-class Sample:
-    at: float
-    running: int
-    requests: int
-
-
-def write_sdk_preload(folder: Path) -> None:
-    """A worker settings module (``-c``) that imports the job code AND the provider
-    clients, hence the SDKs: since the SDKs are imported lazily, ``-c jobs.run_game``
-    no longer loads them, and each work horse imports them after its fork."""
-    (folder / f"{SDKS}.py").write_text(
-        '"""Written by scripts/bench_dispatch.py for part (d)."""\n'
-        "import jobs.run_game  # noqa: F401\n"
-        "import snakebench.providers.anthropic_client  # noqa: F401\n"
-        "import snakebench.providers.openai_compat  # noqa: F401\n"
-    )
-
-
-def part_d(bench: Bench) -> None:
-    args = bench.args
-    url = bench.sqlite_url("llm")
-    settings = use_store(bench, url)
-    # socketserver listens with a backlog of 5; 128 SDK clients connecting at once at
-    # the start of a wave would then wait out SYN retries. Not part of what is measured.
-    fake_server._HTTPServer.request_queue_size = 1024
-    # A horse stopped by cancel drops its connections; the server's threads would
-    # print each reset as a traceback.
-    fake_server._HTTPServer.handle_error = lambda *_: None  # type: ignore[method-assign]
-    server = fake_server.FakeLLMServer(FakeOptions(latency_ms=LATENCY_MS, jitter_ms=JITTER_MS))
-    server.start()
-    os.environ["OPENAI_API_KEY"] = FAKE_KEY  # dispatch checks the key exists
-    for name in ("fake-a", "fake-b"):
-        upsert_model(name, provider="openai", model_slug=name, base_url=f"{server.url}/v1")
-    write_sdk_preload(bench.tmp)
-    deadline = Deadline(args.budget_d)
-    rows = []
-    try:
-        for concurrency in args.concurrency:
-            for preload in ("jobs.run_game", SDKS):
-                label = f"{concurrency} {'+SDKs' if preload == SDKS else ''}"
-                if deadline.left() < args.window + 30:
-                    rows.append([label, "skipped: part (d) out of time", *[""] * 10])
-                    continue
-                row = llm_level(bench, settings, url, server, concurrency, preload, deadline)
-                rows.append([label, *row])
-    finally:
-        server.stop()
-        database.close()
-    table(
-        f"(d) LLM v LLM games (fake provider {LATENCY_MS:.0f} ms + up to {JITTER_MS:.0f} ms "
-        f"per move, max 100 rounds), `rq worker-pool -n N -c jobs.run_game`, SQLite; "
-        f"{args.window:.0f} s window;\n+SDKs: `-c` a module importing the provider SDKs too",
-        [
-            "N",
-            "running mean/max",
-            "rounds/s",
-            "ideal",
-            "efficiency",
-            "games/min",
-            "ideal/min",
-            "completed (rounds)",
-            "cores: workers / fake / machine",
-            "CPU ms per round: workers / fake",
-            "worker VmHWM / Pss MB",
-            "horse VmHWM / Pss MB",
-        ],
-        rows,
-    )
-    print(
-        f"  ideal rounds/s = N / {MEAN_SLOWER_MOVE:.4f} s (the mean of the slower of the two\n"
-        "  moves); games/min counts 100-round games (rounds/s x 60 / 100); completed: games\n"
-        "  finished by the end of the window (their mean rounds); cores busy in the window:\n"
-        "  workers and their horses, this process (the fake server and the monitor), and the\n"
-        "  whole machine (the rest is other load on this shared machine); Pss: shared pages\n"
-        "  split among the processes sharing them (the pool forks every worker from one parent)"
-    )
-
-
-def llm_level(
-    bench: Bench,
-    settings: Settings,
-    url: str,
-    server: fake_server.FakeLLMServer,
-    concurrency: int,
-    preload: str,
-    deadline: Deadline,
-) -> list[str]:
-    """One row of part (d) but its first column: N workers, one game each at a time."""
-    args = bench.args
-    bench.redis.flushdb()
-    pool = bench.procs.start(
-        bench.worker_command(preload=preload, pool=concurrency), bench.worker_env(url)
-    )
-    blank = [""] * 10  # the other columns of a row that could not be measured
-    try:
-        if not bench.wait_workers(concurrency, min(120, deadline.left())):
-            started = Worker.count(connection=bench.redis)
-            return [f"only {started} workers started", *blank]
-        games_needed = concurrency * (int(args.window / 15) + 3)
-        batch = create_batch_games(
-            BatchSpec("fake-a", "fake-b", count=games_needed, max_rounds=100, seed=concurrency),
-            settings,
-        )
-        enqueue_batch(batch.id, bench.redis, settings=settings)
-        start = time.monotonic()
-        samples: list[Sample] = []
-        peak_worker = peak_horse = pss_worker = pss_horse = 0
-        meter: CpuMeter | None = None  # made when the window opens
-        warm_end, end = start + args.warmup, start + args.warmup + args.window
-        next_memory = warm_end
-        while time.monotonic() < end:
-            progress = batch_progress(batch.id)
-            samples.append(
-                Sample(time.monotonic(), progress.running, server.stats()["total"]["requests"])
-            )
-            if time.monotonic() >= next_memory:  # a /proc walk: not too often
-                next_memory += 5
-                procs = process_table()
-                for pid in children_of(pool.pid, procs):
-                    peak_worker = max(peak_worker, status_kb(pid, "VmHWM"))
-                    pss_worker = max(pss_worker, pss_kb(pid))
-                    for horse, group in children_of(pid, procs).items():
-                        if horse == group:
-                            peak_horse = max(peak_horse, status_kb(horse, "VmHWM"))
-                            pss_horse = max(pss_horse, pss_kb(horse))
-            time.sleep(0.5)
-            if meter is None and time.monotonic() >= warm_end:
-                meter = CpuMeter([pool.pid])
-        assert meter is not None
-        workers_cpu, fake_cpu, machine = meter.cores()
-        window = [s for s in samples if s.at >= warm_end]
-        first, last = window[0], window[-1]
-        seconds = last.at - first.at
-        rounds_per_s = (last.requests - first.requests) / 2 / seconds
-        ideal = concurrency / MEAN_SLOWER_MOVE
-        finished = list(
-            Game.select(Game.rounds, Game.ended_at).where(
-                (Game.batch == batch.id) & (Game.status == "completed")
-            )
-        )
-        mean_rounds = statistics.mean(g.rounds for g in finished) if finished else 0.0
-        running = [s.running for s in window]
-        cancel_batch(batch.id, bench.redis)
-        return [
-            f"{statistics.mean(running):.1f}/{max(running)}",
-            f"{rounds_per_s:.1f}",
-            f"{ideal:.1f}",
-            f"{rounds_per_s / ideal:.0%}",
-            f"{rounds_per_s * 60 / 100:.1f}",
-            f"{ideal * 60 / 100:.1f}",
-            f"{len(finished)} ({mean_rounds:.0f})",
-            f"{workers_cpu:.2f} / {fake_cpu:.2f} / {machine:.2f}",
-            f"{workers_cpu / rounds_per_s * 1000:.1f} / {fake_cpu / rounds_per_s * 1000:.1f}",
-            f"{peak_worker / 1024:.0f} / {pss_worker / 1024:.0f}",
-            f"{peak_horse / 1024:.0f} / {pss_horse / 1024:.0f}",
-        ]
-    finally:
-        bench.procs.stop(grace=15)
-
-
 # --- (e) end to end -------------------------------------------------------------------
 
 
@@ -937,8 +753,8 @@ def e2e_row(
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    parser.add_argument("--parts", default="abcde", help="which parts to run (default abcde)")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--parts", default="abce", help="which parts to run (default abce)")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/6")
     parser.add_argument("--pg-host", default="127.0.0.1")
     parser.add_argument("--pg-port", type=int, default=5432)
     parser.add_argument("--pg-user", default="postgres")
@@ -951,11 +767,7 @@ def parse_args() -> argparse.Namespace:
     args.refreshes = 50 if quick else 500
     args.bot_games = 60 if quick else 400
     args.workers = [1, 2] if quick else [1, 2, 4, 8]
-    args.concurrency = [8] if quick else [8, 16, 32, 64]
-    args.warmup = 5.0
-    args.window = 15.0 if quick else 60.0
     args.budget_c = 120 if quick else 600
-    args.budget_d = 200 if quick else 900
     args.e2e_games = 100 if quick else 1000
     args.budget_e = 180 if quick else 900  # seconds the end-to-end command may take
     return args
@@ -965,7 +777,6 @@ PARTS: dict[str, Callable[[Bench], None]] = {
     "a": part_a,
     "b": part_b,
     "c": part_c,
-    "d": part_d,
     "e": part_e,
 }
 
