@@ -20,8 +20,8 @@ import jobs.evaluate  # noqa: F401  (preloaded too: the evaluation games' callba
 
 # Imported here on purpose: workers preload this module (`rq worker -c jobs.run_game`)
 # before forking a work horse per game, so the provider SDKs (~2 s to import) are
-# loaded once per worker, not once per LLM game (docs/PERFORMANCE.md, part d: 46% of
-# the ideal throughput at 64 concurrent games without this, 94% with it).
+# loaded once per worker, not once per LLM game (docs/PERFORMANCE.md, "Latency-bound
+# scale": 46% of the ideal throughput at 64 concurrent games without this, 94% with it).
 from snakebench.config import Settings, get_settings
 from snakebench.providers import anthropic_client, openai_compat
 from snakebench.queueing import connect_redis

@@ -54,11 +54,10 @@ from typing import Any, cast
 import peewee as pw
 import psycopg2
 import redis
-from benchlib import CpuMeter, Procs, family_cpu, status_kb, table
+from benchlib import CpuMeter, Procs, family_cpu, status_kb, table, wait_workers
 from psycopg2 import sql
 from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
 from rich.console import Console
-from rq import Worker
 
 from snakebench.batches import (
     BatchSpec,
@@ -146,12 +145,7 @@ class Bench:
         return [RQ, "worker", *words, "--url", self.args.redis_url]
 
     def wait_workers(self, count: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if Worker.count(connection=self.redis) >= count:
-                return True
-            time.sleep(0.2)
-        return False
+        return wait_workers(self.redis, count, timeout)
 
 
 def _pg_admin(dbname: str, args: argparse.Namespace) -> Any:

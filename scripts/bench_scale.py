@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
-from benchlib import CpuMeter, Procs, descendants, pss_kb, table
+from benchlib import CpuMeter, Procs, descendants, pss_kb, table, wait_workers
 from rq import Worker
 
 from snakebench.batches import (
@@ -143,7 +143,7 @@ def measure(run: Run, concurrency: int, threaded: bool) -> Window | str:
     threads = math.ceil(concurrency / processes) if threaded else 0
     pool = run.procs.start(worker_argv(run, processes, threaded), run.env(threads))
     try:
-        if not wait_workers(run, processes, 120):
+        if not wait_workers(run.redis, processes, 120):
             return f"only {Worker.count(connection=run.redis)} of {processes} workers started"
         games = concurrency * (int(run.args.window / 20) + 3)  # games end early: spares
         spec = BatchSpec("fake-a", "fake-b", count=games, max_rounds=ROUNDS, seed=concurrency)
@@ -164,15 +164,6 @@ def measure(run: Run, concurrency: int, threaded: bool) -> Window | str:
         return Window(seconds, moves / 2, running, (cores, fake_cores, machine), pss, processes)
     finally:
         run.procs.stop(grace=20)
-
-
-def wait_workers(run: Run, count: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if Worker.count(connection=run.redis) >= count:
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def row(label: str, concurrency: int, seen: Window | str) -> list[str]:

@@ -17,6 +17,9 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import redis
+from rq import Worker
+
 from snakebench.localstack.testing_support import children_of, process_table
 
 # --- processes ------------------------------------------------------------------------
@@ -133,6 +136,16 @@ class Procs:
             with suppress(subprocess.TimeoutExpired):
                 process.wait(5)
         self.started.clear()
+
+
+def wait_workers(connection: redis.Redis, count: int, timeout: float) -> bool:
+    """Whether ``count`` RQ workers registered in Redis within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if Worker.count(connection=connection) >= count:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 # --- output ---------------------------------------------------------------------------

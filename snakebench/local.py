@@ -202,7 +202,7 @@ class LocalStack:
         Unless the command already names a settings module, ``-c jobs.run_game`` makes
         the worker import the job module once, before it forks: each work horse then
         inherits it instead of importing the provider SDKs again (seconds of CPU per
-        game). The module defines no upper-case names, so RQ takes no settings from it.
+        game). Of its names RQ reads only ``REDIS_URL``; the ``--url`` added here wins.
         """
         rq_script = Path(sys.executable).parent / "rq"
         rq = [str(rq_script)] if rq_script.is_file() else [sys.executable, "-m", "rq.cli"]

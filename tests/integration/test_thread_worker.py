@@ -56,6 +56,15 @@ def start_thread_worker(stack: Stack, threads: int, *, burst: bool = False) -> N
     )
 
 
+def start_games(stack: Stack, count: int, rounds: int, seed: int, threads: int) -> str:
+    """Submit a batch and start one ThreadWorker; return once ``threads`` of its games
+    run at once (the rest wait in the queue)."""
+    batch_id = submit(stack, count=count, rounds=rounds, seed=seed)
+    start_thread_worker(stack, threads=threads)
+    wait_until(lambda: batch_progress(batch_id).running == threads, 60, f"{threads} games running")
+    return batch_id
+
+
 def peak_running(batch_id: str, until: float) -> int:
     """The most games the batch had running at once, sampled until it finished."""
     peak = 0
@@ -83,9 +92,7 @@ def test_one_process_plays_its_threads_worth_of_games_at_once(
 def test_a_warm_shutdown_lets_the_running_games_finish(
     stack: Stack, fake_llm: FakeLLMServer
 ) -> None:
-    batch_id = submit(stack, count=6, rounds=25, seed=41)
-    start_thread_worker(stack, threads=4)
-    wait_until(lambda: batch_progress(batch_id).running == 4, 60, "four games running")
+    batch_id = start_games(stack, count=6, rounds=25, seed=41, threads=4)
     (worker,) = stack.workers
     worker.process.send_signal(signal.SIGTERM)
 
@@ -101,9 +108,7 @@ def test_a_warm_shutdown_lets_the_running_games_finish(
 def test_the_games_of_a_killed_process_are_played_again(
     stack: Stack, fake_llm: FakeLLMServer
 ) -> None:
-    batch_id = submit(stack, count=3, rounds=30, seed=42)
-    start_thread_worker(stack, threads=3)
-    wait_until(lambda: batch_progress(batch_id).running == 3, 60, "three games running")
+    batch_id = start_games(stack, count=3, rounds=30, seed=42, threads=3)
     wait_until(lambda: requests(fake_llm) >= 30, 30, "the games to be under way")
     (dead,) = stack.workers
     stack.kill(dead, parent=True)
@@ -118,9 +123,7 @@ def test_the_games_of_a_killed_process_are_played_again(
 
 
 def test_cancel_stops_the_games_running_in_threads(stack: Stack, fake_llm: FakeLLMServer) -> None:
-    batch_id = submit(stack, count=5, rounds=80, seed=43)
-    start_thread_worker(stack, threads=3)
-    wait_until(lambda: batch_progress(batch_id).running == 3, 60, "three games running")
+    batch_id = start_games(stack, count=5, rounds=80, seed=43, threads=3)
     wait_until(lambda: requests(fake_llm) >= 20, 30, "the games to be under way")
 
     assert cancel_batch(batch_id, stack.redis) == 5
