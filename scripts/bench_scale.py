@@ -60,7 +60,6 @@ LATENCY_MS, JITTER_MS = 300.0, 100.0
 MEAN_SLOWER_MOVE = (LATENCY_MS + 2 * JITTER_MS / 3) / 1000  # E[max of two U(0, jitter)]
 ROUNDS = 100
 FAKE_KEY = "sk-bench-not-a-secret"
-THREAD_PROCESSES = 2  # one ThreadWorker per core of this machine
 
 
 @dataclass
@@ -139,7 +138,7 @@ class Window:
 def measure(run: Run, concurrency: int, threaded: bool) -> Window | str:
     """Start the workers, keep ``concurrency`` games running, measure one window."""
     run.redis.flushdb()
-    processes = THREAD_PROCESSES if threaded else concurrency
+    processes = run.args.processes if threaded else concurrency
     threads = math.ceil(concurrency / processes) if threaded else 0
     pool = run.procs.start(worker_argv(run, processes, threaded), run.env(threads))
     try:
@@ -209,6 +208,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--variants", default="pool,threads", help="pool, threads or both")
     parser.add_argument("--window", type=float, default=45.0, help="seconds measured per row")
     parser.add_argument("--warmup", type=float, default=8.0, help="seconds before a window")
+    parser.add_argument(
+        "--processes", type=int, default=2, help="ThreadWorker processes (default: 2, a core each)"
+    )
     parser.add_argument("--quick", action="store_true", help="8 and 16 games, 15 s windows")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/3")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -216,7 +218,7 @@ def parse_args() -> argparse.Namespace:
     if args.quick:
         args.concurrency, args.window, args.warmup = [8, 16], 15.0, 5.0
     unknown = set(args.variants.split(",")) - {"pool", "threads"}
-    if unknown or min(args.concurrency) < 1:
+    if unknown or min(args.concurrency) < 1 or args.processes < 1:
         parser.error(f"--variants takes pool and/or threads, not {', '.join(sorted(unknown))}")
     return args
 
