@@ -8,10 +8,13 @@ bad value is reported once, with the variable's name, instead of deep inside a j
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
+
+N = TypeVar("N", int, float)
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 DEFAULT_DATABASE_URL = "sqlite:///snakebench.db"
@@ -111,26 +114,24 @@ def mask_url(url: str) -> str:
 
 
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a number") from None
-    if value <= 0:
-        raise ConfigError(f"{name}={raw!r} must be above zero")
-    return value
+    return _positive(env, name, default, float, "a number")
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    return _positive(env, name, default, int, "a whole number")
+
+
+def _positive(
+    env: Mapping[str, str], name: str, default: N, parse: Callable[[str], N], what: str
+) -> N:
+    """``env[name]`` read by ``parse`` and above zero; ``default`` when unset or empty."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+        raise ConfigError(f"{name}={raw!r} is not {what}") from None
     if value <= 0:
         raise ConfigError(f"{name}={raw!r} must be above zero")
     return value
