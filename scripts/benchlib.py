@@ -99,8 +99,9 @@ class CpuMeter:
     def cores(self) -> tuple[float, float, float]:
         """(the trees', this process's, the machine's) cores busy since the start."""
         end = self._read()
-        wall = end[0] - self.start[0]
-        machine = (end[3] - self.start[3]) / (end[4] - self.start[4]) * (os.cpu_count() or 1)
+        wall = max(end[0] - self.start[0], 1e-9)
+        ticks = end[4] - self.start[4]  # 0 when the span was shorter than one clock tick
+        machine = (end[3] - self.start[3]) / ticks * (os.cpu_count() or 1) if ticks else 0.0
         return (end[1] - self.start[1]) / wall, (end[2] - self.start[2]) / wall, machine
 
 

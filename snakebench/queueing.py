@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import redis
+import redis.utils
 from rq import Callback, Queue, Retry
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
@@ -33,6 +34,21 @@ WORKER_COMMAND = (
     "rq worker -S json -j snakebench.queueing.GameJob -c jobs.run_game "
     "games-high games games-low --with-scheduler"
 )
+
+# redis-py 8 looks its own version up in the package metadata (importlib.metadata: a
+# directory scan and a header parse, ~1 ms) for every connection it opens, to send
+# CLIENT SETINFO. A work horse forked per game opens its connections afresh, so that
+# lookup was part of every game's queue overhead (docs/PERFORMANCE.md, part 1). The
+# version cannot change within a process: remember it, here, where every worker,
+# command and web process that talks to Redis passes, and before any horse is forked.
+_REDIS_PY_VERSION: str = redis.utils.get_lib_version()  # type: ignore[no-untyped-call]
+
+
+def _redis_py_version() -> str:
+    return _REDIS_PY_VERSION
+
+
+redis.utils.get_lib_version = _redis_py_version
 
 # Referenced by name, so that enqueueing never imports the workers' code.
 RUN_GAME = "jobs.run_game.run_game"

@@ -41,20 +41,23 @@ class StoreError(Exception):
     """The database cannot be used as configured; the message is one line for a human."""
 
 
-def connect(url: str) -> pw.Database:
+def connect(url: str, *, keep_open: bool = False) -> pw.Database:
     """Open the database ``url`` names, point :data:`database` at it and return it.
 
     The connection is tried once here so a bad URL fails now with a :class:`StoreError`,
     then closed again: peewee reopens one per thread on first use, and a connection
     opened before an RQ worker forks must not be shared with the work horse.
-    An in-memory SQLite database (``sqlite:///:memory:``) stays open, else it would vanish.
+    ``keep_open=True`` leaves it open for this thread's next query instead: for a job,
+    which runs where no fork follows and would otherwise connect twice (on PostgreSQL
+    a second login). An in-memory SQLite database (``sqlite:///:memory:``) always stays
+    open, else it would vanish.
     """
     db = _build(url)
     try:
         db.connect()
     except (pw.PeeweeException, OSError) as exc:
         raise StoreError(f"cannot connect to {mask_url(url)}: {_reason(exc, url)}") from None
-    if not _is_memory(db):
+    if not keep_open and not _is_memory(db):
         db.close()
     _replace_proxied(db)
     return db

@@ -136,3 +136,23 @@ def test_game_job_runs_only_snakebench_functions_and_callbacks() -> None:
         evil.failure_callback  # noqa: B018
     fine = job(RUN_GAME, on_success=Callback(EVALUATION_ON_SUCCESS))
     assert fine.success_callback is not None and fine.failure_callback is None
+
+
+def test_redis_looks_its_version_up_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """redis-py reads its version from the package metadata for every connection it
+    opens; queueing remembers it, so a work horse's fresh connections skip the ~1 ms
+    read (the parent looked it up before forking)."""
+    import importlib.metadata
+
+    import redis.utils
+
+    expected = importlib.metadata.version("redis")
+
+    def no_metadata(name: str) -> str:
+        raise AssertionError(f"package metadata read again for {name}")
+
+    monkeypatch.setattr(importlib.metadata, "version", no_metadata)
+    assert redis.utils.get_lib_version() == expected
+    connection = redis.Connection()  # what a horse's pool makes after the fork
+    assert connection.driver_info is not None
+    assert connection.driver_info.lib_version == expected

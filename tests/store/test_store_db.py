@@ -176,3 +176,20 @@ def test_open_store_once_keeps_the_proxy_on_one_database_per_process(tmp_path: P
     again = open_store_once(first)
     assert database.obj is again and again is not other
     database.close()
+
+
+def test_open_store_once_gives_a_job_an_open_connection_at_the_latest_schema(
+    tmp_path: Path,
+) -> None:
+    """What a work horse pays per game: one connect (kept for the job's queries, not
+    tested and reopened) and one schema read; a database behind is upgraded."""
+    from snakebench.store import Model
+    from snakebench.store.migrations import current_version, latest_version
+
+    db = open_store_once(Settings(database_url=f"sqlite:///{tmp_path / 'fresh.db'}"))
+    try:
+        assert not db.is_closed()  # the job's first query uses this connection
+        assert current_version(db) == latest_version()
+        assert Model.select().count() == 0  # bots are registered by the commands that need them
+    finally:
+        database.close()
