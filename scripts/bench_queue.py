@@ -76,7 +76,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
-from benchlib import CpuMeter, Procs, table
+from benchlib import CpuMeter, Procs, host_speed, table
 from rq import Queue, Worker
 from rq.registry import FailedJobRegistry, FinishedJobRegistry
 
@@ -623,8 +623,11 @@ def main() -> int:
         stack.callback(cleanup, bench)
         open_store(settings)
         print(f"bench_queue: {header_line(bench)}; work in {tmp}", flush=True)
+        before = host_speed()
+        print(f"  {before}", flush=True)
         report(bench)
         print(f"  ({time.perf_counter() - started:.0f} s in all)")
+        print(f"  before: {before}\n  after:  {host_speed()}")
     return 0
 
 

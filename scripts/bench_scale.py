@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
-from benchlib import CpuMeter, Procs, descendants, pss_kb, table, wait_workers
+from benchlib import CpuMeter, Procs, descendants, host_speed, pss_kb, table, wait_workers
 from rq import Worker
 
 from snakebench.batches import (
@@ -235,6 +235,8 @@ def main() -> None:
     open_store(settings)
     os.environ["OPENAI_API_KEY"] = FAKE_KEY  # batch creation checks the models' keys
     rows = []
+    speeds = [host_speed()]
+    print(speeds[0], flush=True)
     try:
         start_fake(run)
         for concurrency in args.concurrency:
@@ -263,6 +265,8 @@ def main() -> None:
         "server, the whole machine\n  (2 cores; the rest is other load); Pss sampled "
         "mid-window over every worker process"
     )
+    speeds.append(host_speed())
+    print(f"  before: {speeds[0]}\n  after:  {speeds[1]}")
 
 
 if __name__ == "__main__":

@@ -151,6 +151,23 @@ def wait_workers(connection: redis.Redis, count: int, timeout: float) -> bool:
 
 # --- output ---------------------------------------------------------------------------
 
+NORMAL_HOST_SPEED = 250_000  # bench_engine's baseline rounds/s on this machine on a normal day
+
+
+def host_speed(seconds: float = 1.5) -> str:
+    """How fast this shared host runs Python right now, as one line to print beside a
+    figure that the CPU limits: bench_engine's baseline (the original's round loop,
+    replayed) against its usual rate. The same code has run 1.5-1.7x slower on some
+    afternoons, enough to move a CPU-bound row by 25 points."""
+    from bench_engine import best_rate, original_style_replay, record_games
+
+    count, elapsed = best_rate(original_style_replay(record_games(20)), seconds, 3)
+    rate = count / elapsed
+    return (
+        f"host speed: {rate:,.0f} original-style rounds/s in bench_engine's baseline loop "
+        f"({rate / NORMAL_HOST_SPEED:.0%} of the usual {NORMAL_HOST_SPEED:,})"
+    )
+
 
 def table(title: str, header: list[str], rows: list[list[str]]) -> None:
     """Print ``rows`` under ``title``: the first column left-aligned, the rest right."""
