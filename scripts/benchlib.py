@@ -38,18 +38,19 @@ def descendants(pid: int) -> list[int]:
 
 def status_kb(pid: int, key: str) -> int:
     """A ``kB`` line of /proc/<pid>/status (VmHWM: peak RSS), 0 if the process is gone."""
-    with suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
+    return _proc_kb(f"/proc/{pid}/status", key)
 
 
 def pss_kb(pid: int) -> int:
     """Proportional set size: RSS with shared pages divided among their sharers."""
+    return _proc_kb(f"/proc/{pid}/smaps_rollup", "Pss")
+
+
+def _proc_kb(path: str, key: str) -> int:
+    """The number on the ``key:`` line of a /proc file (kB), 0 if the process is gone."""
     with suppress(OSError):
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(key + ":"):
                 return int(line.split()[1])
     return 0
 

@@ -23,9 +23,9 @@ What threads give up against a horse per job: the games share one interpreter an
 lock, so one process uses at most one core, and a reply waits for the lock while other
 games hold it (run a few processes per core: ``rq worker-pool -n 4 -w ...`` on two
 cores measured 98% of the ideal at 64 games and 93% at 128, against 94% and 76% with
-2; docs/PERFORMANCE.md, part 2); bot games, which are
-CPU-bound, gain nothing; and a crash of the process stops all of its games at once
-(each is then re-run like any other).
+2; docs/PERFORMANCE.md, part 2); bot games, which are CPU-bound, gain nothing; and a
+crash of the process stops all of its games at once (each is then re-run like any
+other).
 """
 
 from __future__ import annotations

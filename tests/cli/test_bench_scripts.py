@@ -14,24 +14,23 @@ SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 BENCHES = ["bench_engine", "bench_dispatch", "bench_queue", "bench_scale", "bench_ratings"]
 
 
-@pytest.mark.parametrize("name", BENCHES)
-def test_a_bench_script_shows_its_options(name: str) -> None:
-    done = subprocess.run(
-        [sys.executable, str(SCRIPTS / f"{name}.py"), "--help"],
+def run_script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPTS / f"{name}.py"), *args],
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+@pytest.mark.parametrize("name", BENCHES)
+def test_a_bench_script_shows_its_options(name: str) -> None:
+    done = run_script(name, "--help")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"usage: {name}.py"), done.stdout
 
 
 def test_bench_scale_refuses_an_unknown_variant() -> None:
-    done = subprocess.run(
-        [sys.executable, str(SCRIPTS / "bench_scale.py"), "--variants", "greenlets"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_script("bench_scale", "--variants", "greenlets")
     assert done.returncode == 2
     assert "greenlets" in done.stderr.strip().splitlines()[-1]
