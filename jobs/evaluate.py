@@ -2,7 +2,7 @@
 
 Every evaluation game's job is enqueued with ``on_success=on_game_success`` and
 ``on_failure=on_game_failure`` (by dotted name: RQ stores callback names as strings in
-the job hash, so they work with the JSON serializer). RQ runs them in the work horse
+the job hash, not in the pickled data). RQ runs them in the work horse
 right after the job, with the worker's Redis connection; they call
 :func:`snakebench.evaluation.advance`, which creates and enqueues the next game or
 finishes the evaluation. Payloads stay ids: the evaluation is found from the game.
@@ -28,8 +28,8 @@ from snakebench.store import GameStateError, complete_game, database, open_store
 
 
 def on_game_success(job: Job, connection: redis.Redis, result: Any) -> None:
-    """The game ended (completed, void, failed or cancelled, all recorded by
-    ``run_game``): choose and enqueue the next one."""
+    """The game ended (completed, void or cancelled, recorded by ``run_game``): choose
+    and enqueue the next one."""
     _advance_after(str(job.args[0]), connection)
 
 
@@ -41,8 +41,9 @@ def on_game_failure(
     tb: TracebackType | None,
 ) -> None:
     """The job raised. RQ calls this before deciding on a retry: while retries are
-    left the game will run again, so nothing moves. With none left the game is given
-    up as ``failed`` (error kept) so the ladder replaces it instead of stalling."""
+    left the game will run again, so nothing moves. With none left (a game that ended
+    ``failed`` raises with none left) the game is given up as ``failed`` (error kept)
+    so the ladder replaces it instead of stalling."""
     if job.retries_left:
         return
     game_id = str(job.args[0])

@@ -16,19 +16,22 @@ from typing import Any
 import redis
 from rq import get_current_job
 
-import jobs.evaluate  # noqa: F401  (preloaded too: the evaluation games' callbacks)
-
-# Imported here on purpose: workers preload this module (`rq worker -c jobs.run_game`)
-# before forking a work horse per game, so the provider SDKs (~2 s to import) are
-# loaded once per worker, not once per LLM game (docs/PERFORMANCE.md, "Latency-bound
-# scale": 46% of the ideal throughput at 64 concurrent games without this, 94% with it).
+import jobs.evaluate  # noqa: F401  (the evaluation games' callbacks, loaded with the jobs)
 from snakebench.config import Settings, get_settings
-from snakebench.providers import anthropic_client, openai_compat
-from snakebench.queueing import connect_redis
+from snakebench.queueing import connect_redis, fail_for_good, mark_run_started
 from snakebench.simulation import run_stored_game, stored_summary
 from snakebench.store import GameStateError, database, get_game, open_store_once
 
-PRELOADED = (anthropic_client, openai_compat)  # named, so no linter drops the imports
+if get_current_job() is None:
+    # Imported as the worker's settings module (`rq worker -c jobs.run_game`), before it
+    # forks a work horse per game: load the provider SDKs (~3 s of imports) here, once,
+    # so every horse inherits them (docs/PERFORMANCE.md, "Latency-bound scale": 46% of
+    # the ideal throughput at 64 concurrent games without this, 94% with it). A plain
+    # `rq worker games` imports this module inside each horse, while it performs a job:
+    # there a bot game skips the SDKs, and an LLM game imports only the one it calls.
+    from snakebench.providers import anthropic_client, openai_compat
+
+    PRELOADED = (anthropic_client, openai_compat)  # named, so no linter drops the imports
 
 # Read by `rq worker -c jobs.run_game` as its settings module: with -c, RQ takes the
 # Redis URL from the module, not the environment, so without this a worker would quietly
@@ -38,24 +41,41 @@ PRELOADED = (anthropic_client, openai_compat)  # named, so no linter drops the i
 REDIS_URL = get_settings().redis_url
 
 
+class GameFailedError(RuntimeError):
+    """The game ended ``failed`` (its worker's fault, e.g. a missing API key): raised so
+    that RQ records a failed job with the reason, where rq-dashboard and ``rq info``
+    show it, instead of a finished job whose result hides it."""
+
+
 def run_game(game_id: str) -> dict[str, Any]:
     """Play the stored game ``game_id`` and record its end. Idempotent: the job id
     is the game id; a finished game returns its stored result; a game left
-    ``running`` by a dead worker starts again from its seed under the same id."""
+    ``running`` by a dead worker starts again from its seed under the same id.
+
+    Returns the game's summary (primitives only, as the wire requires) for a
+    completed, void or cancelled game; raises :class:`GameFailedError` for a failed
+    one, without a retry."""
     if not isinstance(game_id, str):
         raise TypeError(f"run_game takes a game id, not {type(game_id).__name__}")
+    job = get_current_job()
+    if job is not None:
+        mark_run_started(job)
     settings = get_settings()
     open_store_once(settings)
     try:
-        return run_stored_game(
+        summary = run_stored_game(
             game_id, settings=settings, worker=_worker_name(), live=_job_connection()
         )
     except GameStateError:
         # Cancelled (or finished by another run) while this one played: its result does
         # not count, and that is no failure of this job, so answer with what is stored.
-        return stored_summary(get_game(game_id))
+        summary = stored_summary(get_game(game_id))
     finally:
         database.close()  # a work horse is about to exit; do not leak the connection
+    if summary["status"] == "failed":
+        fail_for_good(job)
+        raise GameFailedError(f"game {game_id} failed: {summary['error']}")
+    return summary
 
 
 def health_check() -> dict[str, Any]:

@@ -71,8 +71,7 @@ from snakebench.batches import (
 )
 from snakebench.config import Settings
 from snakebench.localstack.testing_support import process_table
-from snakebench.monitor import BatchView, enforce_budget
-from snakebench.monitor import _idle_note as idle_note  # the monitor loop's worker check
+from snakebench.monitor import BatchView, Notices
 from snakebench.queueing import WORKER_COMMAND, connect_redis, enqueue_games
 from snakebench.simulation import GameParams, create_stored_game, run_stored_game
 from snakebench.store import (
@@ -356,18 +355,17 @@ def timed(call: Callable[[], object]) -> float:
 def refresher(batch_id: str, connection: redis.Redis) -> Iterator[Callable[[], None]]:
     """One pass of :func:`snakebench.monitor.watch`'s loop, as ``python -m
     snakebench.dispatch monitor`` runs it every second, minus the sleep: read the batch
-    row, enforce the budget, check for workers, redraw. The Console is a terminal
+    row, its notices (budget, failed games, workers), redraw. The Console is a terminal
     (else rich's Live draws nothing until it stops) writing to /dev/null."""
     with open(os.devnull, "w") as sink:
         console = Console(file=sink, force_terminal=True, width=100)
+        notices = Notices(batch_id, connection)
         with BatchView(batch_progress(batch_id), console) as view:
 
             def refresh() -> None:
                 progress = batch_progress(batch_id)
-                note = enforce_budget(progress, connection)
-                if note:
-                    console.print(note)
-                idle_note(progress, connection)  # printed once per idle spell
+                for line in notices.check(progress):
+                    console.print(line)
                 view.update(progress)
 
             yield refresh

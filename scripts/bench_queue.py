@@ -9,13 +9,17 @@ Needs Celery, which is no runtime dependency: ``pip install -e ".[bench]"``.
 The jobs: (i) a no-op (``bench_queue_rq.noop``, returns None); (ii) a stored
 greedy-v-random game of 20 rounds, the same seed every time, played by
 ``jobs.run_game.run_game(game_id)``, the function the product's workers run, in every
-path. Each game job gets its own game row (a played game is not played again), all
-with the rules ``dispatch`` stores (BatchSpec -> Rules), in a temporary SQLite file.
+path; (iii) with ``--kinds llm``, the same game with the fake provider's model in
+greedy's seat (no latency: the same moves, through the OpenAI SDK). Each game job gets
+its own game row (a played game is not played again), all with the rules ``dispatch``
+stores (BatchSpec -> Rules), in a temporary SQLite file.
 
 The paths, each with 1 and 2 workers (``--concurrency``; this machine has 2 cores):
 - in-process loop, no queue: the baseline the overhead is measured against;
 - RQ ``Worker``: the product's ``WORKER_COMMAND``, a work horse forked per job; this is
   "our plain RQ path";
+- RQ ``Worker`` as a literal ``rq worker games``: none of WORKER_COMMAND's flags, so
+  every horse imports the game code (and an LLM game's SDK) itself;
 - RQ ``SimpleWorker`` (``-w rq.SimpleWorker``: jobs run in the worker, no fork);
 - ``rq worker-pool -n N`` (one parent, N forked ``Worker``s, a horse per job);
 - RQ ``ThreadWorker`` (``-w snakebench.thread_worker.ThreadWorker``, one thread per
@@ -31,7 +35,7 @@ refuses functions that are not SnakeBench's; this class lets the no-op through t
 How it measures, the same way for every queue: the workers are started, registered and
 warmed up (a few untimed jobs) first. Then all the jobs are put in the queue where no
 worker can take them yet: RQ's are built into one MULTI/EXEC pipeline exactly as
-``enqueue_games`` builds them (JSON, job id, timeout, TTLs, retry policy); Celery's are
+``enqueue_games`` builds them (pickle, job id, timeout, TTLs, retry policy); Celery's are
 published while its worker's consumer is cancelled. The clock starts when they are let
 go (the pipeline's EXEC; Celery's ``add_consumer`` broadcast) and stops when the last
 job's end is recorded in Redis, polled every 10 ms: the count of RQ's finished and
@@ -83,6 +87,8 @@ from rq.registry import FailedJobRegistry, FinishedJobRegistry
 from snakebench.batches import BatchSpec, plan_batch, write_batch
 from snakebench.config import Settings
 from snakebench.localstack.testing_support import RQ, flushed_redis, lock_name, wait_for
+from snakebench.providers.fake_faults import FakeOptions
+from snakebench.providers.fake_server import FakeLLMServer
 from snakebench.queueing import (
     QUEUE_NAMES,
     RUN_GAME,
@@ -92,13 +98,14 @@ from snakebench.queueing import (
     connect_redis,
     job_timeout,
 )
-from snakebench.store import batch_game_ids, database, open_store
+from snakebench.store import batch_game_ids, database, open_store, upsert_model
 
 SCRIPTS = Path(__file__).resolve().parent
 CELERY = str(Path(sys.executable).with_name("celery"))
 NOOP_JOB_CLASS = "bench_queue_rq.BenchJob"
 THREAD_WORKER = "snakebench.thread_worker.ThreadWorker"
 MAX_ROUNDS, SEED = 20, 1  # seed 1: greedy v random plays all 20 rounds
+LLM = ("bench-llm", "random")  # the llm kind's players: a fake-provider model v a bot
 POLL = 0.01  # seconds between checks for the last job's end
 COUNTED_JOBS = 50  # jobs of the untimed run whose Redis commands are counted
 
@@ -118,6 +125,7 @@ class Variant:
     recycle: bool = True  # Celery: the original's --max-tasks-per-child 10
     events: bool = True  # Celery: the original's task events
     max_jobs: int | None = None  # fewer jobs per run than the others (a slow row)
+    plain: bool = False  # RQ: a literal `rq worker games`, none of WORKER_COMMAND's flags
 
 
 def variants(args: argparse.Namespace) -> list[Variant]:
@@ -125,6 +133,7 @@ def variants(args: argparse.Namespace) -> list[Variant]:
     One more RQ worker class is one more line here, or ``--rq-worker-class``."""
     rows = [
         Variant("RQ Worker: WORKER_COMMAND", "rq"),
+        Variant("RQ Worker: plain `rq worker games`", "rq", plain=True),
         Variant("RQ SimpleWorker", "rq", worker_class="rq.SimpleWorker"),
         Variant("rq worker-pool -n N", "rq", pool=True),
     ]
@@ -150,6 +159,7 @@ class Kind:
     label: str
     count: int
     game: bool
+    players: tuple[str, str] = ("greedy", "random")
 
 
 @dataclass
@@ -190,6 +200,7 @@ class Bench:
     rq: redis.Redis
     celery: redis.Redis
     procs: Procs
+    stack: ExitStack  # what the bench holds until it ends (the fake provider)
 
     def worker_env(self, extra: dict[str, str]) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
@@ -204,16 +215,17 @@ class Bench:
         )
         return env
 
-    def games(self, count: int) -> list[str]:
-        """``count`` new stored games, all greedy v random with seed :data:`SEED`, under
-        the rules ``dispatch`` would store for ``--max-rounds 20``."""
-        spec = BatchSpec("greedy", "random", count=1, max_rounds=MAX_ROUNDS, seed=SEED)
+    def games(self, kind: Kind, count: int) -> list[str]:
+        """``count`` new stored games of ``kind.players`` (greedy v random, or the fake
+        LLM playing greedy v random) with seed :data:`SEED`, under the rules
+        ``dispatch`` would store for ``--max-rounds 20``."""
+        spec = BatchSpec(*kind.players, count=1, max_rounds=MAX_ROUNDS, seed=SEED)
         plan = plan_batch(spec, self.settings)
         batch = write_batch(spec, plan.games * count, {"bench": "queue"})
         return batch_game_ids(batch.id, ("queued",))
 
     def job_args(self, kind: Kind, count: int) -> list[tuple[str, ...]]:
-        return [(gid,) for gid in self.games(count)] if kind.game else [()] * count
+        return [(gid,) for gid in self.games(kind, count)] if kind.game else [()] * count
 
 
 def run_jobs(roots: list[int], staged: Staged, jobs: int, poll: float = POLL) -> Run:
@@ -338,9 +350,13 @@ def in_process(bench: Bench, kind: Kind) -> Run:
 
 def rq_commands(variant: Variant, kind: Kind, workers: int, url: str) -> list[list[str]]:
     """WORKER_COMMAND (this venv's ``rq``, the bench's Redis) as ``variant`` runs it:
-    N ``rq worker`` processes or one ``rq worker-pool -n N``; the no-op's job class."""
-    words = shlex.split(WORKER_COMMAND)[2:]
-    if not kind.game:
+    N ``rq worker`` processes or one ``rq worker-pool -n N``; the no-op's job class. A
+    plain variant is ``rq worker games`` (plus the bench's ``--url``) and nothing else."""
+    if variant.plain:
+        words = [QUEUE_NAMES["normal"]] + ([] if kind.game else ["-P", str(SCRIPTS)])
+    else:
+        words = shlex.split(WORKER_COMMAND)[2:]
+    if not kind.game and not variant.plain:
         words[words.index("-j") + 1] = NOOP_JOB_CLASS
         words[:0] = ["-P", str(SCRIPTS)]
     if variant.worker_class:
@@ -565,8 +581,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, help="timed runs per cell, the best kept (3)")
     parser.add_argument("--noops", type=int, help="no-op jobs per run (1,000)")
     parser.add_argument("--games", type=int, help="bot games per run (300)")
+    parser.add_argument("--llm-games", type=int, help="fake-LLM games per run (100)")
     parser.add_argument("--concurrency", help="worker counts, comma-separated (1,2)")
-    parser.add_argument("--kinds", default="noop,game", help="job kinds (noop,game)")
+    parser.add_argument("--kinds", default="noop,game", help="job kinds (noop,game,llm)")
     parser.add_argument("--only", action="append", default=[], help="paths whose label has this")
     parser.add_argument(
         "--rq-worker-class",
@@ -583,6 +600,7 @@ def parse_args() -> argparse.Namespace:
     args.repeat = args.repeat or (1 if quick else 3)
     args.noops = args.noops or (50 if quick else 1000)
     args.games = args.games or (20 if quick else 300)
+    args.llm_games = args.llm_games or (10 if quick else 100)
     args.concurrency = [int(n) for n in (args.concurrency or ("1" if quick else "1,2")).split(",")]
     if quick and not args.only:
         args.only = ["WORKER_COMMAND", "no child recycling"]
@@ -619,7 +637,7 @@ def main() -> int:
     with ExitStack() as stack:
         rq_conn = stack.enter_context(held_redis(args.redis_url))
         celery_conn = stack.enter_context(held_redis(args.celery_url))
-        bench = Bench(args, tmp, settings, rq_conn, celery_conn, Procs(tmp))
+        bench = Bench(args, tmp, settings, rq_conn, celery_conn, Procs(tmp), stack)
         stack.callback(cleanup, bench)
         open_store(settings)
         print(f"bench_queue: {header_line(bench)}; work in {tmp}", flush=True)
@@ -637,8 +655,11 @@ def report(bench: Bench) -> None:
     kinds = [
         Kind("noop", "no-op", args.noops, game=False),
         Kind("game", f"{MAX_ROUNDS}-round game", args.games, game=True),
+        Kind("llm", f"{MAX_ROUNDS}-round LLM game", args.llm_games, game=True, players=LLM),
     ]
     kinds = [kind for kind in kinds if kind.name in args.kinds.split(",")]
+    if any(kind.players == LLM for kind in kinds):
+        bench.stack.enter_context(fake_llm_model())
     # Baselines first, while this process holds no more than a worker would.
     bases = [in_process(bench, kind) for kind in kinds]
     rows = [r for k, base in zip(kinds, bases, strict=True) for r in kind_rows(bench, k, base)]
@@ -654,6 +675,17 @@ def report(bench: Bench) -> None:
         f"  counted with MONITOR in an extra run of {COUNTED_JOBS} jobs; cores: ours = the\n"
         f"  workers + this process, machine = all {os.cpu_count()} cores (the rest is other load)"
     )
+
+
+@contextmanager
+def fake_llm_model() -> Iterator[None]:
+    """:data:`LLM`'s model: the fake provider at no latency, playing greedy through the
+    OpenAI SDK, so an LLM game's moves (and its length) are the bot game's, and what
+    differs is the SDK: imported, client built, two calls a round."""
+    with FakeLLMServer(FakeOptions(strategy="greedy")) as server:
+        upsert_model(LLM[0], provider="openai-compatible", model_slug="bench/greedy",
+                     base_url=f"{server.url}/v1")  # fmt: skip
+        yield
 
 
 def cleanup(bench: Bench) -> None:

@@ -5,10 +5,10 @@ Submitting is the default command::
     python -m snakebench.dispatch --model-a greedy --model-b random --count 50 --monitor
 
 then ``monitor``, ``status``, ``health``, ``batches``, ``cancel``, ``retry``,
-``reconcile`` and ``purge`` (:mod:`snakebench.dispatch_ops`). Workers run
-:data:`snakebench.queueing.WORKER_COMMAND` (jobs are JSON, never pickle); ``--local``
-starts a private Redis and workers for one batch, ``--sync`` plays the batch in this
-process with no Redis at all.
+``reconcile`` and ``purge`` (:mod:`snakebench.dispatch_ops`). Any stock ``rq worker
+games`` plays the games; :data:`snakebench.queueing.WORKER_COMMAND` is the hardened,
+preloaded one the docs recommend. ``--local`` starts a private Redis and workers for
+one batch, ``--sync`` plays the batch in this process with no Redis at all.
 """
 
 from __future__ import annotations

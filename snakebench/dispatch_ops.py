@@ -27,7 +27,7 @@ from snakebench.batches import (
     reconcile,
     retry_batch,
 )
-from snakebench.commands.app import err
+from snakebench.commands.app import err, print_table
 from snakebench.monitor import summary, summary_line, watch
 from snakebench.queue_status import health_check, health_warnings, queue_status
 from snakebench.queueing import WORKER_COMMAND, connect_redis
@@ -156,7 +156,7 @@ def _print_status(data: dict[str, Any]) -> None:
             " ".join(worker["queues"]), worker["last_heartbeat"] or "-",
         )  # fmt: skip
     if data["workers"]:
-        out.print(table)
+        print_table(out, table)
     else:
         out.print("no workers")
     out.print("queues: " + ", ".join(f"{name} {n}" for name, n in data["queues"].items()))
@@ -180,7 +180,7 @@ def health(
                 r["queue"], r.get("status", "-"), r.get("worker") or "-", r.get("host", "-"),
                 str(r.get("pid", "-")), _reach(r.get("database")), _reach(r.get("redis")),
             )  # fmt: skip
-        out.print(table)
+        print_table(out, table)
     for warning in health_warnings(reports):
         err.print(f"[yellow]{warning}[/yellow]", markup=True)
     if not any(r.get("status") == "healthy" for r in reports):
@@ -218,7 +218,7 @@ def batches(
             line_up(models_of(params)),
             f"{p.done}/{p.total}", str(p.failed), str(p.void), f"${p.cost:.2f}", p.status,
         )  # fmt: skip
-    out.print(table)
+    print_table(out, table)
 
 
 def cancel(

@@ -3,7 +3,9 @@
 Each refresh reads one row (:func:`snakebench.batches.batch_progress`), so a monitor
 costs the same on 10 games as on 10,000, and any number of people may watch. The
 monitor also enforces the batch's budget: once ``max_cost`` is spent it cancels what
-is left (workers refuse to start a game of a spent batch on their own as well).
+is left (workers refuse to start a game of a spent batch on their own as well), lists
+each failed or void game with its reason as it ends, and names any worker that takes
+games but cannot run them.
 """
 
 from __future__ import annotations
@@ -24,10 +26,15 @@ from rq import Worker
 
 from snakebench.batch_control import cancel_batch
 from snakebench.batches import BatchProgress, batch_progress
+from snakebench.queue_status import cannot_run, cannot_run_warning
 from snakebench.queueing import WORKER_COMMAND
-from snakebench.store import batch_timespan
+from snakebench.store import batch_problems, batch_timespan
+from snakebench.terminal import stop_live
 
 RATE_WINDOW = 120  # samples (about two minutes at one a second) behind games/min and ETA
+PROBLEMS_SHOWN = 20  # failed and void games a monitor lists, each with its reason
+PROBLEM_REASON_CHARS = 300
+WORKER_CHECK_EVERY = 10.0  # seconds between looks for workers that cannot run our jobs
 
 
 class RateMeter:
@@ -98,9 +105,7 @@ class BatchView:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._live.stop()
-        if not self._live.console.is_terminal:
-            self._live.console.line()  # a file or pipe gets the last frame without a newline
+        stop_live(self._live)
 
     def update(self, progress: BatchProgress) -> None:
         self.rate.add(progress.done)
@@ -120,22 +125,93 @@ def watch(
     return its final progress. Ctrl+C (KeyboardInterrupt) is left to the caller:
     it stops the watching, never the games."""
     progress = batch_progress(batch_id)
-    hinted = False
+    notices = Notices(batch_id, connection)
     with BatchView(progress, console) as view:
         while True:
-            # Messages print above the bar (the live display crops long lines).
-            note = enforce_budget(progress, connection)
-            if note:
-                console.print(note)
-            idle = _idle_note(progress, connection)
-            if idle and not hinted:
-                console.print(idle)
-            hinted = bool(idle)
+            for line in notices.check(progress):
+                console.print(line)  # above the bar: the live display crops long lines
             view.update(progress)
             if progress.finished:
                 return progress
             time.sleep(interval)
             progress = batch_progress(batch_id)
+
+
+class Notices:
+    """What a monitor says above its bar, each thing once: the budget spent (and the
+    games cancelled for it), each failed or void game with its reason as it ends (the
+    first :data:`PROBLEMS_SHOWN`), no worker running, and any live worker that takes
+    games but cannot run them (while games wait, every :data:`WORKER_CHECK_EVERY` s)."""
+
+    def __init__(
+        self,
+        batch_id: str,
+        connection: redis.Redis | None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.batch_id = batch_id
+        self.connection = connection
+        self._clock = clock
+        self._problems_shown: set[str] = set()
+        self._idle = False
+        self._workers_warned: set[str] = set()
+        self._next_worker_check = clock()
+
+    def check(self, progress: BatchProgress) -> list[Text]:
+        lines = [enforce_budget(progress, self.connection)]
+        lines += self._problems(progress)
+        lines.append(self._idle_note(progress))
+        lines += self._cannot_run(progress)
+        return [Text(line) for line in lines if line]
+
+    def _problems(self, progress: BatchProgress) -> list[str]:
+        count, shown = progress.failed + progress.void, len(self._problems_shown)
+        if count <= shown or shown > PROBLEMS_SHOWN:
+            return []
+        lines = []
+        for game_id, status, error in batch_problems(self.batch_id, PROBLEMS_SHOWN):
+            if game_id not in self._problems_shown:
+                self._problems_shown.add(game_id)
+                lines.append(problem_line(game_id, status, error))
+        if count > PROBLEMS_SHOWN:
+            self._problems_shown.add("")  # the "more" line, once
+            lines.append(f"more failed or void games: see /batches/{self.batch_id} on the web")
+        return lines
+
+    def _idle_note(self, progress: BatchProgress) -> str:
+        """A hint when games wait and no worker exists to take them (once a spell)."""
+        idle = (
+            self.connection is not None
+            and progress.queued > 0
+            and Worker.count(connection=self.connection) == 0
+        )
+        said, self._idle = self._idle, idle
+        return (
+            f"no worker is running: start one with `{WORKER_COMMAND}`" if idle and not said else ""
+        )
+
+    def _cannot_run(self, progress: BatchProgress) -> list[str]:
+        if (
+            self.connection is None
+            or progress.queued == 0
+            or self._clock() < self._next_worker_check
+        ):
+            return []
+        self._next_worker_check = self._clock() + WORKER_CHECK_EVERY
+        lines = []
+        for worker, games in cannot_run(self.connection).items():
+            if worker not in self._workers_warned:
+                self._workers_warned.add(worker)
+                lines.append(cannot_run_warning(worker, games))
+        return lines
+
+
+def problem_line(game_id: str, status: str, error: str | None) -> str:
+    """``game ID failed: REASON`` on one line, however the reason was written."""
+    reason = " ".join((error or "no reason recorded").split())
+    if len(reason) > PROBLEM_REASON_CHARS:
+        reason = reason[: PROBLEM_REASON_CHARS - 1] + "…"
+    return f"game {game_id} {status}: {reason}"
 
 
 def enforce_budget(progress: BatchProgress, connection: redis.Redis | None) -> str:
@@ -147,16 +223,10 @@ def enforce_budget(progress: BatchProgress, connection: redis.Redis | None) -> s
     return f"budget spent (${progress.cost:.4f}): cancelled {cancelled} remaining games"
 
 
-def _idle_note(progress: BatchProgress, connection: redis.Redis | None) -> str:
-    """A hint when games wait and no worker exists to take them."""
-    if connection is None or progress.queued == 0 or Worker.count(connection=connection) > 0:
-        return ""
-    return f"no worker is running: start one with `{WORKER_COMMAND}`"
-
-
 def summary(progress: BatchProgress) -> dict[str, Any]:
-    """The end of a batch in numbers: counts, wall time, games per minute and cost.
-    Time runs from the first game's start to the last game's end."""
+    """The end of a batch in numbers: counts, wall time, games per minute and cost,
+    and its first failed or void games with their reasons. Time runs from the first
+    game's start to the last game's end."""
     first, last = batch_timespan(progress.batch_id)
     seconds = (last - first).total_seconds() if first and last else None
     played = progress.completed + progress.failed + progress.void
@@ -165,6 +235,12 @@ def summary(progress: BatchProgress) -> dict[str, Any]:
         **progress.to_dict(),
         "seconds": round(seconds, 3) if seconds is not None else None,
         "games_per_minute": round(rate, 1) if rate is not None else None,
+        "problems": [
+            {"game_id": game_id, "status": status, "error": error}
+            for game_id, status, error in batch_problems(progress.batch_id, PROBLEMS_SHOWN)
+        ]
+        if progress.failed or progress.void
+        else [],
     }
 
 

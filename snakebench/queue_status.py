@@ -2,8 +2,11 @@
 
 This is what ``celery inspect active/stats`` gave the original. Two kinds of trouble
 are named rather than left in counts: *abandoned* jobs (their worker died; RQ moves
-them to the failed registry with an ``AbandonedJobError``), and jobs a worker could
-not read because it was started without ``-S json`` (a ``DeserializationError``).
+them to the failed registry with an ``AbandonedJobError``), and live workers that take
+game jobs but cannot run them (started with ``-S json``, say, or unable to import
+``jobs.run_game``): RQ records nothing of such a failure while the job has retries
+left, so they are found by the mark ``run_game`` leaves on every attempt it starts
+(:func:`snakebench.queueing.attempt_never_ran`), at the first game they fail.
 """
 
 from __future__ import annotations
@@ -26,7 +29,16 @@ from rq.registry import (
 )
 from rq.worker import BaseWorker
 
-from snakebench.queueing import HEALTH_CHECK, SERIALIZER, WORKER_COMMAND, WORKER_QUEUES, GameJob
+from snakebench.queueing import (
+    HEALTH_CHECK,
+    PLAIN_WORKER_COMMAND,
+    RUN_GAME,
+    SERIALIZER,
+    WORKER_COMMAND,
+    WORKER_QUEUES,
+    GameJob,
+    attempt_never_ran,
+)
 
 REGISTRIES: dict[str, type[BaseRegistry]] = {
     "scheduled": ScheduledJobRegistry,
@@ -34,7 +46,11 @@ REGISTRIES: dict[str, type[BaseRegistry]] = {
     "failed": FailedJobRegistry,
     "deferred": DeferredJobRegistry,
 }
-FAILED_SCAN = 500  # newest failed jobs read for their cause (one Redis read each)
+# Jobs read for their cause (one pipelined Redis read per chunk): the newest failed
+# ones, and the scheduled ones due first (a retry is due within minutes; games
+# scheduled with --at for later sort behind them).
+FAILED_SCAN = 500
+RETRY_SCAN = 500
 
 
 @dataclass
@@ -45,40 +61,32 @@ class QueueStatus:
     queues: dict[str, int]
     registries: dict[str, int]
     abandoned: int = 0
-    wrong_serializer: list[str] = field(default_factory=list)
+    # live worker -> the games it took and failed before SnakeBench's code ran
+    cannot_run: dict[str, list[str]] = field(default_factory=dict)
     failed_scanned: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def warnings(self) -> list[str]:
-        """Lines an operator must act on. (A game's job is retried before it lands in
-        the failed registry, so ``health`` spots such a worker sooner than this.)"""
-        if not self.wrong_serializer:
-            return []
-        games = ", ".join(self.wrong_serializer[:3])
-        more = len(self.wrong_serializer) - 3
-        games += f" and {more} more" if more > 0 else ""
-        return [wrong_serializer_warning(f"took game {games}")]
+        """A line per live worker that cannot run SnakeBench's jobs."""
+        return [cannot_run_warning(worker, games) for worker, games in self.cannot_run.items()]
 
 
-def wrong_serializer_warning(what: str) -> str:
-    return f"WARNING: a worker without -S json {what}: start workers with `{WORKER_COMMAND}`"
-
-
-def health_warnings(reports: list[dict[str, Any]]) -> list[str]:
-    """A warning per worker that could not even read its health check (no ``-S json``)."""
-    workers = {
-        str(report.get("worker") or "unnamed")
-        for report in reports
-        if "DeserializationError" in str(report.get("error", ""))
-    }
-    return [wrong_serializer_warning(f"({name}) took a health check") for name in sorted(workers)]
+def cannot_run_warning(worker: str, games: list[str]) -> str:
+    shown = ", ".join(games[:3]) + (f" and {len(games) - 3} more" if len(games) > 3 else "")
+    return (
+        f"WARNING: worker {worker} cannot run SnakeBench's jobs: it took game {shown} and "
+        "failed before the game started (started with -S json? no jobs.run_game to "
+        "import?); its log says why, and the game waits for a retry. Run workers as "
+        f"`{PLAIN_WORKER_COMMAND}` or, hardened, `{WORKER_COMMAND}`"
+    )
 
 
 def queue_status(connection: redis.Redis) -> QueueStatus:
     """Workers, the depth of each game queue, registry counts, and the causes of the
-    newest failures (abandoned by a dead worker; unreadable by a pickle worker)."""
+    newest failures (abandoned by a dead worker; taken by a worker that cannot run
+    our jobs)."""
     queues = {
         name: Queue(name, connection=connection, serializer=SERIALIZER, job_class=GameJob)
         for name in WORKER_QUEUES
@@ -100,6 +108,14 @@ def queue_status(connection: redis.Redis) -> QueueStatus:
     return status
 
 
+def cannot_run(connection: redis.Redis) -> dict[str, list[str]]:
+    """Live workers that took game jobs and failed them before SnakeBench's code ran,
+    with those games (the check ``dispatch status`` and the monitor warn with)."""
+    queues = [Queue(name, connection=connection, serializer=SERIALIZER) for name in WORKER_QUEUES]
+    live = {worker.name for worker in Worker.all(connection=connection)}
+    return _cannot_run(_recent_jobs(queues, connection), live)
+
+
 def _worker_info(worker: BaseWorker) -> dict[str, Any]:
     heartbeat = worker.last_heartbeat
     return {
@@ -111,53 +127,100 @@ def _worker_info(worker: BaseWorker) -> dict[str, Any]:
     }
 
 
-def _classify_failures(status: QueueStatus, queues: list[Queue], connection: redis.Redis) -> None:
-    ids: list[str] = []
+def _recent_jobs(queues: list[Queue], connection: redis.Redis) -> tuple[list[Job], list[Job]]:
+    """The newest failed jobs and the scheduled jobs due first, across ``queues``."""
+    failed: list[str] = []
+    scheduled: list[str] = []
     for queue in queues:
-        ids += FailedJobRegistry(queue=queue).get_job_ids(-FAILED_SCAN, -1)
-    ids = ids[-FAILED_SCAN:]
-    status.failed_scanned = len(ids)
-    for job in Job.fetch_many(ids, connection=connection, serializer=SERIALIZER):
-        result = job.latest_result() if job is not None else None
-        cause = (result.exc_string or "") if result is not None else ""
-        if "AbandonedJobError" in cause:
-            status.abandoned += 1
-        elif "DeserializationError" in cause and job is not None:
-            status.wrong_serializer.append(job.id)
+        failed += queue.failed_job_registry.get_job_ids(-FAILED_SCAN, -1, cleanup=False)
+        scheduled += queue.scheduled_job_registry.get_job_ids(0, RETRY_SCAN - 1, cleanup=False)
+    return _fetch(failed[-FAILED_SCAN:], connection), _fetch(scheduled, connection)
+
+
+def _fetch(ids: list[str], connection: redis.Redis) -> list[Job]:
+    jobs = Job.fetch_many(ids, connection=connection, serializer=SERIALIZER)
+    return [job for job in jobs if job is not None]
+
+
+def _classify_failures(status: QueueStatus, queues: list[Queue], connection: redis.Redis) -> None:
+    failed, scheduled = _recent_jobs(queues, connection)
+    status.failed_scanned = len(failed)
+    status.abandoned = sum("AbandonedJobError" in _failure_of(job) for job in failed)
+    status.cannot_run = _cannot_run((failed, scheduled), {w["name"] for w in status.workers})
+
+
+def _cannot_run(jobs: tuple[list[Job], list[Job]], live: set[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for job in (job for group in jobs for job in group):
+        worker = job.worker_name
+        if worker in live and _is_game(job) and attempt_never_ran(job):
+            found.setdefault(worker, []).append(job.id)
+    return found
+
+
+def _is_game(job: Job) -> bool:
+    """A SnakeBench game's job (not a health probe, nor something planted that the
+    restricted reader refuses to load)."""
+    try:
+        return bool(job.func_name == RUN_GAME)
+    except Exception:  # DeserializationError: not ours to judge
+        return False
+
+
+def _failure_of(job: Job) -> str:
+    try:
+        result = job.latest_result()
+    except Exception:  # a result the restricted reader refuses: not one of ours
+        return ""
+    return (result.exc_string or "") if result is not None else ""
+
+
+def health_warnings(reports: list[dict[str, Any]]) -> list[str]:
+    """A warning per worker that took a health check and failed it (it could not read
+    the job, or not import ``jobs.run_game``): it cannot run games either."""
+    failed = [report for report in reports if report.get("status") == "failed"]
+    names = sorted({str(report.get("worker") or "unnamed") for report in failed})
+    return [cannot_run_warning(name, ["(a health check)"]) for name in names]
 
 
 def health_check(connection: redis.Redis, timeout: float = 10.0) -> list[dict[str, Any]]:
     """Enqueue ``jobs.run_game.health_check`` on each game queue and wait up to
     ``timeout`` seconds for the answers: one report per queue, with ``answered``
-    False for a queue no worker served. Unanswered jobs are deleted, so a worker
-    that starts later does not run stale checks."""
-    jobs = {
-        name: Queue(name, connection=connection, serializer=SERIALIZER).enqueue(
-            HEALTH_CHECK,
-            job_id=f"health-{uuid.uuid4().hex[:12]}",
-            ttl=max(1, int(timeout)),  # not started by then: expires instead of running late
-            job_timeout=60,
-            result_ttl=300,
-            failure_ttl=300,
-        )
-        for name in WORKER_QUEUES
-    }
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not all(_ended(job) for job in jobs.values()):
-        time.sleep(0.2)
-    reports = [_answer(name, job) for name, job in jobs.items()]
-    for job in jobs.values():
-        if not _ended(job):
+    False for a queue no worker served.
+
+    It leaves nothing behind: every probe is deleted at the end, answered or not, even
+    when the wait is interrupted. So no probe waits in a queue nobody serves (to be run
+    late by a worker that starts later, or counted by ``rq info``), and no failed probe
+    stays in the failed registry to be reported after its worker is gone."""
+    queues = [Queue(name, connection=connection, serializer=SERIALIZER) for name in WORKER_QUEUES]
+    jobs: dict[str, Job] = {}
+    try:
+        for queue in queues:
+            jobs[queue.name] = queue.enqueue(
+                HEALTH_CHECK,
+                job_id=f"health-{uuid.uuid4().hex[:12]}",
+                # Outlives the wait (it is deleted then); a crash of this process still
+                # cannot leave a probe to be run hours later.
+                ttl=int(timeout) + 60,
+                job_timeout=60,
+                result_ttl=300,
+                failure_ttl=300,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not all(_ended(job) for job in jobs.values()):
+            time.sleep(0.2)
+        return [_answer(name, job) for name, job in jobs.items()]
+    finally:
+        for job in jobs.values():
             job.delete()
-    return reports
 
 
 def _ended(job: Job) -> bool:
-    return _status(job) in (JobStatus.FINISHED, JobStatus.FAILED, None)
+    return _status(job) in (JobStatus.FINISHED, JobStatus.FAILED)
 
 
 def _status(job: Job) -> JobStatus | None:
-    """The job's status now; None once it expired (nobody took it within its ttl)."""
+    """The job's status now; None once it is gone."""
     try:
         return job.get_status(refresh=True)
     except InvalidJobOperation:
@@ -166,7 +229,7 @@ def _status(job: Job) -> JobStatus | None:
 
 def _answer(queue: str, job: Job) -> dict[str, Any]:
     """The worker's report; for a check that raised, who took it and why it failed
-    (e.g. a worker without ``-S json`` cannot even read it)."""
+    (e.g. a worker started with ``-S json`` cannot even read it)."""
     status = _status(job)
     value = job.return_value() if status == JobStatus.FINISHED else None
     if isinstance(value, dict):

@@ -1,14 +1,23 @@
 """The one place that knows Redis and RQ: connections, queues and how games are enqueued.
 
-Contracts (see docs/architecture): the database is the source of truth and Redis
-only transport; a job's payload is the game id and nothing else; the job id *is*
-the game id, so a game can never be queued as two different jobs. Jobs are JSON
-(``rq.serializers.JSONSerializer``), never pickle: workers therefore run with
-``-S json``: see :data:`WORKER_COMMAND`.
+Contracts (the README's "Batches on RQ"): the database is the source of truth and Redis only
+transport; a job's payload is the game id and nothing else; the job id *is* the game
+id, so a game can never be queued as two different jobs.
+
+The wire is RQ's default serializer (pickle) carrying primitives only: the function's
+dotted name, the game id, plain dicts, lists, strings and numbers. A literal
+``rq worker games``, ``rq info`` and rq-dashboard read our jobs with their defaults.
+Primitives pickle without a single ``GLOBAL`` opcode, so :class:`RestrictedPickle`, a
+reader that refuses every pickled global, reads the very same jobs: a hardened worker
+(:data:`WORKER_COMMAND`: ``-S snakebench.queueing.RestrictedPickle -j
+snakebench.queueing.GameJob``) can serve a queue beside plain ones and neither
+unpickles a planted object nor runs a function outside :data:`ALLOWED_FUNCTIONS`.
 """
 
 from __future__ import annotations
 
+import io
+import pickle
 import random
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -18,7 +27,7 @@ import redis
 import redis.utils
 from rq import Callback, Queue, Retry
 from rq.job import Job, JobStatus
-from rq.serializers import JSONSerializer
+from rq.utils import utcformat
 
 from snakebench.config import ConfigError, Settings, get_settings, mask_url
 
@@ -26,13 +35,16 @@ Priority = Literal["high", "normal", "low"]
 QUEUE_NAMES: dict[str, str] = {"high": "games-high", "normal": "games", "low": "games-low"}
 # The order a worker listens in: high first, low only when the others are empty.
 WORKER_QUEUES: tuple[str, ...] = ("games-high", "games", "games-low")
-SERIALIZER = JSONSerializer
-# -c jobs.run_game makes the worker import the job code (and the provider SDKs, ~3 s)
-# once, before it forks a work horse per game, instead of once per game; it also gives
-# the worker REDIS_URL from the environment. -j: only our functions run (GameJob).
+# The plain worker: stock RQ, no flags; it reads REDIS_URL from the environment itself.
+PLAIN_WORKER_COMMAND = "rq worker games-high games games-low --with-scheduler"
+# The recommended one adds what makes it safer and faster, never what it needs to work:
+# -S: the restricted reader (no pickled global is ever loaded); -j: only SnakeBench's
+# functions and callbacks run (GameJob); -c jobs.run_game: the game code and the
+# provider SDKs (~3 s of imports) are loaded once, before the worker forks a work horse
+# per game, instead of in every horse.
 WORKER_COMMAND = (
-    "rq worker -S json -j snakebench.queueing.GameJob -c jobs.run_game "
-    "games-high games games-low --with-scheduler"
+    "rq worker -S snakebench.queueing.RestrictedPickle -j snakebench.queueing.GameJob "
+    "-c jobs.run_game games-high games games-low --with-scheduler"
 )
 
 # redis-py 8 looks its own version up in the package metadata (importlib.metadata: a
@@ -72,6 +84,66 @@ LIVE_STATUSES = frozenset(
 )
 
 
+# Exactly these types, not subclasses: an IntEnum or a str subclass pickles as a global.
+_SCALARS: frozenset[type] = frozenset({type(None), bool, int, float, str, bytes})
+
+
+class WireError(TypeError):
+    """A value that is not made of primitives was about to be put on the wire."""
+
+
+def check_primitives(value: Any, where: str = "value") -> None:
+    """Refuse anything but None, bools, numbers, strings, bytes and lists, tuples and
+    dicts of them: exactly what every RQ reader, the restricted one included, reads."""
+    kind = type(value)
+    if kind is list or kind is tuple:
+        for index, item in enumerate(value):
+            check_primitives(item, f"{where}[{index}]")
+    elif kind is dict:
+        for key, item in value.items():
+            check_primitives(key, f"a key of {where}")
+            check_primitives(item, f"{where}[{key!r}]")
+    elif kind not in _SCALARS:
+        raise WireError(
+            f"{where} is a {kind.__module__}.{kind.__qualname__}: "
+            "SnakeBench puts only primitives on the queue"
+        )
+
+
+class _PrimitivesUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(
+            f"refusing pickled global {module}.{name}: SnakeBench jobs carry primitives only"
+        )
+
+
+class RestrictedPickle:
+    """RQ's default wire format, pickle (protocol 5), read by an unpickler that refuses
+    every global (``-S snakebench.queueing.RestrictedPickle``).
+
+    Unpickling is where pickle runs code: a ``GLOBAL`` opcode names any importable
+    object (``os.system``) and ``REDUCE`` calls it, before RQ has even looked at the
+    job's function. Primitives never need a global, so this reader loads every job,
+    meta and result SnakeBench writes (the bytes are what RQ's ``DefaultSerializer``
+    writes, byte for byte), and fails with ``UnpicklingError`` (RQ: a
+    ``DeserializationError``, the job failed unrun) on anything else. Writing checks
+    the same rule, so a value a stock reader could take but this one could not never
+    leaves a SnakeBench process."""
+
+    @staticmethod
+    def dumps(value: Any) -> bytes:
+        check_primitives(value)
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def loads(data: bytes) -> Any:
+        return _PrimitivesUnpickler(io.BytesIO(data)).load()
+
+
+# What SnakeBench's own processes write and read jobs with (dispatch, web, workers).
+SERIALIZER = RestrictedPickle
+
+
 class QueueError(RuntimeError):
     """Redis cannot be used as configured; the message is one line, password masked."""
 
@@ -81,11 +153,12 @@ class ForeignJobError(RuntimeError):
 
 
 class GameJob(Job):
-    """The job class workers run (``-j snakebench.queueing.GameJob``): RQ imports and
-    calls whatever dotted path a job names, so anyone able to write to Redis could make
-    a plain worker run ``os.system``. JSON only stops code run while unpickling; this
-    stops the rest: a job naming anything but :data:`ALLOWED_FUNCTIONS` (or a callback
-    outside :data:`ALLOWED_CALLBACKS`), or bound to an instance, fails unrun."""
+    """The job class hardened workers run (``-j snakebench.queueing.GameJob``): RQ imports
+    and calls whatever dotted path a job names, so anyone able to write to Redis could
+    make a plain worker run ``os.system`` with primitive arguments. The restricted reader
+    only stops code run while unpickling; this stops the rest: a job naming anything but
+    :data:`ALLOWED_FUNCTIONS` (or a callback outside :data:`ALLOWED_CALLBACKS`), or bound
+    to an instance, fails unrun."""
 
     @property
     def func(self) -> Any:
@@ -112,6 +185,36 @@ class GameJob(Job):
 def _check_callback(name: str | None) -> None:
     if name and name not in ALLOWED_CALLBACKS:
         raise ForeignJobError(f"refusing to call {name!r}: not a SnakeBench callback")
+
+
+# A job's meta key where run_game notes which attempt reached SnakeBench's code.
+RUN_MARK = "snakebench_run"
+
+
+def mark_run_started(job: Job) -> None:
+    """Note in the job's meta that this attempt (RQ's ``started_at``) reached SnakeBench's
+    code. An attempt RQ started without the mark never got that far: the worker could
+    not read the job (e.g. ``-S json``) or import ``jobs.run_game``. RQ leaves no other
+    trace of such a failure while retries are left (:func:`attempt_never_ran`)."""
+    job.meta[RUN_MARK] = _attempt_of(job)
+    job.save_meta()  # type: ignore[no-untyped-call]
+
+
+def attempt_never_ran(job: Job) -> bool:
+    """Whether RQ started the job's latest attempt but SnakeBench's code never ran it."""
+    return job.started_at is not None and job.meta.get(RUN_MARK) != _attempt_of(job)
+
+
+def _attempt_of(job: Job) -> str | None:
+    return utcformat(job.started_at) if job.started_at is not None else None
+
+
+def fail_for_good(job: Job | None) -> None:
+    """Make the exception about to leave the job fail it without a retry: the game has
+    ended ``failed`` in the database, so running the job again would change nothing.
+    (RQ's ``Retry`` has no per-exception rule; the worker asks ``retries_left``.)"""
+    if job is not None:
+        job.retries_left = 0
 
 
 def connect_redis(url: str | None = None, *, timeout: float = 5.0) -> redis.Redis:

@@ -6,8 +6,10 @@ processes plus 128 horses (~40 MB of real memory per game, docs/PERFORMANCE.md) 
 each job pays a fork. This worker runs up to ``SNAKEBENCH_WORKER_THREADS`` jobs (16
 by default) in threads of one process instead::
 
-    rq worker -w snakebench.thread_worker.ThreadWorker -S json \\
+    rq worker -w snakebench.thread_worker.ThreadWorker -S snakebench.queueing.RestrictedPickle \\
         -j snakebench.queueing.GameJob -c jobs.run_game games-high games games-low
+
+(``rq worker -w snakebench.thread_worker.ThreadWorker games`` works too.)
 
 It is an ordinary RQ worker otherwise: each job gets its own RQ ``Execution`` (RQ 3
 tracks several per worker), a heartbeat thread keeps every running job's

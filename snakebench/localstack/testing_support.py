@@ -224,13 +224,15 @@ def worker_command(
     preload: bool = True,
     max_jobs: int | None = None,
     worker_class: str | None = None,
+    command: str = WORKER_COMMAND,
 ) -> list[str]:
-    """WORKER_COMMAND with this environment's ``rq``, ``--url url`` and ``-n name``;
-    ``burst`` adds ``--burst``, ``max_jobs`` ``--max-jobs``, ``worker_class`` a
-    ``-w``, and ``preload=False`` drops its ``-c jobs.run_game``."""
-    words = shlex.split(WORKER_COMMAND)
-    assert words[:2] == ["rq", "worker"], WORKER_COMMAND
-    if not preload:
+    """``command`` (the recommended WORKER_COMMAND, or PLAIN_WORKER_COMMAND) with this
+    environment's ``rq``, ``--url url`` and ``-n name``; ``burst`` adds ``--burst``,
+    ``max_jobs`` ``--max-jobs``, ``worker_class`` a ``-w``, and ``preload=False`` drops
+    its ``-c jobs.run_game``."""
+    words = shlex.split(command)
+    assert words[:2] == ["rq", "worker"], command
+    if not preload and "-c" in words:
         at = words.index("-c")
         del words[at : at + 2]
     extra = ["--url", url, "-n", name] + (["--burst"] if burst else [])
@@ -282,6 +284,7 @@ def start_worker(
     preload: bool = True,
     max_jobs: int | None = None,
     worker_class: str | None = None,
+    command: str = WORKER_COMMAND,
 ) -> Worker:
     """:func:`worker_command` started in ``cwd`` with ``env``, its output in ``log``
     (truncated first). Returns at once: the worker may not have registered yet."""
@@ -294,6 +297,7 @@ def start_worker(
                 preload=preload,
                 max_jobs=max_jobs,
                 worker_class=worker_class,
+                command=command,
             ),
             env=dict(env),
             stdout=out,

@@ -178,6 +178,18 @@ def batch_game_ids(batch_id: str, statuses: Sequence[str] | None = None) -> list
     return [gid for (gid,) in rows_of(query.order_by(Game.created_at, Game.id))]
 
 
+def batch_problems(batch_id: str, limit: int) -> list[tuple[str, str, str | None]]:
+    """The batch's first ``limit`` failed and void games in the order they ended, as
+    ``(game id, status, error)``: what a monitor lists, with the reason."""
+    query = (
+        Game.select(Game.id, Game.status, Game.error)
+        .where((Game.batch == batch_id) & Game.status.in_(["failed", "void"]))
+        .order_by(Game.ended_at, Game.id)
+        .limit(limit)
+    )
+    return [(gid, status, error) for gid, status, error in rows_of(query)]
+
+
 def batch_max_rounds(batch_id: str) -> int:
     """The longest game of the batch in rounds (sizes its jobs' timeouts)."""
     longest = Game.select(pw.fn.MAX(Game.max_rounds)).where(Game.batch == batch_id).scalar()

@@ -2,9 +2,12 @@
 
 rq-dashboard 0.9 is a Flask blueprint configured through ``RQ_DASHBOARD_*`` app
 settings and :func:`rq_dashboard.web.setup_rq_connection`, which the embedding app must
-call itself (its own CLI does). Job payloads here are JSON, not pickle, and the
-blueprint reads the serializer from a module-level object (what its ``--json`` flag
-sets); setting it for the whole process is right because this project never pickles.
+call itself (its own CLI does). Our jobs are RQ's default pickle carrying primitives,
+so a standalone ``rq-dashboard`` reads them as it is; here the blueprint's reader (a
+module-level object, what its own ``--json`` flag sets) is the restricted one, so that
+the queue, registry and job-data views never unpickle a global planted in Redis. (Its
+job page, its delete route and its workers list fetch jobs with RQ's default reader
+whatever this says: SECURITY.md, "Redis is a trust boundary".)
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Fixtures for the dispatch tests, over the root conftest's shared ones: its store
 (SQLite, or PostgreSQL too where cheap) with REDIS_URL on db 13, fakeredis for the
-logic, and its real Redis (db 13, flushed) with real ``rq worker -S json`` processes
-for the end-to-end paths."""
+logic, and its real Redis (db 13, flushed) with real, stock ``rq worker`` processes
+(no flags: RQ takes REDIS_URL from the environment) for the end-to-end paths."""
 
 from __future__ import annotations
 
@@ -73,14 +73,15 @@ def counters_match() -> Callable[[str], bool]:
 
 @pytest.fixture
 def start_worker(spawn: Callable[..., subprocess.Popen[bytes]], redis_db_url: str) -> StartWorker:
-    """``start_worker(burst=True, env={...})``: a real ``rq worker -S json`` on the three
-    game queues, in this test's environment plus ``env``, logging to a file under
-    ``tmp_path``; any still running are killed afterwards."""
+    """``start_worker(burst=True, env={...})``: a real, stock ``rq worker`` on the three
+    game queues (RQ's defaults: pickle, its own Job class, no preload), on REDIS_URL,
+    in this test's environment plus ``env``, logging to a file under ``tmp_path``; any
+    still running are killed afterwards."""
 
     def start(*, burst: bool = True, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         rq = Path(sys.executable).with_name("rq")
-        argv = [str(rq), "worker", "-S", "json", *WORKER_QUEUES, "--url", redis_db_url]
+        argv = [str(rq), "worker", *WORKER_QUEUES]
         argv += ["--burst"] if burst else ["--with-scheduler"]
-        return spawn(argv, {**os.environ, **(env or {})})
+        return spawn(argv, {**os.environ, "REDIS_URL": redis_db_url, **(env or {})})
 
     return start

@@ -3,7 +3,7 @@ reconcile, cancel, retry, purge, and the counters through all of it."""
 
 from __future__ import annotations
 
-import json
+import pickle
 import time
 import zlib
 from collections.abc import Callable
@@ -72,7 +72,7 @@ def lineup(game_id: str) -> list[str]:
     return [row.model.name for row in rows]
 
 
-def test_submit_writes_one_batch_n_games_and_n_json_jobs_named_by_game_id(
+def test_submit_writes_one_batch_n_games_and_n_id_only_jobs_named_by_game_id(
     any_store: Settings, fake: fakeredis.FakeRedis, counters_match: CountersMatch
 ) -> None:
     batch = submit_batch(BatchSpec("greedy", "random", count=12, seed=1), fake)
@@ -82,7 +82,7 @@ def test_submit_writes_one_batch_n_games_and_n_json_jobs_named_by_game_id(
     for game_id in ids:
         raw = fake.hget(Job.key_for(game_id), "data")
         assert isinstance(raw, bytes)
-        assert json.loads(zlib.decompress(raw)) == [RUN_GAME, None, [game_id], {}]
+        assert pickle.loads(zlib.decompress(raw)) == (RUN_GAME, None, (game_id,), {})
     progress = batch_progress(batch.id)
     assert (progress.total, progress.queued, progress.done, progress.finished) == (12, 12, 0, False)
     assert progress.status == "active" and latest_batch_id() == batch.id

@@ -1,7 +1,8 @@
-"""The real thing: the machine's Redis (db 13) and real ``rq worker -S json`` processes.
+"""The real thing: the machine's Redis (db 13) and real, stock ``rq worker`` processes
+(no flags at all: RQ's default serializer and job class, REDIS_URL from the environment).
 
 Small batches only: each job of a plain ``rq worker`` forks a work horse that imports
-the game code afresh, so a bot game costs a couple of seconds here."""
+the game code afresh."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 import redis
 from rq import Queue
 from rq.job import Job, JobStatus
+from rq.registry import FailedJobRegistry
 from typer.testing import Result
 
 from snakebench.config import Settings
@@ -105,6 +107,19 @@ def test_retry_re_runs_a_failed_game_under_the_same_id(
     start_worker(env={"SB_FAKE_KEY": ""}).wait(timeout=WORKER_WAIT)
     failed = Game.get_by_id(game_id)
     assert failed.status == "failed" and "MissingApiKeyError" in str(failed.error)
+    # ...and a failed RQ job with the reason, where rq-dashboard and `rq info` look,
+    # not "Job OK"; failed for good, not retried.
+    job = Job.fetch(game_id, connection=real_redis, serializer=SERIALIZER)
+    assert job.get_status() == JobStatus.FAILED and job.retries_left == 0
+    result = job.latest_result()
+    assert result is not None and result.exc_string is not None
+    assert "GameFailedError" in result.exc_string and "MissingApiKeyError" in result.exc_string
+    assert game_id in FailedJobRegistry("games", connection=real_redis).get_job_ids()
+    watched = run("monitor", batch_id, "--json")
+    assert watched.exit_code == 1  # a failed game
+    [problem] = json.loads(watched.stdout)["problems"]
+    assert problem["game_id"] == game_id and problem["status"] == "failed"
+    assert "MissingApiKeyError" in problem["error"]
     assert run("retry", batch_id[:8]).stdout.strip() == f"re-queued 1 games of batch {batch_id}"
     start_worker().wait(timeout=WORKER_WAIT)
     again = Game.get_by_id(game_id)

@@ -1,5 +1,5 @@
 """The callback chain with real components: the machine's Redis (db 10) and real
-``rq worker -S json -c jobs.run_game`` processes. Nothing polls the ladder: each
+``rq worker`` processes started as WORKER_COMMAND. Nothing polls the ladder: each
 game's job ends by calling jobs.evaluate, which enqueues the next game."""
 
 from __future__ import annotations

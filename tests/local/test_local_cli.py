@@ -13,6 +13,7 @@ from snakebench.commands.local import app
 from snakebench.local import LocalStack
 from snakebench.localstack import redis_server
 from snakebench.localstack.state import load_state
+from snakebench.queueing import WORKER_COMMAND
 
 from .conftest import assert_all_gone, interrupt, stack_records, start_up
 
@@ -32,7 +33,7 @@ def test_up_status_then_ctrl_c_stops_everything(workdir: Path, root: Path) -> No
     out, err = interrupt(proc, signal.SIGINT)
     assert proc.returncode == 0, err
     assert f"export REDIS_URL=unix://{root.resolve()}/redis.sock\n" in said
-    assert any(line.startswith("more workers: rq worker -S json") for line in said)
+    assert any(line.startswith(f"more workers: {WORKER_COMMAND}") for line in said), said
     assert "local stack stopped" in out and "stopping" in err
     assert_all_gone(records)
     after = runner.invoke(app, ["status", "--root", str(root)])

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import json
+import pickle
+import pickletools
 import time
 import zlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import fakeredis
 import pytest
 from rq import Callback, Queue
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
+from rq.serializers import DefaultSerializer, resolve_serializer
 
 from snakebench.config import ConfigError, Settings
 from snakebench.queueing import (
@@ -25,11 +28,15 @@ from snakebench.queueing import (
     ForeignJobError,
     GameJob,
     QueueError,
+    RestrictedPickle,
+    WireError,
+    attempt_never_ran,
     connect_redis,
     enqueue_games,
     game_queue,
     job_timeout,
     live_job_ids,
+    mark_run_started,
     retry_policy,
 )
 
@@ -39,18 +46,115 @@ def redis() -> fakeredis.FakeRedis:
     return fakeredis.FakeRedis()
 
 
-def test_each_game_is_one_json_job_whose_id_is_the_game_id(redis: fakeredis.FakeRedis) -> None:
+def test_each_game_is_one_primitive_job_whose_id_is_the_game_id(
+    redis: fakeredis.FakeRedis,
+) -> None:
     ids = [f"game-{i}" for i in range(2500)]  # more than one pipeline chunk
     assert enqueue_games(ids, max_rounds=100, connection=redis) == 2500
     queue = Queue(QUEUE_NAMES["normal"], connection=redis, serializer=SERIALIZER)
     assert queue.count == 2500
     job = Job.fetch("game-7", connection=redis, serializer=SERIALIZER)
-    assert (job.func_name, job.args, job.kwargs) == (RUN_GAME, ["game-7"], {})
+    assert (job.func_name, job.args, job.kwargs) == (RUN_GAME, ("game-7",), {})
     raw = redis.hget(Job.key_for("game-7"), "data")  # RQ stores it zlib-compressed
-    assert raw is not None and json.loads(zlib.decompress(raw)) == [RUN_GAME, None, ["game-7"], {}]
+    assert raw is not None
+    data = zlib.decompress(raw)
+    assert pickle.loads(data) == (RUN_GAME, None, ("game-7",), {})  # RQ's own format
+    assert not opcodes(data) & GLOBAL_OPCODES
     assert job.timeout == job_timeout(100)
     assert (job.result_ttl, job.failure_ttl) == (RESULT_TTL, FAILURE_TTL)
     assert job.retries_left == 3
+
+
+def test_a_stock_reader_reads_our_jobs_as_they_are(redis: fakeredis.FakeRedis) -> None:
+    """RQ's defaults (what `rq worker games`, `rq info` and rq-dashboard use)."""
+    enqueue_games(["g"], max_rounds=10, connection=redis)
+    job = Job.fetch("g", connection=redis)
+    assert job.get_call_string() == f"{RUN_GAME}('g')"
+    assert Queue("games", connection=redis).job_ids == ["g"]
+
+
+def opcodes(data: bytes) -> set[str]:
+    return {op.name for op, _, _ in pickletools.genops(data)}
+
+
+GLOBAL_OPCODES = {"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX"}
+PRIMITIVES = [
+    None,
+    True,
+    -(2**70),
+    1.5,
+    "naïve ⟶ 🐍",
+    b"\x00bytes",
+    ("tuple", 1),
+    [1, [2, [3]]],
+    {"game_id": "abc", "final_scores": {"0": 3, "1": 1}, "deaths": {}, "error": None},
+    {1: "an int key", None: ("a", "tuple")},
+]
+
+
+@pytest.mark.parametrize("value", PRIMITIVES, ids=repr)
+def test_primitives_pickle_as_rqs_default_and_read_back_restricted(value: Any) -> None:
+    written = RestrictedPickle.dumps(value)
+    assert written == DefaultSerializer.dumps(value)  # byte for byte what stock RQ writes
+    assert not opcodes(written) & GLOBAL_OPCODES
+    assert RestrictedPickle.loads(written) == value
+
+
+class Planted:
+    """Unpickling this runs code: it writes ``path`` (as a planted job would)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (exec, (f"open({str(self.path)!r}, 'w').write('unpickled')",))
+
+
+def test_the_restricted_reader_refuses_every_pickled_global(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    planted = [
+        pickle.dumps(Planted(marker)),
+        pickle.dumps(("jobs.run_game.run_game", None, (Planted(marker),), {})),
+        pickle.dumps(Planted(marker), protocol=0),  # GLOBAL rather than STACK_GLOBAL
+        pickle.dumps(datetime(2026, 1, 1)),  # harmless, but still a global
+        pickle.dumps(JobStatus.FINISHED),
+    ]
+    for data in planted:
+        with pytest.raises(pickle.UnpicklingError, match="refusing pickled global"):
+            RestrictedPickle.loads(data)
+    assert not marker.exists()
+    pickle.loads(planted[0])  # the test's own check: a stock reader would have run it
+    assert marker.exists()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [datetime(2026, 1, 1), JobStatus.FINISHED, {"status": JobStatus.FAILED}, [object()], {1.5j}],
+    ids=repr,
+)
+def test_writing_refuses_anything_but_primitives(value: Any) -> None:
+    with pytest.raises(WireError, match="SnakeBench puts only primitives on the queue"):
+        RestrictedPickle.dumps(value)
+
+
+def test_the_restricted_reader_is_a_worker_serializer() -> None:
+    """`-S snakebench.queueing.RestrictedPickle` resolves as RQ resolves it."""
+    assert resolve_serializer("snakebench.queueing.RestrictedPickle") is RestrictedPickle
+    assert SERIALIZER is RestrictedPickle
+
+
+def test_an_attempt_is_marked_when_it_reaches_our_code(redis: fakeredis.FakeRedis) -> None:
+    enqueue_games(["g"], max_rounds=10, connection=redis)
+    job = Job.fetch("g", connection=redis, serializer=SERIALIZER)
+    assert not attempt_never_ran(job)  # never started at all
+    job.started_at = datetime(2026, 12, 1, 9, 0, 0, 123456, tzinfo=UTC)
+    job.save()
+    assert attempt_never_ran(Job.fetch("g", connection=redis, serializer=SERIALIZER))
+    mark_run_started(job)
+    assert not attempt_never_ran(Job.fetch("g", connection=redis, serializer=SERIALIZER))
+    job.started_at += timedelta(seconds=30)  # the next attempt, by a worker that cannot run it
+    job.save(include_meta=False)
+    assert attempt_never_ran(Job.fetch("g", connection=redis, serializer=SERIALIZER))
 
 
 def test_priorities_pick_their_queue(redis: fakeredis.FakeRedis) -> None:

@@ -1,8 +1,8 @@
 """Real parts for the security tests: the Redis at 127.0.0.1:6379 (db 8, flushed
 around every test that takes it, under a file lock), an environment with no real
-provider key or SnakeBench setting leaking in from the developer's shell, and stock
-``rq worker`` subprocesses started with the project's documented command
-(:data:`snakebench.queueing.WORKER_COMMAND`), each logging to a file.
+provider key or SnakeBench setting leaking in from the developer's shell, and
+``rq worker`` subprocesses started with the project's documented, hardened command
+(:data:`snakebench.queueing.WORKER_COMMAND`) or as stock RQ, each logging to a file.
 
 A service that is missing skips its tests on a laptop and fails them under
 ``CI=true``.
@@ -119,10 +119,11 @@ class Workers:
         *,
         count: int = 1,
         burst: bool = True,
+        command: str = WORKER_COMMAND,
     ) -> list[Worker]:
-        """``count`` workers as the documented WORKER_COMMAND (with its ``-S``
-        serializer) says, on ``url``, each logging to ``logs/worker-NAME.log``."""
-        assert "-S" in shlex.split(WORKER_COMMAND), WORKER_COMMAND
+        """``count`` workers started as ``command`` says (by default the documented,
+        hardened WORKER_COMMAND; PLAIN_WORKER_COMMAND for stock RQ), on ``url``, each
+        logging to ``logs/worker-NAME.log``."""
         logs = self.tmp / "logs"
         logs.mkdir(exist_ok=True)
         new = []
@@ -130,7 +131,9 @@ class Workers:
             name = f"sec-{uuid.uuid4().hex[:8]}"
             log = logs / f"worker-{name}.log"
             new.append(
-                support.start_worker(url, name=name, log=log, env=env, cwd=self.tmp, burst=burst)
+                support.start_worker(
+                    url, name=name, log=log, env=env, cwd=self.tmp, burst=burst, command=command
+                )
             )
         self.started.extend(new)
         return new
