@@ -1,12 +1,15 @@
 """Games drawn in the terminal with rich: the live board of ``snakebench play`` and
-the frames of ``snakebench replay show``."""
+the frames of ``snakebench replay show``; and live displays that end on a line of
+their own."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
-from rich.console import Group
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -17,6 +20,26 @@ SNAKE_STYLES = ("bold green", "bold magenta", "bold cyan", "bold yellow")
 # A body glyph per snake, so boards read without colour too.
 BODY_GLYPHS = ("o", "x", "+", "*")
 RATIONALE_LINES = 6
+
+
+@contextmanager
+def live_display(console: Console, renderable: RenderableType = "") -> Iterator[Live]:
+    """rich's ``Live`` on ``console``, redrawn only when told, stopped by :func:`stop_live`."""
+    live = Live(renderable, console=console, auto_refresh=False)
+    live.start()
+    try:
+        yield live
+    finally:
+        stop_live(live)
+
+
+def stop_live(live: Live) -> None:
+    """Stop ``live`` on a line of its own. On a terminal the cursor ends below the last
+    frame; to a file or a pipe rich writes that frame without a newline, and the next
+    thing printed (a summary on stdout, when both go to one pipe) would be glued on."""
+    live.stop()
+    if not live.console.is_terminal:
+        live.console.line()
 
 
 def board_text(state: GameState, rules: Rules) -> Text:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from typer.exceptions import TyperException
 
 from snakebench.catalog import CatalogError
@@ -48,6 +49,19 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """Print ``error: message`` on stderr; raise the returned Exit."""
     err.print(f"[red]error:[/red] {message}", markup=True)
     return typer.Exit(code)
+
+
+def print_table(console: Console, table: Table) -> None:
+    """``table`` whole: as wide as its widest cells, past the terminal's edge if need be
+    (a narrow terminal wraps the lines; a pipe or a file gets them intact), rather than
+    Rich's fit to the width, which cuts model names and ids short with an ellipsis."""
+    wanted = console.measure(table, options=console.options.update_width(10_000)).maximum
+    width = console.width
+    console.width = max(width, wanted)
+    try:
+        console.print(table)
+    finally:
+        console.width = width
 
 
 def guarded(func: F) -> F:

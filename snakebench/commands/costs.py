@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from snakebench.commands.app import print_table
 from snakebench.costs import cost_report
 from snakebench.dispatch import reported
 from snakebench.store import open_store
@@ -70,4 +71,4 @@ def _print_batches(rows: list[dict[str, Any]], *, per_model: bool) -> None:
             row["batch_id"][:8], row["name"] or "-", row["created_at"][:16], str(row["games"]),
             _money(row["cost"]), _money(row["spent"]),
         )  # fmt: skip
-    out.print(table)
+    print_table(out, table)

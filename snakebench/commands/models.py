@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from snakebench.catalog import PROVIDERS, check_entry, read_model_list
-from snakebench.commands.app import App, fail
+from snakebench.commands.app import App, fail, print_table
 from snakebench.store import (
     Model,
     Participant,
@@ -91,7 +91,9 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     all_: Annotated[bool, typer.Option("--all", help="Include removed (inactive) models.")] = False,
 ) -> None:
-    """List the models, with their record and prices."""
+    """List the models, with their record and prices. Status: untested (no games yet),
+    rated (rated games, never placed), testing (a placement running), ranked (placed by
+    evaluate), bot, removed or retired."""
     open_store()
     rows = [m for m in list_models() if all_ or m.is_active]
     if as_json:
@@ -107,9 +109,9 @@ def list_(
             f"{m.wins}-{m.losses}-{m.ties}",
             f"{m.price_input_per_m:g}",
             f"{m.price_output_per_m:g}",
-            m.test_status if m.is_active else "removed",
+            m.standing,
         )
-    out.print(table)
+    print_table(out, table)
 
 
 @app.command()
@@ -140,7 +142,7 @@ def _describe(model: Model) -> dict[str, Any]:
         "apples_eaten",
         "games_played",
     ]
-    return {key: getattr(model, key) for key in keys}
+    return {**{key: getattr(model, key) for key in keys}, "status": model.standing}
 
 
 @app.command()

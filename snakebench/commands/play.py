@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.live import Live
 
 from snakebench.commands.app import err
 from snakebench.engine import GameState
@@ -17,7 +16,7 @@ from snakebench.players.base import MoveDecision
 from snakebench.players.factory import INVALID_MOVE_POLICIES
 from snakebench.simulation import GameParams, run_simulation
 from snakebench.store import BOT_MODELS, UnknownModelError, open_store, store_exists
-from snakebench.terminal import frame_view
+from snakebench.terminal import frame_view, live_display
 
 out = Console(highlight=False, soft_wrap=True)
 
@@ -100,7 +99,7 @@ def _run_with_live_board(names: dict[str, str], params: GameParams) -> dict[str,
     """Play while redrawing the board after each round (on stderr, so that stdout
     holds only the result, e.g. for --json)."""
     rules = params.rules()
-    with Live(console=err, auto_refresh=False) as live:
+    with live_display(err) as live:
 
         def show(state: GameState, moves: Mapping[str, MoveDecision]) -> None:
             records = {sid: d.record() for sid, d in moves.items()}

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from snakebench.commands.app import print_table
 from snakebench.dispatch import DispatchError, Submission, reported, run_submission
 from snakebench.store import UnknownBatchError, find_batch_id, open_store
 from snakebench.tournament import (
@@ -159,7 +160,7 @@ def print_report(report: dict[str, Any]) -> None:
         count = sides["tied" if key == "tie" else f"{key}_won"]
         rate = sides[f"{key}_rate"]
         table.add_row(label, str(count), "-" if rate is None else f"{rate:.1%}")
-    out.print(table)
+    print_table(out, table)
 
 
 def _cell(record: dict[str, int] | None) -> str:

@@ -118,6 +118,22 @@ class Model(BaseModel):
             only = [*only, Model.updated_at]
         return super().save(force_insert=force_insert, only=only)
 
+    @property
+    def standing(self) -> str:
+        """Where the model stands, in one word for lists: ``retired`` (results out of the
+        ratings), ``removed`` (inactive), ``bot``, ``testing`` (a placement running),
+        ``ranked`` (placed), ``rated`` (rated games, never placed by ``evaluate``) or
+        ``untested`` (no games yet). ``test_status`` alone is only the placement's."""
+        if self.test_status == "retired":
+            return "retired"
+        if not self.is_active:
+            return "removed"
+        if self.provider == "bot":
+            return "bot"
+        if self.test_status in ("testing", "ranked"):
+            return str(self.test_status)
+        return "rated" if self.games_played else "untested"
+
 
 class Batch(BaseModel):
     """One dispatch: its progress lives in these counters, so monitoring is O(1)."""

@@ -181,8 +181,8 @@ MODEL_DETAIL = _object(
         "model": _object(
             {
                 "name": STR, "provider": STR, "model_slug": STR, "test_status": STR,
-                "is_active": BOOL, "trueskill_mu": NUM, "trueskill_sigma": NUM, "rating": NUM,
-                "price_input_per_m": NUM, "price_output_per_m": NUM,
+                "status": STR, "is_active": BOOL, "trueskill_mu": NUM, "trueskill_sigma": NUM,
+                "rating": NUM, "price_input_per_m": NUM, "price_output_per_m": NUM,
             }
         ),
         "record": _object(

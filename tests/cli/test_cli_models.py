@@ -38,6 +38,30 @@ def test_bots_are_there_from_the_start(cli: Invoke) -> None:
     assert [m["name"] for m in json.loads(result.stdout)] == ["greedy", "random", "survivor"]
 
 
+def test_the_list_says_where_each_model_stands_and_cuts_no_name(cli: Invoke) -> None:
+    """Output to a pipe (as here) is 80 columns to Rich: the table grows instead."""
+    long_name = "openrouter-anthropic-claude-3.7-sonnet-thinking-2025-02-24"
+    long_slug = "anthropic/claude-3.7-sonnet:thinking-with-a-long-suffix"
+    for name, slug in ((long_name, long_slug), ("placed", "p"), ("fresh", "f")):
+        added = cli("models", "add", name, "--provider", "openrouter", "--model", slug)
+        assert added.exit_code == 0, added.output
+    greedy = Model.get(Model.name == "greedy")
+    greedy.games_played, greedy.wins = 70, 70
+    greedy.save()
+    Model.update(games_played=3).where(Model.name.in_([long_name, "placed"])).execute()
+    Model.update(test_status="ranked").where(Model.name == "placed").execute()
+    listed = cli("models", "list")
+    assert listed.exit_code == 0, listed.output
+    status = {line.split()[1]: line.split()[-2] for line in listed.stdout.splitlines()[3:-1]}
+    assert status == {
+        "greedy": "bot", "random": "bot", "survivor": "bot",
+        long_name: "rated", "placed": "ranked", "fresh": "untested",
+    }  # fmt: skip
+    assert long_slug in listed.stdout and "…" not in listed.stdout
+    shown = {m["name"]: m["status"] for m in json.loads(cli("models", "list", "--json").stdout)}
+    assert shown["greedy"] == "bot" and shown[long_name] == "rated"
+
+
 def test_add_show_update_and_remove(cli: Invoke) -> None:
     added = cli(
         "models",

@@ -127,6 +127,28 @@ def test_live_board_is_drawn_unless_quiet(cli: Invoke) -> None:
     assert "round 5 / 5" not in quiet.output
 
 
+def test_piped_board_and_summary_keep_to_their_own_lines(tmp_path: Path) -> None:
+    """`snakebench play A B 2>&1 | cat`: the board (stderr) and the summary (stdout) in
+    one pipe; the summary must not be glued to the board's last line."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/sb.db"}
+    env["SNAKEBENCH_REPLAY_DIR"] = str(tmp_path / "replays")
+    script = str(Path(sys.executable).with_name("snakebench"))
+    done = subprocess.run(
+        [script, "play", "greedy", "random", "--seed", "1", "--max-rounds", "5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout
+    lines = done.stdout.splitlines()
+    [summary] = [line for line in lines if "after 5 rounds" in line]
+    assert summary.startswith("greedy "), lines[-5:]
+    assert lines[-2].startswith("game ") and lines[-1].startswith("replay ")
+
+
 def test_console_script_runs_in_a_fresh_directory(tmp_path: Path) -> None:
     """The installed entry point, as a new user runs it: no database yet."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/new/sb.db"}

@@ -7,9 +7,12 @@ import functools
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
+import redis
 from flask import has_app_context
+
+from snakebench import live
 
 MAX_PER_PAGE = 200
 # Past this the row offset overflows a 64-bit integer (a 500 from the database).
@@ -65,3 +68,25 @@ def require_int(field: str, value: object, low: int, high: int | None = None) ->
         bound = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise InvalidArgument(field, f"must be {bound}, got {value}")
     return value
+
+
+def published_boards(
+    game_ids: list[str], connection: redis.Redis | None = None
+) -> dict[str, dict[str, Any]]:
+    """The live board each running game's worker last published (round, state with
+    scores), by game id; ``connection`` defaults to the app's Redis. Best effort: no
+    app, no Redis or an unreadable board just means no board (the database stays the
+    truth about which games run)."""
+    if not game_ids:
+        return {}
+    if connection is None:
+        if not has_app_context():
+            return {}
+        from snakebench.web.services import services
+
+        connection = services().redis()
+    try:
+        return live.read_many(connection, game_ids)
+    except redis.RedisError as exc:
+        log.warning("live boards unavailable: %s", exc)
+        return {}

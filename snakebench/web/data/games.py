@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,22 +25,30 @@ from snakebench.web.data.common import (
     ReplayUnavailableError,
     iso,
     log,
+    published_boards,
     require_int,
     with_store,
 )
 
 
-def game_summary(game: Game, lineup: Sequence[Participant] | None = None) -> dict[str, Any]:
+def game_summary(
+    game: Game,
+    lineup: Sequence[Participant] | None = None,
+    board: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The short form of a game (lists, recent games). ``lineup`` (participants with
-    their models) saves a query when the caller read many games' line-ups at once."""
+    their models) saves a query when the caller read many games' line-ups at once.
+    ``board``, a running game's live board, gives its round and scores as they stand
+    (the database has them only once the game ends), as ``/live`` shows them."""
     players = list(lineup) if lineup is not None else game_participants(game.id)
     winners = [p.model.name for p in players if p.result == "won"]
+    scores: Mapping[str, Any] = ((board or {}).get("state") or {}).get("scores") or {}
     return {
         "id": game.id,
         "status": game.status,
         "created_at": iso(game.created_at),
         "ended_at": iso(game.ended_at),
-        "rounds": game.rounds,
+        "rounds": board.get("round", game.rounds) if board else game.rounds,
         "max_rounds": game.max_rounds,
         "batch_id": game.batch_id,
         "game_type": game.game_type,
@@ -49,7 +57,7 @@ def game_summary(game: Game, lineup: Sequence[Participant] | None = None) -> dic
             {
                 "slot": p.slot,
                 "model": p.model.name,
-                "score": p.score,
+                "score": scores.get(str(p.slot), p.score),
                 "result": p.result,
                 "cost": p.cost,
                 "invalid_moves": p.invalid_moves,
@@ -61,9 +69,11 @@ def game_summary(game: Game, lineup: Sequence[Participant] | None = None) -> dic
 
 
 def summaries(games: Sequence[Game]) -> list[dict[str, Any]]:
-    """Summaries of many games with their line-ups read in one query."""
+    """Summaries of many games with their line-ups read in one query, and the running
+    ones' live boards in one Redis read."""
     by_game = lineups(game.id for game in games)
-    return [game_summary(game, by_game.get(game.id, [])) for game in games]
+    boards = published_boards([game.id for game in games if game.status == "running"])
+    return [game_summary(g, by_game.get(g.id, []), boards.get(g.id)) for g in games]
 
 
 def lineups(game_ids: Iterable[str]) -> dict[str, list[Participant]]:
@@ -135,8 +145,9 @@ def game_detail(game_id: str) -> dict[str, Any]:
     """Everything about one game but its moves (those are in :func:`game_replay`)."""
     game = get_game(game_id)
     lineup = game_participants(game_id)
+    board = published_boards([game_id]).get(game_id) if game.status == "running" else None
     return {
-        **game_summary(game, lineup),
+        **game_summary(game, lineup, board),
         "seed": game.seed,
         "width": game.width,
         "height": game.height,

@@ -6,17 +6,8 @@ from typing import Any
 
 import redis
 
-from snakebench import live
-from snakebench.store import (
-    Game,
-    Participant,
-)
-from snakebench.web.data.common import (
-    MAX_LIMIT,
-    log,
-    require_int,
-    with_store,
-)
+from snakebench.store import Game, Participant
+from snakebench.web.data.common import MAX_LIMIT, published_boards, require_int, with_store
 from snakebench.web.data.games import lineups
 
 
@@ -33,25 +24,9 @@ def live_games(limit: int = 50, connection: redis.Redis | None = None) -> list[d
         .order_by(Game.started_at.desc(), Game.id)
         .limit(limit)
     )
-    boards_by_id = _published_boards([game.id for game in games], connection)
+    boards_by_id = published_boards([game.id for game in games], connection)
     by_game = lineups(game.id for game in games)
     return [_live_dict(game, by_game.get(game.id, []), boards_by_id.get(game.id)) for game in games]
-
-
-def _published_boards(
-    game_ids: list[str], connection: redis.Redis | None
-) -> dict[str, dict[str, Any]]:
-    if not game_ids:
-        return {}
-    if connection is None:
-        from snakebench.web.services import services
-
-        connection = services().redis()
-    try:
-        return live.read_many(connection, game_ids)
-    except redis.RedisError as exc:
-        log.warning("live boards unavailable: %s", exc)
-        return {}
 
 
 def _live_dict(

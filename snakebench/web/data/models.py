@@ -42,6 +42,7 @@ def _model_dict(model: Model) -> dict[str, Any]:
         "provider": model.provider,
         "model_slug": model.model_slug,
         "test_status": model.test_status,
+        "status": model.standing,
         "is_active": bool(model.is_active),
         "trueskill_mu": model.trueskill_mu,
         "trueskill_sigma": model.trueskill_sigma,

@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+import redis
 from flask.testing import FlaskClient
 
+from snakebench.engine import Rules, new_game
+from snakebench.live import LivePublisher
 from snakebench.store import get_game
 
 from .conftest import BEARER, ApiClient, Filled
@@ -147,6 +150,29 @@ def test_live(client: FlaskClient, filled: Filled) -> None:
     assert set(game["state"]) == {"snakes", "apples", "alive", "scores"}
     assert game["updated_at"]
     assert client.get("/api/live?limit=x").json["error"]["field"] == "limit"
+
+
+def test_a_running_game_is_listed_as_far_as_it_has_got(
+    client: FlaskClient, filled: Filled, redis_url: str
+) -> None:
+    """/games, the API and the game page show a running game's round and scores as its
+    worker last published them (as /live does), not the 0 / 100, 0-0 of its row."""
+    state = new_game(Rules(width=8, height=6), 1, ("0", "1"))
+    LivePublisher(redis.Redis.from_url(redis_url), filled.running_id)(
+        state._replace(round=7, scores={"0": 3, "1": 1}), {}
+    )
+    listed = {game["id"]: game for game in client.get("/api/games").json["games"]}
+    running = listed[filled.running_id]
+    assert running["rounds"] == 7 and [p["score"] for p in running["players"]] == [3, 1]
+    detail = client.get(f"/api/games/{filled.running_id}").json
+    assert detail["rounds"] == 7 and [p["score"] for p in detail["players"]] == [3, 1]
+    page = client.get("/games").get_data(as_text=True)
+    row = page[page.index(f'data-game-id="{filled.running_id}"') :].split("</tr>")[0]
+    assert f"7 / {get_game(filled.running_id).max_rounds}" in row
+    scores = [cell.split("</span>")[0] for cell in row.split('<span class="mono">')[1:]]
+    assert scores == ["3", "1"], row
+    finished = listed[filled.completed[0]]  # a finished game keeps its stored figures
+    assert finished["rounds"] == get_game(filled.completed[0]).rounds
 
 
 def test_live_without_redis_still_lists_games(
