@@ -1,4 +1,5 @@
-"""The Procfile runs as a platform would run it: ``honcho start web worker``.
+"""The Procfile runs as a platform would run it: ``honcho start web worker``, with the
+platform's config vars, and locally from ``.env.example`` copied to ``.env``.
 
 (``honcho start`` alone would also run ``release``, a one-off that exits at once,
 and honcho stops everything when any process exits.)
@@ -100,6 +101,47 @@ def pages_of(base: str, batch_id: str) -> list[str]:
     paths = ["/", "/?method=bt", "/models/greedy", "/games", f"/games/{game}", "/live"]
     paths += ["/batches", f"/batches/{batch_id}", f"/api/games/{game}/replay", "/api/leaderboard"]
     return [f"{base}{path}" for path in paths]
+
+
+def env_from_example(**overrides: str) -> str:
+    """``.env.example`` as a user's ``.env``: its settings, ``overrides`` replacing some."""
+    lines = []
+    for line in (REPO / ".env.example").read_text().splitlines():
+        key = line.partition("=")[0]
+        lines.append(f"{key}={overrides.pop(key)}" if key in overrides else line)
+    return "\n".join([*lines, *(f"{k}={v}" for k, v in overrides.items())]) + "\n"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to list children")
+def test_the_env_example_runs_the_procfile_locally(redis_url: str, tmp_path: Path) -> None:
+    """`cp .env.example .env && honcho start web worker`, as the README says: loopback,
+    no password needed, the worker plays a batch, Ctrl+C stops both."""
+    port = free_port()
+    (tmp_path / ".env").write_text(
+        env_from_example(PORT=str(port), REDIS_URL=redis_url, WEB_CONCURRENCY="1")
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAKEBENCH_")}
+    env["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+    proc = subprocess.Popen(
+        [str(BIN / "honcho"), "-f", str(REPO / "Procfile"), "start", "web", "worker"],
+        cwd=tmp_path,  # honcho reads ./.env; the SQLite file and replays land here
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert wait_healthy(base, proc)["workers"] == 1
+        assert get(f"{base}/rq/")[0] == 200  # loopback: no login
+        database = f"sqlite:///{tmp_path / 'snakebench.db'}"  # .env's, seen from tmp_path
+        batch_id = play_a_batch({**env, "REDIS_URL": redis_url, "DATABASE_URL": database})
+        assert len(list((tmp_path / "replays").glob("snake_game_*.json"))) == 4, batch_id
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    assert "web.1" in output and "worker.1" in output
+    assert f"Listening at: http://127.0.0.1:{port}" in output, output[-2000:]
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to list children")
