@@ -17,6 +17,7 @@ import redis
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from snakebench.batches import (
     BatchProgress,
@@ -145,7 +146,7 @@ def status(
     else:
         _print_status(snapshot.to_dict())
     for warning in snapshot.warnings():
-        err.print(f"[yellow]{warning}[/yellow]", markup=True)
+        err.print(Text(warning, style="yellow"))  # a worker's name is not markup
 
 
 def _print_status(data: dict[str, Any]) -> None:
@@ -182,7 +183,7 @@ def health(
             )  # fmt: skip
         print_table(out, table)
     for warning in health_warnings(reports):
-        err.print(f"[yellow]{warning}[/yellow]", markup=True)
+        err.print(Text(warning, style="yellow"))  # a worker's name is not markup
     if not any(r.get("status") == "healthy" for r in reports):
         nobody = not any(r["answered"] for r in reports)
         err.print(

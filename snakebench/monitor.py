@@ -26,7 +26,7 @@ from rq import Worker
 
 from snakebench.batch_control import cancel_batch
 from snakebench.batches import BatchProgress, batch_progress
-from snakebench.queue_status import cannot_run, cannot_run_warning
+from snakebench.queue_status import cannot_run, cannot_run_warnings
 from snakebench.queueing import WORKER_COMMAND
 from snakebench.store import batch_problems, batch_timespan
 from snakebench.terminal import stop_live
@@ -153,6 +153,7 @@ class Notices:
         self.connection = connection
         self._clock = clock
         self._problems_shown: set[str] = set()
+        self._told_of_more = False
         self._idle = False
         self._workers_warned: set[str] = set()
         self._next_worker_check = clock()
@@ -165,16 +166,16 @@ class Notices:
         return [Text(line) for line in lines if line]
 
     def _problems(self, progress: BatchProgress) -> list[str]:
-        count, shown = progress.failed + progress.void, len(self._problems_shown)
-        if count <= shown or shown > PROBLEMS_SHOWN:
+        ended_badly = progress.failed + progress.void
+        if ended_badly <= len(self._problems_shown) or self._told_of_more:
             return []
         lines = []
         for game_id, status, error in batch_problems(self.batch_id, PROBLEMS_SHOWN):
             if game_id not in self._problems_shown:
                 self._problems_shown.add(game_id)
                 lines.append(problem_line(game_id, status, error))
-        if count > PROBLEMS_SHOWN:
-            self._problems_shown.add("")  # the "more" line, once
+        if ended_badly > PROBLEMS_SHOWN:
+            self._told_of_more = True
             lines.append(f"more failed or void games: see /batches/{self.batch_id} on the web")
         return lines
 
@@ -198,12 +199,10 @@ class Notices:
         ):
             return []
         self._next_worker_check = self._clock() + WORKER_CHECK_EVERY
-        lines = []
-        for worker, games in cannot_run(self.connection).items():
-            if worker not in self._workers_warned:
-                self._workers_warned.add(worker)
-                lines.append(cannot_run_warning(worker, games))
-        return lines
+        found = {w: games for w, games in cannot_run(self.connection).items()
+                 if w not in self._workers_warned}  # fmt: skip
+        self._workers_warned |= set(found)
+        return cannot_run_warnings(found)
 
 
 def problem_line(game_id: str, status: str, error: str | None) -> str:

@@ -70,17 +70,27 @@ class QueueStatus:
 
     def warnings(self) -> list[str]:
         """A line per live worker that cannot run SnakeBench's jobs."""
-        return [cannot_run_warning(worker, games) for worker, games in self.cannot_run.items()]
+        return cannot_run_warnings(self.cannot_run)
 
 
-def cannot_run_warning(worker: str, games: list[str]) -> str:
-    shown = ", ".join(games[:3]) + (f" and {len(games) - 3} more" if len(games) > 3 else "")
+def cannot_run_warnings(cannot_run: dict[str, list[str]]) -> list[str]:
+    """A warning per worker of :func:`cannot_run`'s answer, naming its games."""
+    return [cannot_run_warning(worker, _took(games)) for worker, games in cannot_run.items()]
+
+
+def cannot_run_warning(worker: str, what: str) -> str:
+    """One line naming a worker that cannot run our jobs, what it did, and the remedy."""
     return (
-        f"WARNING: worker {worker} cannot run SnakeBench's jobs: it took game {shown} and "
-        "failed before the game started (started with -S json? no jobs.run_game to "
-        "import?); its log says why, and the game waits for a retry. Run workers as "
+        f"WARNING: worker {worker} cannot run SnakeBench's jobs: {what} before SnakeBench's "
+        "code ran (started with -S json? no jobs.run_game to import? its log says why; "
+        "nothing is lost). Run workers as "
         f"`{PLAIN_WORKER_COMMAND}` or, hardened, `{WORKER_COMMAND}`"
     )
+
+
+def _took(games: list[str]) -> str:
+    shown = ", ".join(games[:3]) + (f" and {len(games) - 3} more" if len(games) > 3 else "")
+    return f"it took game {shown} and failed"
 
 
 def queue_status(connection: redis.Redis) -> QueueStatus:
@@ -180,7 +190,7 @@ def health_warnings(reports: list[dict[str, Any]]) -> list[str]:
     the job, or not import ``jobs.run_game``): it cannot run games either."""
     failed = [report for report in reports if report.get("status") == "failed"]
     names = sorted({str(report.get("worker") or "unnamed") for report in failed})
-    return [cannot_run_warning(name, ["(a health check)"]) for name in names]
+    return [cannot_run_warning(name, "it failed a health check") for name in names]
 
 
 def health_check(connection: redis.Redis, timeout: float = 10.0) -> list[dict[str, Any]]:

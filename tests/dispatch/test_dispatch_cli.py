@@ -183,6 +183,9 @@ def test_monitor_of_a_finished_batch_exits_0_and_of_one_with_a_failure_1(
     result = run("monitor")  # the latest batch
     assert result.exit_code == 1
     assert "finished: 0 completed, 0 void, 1 failed" in result.stdout
+    assert f"game {game_id} failed: boom" in result.output  # with its reason
+    [problem] = json.loads(run("monitor", "--json").stdout)["problems"]
+    assert problem == {"game_id": game_id, "status": "failed", "error": "boom"}
 
 
 def test_batches_cancel_retry_reconcile_and_purge(run: Invoke, fake: fakeredis.FakeRedis) -> None:

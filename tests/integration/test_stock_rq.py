@@ -8,6 +8,7 @@ stopped and cancelled jobs in the registries.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -18,7 +19,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from rq import Worker as RqWorker
 from rq.job import Job
+from rq.registry import ScheduledJobRegistry
 
 from snakebench.batch_control import cancel_batch
 from snakebench.batches import BatchSpec, batch_progress, submit_batch
@@ -124,6 +127,40 @@ def test_plain_and_hardened_workers_serve_one_queue(stack: Stack) -> None:
     played_by = {game.worker for game in Game.select(Game.worker)}
     assert hardened.name in played_by, played_by
     assert played_by - {hardened.name}, f"the plain worker played nothing: {plain.output()}"
+
+
+def dispatch_status(stack: Stack) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "snakebench.dispatch", "status"],
+        env=stack.env, cwd=stack.tmp, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_a_worker_that_cannot_read_our_jobs_is_named_at_its_first_game(stack: Stack) -> None:
+    """The old docs' `-S json` worker: each game fails unread and waits for a retry,
+    while RQ records nothing. `dispatch status` names the worker at once; once it is
+    gone, a good worker plays the games and the warning is gone too."""
+    wrong = start_literal(stack, "rq worker -S json games", "json-worker")
+    batch_id = dispatch(stack, "--model-a", "greedy", "--model-b", "random", "--count", "2",
+                        "--max-rounds", "20")  # fmt: skip
+    games = batch_game_ids(batch_id)
+    scheduled = ScheduledJobRegistry("games", connection=stack.redis)
+    wait_until(lambda: scheduled.get_job_count(cleanup=False) == 2, 60, "both games to wait")
+    [name] = [w.name for w in RqWorker.all(connection=stack.redis)]
+    warning = dispatch_status(stack).stderr
+    assert f"worker {name} cannot run SnakeBench's jobs: it took game" in " ".join(warning.split())
+    assert {get_game(g).status for g in games} == {"queued"}  # nothing lost meanwhile
+
+    support.terminate_processes([wrong.process])
+    assert "cannot run" not in dispatch_status(stack).stderr  # a worker that is gone
+    stack.start_workers(1)
+    for job_id in scheduled.get_job_ids(cleanup=False):  # due now, not in 15-60 s
+        stack.redis.zadd(scheduled.key, {job_id: 0})
+    wait_finished(batch_id, 60, stack)
+    assert {get_game(g).status for g in games} == {"completed"}
+    assert "WARNING" not in dispatch_status(stack).stderr
 
 
 # --- rq-dashboard on every page -----------------------------------------------------------
@@ -232,6 +269,10 @@ def test_every_dashboard_page_answers_while_games_play_and_after(
     dashboards = Dashboards(stack, spawn)
     everything = [*finished, failed, void, scheduled, cancelled[0], *running, waiting[0]]
     bodies = dashboards.walk(everything)
+    info = subprocess.run([support.RQ, "info"], env=stack.env, capture_output=True, text=True)
+    assert info.returncode == 0, info.stdout + info.stderr
+    assert re.search(r"^games\s+\|", info.stdout, re.M) and "2 workers, " in info.stdout
+    assert info.stdout.count(" busy") == 2, info.stdout
     for label, pages in bodies.items():
         workers = json.loads(pages["/0/data/workers.json"])["workers"]
         busy = [w["current_job"] for w in workers if w["current_job"] != "idle"]

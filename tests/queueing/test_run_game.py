@@ -6,11 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import fakeredis
 import pytest
+from rq.job import Job
 
-from jobs.run_game import health_check, run_game
+from jobs.run_game import GameFailedError, health_check, run_game
+from snakebench.queueing import RUN_GAME
 from snakebench.simulation import GameParams, create_stored_game
-from snakebench.store import Game, Model, cancel_game, open_store
+from snakebench.store import Game, Model, cancel_game, complete_game, open_store
 
 
 @pytest.fixture(autouse=True)
@@ -77,3 +80,34 @@ def test_the_job_module_preloads_the_provider_sdks() -> None:
     code = "import sys, jobs.run_game; print('openai' in sys.modules, 'anthropic' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True"]
+
+
+def test_a_horse_of_a_plain_worker_imports_no_sdk_for_a_bot_game(tmp_path: Path) -> None:
+    """`rq worker games` (no -c) imports the job module inside each horse, while the job
+    runs: then a bot game loads neither SDK (seconds of imports saved per game)."""
+    code = """
+import sys, fakeredis
+from rq.job import Job
+from snakebench.simulation import GameParams, create_stored_game
+from snakebench.store import open_store
+open_store()
+game = create_stored_game("greedy", "random", GameParams(seed=1, max_rounds=20))
+job = Job.create("jobs.run_game.run_game", args=(game.id,), connection=fakeredis.FakeRedis())
+job.save()
+print(job.perform()["status"], "openai" in sys.modules, "anthropic" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["completed", "False", "False"], out.stderr
+
+
+def test_a_failed_game_fails_its_job_for_good_with_the_reason() -> None:
+    """RQ records a failed job with this reason (rq-dashboard, `rq info`); no retry."""
+    game_id = new_game()
+    reason = "MissingApiKeyError: OPENAI_API_KEY is not set"
+    complete_game(game_id, rounds=0, replay_path=None, total_cost=0.0, participants=[],
+                  status="failed", error=reason)  # fmt: skip
+    job = Job.create(RUN_GAME, args=(game_id,), connection=fakeredis.FakeRedis())
+    job.retries_left = 3
+    with pytest.raises(GameFailedError, match=f"game {game_id} failed: MissingApiKeyError"):
+        job.perform()
+    assert job.retries_left == 0
