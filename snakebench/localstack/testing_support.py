@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -331,6 +332,20 @@ def http_ok(url: str, *, timeout: float = 1.0) -> bool:
             return bool(response.status == 200)
     except OSError:
         return False
+
+
+def http_get(
+    url: str, headers: Mapping[str, str] | None = None, *, timeout: float = 10.0
+) -> tuple[int, bytes]:
+    """A GET's status and body, whatever the status; ``(0, b"")`` when nothing answers."""
+    request = urllib.request.Request(url, headers=dict(headers or {}))
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status), bytes(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+    except OSError:
+        return 0, b""
 
 
 def basic_auth(user: str, password: str) -> dict[str, str]:

@@ -12,8 +12,6 @@ import re
 import shlex
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -166,14 +164,6 @@ def test_a_worker_that_cannot_read_our_jobs_is_named_at_its_first_game(stack: St
 # --- rq-dashboard on every page -----------------------------------------------------------
 
 
-def get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
 class Dashboards:
     """rq-dashboard twice over the stack's Redis: at ``/rq`` of ``snakebench web`` and as
     the standalone ``rq-dashboard`` command with its defaults."""
@@ -209,7 +199,7 @@ class Dashboards:
         failures = []
         for label, base in self.bases.items():
             for path in paths:
-                status, body = get(base + path)
+                status, body = support.http_get(base + path)
                 bodies.setdefault(label, {})[path] = body
                 if status != 200:
                     failures.append(f"{label} {path}: {status} {body[-300:]!r}")

@@ -7,21 +7,19 @@ and honcho stops everything when any process exits.)
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from snakebench.localstack.processes import free_port, process_identity
+from snakebench.localstack.testing_support import basic_auth, http_get
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -29,17 +27,19 @@ PASSWORD = "procfile-test"
 
 
 def get(url: str, password: str | None = None) -> tuple[int, bytes]:
-    request = urllib.request.Request(url)
-    if password:
-        token = base64.b64encode(f"admin:{password}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-    except OSError:
-        return 0, b""
+    return http_get(url, basic_auth("admin", password) if password else None, timeout=5)
+
+
+def start_honcho(cwd: Path, env: dict[str, str], *options: str) -> subprocess.Popen[str]:
+    """``honcho [OPTIONS] start web worker`` on the repository's Procfile, in ``cwd``."""
+    return subprocess.Popen(
+        [str(BIN / "honcho"), "-f", str(REPO / "Procfile"), *options, "start", "web", "worker"],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def descendants(pid: int) -> dict[int, str]:
@@ -122,14 +122,7 @@ def test_the_env_example_runs_the_procfile_locally(redis_url: str, tmp_path: Pat
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("SNAKEBENCH_")}
     env["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
-    proc = subprocess.Popen(
-        [str(BIN / "honcho"), "-f", str(REPO / "Procfile"), "start", "web", "worker"],
-        cwd=tmp_path,  # honcho reads ./.env; the SQLite file and replays land here
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = start_honcho(tmp_path, env)  # it reads ./.env; SQLite and replays land here
     try:
         base = f"http://127.0.0.1:{port}"
         assert wait_healthy(base, proc)["workers"] == 1
@@ -158,15 +151,7 @@ def test_honcho_runs_web_and_worker_and_stops_them(redis_url: str, tmp_path: Pat
         "SNAKEBENCH_WEB_PASSWORD": PASSWORD,
         "WEB_CONCURRENCY": "1",
     }
-    honcho = [str(BIN / "honcho"), "-f", str(REPO / "Procfile"), "-e", str(env_file)]
-    proc = subprocess.Popen(
-        [*honcho, "start", "web", "worker"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = start_honcho(tmp_path, env, "-e", str(env_file))
     try:
         base = f"http://127.0.0.1:{port}"
         health = wait_healthy(base, proc)
