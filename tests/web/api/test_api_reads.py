@@ -175,6 +175,15 @@ def test_a_running_game_is_listed_as_far_as_it_has_got(
     assert finished["rounds"] == get_game(filled.completed[0]).rounds
 
 
+def test_games_without_redis_are_listed_from_the_database(
+    filled: Filled, api_client: ApiClient
+) -> None:
+    client = api_client(redis_url="redis://127.0.0.1:1/0")
+    listed = {game["id"]: game for game in client.get("/api/games").json["games"]}
+    assert listed[filled.running_id]["rounds"] == 0  # the row's figures: no board to read
+    assert client.get("/games").status_code == 200
+
+
 def test_live_without_redis_still_lists_games(
     filled: Filled, api_client: ApiClient, database_url: str
 ) -> None:
