@@ -298,15 +298,16 @@ class Site:
     # --- the web app ------------------------------------------------------------------
 
     def serve(self) -> str:
-        """The Procfile's web process, bound to a free loopback port; its base URL."""
+        """The Procfile's web process on a free loopback port (``PORT`` and
+        ``SNAKEBENCH_WEB_HOST``, as a platform or ``.env`` sets them); its base URL."""
         words = shlex.split(_procfile_line("web"))
-        assert words[0] == "gunicorn" and "--bind" in words, words
+        assert words[0] == "gunicorn", words
         port = free_port()
         words[0] = str(BIN / "gunicorn")
-        words[words.index("--bind") + 1] = f"127.0.0.1:{port}"
+        env = {**self.env, "PORT": str(port), "SNAKEBENCH_WEB_HOST": "127.0.0.1"}
         log = (self.root / "web.log").open("wb")
         self.web = subprocess.Popen(
-            words, env=self.env, cwd=self.root, stdout=log, stderr=subprocess.STDOUT
+            words, env=env, cwd=self.root, stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
         self.base_url = f"http://127.0.0.1:{port}"
