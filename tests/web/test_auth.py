@@ -88,20 +88,34 @@ def test_gunicorn_binds_need_a_password_beyond_loopback() -> None:
             check_binds([bind], WebConfig())
 
 
-def test_gunicorn_refuses_a_public_bind_without_a_password(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "SNAKEBENCH_WEB_PASSWORD"}
-    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'sb.db'}"
-    done = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "--config=python:snakebench.web.gunicorn_conf",
-            f"--bind=0.0.0.0:{free_port()}",
-            "snakebench.web:create_app()",
-        ],
+def gunicorn(tmp_path: Path, *options: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The Procfile's gunicorn (``options`` added), without a password, ``env`` added."""
+    base = {k: v for k, v in os.environ.items() if k != "SNAKEBENCH_WEB_PASSWORD"}
+    base["DATABASE_URL"] = f"sqlite:///{tmp_path / 'sb.db'}"
+    command = [str(Path(sys.executable).with_name("gunicorn")),
+               "--config=python:snakebench.web.gunicorn_conf", *options]  # fmt: skip
+    return subprocess.run(
+        [*command, "snakebench.web:create_app()"],
         capture_output=True,
         text=True,
-        env=env,
+        env={**base, **env},
         timeout=60,
     )
+
+
+def test_gunicorn_refuses_a_public_bind_without_a_password(tmp_path: Path) -> None:
+    done = gunicorn(tmp_path, f"--bind=0.0.0.0:{free_port()}")
     assert done.returncode == 2
     assert "error: refusing to serve on 0.0.0.0 without a password" in done.stderr
+    # The Procfile's own line: every address on $PORT, unless SNAKEBENCH_WEB_HOST says.
+    by_default = gunicorn(tmp_path, PORT=str(free_port()))
+    assert by_default.returncode == 2
+    assert "error: refusing to serve on 0.0.0.0 without a password" in by_default.stderr
+
+
+def test_a_bad_port_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    done = gunicorn(tmp_path, PORT="eighty", SNAKEBENCH_WEB_HOST="127.0.0.1")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: PORT='eighty' is not a port number (1-65535)"
+    ]
