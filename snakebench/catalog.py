@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -24,6 +25,7 @@ PROVIDERS = tuple(PROVIDER_DEFAULTS)
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Request-field names that would carry a credential (at any depth, e.g. in headers).
 SECRET_NAME = re.compile(r"(key|secret|password|passwd|token|auth|authorization|cookie)$", re.I)
+MAX_LABEL = 128  # characters in a model's name or its provider's model id
 # Columns a model-list entry may set besides the original's keys.
 COLUMNS = ("base_url", "api_key_env", "max_completion_tokens")
 
@@ -38,9 +40,7 @@ def check_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
     Keys: name, provider, model_slug, and optionally base_url, api_key_env,
     price_input_per_m, price_output_per_m, max_completion_tokens, extra.
     """
-    name = str(entry.get("name") or "").strip()
-    if not name:
-        raise CatalogError("a model needs a name")
+    name = _label(entry.get("name"), "a model's name")
     if name in BOT_MODELS:
         raise CatalogError(f"{name!r} is a built-in bot; choose another name")
 
@@ -50,18 +50,20 @@ def check_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
     provider = entry.get("provider")
     if provider not in PROVIDERS:
         raise fail(f"provider must be one of {', '.join(PROVIDERS)}, not {provider!r}")
-    if not str(entry.get("model_slug") or "").strip():
-        raise fail("the provider's model id is missing")
-    if provider == "openai-compatible" and not entry.get("base_url"):
+    slug = _label(entry.get("model_slug"), f"model {name}: the provider's model id")
+    base_url = entry.get("base_url") or None
+    if provider == "openai-compatible" and not base_url:
         raise fail("openai-compatible models need a base_url")
+    if base_url is not None and not _web_url(base_url):
+        raise fail(f"base_url must be an http:// or https:// URL, not {str(base_url)[:100]!r}")
     key_env = entry.get("api_key_env")
     if key_env is not None and not (isinstance(key_env, str) and ENV_NAME.fullmatch(key_env)):
         raise fail("api_key_env must name the environment variable that holds the key, not the key")
     checked = {
         "name": name,
         "provider": provider,
-        "model_slug": str(entry["model_slug"]).strip(),
-        "base_url": entry.get("base_url") or None,
+        "model_slug": slug,
+        "base_url": base_url,
         "api_key_env": key_env,
         "price_input_per_m": _price(entry.get("price_input_per_m"), "input", fail),
         "price_output_per_m": _price(entry.get("price_output_per_m"), "output", fail),
@@ -70,6 +72,28 @@ def check_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
         "is_active": True,
     }
     return checked
+
+
+def _label(value: Any, what: str) -> str:
+    """A name or a model id as it will be shown everywhere: one line of printable
+    characters (no control characters, newlines or direction overrides), at most
+    :data:`MAX_LABEL` long, surrounding blanks dropped."""
+    label = str(value if value is not None else "").strip()
+    if not label:
+        raise CatalogError(f"{what} is missing")
+    if len(label) > MAX_LABEL:
+        raise CatalogError(f"{what} is {len(label):,} characters long; at most {MAX_LABEL}")
+    if not label.isprintable():
+        raise CatalogError(f"{what} {label!r} holds characters that are not printable")
+    return label
+
+
+def _web_url(url: Any) -> bool:
+    try:
+        parts = urlsplit(str(url))
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and str(url).isprintable()
 
 
 def _price(value: Any, which: str, fail: Any) -> float:

@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import redis
 import typer
-from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from snakebench.batches import (
     BatchProgress,
@@ -39,11 +37,12 @@ from snakebench.store import (
     list_batches,
     open_store,
 )
+from snakebench.terminal import SafeConsole, safe_text
 
 if TYPE_CHECKING:
     from snakebench.dispatch import Submission
 
-out = Console(highlight=False, soft_wrap=True)
+out = SafeConsole(soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -146,7 +145,7 @@ def status(
     else:
         _print_status(snapshot.to_dict())
     for warning in snapshot.warnings():
-        err.print(Text(warning, style="yellow"))  # a worker's name is not markup
+        err.print(safe_text(warning, style="yellow"))  # a worker's name is not markup
 
 
 def _print_status(data: dict[str, Any]) -> None:
@@ -183,7 +182,7 @@ def health(
             )  # fmt: skip
         print_table(out, table)
     for warning in health_warnings(reports):
-        err.print(Text(warning, style="yellow"))  # a worker's name is not markup
+        err.print(safe_text(warning, style="yellow"))  # a worker's name is not markup
     if not any(r.get("status") == "healthy" for r in reports):
         nobody = not any(r["answered"] for r in reports)
         err.print(

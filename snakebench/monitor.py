@@ -29,7 +29,7 @@ from snakebench.batches import BatchProgress, batch_progress
 from snakebench.queue_status import cannot_run, cannot_run_warnings
 from snakebench.queueing import WORKER_COMMAND
 from snakebench.store import batch_problems, batch_timespan
-from snakebench.terminal import stop_live
+from snakebench.terminal import one_line, safe_text, stop_live
 
 RATE_WINDOW = 120  # samples (about two minutes at one a second) behind games/min and ETA
 PROBLEMS_SHOWN = 20  # failed and void games a monitor lists, each with its reason
@@ -163,7 +163,7 @@ class Notices:
         lines += self._problems(progress)
         lines.append(self._idle_note(progress))
         lines += self._cannot_run(progress)
-        return [Text(line) for line in lines if line]
+        return [safe_text(line) for line in lines if line]
 
     def _problems(self, progress: BatchProgress) -> list[str]:
         ended_badly = progress.failed + progress.void
@@ -207,9 +207,7 @@ class Notices:
 
 def problem_line(game_id: str, status: str, error: str | None) -> str:
     """``game ID failed: REASON`` on one line, however the reason was written."""
-    reason = " ".join((error or "no reason recorded").split())
-    if len(reason) > PROBLEM_REASON_CHARS:
-        reason = reason[: PROBLEM_REASON_CHARS - 1] + "…"
+    reason = one_line(error or "no reason recorded", PROBLEM_REASON_CHARS)
     return f"game {game_id} {status}: {reason}"
 
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from typer.exceptions import TyperException
 
 from snakebench.catalog import CatalogError
@@ -25,10 +26,11 @@ from snakebench.engine.replay import ReplayFormatError
 from snakebench.localstack.errors import LocalStackError
 from snakebench.providers import MissingApiKeyError
 from snakebench.store import InactiveModelError, StoreError, UnknownGameError, UnknownModelError
+from snakebench.terminal import SafeConsole, one_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+err = SafeConsole(stderr=True, soft_wrap=True)
 
 # Errors caused by what the user gave us: one line and exit 2.
 USAGE_ERRORS: tuple[type[Exception], ...] = (
@@ -46,8 +48,9 @@ USAGE_ERRORS: tuple[type[Exception], ...] = (
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print ``error: message`` on stderr; raise the returned Exit."""
-    err.print(f"[red]error:[/red] {message}", markup=True)
+    """Print ``error: message`` on stderr, on one line whatever ``message`` holds (a
+    model's name, a provider's reply); raise the returned Exit."""
+    err.print(Text.assemble(("error:", "red"), " ", one_line(message)))
     return typer.Exit(code)
 
 
@@ -87,7 +90,7 @@ def guarded(func: F) -> F:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    return one_line(exc) or type(exc).__name__
 
 
 class App(typer.Typer):

@@ -6,15 +6,15 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from snakebench.commands.app import print_table
 from snakebench.costs import cost_report
 from snakebench.dispatch import reported
 from snakebench.store import open_store
+from snakebench.terminal import SafeConsole
 
-out = Console(highlight=False, soft_wrap=True)
+out = SafeConsole(soft_wrap=True)
 
 
 @reported

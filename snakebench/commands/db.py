@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-
 from snakebench.commands.app import App
 from snakebench.config import get_settings, mask_url
 from snakebench.store import connect, current_version, latest_version, upgrade_store
+from snakebench.terminal import SafeConsole
 
 app = App(help="Create or upgrade the database named by DATABASE_URL.")
-out = Console(highlight=False, soft_wrap=True)
+out = SafeConsole(soft_wrap=True)
 
 
 @app.command()

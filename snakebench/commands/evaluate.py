@@ -23,7 +23,6 @@ from typing import Annotated, Any
 
 import redis
 import typer
-from rich.console import Console
 
 from snakebench.commands.app import err, fail
 from snakebench.evaluation import (
@@ -46,8 +45,9 @@ from snakebench.store import (
     open_store,
     store_exists,
 )
+from snakebench.terminal import SafeConsole
 
-out = Console(highlight=False, soft_wrap=True)
+out = SafeConsole(soft_wrap=True)
 POLL_SECONDS = 1.0  # how often --monitor re-reads the evaluations (the ladder itself never polls)
 
 

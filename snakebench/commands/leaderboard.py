@@ -8,17 +8,17 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from snakebench.commands.app import App, fail
 from snakebench.leaderboard import METHODS, Row, leaderboard
 from snakebench.store import open_store
 from snakebench.store.rating_queries import rebuild_trueskill
+from snakebench.terminal import SafeConsole
 
-out = Console(highlight=False, soft_wrap=True)
+out = SafeConsole(soft_wrap=True)
 # Piped output has no terminal width; a leaderboard cut at 80 columns helps nobody.
-wide = out if out.is_terminal else Console(highlight=False, width=160)
+wide = out if out.is_terminal else SafeConsole(width=160)
 ratings_app = App(help="TrueSkill ratings: rebuild them from the games, or check them.")
 
 

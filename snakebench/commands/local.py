@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.text import Text
 
 from snakebench.commands.app import App, err, fail
 from snakebench.local import DEFAULT_ROOT, LocalStack, LocalStackError, stack_status, stop_stack
+from snakebench.terminal import SafeConsole
 
 app = App(help="A private Redis and RQ workers on this machine (no Redis server needed).")
-out = Console(highlight=False, soft_wrap=True)
+out = SafeConsole(soft_wrap=True)
 
 RootOption = Annotated[
     Path, typer.Option("--root", help="The stack's folder: socket, logs, stack.json.")
@@ -85,7 +86,11 @@ def _watch(stack: LocalStack) -> None:
                 raise LocalStackError(f"redis exited unexpectedly (log {record.log})")
             if record.role not in reported:
                 reported.add(record.role)
-                err.print(f"[yellow]warning:[/yellow] {record.role} exited (log {record.log})")
+                err.print(
+                    Text.assemble(
+                        ("warning:", "yellow"), f" {record.role} exited (log {record.log})"
+                    )
+                )
 
 
 @app.command()

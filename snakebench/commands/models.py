@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from snakebench.catalog import PROVIDERS, check_entry, read_model_list
@@ -23,9 +22,10 @@ from snakebench.store import (
 )
 from snakebench.store.db import transaction
 from snakebench.store.rating_queries import RETIRED, retire_model, unretire_model
+from snakebench.terminal import SafeConsole
 
 app = App(help="Add, list, show, remove, retire and import models (the players).")
-out = Console(highlight=False, soft_wrap=True)
+out = SafeConsole(soft_wrap=True)
 
 
 @app.command("add")

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from snakebench.commands.app import err
 from snakebench.engine import GameState
@@ -16,9 +15,9 @@ from snakebench.players.base import MoveDecision
 from snakebench.players.factory import INVALID_MOVE_POLICIES
 from snakebench.simulation import GameParams, run_simulation
 from snakebench.store import BOT_MODELS, UnknownModelError, open_store, store_exists
-from snakebench.terminal import frame_view, live_display
+from snakebench.terminal import SafeConsole, frame_view, live_display
 
-out = Console(highlight=False, soft_wrap=True)
+out = SafeConsole(soft_wrap=True)
 
 
 def play(

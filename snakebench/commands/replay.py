@@ -8,17 +8,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.live import Live
 
 from snakebench.commands.app import App, err
 from snakebench.engine import Death, GameState
 from snakebench.engine.replay import Replay, ReplayFormatError, read_replay, state_from_dict
 from snakebench.engine.verify import verify_replay
-from snakebench.terminal import frame_view
+from snakebench.terminal import SafeConsole, frame_view
 
 app = App(help="Verify replay files against the rules, or play them in the terminal.")
-out = Console(highlight=False, soft_wrap=True)
+out = SafeConsole(soft_wrap=True)
 
 
 @app.command()

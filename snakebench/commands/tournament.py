@@ -14,12 +14,12 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from snakebench.commands.app import print_table
 from snakebench.dispatch import DispatchError, Submission, reported, run_submission
 from snakebench.store import UnknownBatchError, find_batch_id, open_store
+from snakebench.terminal import SafeConsole
 from snakebench.tournament import (
     TournamentSpec,
     check_tournament,
@@ -28,7 +28,7 @@ from snakebench.tournament import (
     tournament_report,
 )
 
-out = Console(highlight=False, soft_wrap=True)
+out = SafeConsole(soft_wrap=True)
 
 
 @reported

@@ -10,14 +10,14 @@ import socket
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from werkzeug.serving import get_sockaddr, make_server, select_address_family
 
 from snakebench.commands.app import fail
+from snakebench.terminal import SafeConsole
 from snakebench.web import WebConfig, create_app
 from snakebench.web.auth import check_bind
 
-out = Console(highlight=False, soft_wrap=True)
+out = SafeConsole(soft_wrap=True)
 
 
 def web(
