@@ -9,6 +9,7 @@ from flask import Flask
 from snakebench.web import api, health, pages
 from snakebench.web.auth import install_auth
 from snakebench.web.config import WebConfig
+from snakebench.web.csrf import install_origin_check
 from snakebench.web.dashboard import install_dashboard
 from snakebench.web.services import install_services
 
@@ -23,6 +24,7 @@ def create_app(config: WebConfig | None = None) -> Flask:
     app = Flask("snakebench.web")
     app.config["SECRET_KEY"] = config.secret_key or secrets.token_hex(32)
     install_services(app, config)
+    install_origin_check(app)  # before auth: a forged request is refused whoever is logged in
     install_auth(app, config)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(pages.blueprint)

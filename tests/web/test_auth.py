@@ -50,8 +50,10 @@ def test_open_without_a_password(make_client: MakeClient) -> None:
     assert client.get("/rq/").status_code == 200
 
 
-def test_dashboard_reads_json_job_results(make_client: MakeClient, redis_url: str) -> None:
-    """Results are stored with the job's serializer: pickle would fail to read them."""
+def test_dashboard_reads_a_hardened_workers_results(
+    make_client: MakeClient, redis_url: str
+) -> None:
+    """Results written through the restricted reader's pickle read back at /rq."""
     connection = connect_redis(redis_url)
     queue = Queue("games", connection=connection, serializer=SERIALIZER)
     queue.enqueue("builtins.dict", kwargs={"status": "healthy"}, job_id="job-1")
