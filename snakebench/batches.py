@@ -47,6 +47,9 @@ from snakebench.store import (
 )
 
 MAX_SEED = 2**63 - 1  # seeds are stored as BIGINT
+# Games in one batch: 100,000 are written in under a minute (docs/PERFORMANCE.md, part 3);
+# far beyond that a typo (--count 1000000000) would fill the disk before anything ran.
+MAX_BATCH_GAMES = 100_000
 
 __all__ = [
     "BatchError",
@@ -198,8 +201,11 @@ def write_batch(
 
 
 def _check_spec(spec: BatchSpec) -> None:
-    if spec.count < 1:
-        raise BatchError(f"count must be at least 1, got {spec.count}")
+    if not 1 <= spec.count <= MAX_BATCH_GAMES:
+        raise BatchError(
+            f"count must be between 1 and {MAX_BATCH_GAMES:,} (one batch; submit several "
+            f"for more), got {spec.count:,}"
+        )
     if spec.mirror and spec.count % 2:
         raise BatchError(f"with mirror, count must be even (games in pairs), got {spec.count}")
     if spec.priority not in QUEUE_NAMES:

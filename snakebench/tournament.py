@@ -20,7 +20,14 @@ from typing import Any
 
 import peewee as pw
 
-from snakebench.batches import MAX_SEED, BatchError, BatchSpec, plan_batch, write_batch
+from snakebench.batches import (
+    MAX_BATCH_GAMES,
+    MAX_SEED,
+    BatchError,
+    BatchSpec,
+    plan_batch,
+    write_batch,
+)
 from snakebench.budget import check_budget
 from snakebench.config import Settings, get_settings
 from snakebench.store import (
@@ -93,6 +100,12 @@ def check_tournament(spec: TournamentSpec) -> None:
         raise TournamentError(f"each model plays once in the line-up; repeated: {repeated}")
     if spec.games_per_pair < 1:
         raise TournamentError(f"--games-per-pair must be at least 1, got {spec.games_per_pair}")
+    total = spec.games_per_pair * len(spec.pairs)
+    if total > MAX_BATCH_GAMES:
+        raise TournamentError(
+            f"{len(spec.pairs)} pairs x {spec.games_per_pair} games is {total:,} games; one "
+            f"tournament plays at most {MAX_BATCH_GAMES:,}"
+        )
     if spec.mirror and spec.games_per_pair % 2:
         raise TournamentError(
             f"with --mirror, --games-per-pair must be even (seeds played twice), "

@@ -51,26 +51,12 @@ def create_batch_with_games(
 
     ``settings`` are the Game columns every game shares (width, max_rounds, ...).
     Games get ``created_at`` one microsecond apart, so ordering by it gives back the
-    order of ``games`` (mirrored pairs stay next to each other).
+    order of ``games`` (mirrored pairs stay next to each other). Rows are built and
+    written :data:`ROWS_PER_STEP` games at a time, so memory does not grow with the
+    batch.
     """
     start = utcnow()
     batch_id = new_id()
-    game_rows = [
-        {
-            "id": new_id(),
-            "seed": game.seed,
-            "batch": batch_id,
-            "status": "queued",
-            "created_at": start + timedelta(microseconds=index),
-            **settings,
-        }
-        for index, game in enumerate(games)
-    ]
-    participant_rows = [
-        {"game": row["id"], "model": model_id, "slot": slot}
-        for row, game in zip(game_rows, games, strict=True)
-        for slot, model_id in enumerate(game.model_ids)
-    ]
     with transaction(immediate=True):
         batch = Batch.create(
             id=batch_id,
@@ -81,9 +67,32 @@ def create_batch_with_games(
             queued=len(games),
             max_cost=max_cost,
         )
-        _insert_chunked(Game, game_rows)
-        _insert_chunked(Participant, participant_rows)
+        for first in range(0, len(games), ROWS_PER_STEP):
+            step = games[first : first + ROWS_PER_STEP]
+            game_rows = [
+                {
+                    "id": new_id(),
+                    "seed": game.seed,
+                    "batch": batch_id,
+                    "status": "queued",
+                    "created_at": start + timedelta(microseconds=first + index),
+                    **settings,
+                }
+                for index, game in enumerate(step)
+            ]
+            _insert_chunked(Game, game_rows)
+            _insert_chunked(
+                Participant,
+                [
+                    {"game": row["id"], "model": model_id, "slot": slot}
+                    for row, game in zip(game_rows, step, strict=True)
+                    for slot, model_id in enumerate(game.model_ids)
+                ],
+            )
     return batch
+
+
+ROWS_PER_STEP = 5_000  # games whose rows are built and written at once
 
 
 def _insert_chunked(table: type[pw.Model], rows: list[dict[str, Any]]) -> None:

@@ -120,7 +120,8 @@ def test_mirror_plays_each_seed_twice_with_sides_swapped(any_store: Settings) ->
 @pytest.mark.parametrize(
     ("changes", "error", "message"),
     [
-        ({"count": 0}, BatchError, "count must be at least 1"),
+        ({"count": 0}, BatchError, "count must be between 1 and 100,000"),
+        ({"count": 10**9}, BatchError, r"submit several for more\), got 1,000,000,000"),
         ({"count": 3, "mirror": True}, BatchError, "count must be even"),
         ({"priority": "urgent"}, BatchError, "priority must be high, normal or low"),
         ({"max_cost": 0.0}, BatchError, "max_cost must be above zero"),
