@@ -193,7 +193,10 @@ def create_batch() -> tuple[Response, int]:
 def _json_body() -> dict[str, Any]:
     if not request.is_json:
         raise ApiError(400, "the body must be JSON (Content-Type: application/json)")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # json's parser recurses once per level: [[[[...]]]] x 100,000
+        raise ApiError(400, "the body is nested too deeply to be a batch") from None
     if body is None:
         raise ApiError(400, "the body is not valid JSON")
     if not isinstance(body, dict):

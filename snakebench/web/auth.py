@@ -8,7 +8,9 @@
 - Writes to the JSON API (any method but GET/HEAD/OPTIONS under ``/api/``) need the
   bearer token whatever else is set; with no token they are disabled (403).
 - Neither set: the app refuses to listen beyond loopback (``snakebench web`` and
-  gunicorn alike), since nothing would guard the dashboard.
+  gunicorn alike), since nothing would guard the dashboard; and should a server listen
+  more widely anyway (gunicorn without our config file), the app answers 403 to every
+  request that does not come from this machine.
 """
 
 from __future__ import annotations
@@ -36,9 +38,11 @@ def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 from a dual-stack socket
+    return bool((mapped or address).is_loopback)
 
 
 def check_bind(host: str, config: WebConfig) -> None:
@@ -78,12 +82,36 @@ def install_auth(app: Flask, config: WebConfig) -> None:
         path = request.path
         if path in OPEN_PATHS:
             return None
+        if not config.may_serve_publicly and not _from_this_machine():
+            # The bind guard again, inside the app: gunicorn started without our config
+            # file, or any other server, may listen publicly; the app still serves
+            # nobody but this machine while nothing guards the dashboard.
+            return (
+                _json_error(403, _LOCAL_ONLY)
+                if path.startswith(API_PREFIX)
+                else Response(_LOCAL_ONLY + "\n", 403)
+            )
         if is_api_write():
             return _check_write(config)
         guarded = config.auth_required or (config.dashboard_auth_required and _is_dashboard(path))
         if guarded and not _authorized(config):
             return _challenge(path)
         return None
+
+
+_LOCAL_ONLY = (
+    "this server has no password or API token, so it serves this machine only: set "
+    "SNAKEBENCH_WEB_PASSWORD or SNAKEBENCH_API_TOKEN"
+)
+
+
+def _from_this_machine() -> bool:
+    """The client, and every proxy hop it came through, is this machine."""
+    hops = [request.remote_addr or ""]
+    forwarded = request.headers.get("X-Forwarded-For")
+    if forwarded:
+        hops += [hop.strip() for hop in forwarded.split(",")]
+    return all(is_loopback(hop) for hop in hops)
 
 
 def is_api_write() -> bool:

@@ -43,6 +43,28 @@ def test_a_bearer_token_also_opens_it(make_client: MakeClient) -> None:
     assert client.get("/rq/", headers={"Authorization": "Bearer nope"}).status_code == 401
 
 
+@pytest.mark.parametrize(
+    ("remote", "forwarded"),
+    [("10.0.0.5", None), ("127.0.0.1", "203.0.113.9"), ("127.0.0.1", "127.0.0.1, 203.0.113.9")],
+)
+def test_without_credentials_only_this_machine_is_served(
+    make_client: MakeClient, remote: str, forwarded: str | None
+) -> None:
+    """Whatever server listens where (gunicorn started without our config file): with
+    no password and no token, a request from elsewhere, or through a proxy from
+    elsewhere, gets nothing but /healthz."""
+    client = make_client()
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    for path in ("/rq/", "/", "/api/games"):
+        answer = client.get(path, headers=headers, environ_base={"REMOTE_ADDR": remote})
+        assert answer.status_code == 403, path
+        assert b"serves this machine only" in answer.data
+    health = client.get("/healthz", environ_base={"REMOTE_ADDR": remote})
+    assert health.status_code in (200, 503)
+    with_token = make_client(api_token="t").get("/", environ_base={"REMOTE_ADDR": remote})
+    assert with_token.status_code == 200  # a token guards /rq and writes: pages are public
+
+
 def test_open_without_a_password(make_client: MakeClient) -> None:
     client = make_client()
     index = client.get("/")
@@ -72,6 +94,8 @@ def test_dashboard_reads_a_hardened_workers_results(
         ("::1", True),
         ("[::1]", True),
         ("127.0.0.2", True),
+        ("::ffff:127.0.0.1", True),
+        ("::ffff:10.0.0.1", False),
         ("0.0.0.0", False),
         ("::", False),
         ("192.168.1.5", False),

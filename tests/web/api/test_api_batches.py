@@ -89,7 +89,14 @@ def test_over_budget_is_422(client: FlaskClient, filled: Filled) -> None:
 
 @pytest.mark.parametrize(
     ("data", "content_type"),
-    [("{not json", "application/json"), ("[1, 2]", "application/json"), ("a=b", "text/plain")],
+    [
+        ("{not json", "application/json"),
+        ("[1, 2]", "application/json"),
+        ("a=b", "text/plain"),
+        ("[" * 200_000 + "]" * 200_000, "application/json"),  # deeper than json can recurse
+        ('{"a":' * 100_000 + "1" + "}" * 100_000, "application/json"),
+    ],
+    ids=["not-json", "a-list", "not-json-type", "deep-list", "deep-object"],
 )
 def test_malformed_body_is_400(client: FlaskClient, data: str, content_type: str) -> None:
     response = client.post("/api/batches", data=data, content_type=content_type, headers=BEARER)
