@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import signal
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -81,13 +84,29 @@ def play(
                 raise UnknownModelError(name, BOT_MODELS)
     open_store()
     names = {"0": model_a, "1": model_b}
-    result = _run(names, params) if quiet else _run_with_live_board(names, params)
+    with sigterm_as_interrupt():
+        result = _run(names, params) if quiet else _run_with_live_board(names, params)
     if as_json:
         out.print_json(json.dumps(result))
     else:
         out.print(_summary_line(names, result))
     if result["status"] != "completed":
         raise typer.Exit(1)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, a container stopping) stops the game as Ctrl+C does: marked
+    ``cancelled``, not left ``running`` forever by a process that is gone."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(names: dict[str, str], params: GameParams) -> dict[str, Any]:

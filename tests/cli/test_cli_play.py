@@ -5,13 +5,17 @@ from __future__ import annotations
 import copy
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from snakebench.providers.fake_faults import FakeOptions
+from snakebench.providers.fake_server import FakeLLMServer
 from snakebench.store import Game, Participant, connect
 
 from .conftest import Invoke
@@ -185,3 +189,34 @@ def test_participants_record_moves(cli: Invoke, workdir: Path) -> None:
     game = Game.get_by_id(game_id)
     assert [r.moves for r in rows] == [game.rounds, game.rounds]
     assert all(r.invalid_moves == 0 for r in rows)
+
+
+def test_sigterm_cancels_the_game_like_ctrl_c(tmp_path: Path) -> None:
+    """`kill PID` (or a container stopping) mid-game: the game ends `cancelled`, not
+    `running` forever."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/sb.db", "OPENAI_API_KEY": "x"}
+    env["SNAKEBENCH_REPLAY_DIR"] = str(tmp_path / "replays")
+    script = str(Path(sys.executable).with_name("snakebench"))
+    with FakeLLMServer(FakeOptions(latency_ms=200, strategy="survivor")) as server:
+        subprocess.run(
+            [script, "models", "add", "slow", "--provider", "openai", "--model", "slow/survivor",
+             "--base-url", f"{server.url}/v1"],
+            env=env, check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        game = subprocess.Popen(
+            [script, "play", "slow", "survivor", "--quiet", "--max-rounds", "500"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        db = connect(env["DATABASE_URL"])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if Game.select().where(Game.status == "running").count():
+                break
+            time.sleep(0.1)
+        game.send_signal(signal.SIGTERM)
+        _, errors = game.communicate(timeout=60)
+    assert game.returncode == 130, errors
+    assert errors.strip().splitlines()[-1] == "error: interrupted"
+    [row] = Game.select()
+    assert row.status == "cancelled"
+    db.close()
