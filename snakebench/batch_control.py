@@ -123,6 +123,23 @@ def reconcile(
     return enqueued + [gid for gid in moved if gid not in enqueued]
 
 
+def games_without_jobs(connection: redis.Redis, *, limit: int = 10_000) -> int:
+    """How many ``queued`` or ``running`` batch games have no live job in Redis: what
+    :func:`reconcile` would enqueue again (a flushed or replaced Redis, a dead worker's
+    game). Reads no more than ``limit`` games, so a status stays quick at any size; a
+    batch being submitted right now may show here for a moment."""
+    found = 0
+    for found_batch, game_ids in active_batch_games().items():
+        if (get_batch(found_batch).params or {}).get("mode") == "sync":
+            continue  # played by its own process, with no job by design
+        ids = game_ids[:limit]
+        limit -= len(ids)
+        found += len(ids) - len(live_games(ids, connection))
+        if limit <= 0:
+            break
+    return found
+
+
 def _still_ahead(scheduled: object) -> datetime | None:
     """The batch's ``--at`` time if it is still in the future (jobs then wait for it)."""
     if not isinstance(scheduled, str):

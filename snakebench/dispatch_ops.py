@@ -17,6 +17,7 @@ import redis
 import typer
 from rich.table import Table
 
+from snakebench.batch_control import games_without_jobs
 from snakebench.batches import (
     BatchProgress,
     cancel_batch,
@@ -138,13 +139,23 @@ def monitor(
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """Workers, queue depths, scheduled / started / failed / deferred / abandoned jobs."""
-    snapshot = queue_status(connect_redis())
+    """Workers, queue depths, scheduled / started / failed / deferred / abandoned jobs;
+    warnings for workers that cannot run games and for games Redis has lost."""
+    connection = connect_redis()
+    snapshot = queue_status(connection)
+    open_store()
+    lost = games_without_jobs(connection)
     if as_json:
-        out.print_json(json.dumps(snapshot.to_dict()))
+        out.print_json(json.dumps({**snapshot.to_dict(), "games_without_job": lost}))
     else:
         _print_status(snapshot.to_dict())
-    for warning in snapshot.warnings():
+    warnings = snapshot.warnings()
+    if lost:
+        warnings.append(
+            f"WARNING: {lost} queued or running games have no job in Redis (was it flushed "
+            "or replaced?): `python -m snakebench.dispatch reconcile` enqueues them again"
+        )
+    for warning in warnings:
         err.print(safe_text(warning, style="yellow"))  # a worker's name is not markup
 
 

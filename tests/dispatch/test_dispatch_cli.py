@@ -208,6 +208,19 @@ def test_status_lists_queues_and_registries(run: Invoke, fake: fakeredis.FakeRed
     assert "no workers" in result.stdout and "games 2" in result.stdout
     data = json.loads(run("status", "--json").stdout)
     assert data["queues"]["games"] == 2 and data["registries"]["failed"] == 0
+    assert data["games_without_job"] == 0 and "WARNING" not in result.output
+
+
+def test_status_warns_of_games_redis_has_lost(run: Invoke, fake: fakeredis.FakeRedis) -> None:
+    """Redis back empty (flushed, replaced): the database still has queued games."""
+    submit_batch(BatchSpec("greedy", "random", count=3), fake)
+    fake.flushall()
+    result = run("status")
+    assert result.exit_code == 0, result.output
+    assert "WARNING: 3 queued or running games have no job in Redis" in result.output
+    assert json.loads(run("status", "--json").stdout)["games_without_job"] == 3
+    run("reconcile")
+    assert "WARNING" not in run("status").output
 
 
 def test_monitor_re_enqueues_lost_games_but_never_those_of_a_sync_batch(
