@@ -51,6 +51,8 @@ class Replay:
     rounds: list[RecordedRound]
     convention: Convention
     frames: list[dict[str, Any]] = field(repr=False)
+    # The original's summary block (results, scores, deaths, models, costs), when present.
+    metadata: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def rounds_played(self) -> int:
@@ -131,7 +133,13 @@ def parse_replay(data: Any) -> Replay:
         rounds=rounds,
         convention=convention,
         frames=frames,
+        metadata=_metadata_block(data.get("metadata")),
     )
+
+
+def _metadata_block(block: Any) -> dict[str, Any]:
+    _require(block is None or isinstance(block, dict), "'metadata' is not an object")
+    return dict(block or {})
 
 
 def _require(condition: bool, message: str) -> None:

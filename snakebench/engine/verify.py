@@ -175,23 +175,59 @@ def _compare_summary(replay: Replay, state: GameState) -> Mismatch | None:
         mismatch = _compare_totals(replay, sid, player.get("totals"))
         if mismatch:
             return mismatch
+    return _compare_metadata(replay, state)
+
+
+def _compare_metadata(replay: Replay, state: GameState) -> Mismatch | None:
+    """The original's summary block, which its tools read instead of the frames, must
+    say what the frames say: each field it has is checked, none is required."""
+    meta = replay.metadata
+    deaths = {sid: {"reason": d.reason, "round": d.round} for sid, d in state.deaths.items()}
+    expected = {
+        "game_result": state.results or {},
+        "final_scores": dict(state.scores),
+        "death_info": deaths,
+        "actual_rounds": state.round,
+        "max_rounds": replay.rules.max_rounds,
+        "models": {sid: p.get("name") for sid, p in replay.players.items() if "name" in p},
+    }
+    for key, value in expected.items():
+        if key in meta and meta[key] != value:
+            return Mismatch(-1, f"metadata.{key}", value, meta[key])
+    costs = meta.get("player_costs")
+    if isinstance(costs, dict):
+        for sid in state.snakes:
+            found = _compare_sums(replay, [sid], costs.get(sid), f"metadata.player_costs.{sid}")
+            if found:
+                return found
+    if "total_cost" in meta:
+        return _compare_sums(replay, list(state.snakes), meta["total_cost"], "metadata.total_cost")
     return None
 
 
 def _compare_totals(replay: Replay, sid: str, totals: Any) -> Mismatch | None:
-    """Player totals must add up from the moves. The original summed tokens over
-    every frame, the repeated trailing frame of old files included, so either
-    sum is accepted for files in that form."""
+    """Player totals must add up from the moves (:func:`_compare_sums`)."""
     if not isinstance(totals, dict):
         return None
-    played = [r.moves.get(sid) or {} for r in replay.rounds]
-    every = [f["moves"].get(sid) or {} for f in replay.frames]
     for key in ("input_tokens", "output_tokens", "cost"):
-        if key not in totals:
-            continue
-        found, sums = totals[key], [_sum(played, key), _sum(every, key)]
-        if not any(_close(found, total) for total in sums):
-            return Mismatch(-1, f"players.{sid}.totals.{key}", sums[0], found)
+        if key in totals:
+            found = _compare_sums(replay, [sid], totals[key], f"players.{sid}.totals.{key}", key)
+            if found:
+                return found
+    return None
+
+
+def _compare_sums(
+    replay: Replay, sids: list[str], found: Any, label: str, key: str = "cost"
+) -> Mismatch | None:
+    """``found`` must be the sum of ``key`` over the moves of ``sids``. The original
+    summed over every frame, the repeated trailing frame of old files included, so
+    either sum is accepted for files in that form."""
+    played = [r.moves.get(sid) or {} for r in replay.rounds for sid in sids]
+    every = [f["moves"].get(sid) or {} for f in replay.frames for sid in sids]
+    sums = [_sum(played, key), _sum(every, key)]
+    if not any(_close(found, total) for total in sums):
+        return Mismatch(-1, label, sums[0], found)
     return None
 
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from .conftest import Invoke
 
@@ -27,6 +31,37 @@ def test_a_tampered_copy_prints_the_first_mismatch_and_exits_1(cli: Invoke, tmp_
     assert f"{FIXTURES[1]}: ok" in result.stdout
     line = next(x for x in result.stdout.splitlines() if x.startswith(str(bad)))
     assert "mismatch at frame 1: state.scores.1: expected" in line
+
+
+WITH_METADATA = next(
+    p for p in FIXTURES if json.loads(p.read_text()).get("metadata", {}).get("death_info")
+)
+
+
+@pytest.mark.parametrize(
+    ("field", "change"),
+    [
+        ("game_result", lambda m: m["game_result"].update({"0": "won", "1": "won"})),
+        ("final_scores", lambda m: m["final_scores"].update({"0": 99})),
+        ("death_info", lambda m: m["death_info"].clear()),
+        ("actual_rounds", lambda m: m.update(actual_rounds=m["actual_rounds"] + 1)),
+        ("max_rounds", lambda m: m.update(max_rounds=7)),
+        ("models", lambda m: m["models"].update({"0": "someone else"})),
+        ("total_cost", lambda m: m.update(total_cost=m["total_cost"] + 1)),
+        ("player_costs.1", lambda m: m["player_costs"].update({"1": 0.5})),
+    ],
+)
+def test_a_summary_block_that_contradicts_the_frames_is_a_mismatch(
+    cli: Invoke, tmp_path: Path, field: str, change: Callable[[dict[str, Any]], None]
+) -> None:
+    """The original's `metadata` block is what its tools read: it must agree too."""
+    data = json.loads(WITH_METADATA.read_text())
+    change(data["metadata"])
+    bad = tmp_path / "summary.json"
+    bad.write_text(json.dumps(data))
+    result = cli("replay", "verify", str(bad))
+    assert result.exit_code == 1, result.stdout
+    assert f"mismatch at summary: metadata.{field}: expected" in result.stdout
 
 
 def test_unreadable_files_exit_2_with_a_reason(cli: Invoke, tmp_path: Path) -> None:
