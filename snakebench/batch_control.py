@@ -9,6 +9,7 @@ running :func:`reconcile` again finishes the job.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -230,7 +231,7 @@ def _heartbeating(connection: redis.Redis) -> set[str]:
     return beating
 
 
-LOCK_TTL = 300  # seconds: a holder that died frees the lock by then
+LOCK_TTL = 15  # seconds: a holder that died (SIGKILL, a lost machine) frees it by then
 LOCK_WAIT = 60.0  # seconds to wait for another process enqueueing the same batch
 
 
@@ -239,17 +240,38 @@ def batch_lock(
     connection: redis.Redis, batch_id: str, *, wait: float = LOCK_WAIT
 ) -> Iterator[None]:
     """Hold the batch's enqueue lock (``SET NX EX`` with a token, in Redis, where the
-    jobs are); :class:`QueueError` if another process keeps it longer than ``wait``."""
+    jobs are); :class:`QueueError` if another process keeps it longer than ``wait``.
+
+    The lock lives :data:`LOCK_TTL` seconds and is renewed every third of that while
+    its holder runs, so a long enqueue keeps it and a holder that dies without a word
+    (a crashed dispatcher) gives it up within seconds, not minutes."""
     key, token = f"snakebench:enqueue-lock:{batch_id}", uuid.uuid4().hex
     deadline = time.monotonic() + wait
     while not connection.set(key, token, nx=True, ex=LOCK_TTL):
         if time.monotonic() > deadline:
             raise QueueError(f"batch {batch_id} is being enqueued by another process; try later")
         time.sleep(0.05)
+    done = threading.Event()
+    renewer = threading.Thread(target=_renew, args=(connection, key, token, done), daemon=True)
+    renewer.start()
     try:
         yield
     finally:
+        done.set()
+        renewer.join()
         _release(connection, key, token)
+
+
+def _renew(connection: redis.Redis, key: str, token: str, done: threading.Event) -> None:
+    """Extend the lock while it is still ours, until ``done``."""
+    while not done.wait(LOCK_TTL / 3):
+        with suppress(redis.RedisError), connection.pipeline() as pipe:
+            pipe.watch(key)  # type: ignore[no-untyped-call]
+            if pipe.get(key) != token.encode():
+                return  # lost (expired and taken): nothing of ours to extend
+            pipe.multi()
+            pipe.expire(key, LOCK_TTL)
+            pipe.execute()
 
 
 def _release(connection: redis.Redis, key: str, token: str) -> None:

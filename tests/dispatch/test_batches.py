@@ -12,6 +12,7 @@ from typing import Any
 
 import fakeredis
 import pytest
+import redis
 from rq import Queue
 from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job, JobStatus
@@ -349,6 +350,27 @@ def test_a_batch_being_enqueued_elsewhere_makes_others_wait_then_give_up(
     with batch_control.batch_lock(fake, batch.id, wait=0.2):  # released: free again
         pass
     assert enqueue_batch(batch.id, fake) == 2
+
+
+def test_a_living_holder_keeps_the_lock_and_a_dead_one_loses_it_in_seconds(
+    store: Settings, real_redis: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dispatcher SIGKILLed while enqueueing held the lock for five minutes, stalling
+    every reconcile; now the lock lives LOCK_TTL and only its running holder renews it."""
+    monkeypatch.setattr(batch_control, "LOCK_TTL", 1)
+    batch = create_batch_games(BatchSpec("greedy", "random", count=2))
+    key = f"snakebench:enqueue-lock:{batch.id}"
+    with batch_control.batch_lock(real_redis, batch.id):
+        assert 0 < real_redis.ttl(key) <= 1  # all a holder that dies now would keep it
+        token = real_redis.get(key)
+        time.sleep(2.5)  # 2.5 x its TTL: renewed meanwhile
+        assert real_redis.get(key) == token
+        with (
+            pytest.raises(QueueError, match="being enqueued by another process"),
+            batch_control.batch_lock(real_redis, batch.id, wait=0.3),
+        ):
+            pass
+    assert real_redis.get(key) is None  # released at the end
 
 
 def test_reconcile_takes_a_started_game_whose_worker_stopped_heartbeating(
