@@ -18,7 +18,8 @@ from rq import get_current_job
 
 import jobs.evaluate  # noqa: F401  (the evaluation games' callbacks, loaded with the jobs)
 from snakebench.config import Settings, get_settings
-from snakebench.queueing import connect_redis, fail_for_good, mark_run_started
+from snakebench.orphans import children_die_with_this_process, die_with_parent
+from snakebench.queueing import connect_redis, fail_for_good, is_work_horse, mark_run_started
 from snakebench.simulation import run_stored_game, stored_summary
 from snakebench.store import GameStateError, database, get_game, open_store_once
 
@@ -32,6 +33,8 @@ if get_current_job() is None:
     from snakebench.providers import anthropic_client, openai_compat
 
     PRELOADED = (anthropic_client, openai_compat)  # named, so no linter drops the imports
+    # Its work horses and its scheduler die with the worker (snakebench.orphans).
+    children_die_with_this_process()
 
 # Read by `rq worker -c jobs.run_game` as its settings module: with -c, RQ takes the
 # Redis URL from the module, not the environment, so without this a worker would quietly
@@ -60,6 +63,8 @@ def run_game(game_id: str) -> dict[str, Any]:
     job = get_current_job()
     if job is not None:
         mark_run_started(job)
+        if is_work_horse(job):  # a plain worker's horse: die with it too, however started
+            die_with_parent(os.getppid())
     settings = get_settings()
     open_store_once(settings)
     try:

@@ -55,6 +55,7 @@ from snakebench.store import (
     cancel_batch_games,
     get_batch,
     requeue_batch_games,
+    supersede_runs,
 )
 
 
@@ -169,6 +170,9 @@ def enqueue_missing(
         live = live_games(game_ids, connection)
         missing = [gid for gid in game_ids if gid not in live]
         _delete_jobs(missing, connection)
+        # A run of these games still going somewhere (its worker cut off, not dead) must
+        # not play on beside the new one: the next token makes it stale.
+        supersede_runs(missing)
         enqueue_batch_games(batch, missing, connection, at=at, settings=settings)
     return missing
 

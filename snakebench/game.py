@@ -74,14 +74,25 @@ class GameSetup:
     model_ids: dict[str, str] = field(default_factory=dict)
 
 
+class RunSuperseded(Exception):
+    """This run of the game is no longer the game's (see ``keep_playing``)."""
+
+
 def play_game(
     setup: GameSetup,
     players: Mapping[str, Player],
     on_round: RoundHook | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    keep_playing: Callable[[], bool] | None = None,
 ) -> GameOutcome:
     """Play a whole game. Never raises for a player's failure: a provider outage
-    gives ``void``, any other error ``failed``, each with the error kept."""
+    gives ``void``, any other error ``failed``, each with the error kept.
+
+    ``keep_playing`` is asked before every round that calls a provider (never for bots,
+    which spend nothing): once it says no, :class:`RunSuperseded` is raised and no more
+    moves are asked for."""
+    remote = any(player.remote for player in players.values())
+    ask = keep_playing if remote else None
     state = new_game(setup.rules, setup.seed, tuple(players))
     builder = ReplayBuilder(
         game_id=setup.game_id,
@@ -102,6 +113,8 @@ def play_game(
     with _MoveGatherer(players) as gather:
         try:
             while not state.over:
+                if ask is not None and not ask():
+                    raise RunSuperseded(setup.game_id)
                 decisions = gather(state, setup.rules)
                 state = _advance(state, decisions, setup.rules, spawn)
                 for sid, decision in decisions.items():
@@ -109,6 +122,8 @@ def play_game(
                 builder.add_round({sid: d.record() for sid, d in decisions.items()}, state)
                 if on_round:
                     on_round(state, decisions)
+        except RunSuperseded:
+            raise
         except _RoundLost as lost:
             # The moves that did come back were paid for, though never played.
             for sid, decision in lost.completed.items():

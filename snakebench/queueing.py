@@ -17,6 +17,7 @@ unpickles a planted object nor runs a function outside :data:`ALLOWED_FUNCTIONS`
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import random
 from collections.abc import Iterable, Sequence
@@ -25,7 +26,7 @@ from typing import Any, Literal
 
 import redis
 import redis.utils
-from rq import Callback, Queue, Retry
+from rq import Callback, Queue, Retry, Worker
 from rq.job import Job, JobStatus
 from rq.utils import utcformat
 
@@ -207,6 +208,14 @@ def attempt_never_ran(job: Job) -> bool:
 
 def _attempt_of(job: Job) -> str | None:
     return utcformat(job.started_at) if job.started_at is not None else None
+
+
+def is_work_horse(job: Job) -> bool:
+    """Whether this process is a work horse that ``job``'s worker forked for it (a
+    fork-per-job ``rq worker``), not the worker itself (SimpleWorker, ThreadWorker)."""
+    key = f"{Worker.redis_worker_namespace_prefix}{job.worker_name}"
+    pid = job.connection.hget(key, "pid")
+    return pid is not None and int(pid) == os.getppid()
 
 
 def fail_for_good(job: Job | None) -> None:

@@ -8,6 +8,7 @@ writes the row, :func:`run_stored_game` plays it and records the result.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import socket
@@ -21,7 +22,7 @@ import redis
 from snakebench.config import ConfigError, Settings, get_settings
 from snakebench.engine import DoubleDeath, Rules
 from snakebench.engine.replay import write_replay
-from snakebench.game import GameOutcome, GameSetup, RoundHook, play_game
+from snakebench.game import GameOutcome, GameSetup, RoundHook, RunSuperseded, play_game
 from snakebench.live import publishing
 from snakebench.players.base import Player
 from snakebench.players.factory import make_player
@@ -38,7 +39,10 @@ from snakebench.store import (
     get_active_model,
     get_game,
     mark_running,
+    run_is_current,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,13 @@ def run_stored_game(
     """Play a stored game and record its end (game row, participants, model counters
     in one transaction). A game already over (completed, void, failed or cancelled)
     returns its stored result; ``retry`` re-queues a void or failed game first.
-    With ``live`` (a worker's Redis) each round's board is published for the web."""
+    With ``live`` (a worker's Redis) each round's board is published for the web.
+
+    The run is fenced: it plays under the token :func:`mark_running` gave it, checks
+    before each round that calls a provider that the token is still the game's, and
+    records its result only if so. A run that another has overtaken (a worker cut off
+    while ``reconcile`` enqueued the game again) stops and returns what is stored;
+    :class:`snakebench.store.GameStateError` when it had already played to the end."""
     settings = settings or get_settings()
     game = get_game(game_id)
     if game.status in FINAL_GAME_STATUSES:  # finished, cancelled or given up: not again
@@ -131,6 +141,7 @@ def run_stored_game(
     usable_replay_dir(settings)  # before the game costs anything
     lineup = game_participants(game_id)
     game = mark_running(game_id, worker or f"{socket.gethostname()}:{os.getpid()}")
+    token = game.attempt
     try:
         players = build_players(lineup, game, settings)
     except Exception as exc:  # a key gone missing since dispatch: bad data, not a game
@@ -143,16 +154,25 @@ def run_stored_game(
             participants=[],
             status="failed",
             error=error,
+            attempt=token,
         )
         return stored_summary(get_game(game.id))
     try:
         with publishing(live, game.id, on_round) as hook:
-            outcome = play_game(_setup(game, lineup), players, hook)
+            outcome = play_game(
+                _setup(game, lineup),
+                players,
+                hook,
+                keep_playing=lambda: run_is_current(game.id, token),
+            )
     except KeyboardInterrupt:
         # Stopped by its operator: not a result, not a failure, and not to be run again.
         cancel_game(game.id)
         raise
-    return _record(game, outcome, settings)
+    except RunSuperseded:
+        log.warning("game %s: run %d overtaken by a newer one; stopped", game.id, token)
+        return stored_summary(get_game(game.id))
+    return _record(game, outcome, settings, token)
 
 
 def _setup(game: Game, lineup: list[Participant]) -> GameSetup:
@@ -179,7 +199,7 @@ def usable_replay_dir(settings: Settings) -> Path:
     return folder
 
 
-def _record(game: Game, outcome: GameOutcome, settings: Settings) -> dict[str, Any]:
+def _record(game: Game, outcome: GameOutcome, settings: Settings, token: int) -> dict[str, Any]:
     """Store the end of a game: the replay is staged under a name of this attempt's
     own, the result committed, and only then the file renamed into place. So a
     replay file exists only for a recorded result, and a second run of the same
@@ -201,6 +221,7 @@ def _record(game: Game, outcome: GameOutcome, settings: Settings) -> dict[str, A
             participants=_participant_rows(outcome),
             status=status,
             error=error,
+            attempt=token,
         )
     except BaseException:
         staged.unlink(missing_ok=True)

@@ -35,7 +35,7 @@ from snakebench.batches import batch_progress
 from snakebench.config import Settings
 from snakebench.engine.replay import read_replay
 from snakebench.engine.verify import verify_replay
-from snakebench.localstack.processes import free_port
+from snakebench.localstack.processes import free_port, process_identity
 from snakebench.localstack.redis_server import answers_ping, find_redis_server
 from snakebench.localstack.testing_support import QUICK_FAILURES, children_of
 from snakebench.localstack.testing_support import wait_for as shared_wait_for
@@ -83,10 +83,17 @@ class Worker:
         """A machine dying: worker, work horse and scheduler, SIGKILL, no clean-up."""
         for pid in children(self.process.pid):
             kill_pid(pid)
+        self.kill_main()
+
+    def kill_main(self) -> dict[int, str | None]:
+        """The worker's main process alone, SIGKILLed (the OOM killer's pick); returns
+        its children as they were (pid: start identity), to see whether they outlive it."""
+        left = {pid: process_identity(pid) for pid in children(self.process.pid)}
         if self.alive():
             self.process.kill()
         with suppress(subprocess.TimeoutExpired):
             self.process.wait(10)
+        return left
 
 
 class RedisServer:

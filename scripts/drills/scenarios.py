@@ -20,6 +20,7 @@ from drills.common import (
     DrillError,
     Env,
     audit,
+    kill_pid,
     make_env,
     new_tmp,
     reconcile_until_done,
@@ -28,11 +29,13 @@ from drills.common import (
 )
 
 from snakebench.batches import BatchSpec, batch_progress, submit_batch
+from snakebench.localstack.processes import process_identity
 from snakebench.providers.fake_faults import FakeOptions
 from snakebench.providers.fake_server import FakeLLMServer
 from snakebench.store import Game, Participant, upsert_model
 
 Result = tuple[str, str, Audit, list[str]]
+ORPHAN_GRACE = 5.0  # seconds a SIGKILLed worker's children get to die with it
 
 
 @contextmanager
@@ -124,6 +127,52 @@ def worker_kill(args: argparse.Namespace) -> Result:
         result,
         extra,
     )
+
+
+# --- 1b. orphan-horse -------------------------------------------------------------------
+
+
+def orphan_horse(args: argparse.Namespace) -> Result:
+    """SIGKILL the main process of a random busy worker (not its children) every few
+    seconds. Its work horse and scheduler must die with it: a horse that plays on bills
+    moves while reconcile hands its game to another worker. Every child still alive
+    ``ORPHAN_GRACE`` s after its worker's death counts as a duplicated run."""
+    with stack(args) as env, fake_models(FakeOptions(latency_ms=50, seed=args.seed)) as fake:
+        env.start_workers(args.workers)
+        batch_id = submit(env, args)
+        rng = random.Random(args.seed)
+        kills = horses = 0
+        orphans: dict[int, str | None] = {}
+        chaos_end = time.monotonic() + args.deadline / 2
+        while time.monotonic() < chaos_end:
+            time.sleep(args.kill_every)
+            if batch_progress(batch_id).queued == 0:
+                break
+            busy = [w for w in env.live_workers() if w.horses()]
+            if busy:
+                victim = rng.choice(busy)
+                horses += len(victim.horses())
+                orphans.update(victim.kill_main())
+                env.workers.remove(victim)
+                kills += 1
+            env.start_workers(args.workers - len(env.live_workers()))
+        time.sleep(ORPHAN_GRACE)
+        survivors = [pid for pid, born in orphans.items() if process_identity(pid) == born]
+        for pid in survivors:
+            kill_pid(pid)
+        runs, result = recover(env, args, batch_id)
+        moves = sum(p.moves for p in Participant.select().join(Game).where(Game.batch == batch_id))
+        requests = int(fake.stats()["total"]["requests"])
+    if survivors:
+        result.duplicated += len(survivors)
+        result.notes.append(f"{len(survivors)} children outlived their SIGKILLed worker")
+    extra = [
+        f"  {kills} worker main processes SIGKILLed ({horses} mid-game), {len(orphans)} "
+        f"children, {len(survivors)} alive {ORPHAN_GRACE:.0f} s later; reconcile ran {runs} "
+        f"times; provider requests {requests:,} for {moves:,} recorded moves (the rest: "
+        f"the killed runs' moves before the kill); statuses {dict(result.statuses)}"
+    ]
+    return (f"{args.games} LLM games, {args.workers} workers", f"{kills} SIGKILLs", result, extra)
 
 
 # --- 2. redis-restart -------------------------------------------------------------------
@@ -328,6 +377,11 @@ DRILLS: dict[str, tuple[DrillFn, str, dict[str, Any]]] = {
         worker_kill,
         "SIGKILL random workers mid-batch; reconcile finishes it",
         {"games": 200, "workers": 4, "max_rounds": 30, "deadline": 600},
+    ),
+    "orphan-horse": (
+        orphan_horse,
+        "SIGKILL busy workers' main processes only; their horses must die with them",
+        {"games": 100, "workers": 4, "max_rounds": 30, "deadline": 400},
     ),
     "redis-restart": (
         redis_restart,

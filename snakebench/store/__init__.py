@@ -73,7 +73,9 @@ from snakebench.store.queries import (
     list_models,
     mark_running,
     move_batch_counter,
+    run_is_current,
     save_participants,
+    supersede_runs,
     upsert_model,
 )
 from snakebench.store.setup import open_store, open_store_once, store_exists, upgrade_store
@@ -139,8 +141,10 @@ __all__ = [
     "requeue_batch_games",
     "result_counts",
     "rows_of",
+    "run_is_current",
     "save_participants",
     "store_exists",
+    "supersede_runs",
     "transaction",
     "update_batch_params",
     "upgrade",

@@ -182,11 +182,17 @@ def _create_v2(db: pw.Database) -> None:
     )
 
 
+def _add_attempt(db: pw.Database) -> None:
+    migrator = SchemaMigrator.from_database(db)
+    migrate(migrator.add_column("games", "attempt", pw.IntegerField(default=0)))
+
+
 Migration = tuple[int, str, Callable[[pw.Database], None]]
 
 MIGRATIONS: list[Migration] = [
     (1, "create models, batches, games, participants", _create_v1),
     (2, "create rating_changes and evaluations; games.rating_seq", _create_v2),
+    (3, "games.attempt: the fencing token of a game's current run", _add_attempt),
 ]
 
 

@@ -181,6 +181,10 @@ class Game(BaseModel):
     total_cost = pw.DoubleField(default=0.0)
     error = pw.TextField(null=True)
     worker = pw.TextField(null=True)
+    # The fencing token of the game's current run: every start takes the next number,
+    # and so does every re-enqueue; a run holding an older one is stale and records
+    # nothing (see snakebench.store.queries.mark_running).
+    attempt = pw.IntegerField(default=0)
     # The order ratings apply in: set when the game is first rated, kept ever after, so
     # a rebuild (even after a model's retirement and return) replays the same order.
     rating_seq = pw.BigIntegerField(null=True, index=True)

@@ -237,14 +237,46 @@ def game_participants(game_id: str) -> list[Participant]:
 def mark_running(game_id: str, worker: str) -> Game:
     """Claim a queued game for ``worker``; a running one (a crashed job retried) is
     re-claimed. A game already final raises :class:`GameStateError`.
+
+    Each claim takes the next fencing token (``Game.attempt``, returned on the game):
+    the run holds it, :func:`run_is_current` tells the run whether it still counts, and
+    :func:`complete_game` records only the run whose token is the game's. A run that a
+    later claim or :func:`supersede_runs` has overtaken is stale: it stops before its
+    next provider call, and its result is refused.
     """
     with transaction(immediate=True):
         old = _transition(
-            game_id, ("queued", "running"), "running", started_at=utcnow(), worker=worker
+            game_id,
+            ("queued", "running"),
+            "running",
+            started_at=utcnow(),
+            worker=worker,
+            attempt=Game.attempt + 1,
         )
         if old == "queued":
             _move_game_batch_counter(game_id, "queued", "running")
     return get_game(game_id)
+
+
+def supersede_runs(game_ids: Sequence[str]) -> None:
+    """Make the run of each of these games that is ``running`` stale (the next token),
+    as their jobs are enqueued again: a run still going somewhere (its worker cut off,
+    not dead) stops at its next round rather than playing on beside the new one. A
+    queued game has no run to stop (its next start takes a new token anyway)."""
+    for start in range(0, len(game_ids), 500):
+        chunk = list(game_ids[start : start + 500])
+        Game.update(attempt=Game.attempt + 1).where(
+            Game.id.in_(chunk) & (Game.status == "running")
+        ).execute()
+
+
+def run_is_current(game_id: str, attempt: int) -> bool:
+    """Whether the run holding token ``attempt`` is still the game's run."""
+    return bool(
+        Game.select(Game.id)
+        .where((Game.id == game_id) & (Game.attempt == attempt) & (Game.status == "running"))
+        .exists()
+    )
 
 
 def cancel_game(game_id: str) -> bool:
@@ -267,6 +299,7 @@ def complete_game(
     participants: Sequence[Mapping[str, Any]],
     status: str = "completed",
     error: str | None = None,
+    attempt: int | None = None,
 ) -> Game:
     """Record a game's end in ONE transaction: game row, participants, counters, rating.
 
@@ -275,7 +308,9 @@ def complete_game(
     :data:`PARTICIPANT_STATS`. Only ``completed`` games count towards models' wins,
     losses, ties, apples and games played, and update their TrueSkill ratings; ``void``
     and ``failed`` games are kept for the record and touch no model. A game already
-    final raises :class:`GameStateError`, so a result is never recorded twice.
+    final raises :class:`GameStateError`, so a result is never recorded twice; so does a
+    stale run's result (``attempt``, its token, no longer the game's: another run has
+    the game).
     """
     if status not in RESULT_STATUSES:
         raise ValueError(f"status must be one of {', '.join(RESULT_STATUSES)}, not {status!r}")
@@ -286,6 +321,7 @@ def complete_game(
             game_id,
             ("running", "queued"),
             status,
+            fence=None if attempt is None else Game.attempt == attempt,
             rounds=rounds,
             replay_path=replay_path,
             total_cost=total_cost,
@@ -370,20 +406,29 @@ def _count_result(participant: Participant, played_at: datetime) -> None:
     ).where(Model.id == participant.model_id).execute()
 
 
-def _transition(game_id: str, sources: Sequence[str], target: str, **fields: Any) -> str:
+def _transition(
+    game_id: str, sources: Sequence[str], target: str, fence: Any = None, **fields: Any
+) -> str:
     """Move the game from the first of ``sources`` it is in to ``target``; return which.
 
-    Each attempt is ``UPDATE ... WHERE id = ? AND status = ?``: atomic, so of two
-    processes racing for the same change exactly one succeeds.
+    Each attempt is ``UPDATE ... WHERE id = ? AND status = ?`` (and ``fence``, a further
+    condition, when given): atomic, so of two processes racing for the same change
+    exactly one succeeds.
     """
+    condition = Game.id == game_id
+    if fence is not None:
+        condition &= fence
     for source in sources:
-        query = Game.update(status=target, **fields).where(
-            (Game.id == game_id) & (Game.status == source)
-        )
-        if query.execute():
+        if (
+            Game.update(status=target, **fields)
+            .where(condition & (Game.status == source))
+            .execute()
+        ):
             return source
-    status = get_game(game_id).status  # raises UnknownGameError if absent
-    raise GameStateError(f"game {game_id} is {status}; it cannot become {target}")
+    game = get_game(game_id)  # raises UnknownGameError if absent
+    if fence is not None and game.status in sources:
+        raise GameStateError(f"game {game_id} has a newer run (attempt {game.attempt})")
+    raise GameStateError(f"game {game_id} is {game.status}; it cannot become {target}")
 
 
 def _move_game_batch_counter(game_id: str, old: str | None, new: str, cost: float = 0.0) -> None:

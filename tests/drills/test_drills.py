@@ -21,6 +21,7 @@ pytestmark = pytest.mark.slow
 DRILL = Path(__file__).resolve().parents[2] / "scripts" / "drill.py"
 SIZES = {
     "worker-kill": ["--games", "24", "--workers", "3", "--kill-every", "4", "--deadline", "170"],
+    "orphan-horse": ["--games", "24", "--workers", "3", "--kill-every", "4", "--deadline", "170"],
     "redis-restart": ["--games", "24", "--workers", "2", "--deadline", "150"],
     "deploy": ["--games", "24", "--workers", "2", "--deadline", "150"],
     "provider-faults": ["--games", "12", "--workers", "2", "--deadline", "150"],
@@ -70,6 +71,7 @@ def summary(out: str, name: str) -> dict[str, str]:
     "name",
     [
         "worker-kill",
+        "orphan-horse",
         "redis-restart",
         pytest.param(
             "deploy",
@@ -99,6 +101,7 @@ def test_list_names_every_drill() -> None:
     names = [line.split()[0] for line in done.stdout.splitlines()]
     assert names == [
         "worker-kill",
+        "orphan-horse",
         "redis-restart",
         "deploy",
         "provider-faults",

@@ -11,12 +11,15 @@ heartbeats expire; then either a new worker's start-up maintenance or
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 from rq.job import Job
 
 from snakebench.batches import BatchSpec, batch_progress, reconcile, submit_batch
+from snakebench.localstack import testing_support as support
+from snakebench.localstack.processes import process_identity
 from snakebench.providers.fake_faults import FakeOptions
 from snakebench.providers.fake_server import FakeLLMServer
 from snakebench.queueing import SERIALIZER
@@ -128,6 +131,41 @@ def test_reconcile_replays_a_game_whose_worker_died(stack: Stack, fake_llm: Fake
     assert reconcile(stack.redis, batch_id=batch_id) == []  # it might still be playing
 
     fast_forward(stack.redis, HEARTBEAT_EXPIRY)
+    assert reconcile(stack.redis, batch_id=batch_id) == [game_id]
+    stack.start_workers(1)
+    assert_played_once_more(stack, fake_llm, game_id, served)
+
+
+@pytest.mark.parametrize("preload", [True, False], ids=["recommended", "plain"])
+def test_a_killed_workers_horse_and_scheduler_die_with_it(
+    stack: Stack, fake_llm: FakeLLMServer, preload: bool
+) -> None:
+    """SIGKILL of the worker's main process alone (the OOM killer's choice): its work
+    horse must not play on, billing moves while reconcile hands the game to another
+    worker; with -c jobs.run_game its scheduler child goes too (a plain worker's is
+    RQ's own, beyond our reach). The game is then played once."""
+    game_id = start_one_game(stack, fake_llm, preload=preload)
+    (dead,) = stack.workers
+    children = {pid: process_identity(pid) for pid in dead.children()}
+    [horse] = dead.horses()
+    support.kill_pid(dead.pid)
+    dead.process.wait(10)
+    try:
+        must_die = children if preload else {horse: children[horse]}
+        wait_until(
+            lambda: all(process_identity(pid) != born for pid, born in must_die.items()),
+            10,
+            "the worker's children to die with it",
+        )
+        served = moves_served(fake_llm)
+        time.sleep(1)
+        assert moves_served(fake_llm) == served, "a dead worker's horse is still playing"
+    finally:  # the plain worker's scheduler, orphaned
+        for pid, born in children.items():
+            if process_identity(pid) == born:
+                support.kill_pid(pid)
+    fast_forward(stack.redis, HEARTBEAT_EXPIRY)
+    batch_id = Game.get_by_id(game_id).batch_id
     assert reconcile(stack.redis, batch_id=batch_id) == [game_id]
     stack.start_workers(1)
     assert_played_once_more(stack, fake_llm, game_id, served)

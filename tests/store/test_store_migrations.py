@@ -15,11 +15,11 @@ def test_upgrade_creates_tables_and_is_safe_twice(raw_db: pw.Database) -> None:
     tables = set(raw_db.get_tables())
     assert {"models", "batches", "games", "participants", "schema_version"} <= tables
     assert {"rating_changes", "evaluations"} <= tables
-    assert current_version(raw_db) == latest_version() == 2
+    assert current_version(raw_db) == latest_version() == 3
     assert upgrade(raw_db) == []
-    assert current_version(raw_db) == 2
-    rows = raw_db.execute_sql("SELECT version FROM schema_version").fetchall()
-    assert [r[0] for r in rows] == [1, 2]
+    assert current_version(raw_db) == 3
+    rows = raw_db.execute_sql("SELECT version FROM schema_version ORDER BY version").fetchall()
+    assert [r[0] for r in rows] == [1, 2, 3]
 
 
 def test_models_match_migrated_schema(db: pw.Database) -> None:
