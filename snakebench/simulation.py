@@ -127,9 +127,10 @@ def run_stored_game(
     With ``live`` (a worker's Redis) each round's board is published for the web.
 
     The run is fenced: it plays under the token :func:`mark_running` gave it, checks
-    before each round that calls a provider that the token is still the game's, and
-    records its result only if so. A run that another has overtaken (a worker cut off
-    while ``reconcile`` enqueued the game again) stops and returns what is stored;
+    before each round that calls a provider that the token is still the game's (and the
+    game still running), and records its result only if so. A run that another has
+    overtaken (a worker cut off while ``reconcile`` enqueued the game again), or whose
+    game was cancelled, stops and returns what is stored;
     :class:`snakebench.store.GameStateError` when it had already played to the end."""
     settings = settings or get_settings()
     game = get_game(game_id)
@@ -170,7 +171,8 @@ def run_stored_game(
         cancel_game(game.id)
         raise
     except RunSuperseded:
-        log.warning("game %s: run %d overtaken by a newer one; stopped", game.id, token)
+        # Cancelled meanwhile, or overtaken by a newer run (reconcile): not ours to record.
+        log.warning("game %s: run %d is no longer the game's; stopped", game.id, token)
         return stored_summary(get_game(game.id))
     return _record(game, outcome, settings, token)
 
