@@ -39,6 +39,8 @@ class Settings:
     retry_max_delay: float = 30.0
     # Games one ThreadWorker process plays at once (snakebench.thread_worker).
     worker_threads: int = 16
+    # Seconds between two reconcile runs of the Procfile's `cron` process (jobs.cron).
+    reconcile_every: int = 300
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -52,6 +54,7 @@ class Settings:
             retry_base_delay=_positive_float(env, "SNAKEBENCH_RETRY_BASE_DELAY", 1.0),
             retry_max_delay=_positive_float(env, "SNAKEBENCH_RETRY_MAX_DELAY", 30.0),
             worker_threads=_positive_int(env, "SNAKEBENCH_WORKER_THREADS", 16),
+            reconcile_every=_positive_int(env, "SNAKEBENCH_RECONCILE_EVERY", 300),
         )
 
 

@@ -69,8 +69,10 @@ HEALTH_CHECK = "jobs.run_game.health_check"
 # What an evaluation game's end calls (jobs/evaluate.py): the ladder's next step.
 EVALUATION_ON_SUCCESS = "jobs.evaluate.on_game_success"
 EVALUATION_ON_FAILURE = "jobs.evaluate.on_game_failure"
+# The housekeeping `rq cron jobs.cron` enqueues (jobs/maintenance.py).
+RECONCILE = "jobs.maintenance.reconcile_games"
 # Everything a worker started with WORKER_COMMAND will import and call by name.
-ALLOWED_FUNCTIONS = frozenset({RUN_GAME, HEALTH_CHECK})
+ALLOWED_FUNCTIONS = frozenset({RUN_GAME, HEALTH_CHECK, RECONCILE})
 ALLOWED_CALLBACKS = frozenset({EVALUATION_ON_SUCCESS, EVALUATION_ON_FAILURE})
 
 RESULT_TTL = 24 * 3600  # a finished job's result stays a day for monitors to read

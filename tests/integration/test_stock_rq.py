@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from rq import Queue
 from rq import Worker as RqWorker
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry
@@ -286,3 +287,21 @@ def test_every_dashboard_page_answers_while_games_play_and_after(
     stopped = Job.fetch(running[0], connection=conn, serializer=SERIALIZER)
     wait_until(lambda: stopped.get_status(refresh=True) == "stopped", 30, "a stopped job")
     dashboards.walk(everything)
+
+
+def test_the_cron_process_reconciles_what_redis_lost(stack: Stack) -> None:
+    """`rq cron jobs.cron` (the Procfile's cron): after Redis loses every job, the games
+    are enqueued again and played without anyone running `dispatch reconcile`."""
+    stack.env["SNAKEBENCH_RECONCILE_EVERY"] = "2"
+    batch_id = dispatch(stack, "--model-a", "greedy", "--model-b", "random", "--count", "6",
+                        "--max-rounds", "30")  # fmt: skip
+    stack.redis.flushdb()  # the jobs are gone; the database still has six queued games
+    cron = start_literal(stack, "rq cron jobs.cron", "cron")
+    start_literal(stack, PLAIN_WORKER_COMMAND, "plain")
+    wait_finished(batch_id, 90, stack)
+    support.terminate_processes([cron.process])  # no new reconcile job from here on
+    high = Queue("games-high", connection=stack.redis, serializer=SERIALIZER)
+    wait_until(lambda: high.count == 0, 30, "the last reconcile job to be taken")
+    assert_batch_completed(batch_id, 6, stack.replay_dir, BOTS, stack.redis)
+    runs = high.finished_job_registry.get_job_ids(cleanup=False)
+    assert runs, "no reconcile job ran"

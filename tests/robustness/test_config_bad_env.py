@@ -56,6 +56,7 @@ BAD_OTHER = {
     "SNAKEBENCH_RETRY_BASE_DELAY": "0",
     "SNAKEBENCH_RETRY_MAX_DELAY": "nan?",
     "SNAKEBENCH_WORKER_THREADS": "2.5",
+    "SNAKEBENCH_RECONCILE_EVERY": "0",
 }
 
 
@@ -218,3 +219,17 @@ def test_entry_points_with_a_bad_env(name: str, subprocess_runs: dict[str, Run])
     assert len(lines) == 1 and lines[0].startswith("error: "), run.stderr
     assert "secret" not in both
     assert run.elapsed < HANG, f"{run.elapsed:.1f} s"
+
+
+def test_the_cron_process_refuses_a_bad_interval_in_one_line(tmp_path: Path) -> None:
+    rq = Path(sys.executable).with_name("rq")
+    env = {**os.environ, "SNAKEBENCH_RECONCILE_EVERY": "soon", "REDIS_URL": "redis://127.0.0.1:1/0"}
+    done = subprocess.run(
+        [str(rq), "cron", "jobs.cron"], env=env, cwd=tmp_path,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: SNAKEBENCH_RECONCILE_EVERY='soon' is not a whole number"
+    )
+    assert "Traceback" not in done.stderr
