@@ -42,7 +42,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-rounds", type=int, help="rounds per game at most")
     parser.add_argument("--deadline", type=float, help="seconds the drill may take at most")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--kill-every", type=float, default=3.0, help="worker-kill, orphan-horse: seconds")
+    parser.add_argument(
+        "--kill-every", type=float, default=3.0, help="worker-kill, orphan-horse: seconds"
+    )
     parser.add_argument("--outage", type=float, default=2.0, help="redis-restart: seconds down")
     parser.add_argument("--rate", type=float, default=0.2, help="provider-faults: each fault")
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="postgres",
