@@ -5,7 +5,6 @@ call and records nothing; the game is played to its end by the run that holds it
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,20 +19,10 @@ from snakebench.store import (
     Participant,
     complete_game,
     mark_running,
-    open_store,
     run_is_current,
     supersede_runs,
     upsert_model,
 )
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    chosen = Settings(
-        database_url=f"sqlite:///{tmp_path / 'sb.db'}", replay_dir=tmp_path / "replays"
-    )
-    open_store(chosen)
-    return chosen
 
 
 @pytest.fixture

@@ -11,16 +11,7 @@ import pytest
 from snakebench import simulation
 from snakebench.config import ConfigError, Settings
 from snakebench.simulation import GameParams, create_stored_game, run_simulation, run_stored_game
-from snakebench.store import Game, Model, open_store
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    chosen = Settings(
-        database_url=f"sqlite:///{tmp_path / 'sb.db'}", replay_dir=tmp_path / "replays"
-    )
-    open_store(chosen)
-    return chosen
+from snakebench.store import Game, Model
 
 
 def test_result_carries_the_originals_keys_and_more(settings: Settings) -> None:
