@@ -46,8 +46,9 @@ REDIS_URL = get_settings().redis_url
 
 class GameFailedError(RuntimeError):
     """The game ended ``failed`` (its worker's fault, e.g. a missing API key): raised so
-    that RQ records a failed job with the reason, where rq-dashboard and ``rq info``
-    show it, instead of a finished job whose result hides it."""
+    that RQ records a failed job with the reason (rq-dashboard's Failed registry, the
+    worker's log; ``rq info`` counts it), instead of a finished job whose result hides
+    it."""
 
 
 def run_game(game_id: str) -> dict[str, Any]:
