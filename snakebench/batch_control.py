@@ -109,14 +109,9 @@ def reconcile(
     have no job by design, and their own process is playing them.
     """
     enqueued: list[str] = []
-    for found_batch, game_ids in active_batch_games(batch_id).items():
-        batch = get_batch(found_batch)
-        params = batch.params or {}
-        if batch_id is None and params.get("mode") == "sync":
-            continue
-        enqueued += enqueue_missing(
-            batch, game_ids, connection, at=_still_ahead(params.get("at")), settings=settings
-        )
+    for batch, game_ids in _unfinished(batch_id):
+        at = _still_ahead((batch.params or {}).get("at"))
+        enqueued += enqueue_missing(batch, game_ids, connection, at=at, settings=settings)
     from snakebench.evaluation import advance_live  # it imports this module
 
     # A ladder whose last game's callback never ran (lost, or its work horse killed)
@@ -131,15 +126,24 @@ def games_without_jobs(connection: redis.Redis, *, limit: int = 10_000) -> int:
     game). Reads no more than ``limit`` games, so a status stays quick at any size; a
     batch being submitted right now may show here for a moment."""
     found = 0
-    for found_batch, game_ids in active_batch_games().items():
-        if (get_batch(found_batch).params or {}).get("mode") == "sync":
-            continue  # played by its own process, with no job by design
+    for _batch, game_ids in _unfinished():
         ids = game_ids[:limit]
         limit -= len(ids)
         found += len(ids) - len(live_games(ids, connection))
         if limit <= 0:
             break
     return found
+
+
+def _unfinished(batch_id: str | None = None) -> Iterator[tuple[Batch, list[str]]]:
+    """Each batch with ``queued`` or ``running`` games, and those games: the ones
+    :func:`reconcile` looks after. A batch run with ``--sync`` is left out unless it is
+    the one named: its games have no job by design, their own process plays them."""
+    for found_batch, game_ids in active_batch_games(batch_id).items():
+        batch = get_batch(found_batch)
+        if batch_id is None and (batch.params or {}).get("mode") == "sync":
+            continue
+        yield batch, game_ids
 
 
 def _still_ahead(scheduled: object) -> datetime | None:
