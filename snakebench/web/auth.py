@@ -87,7 +87,7 @@ def install_auth(app: Flask, config: WebConfig) -> None:
             # file, or any other server, may listen publicly; the app still serves
             # nobody but this machine while nothing guards the dashboard.
             return (
-                _json_error(403, _LOCAL_ONLY)
+                json_error(403, _LOCAL_ONLY)
                 if path.startswith(API_PREFIX)
                 else Response(_LOCAL_ONLY + "\n", 403)
             )
@@ -127,11 +127,11 @@ def _check_write(config: WebConfig) -> Response | None:
     """Writes take the bearer token only: a browser's remembered basic login must not
     be enough to spend money on games."""
     if not config.api_token:
-        return _json_error(403, "writes are disabled: set SNAKEBENCH_API_TOKEN")
+        return json_error(403, "writes are disabled: set SNAKEBENCH_API_TOKEN")
     auth = request.authorization
     if auth is not None and auth.type == "bearer" and _same(auth.token or "", config.api_token):
         return None
-    response = _json_error(401, "a write needs Authorization: Bearer <SNAKEBENCH_API_TOKEN>")
+    response = json_error(401, "a write needs Authorization: Bearer <SNAKEBENCH_API_TOKEN>")
     response.headers["WWW-Authenticate"] = f'Bearer realm="{REALM}"'
     return response
 
@@ -139,13 +139,13 @@ def _check_write(config: WebConfig) -> Response | None:
 def _challenge(path: str) -> Response:
     header = {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'}
     if path.startswith(API_PREFIX) or path == API_PREFIX.rstrip("/"):
-        response = _json_error(401, "authentication required")
+        response = json_error(401, "authentication required")
         response.headers.update(header)
         return response
     return Response("Authentication required\n", 401, header)
 
 
-def _json_error(status: int, message: str) -> Response:
+def json_error(status: int, message: str) -> Response:
     response = jsonify({"error": {"message": message}})
     response.status_code = status
     return response

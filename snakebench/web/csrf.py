@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, request
 
-from snakebench.web.auth import DASHBOARD_PREFIX, SAFE_METHODS
+from snakebench.web.auth import DASHBOARD_PREFIX, SAFE_METHODS, json_error
 
 GET_WRITES = (f"{DASHBOARD_PREFIX}/requeue/",)  # rq-dashboard routes that change on GET
 
@@ -53,8 +53,7 @@ def _own_hosts() -> set[str]:
 
 
 def _refuse(status: int, message: str) -> Response:
-    response = jsonify({"error": {"message": message}})
-    response.status_code = status
+    response = json_error(status, message)
     if status == 405:
         response.headers["Allow"] = "POST"
     return response
