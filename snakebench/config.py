@@ -19,6 +19,9 @@ N = TypeVar("N", int, float)
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 DEFAULT_DATABASE_URL = "sqlite:///snakebench.db"
 DEFAULT_REPLAY_DIR = "replays"
+# USD all games together may spend per UTC day when the web API can submit games
+# (SNAKEBENCH_API_TOKEN set) and SNAKEBENCH_DAILY_CAP does not say otherwise.
+DEFAULT_API_DAILY_CAP = 20.0
 
 
 class ConfigError(ValueError):
@@ -41,6 +44,8 @@ class Settings:
     worker_threads: int = 16
     # Seconds between two reconcile runs of the Procfile's `cron` process (jobs.cron).
     reconcile_every: int = 300
+    # USD every game on this server together may spend per UTC day; None: no cap.
+    daily_cap: float | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -55,7 +60,19 @@ class Settings:
             retry_max_delay=_positive_float(env, "SNAKEBENCH_RETRY_MAX_DELAY", 30.0),
             worker_threads=_positive_int(env, "SNAKEBENCH_WORKER_THREADS", 16),
             reconcile_every=_positive_int(env, "SNAKEBENCH_RECONCILE_EVERY", 300),
+            daily_cap=_daily_cap(env),
         )
+
+
+def _daily_cap(env: Mapping[str, str]) -> float | None:
+    """SNAKEBENCH_DAILY_CAP in USD, or ``off``; unset, it is on (at
+    :data:`DEFAULT_API_DAILY_CAP`) exactly when the web API can submit games."""
+    raw = (env.get("SNAKEBENCH_DAILY_CAP") or "").strip()
+    if raw.lower() == "off":
+        return None
+    if not raw:
+        return DEFAULT_API_DAILY_CAP if env.get("SNAKEBENCH_API_TOKEN") else None
+    return _positive_float({"SNAKEBENCH_DAILY_CAP": raw}, "SNAKEBENCH_DAILY_CAP", 0.0)
 
 
 _DATABASE_SCHEMES = ("sqlite://", "postgres://", "postgresql://")
@@ -135,6 +152,8 @@ def _positive(
         value = parse(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not {what}") from None
+    if value != value:  # NaN compares false with everything, so "<= 0" would let it in
+        raise ConfigError(f"{name}={raw!r} is not {what}")
     if value <= 0:
         raise ConfigError(f"{name}={raw!r} must be above zero")
     return value

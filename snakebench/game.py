@@ -17,11 +17,17 @@ from typing import Any, Literal
 
 from snakebench.engine import GameState, Rules, SeededSpawner, forfeit, new_game, step
 from snakebench.engine.replay import ReplayBuilder
-from snakebench.players.base import InfrastructureError, MoveDecision, Player, Turn
+from snakebench.players.base import (
+    BudgetExceeded,
+    InfrastructureError,
+    MoveDecision,
+    Player,
+    Turn,
+)
 
 log = logging.getLogger(__name__)
 
-GameStatus = Literal["completed", "void", "failed"]
+GameStatus = Literal["completed", "void", "failed", "cancelled"]
 RoundHook = Callable[[GameState, Mapping[str, MoveDecision]], None]
 
 
@@ -86,7 +92,8 @@ def play_game(
     keep_playing: Callable[[], bool] | None = None,
 ) -> GameOutcome:
     """Play a whole game. Never raises for a player's failure: a provider outage
-    gives ``void``, any other error ``failed``, each with the error kept.
+    gives ``void``, a spending cap that refused a call ``cancelled``, any other error
+    ``failed``, each with the reason kept.
 
     ``keep_playing`` is asked before every round that calls a provider (never for bots,
     which spend nothing): once it says no, :class:`RunSuperseded` is raised and no more
@@ -136,9 +143,13 @@ def play_game(
 
 
 def _classify(game_id: str, exc: BaseException) -> tuple[GameStatus, str]:
-    """An outage voids the game; anything else is a failure (our bug or bad data)."""
+    """An outage voids the game, a spent budget cancels it; anything else is a failure
+    (our bug or bad data)."""
     if isinstance(exc, InfrastructureError):
         return "void", str(exc)
+    if isinstance(exc, BudgetExceeded):
+        log.warning("game %s cancelled: %s", game_id, exc)
+        return "cancelled", str(exc)
     log.error("game %s failed", game_id, exc_info=exc)
     return "failed", f"{type(exc).__name__}: {exc}"
 

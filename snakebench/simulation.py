@@ -26,6 +26,7 @@ from snakebench.game import GameOutcome, GameSetup, RoundHook, RunSuperseded, pl
 from snakebench.live import publishing
 from snakebench.players.base import Player
 from snakebench.players.factory import make_player
+from snakebench.spending import meter_players
 from snakebench.store import (
     FINAL_GAME_STATUSES,
     Game,
@@ -124,7 +125,8 @@ def run_stored_game(
     """Play a stored game and record its end (game row, participants, model counters
     in one transaction). A game already over (completed, void, failed or cancelled)
     returns its stored result; ``retry`` re-queues a void or failed game first.
-    With ``live`` (a worker's Redis) each round's board is published for the web.
+    With ``live`` (a worker's Redis) each round's board is published for the web, and
+    the spending caps are counted there (:mod:`snakebench.spending`).
 
     The run is fenced: it plays under the token :func:`mark_running` gave it, checks
     before each round that calls a provider that the token is still the game's (and the
@@ -145,6 +147,7 @@ def run_stored_game(
     token = game.attempt
     try:
         players = build_players(lineup, game, settings)
+        meter_players(players, lineup, game, token, settings, live)
     except Exception as exc:  # a key gone missing since dispatch: bad data, not a game
         error = f"{type(exc).__name__}: {exc}"
         complete_game(

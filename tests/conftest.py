@@ -153,7 +153,7 @@ def any_store(
 def flushed_redis() -> Iterator[FlushedRedis]:
     """``flushed_redis(db)``: the machine's Redis (127.0.0.1:6379) on database ``db``,
     flushed now and after the test. Each folder keeps its own number, so folders run
-    side by side never meet: 9 browser, 10 evaluation, 11 queueing, 12 web,
+    side by side never meet: 8 spending, 9 browser, 10 evaluation, 11 queueing, 12 web,
     13 dispatch, 14 integration."""
     clients: list[redis.Redis] = []
 

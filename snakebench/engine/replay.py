@@ -294,7 +294,8 @@ class ReplayBuilder:
         status: str = "completed",
         error: str | None = None,
     ) -> dict[str, Any]:
-        """The document. A ``void`` or ``failed`` game stops mid-way; its status says so."""
+        """The document. A ``void``, ``failed`` or ``cancelled`` game stops mid-way;
+        its status says so."""
         players = self._players_block(final)
         game = {
             "id": self.game_id,

@@ -19,7 +19,7 @@ from snakebench.engine.state import GameState
 from snakebench.engine.step import deaths_in_round, forfeit, step
 
 # Games our writer marks as stopped before their end (see snakebench.game).
-UNFINISHED = ("void", "failed")
+UNFINISHED = ("void", "failed", "cancelled")
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,38 @@ class InfrastructureError(RuntimeError):
     outage, persistent timeouts). The game becomes ``void``: kept, never rated."""
 
 
+class BudgetExceeded(RuntimeError):
+    """A spending cap refused a provider call before it was made. The game ends
+    ``cancelled`` with this message (which names the cap) as its reason."""
+
+
+class CallMeter(Protocol):
+    """Puts every provider call of one player on the books (see
+    :mod:`snakebench.spending`): :meth:`reserve` before the call, at its worst case,
+    raising :class:`BudgetExceeded` when a cap has no room; :meth:`settle` after it
+    with what it cost, or with ``None`` when no reply came; :meth:`abandon` when no
+    reply came but the call may have been billed (it stays at its worst case)."""
+
+    def reserve(self, worst_cost: float) -> int: ...
+
+    def settle(self, call: int, usage: tuple[int, int, float] | None) -> None: ...
+
+    def abandon(self, call: int) -> None: ...
+
+
+class Unmetered:
+    """The meter of a player nobody keeps books for (a unit test, a one-off call)."""
+
+    def reserve(self, worst_cost: float) -> int:
+        return 0
+
+    def settle(self, call: int, usage: tuple[int, int, float] | None) -> None:
+        return None
+
+    def abandon(self, call: int) -> None:
+        return None
+
+
 def seeded_choice(options: Sequence[T], seed: int, turn: Turn) -> T:
     """One of ``options``, fixed by ``(seed, round, snake)``.
 

@@ -14,7 +14,14 @@ from collections.abc import Callable
 from typing import Literal, get_args
 
 from snakebench.engine import DIRECTIONS, Direction
-from snakebench.players.base import InfrastructureError, MoveDecision, Turn, seeded_choice
+from snakebench.players.base import (
+    CallMeter,
+    InfrastructureError,
+    MoveDecision,
+    Turn,
+    Unmetered,
+    seeded_choice,
+)
 from snakebench.players.parse import parse_move
 from snakebench.players.prompt import build_prompt
 from snakebench.providers.base import Completion, ModelSpec, ProviderClient
@@ -43,6 +50,7 @@ class LLMPlayer:
         retry: RetryPolicy,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        meter: CallMeter | None = None,
     ) -> None:
         if invalid_policy not in get_args(InvalidPolicy):
             raise ValueError(
@@ -56,6 +64,8 @@ class LLMPlayer:
         self._retry = retry
         self._sleep = sleep
         self._clock = clock
+        # Whoever plays the game sets it, to put every call on the books under its caps.
+        self.meter: CallMeter = meter or Unmetered()
         self._last_move: str | None = None
         self._last_rationale: str | None = None
 
@@ -72,9 +82,21 @@ class LLMPlayer:
         number of retries it took."""
 
         def attempt() -> tuple[Completion, float]:
+            # Reserved before, settled after, whatever happens: see snakebench.spending.
+            call = self.meter.reserve(self.spec.worst_cost(prompt))
             started = self._clock()
-            completion = self._client.complete(prompt)
-            return completion, (self._clock() - started) * 1000
+            try:
+                completion = self._client.complete(prompt)
+            except BaseException as exc:
+                if getattr(exc, "maybe_billed", False):
+                    self.meter.abandon(call)
+                else:
+                    self.meter.settle(call, None)
+                raise
+            latency_ms = (self._clock() - started) * 1000
+            tokens = (completion.input_tokens, completion.output_tokens)
+            self.meter.settle(call, (*tokens, self.spec.cost(*tokens)))
+            return completion, latency_ms
 
         try:
             (completion, latency_ms), retries = call_with_retries(attempt, self._retry, self._sleep)

@@ -19,8 +19,6 @@ ANTHROPIC_ERRORS = SdkErrorTypes(
     connection=anthropic.APIConnectionError,
     status=anthropic.APIStatusError,
 )
-# The Messages API requires max_tokens; this is the cap when a model sets none.
-DEFAULT_MAX_TOKENS = 4096
 
 
 class AnthropicClient:
@@ -41,7 +39,8 @@ class AnthropicClient:
             ),
         )
         kwargs = request_kwargs(spec.extra, self._sdk.messages.create)
-        kwargs.setdefault("max_tokens", spec.max_completion_tokens or DEFAULT_MAX_TOKENS)
+        # The cap a spending budget reserved for: never one from ``extra``.
+        kwargs["max_tokens"] = spec.output_cap
         self._kwargs = kwargs
 
     def __repr__(self) -> str:

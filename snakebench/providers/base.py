@@ -11,6 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+# Every request carries an output cap (a call without one has no worst case to reserve):
+# the model's own ``max_completion_tokens``, else this.
+DEFAULT_MAX_TOKENS = 4096
+# Chat-template tokens around the one user message (role markers, separators); generous.
+PROMPT_OVERHEAD_TOKENS = 64
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -35,6 +41,21 @@ class ModelSpec:
             input_tokens * self.price_input_per_m + output_tokens * self.price_output_per_m
         ) / 1e6
 
+    @property
+    def output_cap(self) -> int:
+        """The most output tokens one call may bill: the cap every request carries."""
+        return self.max_completion_tokens or DEFAULT_MAX_TOKENS
+
+    def worst_cost(self, prompt: str) -> float:
+        """The most one call with ``prompt`` can cost: what a spending cap reserves.
+
+        No tokenizer in use counts more tokens than the text has UTF-8 bytes (each
+        token stands for at least one byte), so the bytes plus the template overhead
+        bound the input; the output is bounded by the cap the request carries.
+        """
+        input_bound = len(prompt.encode("utf-8")) + PROMPT_OVERHEAD_TOKENS
+        return self.cost(input_bound, self.output_cap)
+
 
 @dataclass(frozen=True, slots=True)
 class Completion:
@@ -55,11 +76,16 @@ class ProviderError(Exception):
 
 class TransientProviderError(ProviderError):
     """Worth retrying: rate limits (429), server errors (5xx), 408, timeouts and
-    connection failures. ``retry_after`` is the server's requested wait in seconds."""
+    connection failures. ``retry_after`` is the server's requested wait in seconds;
+    ``maybe_billed`` says the request may have reached the model and been billed though
+    no reply came back (a timeout), so its spend stays on the books at its worst case."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, retry_after: float | None = None, *, maybe_billed: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.maybe_billed = maybe_billed
 
 
 class PermanentProviderError(ProviderError):

@@ -25,6 +25,9 @@ OPENAI_ERRORS = SdkErrorTypes(
 )
 
 
+OUTPUT_CAP_NAMES = ("max_completion_tokens", "max_tokens")
+
+
 class OpenAICompatClient:
     """One model on one OpenAI-compatible endpoint."""
 
@@ -43,8 +46,12 @@ class OpenAICompatClient:
             ),
         )
         kwargs = request_kwargs(spec.extra, self._sdk.chat.completions.create)
-        if spec.max_completion_tokens is not None:
-            kwargs.setdefault("max_completion_tokens", spec.max_completion_tokens)
+        # Every request carries the output cap a spending budget reserved for, under
+        # the name the server knows: OpenAI's reasoning models refuse ``max_tokens``;
+        # most other OpenAI-compatible servers know only ``max_tokens``.
+        for name in OUTPUT_CAP_NAMES:
+            kwargs.pop(name, None)
+        kwargs[OUTPUT_CAP_NAMES[spec.provider != "openai"]] = spec.output_cap
         self._kwargs = kwargs
 
     def __repr__(self) -> str:

@@ -84,7 +84,9 @@ def map_sdk_error(
     status nor a connection error (an unreadable reply body) is treated as
     transient: it is the provider misbehaving, not the model or our setup."""
     if isinstance(exc, types.timeout):
-        return TransientProviderError(f"model {model!r}: no reply within {timeout:g} s")
+        return TransientProviderError(
+            f"model {model!r}: no reply within {timeout:g} s", maybe_billed=True
+        )
     if isinstance(exc, types.connection):
         cause = type(exc.__cause__).__name__ if exc.__cause__ else "connection error"
         return TransientProviderError(f"model {model!r}: connection failed ({cause})")

@@ -51,6 +51,7 @@ from snakebench.store.models import (
     Model,
     Participant,
     RatingChange,
+    Spend,
     new_id,
     utcnow,
 )
@@ -79,6 +80,13 @@ from snakebench.store.queries import (
     upsert_model,
 )
 from snakebench.store.setup import open_store, open_store_once, store_exists, upgrade_store
+from snakebench.store.spend_queries import (
+    ledger_by_batch,
+    ledger_by_model,
+    ledger_total,
+    open_call,
+    settle_call,
+)
 
 __all__ = [
     "ALL_MODELS",
@@ -97,6 +105,7 @@ __all__ = [
     "NewGame",
     "Participant",
     "RatingChange",
+    "Spend",
     "StoreError",
     "UnknownBatchError",
     "UnknownGameError",
@@ -128,6 +137,9 @@ __all__ = [
     "is_postgres",
     "is_sqlite",
     "latest_version",
+    "ledger_by_batch",
+    "ledger_by_model",
+    "ledger_total",
     "list_batches",
     "list_models",
     "mark_running",
@@ -135,6 +147,7 @@ __all__ = [
     "model_average_costs",
     "move_batch_counter",
     "new_id",
+    "open_call",
     "open_store",
     "open_store_once",
     "participant_sums",
@@ -143,6 +156,7 @@ __all__ = [
     "rows_of",
     "run_is_current",
     "save_participants",
+    "settle_call",
     "store_exists",
     "supersede_runs",
     "transaction",

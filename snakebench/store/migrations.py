@@ -187,12 +187,44 @@ def _add_attempt(db: pw.Database) -> None:
     migrate(migrator.add_column("games", "attempt", pw.IntegerField(default=0)))
 
 
+def _v4_tables(db: pw.Database) -> list[type[pw.Model]]:
+    """The table migration 4 adds, frozen. Never edit: add a migration instead."""
+
+    class Spend(pw.Model):
+        game_id = pw.CharField(max_length=36, index=True)
+        attempt = pw.IntegerField(default=0)
+        batch_id = pw.CharField(max_length=36, null=True, index=True)
+        model_id = pw.IntegerField()
+        day = pw.CharField(max_length=10, index=True)
+        status = pw.CharField(default="reserved")
+        reserved = pw.DoubleField()
+        cost = pw.DoubleField(default=0.0)
+        input_tokens = pw.IntegerField(default=0)
+        output_tokens = pw.IntegerField(default=0)
+        created_at = pw.DateTimeField(default=utcnow)
+        settled_at = pw.DateTimeField(null=True)
+
+        class Meta:
+            database = db
+            table_name = "spend"
+            indexes = ((("model_id", "day"), False),)
+
+    return [Spend]
+
+
+def _add_spend_ledger(db: pw.Database) -> None:
+    db.create_tables(_v4_tables(db), safe=False)
+    migrator = SchemaMigrator.from_database(db)
+    migrate(migrator.add_column("models", "daily_cap", pw.DoubleField(null=True)))
+
+
 Migration = tuple[int, str, Callable[[pw.Database], None]]
 
 MIGRATIONS: list[Migration] = [
     (1, "create models, batches, games, participants", _create_v1),
     (2, "create rating_changes and evaluations; games.rating_seq", _create_v2),
     (3, "games.attempt: the fencing token of a game's current run", _add_attempt),
+    (4, "spend: the ledger of provider calls; models.daily_cap", _add_spend_ledger),
 ]
 
 

@@ -93,6 +93,7 @@ class Model(BaseModel):
     price_output_per_m = pw.DoubleField(default=0.0)
     max_completion_tokens = pw.IntegerField(null=True)
     extra = JSONTextField(default=dict)  # provider kwargs: reasoning_effort, api_type, ...
+    daily_cap = pw.DoubleField(null=True)  # USD this model may spend per UTC day
     is_active = pw.BooleanField(default=True)
     test_status = pw.CharField(default="untested")  # one of TEST_STATUSES
     trueskill_mu = pw.DoubleField(default=TRUESKILL_MU)
@@ -266,4 +267,41 @@ class Evaluation(BaseModel):
         table_name = "evaluations"
 
 
-ALL_MODELS: list[type[BaseModel]] = [Model, Batch, Game, Participant, RatingChange, Evaluation]
+SPEND_STATUSES = ("reserved", "answered", "error")
+
+
+class Spend(BaseModel):
+    """The spend ledger: one row per provider call, written BEFORE the call (once a
+    spending cap has made room for it; see :mod:`snakebench.spending`).
+
+    A row starts ``reserved`` at the call's worst case (``reserved``: its prompt's bytes
+    as input tokens plus the model's output cap, at its prices) and is settled after the
+    call: ``answered`` with the usage the provider reported and its ``cost``, or
+    ``error`` (no reply, nothing billed). A run killed mid-call leaves its row
+    ``reserved``, counted at the worst case: the ledger may overstate what was billed,
+    never understate it.
+    No foreign keys: the ledger outlives games and batches deleted later.
+    """
+
+    id = pw.AutoField()
+    game_id = pw.CharField(max_length=36, index=True)
+    attempt = pw.IntegerField(default=0)
+    batch_id = pw.CharField(max_length=36, null=True, index=True)
+    model_id = pw.IntegerField()
+    day = pw.CharField(max_length=10, index=True)  # the UTC date of the reservation
+    status = pw.CharField(default="reserved")  # one of SPEND_STATUSES
+    reserved = pw.DoubleField()
+    cost = pw.DoubleField(default=0.0)
+    input_tokens = pw.IntegerField(default=0)
+    output_tokens = pw.IntegerField(default=0)
+    created_at = pw.DateTimeField(default=utcnow)
+    settled_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "spend"
+        indexes = ((("model_id", "day"), False),)
+
+
+ALL_MODELS: list[type[BaseModel]] = [
+    Model, Batch, Game, Participant, RatingChange, Evaluation, Spend,
+]  # fmt: skip

@@ -33,7 +33,7 @@ from snakebench.store.models import (
 from snakebench.store.rating_queries import locked_models, record_trueskill
 
 BOT_MODELS = ("random", "greedy", "survivor")
-RESULT_STATUSES = ("completed", "void", "failed")
+RESULT_STATUSES = ("completed", "void", "failed", "cancelled")
 # What complete_game accepts per participant besides "slot" and "model".
 PARTICIPANT_STATS = frozenset(
     {
@@ -306,8 +306,9 @@ def complete_game(
     ``participants`` holds one mapping per slot: ``slot``, optionally ``model`` (a name;
     required for a slot the game was created without) and any of
     :data:`PARTICIPANT_STATS`. Only ``completed`` games count towards models' wins,
-    losses, ties, apples and games played, and update their TrueSkill ratings; ``void``
-    and ``failed`` games are kept for the record and touch no model. A game already
+    losses, ties, apples and games played, and update their TrueSkill ratings; ``void``,
+    ``failed`` and ``cancelled`` (a spending cap stopped it) games are kept for the
+    record and touch no model. A game already
     final raises :class:`GameStateError`, so a result is never recorded twice; so does a
     stale run's result (``attempt``, its token, no longer the game's: another run has
     the game).

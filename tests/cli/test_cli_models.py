@@ -171,10 +171,10 @@ def test_import_rejects_bad_files(cli: Invoke, tmp_path: Path) -> None:
 
 def test_db_upgrade_is_safe_to_run_twice(cli: Invoke) -> None:
     first = cli("db", "upgrade")
-    assert first.exit_code == 0 and "applied migrations 1, 2, 3" in first.stdout
+    assert first.exit_code == 0 and "applied migrations 1, 2, 3, 4" in first.stdout
     second = cli("db", "upgrade")
     assert second.exit_code == 0 and "applied" not in second.stdout
-    assert "schema version 3 (latest 3)" in second.stdout
+    assert "schema version 4 (latest 4)" in second.stdout
 
 
 def test_import_is_all_or_nothing(cli: Invoke, tmp_path: Path) -> None:

@@ -1,0 +1,111 @@
+"""The spend ledger's queries: open a call's row, settle it, and add the rows up.
+
+Every figure a budget or a report needs comes from :func:`ledger_total` or
+:func:`ledger_by_model` / :func:`ledger_by_batch`, which count a row still ``reserved``
+at its worst case and a settled one at what it cost. So a cap checked against the
+ledger, and a report read from it, both err on the side of money possibly spent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import peewee as pw
+
+from snakebench.store.batch_queries import rows_of
+from snakebench.store.models import Spend, utcnow
+
+# A settled row counts what it cost; a row never settled (its run died mid-call)
+# counts its worst case, since the provider may have billed it.
+_AMOUNT = pw.Case(None, ((Spend.status == "reserved", Spend.reserved),), Spend.cost)
+
+
+def open_call(
+    *, game_id: str, attempt: int, batch_id: str | None, model_id: int, day: str, reserved: float
+) -> int:
+    """Write a call's row before the call is made; its id settles it."""
+    row = Spend.create(
+        game_id=game_id,
+        attempt=attempt,
+        batch_id=batch_id,
+        model_id=model_id,
+        day=day,
+        reserved=reserved,
+    )
+    return int(row.id)
+
+
+def settle_call(
+    call_id: int, *, status: str, input_tokens: int = 0, output_tokens: int = 0, cost: float = 0.0
+) -> None:
+    """Settle a reserved call: ``answered`` with its usage and cost, or ``error`` (no
+    reply, nothing billed)."""
+    Spend.update(
+        status=status,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cost=cost,
+        settled_at=utcnow(),
+    ).where((Spend.id == call_id) & (Spend.status == "reserved")).execute()
+
+
+def ledger_total(
+    *, batch_id: str | None = None, model_id: int | None = None, day: str | None = None
+) -> float:
+    """What the calls matching every given filter spent or may have spent (USD)."""
+    total = Spend.select(pw.fn.SUM(_AMOUNT)).where(_filters(batch_id, model_id, day)).scalar()
+    return float(total or 0.0)
+
+
+def ledger_by_model(
+    batch_id: str | None = None, model_id: int | None = None
+) -> dict[int, dict[str, Any]]:
+    """The ledger per model id: ``calls`` answered, ``input_tokens``, ``output_tokens``,
+    ``cost`` (unsettled calls at their worst case) and ``unsettled`` (that part alone);
+    narrowed to a batch and/or a model."""
+    return _ledger_sums(Spend.model_id, _filters(batch_id, model_id))
+
+
+def ledger_by_batch(model_id: int | None = None) -> dict[str | None, dict[str, Any]]:
+    """The ledger per batch id (None: games played outside a batch), as
+    :func:`ledger_by_model`."""
+    return _ledger_sums(Spend.batch_id, _filters(None, model_id))
+
+
+def _filters(batch_id: str | None, model_id: int | None, day: str | None = None) -> Any:
+    """Every call, narrowed by every filter given."""
+    condition: Any = Spend.id.is_null(False)
+    if batch_id is not None:
+        condition &= Spend.batch_id == batch_id
+    if model_id is not None:
+        condition &= Spend.model_id == model_id
+    if day is not None:
+        condition &= Spend.day == day
+    return condition
+
+
+def _ledger_sums(group: Any, condition: Any) -> dict[Any, dict[str, Any]]:
+    answered = pw.fn.SUM(pw.Case(None, ((Spend.status == "answered", 1),), 0))
+    unsettled = pw.fn.SUM(pw.Case(None, ((Spend.status == "reserved", Spend.reserved),), 0))
+    query = (
+        Spend.select(
+            group,
+            answered,
+            pw.fn.SUM(Spend.input_tokens),
+            pw.fn.SUM(Spend.output_tokens),
+            pw.fn.SUM(_AMOUNT),
+            unsettled,
+        )
+        .where(condition)
+        .group_by(group)
+    )
+    sums: dict[Any, dict[str, Any]] = {}
+    for key, calls, tokens_in, tokens_out, cost, unsettled_cost in rows_of(query):
+        sums[key] = {
+            "calls": int(calls or 0),
+            "input_tokens": int(tokens_in or 0),
+            "output_tokens": int(tokens_out or 0),
+            "cost": float(cost or 0.0),
+            "unsettled": float(unsettled_cost or 0.0),
+        }
+    return sums

@@ -1,0 +1,159 @@
+"""Spending caps (issue 15): every provider call reserves its worst case before it is
+made, against its batch's --max-cost, its model's daily cap and the server's daily cap,
+and settles with its real cost after; the ledger holds every call; a call that does not
+fit is not made and its game ends cancelled with the cap as its reason."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+import redis
+
+from snakebench.config import Settings
+from snakebench.players.base import BudgetExceeded
+from snakebench.providers.base import PROMPT_OVERHEAD_TOKENS, ModelSpec
+from snakebench.providers.fake_server import FakeLLMServer
+from snakebench.simulation import GameParams, create_stored_game, run_stored_game
+from snakebench.spending import NANO, Budget, RedisCounters, budgets_for, today
+from snakebench.store import (
+    Game,
+    Model,
+    Spend,
+    create_batch,
+    get_model,
+    ledger_total,
+    open_call,
+)
+
+from .conftest import MAX_OUT, PRICE_IN, PRICE_OUT, answered
+
+
+def play(settings: Settings, live: redis.Redis | None, **params: Any) -> dict[str, Any]:
+    game = create_stored_game("fake-a", "fake-b", GameParams(seed=3, **params), settings=settings)
+    return run_stored_game(game.id, settings=settings, live=live)
+
+
+def counter(client: redis.Redis, key: str) -> float:
+    return int(client.get(key) or 0) / NANO
+
+
+def test_the_worst_case_is_the_prompts_bytes_plus_the_output_cap() -> None:
+    spec = ModelSpec("m", "openai", "x", price_input_per_m=PRICE_IN,
+                     price_output_per_m=PRICE_OUT, max_completion_tokens=MAX_OUT)  # fmt: skip
+    prompt = "é" * 100  # 200 bytes: a tokenizer sees at most one token per byte
+    expected = ((200 + PROMPT_OVERHEAD_TOKENS) * PRICE_IN + MAX_OUT * PRICE_OUT) / 1e6
+    assert spec.worst_cost(prompt) == pytest.approx(expected)
+    assert ModelSpec("m", "openai", "x").output_cap == 4096  # no cap set: the default one
+
+
+def test_a_batch_cap_stops_the_game_before_the_call_that_would_pass_it(
+    store: Settings, llm: FakeLLMServer, real_redis: redis.Redis
+) -> None:
+    batch = create_batch(max_cost=0.05)
+    result = play(store, real_redis, batch_id=batch.id, max_rounds=200)
+    assert result["status"] == "cancelled"
+    assert f"batch {batch.id[:8]}'s --max-cost $0.05 has no room" in result["error"]
+    spent = ledger_total(batch_id=batch.id)
+    # Played until the room left was less than a call's worst case, never past the cap.
+    assert 0 < spent <= 0.05
+    # Every answered request is on the books, priced; the refused one was never sent.
+    rows = list(Spend.select())
+    assert sum(r.status == "answered" for r in rows) == answered(llm) > 0
+    assert {r.status for r in rows} == {"answered"}
+    assert all(r.cost <= r.reserved for r in rows if r.status == "answered")
+    # The counter every worker checks agrees with the ledger.
+    assert counter(real_redis, f"snakebench:spend:batch:{batch.id}") == pytest.approx(spent)
+    game = Game.get_by_id(result["game_id"])
+    assert game.rounds > 0 and game.total_cost == pytest.approx(spent)
+
+
+def test_the_next_game_of_a_spent_batch_makes_no_call(
+    store: Settings, llm: FakeLLMServer, real_redis: redis.Redis
+) -> None:
+    batch = create_batch(max_cost=0.02)
+    play(store, real_redis, batch_id=batch.id, max_rounds=200)
+    before = answered(llm)
+    second = play(store, real_redis, batch_id=batch.id)
+    assert second["status"] == "cancelled" and answered(llm) == before
+    assert ledger_total(batch_id=batch.id) <= 0.02
+
+
+def test_a_models_daily_cap_and_the_servers_hold_without_redis(
+    store: Settings, llm: FakeLLMServer
+) -> None:
+    Model.update(daily_cap=0.01).where(Model.name == "fake-b").execute()
+    first = play(store, None, max_rounds=200)
+    assert first["status"] == "cancelled" and "model fake-b's daily cap $0.01" in first["error"]
+    assert ledger_total(model_id=get_model("fake-b").id, day=today()) <= 0.01
+    Model.update(daily_cap=None).execute()
+    capped = Settings(**{**store.__dict__, "daily_cap": ledger_total() + 0.01})
+    second = play(capped, None, max_rounds=200)
+    assert second["status"] == "cancelled" and "the server's daily cap" in second["error"]
+    assert ledger_total(day=today()) <= capped.daily_cap  # type: ignore[operator]
+
+
+def test_a_batch_submitted_through_the_api_carries_the_web_servers_daily_cap(
+    store: Settings, llm: FakeLLMServer
+) -> None:
+    batch = create_batch(params={"daily_cap": 0.01})  # the worker itself has no cap set
+    result = play(store, None, batch_id=batch.id, max_rounds=200)
+    assert result["status"] == "cancelled" and "the server's daily cap $0.01" in result["error"]
+
+
+def test_a_counter_redis_lost_is_rebuilt_from_the_ledger(
+    store: Settings, llm: FakeLLMServer, real_redis: redis.Redis
+) -> None:
+    batch = create_batch(max_cost=0.03)
+    play(store, real_redis, batch_id=batch.id, max_rounds=5)
+    spent = ledger_total(batch_id=batch.id)
+    real_redis.flushdb()  # Redis restarted empty: the money was still spent
+    result = play(store, real_redis, batch_id=batch.id, max_rounds=200)
+    assert result["status"] == "cancelled"
+    assert spent < ledger_total(batch_id=batch.id) <= 0.03
+
+
+def test_concurrent_reservations_never_pass_a_cap(store: Settings, real_redis: redis.Redis) -> None:
+    """32 threads race for the last room of one budget through real Redis: exactly as
+    many reservations as fit are taken, whoever wins."""
+    budget = Budget("snakebench:spend:test", cap=1.0, label="the test cap", scope={"day": "x"})
+    counters = RedisCounters(real_redis)
+    taken: list[int] = []
+    refused: list[int] = []
+    start = threading.Barrier(32)
+
+    def reserve(n: int) -> None:
+        start.wait()
+
+        def record() -> int:
+            return open_call(game_id="g", attempt=n, batch_id=None, model_id=1, day="x",
+                             reserved=0.004)  # fmt: skip
+
+        for _ in range(10):
+            try:
+                counters.reserve([budget], 0.004, record)
+                taken.append(n)
+            except BudgetExceeded:
+                refused.append(n)
+
+    threads = [threading.Thread(target=reserve, args=(n,)) for n in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(taken) == 250 and len(taken) + len(refused) == 320
+    assert counter(real_redis, budget.key) == pytest.approx(len(taken) * 0.004)
+    assert Spend.select().count() == len(taken)  # a row for each call that may be made
+
+
+def test_budgets_name_every_cap_that_applies(store: Settings) -> None:
+    model = Model(id=7, name="m", daily_cap=2.0)
+    batch = create_batch(max_cost=1.0, params={"daily_cap": 30.0})
+    settings = Settings(daily_cap=50.0)
+    caps = {b.label: b.cap for b in budgets_for(model, batch, "2026-12-02", settings)}
+    assert caps == {
+        f"batch {batch.id[:8]}'s --max-cost $1.00": 1.0,
+        "model m's daily cap $2.00 (2026-12-02 UTC)": 2.0,
+        "the server's daily cap $30.00 (2026-12-02 UTC, SNAKEBENCH_DAILY_CAP)": 30.0,
+    }
