@@ -156,7 +156,7 @@ def create_batch_games(
 
     Everything that would make the games fail is refused before anything is written:
     count, priority, seeds, rules, unknown or removed models, missing API keys, and an
-    estimated cost above ``max_cost`` (unless ``force``). Nothing goes to Redis.
+    worst-case cost (the estimate) above ``max_cost`` (unless ``force``). Nothing goes to Redis.
     """
     plan = plan_batch(spec, settings or get_settings())
     check_budget(plan.estimate, spec.max_cost, force=force)
@@ -166,7 +166,7 @@ def create_batch_games(
 
 @dataclass(frozen=True)
 class BatchPlan:
-    """A validated batch not written yet: its models, games and estimated cost.
+    """A validated batch not written yet: its models, games and the most it can cost (its estimate).
     Tournaments plan one batch per pair and write them all as one."""
 
     models: list[Model]
@@ -185,7 +185,8 @@ def plan_batch(spec: BatchSpec, settings: Settings) -> BatchPlan:
         for seed in _seeds(spec)
         for swapped in ((False, True) if spec.mirror else (False,))
     ]
-    return BatchPlan(models, games, estimate_cost(models, spec.count, spec.max_rounds))
+    estimate = estimate_cost(models, len(games), spec.game_params().rules())
+    return BatchPlan(models, games, estimate)
 
 
 def write_batch(

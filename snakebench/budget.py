@@ -1,53 +1,66 @@
-"""What a batch will cost, estimated before any game is enqueued.
+"""What a batch can cost at most, worked out before any game is enqueued.
 
-The estimate only has to be good enough to stop an expensive mistake (the wrong model,
-a zero too many in ``--count``) before it costs anything; the budget itself is
-enforced as games end, from the real costs they record (see ``run_stored_game``).
-A model that has completed games is estimated by its own average; one that has not,
-from its prices and a typical move's tokens over the longest possible game.
+The bound is the one the spending caps reserve call by call
+(:meth:`snakebench.providers.ModelSpec.worst_cost`), taken over a whole game: every round
+played to ``max_rounds``, every prompt at the largest size the board allows (every cell
+listed, in bytes) carrying back a previous reply as long as the output cap, every reply
+at the model's output cap. Real games cost far less (most end early; a token is several
+bytes). The one assumption: a reply read back costs no more input tokens than it cost
+output tokens (the same text, the same tokenizer). The running cap makes no assumption:
+it reserves each real prompt's bytes. The cap itself is held while games play, call
+by call (:mod:`snakebench.spending`), whatever the estimate said.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from snakebench.engine import Rules, new_game
+from snakebench.players.base import Turn
 from snakebench.players.factory import model_spec
-from snakebench.store import Model, model_average_costs
-
-# A typical move: the prompt (board, rules, history) in, a short rationale out.
-INPUT_TOKENS_PER_MOVE = 1_500
-OUTPUT_TOKENS_PER_MOVE = 400
+from snakebench.players.prompt import RATIONALE_LIMIT, build_prompt
+from snakebench.providers.base import PROMPT_OVERHEAD_TOKENS
+from snakebench.store import Model
 
 
 class BudgetError(ValueError):
-    """The estimated cost of a batch exceeds its ``max_cost``."""
+    """The most a batch can cost exceeds its ``max_cost``."""
 
 
-def price_per_game(model: Model, max_rounds: int) -> float:
-    """A game's cost from the model's prices, counting one move per round for every
-    round: an upper bound, since most games end early."""
+def prompt_bound(rules: Rules, reply_tokens: int) -> int:
+    """An upper bound on a move's input tokens: the opening prompt's UTF-8 bytes, every
+    cell of the board listed twice (bodies, heads, apples) at its longest coordinate
+    text, and a previous reply of ``reply_tokens`` (at most the prompt's length limit,
+    4 bytes a character)."""
+    state = new_game(rules, 0, ("0", "1"))
+    prompt = build_prompt(Turn("0", state, rules), None, None)
+    cell = len(f"({rules.width},{rules.height}) ")
+    board = 2 * cell * rules.width * rules.height
+    reply = min(reply_tokens, 4 * RATIONALE_LIMIT)
+    return len(prompt.encode("utf-8")) + board + reply + 256 + PROMPT_OVERHEAD_TOKENS
+
+
+def price_per_game(model: Model, rules: Rules) -> float:
+    """The most one game can cost ``model``: ``max_rounds`` calls at their worst case."""
     if model.provider == "bot":
         return 0.0
-    # The LLM player prices each real move with the same ModelSpec.cost.
-    per_move = model_spec(model).cost(INPUT_TOKENS_PER_MOVE, OUTPUT_TOKENS_PER_MOVE)
-    return per_move * max_rounds
+    spec = model_spec(model)
+    per_call = spec.cost(prompt_bound(rules, spec.output_cap), spec.output_cap)
+    return per_call * rules.max_rounds
 
 
-def estimate_cost(models: Sequence[Model], games: int, max_rounds: int) -> float:
-    """The estimated cost in USD of ``games`` games in which each of ``models`` plays
-    once per game (mirroring swaps sides but not who plays, so it does not matter)."""
-    averages = model_average_costs([model.id for model in models])
-    per_game = sum(
-        averages[model.id] if model.id in averages else price_per_game(model, max_rounds)
-        for model in models
-    )
-    return per_game * games
+def estimate_cost(models: Sequence[Model], games: int, rules: Rules) -> float:
+    """The most ``games`` games can cost in USD when each of ``models`` plays once per
+    game (mirroring swaps sides, not who plays)."""
+    return games * sum(price_per_game(model, rules) for model in models)
 
 
 def check_budget(estimate: float, max_cost: float | None, *, force: bool = False) -> None:
-    """Raise :class:`BudgetError` when ``estimate`` is over ``max_cost`` (unless forced)."""
+    """Raise :class:`BudgetError` when the bound ``estimate`` is over ``max_cost``
+    (unless forced: the cap then stops the batch when it is spent)."""
     if max_cost is not None and estimate > max_cost and not force:
         raise BudgetError(
-            f"estimated cost ${estimate:.2f} exceeds --max-cost ${max_cost:.2f}; "
-            "raise the budget, play fewer games, or add --force to dispatch anyway"
+            f"the batch may cost up to ${estimate:.2f} (its worst case), over --max-cost "
+            f"${max_cost:.2f}: raise it, play fewer games, or add --force (the cap still "
+            "holds while games play)"
         )

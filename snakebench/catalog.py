@@ -27,7 +27,7 @@ ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 SECRET_NAME = re.compile(r"(key|secret|password|passwd|token|auth|authorization|cookie)$", re.I)
 MAX_LABEL = 128  # characters in a model's name or its provider's model id
 # Columns a model-list entry may set besides the original's keys.
-COLUMNS = ("base_url", "api_key_env", "max_completion_tokens")
+COLUMNS = ("base_url", "api_key_env", "max_completion_tokens", "daily_cap")
 
 
 class CatalogError(ValueError):
@@ -38,7 +38,8 @@ def check_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
     """The entry ready for :func:`snakebench.store.upsert_model`, or :class:`CatalogError`.
 
     Keys: name, provider, model_slug, and optionally base_url, api_key_env,
-    price_input_per_m, price_output_per_m, max_completion_tokens, extra.
+    price_input_per_m, price_output_per_m, max_completion_tokens, daily_cap, extra.
+    An entry without a daily_cap leaves a stored model's cap as it is.
     """
     name = _label(entry.get("name"), "a model's name")
     if name in BOT_MODELS:
@@ -71,7 +72,20 @@ def check_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
         "extra": _extra(entry.get("extra") or {}, fail),
         "is_active": True,
     }
+    if entry.get("daily_cap") is not None:
+        checked["daily_cap"] = check_daily_cap(entry["daily_cap"], fail)
     return checked
+
+
+def check_daily_cap(value: Any, fail: Any) -> float:
+    """A model's daily spending cap: a finite number of USD above zero."""
+    try:
+        cap = float(value)
+    except (TypeError, ValueError):
+        cap = math.nan
+    if isinstance(value, bool) or not (math.isfinite(cap) and cap > 0):
+        raise fail(f"daily_cap must be a number of USD above zero, not {value!r}")
+    return cap
 
 
 def _label(value: Any, what: str) -> str:

@@ -1,15 +1,13 @@
-"""What games cost: per model and per batch, summed in SQL from the participants.
+"""What games cost: per model and per batch, from the spend ledger.
 
-Every move's cost is priced once, by the LLM player (tokens x the model's prices,
-:meth:`snakebench.providers.ModelSpec.cost`), and summed into ``Participant.cost``
-and ``Game.total_cost`` when the game ends; the budget estimate
-(:mod:`snakebench.budget`) prices a typical move with the same method. This module
-only adds those recorded numbers up, so the report, the batch counters and the
-budget guard never disagree on what a move cost.
-
-Games counted are those that recorded a result (completed, void or failed): a void
-game was paid for even though it is never rated. A batch's ``spent`` is its own
-counter, which also keeps the money of games later played again by ``retry``.
+Money and tokens come from the ledger (:mod:`snakebench.spending`): one row per provider
+call, written before the call and settled after it, whatever became of its game
+(completed, cancelled, overtaken by another run, killed). So the report adds up to what
+the providers billed; a call whose run died before it was settled counts at its worst
+case and shows as ``unsettled``. Games and moves come from the participants of games
+that recorded an end (completed, void, failed, cancelled); ``recorded`` is the part of
+the money those games' own figures hold, so ``cost - recorded`` is what runs that never
+recorded a result (killed, overtaken) spent.
 """
 
 from __future__ import annotations
@@ -25,16 +23,19 @@ from snakebench.store import (
     Participant,
     find_batch_id,
     get_model,
+    ledger_by_batch,
+    ledger_by_model,
     participant_sums,
     rows_of,
 )
 
-PAID_STATUSES = ("completed", "void", "failed")
+ENDED_STATUSES = ("completed", "void", "failed", "cancelled")
+_EMPTY = {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost": 0.0, "unsettled": 0.0}
 
 
-def _paid(batch_id: str | None, model_id: int | None) -> Any:
-    """The WHERE clause: games that recorded a result, narrowed by the filters."""
-    condition = Game.status.in_(list(PAID_STATUSES))
+def _ended(batch_id: str | None, model_id: int | None) -> Any:
+    """The WHERE clause: games that recorded an end, narrowed by the filters."""
+    condition = Game.status.in_(list(ENDED_STATUSES))
     if batch_id is not None:
         condition &= Game.batch == batch_id
     if model_id is not None:
@@ -47,55 +48,53 @@ def _ratio(amount: float, count: int) -> float | None:
 
 
 def model_costs(batch_id: str | None = None, model_id: int | None = None) -> list[dict[str, Any]]:
-    """Per model: games, tokens in and out, moves, cost, cost per game and per move,
-    dearest first; one grouped query."""
+    """Per model: games, moves and recorded cost (participants), provider calls, tokens
+    in and out, cost and its unsettled part (ledger), cost per game and per call;
+    dearest first."""
     query = (
         Participant.select(
-            Model.name,
-            Model.provider,
-            pw.fn.COUNT(Participant.id),
-            *participant_sums("input_tokens", "output_tokens", "moves", "cost"),
+            Model.id, pw.fn.COUNT(Participant.id), *participant_sums("moves", "cost")
         )
         .join(Game)
         .switch(Participant)
         .join(Model)
-        .where(_paid(batch_id, model_id))
-        .group_by(Model.name, Model.provider)
+        .where(_ended(batch_id, model_id))
+        .group_by(Model.id)
     )
+    played = {mid: (games, int(moves or 0), float(cost or 0.0)) for mid, games, moves, cost
+              in rows_of(query)}  # fmt: skip
+    ledger = ledger_by_model(batch_id, model_id)
+    models = {m.id: m for m in Model.select().where(Model.id.in_(list({*played, *ledger})))}
     rows = []
-    for name, provider, games, tokens_in, tokens_out, moves, cost in rows_of(query):
-        cost = float(cost or 0.0)
+    for mid, model in models.items():
+        games, moves, recorded = played.get(mid, (0, 0, 0.0))
+        spend = ledger.get(mid, _EMPTY)
         rows.append(
-            {"model": name, "provider": provider, "games": games,
-             "input_tokens": int(tokens_in or 0), "output_tokens": int(tokens_out or 0),
-             "moves": int(moves or 0), "cost": cost, "cost_per_game": _ratio(cost, games),
-             "cost_per_move": _ratio(cost, int(moves or 0))}
+            {"model": model.name, "provider": model.provider, "games": games, "moves": moves,
+             **spend, "recorded": recorded, "cost_per_game": _ratio(spend["cost"], games),
+             "cost_per_call": _ratio(spend["cost"], spend["calls"])}
         )  # fmt: skip
     return sorted(rows, key=lambda r: (-r["cost"], r["model"]))
 
 
 def batch_costs(batch_id: str | None = None, model_id: int | None = None) -> list[dict[str, Any]]:
-    """Per batch, newest first: games with a result, their cost (the filtered model's
-    share with ``model_id``) and what the batch has spent in all; one grouped query."""
+    """Per batch, newest first: games that recorded an end, and the ledger's cost (the
+    filtered model's share with ``model_id``) and unsettled part."""
     query = (
-        Participant.select(
-            Batch.id,
-            Batch.name,
-            Batch.created_at,
-            Batch.total_cost,
-            pw.fn.COUNT(pw.fn.DISTINCT(Game.id)),
-            pw.fn.SUM(Participant.cost),
-        )
-        .join(Game)
-        .join(Batch)
-        .where(_paid(batch_id, model_id))
-        .group_by(Batch.id, Batch.name, Batch.created_at, Batch.total_cost)
+        Batch.select(Batch.id, Batch.name, Batch.created_at,
+                     pw.fn.COUNT(pw.fn.DISTINCT(Game.id)))
+        .join(Game, on=(Game.batch == Batch.id))
+        .join(Participant, on=(Participant.game == Game.id))
+        .where(_ended(batch_id, model_id))
+        .group_by(Batch.id, Batch.name, Batch.created_at)
         .order_by(Batch.created_at.desc(), Batch.id)
-    )
+    )  # fmt: skip
+    ledger = ledger_by_batch(model_id)
     return [
         {"batch_id": bid, "name": name, "created_at": str(created), "games": games,
-         "cost": float(cost or 0.0), "spent": float(spent or 0.0)}
-        for bid, name, created, spent, games, cost in rows_of(query)
+         "cost": ledger.get(bid, _EMPTY)["cost"],
+         "unsettled": ledger.get(bid, _EMPTY)["unsettled"]}
+        for bid, name, created, games in rows_of(query)
     ]  # fmt: skip
 
 
@@ -111,4 +110,5 @@ def cost_report(batch: str | None = None, model: str | None = None) -> dict[str,
         "models": models,
         "batches": batch_costs(batch_id, model_id),
         "total_cost": sum(row["cost"] for row in models),
+        "unsettled": sum(row["unsettled"] for row in models),
     }

@@ -171,10 +171,14 @@ def submit(
         typer.Option(
             "--max-cost",
             "--max_cost",
-            help="Budget in USD: refused if estimated above; what is left is cancelled once spent.",
+            help="Budget in USD, a hard cap: no provider call is made that could pass it "
+            "(a game it stops ends cancelled). Refused up front if the worst case is above, "
+            "unless --force.",
         ),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Dispatch over the estimate.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Dispatch though the worst case is over --max-cost.")
+    ] = False,
     name: Annotated[str | None, typer.Option(help="A name for the batch.")] = None,
     double_death: Annotated[
         str, typer.Option("--double-death", help="Both snakes die: 'score' or 'tie'.")
@@ -297,7 +301,7 @@ def _print_submitted(report: dict[str, Any], as_json: bool) -> None:
     line += f", on queue {report['queue']}"
     if report["scheduled_for"]:
         line += f", scheduled for {report['scheduled_for']}"
-    line += f"; estimated cost ${report['estimated_cost']:.2f}"
+    line += f"; at most ${report['estimated_cost']:.2f}"
     out.print(line)
     err.print(f"watch it: python -m snakebench.dispatch monitor {report['batch_id']}")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from snakebench.config import ConfigError, Settings, mask_url
+from snakebench.config import DEFAULT_API_DAILY_CAP, ConfigError, Settings, mask_url
 
 
 def test_defaults() -> None:
@@ -14,6 +14,16 @@ def test_defaults() -> None:
     assert settings.database_url == "sqlite:///snakebench.db"
     assert settings.redis_url == "redis://localhost:6379/0"
     assert settings.replay_dir == Path("replays")
+
+
+def test_the_daily_cap_is_on_by_default_exactly_where_the_api_can_submit() -> None:
+    assert Settings.from_env({}).daily_cap is None
+    assert Settings.from_env({"SNAKEBENCH_API_TOKEN": "t"}).daily_cap == DEFAULT_API_DAILY_CAP
+    assert (
+        Settings.from_env({"SNAKEBENCH_API_TOKEN": "t", "SNAKEBENCH_DAILY_CAP": "off"}).daily_cap
+        is None
+    )
+    assert Settings.from_env({"SNAKEBENCH_DAILY_CAP": "2.5"}).daily_cap == 2.5
 
 
 def test_heroku_style_postgres_urls_are_accepted() -> None:
@@ -28,6 +38,9 @@ def test_heroku_style_postgres_urls_are_accepted() -> None:
         ({"DATABASE_URL": "sqlite:///"}, "has no file path"),
         ({"SNAKEBENCH_MOVE_TIMEOUT": "soon"}, "SNAKEBENCH_MOVE_TIMEOUT='soon' is not a number"),
         ({"SNAKEBENCH_PROVIDER_RETRIES": "0"}, "must be above zero"),
+        ({"SNAKEBENCH_MOVE_TIMEOUT": "nan"}, "SNAKEBENCH_MOVE_TIMEOUT='nan' is not a number"),
+        ({"SNAKEBENCH_DAILY_CAP": "lots"}, "SNAKEBENCH_DAILY_CAP='lots' is not a number"),
+        ({"SNAKEBENCH_DAILY_CAP": "-5"}, "SNAKEBENCH_DAILY_CAP='-5' must be above zero"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:

@@ -26,14 +26,15 @@ def costs(
     model: Annotated[str | None, typer.Option("--model", help="Only this model (by name).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """Money spent: per model (games, tokens in/out, cost, cost per game and per move)
-    and per batch (games, cost).
+    """Money spent, from the spend ledger: per model (games, moves, provider calls, tokens
+    in/out, cost, cost per game and per call) and per batch (games, cost).
 
-    Costs are tokens x the model's prices (snakebench models add --price-input/
-    --price-output), recorded move by move as games play; the --max-cost estimate of
-    dispatch and tournament prices moves the same way. Counted: games that recorded a
-    result (completed, void, failed). A batch's "spent" also keeps the cost of games
-    played again by retry.
+    The ledger holds every provider call, written before the call is made and settled
+    with the usage the provider reported, whatever became of its game (cancelled, killed,
+    played again): so the total is what the providers billed, at the model's prices
+    (snakebench models add --price-input/--price-output). A call whose run died before
+    the reply counts at its worst case and shows as "unsettled". "recorded" is the part
+    the games' own results hold.
     """
     open_store()
     report = cost_report(batch, model)
@@ -42,7 +43,8 @@ def costs(
         return
     _print_models(report["models"])
     _print_batches(report["batches"], per_model=model is not None)
-    out.print(f"total: ${report['total_cost']:.4f}")
+    unsettled = f" (of which ${report['unsettled']:.4f} unsettled, at worst case)"
+    out.print(f"total: ${report['total_cost']:.4f}" + (unsettled if report["unsettled"] else ""))
 
 
 def _money(value: float | None, digits: int = 4) -> str:
@@ -50,25 +52,29 @@ def _money(value: float | None, digits: int = 4) -> str:
 
 
 def _print_models(rows: list[dict[str, Any]]) -> None:
-    table = Table("model", "games", "tokens in", "tokens out", "moves", "cost", "per game",
-                  "per move", title="per model")  # fmt: skip
+    table = Table("model", "games", "moves", "calls", "tokens in", "tokens out", "cost",
+                  "recorded", "per game", "per call", title="per model")  # fmt: skip
     for row in rows:
         table.add_row(
-            row["model"], str(row["games"]), f"{row['input_tokens']:,}",
-            f"{row['output_tokens']:,}", f"{row['moves']:,}", _money(row["cost"]),
-            _money(row["cost_per_game"]), _money(row["cost_per_move"], 6),
+            row["model"], str(row["games"]), f"{row['moves']:,}", f"{row['calls']:,}",
+            f"{row['input_tokens']:,}", f"{row['output_tokens']:,}", _money(row["cost"]),
+            _money(row["recorded"]), _money(row["cost_per_game"]),
+            _money(row["cost_per_call"], 6),
         )  # fmt: skip
-    out.print(table if rows else "no games with a result yet")
+    if rows:
+        print_table(out, table)
+    else:
+        out.print("no provider calls and no games with a result yet")
 
 
 def _print_batches(rows: list[dict[str, Any]], *, per_model: bool) -> None:
     if not rows:
         return
     cost = "model's cost" if per_model else "cost"
-    table = Table("batch", "name", "created", "games", cost, "spent", title="per batch")
+    table = Table("batch", "name", "created", "games", cost, "unsettled", title="per batch")
     for row in rows:
         table.add_row(
             row["batch_id"][:8], row["name"] or "-", row["created_at"][:16], str(row["games"]),
-            _money(row["cost"]), _money(row["spent"]),
+            _money(row["cost"]), _money(row["unsettled"]),
         )  # fmt: skip
     print_table(out, table)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from snakebench.catalog import PROVIDERS, check_entry, read_model_list
+from snakebench.catalog import PROVIDERS, check_daily_cap, check_entry, read_model_list
 from snakebench.commands.app import App, fail, print_table
 from snakebench.store import (
     Model,
@@ -44,7 +44,14 @@ def add(
     price_output: Annotated[
         float, typer.Option(min=0, help="USD per million output tokens.")
     ] = 0.0,
-    max_completion_tokens: Annotated[int | None, typer.Option(min=1)] = None,
+    max_completion_tokens: Annotated[
+        int | None,
+        typer.Option(min=1, help="Output cap sent with every request (default 4096)."),
+    ] = None,
+    daily_cap: Annotated[
+        float | None,
+        typer.Option(help="USD the model may spend per UTC day (see: models cap)."),
+    ] = None,
     extra: Annotated[
         list[str] | None,
         typer.Option(help="Extra request fields as KEY=VALUE (JSON values allowed)."),
@@ -65,6 +72,7 @@ def add(
             "price_input_per_m": price_input,
             "price_output_per_m": price_output,
             "max_completion_tokens": max_completion_tokens,
+            "daily_cap": daily_cap,
             "extra": _parse_extra(extra or []),
         }
     )
@@ -131,6 +139,7 @@ def _describe(model: Model) -> dict[str, Any]:
         "price_input_per_m",
         "price_output_per_m",
         "max_completion_tokens",
+        "daily_cap",
         "extra",
         "is_active",
         "test_status",
@@ -143,6 +152,28 @@ def _describe(model: Model) -> dict[str, Any]:
         "games_played",
     ]
     return {**{key: getattr(model, key) for key in keys}, "status": model.standing}
+
+
+@app.command()
+def cap(
+    name: Annotated[str, typer.Argument(help="A model name.")],
+    usd: Annotated[str, typer.Argument(help="USD per UTC day, or off.", show_default=False)],
+) -> None:
+    """Cap what a model may spend per UTC day, across every worker; `off` lifts the cap.
+
+    The cap is held call by call: a call whose worst case does not fit what is left of
+    the day is not made, and its game ends cancelled. Example: snakebench models cap
+    gpt-4o 5
+    """
+    value = None if usd.strip().lower() == "off" else check_daily_cap(usd, _bad_cap)
+    open_store()
+    model = get_model(name)
+    Model.update(daily_cap=value, updated_at=utcnow()).where(Model.id == model.id).execute()
+    out.print(f"model {name}: " + ("no daily cap" if value is None else f"daily cap ${value:.2f}"))
+
+
+def _bad_cap(message: str) -> typer.BadParameter:
+    return typer.BadParameter(message.replace("daily_cap", "the cap"), param_hint="USD")
 
 
 @app.command()

@@ -63,11 +63,13 @@ def tournament(
         float | None,
         typer.Option(
             "--max-cost",
-            help="Budget in USD for the whole tournament: refused if estimated above; "
-            "what is left is cancelled once spent.",
+            help="Budget in USD for the whole tournament, a hard cap: no provider call is "
+            "made that could pass it. Refused up front if the worst case is above.",
         ),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Schedule over the estimate.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Schedule though the worst case is over --max-cost.")
+    ] = False,
     name: Annotated[str | None, typer.Option(help="A name for the tournament's batch.")] = None,
     monitor: Annotated[
         bool, typer.Option("--monitor", help="Watch it to the end, then print the report.")

@@ -18,7 +18,10 @@ from snakebench.providers.http_errors import one_line, status_error
 T = TypeVar("T")
 
 # Parameters our clients set themselves; an ``extra`` entry must not replace them.
-RESERVED_PARAMS = frozenset({"model", "messages", "stream", "timeout"})
+# Fields the client sets itself; the output caps are the spending caps' worst case.
+RESERVED_PARAMS = frozenset(
+    {"model", "messages", "stream", "timeout", "max_tokens", "max_completion_tokens"}
+)
 
 _SDK_CLIENTS: dict[tuple[object, ...], object] = {}
 _SDK_LOCK = threading.Lock()

@@ -179,7 +179,11 @@ def create_batch() -> tuple[Response, int]:
     plan = _plan(spec)
     connection = services().redis()
     connection.ping()  # unreachable: 503 before anything is written
-    created = write_batch(spec, plan.games, {**asdict(spec), "estimated_cost": plan.estimate})
+    # The web server's daily cap travels with the batch: a worker started without
+    # SNAKEBENCH_DAILY_CAP still holds the games a token holder submitted to it.
+    params = {**asdict(spec), "estimated_cost": plan.estimate,
+              "daily_cap": get_settings().daily_cap}  # fmt: skip
+    created = write_batch(spec, plan.games, params)
     try:
         enqueue_batch(created.id, connection)
     except redis.RedisError as exc:

@@ -76,7 +76,8 @@ BATCH_FIELDS: tuple[Param, ...] = (
           description="Play each seed twice, sides swapped."),
     Param("priority", "string", enum=tuple(QUEUE_NAMES), default="normal"),
     Param("max_cost", "number", nullable=True, minimum=0, exclusive_minimum=True,
-          description="Budget in USD: refused if the estimate is above it."),
+          description="Budget in USD, a hard cap held call by call; the batch is refused "
+                      "(422) if its worst case is above it."),
     Param("name", "string", nullable=True, max_length=MAX_NAME_LENGTH),
 )  # fmt: skip
 

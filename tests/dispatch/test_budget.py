@@ -12,13 +12,9 @@ import pytest
 from jobs.run_game import run_game
 from snakebench import simulation
 from snakebench.batches import BatchSpec, batch_progress, create_batch_games, submit_batch
-from snakebench.budget import (
-    INPUT_TOKENS_PER_MOVE,
-    OUTPUT_TOKENS_PER_MOVE,
-    BudgetError,
-    estimate_cost,
-)
+from snakebench.budget import BudgetError, estimate_cost, prompt_bound
 from snakebench.config import Settings
+from snakebench.engine import Rules
 from snakebench.monitor import enforce_budget
 from snakebench.simulation import run_stored_game
 from snakebench.store import (
@@ -26,10 +22,7 @@ from snakebench.store import (
     Game,
     batch_game_ids,
     cancel_game,
-    complete_game,
-    create_game,
     get_model,
-    mark_running,
 )
 
 # USD per million tokens: the prices of the root conftest's ``priced`` model (never
@@ -37,39 +30,39 @@ from snakebench.store import (
 PRICE_IN, PRICE_OUT = 3.0, 15.0
 
 
-def per_game(max_rounds: int) -> float:
-    return (
-        (INPUT_TOKENS_PER_MOVE * PRICE_IN + OUTPUT_TOKENS_PER_MOVE * PRICE_OUT) / 1e6 * max_rounds
-    )
+OUTPUT_CAP = 4096  # the ``priced`` model sets no max_completion_tokens: the default cap
 
 
-def test_a_model_without_history_is_estimated_from_its_prices_and_bots_are_free(
-    priced: str,
-) -> None:
+def per_game(rules: Rules) -> float:
+    """The bound: every round a call with the largest prompt and the longest reply."""
+    tokens_in = prompt_bound(rules, OUTPUT_CAP)
+    return (tokens_in * PRICE_IN + OUTPUT_CAP * PRICE_OUT) / 1e6 * rules.max_rounds
+
+
+def test_the_estimate_is_the_worst_case_bound_and_bots_are_free(priced: str) -> None:
     models = [get_model(priced), get_model("random")]
-    assert estimate_cost(models, 10, 100) == pytest.approx(10 * per_game(100))
-    assert estimate_cost([get_model("greedy"), get_model("random")], 1000, 100) == 0.0
+    rules = Rules(max_rounds=100)
+    assert estimate_cost(models, 10, rules) == pytest.approx(10 * per_game(rules))
+    assert estimate_cost([get_model("greedy"), get_model("random")], 1000, rules) == 0.0
 
 
-def test_a_model_with_completed_games_is_estimated_from_its_average(priced: str) -> None:
-    for cost in (0.10, 0.30):
-        game = create_game(seed=1, players=[priced, "random"])
-        mark_running(game.id, "w")
-        rows: list[dict[str, Any]] = [{"slot": 0, "cost": cost}, {"slot": 1}]
-        complete_game(game.id, rounds=5, replay_path=None, total_cost=cost, participants=rows)
-    assert estimate_cost([get_model(priced)], 10, 100) == pytest.approx(2.0)
+def test_the_bound_grows_with_the_board_and_the_output_cap() -> None:
+    """A 100x100 board's prompt lists up to 10,000 cells: the probe's 5,841 input tokens
+    a move there sit under the bound, as 1,500 a move (the old guess) did not."""
+    assert prompt_bound(Rules(width=100, height=100), 100) > 5_841 * 10
+    assert prompt_bound(Rules(), 4096) - prompt_bound(Rules(), 100) == 3996
 
 
 def test_a_batch_estimated_over_budget_is_refused_unless_forced(
     priced: str, fake: fakeredis.FakeRedis
 ) -> None:
     spec = BatchSpec(priced, "random", count=10, max_cost=1.0)
-    with pytest.raises(BudgetError, match=r"estimated cost \$.* exceeds --max-cost \$1.00"):
+    with pytest.raises(BudgetError, match=r"may cost up to \$.* over --max-cost \$1.00"):
         submit_batch(spec, fake)
     assert Batch.select().count() == 0 and not fake.keys()
     batch = submit_batch(spec, fake, force=True)
     assert batch.max_cost == 1.0
-    assert batch.params["estimated_cost"] == pytest.approx(10 * per_game(100))
+    assert batch.params["estimated_cost"] == pytest.approx(10 * per_game(Rules(max_rounds=100)))
 
 
 def _spend(batch_id: str, cost: float) -> None:

@@ -21,7 +21,10 @@ def post(client: FlaskClient, body: Any, headers: dict[str, str] | None = None) 
     return client.post("/api/batches", json=body, headers=BEARER if headers is None else headers)
 
 
-def test_submit_writes_and_enqueues(client: FlaskClient, redis_url: str) -> None:
+def test_submit_writes_and_enqueues(
+    client: FlaskClient, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SNAKEBENCH_DAILY_CAP", "7")
     response = post(client, {**GOOD, "mirror": True, "priority": "high", "name": "api"})
     assert response.status_code == 201, response.json
     body = response.json
@@ -31,6 +34,7 @@ def test_submit_writes_and_enqueues(client: FlaskClient, redis_url: str) -> None
     assert sorted(queue.job_ids) == sorted(games)
     batch = Batch.get_by_id(body["batch_id"])
     assert batch.name == "api" and batch.params["mirror"] is True
+    assert batch.params["daily_cap"] == 7.0  # the web server's cap travels to the workers
     assert client.get(f"/api/batches/{body['batch_id']}").json["queued"] == 4
 
 
