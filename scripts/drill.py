@@ -8,7 +8,9 @@ Each drill runs on a PRIVATE redis-server (free loopback port, nothing on disk) 
 a temporary SQLite database (PostgreSQL drills: a fresh database on 127.0.0.1:5432,
 dropped at the end), with workers started by the documented
 ``snakebench.queueing.WORKER_COMMAND`` and the offline fake LLM server. It prints
-one summary row and exits 0 only when lost = duplicated = wrongly scored = 0.
+one summary row and exits 0 only when lost = duplicated = wrongly scored = 0 and no
+other guarantee broke (the budget drill: money past a cap, or an answered provider
+request missing from the spend ledger; each shows as a "!" note).
 
 lost: batch games not completed (not completed or void, where faults make void
 correct). duplicated: games with more than one participant row per slot, more than
@@ -48,7 +50,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--outage", type=float, default=2.0, help="redis-restart: seconds down")
     parser.add_argument("--rate", type=float, default=0.2, help="provider-faults: each fault")
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="postgres",
-                        help="load: the database")  # fmt: skip
+                        help="load, budget: the database")  # fmt: skip
+    parser.add_argument("--cap", type=float, default=0.5, help="budget: USD per batch")
+    parser.add_argument("--thread-workers", type=int, default=4, help="budget: processes")
+    parser.add_argument("--threads", type=int, default=16, help="budget: games each")
     parser.add_argument("--allow-db-restart", action="store_true",
                         help="db-restart: run even under CI=true")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the drill's temp folder")

@@ -28,7 +28,7 @@ from snakebench.batch_control import cancel_batch
 from snakebench.batches import BatchProgress, batch_progress
 from snakebench.queue_status import cannot_run, cannot_run_warnings
 from snakebench.queueing import WORKER_COMMAND
-from snakebench.store import batch_problems, batch_timespan
+from snakebench.store import batch_problems, batch_timespan, first_cancel_reason
 from snakebench.terminal import one_line, safe_text, stop_live
 
 RATE_WINDOW = 120  # samples (about two minutes at one a second) behind games/min and ETA
@@ -139,9 +139,10 @@ def watch(
 
 class Notices:
     """What a monitor says above its bar, each thing once: the budget spent (and the
-    games cancelled for it), each failed or void game with its reason as it ends (the
-    first :data:`PROBLEMS_SHOWN`), no worker running, and any live worker that takes
-    games but cannot run them (while games wait, every :data:`WORKER_CHECK_EVERY` s)."""
+    games cancelled for it), the spending cap that stopped a game, each failed or void
+    game with its reason as it ends (the first :data:`PROBLEMS_SHOWN`), no worker
+    running, and any live worker that takes games but cannot run them (while games wait,
+    every :data:`WORKER_CHECK_EVERY` s)."""
 
     def __init__(
         self,
@@ -157,9 +158,10 @@ class Notices:
         self._idle = False
         self._workers_warned: set[str] = set()
         self._next_worker_check = clock()
+        self._cap_told = False
 
     def check(self, progress: BatchProgress) -> list[Text]:
-        lines = [enforce_budget(progress, self.connection)]
+        lines = [enforce_budget(progress, self.connection), self._cap_reached(progress)]
         lines += self._problems(progress)
         lines.append(self._idle_note(progress))
         lines += self._cannot_run(progress)
@@ -178,6 +180,17 @@ class Notices:
             self._told_of_more = True
             lines.append(f"more failed or void games: see /batches/{self.batch_id} on the web")
         return lines
+
+    def _cap_reached(self, progress: BatchProgress) -> str:
+        """Once: the spending cap that stopped a game (its first game cancelled with a
+        reason); the games after it end the same way."""
+        if self._cap_told or not progress.cancelled:
+            return ""
+        reason = first_cancel_reason(self.batch_id)
+        if reason is None:
+            return ""
+        self._cap_told = True
+        return f"spending cap reached: {reason}; games it stops end cancelled"
 
     def _idle_note(self, progress: BatchProgress) -> str:
         """A hint when games wait and no worker exists to take them (once a spell)."""

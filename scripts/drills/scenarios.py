@@ -11,6 +11,7 @@ import signal
 import statistics
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,7 +33,8 @@ from snakebench.batches import BatchSpec, batch_progress, submit_batch
 from snakebench.localstack.processes import process_identity
 from snakebench.providers.fake_faults import FakeOptions
 from snakebench.providers.fake_server import FakeLLMServer
-from snakebench.store import Game, Participant, upsert_model
+from snakebench.queueing import PLAIN_WORKER_COMMAND, WORKER_COMMAND
+from snakebench.store import Game, Participant, Spend, ledger_total, upsert_model
 
 Result = tuple[str, str, Audit, list[str]]
 ORPHAN_GRACE = 5.0  # seconds a SIGKILLed worker's children get to die with it
@@ -54,18 +56,28 @@ def stack(args: argparse.Namespace, backend: str = "sqlite") -> Iterator[Env]:
 
 
 @contextmanager
-def fake_models(options: FakeOptions) -> Iterator[FakeLLMServer]:
-    """Two OpenAI-compatible models behind one fake server on loopback."""
+def fake_models(options: FakeOptions, **prices: Any) -> Iterator[FakeLLMServer]:
+    """Two OpenAI-compatible models behind one fake server on loopback (``prices``: their
+    price and output-cap columns, e.g. ``price_input_per_m``)."""
     with FakeLLMServer(options) as server:
         for name in ("fake-a", "fake-b"):
-            upsert_model(name, provider="openai", model_slug=name, base_url=f"{server.url}/v1")
+            upsert_model(name, provider="openai", model_slug=name, base_url=f"{server.url}/v1",
+                         **prices)  # fmt: skip
         yield server
 
 
-def submit(env: Env, args: argparse.Namespace, a: str = "fake-a", b: str = "fake-b") -> str:
-    spec = BatchSpec(a, b, count=args.games, max_rounds=args.max_rounds, seed=args.seed)
+def submit(
+    env: Env,
+    args: argparse.Namespace,
+    a: str = "fake-a",
+    b: str = "fake-b",
+    max_cost: float | None = None,
+) -> str:
+    spec = BatchSpec(a, b, count=args.games, max_rounds=args.max_rounds, seed=args.seed,
+                     max_cost=max_cost)  # fmt: skip
     conn = env.redis
-    batch = submit_batch(spec, conn, settings=env.settings)
+    # A capped batch goes out over its worst case (--force): the cap is what is drilled.
+    batch = submit_batch(spec, conn, settings=env.settings, force=max_cost is not None)
     conn.close()
     return str(batch.id)
 
@@ -372,6 +384,125 @@ def load(args: argparse.Namespace) -> Result:
 
 
 DrillFn = Callable[[argparse.Namespace], Result]
+# --- 8. budget --------------------------------------------------------------------------
+
+THREAD_WORKER = "snakebench.thread_worker.ThreadWorker"
+# Cheap enough that a cap takes several games to fill, dear enough to fill it in seconds.
+DRILL_PRICES = {"price_input_per_m": 1.0, "price_output_per_m": 4.0, "max_completion_tokens": 100}
+
+
+def budget(args: argparse.Namespace) -> Result:
+    """Spending caps under concurrency, three batches each capped at ``--cap`` (x2 for the
+    threaded one) and far bigger than it:
+
+    1. ``--workers`` plain ``rq worker`` processes; once half the cap is spent, one busy
+       worker's horse and another whole worker are SIGKILLed (reconcile finishes);
+    2. ``--thread-workers`` ThreadWorkers x ``--threads`` games each;
+    3. plain workers again, the batch cancelled (as a monitor does) at half its cap,
+       stopping games mid-call.
+
+    Each must end with the ledger at or under its cap (0.00% over) and no answered
+    provider request missing from the ledger (calls cut off mid-flight stay on it at
+    their worst case, "unsettled")."""
+    total = Audit(0, Counter(), 0, 0, 0, [])
+    lines: list[str] = []
+    options = FakeOptions(latency_ms=50, seed=args.seed)
+    with stack(args, args.backend) as env, fake_models(options, **DRILL_PRICES) as fake:
+        env.worker_command = PLAIN_WORKER_COMMAND
+        env.start_workers(args.workers)
+        # The SIGKILLed worker's game waits 60-90 s for its heartbeat to lapse: this batch
+        # gets 60% of the deadline, the other two 20% each.
+        kills = _capped_batch(env, fake, args, args.cap, total, lines,
+                              _kill_a_horse_and_a_worker, share=0.6)  # fmt: skip
+        env.stop_workers()
+        env.worker_command = f"{WORKER_COMMAND} -w {THREAD_WORKER}"
+        env.extra_env["SNAKEBENCH_WORKER_THREADS"] = str(args.threads)
+        env.start_workers(args.thread_workers)
+        _capped_batch(env, fake, args, 2 * args.cap, total, lines, None, args.thread_workers)
+        env.stop_workers()
+        env.worker_command = PLAIN_WORKER_COMMAND
+        env.start_workers(args.workers)
+        _capped_batch(env, fake, args, args.cap, total, lines, _cancel)
+    load = (f"3 x {args.games} LLM games: {args.workers} plain workers, "
+            f"{args.thread_workers} ThreadWorkers x {args.threads}")  # fmt: skip
+    return load, f"caps ${args.cap:g}/${2 * args.cap:g}; {kills}; a cancel", total, lines
+
+
+Disturb = Callable[[Env, str], str]
+
+
+def _kill_a_horse_and_a_worker(env: Env, batch_id: str) -> str:
+    busy = [w for w in env.live_workers() if w.horses()]
+    if len(busy) < 2:
+        return "nothing to SIGKILL (fewer than 2 busy workers)"
+    for pid in busy[0].horses():
+        kill_pid(pid)
+    busy[1].kill()
+    env.workers.remove(busy[1])
+    return "1 horse + 1 worker SIGKILLed"
+
+
+def _cancel(env: Env, batch_id: str) -> str:
+    env.dispatch("cancel", batch_id)
+    return "batch cancelled mid-play"
+
+
+def _capped_batch(
+    env: Env,
+    fake: FakeLLMServer,
+    args: argparse.Namespace,
+    cap: float,
+    total: Audit,
+    lines: list[str],
+    disturb: Disturb | None,
+    workers: int | None = None,
+    share: float = 0.2,
+) -> str:
+    """Play one batch capped at ``cap``, disturbed at half of it; audit it, its money
+    and its ledger into ``total`` and ``lines``; returns what the disturbance did."""
+    before = _answered(fake)
+    batch_id = submit(env, args, max_cost=cap)
+    done = "undisturbed"
+    if disturb is not None:
+
+        def half_spent() -> bool:
+            return ledger_total(batch_id=batch_id) >= cap / 2 or batch_progress(batch_id).finished
+
+        wait_for(half_spent, args.deadline * share, "half the cap spent")
+        done = disturb(env, batch_id)
+    runs = reconcile_until_done(env, batch_id, args.deadline * share, workers or args.workers)
+    settle(batch_id)
+    time.sleep(2)  # the last worker logs its job OK after the horse commits
+    result = audit(env, batch_id, final=("completed", "cancelled"))
+    answered = _answered(fake) - before
+    rows = Spend.select().where(Spend.batch_id == batch_id)
+    on_books = rows.where(Spend.status.in_(["answered", "reserved"])).count()
+    unsettled = rows.where(Spend.status == "reserved").count()
+    spent = ledger_total(batch_id=batch_id)
+    over = max(0.0, spent - cap) / cap * 100
+    if spent > cap:
+        result.violations += 1
+        result.notes.append(f"batch {batch_id[:8]}: ${spent:.4f} spent over its ${cap:g} cap")
+    if answered > on_books:
+        result.violations += 1
+        result.notes.append(f"batch {batch_id[:8]}: {answered - on_books} answered requests "
+                            "missing from the ledger")  # fmt: skip
+    lines.append(
+        f"  cap ${cap:g} ({done}; reconcile ran {runs} times): ledger ${spent:.4f} = "
+        f"{spent / cap:.2%} of the cap, {over:.2f}% over; provider answered {answered:,} "
+        f"requests, ledger holds {on_books:,} ({unsettled} unsettled, at worst case); "
+        f"statuses {dict(result.statuses)}"
+    )
+    total.add(result)
+    return done
+
+
+def _answered(fake: FakeLLMServer) -> int:
+    """Requests the fake provider answered with a reply, and so billed."""
+    counts = fake.stats()["total"]
+    return int(counts["ok"]) + int(counts["malformed"]) + int(counts["timeouts"])
+
+
 DRILLS: dict[str, tuple[DrillFn, str, dict[str, Any]]] = {
     "worker-kill": (
         worker_kill,
@@ -402,6 +533,11 @@ DRILLS: dict[str, tuple[DrillFn, str, dict[str, Any]]] = {
         db_restart,
         "PostgreSQL restarted once mid-batch (shared server!)",
         {"games": 100, "workers": 4, "max_rounds": 30, "deadline": 300},
+    ),
+    "budget": (
+        budget,
+        "spending caps under concurrency: plain workers, ThreadWorkers, SIGKILLs, a cancel",
+        {"games": 200, "workers": 8, "max_rounds": 30, "deadline": 600},
     ),
     "load": (
         load,

@@ -199,6 +199,19 @@ def batch_problems(batch_id: str, limit: int) -> list[tuple[str, str, str | None
     return [(gid, status, error) for gid, status, error in rows_of(query)]
 
 
+def first_cancel_reason(batch_id: str) -> str | None:
+    """The reason of the batch's first game cancelled with one (a spending cap stopped
+    it: see snakebench.spending); None when no game was. A plain cancel has no reason."""
+    query = (
+        Game.select(Game.error)
+        .where((Game.batch == batch_id) & (Game.status == "cancelled") & Game.error.is_null(False))
+        .order_by(Game.ended_at, Game.id)
+        .limit(1)
+    )
+    reasons = [error for (error,) in rows_of(query)]
+    return str(reasons[0]) if reasons else None
+
+
 def batch_max_rounds(batch_id: str) -> int:
     """The longest game of the batch in rounds (sizes its jobs' timeouts)."""
     longest = Game.select(pw.fn.MAX(Game.max_rounds)).where(Game.batch == batch_id).scalar()
@@ -340,6 +353,7 @@ __all__ = [
     "count_where",
     "create_batch_with_games",
     "find_batch_id",
+    "first_cancel_reason",
     "get_batch",
     "list_batches",
     "model_average_costs",

@@ -16,7 +16,7 @@ from snakebench.batches import BatchSpec, batch_progress, submit_batch
 from snakebench.config import Settings
 from snakebench.monitor import Notices, problem_line
 from snakebench.queueing import SERIALIZER
-from snakebench.store import batch_game_ids, complete_game, mark_running
+from snakebench.store import batch_game_ids, cancel_game, complete_game, mark_running
 
 
 def end(game_id: str, status: str, error: str) -> None:
@@ -51,6 +51,23 @@ def test_each_failed_or_void_game_is_listed_once_with_its_reason(
         f"more failed or void games: see /batches/{batch.id} on the web",
     ]
     end(ids[5], "failed", "boom")
+    assert said(notices, batch.id) == []
+
+
+def test_the_spending_cap_that_stopped_a_game_is_said_once(
+    store: Settings, fake: fakeredis.FakeRedis
+) -> None:
+    batch = submit_batch(BatchSpec("greedy", "random", count=3), fake)
+    ids = batch_game_ids(batch.id)
+    notices = Notices(batch.id, None)
+    cancel_game(ids[0])  # a plain cancel has no reason: nothing to say
+    assert said(notices, batch.id) == []
+    reason = "batch 1a2b3c4d's --max-cost $0.50 has no room for a call that may cost $0.0100"
+    end(ids[1], "cancelled", reason)
+    end(ids[2], "cancelled", reason)
+    assert said(notices, batch.id) == [
+        f"spending cap reached: {reason}; games it stops end cancelled"
+    ]
     assert said(notices, batch.id) == []
 
 

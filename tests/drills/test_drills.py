@@ -25,8 +25,10 @@ SIZES = {
     "redis-restart": ["--games", "24", "--workers", "2", "--deadline", "150"],
     "deploy": ["--games", "24", "--workers", "2", "--deadline", "150"],
     "provider-faults": ["--games", "12", "--workers", "2", "--deadline", "150"],
-}
-TIMEOUT = 200  # seconds for the slowest drill, its deadline plus setup and audit
+    "budget": ["--games", "24", "--workers", "2", "--thread-workers", "1", "--threads", "8",
+               "--backend", "sqlite", "--cap", "0.3", "--deadline", "200"],
+}  # fmt: skip
+TIMEOUT = 240  # seconds for the slowest drill, its deadline plus setup and audit
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +84,7 @@ def summary(out: str, name: str) -> dict[str, str]:
             ),
         ),
         "provider-faults",
+        "budget",
     ],
 )
 def test_drill_loses_duplicates_and_misscores_nothing(
@@ -91,6 +94,8 @@ def test_drill_loses_duplicates_and_misscores_nothing(
     row = summary(out, name)
     assert (row["lost"], row["duplicated"], row["wrongly scored"]) == ("0", "0", "0"), out
     assert row["verdict"] == "PASS" and code == 0, out
+    if name == "budget":  # PASS also means no cap passed and no billed call off the books
+        assert out.count(", 0.00% over;") == 3, out
 
 
 def test_list_names_every_drill() -> None:
@@ -106,5 +111,6 @@ def test_list_names_every_drill() -> None:
         "deploy",
         "provider-faults",
         "db-restart",
+        "budget",
         "load",
     ]
