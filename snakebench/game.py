@@ -9,11 +9,13 @@ them (see :mod:`snakebench.simulation`).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from queue import SimpleQueue
+from typing import Any, Literal, TypeVar
 
 from snakebench.engine import GameState, Rules, SeededSpawner, forfeit, new_game, step
 from snakebench.engine.replay import ReplayBuilder
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 
 GameStatus = Literal["completed", "void", "failed", "cancelled"]
 RoundHook = Callable[[GameState, Mapping[str, MoveDecision]], None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -172,15 +175,32 @@ def _advance(
     return step(state, {sid: d.move for sid, d in decisions.items()}, rules, spawn)
 
 
+_home = threading.local()
+
+
+def at_home(errand: Callable[[], T]) -> T:
+    """``errand()`` run on the thread that plays the game, when called from one of its
+    move threads (else right here), and its result.
+
+    Database work a move needs (the spend ledger) so uses the game's own connection:
+    peewee opens one connection per thread, and two move threads per game would triple
+    the connections a worker holds (64 games on PostgreSQL's default 100)."""
+    runner: Callable[[Callable[[], T]], T] | None = getattr(_home, "runner", None)
+    return runner(errand) if runner is not None else errand()
+
+
 class _MoveGatherer:
     """Asks every alive snake for its move. Remote players (LLMs) are asked at the
     same time on a thread pool, as the original does, so a round costs the slower
-    reply rather than the sum of both."""
+    reply rather than the sum of both. While they are out, the game's thread runs the
+    errands they send home (:func:`at_home`)."""
 
     def __init__(self, players: Mapping[str, Player]) -> None:
         self.players = players
         remote = any(p.remote for p in players.values())
         self.pool = ThreadPoolExecutor(len(players), "move") if remote else None
+        # Errands from move threads, and None each time a move ends.
+        self.inbox: SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = SimpleQueue()
 
     def __enter__(self) -> _MoveGatherer:
         return self
@@ -194,12 +214,39 @@ class _MoveGatherer:
         if self.pool is None:
             return {sid: self.players[sid].choose(Turn(sid, state, rules)) for sid in alive}
         futures = {
-            sid: self.pool.submit(self.players[sid].choose, Turn(sid, state, rules))
+            sid: self.pool.submit(self._away, self.players[sid].choose, Turn(sid, state, rules))
             for sid in alive
         }
-        wait(futures.values())  # every call ends with its round, even when one fails
+        self._serve(len(futures))  # every call ends with its round, even when one fails
         failed = [f.exception() for f in futures.values() if f.exception() is not None]
         if failed:
             completed = {sid: f.result() for sid, f in futures.items() if f.exception() is None}
             raise _RoundLost(failed[0], completed)  # type: ignore[arg-type]
         return {sid: future.result() for sid, future in futures.items()}
+
+    def _away(self, choose: Callable[[Turn], MoveDecision], turn: Turn) -> MoveDecision:
+        """One move, on a move thread whose :func:`at_home` errands go to the game's."""
+        _home.runner = self._send_home
+        try:
+            return choose(turn)
+        finally:
+            _home.runner = None
+            self.inbox.put(None)
+
+    def _send_home(self, errand: Callable[[], T]) -> T:
+        done: Future[T] = Future()
+        self.inbox.put((errand, done))
+        return done.result()
+
+    def _serve(self, moves: int) -> None:
+        """Run errands as they come until ``moves`` moves have ended."""
+        while moves:
+            item = self.inbox.get()
+            if item is None:
+                moves -= 1
+                continue
+            errand, done = item
+            try:
+                done.set_result(errand())
+            except BaseException as exc:  # the move thread re-raises it as its own
+                done.set_exception(exc)

@@ -42,7 +42,8 @@ from typing import Any, Protocol
 import redis
 
 from snakebench.config import Settings
-from snakebench.players.base import BudgetExceeded, Player
+from snakebench.game import at_home
+from snakebench.players.base import BudgetExceeded, InfrastructureError, Player
 from snakebench.players.llm import LLMPlayer
 from snakebench.store import (
     Batch,
@@ -222,7 +223,8 @@ class LedgerCounters:
 
 class SpendMeter:
     """Puts one player's calls in one run of one game on the books, under its budgets
-    (the :class:`snakebench.players.base.CallMeter` an LLM player calls)."""
+    (the :class:`snakebench.players.base.CallMeter` an LLM player calls). Its database
+    and Redis work runs on the game's own thread (:func:`snakebench.game.at_home`)."""
 
     def __init__(
         self,
@@ -240,27 +242,40 @@ class SpendMeter:
         self.open: dict[int, tuple[float, list[Budget]]] = {}
 
     def reserve(self, worst_cost: float) -> int:
+        return at_home(lambda: self._reserve(worst_cost))
+
+    def settle(self, call: int, usage: tuple[int, int, float] | None) -> None:
+        at_home(lambda: self._settle(call, usage))
+
+    def _reserve(self, worst_cost: float) -> int:
         day = today()
         budgets = self.budgets(day)
-        call = self.counters.reserve(
-            budgets,
-            worst_cost,
-            lambda: open_call(
+
+        def record() -> int:
+            return open_call(
                 game_id=self.game_id,
                 attempt=self.attempt,
                 batch_id=self.batch_id,
                 model_id=self.model_id,
                 day=day,
                 reserved=worst_cost,
-            ),
-        )
+            )
+
+        try:
+            call = self.counters.reserve(budgets, worst_cost, record)
+        except redis.RedisError as exc:
+            # No counters, no call: nobody's play, so the game is void (and retryable).
+            raise InfrastructureError(f"spending caps cannot be checked: {exc}") from None
         self.open[call] = (worst_cost, budgets)
         return call
 
-    def settle(self, call: int, usage: tuple[int, int, float] | None) -> None:
+    def _settle(self, call: int, usage: tuple[int, int, float] | None) -> None:
         worst, budgets = self.open.pop(call)
         tokens_in, tokens_out, cost = usage if usage is not None else (0, 0, 0.0)
-        self.counters.adjust(budgets, cost - worst)  # first: see the module's docstring
+        try:
+            self.counters.adjust(budgets, cost - worst)  # first: see the module's docstring
+        except redis.RedisError as exc:  # the counters keep the worst case: safe, if dear
+            log.warning("spend counters not settled for call %d: %s", call, exc)
         settle_call(
             call,
             status="answered" if usage is not None else "error",

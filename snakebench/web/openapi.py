@@ -334,7 +334,7 @@ def openapi_document() -> dict[str, Any]:
         "/api/openapi.json": _get("This document.", {"type": "object"}, []),
         "/api/batches": _batches_path(),
         "/api/batches/{batch_id}": _get(
-            "One batch, with its failed and void games.",
+            "One batch, with its failed and void games and those a spending cap cancelled.",
             _ref("BatchDetail"),
             _path("batch_id"),
             404,

@@ -17,6 +17,7 @@ from snakebench.store import (
     Game,
     GameStateError,
     Participant,
+    Spend,
     complete_game,
     mark_running,
     run_is_current,
@@ -86,9 +87,14 @@ def test_an_overtaken_run_stops_before_its_next_call_and_the_new_one_counts(
         == 0
     )  # nothing recorded
     assert not list(settings.replay_dir.glob("*.json*"))  # no replay, no staged file
+    # ... but its spend: the three calls it made are on the ledger, under its token.
+    stale_calls = Spend.select().where((Spend.game_id == game.id) & (Spend.attempt == 1))
+    assert [c.status for c in stale_calls] == ["answered"] * 3
     again = run_stored_game(game.id, settings=settings)  # the new run
     assert again["status"] == "completed" and Game.get_by_id(game.id).attempt == 3
     assert len(list(settings.replay_dir.glob("snake_game_*.json"))) == 1
+    # Every request the provider answered, for either run, is on the ledger.
+    assert Spend.select().where(Spend.game_id == game.id).count() == requests(llm)
 
 
 def test_a_bot_game_overtaken_is_played_but_not_recorded(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from snakebench.engine import Direction, Rules
-from snakebench.game import GameSetup, play_game
+from snakebench.game import GameSetup, at_home, play_game
 from snakebench.players import InfrastructureError, MoveDecision, Turn, make_bot
 
 SETUP = GameSetup("g", Rules(max_rounds=6), 3, {"0": "a", "1": "b"})
@@ -33,6 +33,33 @@ def test_remote_players_are_asked_at_the_same_time() -> None:
     outcome = play_game(SETUP, players)
     assert outcome.status == "completed", outcome.error
     assert outcome.state.round >= 1
+
+
+class ErrandPlayer:
+    """A remote player that sends errands home: where they ran, and one that fails."""
+
+    remote = True
+
+    def __init__(self, name: str, ran_on: list[threading.Thread]) -> None:
+        self.name = name
+        self.ran_on = ran_on
+        self.bot = make_bot("survivor", 1)
+
+    def choose(self, turn: Turn) -> MoveDecision:
+        self.ran_on.append(at_home(threading.current_thread))
+        if turn.state.round == 3 and self.name == "b":
+            at_home(lambda: {}["budget"])  # an errand's error is the move's
+        return self.bot.choose(turn)
+
+
+def test_move_threads_errands_run_on_the_games_own_thread() -> None:
+    """Database work a move needs uses the game's connection, not one per move thread."""
+    ran_on: list[threading.Thread] = []
+    players = {"0": ErrandPlayer("a", ran_on), "1": ErrandPlayer("b", ran_on)}
+    outcome = play_game(SETUP, players)
+    assert outcome.status == "failed" and outcome.error == "KeyError: 'budget'"
+    assert len(ran_on) == 8 and set(ran_on) == {threading.current_thread()}  # 4 moves each
+    assert at_home(lambda: 7) == 7  # outside a game's move: right here
 
 
 class FailingPlayer:

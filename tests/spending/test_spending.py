@@ -14,6 +14,7 @@ import redis
 from snakebench.config import Settings
 from snakebench.players.base import BudgetExceeded
 from snakebench.providers.base import PROMPT_OVERHEAD_TOKENS, ModelSpec
+from snakebench.providers.fake_faults import FakeOptions
 from snakebench.providers.fake_server import FakeLLMServer
 from snakebench.simulation import GameParams, create_stored_game, run_stored_game
 from snakebench.spending import NANO, Budget, RedisCounters, budgets_for, today
@@ -25,6 +26,7 @@ from snakebench.store import (
     get_model,
     ledger_total,
     open_call,
+    upsert_model,
 )
 
 from .conftest import MAX_OUT, PRICE_IN, PRICE_OUT, answered
@@ -157,3 +159,36 @@ def test_budgets_name_every_cap_that_applies(store: Settings) -> None:
         "model m's daily cap $2.00 (2026-12-02 UTC)": 2.0,
         "the server's daily cap $30.00 (2026-12-02 UTC, SNAKEBENCH_DAILY_CAP)": 30.0,
     }
+
+
+def test_a_call_that_timed_out_stays_on_the_books_at_its_worst_case(
+    store: Settings, real_redis: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The provider may have billed a request the client gave up on; one it refused
+    (a 500) billed nothing."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
+    quick = Settings(**{**store.__dict__, "move_timeout": 0.3, "provider_retries": 1})
+    for name, faults in (("slow", {"timeout_rate": 1.0, "hang_seconds": 2.0}),
+                         ("broken", {"error_rate": 1.0})):  # fmt: skip
+        with FakeLLMServer(FakeOptions(**faults)) as server:  # type: ignore[arg-type]
+            upsert_model(name, provider="openai", model_slug="x", base_url=f"{server.url}/v1",
+                         price_input_per_m=PRICE_IN, price_output_per_m=PRICE_OUT,
+                         max_completion_tokens=MAX_OUT)  # fmt: skip
+            game = create_stored_game(name, "random", GameParams(seed=1), settings=quick)
+            assert run_stored_game(game.id, settings=quick, live=real_redis)["status"] == "void"
+    slow, broken = (get_model(name).id for name in ("slow", "broken"))
+    [timed_out] = Spend.select().where(Spend.model_id == slow)
+    assert timed_out.status == "reserved" and ledger_total(model_id=slow) == timed_out.reserved
+    [refused] = Spend.select().where(Spend.model_id == broken)
+    assert refused.status == "error" and ledger_total(model_id=broken) == 0.0
+
+
+def test_a_redis_that_cannot_be_reached_voids_the_game_before_any_call(
+    store: Settings, llm: FakeLLMServer
+) -> None:
+    """No counters, no call: the game is nobody's play, so void (and retryable)."""
+    unreachable = redis.Redis(port=1, socket_connect_timeout=0.2)  # nothing listens there
+    batch = create_batch(max_cost=1.0)
+    result = play(store, unreachable, batch_id=batch.id)
+    assert result["status"] == "void" and "spending caps cannot be checked" in result["error"]
+    assert answered(llm) == 0 and Spend.select().count() == 0

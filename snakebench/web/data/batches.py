@@ -69,9 +69,14 @@ def _games_per_minute(
 
 
 def _failures(batch_id: str) -> list[dict[str, Any]]:
+    """Failed and void games, and games a spending cap cancelled (those carry the cap
+    as their reason; a plain cancel has none), newest first."""
+    ended_badly = Game.status.in_(["failed", "void"]) | (
+        (Game.status == "cancelled") & Game.error.is_null(False)
+    )
     query: Any = (
         Game.select(Game.id, Game.status, Game.error)
-        .where((Game.batch == batch_id) & Game.status.in_(["failed", "void"]))
+        .where((Game.batch == batch_id) & ended_badly)
         .order_by(pw.fn.COALESCE(Game.ended_at, Game.created_at).desc(), Game.id)
         .limit(MAX_FAILURES)
     )
