@@ -290,30 +290,25 @@ def _move_batch_games(
     batch_id: str, sources: Sequence[str], target: str, **fields: Any
 ) -> list[str]:
     """Move the batch's games from each of ``sources`` to ``target``; call inside a
-    transaction. Returns the ids moved, found as "in a source before, in target after"."""
+    transaction. Returns the ids moved, found as "in a source before, in target after".
+
+    Every game row first, the batch row last: a worker ending a game locks its game row,
+    then the batch row (its counters). Taking the batch row between two passes over the
+    games would hold what that worker waits for while waiting for its game: a deadlock
+    (PostgreSQL found it with 8 workers and a cancel)."""
     before = set(batch_game_ids(batch_id, sources))
     if not before:
         return []
-    for source in sources:
-        count = (
-            Game.update(status=target, **fields)
-            .where((Game.batch == batch_id) & (Game.status == source))
-            .execute()
-        )
+    counts = {
+        source: Game.update(status=target, **fields)
+        .where((Game.batch == batch_id) & (Game.status == source))
+        .execute()
+        for source in sources
+    }
+    for source, count in counts.items():
         if count:
             move_batch_counter(batch_id, source, target, count=count)
     return [gid for gid in batch_game_ids(batch_id, (target,)) if gid in before]
-
-
-def model_average_costs(model_ids: Sequence[int]) -> dict[int, float]:
-    """Each model's average cost per completed game, for those that have any."""
-    query = (
-        Participant.select(Participant.model, pw.fn.AVG(Participant.cost))
-        .join(Game)
-        .where(Participant.model.in_(list(model_ids)) & (Game.status == "completed"))
-        .group_by(Participant.model)
-    )
-    return {model_id: float(avg) for model_id, avg in rows_of(query) if avg is not None}
 
 
 # --- query helpers, shared with costs, tournament and leaderboard -------------------
@@ -356,7 +351,6 @@ __all__ = [
     "first_cancel_reason",
     "get_batch",
     "list_batches",
-    "model_average_costs",
     "participant_sums",
     "requeue_batch_games",
     "result_counts",
