@@ -201,11 +201,14 @@ class _MoveGatherer:
         self.pool = ThreadPoolExecutor(len(players), "move") if remote else None
         # Errands from move threads, and None each time a move ends.
         self.inbox: SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = SimpleQueue()
+        self.serving = True  # False once the game's thread stops (the game is over)
+        self.door = threading.Lock()  # between an errand sent home and the closing
 
     def __enter__(self) -> _MoveGatherer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._close()
         if self.pool:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
@@ -235,8 +238,13 @@ class _MoveGatherer:
 
     def _send_home(self, errand: Callable[[], T]) -> T:
         done: Future[T] = Future()
-        self.inbox.put((errand, done))
-        return done.result()
+        with self.door:
+            serving = self.serving
+            if serving:
+                self.inbox.put((errand, done))
+        # A game stopped mid-round (Ctrl+C, SIGTERM) no longer serves: the move's last
+        # errand (settling a call that was answered) runs on its own thread instead.
+        return done.result() if serving else errand()
 
     def _serve(self, moves: int) -> None:
         """Run errands as they come until ``moves`` moves have ended."""
@@ -244,9 +252,24 @@ class _MoveGatherer:
             item = self.inbox.get()
             if item is None:
                 moves -= 1
-                continue
-            errand, done = item
-            try:
-                done.set_result(errand())
-            except BaseException as exc:  # the move thread re-raises it as its own
-                done.set_exception(exc)
+            else:
+                self._run(*item)
+
+    def _close(self) -> None:
+        """Stop serving, and run what was sent home before that."""
+        with self.door:
+            self.serving = False
+        while not self.inbox.empty():
+            item = self.inbox.get()
+            if item is not None:
+                self._run(*item)
+
+    @staticmethod
+    def _run(errand: Callable[[], Any], done: Future[Any]) -> None:
+        try:
+            done.set_result(errand())
+        except Exception as exc:  # the move thread re-raises it as its own
+            done.set_exception(exc)
+        except BaseException as exc:  # Ctrl+C, SIGTERM: the move ends, the game stops
+            done.set_exception(exc)
+            raise
