@@ -41,6 +41,7 @@ from snakebench.store import (
     get_game,
     mark_running,
     run_is_current,
+    stop_queued_games,
 )
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ def run_stored_game(
     token = game.attempt
     try:
         players = build_players(lineup, game, settings)
-        meter_players(players, lineup, game, token, settings, live)
+        meters = meter_players(players, lineup, game, token, settings, live)
     except Exception as exc:  # a key gone missing since dispatch: bad data, not a game
         error = f"{type(exc).__name__}: {exc}"
         complete_game(
@@ -177,7 +178,14 @@ def run_stored_game(
         # Cancelled meanwhile, or overtaken by a newer run (reconcile): not ours to record.
         log.warning("game %s: run %d is no longer the game's; stopped", game.id, token)
         return stored_summary(get_game(game.id))
-    return _record(game, outcome, settings, token)
+    summary = _record(game, outcome, settings, token)
+    if game.batch_id and any(meter.batch_spent for meter in meters):
+        # The batch's cap has no room left and never will: its queued games end now,
+        # rather than each in turn at its first call.
+        stopped = stop_queued_games(game.batch_id, f"not played: {outcome.error}")
+        log.info("batch %s: its cap is spent; %d queued games cancelled", game.batch_id,
+                 len(stopped))  # fmt: skip
+    return summary
 
 
 def _setup(game: Game, lineup: list[Participant]) -> GameSetup:

@@ -79,6 +79,7 @@ class Budget:
     cap: float
     label: str
     scope: Mapping[str, Any] = field(default_factory=dict)
+    kind: str = ""  # batch | model | server
 
     def ledger(self) -> float:
         return ledger_total(**self.scope)
@@ -94,6 +95,7 @@ def budgets_for(model: Model, batch: Batch | None, day: str, settings: Settings)
                 batch.max_cost,
                 f"batch {batch.id[:8]}'s --max-cost ${batch.max_cost:.2f}",
                 {"batch_id": batch.id},
+                "batch",
             )
         )
     if model.daily_cap is not None:
@@ -103,6 +105,7 @@ def budgets_for(model: Model, batch: Batch | None, day: str, settings: Settings)
                 model.daily_cap,
                 f"model {model.name}'s daily cap ${model.daily_cap:.2f} ({day} UTC)",
                 {"model_id": model.id, "day": day},
+                "model",
             )
         )
     server_cap = _server_cap(settings, batch)
@@ -113,6 +116,7 @@ def budgets_for(model: Model, batch: Batch | None, day: str, settings: Settings)
                 server_cap,
                 f"the server's daily cap ${server_cap:.2f} ({day} UTC, SNAKEBENCH_DAILY_CAP)",
                 {"day": day},
+                "server",
             )
         )
     return budgets
@@ -129,7 +133,8 @@ def _server_cap(settings: Settings, batch: Batch | None) -> float | None:
 def refusal(budget: Budget, used: float, amount: float) -> BudgetExceeded:
     return BudgetExceeded(
         f"{budget.label} has no room for a call that may cost ${amount:.4f} "
-        f"(${used:.4f} spent or reserved)"
+        f"(${used:.4f} spent or reserved)",
+        budget.kind,
     )
 
 
@@ -240,6 +245,7 @@ class SpendMeter:
         self.budgets = budgets
         self.counters = counters
         self.open: dict[int, tuple[float, list[Budget]]] = {}
+        self.batch_spent = False  # the batch's cap refused a call: it has no room left
 
     def reserve(self, worst_cost: float) -> int:
         return at_home(lambda: self._reserve(worst_cost))
@@ -263,6 +269,9 @@ class SpendMeter:
 
         try:
             call = self.counters.reserve(budgets, worst_cost, record)
+        except BudgetExceeded as exc:
+            self.batch_spent = exc.kind == "batch"
+            raise
         except redis.RedisError as exc:
             # No counters, no call: nobody's play, so the game is void (and retryable).
             raise InfrastructureError(f"spending caps cannot be checked: {exc}") from None
@@ -297,11 +306,13 @@ def meter_players(
     attempt: int,
     settings: Settings,
     connection: redis.Redis | None,
-) -> None:
+) -> list[SpendMeter]:
     """Give every metered player of this run its :class:`SpendMeter`: the budgets of its
-    model, the game's batch and the server. Bots spend nothing and get none."""
+    model, the game's batch and the server; return them. Bots spend nothing and get
+    none."""
     counters: Counters = RedisCounters(connection) if connection is not None else LedgerCounters()
     batch = get_batch(game.batch_id) if game.batch_id else None
+    meters = []
     for participant in lineup:
         player = players[str(participant.slot)]
         if not isinstance(player, LLMPlayer):
@@ -312,3 +323,5 @@ def meter_players(
             return budgets_for(model, batch, day, settings)
 
         player.meter = SpendMeter(game, attempt, budgets, model.id, counters)
+        meters.append(player.meter)
+    return meters

@@ -82,7 +82,12 @@ class InfrastructureError(RuntimeError):
 
 class BudgetExceeded(RuntimeError):
     """A spending cap refused a provider call before it was made. The game ends
-    ``cancelled`` with this message (which names the cap) as its reason."""
+    ``cancelled`` with this message (which names the cap) as its reason. ``kind`` is
+    the cap's: ``batch`` (it never gets more room), ``model`` or ``server`` (daily)."""
+
+    def __init__(self, message: str, kind: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class CallMeter(Protocol):

@@ -28,6 +28,7 @@ from snakebench.store.batch_queries import (
     requeue_batch_games,
     result_counts,
     rows_of,
+    stop_queued_games,
     update_batch_params,
 )
 from snakebench.store.db import (
@@ -157,6 +158,7 @@ __all__ = [
     "run_is_current",
     "save_participants",
     "settle_call",
+    "stop_queued_games",
     "store_exists",
     "supersede_runs",
     "transaction",

@@ -255,6 +255,15 @@ def cancel_batch_games(batch_id: str) -> list[str]:
     return moved
 
 
+def stop_queued_games(batch_id: str, reason: str) -> list[str]:
+    """Cancel the batch's queued games with ``reason`` (its spending cap is spent), the
+    batch left to finish as its running games end; return the ids that changed. Their
+    jobs stay queued and end at once: a worker plays no game already over."""
+    with transaction(immediate=True):
+        return _move_batch_games(batch_id, ("queued",), "cancelled", ended_at=utcnow(),
+                                 error=reason)  # fmt: skip
+
+
 # What a game row and its participants go back to when it is played again.
 _GAME_RESET: dict[str, Any] = {
     "rounds": 0,
@@ -355,5 +364,6 @@ __all__ = [
     "requeue_batch_games",
     "result_counts",
     "rows_of",
+    "stop_queued_games",
     "update_batch_params",
 ]

@@ -71,15 +71,22 @@ def test_a_batch_cap_stops_the_game_before_the_call_that_would_pass_it(
     assert game.rounds > 0 and game.total_cost == pytest.approx(spent)
 
 
-def test_the_next_game_of_a_spent_batch_makes_no_call(
+def test_once_a_batch_cap_refuses_a_call_its_queued_games_end_unplayed(
     store: Settings, llm: FakeLLMServer, real_redis: redis.Redis
 ) -> None:
+    """A batch's cap never gets more room: its queued games are cancelled with the
+    reason at once, and their jobs, when a worker takes them, play nothing."""
     batch = create_batch(max_cost=0.02)
-    play(store, real_redis, batch_id=batch.id, max_rounds=200)
+    games = [create_stored_game("fake-a", "fake-b", GameParams(seed=n, max_rounds=200,
+             batch_id=batch.id), settings=store).id for n in range(3)]  # fmt: skip
+    first = run_stored_game(games[0], settings=store, live=real_redis)
+    assert first["status"] == "cancelled"
     before = answered(llm)
-    second = play(store, real_redis, batch_id=batch.id)
-    assert second["status"] == "cancelled" and answered(llm) == before
-    assert ledger_total(batch_id=batch.id) <= 0.02
+    for game_id in games[1:]:
+        later = run_stored_game(game_id, settings=store, live=real_redis)
+        assert later["status"] == "cancelled" and later["rounds"] == 0
+        assert later["error"] == f"not played: {first['error']}"
+    assert answered(llm) == before and ledger_total(batch_id=batch.id) <= 0.02
 
 
 def test_a_models_daily_cap_and_the_servers_hold_without_redis(
