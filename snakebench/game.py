@@ -12,10 +12,11 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from queue import SimpleQueue
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from snakebench.engine import GameState, Rules, SeededSpawner, forfeit, new_game, step
 from snakebench.engine.replay import ReplayBuilder
@@ -200,9 +201,9 @@ class _MoveGatherer:
         remote = any(p.remote for p in players.values())
         self.pool = ThreadPoolExecutor(len(players), "move") if remote else None
         # Errands from move threads, and None each time a move ends.
-        self.inbox: SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = SimpleQueue()
+        self.inbox: SimpleQueue[_Errand[Any] | None] = SimpleQueue()
         self.serving = True  # False once the game's thread stops (the game is over)
-        self.door = threading.Lock()  # between an errand sent home and the closing
+        self.door = threading.Lock()  # guards ``serving`` and every errand's claim
 
     def __enter__(self) -> _MoveGatherer:
         return self
@@ -236,15 +237,19 @@ class _MoveGatherer:
             _home.runner = None
             self.inbox.put(None)
 
-    def _send_home(self, errand: Callable[[], T]) -> T:
-        done: Future[T] = Future()
+    def _send_home(self, work: Callable[[], T]) -> T:
+        errand = _Errand(work)
         with self.door:
-            serving = self.serving
-            if serving:
-                self.inbox.put((errand, done))
-        # A game stopped mid-round (Ctrl+C, SIGTERM) no longer serves: the move's last
-        # errand (settling a call that was answered) runs on its own thread instead.
-        return done.result() if serving else errand()
+            if self.serving:
+                self.inbox.put(errand)
+        while True:
+            try:
+                return errand.done.result(timeout=ERRAND_PATIENCE)
+            except FuturesTimeout:
+                # A game stopped mid-round (Ctrl+C, SIGTERM, a stopped job) no longer
+                # serves: an errand it never took (settling an answered call) runs here.
+                if not self.serving and self._claim(errand):
+                    errand.run()
 
     def _serve(self, moves: int) -> None:
         """Run errands as they come until ``moves`` moves have ended."""
@@ -252,24 +257,41 @@ class _MoveGatherer:
             item = self.inbox.get()
             if item is None:
                 moves -= 1
-            else:
-                self._run(*item)
+            elif self._claim(item):
+                item.run()
 
     def _close(self) -> None:
-        """Stop serving, and run what was sent home before that."""
+        """Stop serving; what was sent home and not taken, its senders run."""
         with self.door:
             self.serving = False
-        while not self.inbox.empty():
-            item = self.inbox.get()
-            if item is not None:
-                self._run(*item)
 
-    @staticmethod
-    def _run(errand: Callable[[], Any], done: Future[Any]) -> None:
+    def _claim(self, errand: _Errand[Any]) -> bool:
+        """Whether the caller is the one to run ``errand`` (each runs exactly once: the
+        game's thread, or its sender once the game stopped serving)."""
+        with self.door:
+            if errand.claimed:
+                return False
+            errand.claimed = True
+            return True
+
+
+# Seconds a move thread waits on an errand before checking the game still serves.
+ERRAND_PATIENCE = 0.5
+
+
+class _Errand(Generic[T]):
+    """Work a move thread sends to the game's thread, and its result."""
+
+    def __init__(self, work: Callable[[], T]) -> None:
+        self.work = work
+        self.done: Future[T] = Future()
+        self.claimed = False
+
+    def run(self) -> None:
         try:
-            done.set_result(errand())
-        except Exception as exc:  # the move thread re-raises it as its own
-            done.set_exception(exc)
-        except BaseException as exc:  # Ctrl+C, SIGTERM: the move ends, the game stops
-            done.set_exception(exc)
+            self.done.set_result(self.work())
+        except Exception as exc:  # the sender re-raises it as its own
+            self.done.set_exception(exc)
+        except BaseException as exc:  # Ctrl+C, SIGTERM, a stopped job: the game stops
+            self.done.set_exception(exc)
             raise

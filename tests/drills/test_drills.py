@@ -21,11 +21,13 @@ pytestmark = pytest.mark.slow
 DRILL = Path(__file__).resolve().parents[2] / "scripts" / "drill.py"
 SIZES = {
     "worker-kill": ["--games", "24", "--workers", "3", "--kill-every", "4", "--deadline", "170"],
-    "orphan-horse": ["--games", "24", "--workers", "3", "--kill-every", "4", "--deadline", "170"],
+    # A worker killed between dequeue and fork leaves its game in RQ's intermediate list,
+    # which reconcile takes back only once it has seen it there a minute apart.
+    "orphan-horse": ["--games", "24", "--workers", "3", "--kill-every", "4", "--deadline", "200"],
     "redis-restart": ["--games", "24", "--workers", "2", "--deadline", "150"],
     "deploy": ["--games", "24", "--workers", "2", "--deadline", "150"],
     "provider-faults": ["--games", "12", "--workers", "2", "--deadline", "150"],
-    "budget": ["--games", "24", "--workers", "2", "--thread-workers", "1", "--threads", "8",
+    "budget": ["--games", "16", "--workers", "2", "--thread-workers", "1", "--threads", "6",
                "--backend", "sqlite", "--cap", "0.3", "--deadline", "200"],
 }  # fmt: skip
 TIMEOUT = 240  # seconds for the slowest drill, its deadline plus setup and audit
