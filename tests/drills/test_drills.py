@@ -1,7 +1,7 @@
 """The fast drills of scripts/drill.py, at small sizes, as the operator runs them:
 each a subprocess with its own private redis-server, temp SQLite database, workers
 and fake LLM server, all started together (they share nothing) so the module takes
-about as long as its slowest drill (worker-kill: a SIGKILLed worker's game waits
+about as long as its slowest drill (worker-kill, orphan-horse, budget: a SIGKILLed worker's game waits
 for its 60-90 s heartbeat to lapse before ``reconcile`` may run it again).
 
 Each must exit 0 and print a summary row with lost = duplicated = wrongly scored = 0.
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 DRILL = Path(__file__).resolve().parents[2] / "scripts" / "drill.py"
 SIZES = {
-    "worker-kill": ["--games", "24", "--workers", "3", "--kill-every", "4", "--deadline", "170"],
+    "worker-kill": ["--games", "24", "--workers", "3", "--kill-every", "4", "--deadline", "200"],
     # A worker killed between dequeue and fork leaves its game in RQ's intermediate list,
     # which reconcile takes back only once it has seen it there a minute apart.
     "orphan-horse": ["--games", "24", "--workers", "3", "--kill-every", "4", "--deadline", "200"],
