@@ -107,7 +107,7 @@ def play(url: str, settings: Settings, args: argparse.Namespace, variant: str) -
     live.flushdb()
     saved: Callable[..., Any] = simulation.meter_players
     if variant == "no meter":
-        simulation.meter_players = lambda *a, **k: None  # type: ignore[assignment]
+        simulation.meter_players = lambda *a, **k: []  # type: ignore[assignment]
     try:
         rules = GameParams(max_rounds=args.rounds, batch_id=batch.id)
         games = [create_stored_game("fake-a", "fake-b", rules, settings=settings).id
