@@ -198,14 +198,25 @@ class RedisCounters:
         return rebuilt
 
     def adjust(self, budgets: Sequence[Budget], delta: float) -> None:
-        """Move every counter by ``delta`` (a settlement: real cost minus worst case)."""
+        """Move every counter Redis still has by ``delta`` (a settlement: real cost minus
+        worst case). One it lost is left for the next reservation to rebuild from the
+        ledger: moved by a delta alone it would start below what was spent."""
         if not budgets:
             return
+        keys = [budget.key for budget in budgets]
         nanos = round(delta * NANO)
-        with self.redis.pipeline(transaction=True) as pipe:
-            for budget in budgets:
-                pipe.incrby(budget.key, nanos)
-            pipe.execute()
+        with self.redis.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(*keys)  # type: ignore[no-untyped-call]
+                    present = [key for key in keys if pipe.exists(key)]
+                    pipe.multi()
+                    for key in present:
+                        pipe.incrby(key, nanos)
+                    pipe.execute()
+                    return
+                except redis.WatchError:
+                    continue
 
 
 class LedgerCounters:

@@ -123,6 +123,26 @@ def test_a_counter_redis_lost_is_rebuilt_from_the_ledger(
     assert spent < ledger_total(batch_id=batch.id) <= 0.03
 
 
+def test_a_settlement_never_creates_a_counter_redis_lost(
+    store: Settings, real_redis: redis.Redis
+) -> None:
+    """Redis emptied between a call's reservation and its settlement: the settlement's
+    delta alone would start the counter below zero, below what was spent."""
+    budget = Budget("snakebench:spend:lost", cap=1.0, label="the cap", scope={"day": "y"})
+    counters = RedisCounters(real_redis)
+
+    def record() -> int:
+        return open_call(game_id="g", attempt=1, batch_id=None, model_id=1, day="y",
+                         reserved=0.5)  # fmt: skip
+
+    counters.reserve([budget], 0.5, record)
+    real_redis.flushdb()
+    counters.adjust([budget], 0.1 - 0.5)
+    assert real_redis.get(budget.key) is None  # left for the next reservation to rebuild
+    counters.reserve([budget], 0.4, record)  # the ledger: 0.5 reserved; 0.5 + 0.4 fits
+    assert counter(real_redis, budget.key) == pytest.approx(0.9)
+
+
 def test_concurrent_reservations_never_pass_a_cap(store: Settings, real_redis: redis.Redis) -> None:
     """32 threads race for the last room of one budget through real Redis: exactly as
     many reservations as fit are taken, whoever wins."""
