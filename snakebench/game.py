@@ -240,8 +240,11 @@ class _MoveGatherer:
     def _send_home(self, work: Callable[[], T]) -> T:
         errand = _Errand(work)
         with self.door:
-            if self.serving:
+            serving = self.serving
+            if serving:
                 self.inbox.put(errand)
+        if not serving:  # the game stopped mid-round: nobody at home to run it
+            return work()
         while True:
             try:
                 return errand.done.result(timeout=ERRAND_PATIENCE)

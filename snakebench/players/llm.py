@@ -50,7 +50,6 @@ class LLMPlayer:
         retry: RetryPolicy,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
-        meter: CallMeter | None = None,
     ) -> None:
         if invalid_policy not in get_args(InvalidPolicy):
             raise ValueError(
@@ -65,7 +64,7 @@ class LLMPlayer:
         self._sleep = sleep
         self._clock = clock
         # Whoever plays the game sets it, to put every call on the books under its caps.
-        self.meter: CallMeter = meter or Unmetered()
+        self.meter: CallMeter = Unmetered()
         self._last_move: str | None = None
         self._last_rationale: str | None = None
 

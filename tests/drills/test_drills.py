@@ -1,8 +1,9 @@
 """The fast drills of scripts/drill.py, at small sizes, as the operator runs them:
 each a subprocess with its own private redis-server, temp SQLite database, workers
 and fake LLM server, all started together (they share nothing) so the module takes
-about as long as its slowest drill (worker-kill, orphan-horse, budget: a SIGKILLed worker's game waits
-for its 60-90 s heartbeat to lapse before ``reconcile`` may run it again).
+about as long as its slowest drill (worker-kill, orphan-horse, budget: a SIGKILLed
+worker's game waits for its 60-90 s heartbeat to lapse before ``reconcile`` may run it
+again).
 
 Each must exit 0 and print a summary row with lost = duplicated = wrongly scored = 0.
 """
