@@ -54,6 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cap", type=float, default=0.5, help="budget: USD per batch")
     parser.add_argument("--thread-workers", type=int, default=4, help="budget: processes")
     parser.add_argument("--threads", type=int, default=16, help="budget: games each")
+    parser.add_argument("--horse-only", action="store_true",
+                        help="budget: SIGKILL a horse but no whole worker (no 60-90 s wait "
+                        "for its heartbeat)")  # fmt: skip
     parser.add_argument("--allow-db-restart", action="store_true",
                         help="db-restart: run even under CI=true")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the drill's temp folder")

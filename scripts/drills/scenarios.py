@@ -412,8 +412,8 @@ def budget(args: argparse.Namespace) -> Result:
         env.start_workers(args.workers)
         # The SIGKILLed worker's game waits 60-90 s for its heartbeat to lapse: this batch
         # gets 60% of the deadline, the other two 20% each.
-        kills = _capped_batch(env, fake, args, args.cap, total, lines,
-                              _kill_a_horse_and_a_worker, share=0.6)  # fmt: skip
+        kill = _kill_a_horse if args.horse_only else _kill_a_horse_and_a_worker
+        kills = _capped_batch(env, fake, args, args.cap, total, lines, kill, share=0.6)
         env.stop_workers()
         env.worker_command = f"{WORKER_COMMAND} -w {THREAD_WORKER}"
         env.extra_env["SNAKEBENCH_WORKER_THREADS"] = str(args.threads)
@@ -431,15 +431,21 @@ def budget(args: argparse.Namespace) -> Result:
 Disturb = Callable[[Env, str], str]
 
 
-def _kill_a_horse_and_a_worker(env: Env, batch_id: str) -> str:
+def _kill_a_horse_and_a_worker(env: Env, batch_id: str, whole_worker: bool = True) -> str:
     busy = [w for w in env.live_workers() if w.horses()]
-    if len(busy) < 2:
-        return "nothing to SIGKILL (fewer than 2 busy workers)"
+    if len(busy) < 1 + whole_worker:
+        return "nothing to SIGKILL (too few busy workers)"
     for pid in busy[0].horses():
         kill_pid(pid)
+    if not whole_worker:
+        return "1 horse SIGKILLed"
     busy[1].kill()
     env.workers.remove(busy[1])
     return "1 horse + 1 worker SIGKILLed"
+
+
+def _kill_a_horse(env: Env, batch_id: str) -> str:
+    return _kill_a_horse_and_a_worker(env, batch_id, whole_worker=False)
 
 
 def _cancel(env: Env, batch_id: str) -> str:

@@ -28,9 +28,28 @@ SIZES = {
     "redis-restart": ["--games", "24", "--workers", "2", "--deadline", "150"],
     "deploy": ["--games", "24", "--workers", "2", "--deadline", "150"],
     "provider-faults": ["--games", "12", "--workers", "2", "--deadline", "150"],
-    "budget": ["--games", "16", "--workers", "2", "--thread-workers", "1", "--threads", "6",
-               "--backend", "sqlite", "--cap", "0.3", "--deadline", "200"],
-}  # fmt: skip
+}
+# Run alone after the others: beside them it loaded this 2-core machine enough that
+# worker-kill and orphan-horse missed their deadlines (a game a kill left in RQ's
+# intermediate list needs reconcile's minute). Its worker SIGKILL is left to the full
+# size (docs/RELIABILITY.md); a horse is still killed.
+BUDGET = [
+    "--games",
+    "16",
+    "--workers",
+    "2",
+    "--thread-workers",
+    "1",
+    "--threads",
+    "6",
+    "--backend",
+    "sqlite",
+    "--cap",
+    "0.3",
+    "--deadline",
+    "150",
+    "--horse-only",
+]
 TIMEOUT = 240  # seconds for the slowest drill, its deadline plus setup and audit
 
 
@@ -87,7 +106,6 @@ def summary(out: str, name: str) -> dict[str, str]:
             ),
         ),
         "provider-faults",
-        "budget",
     ],
 )
 def test_drill_loses_duplicates_and_misscores_nothing(
@@ -97,8 +115,21 @@ def test_drill_loses_duplicates_and_misscores_nothing(
     row = summary(out, name)
     assert (row["lost"], row["duplicated"], row["wrongly scored"]) == ("0", "0", "0"), out
     assert row["verdict"] == "PASS" and code == 0, out
-    if name == "budget":  # PASS also means no cap passed and no billed call off the books
-        assert out.count(", 0.00% over;") == 3, out
+
+
+def test_budget_drill_holds_every_cap_and_books_every_call(
+    runs: dict[str, subprocess.Popen[str]],
+) -> None:
+    for proc in runs.values():  # alone, after the others
+        finish(proc)
+    done = subprocess.run([sys.executable, str(DRILL), "budget", *BUDGET],
+                          capture_output=True, text=True, timeout=TIMEOUT)  # fmt: skip
+    out = done.stdout + done.stderr
+    row = summary(out, "budget")
+    assert (row["lost"], row["duplicated"], row["wrongly scored"]) == ("0", "0", "0"), out
+    assert row["verdict"] == "PASS" and done.returncode == 0, out
+    # PASS also means no cap passed and no answered request missing from the ledger.
+    assert out.count(", 0.00% over;") == 3, out
 
 
 def test_list_names_every_drill() -> None:
