@@ -17,8 +17,9 @@ reservations never passes a cap, however many workers play at once.
 **Where the figures live.** The ledger (the ``spend`` table, :mod:`snakebench.store`) is the
 record: one row per call, written before the call and settled after it, so a run killed
 mid-call leaves its call counted at its worst case. The caps are checked against counters
-in Redis, one per budget, moved by ``WATCH``/``MULTI`` transactions so that two workers can
-never both take the last room. A counter Redis does not have (evicted, expired, a Redis
+in Redis, one per budget, moved by ``WATCH``/``MULTI`` transactions (``Redis.transaction``,
+redone when another worker moved a key meanwhile) so that two workers can never both take
+the last room. A counter Redis does not have (evicted, expired, a Redis
 that came back empty) is rebuilt from the ledger on first use.
 
 **Order, and why it errs only towards money possibly spent.** reserve: counter, then
@@ -169,23 +170,18 @@ class RedisCounters:
     def _take(self, budgets: Sequence[Budget], amount: float) -> None:
         if not budgets:
             return
-        keys = [budget.key for budget in budgets]
         nanos = round(amount * NANO)
-        with self.redis.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(*keys)  # type: ignore[no-untyped-call]
-                    used = [self._current(pipe, budget) for budget in budgets]
-                    for budget, value in zip(budgets, used, strict=True):
-                        if value + nanos > round(budget.cap * NANO):
-                            raise refusal(budget, value / NANO, amount)
-                    pipe.multi()
-                    for key, value in zip(keys, used, strict=True):
-                        pipe.set(key, value + nanos, ex=COUNTER_TTL)
-                    pipe.execute()
-                    return
-                except redis.WatchError:
-                    continue  # another worker moved a counter first: read again
+
+        def take(pipe: Any) -> None:  # under WATCH: redone if another worker moved a key
+            used = [self._current(pipe, budget) for budget in budgets]
+            for budget, value in zip(budgets, used, strict=True):
+                if value + nanos > round(budget.cap * NANO):
+                    raise refusal(budget, value / NANO, amount)
+            pipe.multi()
+            for budget, value in zip(budgets, used, strict=True):
+                pipe.set(budget.key, value + nanos, ex=COUNTER_TTL)
+
+        self.redis.transaction(take, *(budget.key for budget in budgets))
 
     @staticmethod
     def _current(pipe: Any, budget: Budget) -> int:
@@ -205,18 +201,14 @@ class RedisCounters:
             return
         keys = [budget.key for budget in budgets]
         nanos = round(delta * NANO)
-        with self.redis.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(*keys)  # type: ignore[no-untyped-call]
-                    present = [key for key in keys if pipe.exists(key)]
-                    pipe.multi()
-                    for key in present:
-                        pipe.incrby(key, nanos)
-                    pipe.execute()
-                    return
-                except redis.WatchError:
-                    continue
+
+        def move(pipe: Any) -> None:  # under WATCH, as in _take
+            present = [key for key in keys if pipe.exists(key)]
+            pipe.multi()
+            for key in present:
+                pipe.incrby(key, nanos)
+
+        self.redis.transaction(move, *keys)
 
 
 class LedgerCounters:
