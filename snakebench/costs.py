@@ -89,13 +89,13 @@ def batch_costs(batch_id: str | None = None, model_id: int | None = None) -> lis
         .group_by(Batch.id, Batch.name, Batch.created_at)
         .order_by(Batch.created_at.desc(), Batch.id)
     )  # fmt: skip
-    ledger = ledger_by_batch(model_id)
-    return [
-        {"batch_id": bid, "name": name, "created_at": str(created), "games": games,
-         "cost": ledger.get(bid, _EMPTY)["cost"],
-         "unsettled": ledger.get(bid, _EMPTY)["unsettled"]}
-        for bid, name, created, games in rows_of(query)
-    ]  # fmt: skip
+    ledger = ledger_by_batch(batch_id, model_id)
+    rows = []
+    for bid, name, created, games in rows_of(query):
+        spend = ledger.get(bid, _EMPTY)
+        rows.append({"batch_id": bid, "name": name, "created_at": str(created), "games": games,
+                     "cost": spend["cost"], "unsettled": spend["unsettled"]})  # fmt: skip
+    return rows
 
 
 def cost_report(batch: str | None = None, model: str | None = None) -> dict[str, Any]:

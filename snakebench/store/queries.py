@@ -308,10 +308,9 @@ def complete_game(
     :data:`PARTICIPANT_STATS`. Only ``completed`` games count towards models' wins,
     losses, ties, apples and games played, and update their TrueSkill ratings; ``void``,
     ``failed`` and ``cancelled`` (a spending cap stopped it) games are kept for the
-    record and touch no model. A game already
-    final raises :class:`GameStateError`, so a result is never recorded twice; so does a
-    stale run's result (``attempt``, its token, no longer the game's: another run has
-    the game).
+    record and touch no model. A game already final raises :class:`GameStateError`, so
+    a result is never recorded twice; so does a stale run's result (``attempt``, its
+    token, no longer the game's: another run has the game).
     """
     if status not in RESULT_STATUSES:
         raise ValueError(f"status must be one of {', '.join(RESULT_STATUSES)}, not {status!r}")

@@ -66,10 +66,12 @@ def ledger_by_model(
     return _ledger_sums(Spend.model_id, _filters(batch_id, model_id))
 
 
-def ledger_by_batch(model_id: int | None = None) -> dict[str | None, dict[str, Any]]:
+def ledger_by_batch(
+    batch_id: str | None = None, model_id: int | None = None
+) -> dict[str | None, dict[str, Any]]:
     """The ledger per batch id (None: games played outside a batch), as
-    :func:`ledger_by_model`."""
-    return _ledger_sums(Spend.batch_id, _filters(None, model_id))
+    :func:`ledger_by_model`; narrowed to a batch and/or a model."""
+    return _ledger_sums(Spend.batch_id, _filters(batch_id, model_id))
 
 
 def _filters(batch_id: str | None, model_id: int | None, day: str | None = None) -> Any:
