@@ -4,7 +4,7 @@ Every evaluation game's job is enqueued with ``on_success=on_game_success`` and
 ``on_failure=on_game_failure`` (by dotted name: RQ stores callback names as strings in
 the job hash, not in the pickled data). RQ runs them in the work horse
 right after the job, with the worker's Redis connection; they call
-:func:`snakebench.evaluation.advance`, which creates and enqueues the next game or
+:func:`snakebench.services.evaluation.advance`, which creates and enqueues the next game or
 finishes the evaluation. Payloads stay ids: the evaluation is found from the game.
 
 RQ runs no callback for a job stopped or cancelled (``cancel_batch`` ends the
@@ -23,7 +23,7 @@ import redis
 from rq.job import Job
 
 from snakebench.config import get_settings
-from snakebench.evaluation import advance, evaluation_of_game
+from snakebench.services.evaluation import advance, evaluation_of_game
 from snakebench.store import GameStateError, complete_game, database, open_store_once
 
 

@@ -3,7 +3,7 @@
 
 After Redis is flushed, replaced or restarted empty, or a worker died for good, the
 database still holds ``queued`` and ``running`` games that no job will ever run.
-:func:`snakebench.batches.reconcile` enqueues them again (idempotent, under each batch's
+:func:`snakebench.services.batches.reconcile` enqueues them again (idempotent, under each batch's
 lock), so scheduled it is the operator who no longer has to remember to.
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 
 from rq import get_current_job
 
-from snakebench.batches import reconcile
 from snakebench.config import get_settings
 from snakebench.queueing import connect_redis
+from snakebench.services.batches import reconcile
 from snakebench.store import database, open_store_once
 
 

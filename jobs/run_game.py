@@ -18,9 +18,9 @@ from rq import get_current_job
 
 import jobs.evaluate  # noqa: F401  (the evaluation games' callbacks, loaded with the jobs)
 from snakebench.config import Settings, get_settings
-from snakebench.orphans import children_die_with_this_process, die_with_parent
+from snakebench.games.simulation import run_stored_game, stored_summary
 from snakebench.queueing import connect_redis, fail_for_good, is_work_horse, mark_run_started
-from snakebench.simulation import run_stored_game, stored_summary
+from snakebench.queueing.orphans import children_die_with_this_process, die_with_parent
 from snakebench.store import GameStateError, database, get_game, open_store_once
 
 if get_current_job() is None:
@@ -33,7 +33,7 @@ if get_current_job() is None:
     from snakebench.providers import anthropic_client, openai_compat
 
     PRELOADED = (anthropic_client, openai_compat)  # named, so no linter drops the imports
-    # Its work horses and its scheduler die with the worker (snakebench.orphans).
+    # Its work horses and its scheduler die with the worker (snakebench.queueing.orphans).
     children_die_with_this_process()
 
 # Read by `rq worker -c jobs.run_game` as its settings module: with -c, RQ takes the

@@ -59,7 +59,11 @@ from psycopg2 import sql
 from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
 from rich.console import Console
 
-from snakebench.batches import (
+from snakebench.cli.monitor import BatchView, Notices
+from snakebench.config import Settings
+from snakebench.games.simulation import GameParams, create_stored_game, run_stored_game
+from snakebench.queueing import WORKER_COMMAND, connect_redis, enqueue_games
+from snakebench.services.batches import (
     BatchSpec,
     batch_progress,
     create_batch_games,
@@ -69,11 +73,6 @@ from snakebench.batches import (
     reconcile,
     write_batch,
 )
-from snakebench.config import Settings
-from snakebench.localstack.testing_support import process_table
-from snakebench.monitor import BatchView, Notices
-from snakebench.queueing import WORKER_COMMAND, connect_redis, enqueue_games
-from snakebench.simulation import GameParams, create_stored_game, run_stored_game
 from snakebench.store import (
     Game,
     NewGame,
@@ -84,6 +83,7 @@ from snakebench.store import (
     open_store,
     utcnow,
 )
+from snakebench.testing.support import process_table
 
 RQ = str(Path(sys.executable).with_name("rq"))
 FAKE_KEY = "sk-bench-not-a-secret"
@@ -353,7 +353,7 @@ def timed(call: Callable[[], object]) -> float:
 
 @contextmanager
 def refresher(batch_id: str, connection: redis.Redis) -> Iterator[Callable[[], None]]:
-    """One pass of :func:`snakebench.monitor.watch`'s loop, as ``python -m
+    """One pass of :func:`snakebench.cli.monitor.watch`'s loop, as ``python -m
     snakebench.dispatch monitor`` runs it every second, minus the sleep: read the batch
     row, its notices (budget, failed games, workers), redraw. The Console is a terminal
     (else rich's Live draws nothing until it stops) writing to /dev/null."""

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from snakebench.engine import Cell, GameState, Rules, SeededSpawner, new_game, step
-from snakebench.game import GameSetup, play_game
+from snakebench.games.loop import GameSetup, play_game
 from snakebench.players import Turn, make_bot
 
 DELTA = {"UP": (0, 1), "DOWN": (0, -1), "LEFT": (-1, 0), "RIGHT": (1, 0)}

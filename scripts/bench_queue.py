@@ -22,7 +22,7 @@ The paths, each with 1 and 2 workers (``--concurrency``; this machine has 2 core
   every horse imports the game code (and an LLM game's SDK) itself;
 - RQ ``SimpleWorker`` (``-w rq.SimpleWorker``: jobs run in the worker, no fork);
 - ``rq worker-pool -n N`` (one parent, N forked ``Worker``s, a horse per job);
-- RQ ``ThreadWorker`` (``-w snakebench.thread_worker.ThreadWorker``, one thread per
+- RQ ``ThreadWorker`` (``-w snakebench.queueing.thread_worker.ThreadWorker``, one thread per
   process), when that module exists; ``--rq-worker-class`` adds any other;
 - Celery 5, prefork pool, with the original SnakeBench's settings
   (``scripts/bench_queue_celery.py``: JSON, prefetch multiplier 1, acks late, reject on
@@ -84,11 +84,9 @@ from benchlib import CpuMeter, Procs, host_speed, table
 from rq import Queue, Worker
 from rq.registry import FailedJobRegistry, FinishedJobRegistry
 
-from snakebench.batches import BatchSpec, plan_batch, write_batch
 from snakebench.config import Settings
-from snakebench.localstack.testing_support import RQ, flushed_redis, lock_name, wait_for
-from snakebench.providers.fake_faults import FakeOptions
-from snakebench.providers.fake_server import FakeLLMServer
+from snakebench.fakellm.faults import FakeOptions
+from snakebench.fakellm.server import FakeLLMServer
 from snakebench.queueing import (
     QUEUE_NAMES,
     RUN_GAME,
@@ -98,12 +96,14 @@ from snakebench.queueing import (
     connect_redis,
     job_timeout,
 )
+from snakebench.services.batches import BatchSpec, plan_batch, write_batch
 from snakebench.store import batch_game_ids, database, open_store, upsert_model
+from snakebench.testing.support import RQ, flushed_redis, lock_name, wait_for
 
 SCRIPTS = Path(__file__).resolve().parent
 CELERY = str(Path(sys.executable).with_name("celery"))
 NOOP_JOB_CLASS = "bench_queue_rq.BenchJob"
-THREAD_WORKER = "snakebench.thread_worker.ThreadWorker"
+THREAD_WORKER = "snakebench.queueing.thread_worker.ThreadWorker"
 MAX_ROUNDS, SEED = 20, 1  # seed 1: greedy v random plays all 20 rounds
 LLM = ("bench-llm", "random")  # the llm kind's players: a fake-provider model v a bot
 POLL = 0.01  # seconds between checks for the last job's end

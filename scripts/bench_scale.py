@@ -15,7 +15,7 @@ baseline being the ideal and the other way:
 
 - ``pool``: ``rq worker-pool -n N`` with the documented worker command: N worker
   processes, each forking a work horse per game (RQ's default ``Worker``);
-- ``threads``: ``rq worker-pool -n 2 -w snakebench.thread_worker.ThreadWorker`` with
+- ``threads``: ``rq worker-pool -n 2 -w snakebench.queueing.thread_worker.ThreadWorker`` with
   ``SNAKEBENCH_WORKER_THREADS = N / 2``: one process per core, N/2 games each.
 
 Memory is the Pss (shared pages split among sharers) of every process of the
@@ -44,15 +44,15 @@ import redis
 from benchlib import CpuMeter, Procs, descendants, host_speed, pss_kb, table, wait_workers
 from rq import Worker
 
-from snakebench.batches import (
+from snakebench.config import Settings
+from snakebench.queueing import WORKER_COMMAND
+from snakebench.services.batches import (
     BatchSpec,
     batch_progress,
     cancel_batch,
     create_batch_games,
     enqueue_batch,
 )
-from snakebench.config import Settings
-from snakebench.queueing import WORKER_COMMAND
 from snakebench.store import database, open_store, upsert_model
 
 BIN = Path(sys.executable).parent
@@ -119,7 +119,7 @@ def worker_argv(run: Run, processes: int, threaded: bool) -> list[str]:
     words = shlex.split(WORKER_COMMAND)[2:]
     words.remove("--with-scheduler")  # pool workers run the scheduler themselves
     if threaded:
-        words += ["-w", "snakebench.thread_worker.ThreadWorker"]
+        words += ["-w", "snakebench.queueing.thread_worker.ThreadWorker"]
     return [str(BIN / "rq"), "worker-pool", "-n", str(processes), *words, "-u", run.args.redis_url]
 
 

@@ -39,12 +39,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import host_speed, table
 
-from snakebench import simulation
 from snakebench.config import Settings
+from snakebench.games import simulation
+from snakebench.games.simulation import GameParams, create_stored_game, run_stored_game
 from snakebench.localstack.processes import free_port
-from snakebench.localstack.testing_support import wait_for
-from snakebench.simulation import GameParams, create_stored_game, run_stored_game
 from snakebench.store import Model, Participant, create_batch, open_store, upsert_model
+from snakebench.testing.support import wait_for
 
 REDIS_URL = "redis://127.0.0.1:6379/7"
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}

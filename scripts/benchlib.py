@@ -20,7 +20,7 @@ from pathlib import Path
 import redis
 from rq import Worker
 
-from snakebench.localstack.testing_support import children_of, process_table
+from snakebench.testing.support import children_of, process_table
 
 # --- processes ------------------------------------------------------------------------
 

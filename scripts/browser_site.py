@@ -36,8 +36,11 @@ from typing import Any
 
 import redis
 
+from snakebench.fakellm.faults import FakeOptions
+from snakebench.fakellm.server import FakeLLMServer, Reply
+from snakebench.fakellm.wire import Wire
 from snakebench.localstack.processes import free_port
-from snakebench.localstack.testing_support import (
+from snakebench.testing.support import (
     QUICK_FAILURES,
     flushed_redis,
     kill_horses,
@@ -45,9 +48,6 @@ from snakebench.localstack.testing_support import (
     terminate_processes,
     wait_for,
 )
-from snakebench.providers.fake_faults import FakeOptions
-from snakebench.providers.fake_server import FakeLLMServer, Reply
-from snakebench.providers.fake_wire import Wire
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

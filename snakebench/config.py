@@ -40,7 +40,7 @@ class Settings:
     # First backoff delay in seconds; doubles per attempt, with jitter.
     retry_base_delay: float = 1.0
     retry_max_delay: float = 30.0
-    # Games one ThreadWorker process plays at once (snakebench.thread_worker).
+    # Games one ThreadWorker process plays at once (snakebench.queueing.thread_worker).
     worker_threads: int = 16
     # Seconds between two reconcile runs of the Procfile's `cron` process (jobs.cron).
     reconcile_every: int = 300

@@ -25,9 +25,9 @@ from psycopg2 import sql
 from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT, connection
 from typer.testing import CliRunner, Result
 
-from snakebench import batch_control
 from snakebench.config import Settings
 from snakebench.queueing import connect_redis
+from snakebench.services import batch_control
 from snakebench.store import open_store, upsert_model
 
 Invoke = Callable[..., Result]

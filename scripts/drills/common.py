@@ -31,17 +31,17 @@ import redis
 from psycopg2 import sql
 from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
 
-from snakebench.batches import batch_progress
 from snakebench.config import Settings
 from snakebench.engine.replay import read_replay
 from snakebench.engine.verify import verify_replay
 from snakebench.localstack.processes import free_port, process_identity
 from snakebench.localstack.redis_server import answers_ping, find_redis_server
-from snakebench.localstack.testing_support import QUICK_FAILURES, children_of
-from snakebench.localstack.testing_support import wait_for as shared_wait_for
 from snakebench.queueing import WORKER_COMMAND
+from snakebench.services.batches import batch_progress
 from snakebench.store import Game, Participant, database, open_store
 from snakebench.store.models import RatingChange
+from snakebench.testing.support import QUICK_FAILURES, children_of
+from snakebench.testing.support import wait_for as shared_wait_for
 
 PY = sys.executable
 RQ = str(Path(sys.executable).with_name("rq"))

@@ -29,11 +29,11 @@ from drills.common import (
     wait_for,
 )
 
-from snakebench.batches import BatchSpec, batch_progress, submit_batch
+from snakebench.fakellm.faults import FakeOptions
+from snakebench.fakellm.server import FakeLLMServer
 from snakebench.localstack.processes import process_identity
-from snakebench.providers.fake_faults import FakeOptions
-from snakebench.providers.fake_server import FakeLLMServer
 from snakebench.queueing import PLAIN_WORKER_COMMAND, WORKER_COMMAND
+from snakebench.services.batches import BatchSpec, batch_progress, submit_batch
 from snakebench.store import Game, Participant, Spend, ledger_total, upsert_model
 
 Result = tuple[str, str, Audit, list[str]]
@@ -386,7 +386,7 @@ def load(args: argparse.Namespace) -> Result:
 DrillFn = Callable[[argparse.Namespace], Result]
 # --- 8. budget --------------------------------------------------------------------------
 
-THREAD_WORKER = "snakebench.thread_worker.ThreadWorker"
+THREAD_WORKER = "snakebench.queueing.thread_worker.ThreadWorker"
 # Cheap enough that a cap takes several games to fill, dear enough to fill it in seconds.
 DRILL_PRICES = {"price_input_per_m": 1.0, "price_output_per_m": 4.0, "max_completion_tokens": 100}
 

@@ -18,7 +18,7 @@ from snakebench.engine.rules import DIRECTIONS, Cell, Rules, RulesError
 from snakebench.engine.state import GameState
 from snakebench.engine.step import deaths_in_round, forfeit, step
 
-# Games our writer marks as stopped before their end (see snakebench.game).
+# Games our writer marks as stopped before their end (see snakebench.games.loop).
 UNFINISHED = ("void", "failed", "cancelled")
 
 

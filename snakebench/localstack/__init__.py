@@ -1,4 +1,4 @@
-"""The parts of the embedded local stack (:class:`snakebench.local.LocalStack`).
+"""The parts of the embedded local stack (:class:`snakebench.localstack.stack.LocalStack`).
 
 ``processes`` starts, identifies and stops child processes; ``redis_server`` finds
 and runs a private Redis; ``state`` is the ``stack.json`` file through which another

@@ -92,7 +92,7 @@ class BudgetExceeded(RuntimeError):
 
 class CallMeter(Protocol):
     """Puts every provider call of one player on the books (see
-    :mod:`snakebench.spending`): :meth:`reserve` before the call, at its worst case,
+    :mod:`snakebench.games.spending`): :meth:`reserve` before the call, at its worst case,
     raising :class:`BudgetExceeded` when a cap has no room; :meth:`settle` after it
     with what it cost, or with ``None`` when no reply came; :meth:`abandon` when no
     reply came but the call may have been billed (it stays at its worst case)."""

@@ -81,7 +81,7 @@ class LLMPlayer:
         number of retries it took."""
 
         def attempt() -> tuple[Completion, float]:
-            # Reserved before, settled after, whatever happens: see snakebench.spending.
+            # Reserved before, settled after, whatever happens: see snakebench.games.spending.
             call = self.meter.reserve(self.spec.worst_cost(prompt))
             started = self._clock()
             try:

@@ -4,7 +4,7 @@ in coordinates and as a picture, and its own previous reasoning.
 The game-state block has a fixed, line-oriented format (``Label: value`` lines
 between two marker lines) so a program can read it back: the fake provider
 server does, to play a bot on the board the model was shown. Change the format
-only together with :mod:`snakebench.providers.fake_board`.
+only together with :mod:`snakebench.fakellm.board`.
 """
 
 from __future__ import annotations

@@ -201,7 +201,7 @@ def batch_problems(batch_id: str, limit: int) -> list[tuple[str, str, str | None
 
 def first_cancel_reason(batch_id: str) -> str | None:
     """The reason of the batch's first game cancelled with one (a spending cap stopped
-    it: see snakebench.spending); None when no game was. A plain cancel has no reason."""
+    it: see snakebench.games.spending); None when no game was. A plain cancel has no reason."""
     query = (
         Game.select(Game.error)
         .where((Game.batch == batch_id) & (Game.status == "cancelled") & Game.error.is_null(False))

@@ -272,7 +272,7 @@ SPEND_STATUSES = ("reserved", "answered", "error")
 
 class Spend(BaseModel):
     """The spend ledger: one row per provider call, written BEFORE the call (once a
-    spending cap has made room for it; see :mod:`snakebench.spending`).
+    spending cap has made room for it; see :mod:`snakebench.games.spending`).
 
     A row starts ``reserved`` at the call's worst case (``reserved``: its prompt's bytes
     as input tokens plus the model's output cap, at its prices) and is settled after the

@@ -54,7 +54,7 @@ def open_store_once(settings: Settings | None = None) -> pw.Database:
     """The store as a job needs it, opened once per process and database: what jobs call.
 
     A forked work horse opens the store once anyway (its parent never does), but a
-    :class:`~snakebench.thread_worker.ThreadWorker` runs many games in one process:
+    :class:`~snakebench.queueing.thread_worker.ThreadWorker` runs many games in one process:
     re-pointing the shared :data:`database` proxy under a game in another thread
     would move that game's queries, mid-transaction, to a different connection.
     Opening once also spares every job the connect test and the schema read.

@@ -3,8 +3,8 @@ stack starts its dashboard this way, without going through the whole CLI)."""
 
 from __future__ import annotations
 
-from snakebench.commands.app import App
-from snakebench.commands.web import web
+from snakebench.cli.app import App
+from snakebench.cli.web import web
 
 app = App(no_args_is_help=False)
 app.command()(web)

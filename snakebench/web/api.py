@@ -20,11 +20,17 @@ import redis
 from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from snakebench.batches import BatchError, BatchSpec, enqueue_batch, plan_batch, write_batch
-from snakebench.budget import BudgetError, check_budget
 from snakebench.config import ConfigError, get_settings
 from snakebench.engine.rules import RulesError
 from snakebench.providers.base import MissingApiKeyError
+from snakebench.services.batches import (
+    BatchError,
+    BatchSpec,
+    enqueue_batch,
+    plan_batch,
+    write_batch,
+)
+from snakebench.services.budget import BudgetError, check_budget
 from snakebench.store import InactiveModelError, UnknownModelError
 from snakebench.web import data
 from snakebench.web.openapi import BATCH_FIELDS, QUERIES, Param, openapi_document

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from snakebench import __version__
-from snakebench.batches import MAX_SEED
-from snakebench.leaderboard import METHODS
 from snakebench.queueing import QUEUE_NAMES
+from snakebench.services.batches import MAX_SEED
+from snakebench.services.leaderboard import METHODS
 from snakebench.store import GAME_STATUSES
 from snakebench.store.models import RESULTS
 from snakebench.web.data import MAX_LIMIT, MAX_PAGE, MAX_PER_PAGE

@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from snakebench import __version__
 from snakebench.engine.replay import ReplayFormatError, parse_replay
-from snakebench.leaderboard import METHODS
+from snakebench.services.leaderboard import METHODS
 from snakebench.store import GAME_STATUSES
 from snakebench.store.models import RESULTS
 from snakebench.web import data

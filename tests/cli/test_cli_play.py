@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from snakebench.providers.fake_faults import FakeOptions
-from snakebench.providers.fake_server import FakeLLMServer
+from snakebench.fakellm.faults import FakeOptions
+from snakebench.fakellm.server import FakeLLMServer
 from snakebench.store import Game, Participant, connect
 
 from .conftest import Invoke

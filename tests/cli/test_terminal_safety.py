@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from snakebench.cli.terminal import SafeConsole, clean, frame_view
 from snakebench.engine import Rules, new_game
 from snakebench.store import Model, open_store
-from snakebench.terminal import SafeConsole, clean, frame_view
 
 from .conftest import Invoke
 

@@ -16,7 +16,7 @@ import pytest
 import redis
 from typer.testing import Result
 
-from snakebench import dispatch, dispatch_ops
+from snakebench.cli import dispatch, dispatch_ops
 from snakebench.queueing import WORKER_QUEUES
 from snakebench.store import Batch, Game
 

@@ -1,4 +1,4 @@
-"""snakebench.batches with fakeredis: what submit writes, seeds and mirroring, validation,
+"""snakebench.services.batches with fakeredis: what submit writes, seeds and mirroring, validation,
 reconcile, cancel, retry, purge, and the counters through all of it."""
 
 from __future__ import annotations
@@ -23,8 +23,12 @@ from rq.registry import (
     StartedJobRegistry,
 )
 
-from snakebench import batch_control
-from snakebench.batches import (
+from snakebench.config import Settings
+from snakebench.engine import RulesError
+from snakebench.providers import MissingApiKeyError
+from snakebench.queueing import RUN_GAME, SERIALIZER, QueueError, enqueue_games, live_job_ids
+from snakebench.services import batch_control
+from snakebench.services.batches import (
     BatchError,
     BatchSpec,
     batch_progress,
@@ -38,10 +42,6 @@ from snakebench.batches import (
     run_batch_sync,
     submit_batch,
 )
-from snakebench.config import Settings
-from snakebench.engine import RulesError
-from snakebench.providers import MissingApiKeyError
-from snakebench.queueing import RUN_GAME, SERIALIZER, QueueError, enqueue_games, live_job_ids
 from snakebench.store import (
     Batch,
     Game,

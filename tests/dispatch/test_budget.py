@@ -10,13 +10,13 @@ import fakeredis
 import pytest
 
 from jobs.run_game import run_game
-from snakebench import simulation
-from snakebench.batches import BatchSpec, batch_progress, create_batch_games, submit_batch
-from snakebench.budget import BudgetError, estimate_cost, prompt_bound
+from snakebench.cli.monitor import enforce_budget
 from snakebench.config import Settings
 from snakebench.engine import Rules
-from snakebench.monitor import enforce_budget
-from snakebench.simulation import run_stored_game
+from snakebench.games import simulation
+from snakebench.games.simulation import run_stored_game
+from snakebench.services.batches import BatchSpec, batch_progress, create_batch_games, submit_batch
+from snakebench.services.budget import BudgetError, estimate_cost, prompt_bound
 from snakebench.store import (
     Batch,
     Game,

@@ -15,17 +15,17 @@ from rq import Queue
 from rq.registry import ScheduledJobRegistry
 from typer.testing import Result
 
-from snakebench import dispatch_ops
-from snakebench.batches import (
+from snakebench.cli import dispatch_ops
+from snakebench.cli.dispatch import DispatchError, parse_when
+from snakebench.config import Settings
+from snakebench.queueing import SERIALIZER
+from snakebench.services.batches import (
     BatchSpec,
     batch_progress,
     create_batch_games,
     run_batch_sync,
     submit_batch,
 )
-from snakebench.config import Settings
-from snakebench.dispatch import DispatchError, parse_when
-from snakebench.queueing import SERIALIZER
 from snakebench.store import (
     Batch,
     Game,

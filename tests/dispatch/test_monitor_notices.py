@@ -11,11 +11,11 @@ import pytest
 from rq import Queue, Worker
 from rq.job import Job
 
-from snakebench import monitor
-from snakebench.batches import BatchSpec, batch_progress, submit_batch
+from snakebench.cli import monitor
+from snakebench.cli.monitor import Notices, problem_line
 from snakebench.config import Settings
-from snakebench.monitor import Notices, problem_line
 from snakebench.queueing import SERIALIZER
+from snakebench.services.batches import BatchSpec, batch_progress, submit_batch
 from snakebench.store import batch_game_ids, cancel_game, complete_game, mark_running
 
 

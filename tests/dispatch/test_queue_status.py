@@ -17,8 +17,8 @@ from rq.job_lifecycle import record_job_failure
 from rq.serializers import JSONSerializer
 
 from snakebench.config import Settings
-from snakebench.queue_status import health_check, health_warnings, queue_status
 from snakebench.queueing import SERIALIZER, WORKER_QUEUES, enqueue_games, mark_run_started
+from snakebench.queueing.status import health_check, health_warnings, queue_status
 
 ABANDONED = "Moved to FailedJobRegistry, due to AbandonedJobError, at 2026-05-01 12:00:00"
 UNREADABLE = "Traceback ...\nrq.exceptions.DeserializationError\n"

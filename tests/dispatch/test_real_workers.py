@@ -19,7 +19,7 @@ from rq.registry import FailedJobRegistry
 from typer.testing import Result
 
 from snakebench.config import Settings
-from snakebench.providers.fake_server import FakeLLMServer
+from snakebench.fakellm.server import FakeLLMServer
 from snakebench.queueing import SERIALIZER, WORKER_QUEUES, live_job_ids
 from snakebench.store import Game, Participant, batch_game_ids, get_model, upsert_model
 

@@ -13,7 +13,7 @@ import pytest
 from snakebench.engine import Rules
 from snakebench.engine.replay import ReplayFormatError, parse_replay, read_replay, write_replay
 from snakebench.engine.verify import verify_replay
-from snakebench.game import GameSetup, play_game
+from snakebench.games.loop import GameSetup, play_game
 from snakebench.players import make_bot
 
 FIXTURES = sorted((Path(__file__).parents[1] / "fixtures" / "upstream-replays").glob("*.json"))

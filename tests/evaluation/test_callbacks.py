@@ -10,11 +10,11 @@ import redis
 from rq.job import Job
 
 from jobs.evaluate import on_game_failure
-from snakebench.batch_control import reconcile
 from snakebench.config import Settings
-from snakebench.evaluation import advance, start_evaluation
+from snakebench.games.simulation import GameParams
 from snakebench.queueing import SERIALIZER
-from snakebench.simulation import GameParams
+from snakebench.services.batch_control import reconcile
+from snakebench.services.evaluation import advance, start_evaluation
 from snakebench.store import Evaluation, Game, open_store
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from snakebench.evaluation import choose_opponent, match_quality
+from snakebench.services.evaluation import choose_opponent, match_quality
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from snakebench import evaluation
 from snakebench.config import Settings
-from snakebench.evaluation import EvaluationError, advance, start_evaluation
-from snakebench.simulation import GameParams
+from snakebench.games.simulation import GameParams
+from snakebench.services import evaluation
+from snakebench.services.evaluation import EvaluationError, advance, start_evaluation
 from snakebench.store import Evaluation, Game, database, transaction, utcnow
 
 BLOCKED = 0.5  # seconds the racing thread is given to (wrongly) get through

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typer.testing import Result
 
 from snakebench.config import Settings
-from snakebench.evaluation import advance, run_sync, start_evaluation
-from snakebench.simulation import GameParams
+from snakebench.games.simulation import GameParams
+from snakebench.services.evaluation import advance, run_sync, start_evaluation
 from snakebench.store import Batch, Evaluation, Game, Model, Participant, get_model, upsert_model
 
 Invoke = Callable[..., Result]

@@ -12,11 +12,11 @@ from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 from typer.testing import Result
 
-from snakebench.batch_control import reconcile
 from snakebench.config import Settings
-from snakebench.evaluation import advance, start_evaluation
+from snakebench.games.simulation import GameParams
 from snakebench.queueing import SERIALIZER
-from snakebench.simulation import GameParams
+from snakebench.services.batch_control import reconcile
+from snakebench.services.evaluation import advance, start_evaluation
 from snakebench.store import Evaluation, Game
 
 Invoke = Callable[..., Result]

@@ -12,12 +12,12 @@ from rq import Queue
 from rq.job import Job, JobStatus
 from typer.testing import Result
 
-from snakebench.batch_control import cancel_batch, retry_batch
-from snakebench.batches import BatchError
 from snakebench.config import Settings
-from snakebench.evaluation import advance, cancel_evaluation, start_evaluation
+from snakebench.games.simulation import GameParams
 from snakebench.queueing import SERIALIZER
-from snakebench.simulation import GameParams
+from snakebench.services.batch_control import cancel_batch, retry_batch
+from snakebench.services.batches import BatchError
+from snakebench.services.evaluation import advance, cancel_evaluation, start_evaluation
 from snakebench.store import Batch, Evaluation, Game, Model, get_model, mark_running
 
 Invoke = Callable[..., Result]
@@ -132,7 +132,7 @@ def test_a_model_retired_at_start_is_not_marked_testing(
     store: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Finding 8, the start: the ``testing`` UPDATE is conditional and checked."""
-    from snakebench import evaluation
+    from snakebench.services import evaluation
 
     refuse_live = evaluation._refuse_live
 

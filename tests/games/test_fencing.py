@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from snakebench.config import Settings
-from snakebench.providers.fake_faults import FakeOptions
-from snakebench.providers.fake_server import FakeLLMServer
-from snakebench.simulation import GameParams, create_stored_game, run_stored_game
+from snakebench.fakellm.faults import FakeOptions
+from snakebench.fakellm.server import FakeLLMServer
+from snakebench.games.simulation import GameParams, create_stored_game, run_stored_game
 from snakebench.store import (
     Game,
     GameStateError,

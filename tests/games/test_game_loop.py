@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from snakebench.engine import Direction, Rules
-from snakebench.game import GameSetup, at_home, play_game
+from snakebench.games.loop import GameSetup, at_home, play_game
 from snakebench.players import InfrastructureError, MoveDecision, Turn, make_bot
 
 SETUP = GameSetup("g", Rules(max_rounds=6), 3, {"0": "a", "1": "b"})

@@ -12,9 +12,9 @@ import pytest
 from snakebench.config import Settings
 from snakebench.engine.replay import read_replay
 from snakebench.engine.verify import verify_replay
-from snakebench.providers.fake_faults import FakeOptions
-from snakebench.providers.fake_server import FakeLLMServer
-from snakebench.simulation import GameParams, run_simulation
+from snakebench.fakellm.faults import FakeOptions
+from snakebench.fakellm.server import FakeLLMServer
+from snakebench.games.simulation import GameParams, run_simulation
 from snakebench.store import Game, Model, open_store, upsert_model
 
 

@@ -8,9 +8,14 @@ from typing import Any
 
 import pytest
 
-from snakebench import simulation
 from snakebench.config import ConfigError, Settings
-from snakebench.simulation import GameParams, create_stored_game, run_simulation, run_stored_game
+from snakebench.games import simulation
+from snakebench.games.simulation import (
+    GameParams,
+    create_stored_game,
+    run_simulation,
+    run_stored_game,
+)
 from snakebench.store import Game, Model
 
 

@@ -16,10 +16,10 @@ import redis
 from rq import Queue
 from rq.registry import FailedJobRegistry
 
-from snakebench.batches import batch_progress
 from snakebench.engine.replay import read_replay
 from snakebench.engine.verify import verify_replay
 from snakebench.queueing import SERIALIZER, WORKER_QUEUES
+from snakebench.services.batches import batch_progress
 from snakebench.store import Game, Model, Participant
 
 

@@ -32,9 +32,9 @@ from psycopg2 import sql
 from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
 
 from snakebench.config import Settings
-from snakebench.localstack import testing_support as support
-from snakebench.localstack.testing_support import QUICK_FAILURES, Worker, wait_until
 from snakebench.store import database, open_store
+from snakebench.testing import support as support
+from snakebench.testing.support import QUICK_FAILURES, Worker, wait_until
 
 REDIS_URL = os.environ.get("SNAKEBENCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 PG_HOST = os.environ.get("SNAKEBENCH_TEST_PG_HOST", "127.0.0.1")

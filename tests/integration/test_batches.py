@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from snakebench.batches import BatchSpec, batch_progress, reconcile, submit_batch
+from snakebench.services.batches import BatchSpec, batch_progress, reconcile, submit_batch
 from snakebench.store import Game
 
 from .checks import assert_batch_completed

@@ -10,12 +10,18 @@ from collections.abc import Iterator
 import pytest
 from rq import Queue, Worker
 
-from snakebench.batches import BatchSpec, batch_progress, cancel_batch, retry_batch, submit_batch
 from snakebench.engine.replay import read_replay
 from snakebench.engine.verify import verify_replay
-from snakebench.providers.fake_faults import FakeOptions
-from snakebench.providers.fake_server import FakeLLMServer
+from snakebench.fakellm.faults import FakeOptions
+from snakebench.fakellm.server import FakeLLMServer
 from snakebench.queueing import SERIALIZER, WORKER_QUEUES
+from snakebench.services.batches import (
+    BatchSpec,
+    batch_progress,
+    cancel_batch,
+    retry_batch,
+    submit_batch,
+)
 from snakebench.store import Game, Model, Participant, upsert_model
 
 from .conftest import Stack, wait_until

@@ -22,15 +22,15 @@ from rq import Worker as RqWorker
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 
-from snakebench.batch_control import cancel_batch
-from snakebench.batches import BatchSpec, batch_progress, submit_batch
-from snakebench.localstack import testing_support as support
+from snakebench.fakellm.faults import FakeOptions
+from snakebench.fakellm.server import FakeLLMServer
 from snakebench.localstack.processes import free_port, port_open
-from snakebench.localstack.testing_support import Worker
-from snakebench.providers.fake_faults import FakeOptions
-from snakebench.providers.fake_server import FakeLLMServer
 from snakebench.queueing import PLAIN_WORKER_COMMAND, SERIALIZER, WORKER_QUEUES
+from snakebench.services.batch_control import cancel_batch
+from snakebench.services.batches import BatchSpec, batch_progress, submit_batch
 from snakebench.store import Game, batch_game_ids, get_game, upsert_model
+from snakebench.testing import support as support
+from snakebench.testing.support import Worker
 
 from .checks import assert_batch_completed
 from .conftest import Stack, wait_until

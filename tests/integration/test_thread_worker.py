@@ -1,4 +1,4 @@
-"""``rq worker -w snakebench.thread_worker.ThreadWorker``: several games at once in
+"""``rq worker -w snakebench.queueing.thread_worker.ThreadWorker``: several games at once in
 one real worker process, with RQ's guarantees intact.
 
 Each test runs the documented worker command plus ``-w``, against LLM players behind
@@ -17,10 +17,16 @@ import pytest
 from rq import Worker as RQWorker
 from rq.job import Job
 
-from snakebench.batches import BatchSpec, batch_progress, cancel_batch, reconcile, submit_batch
-from snakebench.providers.fake_faults import FakeOptions
-from snakebench.providers.fake_server import FakeLLMServer
+from snakebench.fakellm.faults import FakeOptions
+from snakebench.fakellm.server import FakeLLMServer
 from snakebench.queueing import SERIALIZER
+from snakebench.services.batches import (
+    BatchSpec,
+    batch_progress,
+    cancel_batch,
+    reconcile,
+    submit_batch,
+)
 from snakebench.store import Game, upsert_model
 
 from .checks import assert_batch_completed
@@ -28,7 +34,7 @@ from .conftest import BACKENDS, Stack, fast_forward, wait_until
 
 pytestmark = pytest.mark.slow
 
-THREAD_WORKER = "snakebench.thread_worker.ThreadWorker"
+THREAD_WORKER = "snakebench.queueing.thread_worker.ThreadWorker"
 MODELS = ("fake-a", "fake-b")
 HEARTBEAT_EXPIRY = 100  # seconds: a busy worker's started-job entries last 90
 

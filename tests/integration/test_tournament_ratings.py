@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from snakebench.localstack.processes import free_port
-from snakebench.localstack.testing_support import http_ok
 from snakebench.store.rating_queries import rebuild_trueskill
+from snakebench.testing.support import http_ok
 
 from .conftest import BACKENDS, Stack, wait_until
 

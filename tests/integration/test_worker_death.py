@@ -17,13 +17,13 @@ from collections.abc import Iterator
 import pytest
 from rq.job import Job
 
-from snakebench.batches import BatchSpec, batch_progress, reconcile, submit_batch
-from snakebench.localstack import testing_support as support
+from snakebench.fakellm.faults import FakeOptions
+from snakebench.fakellm.server import FakeLLMServer
 from snakebench.localstack.processes import process_identity
-from snakebench.providers.fake_faults import FakeOptions
-from snakebench.providers.fake_server import FakeLLMServer
 from snakebench.queueing import SERIALIZER
+from snakebench.services.batches import BatchSpec, batch_progress, reconcile, submit_batch
 from snakebench.store import Game, Model, Participant, upsert_model
+from snakebench.testing import support as support
 
 from .conftest import Stack, Worker, fast_forward, wait_until
 

@@ -11,10 +11,10 @@ import pytest
 
 from snakebench.config import Settings
 from snakebench.engine import Rules, start_state
+from snakebench.fakellm.server import FakeLLMServer, FakeOptions
 from snakebench.players.base import Turn
 from snakebench.players.llm import LLMPlayer
 from snakebench.providers import ModelSpec, RetryPolicy, make_client
-from snakebench.providers.fake_server import FakeLLMServer, FakeOptions
 
 Api = Literal["openai", "anthropic"]
 KEY_ENV = "FAKE_PROVIDER_KEY"

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from snakebench.fakellm.faults import FakeOptions
+from snakebench.fakellm.player import MALFORMED_REPLIES
+from snakebench.fakellm.server import FakeApp, FakeLLMServer, check_loopback
 from snakebench.players.parse import parse_move
-from snakebench.providers.fake_faults import FakeOptions
-from snakebench.providers.fake_player import MALFORMED_REPLIES
-from snakebench.providers.fake_server import FakeApp, FakeLLMServer, check_loopback
 
 StartServer = Callable[..., FakeLLMServer]
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "no board here"}]}
@@ -119,7 +119,7 @@ def test_options_are_validated(options: dict[str, Any]) -> None:
 
 def test_serve_forever_prints_its_url_and_stops_on_ctrl_c() -> None:
     code = (
-        "from snakebench.providers.fake_server import FakeOptions, serve_forever\n"
+        "from snakebench.fakellm.server import FakeOptions, serve_forever\n"
         "serve_forever(FakeOptions(), '127.0.0.1', 0)\n"
     )
     process = subprocess.Popen(

@@ -5,10 +5,10 @@ from collections.abc import Callable
 import pytest
 
 from snakebench.engine import Death, Rules, SeededSpawner, new_game, render_board, step
+from snakebench.fakellm.board import read_board
 from snakebench.players.base import Turn
 from snakebench.players.bots import bot_move
 from snakebench.players.prompt import RATIONALE_LIMIT, build_prompt, truncate_middle
-from snakebench.providers.fake_board import read_board
 
 MakeTurn = Callable[..., Turn]
 

@@ -14,11 +14,11 @@ import pytest
 
 from snakebench.config import Settings
 from snakebench.engine import Rules, SeededSpawner, new_game, step
+from snakebench.fakellm.server import FakeLLMServer
 from snakebench.players.base import InfrastructureError, MoveDecision, Turn
 from snakebench.players.bots import bot_move
 from snakebench.players.llm import LLMPlayer
 from snakebench.providers import MissingApiKeyError, ModelSpec, PermanentProviderError, make_client
-from snakebench.providers.fake_server import FakeLLMServer
 
 # Fixtures from conftest.py (pytest does not put this folder on sys.path).
 MakePlayer = Callable[..., LLMPlayer]

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 
 from snakebench.config import Settings
+from snakebench.games.simulation import GameParams, create_stored_game
 from snakebench.localstack.control import stack_status, stop_stack
 from snakebench.localstack.processes import ProcessRecord
 from snakebench.localstack.state import load_state
-from snakebench.localstack.testing_support import wait_for
-from snakebench.simulation import GameParams, create_stored_game
 from snakebench.store import database, get_game, open_store
+from snakebench.testing.support import wait_for
 
 MAX_ROUNDS = 40
 
@@ -79,7 +79,7 @@ def assert_all_gone(records: list[ProcessRecord]) -> None:
 def start_up(folder: Path, workers: int) -> tuple[subprocess.Popen[str], list[str]]:
     """``snakebench local up`` in a subprocess, returned once it has said it is up
     (with what it said): by then its workers are registered."""
-    command = [sys.executable, "-m", "snakebench.commands.local", "up", "--root", str(folder)]
+    command = [sys.executable, "-m", "snakebench.cli.local", "up", "--root", str(folder)]
     proc = subprocess.Popen(
         [*command, "--workers", str(workers)],
         stdout=subprocess.PIPE,

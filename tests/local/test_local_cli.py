@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from snakebench.commands.local import app
-from snakebench.local import LocalStack
+from snakebench.cli.local import app
 from snakebench.localstack import redis_server
+from snakebench.localstack.stack import LocalStack
 from snakebench.localstack.state import load_state
 from snakebench.queueing import WORKER_COMMAND
 

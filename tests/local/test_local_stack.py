@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from snakebench.local import LocalStack, LocalStackError
 from snakebench.localstack import redis_server
 from snakebench.localstack.redis_server import find_redis_server
+from snakebench.localstack.stack import LocalStack, LocalStackError
 from snakebench.localstack.state import load_state
 from snakebench.queueing import connect_redis, enqueue_games
 from snakebench.store import get_game

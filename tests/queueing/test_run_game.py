@@ -11,8 +11,8 @@ import pytest
 from rq.job import Job
 
 from jobs.run_game import GameFailedError, health_check, run_game
+from snakebench.games.simulation import GameParams, create_stored_game
 from snakebench.queueing import RUN_GAME
-from snakebench.simulation import GameParams, create_stored_game
 from snakebench.store import Game, Model, cancel_game, complete_game, open_store
 
 
@@ -88,7 +88,7 @@ def test_a_horse_of_a_plain_worker_imports_no_sdk_for_a_bot_game(tmp_path: Path)
     code = """
 import sys, fakeredis
 from rq.job import Job
-from snakebench.simulation import GameParams, create_stored_game
+from snakebench.games.simulation import GameParams, create_stored_game
 from snakebench.store import open_store
 open_store()
 game = create_stored_game("greedy", "random", GameParams(seed=1, max_rounds=20))

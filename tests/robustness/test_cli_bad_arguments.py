@@ -21,8 +21,8 @@ import typer
 import typer.testing
 from typer.testing import CliRunner, Result
 
-from snakebench import dispatch
 from snakebench.cli import app as snakebench_app
+from snakebench.cli import dispatch
 
 APPS: dict[str, typer.Typer] = {
     "snakebench": snakebench_app,

@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
-from snakebench.commands.replay import _frames
+from snakebench.cli.replay import _frames
 from snakebench.engine.replay import ReplayFormatError, parse_replay, read_replay
 from snakebench.engine.verify import verify_replay
 

@@ -28,11 +28,11 @@ import pytest
 import redis
 
 from snakebench.config import Settings
-from snakebench.localstack import testing_support as support
 from snakebench.localstack.processes import free_port
-from snakebench.localstack.testing_support import QUICK_FAILURES, Worker, unavailable, wait_until
 from snakebench.queueing import WORKER_COMMAND
 from snakebench.store import database, open_store
+from snakebench.testing import support as support
+from snakebench.testing.support import QUICK_FAILURES, Worker, unavailable, wait_until
 
 REDIS_URL = os.environ.get("SNAKEBENCH_TEST_SECURITY_REDIS_URL", "redis://127.0.0.1:6379/8")
 SNAKEBENCH = [sys.executable, "-m", "snakebench.cli"]

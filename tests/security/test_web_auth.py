@@ -28,10 +28,10 @@ import pytest
 from rq import Queue
 
 from snakebench.localstack.processes import free_port
-from snakebench.localstack.testing_support import basic_auth as basic
-from snakebench.localstack.testing_support import terminate_processes
 from snakebench.queueing import SERIALIZER
 from snakebench.store import batch_game_ids
+from snakebench.testing.support import basic_auth as basic
+from snakebench.testing.support import terminate_processes
 
 pytestmark = pytest.mark.slow
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from snakebench.config import Settings
-from snakebench.providers.fake_faults import FakeOptions
-from snakebench.providers.fake_server import FakeLLMServer
+from snakebench.fakellm.faults import FakeOptions
+from snakebench.fakellm.server import FakeLLMServer
 from snakebench.store import upsert_model
 
 # USD per million tokens: a move's prompt (~1-2 kB) costs about a cent in.

@@ -12,12 +12,12 @@ import pytest
 import redis
 
 from snakebench.config import Settings
+from snakebench.fakellm.faults import FakeOptions
+from snakebench.fakellm.server import FakeLLMServer
+from snakebench.games.simulation import GameParams, create_stored_game, run_stored_game
+from snakebench.games.spending import NANO, Budget, RedisCounters, budgets_for, today
 from snakebench.players.base import BudgetExceeded
 from snakebench.providers.base import PROMPT_OVERHEAD_TOKENS, ModelSpec
-from snakebench.providers.fake_faults import FakeOptions
-from snakebench.providers.fake_server import FakeLLMServer
-from snakebench.simulation import GameParams, create_stored_game, run_stored_game
-from snakebench.spending import NANO, Budget, RedisCounters, budgets_for, today
 from snakebench.store import (
     Game,
     Model,

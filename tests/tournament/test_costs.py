@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from typer.testing import Result
 
-from snakebench.batches import BatchSpec, create_batch_games
-from snakebench.budget import price_per_game, prompt_bound
-from snakebench.costs import cost_report
 from snakebench.engine import Rules
-from snakebench.players.factory import model_spec
+from snakebench.games.players import model_spec
+from snakebench.services.batches import BatchSpec, create_batch_games
+from snakebench.services.budget import price_per_game, prompt_bound
+from snakebench.services.costs import cost_report
 from snakebench.store import (
     batch_game_ids,
     complete_game,

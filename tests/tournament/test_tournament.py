@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from typer.testing import Result
 
+from snakebench.services.tournament import TournamentSpec, create_tournament, tournament_report
 from snakebench.store import Batch, Game, Participant, batch_game_ids
-from snakebench.tournament import TournamentSpec, create_tournament, tournament_report
 
 Invoke = Callable[..., Result]
 OneLineError = Callable[..., None]

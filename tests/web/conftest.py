@@ -13,9 +13,9 @@ import pytest
 import redis
 from flask.testing import FlaskClient
 
-from snakebench import live
-from snakebench.batches import BatchSpec, create_batch_games, run_batch_sync
 from snakebench.config import Settings
+from snakebench.games import live
+from snakebench.services.batches import BatchSpec, create_batch_games, run_batch_sync
 from snakebench.store import (
     Game,
     batch_game_ids,

@@ -401,7 +401,7 @@ def test_batch_page_counts_progress_and_failures(site: Site) -> None:
 
 
 def test_active_batch_page_polls(site: Site) -> None:
-    from snakebench.batches import BatchSpec, create_batch_games
+    from snakebench.services.batches import BatchSpec, create_batch_games
 
     batch = create_batch_games(BatchSpec("greedy", "random", count=2, seed=1))
     body = page(site, f"/batches/{batch.id}")

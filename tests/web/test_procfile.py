@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from snakebench.localstack.processes import free_port, process_identity
-from snakebench.localstack.testing_support import basic_auth, http_get
+from snakebench.testing.support import basic_auth, http_get
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from snakebench.commands.app import App
-from snakebench.commands.web import web
+from snakebench.cli.app import App
+from snakebench.cli.web import web
 
 
 @pytest.fixture

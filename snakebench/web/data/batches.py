@@ -7,7 +7,7 @@ from typing import Any
 
 import peewee as pw
 
-from snakebench.batches import progress_of
+from snakebench.services.batches import progress_of
 from snakebench.store import (
     Batch,
     Game,

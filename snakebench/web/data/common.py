@@ -12,7 +12,7 @@ from typing import Any, ParamSpec, TypeVar
 import redis
 from flask import has_app_context
 
-from snakebench import live
+from snakebench.games import live
 
 MAX_PER_PAGE = 200
 # Past this the row offset overflows a 64-bit integer (a 500 from the database).

@@ -8,7 +8,7 @@ from typing import Any
 
 import peewee as pw
 
-from snakebench import leaderboard as boards
+from snakebench.services import leaderboard as boards
 from snakebench.store import (
     Game,
     database,
@@ -27,7 +27,7 @@ _bt_lock = threading.Lock()
 
 @with_store
 def leaderboard(method: str = "trueskill", min_games: int = 0) -> list[dict[str, Any]]:
-    """:func:`snakebench.leaderboard.leaderboard` rows as dicts, best first.
+    """:func:`snakebench.services.leaderboard.leaderboard` rows as dicts, best first.
 
     A Bradley-Terry fit with its 1,000 bootstrap resamples takes a moment, so the full
     board is cached per database and the rated games' count and highest ``rating_seq``

@@ -10,10 +10,10 @@ import pytest
 import redis
 from flask.testing import FlaskClient
 
-from snakebench.batches import BatchSpec, create_batch_games, run_batch_sync
 from snakebench.config import Settings
 from snakebench.engine import Rules, new_game
-from snakebench.live import LivePublisher
+from snakebench.games.live import LivePublisher
+from snakebench.services.batches import BatchSpec, create_batch_games, run_batch_sync
 from snakebench.store import (
     batch_game_ids,
     complete_game,

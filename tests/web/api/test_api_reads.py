@@ -10,7 +10,7 @@ import redis
 from flask.testing import FlaskClient
 
 from snakebench.engine import Rules, new_game
-from snakebench.live import LivePublisher
+from snakebench.games.live import LivePublisher
 from snakebench.store import get_game
 
 from .conftest import BEARER, ApiClient, Filled

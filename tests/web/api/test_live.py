@@ -8,10 +8,10 @@ import time
 import pytest
 import redis
 
-from snakebench import live
 from snakebench.engine import Rules, new_game
-from snakebench.live import TTL_SECONDS, LivePublisher, live_key, publishing, read_many
-from snakebench.simulation import run_stored_game
+from snakebench.games import live
+from snakebench.games.live import TTL_SECONDS, LivePublisher, live_key, publishing, read_many
+from snakebench.games.simulation import run_stored_game
 from snakebench.store import create_game
 
 from .conftest import Filled

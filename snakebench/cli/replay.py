@@ -1,0 +1,116 @@
+"""``snakebench replay``: check replay files against the rules, and watch them."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.live import Live
+
+from snakebench.cli.app import App, err
+from snakebench.cli.terminal import SafeConsole, frame_view
+from snakebench.engine import Death, GameState
+from snakebench.engine.replay import Replay, ReplayFormatError, read_replay, state_from_dict
+from snakebench.engine.verify import verify_replay
+
+app = App(help="Verify replay files against the rules, or play them in the terminal.")
+out = SafeConsole(soft_wrap=True)
+
+
+@app.command()
+def verify(
+    files: Annotated[list[Path], typer.Argument(help="Replay JSON files.", show_default=False)],
+    double_death: Annotated[
+        str,
+        typer.Option(
+            help="How double deaths were scored: 'auto' reads it from the file (games "
+            "before 2025-12-12 tied every double death), or force 'score' / 'tie'."
+        ),
+    ] = "auto",
+) -> None:
+    """Re-simulate each FILE from its recorded moves and apple spawns.
+
+    Prints ok or the first mismatch (frame, field, expected by the rules,
+    found in the file). Exit status: 0 all ok, 1 a mismatch, 2 an unreadable file.
+    """
+    if double_death not in ("auto", "score", "tie"):
+        raise typer.BadParameter("must be auto, score or tie", param_hint="--double-death")
+    counts = {"ok": 0, "mismatch": 0, "unreadable": 0}
+    for path in files:
+        try:
+            replay = read_replay(path)
+        except ReplayFormatError as exc:
+            err.print(f"{path}: unreadable: {exc}")
+            counts["unreadable"] += 1
+            continue
+        if double_death != "auto":
+            replay = _with_double_death(replay, double_death)
+        try:
+            mismatch = verify_replay(replay)
+        except Exception as exc:  # a file no check foresaw must not stop the others
+            err.print(f"{path}: unreadable: cannot verify ({type(exc).__name__}: {exc})")
+            counts["unreadable"] += 1
+            continue
+        if mismatch is None:
+            out.print(f"{path}: ok")
+            counts["ok"] += 1
+        else:
+            out.print(f"{path}: mismatch at {mismatch}")
+            counts["mismatch"] += 1
+    if len(files) > 1:
+        out.print(", ".join(f"{n} {k}" for k, n in counts.items()) + f" of {len(files)} files")
+    if counts["unreadable"]:
+        raise typer.Exit(2)
+    if counts["mismatch"]:
+        raise typer.Exit(1)
+
+
+def _with_double_death(replay: Replay, policy: str) -> Replay:
+    return replace(replay, rules=replace(replay.rules, double_death=policy))  # type: ignore[arg-type]
+
+
+@app.command()
+def show(
+    file: Annotated[Path, typer.Argument(help="A replay JSON file.", show_default=False)],
+    delay: Annotated[
+        float, typer.Option(min=0, help="Seconds between rounds (0: print every frame).")
+    ] = 0.5,
+    start: Annotated[int, typer.Option(min=0, help="First round to show.")] = 0,
+) -> None:
+    """Play FILE in the terminal: the board, each snake's move and its rationale."""
+    replay = read_replay(file)
+    names = {sid: str(p.get("name") or sid) for sid, p in replay.players.items()}
+    frames = list(_frames(replay))[start:]
+    if not frames:
+        raise typer.BadParameter(
+            f"the replay has {replay.rounds_played} rounds", param_hint="--start"
+        )
+    views = [frame_view(state, replay.rules, names, moves) for state, moves in frames]
+    if delay == 0 or not out.is_terminal:
+        for view in views:
+            out.print(view)
+        return
+    with Live(views[0], console=out, auto_refresh=False) as live:
+        for view in views[1:]:
+            time.sleep(delay)
+            live.update(view, refresh=True)
+
+
+def _frames(replay: Replay) -> list[tuple[GameState, dict[str, Any] | None]]:
+    """The initial board, then the board after each round with that round's moves."""
+    frames: list[tuple[GameState, dict[str, Any] | None]] = [(replay.initial_state(), None)]
+    deaths: dict[str, Death] = {}
+    for rnd in replay.rounds:
+        for event in rnd.events:
+            deaths[str(event.get("player_id"))] = Death(str(event.get("reason")), rnd.index)
+        if rnd.after is None:
+            continue
+        state = state_from_dict(rnd.after)._replace(round=rnd.index + 1, deaths=dict(deaths))
+        frames.append((state, rnd.moves))
+    last, moves = frames[-1]
+    results = {sid: p["result"] for sid, p in replay.players.items() if p.get("result")}
+    frames[-1] = (last._replace(results=results or None), moves)
+    return frames

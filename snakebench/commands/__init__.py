@@ -1,1 +1,0 @@
-"""The ``snakebench`` subcommands, one module per area."""

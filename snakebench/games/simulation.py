@@ -1,0 +1,299 @@
+"""``run_simulation``: one stored game, from its row in the database to its replay file.
+
+The original's entry point has the same name and returns the same summary
+(``game_id``, ``final_scores``, ``game_result``). Here it is split in two so that
+queue workers can run a game that dispatch already created: :func:`create_stored_game`
+writes the row, :func:`run_stored_game` plays it and records the result.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from snakebench.config import ConfigError, Settings, get_settings
+from snakebench.engine import DoubleDeath, Rules
+from snakebench.engine.replay import write_replay
+from snakebench.games.live import publishing
+from snakebench.games.loop import GameOutcome, GameSetup, RoundHook, RunSuperseded, play_game
+from snakebench.games.players import make_player
+from snakebench.games.spending import meter_players
+from snakebench.players.base import Player
+from snakebench.store import (
+    FINAL_GAME_STATUSES,
+    Game,
+    Model,
+    Participant,
+    batch_over_budget,
+    cancel_game,
+    complete_game,
+    create_game,
+    game_participants,
+    get_active_model,
+    get_game,
+    mark_running,
+    run_is_current,
+    stop_queued_games,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GameParams:
+    """How one game is played. Defaults are the original's single-game defaults."""
+
+    width: int = 10
+    height: int = 10
+    max_rounds: int = 150
+    num_apples: int = 5
+    apple_target: int = 30
+    double_death: DoubleDeath = "score"
+    invalid_move_policy: str = "random"
+    seed: int | None = None
+    game_type: str = "ladder"
+    game_id: str | None = None
+    batch_id: str | None = None
+
+    def rules(self) -> Rules:
+        return Rules.of(self)
+
+
+def run_simulation(
+    model_a: str,
+    model_b: str,
+    params: GameParams | None = None,
+    *,
+    settings: Settings | None = None,
+    on_round: RoundHook | None = None,
+) -> dict[str, Any]:
+    """Play ``model_a`` (snake "0") against ``model_b`` (snake "1") and store the game."""
+    game = create_stored_game(model_a, model_b, params or GameParams(), settings=settings)
+    return run_stored_game(game.id, settings=settings, on_round=on_round)
+
+
+def create_stored_game(
+    model_a: str, model_b: str, params: GameParams, *, settings: Settings | None = None
+) -> Game:
+    """Validate everything a game needs, then write it as ``queued``.
+
+    Unknown models, impossible rules and missing API keys are refused here, before
+    anything is written, so bad input never leaves a game that can only fail.
+    """
+    settings = settings or get_settings()
+    check_game(model_a, model_b, params, settings)
+    seed = params.seed if params.seed is not None else secrets.randbits(31)
+    columns = asdict(params)
+    for key in ("seed", "game_id", "batch_id"):
+        columns.pop(key)
+    return create_game(
+        seed=seed,
+        players=(model_a, model_b),
+        game_id=params.game_id,
+        batch_id=params.batch_id,
+        **columns,
+    )
+
+
+def check_game(model_a: str, model_b: str, params: GameParams, settings: Settings) -> list[Model]:
+    """Refuse a game that could only fail: impossible rules, an unusable replay folder,
+    unknown or removed models, a missing API key (building each player reads its key).
+    Returns the two models. Dispatch runs it once for a whole batch."""
+    params.rules().validate(2)
+    usable_replay_dir(settings)
+    models = [get_active_model(name) for name in (model_a, model_b)]
+    for model in models:
+        make_player(model, seed=0, invalid_policy=params.invalid_move_policy, settings=settings)
+    return models
+
+
+def run_stored_game(
+    game_id: str,
+    *,
+    settings: Settings | None = None,
+    on_round: RoundHook | None = None,
+    worker: str | None = None,
+    live: redis.Redis | None = None,
+) -> dict[str, Any]:
+    """Play a stored game and record its end (game row, participants, model counters
+    in one transaction). A game already over (completed, void, failed or cancelled)
+    returns its stored result; ``retry`` re-queues a void or failed game first.
+    With ``live`` (a worker's Redis) each round's board is published for the web, and
+    the spending caps are counted there (:mod:`snakebench.games.spending`).
+
+    The run is fenced: it plays under the token :func:`mark_running` gave it, checks
+    before each round that calls a provider that the token is still the game's (and the
+    game still running), and records its result only if so. A run that another has
+    overtaken (a worker cut off while ``reconcile`` enqueued the game again), or whose
+    game was cancelled, stops and returns what is stored;
+    :class:`snakebench.store.GameStateError` when it had already played to the end."""
+    settings = settings or get_settings()
+    game = get_game(game_id)
+    if game.status in FINAL_GAME_STATUSES:  # finished, cancelled or given up: not again
+        return stored_summary(game)
+    if batch_over_budget(game.batch_id):  # the budget holds even with no monitor running
+        cancel_game(game.id)
+        return stored_summary(get_game(game.id))
+    usable_replay_dir(settings)  # before the game costs anything
+    lineup = game_participants(game_id)
+    game = mark_running(game_id, worker or f"{socket.gethostname()}:{os.getpid()}")
+    token = game.attempt
+    try:
+        players = build_players(lineup, game, settings)
+        meters = meter_players(players, lineup, game, token, settings, live)
+    except Exception as exc:  # a key gone missing since dispatch: bad data, not a game
+        error = f"{type(exc).__name__}: {exc}"
+        complete_game(
+            game.id,
+            rounds=0,
+            replay_path=None,
+            total_cost=0.0,
+            participants=[],
+            status="failed",
+            error=error,
+            attempt=token,
+        )
+        return stored_summary(get_game(game.id))
+    try:
+        with publishing(live, game.id, on_round) as hook:
+            outcome = play_game(
+                _setup(game, lineup),
+                players,
+                hook,
+                keep_playing=lambda: run_is_current(game.id, token),
+            )
+    except KeyboardInterrupt:
+        # Stopped by its operator: not a result, not a failure, and not to be run again.
+        cancel_game(game.id)
+        raise
+    except RunSuperseded:
+        # Cancelled meanwhile, or overtaken by a newer run (reconcile): not ours to record.
+        log.warning("game %s: run %d is no longer the game's; stopped", game.id, token)
+        return stored_summary(get_game(game.id))
+    summary = _record(game, outcome, settings, token)
+    if game.batch_id and any(meter.batch_spent for meter in meters):
+        # The batch's cap has no room left and never will: its queued games end now,
+        # rather than each in turn at its first call.
+        stopped = stop_queued_games(game.batch_id, f"not played: {outcome.error}")
+        log.info("batch %s: its cap is spent; %d queued games cancelled", game.batch_id,
+                 len(stopped))  # fmt: skip
+    return summary
+
+
+def _setup(game: Game, lineup: list[Participant]) -> GameSetup:
+    return GameSetup(
+        game_id=game.id,
+        rules=Rules.of(game),
+        seed=game.seed,
+        names={str(p.slot): p.model.name for p in lineup},
+        game_type=game.game_type,
+        model_ids={str(p.slot): str(p.model.id) for p in lineup},
+    )
+
+
+def usable_replay_dir(settings: Settings) -> Path:
+    """The replay folder, created if needed; a folder that cannot be made is a
+    configuration error, found before a game is written or played."""
+    folder = settings.replay_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"SNAKEBENCH_REPLAY_DIR={str(folder)!r} cannot be used: {exc.strerror or exc}"
+        ) from None
+    return folder
+
+
+def _record(game: Game, outcome: GameOutcome, settings: Settings, token: int) -> dict[str, Any]:
+    """Store the end of a game: the replay is staged under a name of this attempt's
+    own, the result committed, and only then the file renamed into place. So a
+    replay file exists only for a recorded result, and a second run of the same
+    game (a re-delivered job) can never overwrite the replay of the first."""
+    final = settings.replay_dir / f"snake_game_{game.id}.json"
+    staged = final.with_name(f".{final.name}.{uuid.uuid4().hex}")
+    status, error, replay_path = outcome.status, outcome.error, None
+    try:
+        write_replay(staged, outcome.replay)
+        replay_path = str(final.resolve())
+    except OSError as exc:  # disk full, folder removed: the result stands, the record fails
+        status, error = "failed", f"cannot write replay {final}: {exc.strerror or exc}"
+    try:
+        complete_game(
+            game.id,
+            rounds=outcome.state.round,
+            replay_path=replay_path,
+            total_cost=outcome.total_cost,
+            participants=_participant_rows(outcome),
+            status=status,
+            error=error,
+            attempt=token,
+        )
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    if replay_path:
+        staged.replace(final)
+    return stored_summary(get_game(game.id))
+
+
+def _participant_rows(outcome: GameOutcome) -> list[dict[str, Any]]:
+    state = outcome.state
+    rows = []
+    for sid, stats in outcome.stats.items():
+        death = state.deaths.get(sid)
+        rows.append(
+            {
+                "slot": int(sid),
+                "score": state.scores[sid],
+                "result": (state.results or {}).get(sid),
+                "death_round": death.round if death else None,
+                "death_reason": death.reason if death else None,
+                "cost": stats.cost,
+                "input_tokens": stats.input_tokens,
+                "output_tokens": stats.output_tokens,
+                "invalid_moves": stats.invalid_moves,
+                "fallback_parses": stats.fallback_parses,
+                "moves": stats.moves,
+                "total_latency_ms": stats.latency_ms,
+            }
+        )
+    return rows
+
+
+def stored_summary(game: Game) -> dict[str, Any]:
+    """The original's ``run_simulation`` result (``game_id``, ``final_scores``,
+    ``game_result``) plus status, rounds, deaths, replay path and error, read back
+    from the database so that a first run and a repeated one answer the same."""
+    lineup = game_participants(game.id)
+    return {
+        "game_id": game.id,
+        "final_scores": {str(p.slot): p.score for p in lineup},
+        "game_result": {str(p.slot): p.result for p in lineup if p.result},
+        "status": game.status,
+        "rounds": game.rounds,
+        "deaths": {
+            str(p.slot): {"reason": p.death_reason, "round": p.death_round}
+            for p in lineup
+            if p.death_reason
+        },
+        "replay_path": game.replay_path,
+        "error": game.error,
+    }
+
+
+def build_players(lineup: list[Participant], game: Game, settings: Settings) -> dict[str, Player]:
+    """One player per slot, seeded by the game (bots break ties from it)."""
+    return {
+        str(p.slot): make_player(
+            p.model, seed=game.seed, invalid_policy=game.invalid_move_policy, settings=settings
+        )
+        for p in lineup
+    }

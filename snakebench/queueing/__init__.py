@@ -1,0 +1,381 @@
+"""The one place that knows Redis and RQ: connections, queues and how games are enqueued.
+
+Contracts (the README's "Batches on RQ"): the database is the source of truth and Redis only
+transport; a job's payload is the game id and nothing else; the job id *is* the game
+id, so a game can never be queued as two different jobs.
+
+The wire is RQ's default serializer (pickle) carrying primitives only: the function's
+dotted name, the game id, plain dicts, lists, strings and numbers. A literal
+``rq worker games``, ``rq info`` and rq-dashboard read our jobs with their defaults.
+Primitives pickle without a single ``GLOBAL`` opcode, so :class:`RestrictedPickle`, a
+reader that refuses every pickled global, reads the very same jobs: a hardened worker
+(:data:`WORKER_COMMAND`: ``-S snakebench.queueing.RestrictedPickle -j
+snakebench.queueing.GameJob``) can serve a queue beside plain ones and neither
+unpickles a planted object nor runs a function outside :data:`ALLOWED_FUNCTIONS`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import random
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+import redis
+import redis.utils
+from rq import Callback, Queue, Retry, Worker
+from rq.job import Job, JobStatus
+from rq.utils import utcformat
+
+from snakebench.config import ConfigError, Settings, get_settings, mask_url
+
+Priority = Literal["high", "normal", "low"]
+QUEUE_NAMES: dict[str, str] = {"high": "games-high", "normal": "games", "low": "games-low"}
+# The order a worker listens in: high first, low only when the others are empty.
+WORKER_QUEUES: tuple[str, ...] = ("games-high", "games", "games-low")
+# The plain worker: stock RQ, no flags; it reads REDIS_URL from the environment itself.
+PLAIN_WORKER_COMMAND = "rq worker games-high games games-low --with-scheduler"
+# The recommended one adds what makes it safer and faster, never what it needs to work:
+# -S: the restricted reader (no pickled global is ever loaded); -j: only SnakeBench's
+# functions and callbacks run (GameJob); -c jobs.run_game: the game code and the
+# provider SDKs (~3 s of imports) are loaded once, before the worker forks a work horse
+# per game, instead of in every horse.
+WORKER_COMMAND = (
+    "rq worker -S snakebench.queueing.RestrictedPickle -j snakebench.queueing.GameJob "
+    "-c jobs.run_game games-high games games-low --with-scheduler"
+)
+
+# redis-py 8 looks its own version up in the package metadata (importlib.metadata: a
+# directory scan and a header parse, ~1 ms) for every connection it opens, to send
+# CLIENT SETINFO. A work horse forked per game opens its connections afresh, so that
+# lookup was part of every game's queue overhead (docs/PERFORMANCE.md, part 1). The
+# version cannot change within a process: remember it, here, where every worker,
+# command and web process that talks to Redis passes, and before any horse is forked.
+_REDIS_PY_VERSION: str = redis.utils.get_lib_version()  # type: ignore[no-untyped-call]
+
+
+def _redis_py_version() -> str:
+    return _REDIS_PY_VERSION
+
+
+redis.utils.get_lib_version = _redis_py_version
+
+# Referenced by name, so that enqueueing never imports the workers' code.
+RUN_GAME = "jobs.run_game.run_game"
+HEALTH_CHECK = "jobs.run_game.health_check"
+# What an evaluation game's end calls (jobs/evaluate.py): the ladder's next step.
+EVALUATION_ON_SUCCESS = "jobs.evaluate.on_game_success"
+EVALUATION_ON_FAILURE = "jobs.evaluate.on_game_failure"
+# The housekeeping `rq cron jobs.cron` enqueues (jobs/maintenance.py).
+RECONCILE = "jobs.maintenance.reconcile_games"
+# Everything a worker started with WORKER_COMMAND will import and call by name.
+ALLOWED_FUNCTIONS = frozenset({RUN_GAME, HEALTH_CHECK, RECONCILE})
+ALLOWED_CALLBACKS = frozenset({EVALUATION_ON_SUCCESS, EVALUATION_ON_FAILURE})
+
+RESULT_TTL = 24 * 3600  # a finished job's result stays a day for monitors to read
+FAILURE_TTL = 7 * 24 * 3600  # a failed job stays a week for someone to look at
+ENQUEUE_CHUNK = 1000  # jobs per Redis pipeline when enqueueing in bulk
+# A ladder callback may wait for the batch's enqueue lock (60 s) and a database write
+# lock: RQ's default 60 s callback limit would fail the game's job for nothing.
+CALLBACK_TIMEOUT = 120
+# Job statuses meaning "RQ still has this game in hand".
+LIVE_STATUSES = frozenset(
+    {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+)
+
+
+# Exactly these types, not subclasses: an IntEnum or a str subclass pickles as a global.
+_SCALARS: frozenset[type] = frozenset({type(None), bool, int, float, str, bytes})
+
+
+class WireError(TypeError):
+    """A value that is not made of primitives was about to be put on the wire."""
+
+
+def check_primitives(value: Any, where: str = "value") -> None:
+    """Refuse anything but None, bools, numbers, strings, bytes and lists, tuples and
+    dicts of them: exactly what every RQ reader, the restricted one included, reads."""
+    kind = type(value)
+    if kind is list or kind is tuple:
+        for index, item in enumerate(value):
+            check_primitives(item, f"{where}[{index}]")
+    elif kind is dict:
+        for key, item in value.items():
+            check_primitives(key, f"a key of {where}")
+            check_primitives(item, f"{where}[{key!r}]")
+    elif kind not in _SCALARS:
+        raise WireError(
+            f"{where} is a {kind.__module__}.{kind.__qualname__}: "
+            "SnakeBench puts only primitives on the queue"
+        )
+
+
+class _PrimitivesUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(
+            f"refusing pickled global {module}.{name}: SnakeBench jobs carry primitives only"
+        )
+
+
+class RestrictedPickle:
+    """RQ's default wire format, pickle (protocol 5), read by an unpickler that refuses
+    every global (``-S snakebench.queueing.RestrictedPickle``).
+
+    Unpickling is where pickle runs code: a ``GLOBAL`` opcode names any importable
+    object (``os.system``) and ``REDUCE`` calls it, before RQ has even looked at the
+    job's function. Primitives never need a global, so this reader loads every job,
+    meta and result SnakeBench writes (the bytes are what RQ's ``DefaultSerializer``
+    writes, byte for byte), and fails with ``UnpicklingError`` (RQ: a
+    ``DeserializationError``, the job failed unrun) on anything else. Writing checks
+    the same rule, so a value a stock reader could take but this one could not never
+    leaves a SnakeBench process."""
+
+    @staticmethod
+    def dumps(value: Any) -> bytes:
+        check_primitives(value)
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def loads(data: bytes) -> Any:
+        return _PrimitivesUnpickler(io.BytesIO(data)).load()
+
+
+# What SnakeBench's own processes write and read jobs with (dispatch, web, workers).
+SERIALIZER = RestrictedPickle
+
+
+class QueueError(RuntimeError):
+    """Redis cannot be used as configured; the message is one line, password masked."""
+
+
+class ForeignJobError(RuntimeError):
+    """A job names a function or callback that is not one of SnakeBench's."""
+
+
+class GameJob(Job):
+    """The job class hardened workers run (``-j snakebench.queueing.GameJob``): RQ imports
+    and calls whatever dotted path a job names, so anyone able to write to Redis could
+    make a plain worker run ``os.system`` with primitive arguments. The restricted reader
+    only stops code run while unpickling; this stops the rest: a job naming anything but
+    :data:`ALLOWED_FUNCTIONS` (or a callback outside :data:`ALLOWED_CALLBACKS`), or bound
+    to an instance, fails unrun."""
+
+    @property
+    def func(self) -> Any:
+        if self.instance is not None or self.func_name not in ALLOWED_FUNCTIONS:
+            raise ForeignJobError(f"refusing to run {self.func_name!r}: not a SnakeBench job")
+        return super().func
+
+    @property
+    def success_callback(self) -> Any:
+        _check_callback(self._success_callback_name)
+        return super().success_callback
+
+    @property
+    def failure_callback(self) -> Any:
+        _check_callback(self._failure_callback_name)
+        return super().failure_callback
+
+    @property
+    def stopped_callback(self) -> Any:
+        _check_callback(self._stopped_callback_name)
+        return super().stopped_callback
+
+
+def _check_callback(name: str | None) -> None:
+    if name and name not in ALLOWED_CALLBACKS:
+        raise ForeignJobError(f"refusing to call {name!r}: not a SnakeBench callback")
+
+
+# A job's meta key where run_game notes which attempt reached SnakeBench's code.
+RUN_MARK = "snakebench_run"
+
+
+def mark_run_started(job: Job) -> None:
+    """Note in the job's meta that this attempt (RQ's ``started_at``) reached SnakeBench's
+    code. An attempt RQ started without the mark never got that far: the worker could
+    not read the job (e.g. ``-S json``) or import ``jobs.run_game``. RQ leaves no other
+    trace of such a failure while retries are left (:func:`attempt_never_ran`)."""
+    job.meta[RUN_MARK] = _attempt_of(job)
+    job.save_meta()  # type: ignore[no-untyped-call]
+
+
+def attempt_never_ran(job: Job) -> bool:
+    """Whether RQ started the job's latest attempt but SnakeBench's code never ran it."""
+    return job.started_at is not None and job.meta.get(RUN_MARK) != _attempt_of(job)
+
+
+def _attempt_of(job: Job) -> str | None:
+    return utcformat(job.started_at) if job.started_at is not None else None
+
+
+def is_work_horse(job: Job) -> bool:
+    """Whether this process is a work horse that ``job``'s worker forked for it (a
+    fork-per-job ``rq worker``), not the worker itself (SimpleWorker, ThreadWorker)."""
+    key = f"{Worker.redis_worker_namespace_prefix}{job.worker_name}"
+    pid = job.connection.hget(key, "pid")
+    return pid is not None and int(pid) == os.getppid()
+
+
+def fail_for_good(job: Job | None) -> None:
+    """Make the exception about to leave the job fail it without a retry: the game has
+    ended ``failed`` in the database, so running the job again would change nothing.
+    (RQ's ``Retry`` has no per-exception rule; the worker asks ``retries_left``.)"""
+    if job is not None:
+        job.retries_left = 0
+
+
+def connect_redis(url: str | None = None, *, timeout: float = 5.0) -> redis.Redis:
+    """A client for ``url`` (default ``REDIS_URL``), checked with a PING.
+
+    ``redis://``, ``rediss://`` (TLS; ``?ssl_cert_reqs=none`` for a self-signed
+    certificate), passwords in the URL and ``unix://`` sockets all work. Timeouts
+    are short so an unreachable host fails in seconds instead of hanging.
+    """
+    url = url or get_settings().redis_url
+    try:
+        client = redis.Redis.from_url(
+            url,
+            socket_connect_timeout=timeout,
+            socket_timeout=max(timeout, 30.0),  # blocking pops wait longer than this
+            health_check_interval=30,
+        )
+        client.ping()
+    except (ValueError, TypeError) as exc:  # TypeError: a query option redis-py lacks
+        raise ConfigError(f"REDIS_URL={mask_url(url)!r} is not a Redis URL: {exc}") from None
+    except redis.RedisError as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise QueueError(f"cannot reach Redis at {mask_url(url)}: {reason}") from None
+    return client
+
+
+def game_queue(priority: str, connection: redis.Redis) -> Queue:
+    try:
+        name = QUEUE_NAMES[priority]
+    except KeyError:
+        raise ValueError(f"priority must be high, normal or low, not {priority!r}") from None
+    return Queue(name, connection=connection, serializer=SERIALIZER)
+
+
+def job_timeout(max_rounds: int, settings: Settings | None = None) -> int:
+    """Seconds a game job may run before RQ kills it, sized to the game.
+
+    Every provider call is already bounded by the move timeout, so this only
+    catches a job that hangs for other reasons; it must never cut a slow but
+    healthy game, hence twice the longest plausible game plus ten minutes
+    (RQ's default, 180 s, would kill most real LLM games).
+    """
+    settings = settings or get_settings()
+    return int(max_rounds * settings.move_timeout * 2 + 600)
+
+
+def retry_policy(rng: random.Random | None = None) -> Retry:
+    """Re-runs for a job that raised (database or Redis down; the game itself turns
+    provider trouble into ``void``): three more tries, backing off exponentially
+    with jitter so that a batch hit by one outage does not come back all at once."""
+    rng = rng or random.Random()
+    return Retry(max=3, interval=[int(base * rng.uniform(0.5, 1.5)) for base in (15, 60, 240)])
+
+
+def enqueue_games(
+    game_ids: Sequence[str],
+    *,
+    max_rounds: int,
+    priority: str = "normal",
+    connection: redis.Redis,
+    at: datetime | None = None,
+    settings: Settings | None = None,
+) -> int:
+    """Enqueue one ``run_game`` job per game id, pipelined in chunks; returns the count.
+
+    ``at`` schedules them instead (workers need ``--with-scheduler``).
+    """
+    queue = game_queue(priority, connection)
+    timeout = job_timeout(max_rounds, settings)
+    for start in range(0, len(game_ids), ENQUEUE_CHUNK):
+        chunk = game_ids[start : start + ENQUEUE_CHUNK]
+        with connection.pipeline() as pipe:
+            if at is None:
+                queue.enqueue_many([_job_data(gid, timeout) for gid in chunk], pipeline=pipe)
+            else:
+                for gid in chunk:
+                    job = queue.create_job(
+                        RUN_GAME, args=(gid,), job_id=gid, **_job_options(timeout)
+                    )
+                    queue.schedule_job(job, at, pipeline=pipe)
+            pipe.execute()
+    return len(game_ids)
+
+
+def enqueue_game_with_callbacks(
+    game_id: str,
+    *,
+    max_rounds: int,
+    priority: str = "normal",
+    connection: redis.Redis,
+    on_success: str,
+    on_failure: str,
+    settings: Settings | None = None,
+) -> Job:
+    """Enqueue one ``run_game`` job whose end calls ``on_success`` / ``on_failure``
+    (dotted paths, stored by name in the job hash whatever the serializer), e.g. the
+    placement ladder choosing its next game. The caller makes sure no job is left
+    under the same id: :func:`snakebench.services.batch_control.enqueue_missing` deletes a dead
+    one first, a dead worker's included (``Job.delete`` cannot)."""
+    queue = game_queue(priority, connection)
+    job = queue.create_job(
+        RUN_GAME,
+        args=(game_id,),
+        job_id=game_id,
+        on_success=Callback(on_success, timeout=CALLBACK_TIMEOUT),
+        on_failure=Callback(on_failure, timeout=CALLBACK_TIMEOUT),
+        **_job_options(job_timeout(max_rounds, settings)),
+    )
+    return queue.enqueue_job(job)
+
+
+def _job_options(timeout: int) -> dict[str, Any]:
+    return {
+        "timeout": timeout,
+        "result_ttl": RESULT_TTL,
+        "failure_ttl": FAILURE_TTL,
+        "retry": retry_policy(),
+    }
+
+
+def _job_data(game_id: str, timeout: int) -> Any:
+    return Queue.prepare_data(RUN_GAME, args=(game_id,), job_id=game_id, **_job_options(timeout))
+
+
+def job_statuses(game_ids: Iterable[str], connection: redis.Redis) -> dict[str, str | None]:
+    """Each game's job status as RQ holds it (None: no job), pipelined: one round
+    trip per chunk of ids, whatever the batch size."""
+    found: dict[str, str | None] = {}
+    ids = list(game_ids)
+    for start in range(0, len(ids), ENQUEUE_CHUNK):
+        chunk = ids[start : start + ENQUEUE_CHUNK]
+        with connection.pipeline() as pipe:
+            for gid in chunk:
+                pipe.hget(Job.key_for(gid), "status")
+            statuses = pipe.execute()
+        found.update(
+            (gid, None if s is None else s.decode()) for gid, s in zip(chunk, statuses, strict=True)
+        )
+    return found
+
+
+def live_job_ids(game_ids: Iterable[str], connection: redis.Redis) -> set[str]:
+    """The games among ``game_ids`` that RQ still holds as queued, started,
+    scheduled or deferred jobs."""
+    return live_of(job_statuses(game_ids, connection))
+
+
+def live_of(statuses: dict[str, str | None]) -> set[str]:
+    return {gid for gid, status in statuses.items() if _is_live(status)}
+
+
+def _is_live(status: str | None) -> bool:
+    return status is not None and status in {s.value for s in LIVE_STATUSES}

@@ -1,0 +1,433 @@
+"""Bringing Redis back in line with the database: reconcile, cancel, retry, purge.
+
+The database says what should happen to each game; Redis only carries jobs. So every
+operation here changes the database first (in one transaction, counters included) and
+then makes Redis agree: a job for a game that should run is (re-)enqueued under the
+game's id, a job for a cancelled game is dropped or stopped. If Redis is lost half-way,
+running :func:`reconcile` again finishes the job.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from rq import Queue
+from rq.command import send_stop_job_command
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.intermediate_queue import IntermediateQueue
+from rq.job import Job, JobStatus
+from rq.registry import (
+    BaseRegistry,
+    CanceledJobRegistry,
+    DeferredJobRegistry,
+    FailedJobRegistry,
+    FinishedJobRegistry,
+    ScheduledJobRegistry,
+    StartedJobRegistry,
+)
+from rq.results import Result
+from rq.utils import parse_composite_key
+
+from snakebench.config import Settings
+from snakebench.queueing import (
+    ENQUEUE_CHUNK,
+    EVALUATION_ON_FAILURE,
+    EVALUATION_ON_SUCCESS,
+    SERIALIZER,
+    WORKER_QUEUES,
+    QueueError,
+    enqueue_game_with_callbacks,
+    enqueue_games,
+    job_statuses,
+    live_of,
+)
+from snakebench.store import (
+    Batch,
+    active_batch_games,
+    batch_max_rounds,
+    cancel_batch_games,
+    get_batch,
+    requeue_batch_games,
+    supersede_runs,
+)
+
+
+def enqueue_batch_games(
+    batch: Batch,
+    game_ids: Sequence[str],
+    connection: redis.Redis,
+    *,
+    at: datetime | None = None,
+    settings: Settings | None = None,
+) -> int:
+    """Enqueue these games of ``batch`` on its priority's queue (pipelined).
+
+    An evaluation's game gets its callbacks again, whoever enqueues it (reconcile after
+    a lost Redis, retry): without them the ladder would stop at that game.
+    """
+    if not game_ids:
+        return 0
+    params = batch.params or {}
+    if params.get("evaluation"):
+        for game_id in game_ids:
+            enqueue_game_with_callbacks(
+                game_id,
+                max_rounds=batch_max_rounds(batch.id),
+                priority=str(params.get("priority", "normal")),
+                connection=connection,
+                on_success=EVALUATION_ON_SUCCESS,
+                on_failure=EVALUATION_ON_FAILURE,
+                settings=settings,
+            )
+        return len(game_ids)
+    return enqueue_games(
+        game_ids,
+        max_rounds=batch_max_rounds(batch.id),
+        priority=str((batch.params or {}).get("priority", "normal")),
+        connection=connection,
+        at=at,
+        settings=settings,
+    )
+
+
+def reconcile(
+    connection: redis.Redis, *, batch_id: str | None = None, settings: Settings | None = None
+) -> list[str]:
+    """Re-enqueue every ``queued`` or ``running`` batch game that has no live job in
+    Redis (after a flushed Redis or a worker that died for good), and move every live
+    evaluation on (:func:`snakebench.services.evaluation.advance`, idempotent); return the ids
+    enqueued.
+
+    Games of a batch run with ``--sync`` are skipped unless that batch is named: they
+    have no job by design, and their own process is playing them.
+    """
+    enqueued: list[str] = []
+    for batch, game_ids in _unfinished(batch_id):
+        at = _still_ahead((batch.params or {}).get("at"))
+        enqueued += enqueue_missing(batch, game_ids, connection, at=at, settings=settings)
+    from snakebench.services.evaluation import advance_live  # it imports this module
+
+    # A ladder whose last game's callback never ran (lost, or its work horse killed)
+    # has nothing left to re-enqueue: moving it on is what repairs it.
+    moved = advance_live(connection, batch_id=batch_id, settings=settings)
+    return enqueued + [gid for gid in moved if gid not in enqueued]
+
+
+def games_without_jobs(connection: redis.Redis, *, limit: int = 10_000) -> int:
+    """How many ``queued`` or ``running`` batch games have no live job in Redis: what
+    :func:`reconcile` would enqueue again (a flushed or replaced Redis, a dead worker's
+    game). Reads no more than ``limit`` games, so a status stays quick at any size; a
+    batch being submitted right now may show here for a moment."""
+    found = 0
+    for _batch, game_ids in _unfinished():
+        ids = game_ids[:limit]
+        limit -= len(ids)
+        found += len(ids) - len(live_games(ids, connection))
+        if limit <= 0:
+            break
+    return found
+
+
+def _unfinished(batch_id: str | None = None) -> Iterator[tuple[Batch, list[str]]]:
+    """Each batch with ``queued`` or ``running`` games, and those games: the ones
+    :func:`reconcile` looks after. A batch run with ``--sync`` is left out unless it is
+    the one named: its games have no job by design, their own process plays them."""
+    for found_batch, game_ids in active_batch_games(batch_id).items():
+        batch = get_batch(found_batch)
+        if batch_id is None and (batch.params or {}).get("mode") == "sync":
+            continue
+        yield batch, game_ids
+
+
+def _still_ahead(scheduled: object) -> datetime | None:
+    """The batch's ``--at`` time if it is still in the future (jobs then wait for it)."""
+    if not isinstance(scheduled, str):
+        return None
+    when = datetime.fromisoformat(scheduled)
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return when if when > datetime.now(UTC) else None
+
+
+def enqueue_missing(
+    batch: Batch,
+    game_ids: Sequence[str],
+    connection: redis.Redis,
+    *,
+    at: datetime | None = None,
+    settings: Settings | None = None,
+) -> list[str]:
+    """Enqueue a fresh job for each of ``game_ids`` that has no live one (deleting any
+    dead job, finished, failed or stopped, left under the same id); return those ids.
+
+    Submit, reconcile and retry all come through here, under the batch's lock: two
+    processes that both saw "no live job" would both enqueue, and a game queued twice
+    could be played (and paid for) twice.
+    """
+    with batch_lock(connection, batch.id):
+        live = live_games(game_ids, connection)
+        missing = [gid for gid in game_ids if gid not in live]
+        _delete_jobs(missing, connection)
+        # A run of these games still going somewhere (its worker cut off, not dead) must
+        # not play on beside the new one: the next token makes it stale.
+        supersede_runs(missing)
+        enqueue_batch_games(batch, missing, connection, at=at, settings=settings)
+    return missing
+
+
+def live_games(game_ids: Sequence[str], connection: redis.Redis) -> set[str]:
+    """The games among ``game_ids`` whose job RQ still holds, less two kinds of dead one:
+    a job still ``started`` whose worker stopped heartbeating (its started-registry
+    entry lapsed) is abandoned now, as RQ's own maintenance would find minutes later;
+    and a ``scheduled`` job (a retry) long overdue, which means no scheduler is running
+    (the worker holding the lock was killed; the others retry the lock only every ten
+    minutes): enqueued afresh, the game runs now; and a ``queued`` job stranded in RQ's
+    intermediate list (a worker stopped between taking it and starting it)."""
+    statuses = job_statuses(game_ids, connection)
+    started = {gid for gid, status in statuses.items() if status == "started"}
+    queued = {gid for gid, status in statuses.items() if status == "queued"}
+    dead = (started - _heartbeating(connection)) | _overdue_scheduled(connection)
+    return live_of(statuses) - dead - _stranded(connection, queued)
+
+
+SCHEDULER_GRACE = 60.0  # seconds a due job may wait for the scheduler's next pass
+
+
+def _overdue_scheduled(connection: redis.Redis) -> set[str]:
+    """Scheduled jobs due more than :data:`SCHEDULER_GRACE` ago (no scheduler moved them)."""
+    due_before = time.time() - SCHEDULER_GRACE
+    overdue: set[str] = set()
+    for name in WORKER_QUEUES:
+        key = ScheduledJobRegistry(name, connection=connection).key  # type: ignore[no-untyped-call]
+        entries: list[bytes] = connection.zrangebyscore(key, "-inf", due_before)  # type: ignore[assignment]
+        overdue.update(entry.decode() for entry in entries)
+    return overdue
+
+
+def _stranded(connection: redis.Redis, queued: set[str]) -> set[str]:
+    """Queued jobs a worker took off its queue into RQ's intermediate list but never
+    started, by RQ's own rule: seen there, unstarted, for over a minute (the first look
+    only marks them). RQ's maintenance applies it only every ten minutes or so. The
+    id leaves the intermediate list, so RQ does not enqueue it a second time."""
+    stranded: set[str] = set()
+    for name in WORKER_QUEUES:
+        queue = Queue(name, connection=connection, serializer=SERIALIZER)
+        waiting = IntermediateQueue(queue.key, connection)
+        for job_id in set(waiting.get_job_ids()) & queued:
+            if job_id in queue.started_job_registry or waiting.set_first_seen(job_id):
+                continue
+            if waiting.should_be_cleaned_up(job_id):
+                waiting.remove(job_id)
+                stranded.add(job_id)
+    return stranded
+
+
+def _heartbeating(connection: redis.Redis) -> set[str]:
+    """Jobs whose worker heartbeat keeps their started-registry entry in the future."""
+    now = time.time()
+    beating: set[str] = set()
+    for name in WORKER_QUEUES:
+        key = StartedJobRegistry(name, connection=connection).key
+        entries: list[bytes] = connection.zrangebyscore(key, now, "+inf")  # type: ignore[assignment]
+        beating.update(parse_composite_key(entry.decode())[0] for entry in entries)
+    return beating
+
+
+LOCK_TTL = 15  # seconds: a holder that died (SIGKILL, a lost machine) frees it by then
+LOCK_WAIT = 60.0  # seconds to wait for another process enqueueing the same batch
+
+
+@contextmanager
+def batch_lock(
+    connection: redis.Redis, batch_id: str, *, wait: float = LOCK_WAIT
+) -> Iterator[None]:
+    """Hold the batch's enqueue lock (``SET NX EX`` with a token, in Redis, where the
+    jobs are); :class:`QueueError` if another process keeps it longer than ``wait``.
+
+    The lock lives :data:`LOCK_TTL` seconds and is renewed every third of that while
+    its holder runs, so a long enqueue keeps it and a holder that dies without a word
+    (a crashed dispatcher) gives it up within seconds, not minutes."""
+    key, token = f"snakebench:enqueue-lock:{batch_id}", uuid.uuid4().hex
+    deadline = time.monotonic() + wait
+    while not connection.set(key, token, nx=True, ex=LOCK_TTL):
+        if time.monotonic() > deadline:
+            raise QueueError(f"batch {batch_id} is being enqueued by another process; try later")
+        time.sleep(0.05)
+    done = threading.Event()
+    renewer = threading.Thread(target=_renew, args=(connection, key, token, done), daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        done.set()
+        renewer.join()
+        _release(connection, key, token)
+
+
+def _renew(connection: redis.Redis, key: str, token: str, done: threading.Event) -> None:
+    """Extend the lock while it is still ours, until ``done``."""
+    while not done.wait(LOCK_TTL / 3):
+        with suppress(redis.RedisError), connection.pipeline() as pipe:
+            pipe.watch(key)  # type: ignore[no-untyped-call]
+            if pipe.get(key) != token.encode():
+                return  # lost (expired and taken): nothing of ours to extend
+            pipe.multi()
+            pipe.expire(key, LOCK_TTL)
+            pipe.execute()
+
+
+def _release(connection: redis.Redis, key: str, token: str) -> None:
+    """Delete the lock if it is still ours (it may have expired and been taken)."""
+    with connection.pipeline() as pipe, suppress(redis.WatchError):
+        pipe.watch(key)  # type: ignore[no-untyped-call]
+        if pipe.get(key) == token.encode():
+            pipe.multi()
+            pipe.delete(key)
+            pipe.execute()
+
+
+def cancel_batch(
+    batch_id: str, connection: redis.Redis, *, reason: str = "its batch was cancelled"
+) -> int:
+    """Cancel every queued or running game of the batch: marked ``cancelled`` in the
+    database first (so a job that starts meanwhile plays nothing), then queued and
+    scheduled jobs are removed from Redis and running ones stopped. Returns how many
+    games were cancelled. A game that still ends afterwards is not recorded.
+
+    An evaluation's batch ends its evaluation too (``cancelled``, error ``reason``), in
+    the same transaction as its games: RQ runs no callback for a stopped or cancelled
+    job, so the ladder would otherwise wait forever for its next step.
+    """
+    if (get_batch(batch_id).params or {}).get("evaluation"):
+        from snakebench.services.evaluation import cancel_evaluation_games  # it imports this module
+
+        cancelled = cancel_evaluation_games(batch_id, reason)
+    else:
+        cancelled = cancel_batch_games(batch_id)
+    running: list[str] = []
+    for jobs in _fetched(cancelled, connection):
+        running += _cancel_waiting(jobs, connection)
+    for job_id in running:
+        # A job that ended meanwhile cannot be stopped; its result is refused anyway.
+        with suppress(InvalidJobOperation, NoSuchJobError):
+            send_stop_job_command(connection, job_id, serializer=SERIALIZER)
+    return len(cancelled)
+
+
+# Where a waiting job sits, by status: taken out of there when it is cancelled.
+_WAITING_REGISTRIES: dict[JobStatus, type[BaseRegistry]] = {
+    JobStatus.SCHEDULED: ScheduledJobRegistry,
+    JobStatus.DEFERRED: DeferredJobRegistry,
+}
+
+
+def _cancel_waiting(jobs: list[Job], connection: redis.Redis) -> list[str]:
+    """Cancel the jobs still waiting (queued, scheduled, deferred) as ``Job.cancel``
+    does, but in ONE pipeline with no read per job (10,000 jobs in a second, not
+    many); return the ids of those already started, which must be stopped instead."""
+    started: list[str] = []
+    with connection.pipeline() as pipe:
+        for job in jobs:
+            status = job.get_status(refresh=False)
+            if status == JobStatus.STARTED:
+                started.append(job.id)
+                continue
+            if status == JobStatus.QUEUED:
+                Queue(job.origin, connection=connection).remove(job.id, pipeline=pipe)
+            elif status in _WAITING_REGISTRIES:
+                registry = _WAITING_REGISTRIES[status](job.origin, connection=connection)
+                registry.remove(job.id, pipeline=pipe)
+            else:
+                continue  # ended already
+            job.set_status(JobStatus.CANCELED, pipeline=pipe)
+            CanceledJobRegistry(job.origin, connection=connection).add(job, pipeline=pipe)
+        pipe.execute()
+    return started
+
+
+def retry_batch(batch_id: str, connection: redis.Redis, settings: Settings | None = None) -> int:
+    """Put the batch's ``failed`` and ``void`` games back to ``queued`` under the same
+    ids and enqueue them again; returns how many. Refused for an evaluation's batch:
+    its ladder has replaced those games already."""
+    batch = get_batch(batch_id)
+    params = batch.params or {}
+    if params.get("evaluation"):
+        from snakebench.services.batches import BatchError  # it imports this module
+
+        model = params.get("model", "MODEL")
+        raise BatchError(
+            f"batch {batch_id} is an evaluation's: its ladder already replaced its failed "
+            f"and void games; to re-drive it use: snakebench evaluate --resume {model}"
+        )
+    requeued = requeue_batch_games(batch_id)
+    enqueue_missing(batch, requeued, connection, settings=settings)
+    return len(requeued)
+
+
+# The registries purge empties besides the queues themselves.
+_PURGED_REGISTRIES: dict[str, type[BaseRegistry]] = {
+    "scheduled": ScheduledJobRegistry,
+    "failed": FailedJobRegistry,
+    "finished": FinishedJobRegistry,
+}
+
+
+def purge(connection: redis.Redis) -> dict[str, int]:
+    """Empty the three game queues and their scheduled, failed and finished registries,
+    deleting those jobs; running jobs and the database are left alone (queued games
+    stay ``queued``: :func:`reconcile` would enqueue them again). Returns counts."""
+    counts: dict[str, int] = dict.fromkeys([*WORKER_QUEUES, *_PURGED_REGISTRIES], 0)
+    for name in WORKER_QUEUES:
+        queue = Queue(name, connection=connection, serializer=SERIALIZER)
+        queued = queue.get_job_ids()
+        connection.delete(queue.key)
+        _delete_jobs(queued, connection)
+        counts[name] = len(queued)
+        for label, registry_class in _PURGED_REGISTRIES.items():
+            registry = registry_class(queue=queue)
+            held = registry.get_job_ids()
+            _delete_jobs(held, connection)
+            connection.delete(registry.key)
+            counts[label] += len(held)
+    return counts
+
+
+def _delete_jobs(job_ids: Sequence[str], connection: redis.Redis) -> None:
+    """Delete these jobs (hash, results, registry entries), pipelined per chunk."""
+    for jobs in _fetched(job_ids, connection):
+        with connection.pipeline() as pipe:
+            for job in jobs:
+                try:
+                    # remove_from_queue: a scheduler may have just moved an overdue
+                    # job into its queue; the id must not end up listed twice.
+                    job.delete(pipeline=pipe, remove_from_queue=True)
+                except ValueError:  # RQ cannot find the expired execution of a dead worker
+                    _delete_dead_job(job, pipe, connection)
+            pipe.execute()
+
+
+def _delete_dead_job(job: Job, pipe: Any, connection: redis.Redis) -> None:
+    """What ``Job.delete`` does, by hand, for a job whose worker died so long ago that
+    its execution record expired: its started-registry entries, then its keys."""
+    for name in WORKER_QUEUES:
+        key = StartedJobRegistry(name, connection=connection).key
+        entries: list[bytes] = connection.zrange(key, 0, -1)  # type: ignore[assignment]
+        mine = [e for e in entries if parse_composite_key(e.decode())[0] == job.id]
+        if mine:
+            pipe.zrem(key, *mine)
+    results = Result.get_key(job.id)  # type: ignore[no-untyped-call]
+    pipe.delete(job.key, job.execution_registry.key, results)
+
+
+def _fetched(job_ids: Sequence[str], connection: redis.Redis) -> Iterator[list[Job]]:
+    """The jobs that exist among ``job_ids``, fetched a pipelined chunk at a time."""
+    for start in range(0, len(job_ids), ENQUEUE_CHUNK):
+        chunk = job_ids[start : start + ENQUEUE_CHUNK]
+        found = Job.fetch_many(chunk, connection=connection, serializer=SERIALIZER)
+        yield [job for job in found if job is not None]

@@ -1,0 +1,308 @@
+"""Batches: many games between two models, created in bulk and run as RQ jobs.
+
+The order of things follows the architecture's contract (the database is the truth,
+Redis only transport): :func:`create_batch_games` validates everything and writes the
+batch, its games and their participants in one transaction, touching no Redis;
+:func:`enqueue_batch` then enqueues one job per queued game (job id = game id, payload
+= the id). A crash between the two, or a lost Redis, loses nothing: :func:`reconcile`
+re-enqueues what has no live job. Progress is read from the batch row's counters,
+which every game's status change moves in its own transaction, so watching a batch of
+10,000 games costs the same single-row read as watching one of ten.
+
+Library functions expect the store to be open (:func:`snakebench.store.open_store`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import redis
+
+from snakebench.config import Settings, get_settings
+from snakebench.games.players import INVALID_MOVE_POLICIES
+from snakebench.games.simulation import GameParams, check_game, run_stored_game
+from snakebench.queueing import QUEUE_NAMES
+from snakebench.services.batch_control import (
+    cancel_batch,
+    enqueue_missing,
+    purge,
+    reconcile,
+    retry_batch,
+)
+from snakebench.services.budget import check_budget, estimate_cost
+from snakebench.store import (
+    Batch,
+    GameStateError,
+    Model,
+    NewGame,
+    batch_game_ids,
+    create_batch_with_games,
+    get_batch,
+    list_batches,
+    update_batch_params,
+)
+
+MAX_SEED = 2**63 - 1  # seeds are stored as BIGINT
+# Games in one batch: 100,000 are written in under a minute (docs/PERFORMANCE.md, part 3);
+# far beyond that a typo (--count 1000000000) would fill the disk before anything ran.
+MAX_BATCH_GAMES = 100_000
+
+__all__ = [
+    "BatchError",
+    "BatchPlan",
+    "BatchProgress",
+    "BatchSpec",
+    "batch_progress",
+    "cancel_batch",
+    "create_batch_games",
+    "enqueue_batch",
+    "latest_batch_id",
+    "plan_batch",
+    "progress_of",
+    "purge",
+    "reconcile",
+    "retry_batch",
+    "run_batch_sync",
+    "submit_batch",
+    "write_batch",
+]
+
+
+class BatchError(ValueError):
+    """A batch that cannot be dispatched as asked (bad count, priority, budget...)."""
+
+
+@dataclass(frozen=True)
+class BatchSpec:
+    """What to dispatch. ``count`` counts games; with ``mirror`` it must be even, as
+    each seed is played twice, sides swapped (game 2k: A v B, game 2k+1: B v A).
+    ``seed`` makes the batch reproducible: game (or pair, with ``mirror``) i gets
+    ``seed + i``; without it every game (pair) draws its own."""
+
+    model_a: str
+    model_b: str
+    count: int = 10
+    width: int = 10
+    height: int = 10
+    max_rounds: int = 100
+    num_apples: int = 5
+    apple_target: int = 30
+    seed: int | None = None
+    mirror: bool = False
+    priority: str = "normal"
+    max_cost: float | None = None
+    name: str | None = None
+    double_death: str = "score"
+    invalid_move_policy: str = "random"
+
+    def game_params(self) -> GameParams:
+        """The rules every game of the batch is played with."""
+        return GameParams(
+            width=self.width,
+            height=self.height,
+            max_rounds=self.max_rounds,
+            num_apples=self.num_apples,
+            apple_target=self.apple_target,
+            double_death=self.double_death,  # type: ignore[arg-type]  # checked by Rules
+            invalid_move_policy=self.invalid_move_policy,
+        )
+
+    @property
+    def seeds_needed(self) -> int:
+        return self.count // 2 if self.mirror else self.count
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """A batch's state, read from its row's counters (O(1) whatever its size)."""
+
+    batch_id: str
+    total: int
+    queued: int
+    running: int
+    completed: int
+    failed: int
+    void: int
+    cancelled: int
+    cost: float
+    created_at: datetime
+    status: str
+    max_cost: float | None = None
+    name: str | None = None
+
+    @property
+    def done(self) -> int:
+        return self.completed + self.failed + self.void + self.cancelled
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= self.total
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, with ``done`` and ``finished`` included."""
+        data = asdict(self)
+        data["created_at"] = self.created_at.isoformat()
+        return {**data, "done": self.done, "finished": self.finished}
+
+
+def create_batch_games(
+    spec: BatchSpec, settings: Settings | None = None, *, force: bool = False
+) -> Batch:
+    """Validate ``spec``, then write the batch and its games (``queued``) in bulk.
+
+    Everything that would make the games fail is refused before anything is written:
+    count, priority, seeds, rules, unknown or removed models, missing API keys, and an
+    worst-case cost (the estimate) above ``max_cost`` (unless ``force``). Nothing goes to Redis.
+    """
+    plan = plan_batch(spec, settings or get_settings())
+    check_budget(plan.estimate, spec.max_cost, force=force)
+    params = {**asdict(spec), "estimated_cost": plan.estimate}
+    return write_batch(spec, plan.games, params)
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """A validated batch not written yet: its models, games and the most it can cost (its estimate).
+    Tournaments plan one batch per pair and write them all as one."""
+
+    models: list[Model]
+    games: list[NewGame]
+    estimate: float
+
+
+def plan_batch(spec: BatchSpec, settings: Settings) -> BatchPlan:
+    """Check ``spec`` (see :func:`create_batch_games`) and lay out its games; no
+    budget check and nothing written."""
+    _check_spec(spec)
+    models = check_game(spec.model_a, spec.model_b, spec.game_params(), settings)
+    a, b = (model.id for model in models)
+    games = [
+        NewGame(seed=seed, model_ids=(b, a) if swapped else (a, b))
+        for seed in _seeds(spec)
+        for swapped in ((False, True) if spec.mirror else (False,))
+    ]
+    estimate = estimate_cost(models, len(games), spec.game_params().rules())
+    return BatchPlan(models, games, estimate)
+
+
+def write_batch(
+    spec: BatchSpec, games: list[NewGame], params: dict[str, Any], game_type: str = "ladder"
+) -> Batch:
+    """Write one batch of ``games`` played by ``spec``'s rules, name and budget."""
+    columns = asdict(replace(spec.game_params(), game_type=game_type))
+    for key in ("seed", "game_id", "batch_id"):
+        columns.pop(key)
+    return create_batch_with_games(
+        games, settings=columns, name=spec.name, params=params, max_cost=spec.max_cost
+    )
+
+
+def _check_spec(spec: BatchSpec) -> None:
+    if not 1 <= spec.count <= MAX_BATCH_GAMES:
+        raise BatchError(
+            f"count must be between 1 and {MAX_BATCH_GAMES:,} (one batch; submit several "
+            f"for more), got {spec.count:,}"
+        )
+    if spec.mirror and spec.count % 2:
+        raise BatchError(f"with mirror, count must be even (games in pairs), got {spec.count}")
+    if spec.priority not in QUEUE_NAMES:
+        raise BatchError(f"priority must be high, normal or low, not {spec.priority!r}")
+    if spec.invalid_move_policy not in INVALID_MOVE_POLICIES:
+        raise BatchError(
+            f"invalid_move_policy must be random or forfeit, not {spec.invalid_move_policy!r}"
+        )
+    if spec.max_cost is not None and not spec.max_cost > 0:
+        raise BatchError(f"max_cost must be above zero, got {spec.max_cost}")
+    if spec.seed is not None and not 0 <= spec.seed <= MAX_SEED - spec.seeds_needed + 1:
+        raise BatchError(f"seed must be between 0 and {MAX_SEED - spec.seeds_needed + 1}")
+
+
+def _seeds(spec: BatchSpec) -> list[int]:
+    if spec.seed is not None:
+        return [spec.seed + i for i in range(spec.seeds_needed)]
+    return [secrets.randbits(31) for _ in range(spec.seeds_needed)]
+
+
+def enqueue_batch(
+    batch_id: str,
+    connection: redis.Redis,
+    *,
+    at: datetime | None = None,
+    settings: Settings | None = None,
+) -> int:
+    """Enqueue every ``queued`` game of the batch that has no live job yet (pipelined);
+    ``at`` schedules them. Returns how many jobs were enqueued. Safe to repeat, and
+    safe against a concurrent :func:`reconcile`: no game gets two jobs."""
+    batch = get_batch(batch_id)
+    if at is not None:
+        update_batch_params(batch_id, at=at.isoformat())
+    ids = batch_game_ids(batch_id, ("queued",))
+    return len(enqueue_missing(batch, ids, connection, at=at, settings=settings))
+
+
+def submit_batch(
+    spec: BatchSpec,
+    connection: redis.Redis,
+    *,
+    at: datetime | None = None,
+    settings: Settings | None = None,
+    force: bool = False,
+) -> Batch:
+    """:func:`create_batch_games` then :func:`enqueue_batch`."""
+    batch = create_batch_games(spec, settings, force=force)
+    enqueue_batch(batch.id, connection, at=at, settings=settings)
+    return batch
+
+
+def batch_progress(batch_id: str) -> BatchProgress:
+    """The batch's progress from its counters: one single-row read."""
+    return progress_of(get_batch(batch_id))
+
+
+def progress_of(batch: Batch) -> BatchProgress:
+    """:class:`BatchProgress` of a batch row already read (e.g. listed)."""
+    return BatchProgress(
+        batch_id=batch.id,
+        total=batch.total_games,
+        queued=batch.queued,
+        running=batch.running,
+        completed=batch.completed,
+        failed=batch.failed,
+        void=batch.void,
+        cancelled=batch.cancelled,
+        cost=batch.total_cost,
+        created_at=batch.created_at,
+        status=batch.status,
+        max_cost=batch.max_cost,
+        name=batch.name,
+    )
+
+
+def latest_batch_id() -> str | None:
+    """The most recently created batch, if any."""
+    latest = list_batches(limit=1)
+    return latest[0].id if latest else None
+
+
+def run_batch_sync(
+    batch_id: str,
+    settings: Settings | None = None,
+    on_game: Callable[[dict[str, Any]], None] | None = None,
+) -> BatchProgress:
+    """Play each queued game of the batch in this process, one after the other, with
+    no Redis (the seeds' ALWAYS_EAGER mode); ``on_game`` gets each game's summary.
+    Marked ``mode: sync`` so that :func:`reconcile` leaves its games to it."""
+    settings = settings or get_settings()
+    update_batch_params(batch_id, mode="sync")
+    for game_id in batch_game_ids(batch_id, ("queued",)):
+        try:
+            summary = run_stored_game(game_id, settings=settings)
+        except GameStateError:  # cancelled meanwhile: its result does not count
+            continue
+        if on_game is not None:
+            on_game(summary)
+    return batch_progress(batch_id)

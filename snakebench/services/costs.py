@@ -1,0 +1,114 @@
+"""What games cost: per model and per batch, from the spend ledger.
+
+Money and tokens come from the ledger (:mod:`snakebench.games.spending`): one row per provider
+call, written before the call and settled after it, whatever became of its game
+(completed, cancelled, overtaken by another run, killed). So the report adds up to what
+the providers billed; a call whose run died before it was settled counts at its worst
+case and shows as ``unsettled``. Games and moves come from the participants of games
+that recorded an end (completed, void, failed, cancelled); ``recorded`` is the part of
+the money those games' own figures hold, so ``cost - recorded`` is what runs that never
+recorded a result (killed, overtaken) spent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import peewee as pw
+
+from snakebench.store import (
+    Batch,
+    Game,
+    Model,
+    Participant,
+    find_batch_id,
+    get_model,
+    ledger_by_batch,
+    ledger_by_model,
+    participant_sums,
+    rows_of,
+)
+
+ENDED_STATUSES = ("completed", "void", "failed", "cancelled")
+_EMPTY = {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost": 0.0, "unsettled": 0.0}
+
+
+def _ended(batch_id: str | None, model_id: int | None) -> Any:
+    """The WHERE clause: games that recorded an end, narrowed by the filters."""
+    condition = Game.status.in_(list(ENDED_STATUSES))
+    if batch_id is not None:
+        condition &= Game.batch == batch_id
+    if model_id is not None:
+        condition &= Participant.model == model_id
+    return condition
+
+
+def _ratio(amount: float, count: int) -> float | None:
+    return amount / count if count else None
+
+
+def model_costs(batch_id: str | None = None, model_id: int | None = None) -> list[dict[str, Any]]:
+    """Per model: games, moves and recorded cost (participants), provider calls, tokens
+    in and out, cost and its unsettled part (ledger), cost per game and per call;
+    dearest first."""
+    query = (
+        Participant.select(
+            Model.id, pw.fn.COUNT(Participant.id), *participant_sums("moves", "cost")
+        )
+        .join(Game)
+        .switch(Participant)
+        .join(Model)
+        .where(_ended(batch_id, model_id))
+        .group_by(Model.id)
+    )
+    played = {mid: (games, int(moves or 0), float(cost or 0.0)) for mid, games, moves, cost
+              in rows_of(query)}  # fmt: skip
+    ledger = ledger_by_model(batch_id, model_id)
+    models = {m.id: m for m in Model.select().where(Model.id.in_(list({*played, *ledger})))}
+    rows = []
+    for mid, model in models.items():
+        games, moves, recorded = played.get(mid, (0, 0, 0.0))
+        spend = ledger.get(mid, _EMPTY)
+        rows.append(
+            {"model": model.name, "provider": model.provider, "games": games, "moves": moves,
+             **spend, "recorded": recorded, "cost_per_game": _ratio(spend["cost"], games),
+             "cost_per_call": _ratio(spend["cost"], spend["calls"])}
+        )  # fmt: skip
+    return sorted(rows, key=lambda r: (-r["cost"], r["model"]))
+
+
+def batch_costs(batch_id: str | None = None, model_id: int | None = None) -> list[dict[str, Any]]:
+    """Per batch, newest first: games that recorded an end, and the ledger's cost (the
+    filtered model's share with ``model_id``) and unsettled part."""
+    query = (
+        Batch.select(Batch.id, Batch.name, Batch.created_at,
+                     pw.fn.COUNT(pw.fn.DISTINCT(Game.id)))
+        .join(Game, on=(Game.batch == Batch.id))
+        .join(Participant, on=(Participant.game == Game.id))
+        .where(_ended(batch_id, model_id))
+        .group_by(Batch.id, Batch.name, Batch.created_at)
+        .order_by(Batch.created_at.desc(), Batch.id)
+    )  # fmt: skip
+    ledger = ledger_by_batch(batch_id, model_id)
+    rows = []
+    for bid, name, created, games in rows_of(query):
+        spend = ledger.get(bid, _EMPTY)
+        rows.append({"batch_id": bid, "name": name, "created_at": str(created), "games": games,
+                     "cost": spend["cost"], "unsettled": spend["unsettled"]})  # fmt: skip
+    return rows
+
+
+def cost_report(batch: str | None = None, model: str | None = None) -> dict[str, Any]:
+    """Costs per model and per batch, narrowed to a batch (its id or a unique start
+    of it) and/or a model (by name, removed ones included); JSON-ready."""
+    batch_id = find_batch_id(batch) if batch is not None else None
+    model_id = get_model(model).id if model is not None else None
+    models = model_costs(batch_id, model_id)
+    return {
+        "batch": batch_id,
+        "model": model,
+        "models": models,
+        "batches": batch_costs(batch_id, model_id),
+        "total_cost": sum(row["cost"] for row in models),
+        "unsettled": sum(row["unsettled"] for row in models),
+    }
