@@ -3,7 +3,7 @@
 
 After Redis is flushed, replaced or restarted empty, or a worker died for good, the
 database still holds ``queued`` and ``running`` games that no job will ever run.
-:func:`snakebench.services.batches.reconcile` enqueues them again (idempotent, under each batch's
+:func:`snakebench.services.reconcile.reconcile` enqueues them again (idempotent, under each batch's
 lock), so scheduled it is the operator who no longer has to remember to.
 """
 
@@ -16,7 +16,7 @@ from rq import get_current_job
 
 from snakebench.config import get_settings
 from snakebench.queueing import connect_redis
-from snakebench.services.batches import reconcile
+from snakebench.services.reconcile import reconcile
 from snakebench.store import database, open_store_once
 
 

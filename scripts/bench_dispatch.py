@@ -70,9 +70,9 @@ from snakebench.services.batches import (
     enqueue_batch,
     latest_batch_id,
     plan_batch,
-    reconcile,
     write_batch,
 )
+from snakebench.services.reconcile import reconcile
 from snakebench.store import (
     Game,
     NewGame,

@@ -26,8 +26,7 @@ from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT, connection
 from typer.testing import CliRunner, Result
 
 from snakebench.config import Settings
-from snakebench.queueing import connect_redis
-from snakebench.services import batch_control
+from snakebench.queueing import connect_redis, recovery
 from snakebench.store import open_store, upsert_model
 
 Invoke = Callable[..., Result]
@@ -203,7 +202,7 @@ def stopped_jobs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The ids of the jobs sent RQ's stop command (recorded, not sent) during the test."""
     stopped: list[str] = []
     monkeypatch.setattr(
-        batch_control,
+        recovery,
         "send_stop_job_command",
         lambda conn, job_id, serializer: stopped.append(job_id),
     )

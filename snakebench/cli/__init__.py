@@ -55,6 +55,3 @@ def root(
 def main() -> None:
     app(prog_name="snakebench")
 
-
-if __name__ == "__main__":
-    main()

@@ -44,7 +44,6 @@ from snakebench.store import (
     Batch,
     UnknownBatchError,
     UnknownModelError,
-    cancel_batch_games,
     open_store,
     store_exists,
 )
@@ -317,8 +316,8 @@ def _submit_sync(submission: Submission, *, as_json: bool) -> str:
                 batch.id, on_game=lambda _: view.update(batch_progress(batch.id))
             )
     except KeyboardInterrupt:
-        cancelled = cancel_batch_games(batch.id)
-        err.print(f"interrupted: {len(cancelled)} games of batch {batch.id} cancelled")
+        cancelled = cancel_batch(batch.id, None)
+        err.print(f"interrupted: {cancelled} games of batch {batch.id} cancelled")
         raise typer.Exit(130) from None
     finish(final, as_json, report, submission)
     return batch.id

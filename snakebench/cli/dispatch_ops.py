@@ -21,17 +21,16 @@ from snakebench.cli.app import err, print_table
 from snakebench.cli.monitor import summary, summary_line, watch
 from snakebench.cli.terminal import SafeConsole, safe_text
 from snakebench.queueing import WORKER_COMMAND, connect_redis
+from snakebench.queueing.recovery import games_without_jobs, purge
 from snakebench.queueing.status import health_check, health_warnings, queue_status
-from snakebench.services.batch_control import games_without_jobs
 from snakebench.services.batches import (
     BatchProgress,
     cancel_batch,
     latest_batch_id,
     progress_of,
-    purge,
-    reconcile,
     retry_batch,
 )
+from snakebench.services.reconcile import reconcile
 from snakebench.store import (
     UnknownBatchError,
     find_batch_id,

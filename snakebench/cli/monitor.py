@@ -22,13 +22,11 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
-from rq import Worker
 
 from snakebench.cli.terminal import one_line, safe_text, stop_live
 from snakebench.queueing import WORKER_COMMAND
-from snakebench.queueing.status import cannot_run, cannot_run_warnings
-from snakebench.services.batch_control import cancel_batch
-from snakebench.services.batches import BatchProgress, batch_progress
+from snakebench.queueing.status import cannot_run, cannot_run_warnings, registered_worker_count
+from snakebench.services.batches import BatchProgress, batch_progress, enforce_budget
 from snakebench.store import batch_problems, batch_timespan, first_cancel_reason
 
 RATE_WINDOW = 120  # samples (about two minutes at one a second) behind games/min and ETA
@@ -197,7 +195,7 @@ class Notices:
         idle = (
             self.connection is not None
             and progress.queued > 0
-            and Worker.count(connection=self.connection) == 0
+            and registered_worker_count(self.connection) == 0
         )
         said, self._idle = self._idle, idle
         return (
@@ -222,15 +220,6 @@ def problem_line(game_id: str, status: str, error: str | None) -> str:
     """``game ID failed: REASON`` on one line, however the reason was written."""
     reason = one_line(error or "no reason recorded", PROBLEM_REASON_CHARS)
     return f"game {game_id} {status}: {reason}"
-
-
-def enforce_budget(progress: BatchProgress, connection: redis.Redis | None) -> str:
-    """Cancel what is left of a batch that has spent its ``max_cost``; say so."""
-    spent = progress.max_cost is not None and progress.cost >= progress.max_cost
-    if not spent or progress.finished or connection is None:
-        return ""
-    cancelled = cancel_batch(progress.batch_id, connection)
-    return f"budget spent (${progress.cost:.4f}): cancelled {cancelled} remaining games"
 
 
 def summary(progress: BatchProgress) -> dict[str, Any]:

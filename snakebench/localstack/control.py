@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from rq import Queue, Worker
 
 from snakebench.localstack.errors import LocalStackError
 from snakebench.localstack.processes import POLL, stop_processes
 from snakebench.localstack.redis_server import answers_ping
 from snakebench.localstack.state import StackState, load_state, remove_state
-from snakebench.queueing import SERIALIZER, WORKER_QUEUES
+from snakebench.queueing.status import live_worker_count, queue_depths
 
 LOCK_FILE = "stack.lock"
 SOCKET_FILE = "redis.sock"
@@ -147,15 +146,6 @@ def queue_report(url: str) -> dict[str, Any]:
     """Live RQ workers and the depth of each game queue at ``url``."""
     client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
     try:
-        queues = {}
-        for name in WORKER_QUEUES:
-            queue = Queue(name, connection=client, serializer=SERIALIZER)
-            queues[name] = {
-                "queued": queue.count,
-                "started": queue.started_job_registry.count,
-                "failed": queue.failed_job_registry.count,
-            }
-        # Worker.all skips workers whose heartbeat key expired (killed without a goodbye).
-        return {"rq_workers": len(Worker.all(connection=client)), "queues": queues}
+        return {"rq_workers": live_worker_count(client), "queues": queue_depths(client)}
     finally:
         client.close()

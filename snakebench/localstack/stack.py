@@ -31,7 +31,6 @@ from types import FrameType
 from typing import Any
 
 import redis
-from rq import Worker
 
 from snakebench.localstack import LocalStackError
 from snakebench.localstack.control import (
@@ -61,6 +60,7 @@ from snakebench.localstack.redis_server import (
 )
 from snakebench.localstack.state import StackState, remove_state, save_state
 from snakebench.queueing import RUN_GAME, WORKER_COMMAND
+from snakebench.queueing.status import registered_worker_count
 
 __all__ = [
     "DEFAULT_ROOT",
@@ -228,7 +228,7 @@ class LocalStack:
         procs = [p for p, r in self._children if r.role.startswith("worker-")]
 
         def registered() -> bool:
-            return bool(Worker.count(connection=client) >= self.workers)
+            return registered_worker_count(client) >= self.workers
 
         try:
             self._wait(registered, procs, "workers", WORKERS_READY_TIMEOUT)

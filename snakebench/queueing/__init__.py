@@ -323,7 +323,7 @@ def enqueue_game_with_callbacks(
     """Enqueue one ``run_game`` job whose end calls ``on_success`` / ``on_failure``
     (dotted paths, stored by name in the job hash whatever the serializer), e.g. the
     placement ladder choosing its next game. The caller makes sure no job is left
-    under the same id: :func:`snakebench.services.batch_control.enqueue_missing` deletes a dead
+    under the same id: :func:`snakebench.queueing.recovery.enqueue_missing` deletes a dead
     one first, a dead worker's included (``Job.delete`` cannot)."""
     queue = game_queue(priority, connection)
     job = queue.create_job(

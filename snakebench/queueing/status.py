@@ -118,6 +118,31 @@ def queue_status(connection: redis.Redis) -> QueueStatus:
     return status
 
 
+def live_worker_count(connection: redis.Redis) -> int:
+    """RQ workers whose heartbeat has not expired: ``Worker.all`` skips one killed
+    without a goodbye once its key lapses (within minutes)."""
+    return len(Worker.all(connection=connection))
+
+
+def registered_worker_count(connection: redis.Redis) -> int:
+    """RQ workers registered now, read in one command (a worker that just started is
+    counted at once; one killed without a goodbye stays until RQ cleans it up)."""
+    return int(Worker.count(connection=connection))
+
+
+def queue_depths(connection: redis.Redis) -> dict[str, dict[str, int]]:
+    """Per game queue: jobs queued, started and failed."""
+    depths: dict[str, dict[str, int]] = {}
+    for name in WORKER_QUEUES:
+        queue = Queue(name, connection=connection, serializer=SERIALIZER)
+        depths[name] = {
+            "queued": queue.count,
+            "started": queue.started_job_registry.count,
+            "failed": queue.failed_job_registry.count,
+        }
+    return depths
+
+
 def cannot_run(connection: redis.Redis) -> dict[str, list[str]]:
     """Live workers that took game jobs and failed them before SnakeBench's code ran,
     with those games (the check ``dispatch status`` and the monitor warn with)."""

@@ -1,11 +1,17 @@
-"""Batches: many games between two models, created in bulk and run as RQ jobs.
+"""Batches: many games between two models, created in bulk and run as RQ jobs. A
+batch's whole life is here, once, for the CLI, the web API and evaluations alike:
+plan, budget, write and enqueue it; watch its progress and its budget; cancel it;
+retry its failed games. (Reconciling spans batches and evaluations:
+:mod:`snakebench.services.reconcile`.)
 
 The order of things follows the architecture's contract (the database is the truth,
 Redis only transport): :func:`create_batch_games` validates everything and writes the
 batch, its games and their participants in one transaction, touching no Redis;
 :func:`enqueue_batch` then enqueues one job per queued game (job id = game id, payload
-= the id). A crash between the two, or a lost Redis, loses nothing: :func:`reconcile`
-re-enqueues what has no live job. Progress is read from the batch row's counters,
+= the id). A crash between the two, or a lost Redis, loses nothing: reconciling
+re-enqueues what has no live job. Every change goes to the database first (in one
+transaction, counters included), then Redis is made to agree
+(:mod:`snakebench.queueing.recovery`). Progress is read from the batch row's counters,
 which every game's status change moves in its own transaction, so watching a batch of
 10,000 games costs the same single-row read as watching one of ten.
 
@@ -26,13 +32,7 @@ from snakebench.config import Settings, get_settings
 from snakebench.games.players import INVALID_MOVE_POLICIES
 from snakebench.games.simulation import GameParams, check_game, run_stored_game
 from snakebench.queueing import QUEUE_NAMES
-from snakebench.services.batch_control import (
-    cancel_batch,
-    enqueue_missing,
-    purge,
-    reconcile,
-    retry_batch,
-)
+from snakebench.queueing.recovery import enqueue_missing, stop_jobs
 from snakebench.services.budget import check_budget, estimate_cost
 from snakebench.store import (
     Batch,
@@ -43,8 +43,10 @@ from snakebench.store import (
     create_batch_with_games,
     get_batch,
     list_batches,
+    requeue_batch_games,
     update_batch_params,
 )
+from snakebench.store.evaluation_queries import cancel_games_of_batch
 
 MAX_SEED = 2**63 - 1  # seeds are stored as BIGINT
 # Games in one batch: 100,000 are written in under a minute (docs/PERFORMANCE.md, part 3);
@@ -59,12 +61,11 @@ __all__ = [
     "batch_progress",
     "cancel_batch",
     "create_batch_games",
+    "enforce_budget",
     "enqueue_batch",
     "latest_batch_id",
     "plan_batch",
     "progress_of",
-    "purge",
-    "reconcile",
     "retry_batch",
     "run_batch_sync",
     "submit_batch",
@@ -236,7 +237,7 @@ def enqueue_batch(
 ) -> int:
     """Enqueue every ``queued`` game of the batch that has no live job yet (pipelined);
     ``at`` schedules them. Returns how many jobs were enqueued. Safe to repeat, and
-    safe against a concurrent :func:`reconcile`: no game gets two jobs."""
+    safe against a concurrent reconcile: no game gets two jobs."""
     batch = get_batch(batch_id)
     if at is not None:
         update_batch_params(batch_id, at=at.isoformat())
@@ -295,7 +296,7 @@ def run_batch_sync(
 ) -> BatchProgress:
     """Play each queued game of the batch in this process, one after the other, with
     no Redis (the seeds' ALWAYS_EAGER mode); ``on_game`` gets each game's summary.
-    Marked ``mode: sync`` so that :func:`reconcile` leaves its games to it."""
+    Marked ``mode: sync`` so that reconciling leaves its games to it."""
     settings = settings or get_settings()
     update_batch_params(batch_id, mode="sync")
     for game_id in batch_game_ids(batch_id, ("queued",)):
@@ -306,3 +307,51 @@ def run_batch_sync(
         if on_game is not None:
             on_game(summary)
     return batch_progress(batch_id)
+
+
+def cancel_batch(
+    batch_id: str, connection: redis.Redis | None, *, reason: str = "its batch was cancelled"
+) -> int:
+    """Cancel every queued or running game of the batch: marked ``cancelled`` in the
+    database first (so a job that starts meanwhile plays nothing), then queued and
+    scheduled jobs are removed from Redis and running ones stopped. Returns how many
+    games were cancelled. A game that still ends afterwards is not recorded. Without a
+    ``connection`` (a batch played with ``--sync``) only the database changes: a queued
+    job then finds its game cancelled and plays nothing, a running one plays on to its
+    end and its result is refused.
+
+    An evaluation's batch ends its evaluation too (``cancelled``, error ``reason``), in
+    the same transaction as its games (:func:`cancel_games_of_batch`).
+    """
+    cancelled = cancel_games_of_batch(batch_id, reason)
+    if connection is not None:
+        stop_jobs(cancelled, connection)
+    return len(cancelled)
+
+
+def enforce_budget(progress: BatchProgress, connection: redis.Redis | None) -> str:
+    """Cancel what is left of a batch that has spent its ``max_cost``; say so (the
+    monitor shows the line). The per-call caps stop every provider call that could
+    pass the budget; this ends the games still queued behind them."""
+    spent = progress.max_cost is not None and progress.cost >= progress.max_cost
+    if not spent or progress.finished or connection is None:
+        return ""
+    cancelled = cancel_batch(progress.batch_id, connection)
+    return f"budget spent (${progress.cost:.4f}): cancelled {cancelled} remaining games"
+
+
+def retry_batch(batch_id: str, connection: redis.Redis, settings: Settings | None = None) -> int:
+    """Put the batch's ``failed`` and ``void`` games back to ``queued`` under the same
+    ids and enqueue them again; returns how many. Refused for an evaluation's batch:
+    its ladder has replaced those games already."""
+    batch = get_batch(batch_id)
+    params = batch.params or {}
+    if params.get("evaluation"):
+        model = params.get("model", "MODEL")
+        raise BatchError(
+            f"batch {batch_id} is an evaluation's: its ladder already replaced its failed "
+            f"and void games; to re-drive it use: snakebench evaluate --resume {model}"
+        )
+    requeued = requeue_batch_games(batch_id)
+    enqueue_missing(batch, requeued, connection, settings=settings)
+    return len(requeued)

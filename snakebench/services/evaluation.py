@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -37,7 +37,8 @@ import redis
 from snakebench.config import Settings, get_settings
 from snakebench.games.simulation import GameParams, check_game, run_stored_game
 from snakebench.queueing import EVALUATION_ON_FAILURE, EVALUATION_ON_SUCCESS
-from snakebench.services.batch_control import cancel_batch, enqueue_missing
+from snakebench.queueing.recovery import enqueue_missing
+from snakebench.services.batches import cancel_batch
 from snakebench.services.evaluation_opponents import (
     MAX_GAMES_PER_OPPONENT,
     Rated,
@@ -45,26 +46,28 @@ from snakebench.services.evaluation_opponents import (
     match_quality,
 )
 from snakebench.store import (
-    Batch,
     Evaluation,
-    Game,
     GameStateError,
     Model,
-    Participant,
-    cancel_batch_games,
     create_batch,
     create_game,
     get_active_model,
     transaction,
-    utcnow,
 )
 from snakebench.store.evaluation_queries import (
     LIVE_EVALUATION,
     EvaluationError,
+    claim_step,
+    create_evaluation,
+    evaluation_batch,
+    evaluation_games,
     evaluation_of_game,
+    finish_evaluation,
     get_evaluation,
+    live_evaluation_of,
     live_evaluations,
     locked,
+    mark_testing,
     pool,
 )
 
@@ -77,7 +80,6 @@ __all__ = [
     "advance",
     "advance_live",
     "cancel_evaluation",
-    "cancel_evaluation_games",
     "choose_opponent",
     "evaluation_of_game",
     "get_evaluation",
@@ -134,16 +136,7 @@ def start_evaluation(
         # serializes them, on PostgreSQL the model's row lock does.
         locked(Model, model.id)
         _refuse_live(model)
-        marked = (
-            Model.update(test_status="testing", updated_at=utcnow())
-            .where(
-                (Model.id == model.id)
-                & (Model.is_active == True)  # noqa: E712 (peewee)
-                & (Model.test_status != "retired")
-            )
-            .execute()
-        )
-        if not marked:
+        if not mark_testing(model):
             raise EvaluationError(f"model {name!r} was removed or retired meanwhile")
         batch = create_batch(
             name=f"evaluation of {name}",
@@ -151,16 +144,11 @@ def start_evaluation(
                     "priority": priority, **({"mode": "sync"} if sync else {})},
             total_games=games,
         )  # fmt: skip
-        evaluation = Evaluation.create(model=model.id, batch=batch.id, games_target=games)
-    return evaluation
+        return create_evaluation(model, batch.id, games)
 
 
 def _refuse_live(model: Model) -> None:
-    live = (
-        Evaluation.select()
-        .where((Evaluation.model == model.id) & Evaluation.status.in_(LIVE_EVALUATION))
-        .first()
-    )
+    live = live_evaluation_of(model)
     if live is not None:
         raise EvaluationError(
             f"model {model.name!r} is already being evaluated (evaluation {live.id}, "
@@ -209,7 +197,7 @@ def advance(
     Idempotent: the evaluation's row is locked for the decision (PostgreSQL: FOR
     UPDATE; SQLite: BEGIN IMMEDIATE), the ``games_started`` counter is claimed by a
     conditional UPDATE that also requires a live evaluation, and enqueueing goes
-    through :func:`snakebench.services.batch_control.enqueue_missing` (the batch's lock, only
+    through :func:`snakebench.queueing.recovery.enqueue_missing` (the batch's lock, only
     games with no live job, a dead worker's job cleared first). So two calls for the
     same finished game create one next game, an evaluation cancelled meanwhile never
     comes back, and a lost callback, a killed work horse or a game reconciled without
@@ -227,66 +215,42 @@ def _advance_in_db(evaluation_id: int) -> Step:
         ev: Evaluation = locked(Evaluation, evaluation_id)
         if ev.status not in LIVE_EVALUATION:
             return Step(ev.id, ev.status)
-        model = Model.get_by_id(ev.model_id)
+        model: Model = ev.model
         if not model.is_active or model.test_status == "retired":
             why = "retired" if model.test_status == "retired" else "removed"
-            return Step(ev.id, _finish(ev, "cancelled", f"model {model.name!r} was {why}"))
-        games = _games(ev)
+            return Step(
+                ev.id, finish_evaluation(ev, "cancelled", f"model {model.name!r} was {why}")
+            )
+        games = evaluation_games(ev)
         pending = tuple(gid for gid, status, _ in games if status in ("queued", "running"))
         if pending:
             return Step(ev.id, ev.status, pending=pending)
         played = Counter(opp for _, status, opp in games if status == "completed")
         if sum(played.values()) >= ev.games_target:
-            return Step(ev.id, _finish(ev, "finished"))
-        if Batch.get_by_id(ev.batch_id).status == "cancelled":
-            return Step(ev.id, _finish(ev, "cancelled", "its batch was cancelled"))
+            return Step(ev.id, finish_evaluation(ev, "finished"))
+        if evaluation_batch(ev).status == "cancelled":
+            return Step(ev.id, finish_evaluation(ev, "cancelled", "its batch was cancelled"))
         if ev.games_started >= max_games(ev):
             error = f"only {sum(played.values())} of {ev.games_started} games completed"
-            return Step(ev.id, _finish(ev, "failed", error))
+            return Step(ev.id, finish_evaluation(ev, "failed", error))
         opponent = choose_opponent(model, pool(), played)
         if opponent is None:
-            return Step(ev.id, _finish(ev, "failed", "no active model left to play against"))
+            return Step(
+                ev.id, finish_evaluation(ev, "failed", "no active model left to play against")
+            )
         created = _create_next(ev, model, opponent.name)
         if created is None:  # another call claimed this step first
             return Step(ev.id, ev.status)
         return Step(ev.id, "running", created=created, pending=(created,))
 
 
-def _games(ev: Evaluation) -> list[tuple[str, str, str]]:
-    """(game id, status, opponent name) of each game of the evaluation, oldest first."""
-    query: Iterable[Any] = (
-        Game.select(Game.id, Game.status, Model.name)
-        .join(Participant)
-        .join(Model)
-        .where((Game.batch == ev.batch_id) & (Participant.model != ev.model_id))
-        .order_by(Game.created_at)
-        .tuples()
-    )
-    return [(str(gid), str(status), str(name)) for gid, status, name in query]
-
-
 def _create_next(ev: Evaluation, model: Model, opponent: str) -> str | None:
-    """Claim step ``games_started`` (a conditional UPDATE: of two racing calls one
-    wins, and never for an evaluation no longer live) and create its game; the new
-    model alternates sides to cancel any bias."""
-    n = ev.games_started
-    claimed = (
-        Evaluation.update(games_started=n + 1, status="running", updated_at=utcnow())
-        .where(
-            (Evaluation.id == ev.id)
-            & (Evaluation.games_started == n)
-            & Evaluation.status.in_(LIVE_EVALUATION)
-        )
-        .execute()
-    )
-    if not claimed:
+    """Claim step ``games_started`` (:func:`claim_step`: of two racing calls one wins)
+    and create its game; the new model alternates sides to cancel any bias."""
+    if not claim_step(ev):
         return None
-    batch = Batch.get_by_id(ev.batch_id)
-    if n >= batch.total_games:  # a replacement: the batch grows, and is active again
-        Batch.update(total_games=Batch.total_games + 1).where(Batch.id == batch.id).execute()
-        Batch.update(status="active").where(
-            (Batch.id == batch.id) & (Batch.status == "finished")
-        ).execute()
+    n = ev.games_started
+    batch = evaluation_batch(ev)
     players = [model.name, opponent] if n % 2 == 0 else [opponent, model.name]
     rules = dict((batch.params or {}).get("rules", {}))
     game = create_game(
@@ -295,48 +259,10 @@ def _create_next(ev: Evaluation, model: Model, opponent: str) -> str | None:
     return str(game.id)
 
 
-def _finish(ev: Evaluation, status: str, error: str | None = None) -> str:
-    """End the evaluation (once: a conditional UPDATE; call inside a transaction, the
-    evaluation's row locked) and set the model's test status: ``ranked`` when
-    finished; otherwise back to ``ranked`` if it has rated games, else ``untested``.
-    A ``cancelled`` evaluation's games still to play are cancelled in the same
-    transaction. Its batch is closed: ``total_games`` becomes the games actually
-    created, and the batch ``cancelled``, or ``finished`` if no game is left to play.
-    Returns the evaluation's status."""
-    changed = (
-        Evaluation.update(status=status, error=error, updated_at=utcnow())
-        .where((Evaluation.id == ev.id) & Evaluation.status.in_(LIVE_EVALUATION))
-        .execute()
-    )
-    if changed:
-        model = Model.get_by_id(ev.model_id)
-        placed = status == "finished" or model.games_played > 0
-        Model.update(test_status="ranked" if placed else "untested", updated_at=utcnow()).where(
-            (Model.id == ev.model_id) & (Model.test_status == "testing")
-        ).execute()
-        if ev.batch_id is not None:
-            _close_batch(ev.batch_id, cancel=status == "cancelled")
-    return str(get_evaluation(ev.id).status)
-
-
-def _close_batch(batch_id: str, *, cancel: bool) -> None:
-    in_batch = Game.select().where(Game.batch == batch_id)
-    if cancel:
-        cancel_batch_games(batch_id)
-    created = in_batch.count()
-    Batch.update(total_games=created).where(Batch.id == batch_id).execute()
-    if cancel:
-        Batch.update(status="cancelled").where(Batch.id == batch_id).execute()
-    elif not in_batch.where(Game.status.in_(["queued", "running"])).exists():
-        Batch.update(status="finished").where(
-            (Batch.id == batch_id) & (Batch.status == "active")
-        ).execute()
-
-
 def _enqueue(step: Step, connection: redis.Redis, settings: Settings | None) -> tuple[str, ...]:
     """Enqueue the pending games that have no live job; the batch's enqueueing gives
     an evaluation's games the ladder's callbacks (:data:`ON_SUCCESS`, :data:`ON_FAILURE`)."""
-    batch = Batch.get_by_id(get_evaluation(step.evaluation_id).batch_id)
+    batch = evaluation_batch(get_evaluation(step.evaluation_id))
     return tuple(enqueue_missing(batch, list(step.pending), connection, settings=settings))
 
 
@@ -378,31 +304,14 @@ def advance_live(
 
 def cancel_evaluation(evaluation_id: int, connection: redis.Redis | None = None) -> int:
     """Stop an evaluation: in one transaction, mark it ``cancelled`` (the model back as
-    in :func:`_finish`), cancel its games still to play and close its batch; returns
-    how many games were cancelled. With a ``connection`` (through
-    :func:`snakebench.services.batch_control.cancel_batch`) their queued jobs are dropped and a
-    running game's job is stopped; without one, a queued job finds its game cancelled
+    in :func:`finish_evaluation`), cancel its games still to play and close its batch;
+    returns how many games were cancelled. With a ``connection`` (through
+    :func:`snakebench.services.batches.cancel_batch`) their queued jobs are dropped and
+    a running game's job is stopped; without one, a queued job finds its game cancelled
     and plays nothing, but a running game plays on to its end (its result refused)."""
     ev = get_evaluation(evaluation_id)
     if ev.batch_id is None:
         with transaction(immediate=True):
-            _finish(locked(Evaluation, ev.id), "cancelled", BY_OPERATOR)
+            finish_evaluation(locked(Evaluation, ev.id), "cancelled", BY_OPERATOR)
         return 0
-    if connection is not None:
-        return cancel_batch(ev.batch_id, connection, reason=BY_OPERATOR)
-    return len(cancel_evaluation_games(ev.batch_id, BY_OPERATOR))
-
-
-def cancel_evaluation_games(batch_id: str, reason: str) -> list[str]:
-    """Cancel the batch's games still to play and, if it is an evaluation's, end that
-    evaluation ``cancelled`` with ``reason``, all in one transaction with the
-    evaluation's row locked (so no callback can create a game in between); return the
-    games cancelled. What :func:`snakebench.services.batch_control.cancel_batch` does in the
-    database for an evaluation's batch."""
-    with transaction(immediate=True):
-        found = Evaluation.select(Evaluation.id).where(Evaluation.batch == batch_id).scalar()
-        ev = None if found is None else locked(Evaluation, int(found))
-        cancelled = cancel_batch_games(batch_id)
-        if ev is not None:
-            _finish(ev, "cancelled", reason)
-    return cancelled
+    return cancel_batch(ev.batch_id, connection, reason=BY_OPERATOR)

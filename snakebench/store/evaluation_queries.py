@@ -1,15 +1,19 @@
-"""The placement ladder's rows (:mod:`snakebench.services.evaluation`): reading evaluations,
-locking them, and the models a ladder may play. No ladder logic, no Redis.
+"""The placement ladder's rows (:mod:`snakebench.services.evaluation`): reading and
+locking evaluations, the models a ladder may play, and every write the ladder makes
+(claiming a step, growing its batch, ending it). Which opponent comes next and when the
+ladder is over is decided by the service; no Redis here.
 
 Library functions expect the store to be open (:func:`snakebench.store.open_store`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from snakebench.store import Batch, Evaluation, Game, Model, is_postgres
+from snakebench.store.batch_queries import cancel_batch_games
+from snakebench.store.db import is_postgres, transaction
+from snakebench.store.models import Batch, Evaluation, Game, Model, Participant, utcnow
 
 LIVE_EVALUATION = ("queued", "running")
 
@@ -46,6 +50,14 @@ def get_evaluation(evaluation_id: int) -> Evaluation:
     return found
 
 
+def evaluation_batch(ev: Evaluation) -> Batch:
+    """The batch an evaluation's games are in (every evaluation started has one)."""
+    found: Batch | None = Batch.get_or_none(Batch.id == ev.batch_id)
+    if found is None:
+        raise EvaluationError(f"evaluation {ev.id} has no batch")
+    return found
+
+
 def evaluation_of_game(game_id: str) -> int | None:
     """The evaluation a game belongs to (through its batch), if any."""
     batch_id = Game.select(Game.batch).where(Game.id == game_id).scalar()
@@ -72,3 +84,124 @@ def live_evaluations(
 def is_sync(ev: Evaluation) -> bool:
     batch = Batch.get_or_none(Batch.id == ev.batch_id)
     return batch is not None and (batch.params or {}).get("mode") == "sync"
+
+
+def live_evaluation_of(model: Model) -> Evaluation | None:
+    """The model's queued or running evaluation, if it has one."""
+    found: Evaluation | None = (
+        Evaluation.select()
+        .where((Evaluation.model == model.id) & Evaluation.status.in_(LIVE_EVALUATION))
+        .first()
+    )
+    return found
+
+
+def mark_testing(model: Model) -> bool:
+    """Set the model ``testing``; False if it was removed or retired meanwhile (the
+    UPDATE is conditional, so a retirement that won the race is never undone)."""
+    marked = (
+        Model.update(test_status="testing", updated_at=utcnow())
+        .where(
+            (Model.id == model.id)
+            & (Model.is_active == True)  # noqa: E712 (peewee)
+            & (Model.test_status != "retired")
+        )
+        .execute()
+    )
+    return bool(marked)
+
+
+def create_evaluation(model: Model, batch_id: str, games: int) -> Evaluation:
+    created: Evaluation = Evaluation.create(model=model.id, batch=batch_id, games_target=games)
+    return created
+
+
+def evaluation_games(ev: Evaluation) -> list[tuple[str, str, str]]:
+    """(game id, status, opponent name) of each game of the evaluation, oldest first."""
+    query: Iterable[Any] = (
+        Game.select(Game.id, Game.status, Model.name)
+        .join(Participant)
+        .join(Model)
+        .where((Game.batch == ev.batch_id) & (Participant.model != ev.model_id))
+        .order_by(Game.created_at)
+        .tuples()
+    )
+    return [(str(gid), str(status), str(name)) for gid, status, name in query]
+
+
+def claim_step(ev: Evaluation) -> bool:
+    """Claim step ``games_started`` of a live evaluation: a conditional UPDATE, so of
+    two racing calls one wins, and never for an evaluation no longer live. A step past
+    the batch's ``total_games`` is a replacement: the batch grows, and is active again."""
+    n = ev.games_started
+    claimed = (
+        Evaluation.update(games_started=n + 1, status="running", updated_at=utcnow())
+        .where(
+            (Evaluation.id == ev.id)
+            & (Evaluation.games_started == n)
+            & Evaluation.status.in_(LIVE_EVALUATION)
+        )
+        .execute()
+    )
+    if not claimed:
+        return False
+    batch = Batch.get_by_id(ev.batch_id)
+    if n >= batch.total_games:
+        Batch.update(total_games=Batch.total_games + 1).where(Batch.id == batch.id).execute()
+        Batch.update(status="active").where(
+            (Batch.id == batch.id) & (Batch.status == "finished")
+        ).execute()
+    return True
+
+
+def finish_evaluation(ev: Evaluation, status: str, error: str | None = None) -> str:
+    """End the evaluation (once: a conditional UPDATE; call inside a transaction, the
+    evaluation's row locked) and set the model's test status: ``ranked`` when
+    finished; otherwise back to ``ranked`` if it has rated games, else ``untested``.
+    A ``cancelled`` evaluation's games still to play are cancelled in the same
+    transaction. Its batch is closed: ``total_games`` becomes the games actually
+    created, and the batch ``cancelled``, or ``finished`` if no game is left to play.
+    Returns the evaluation's status."""
+    changed = (
+        Evaluation.update(status=status, error=error, updated_at=utcnow())
+        .where((Evaluation.id == ev.id) & Evaluation.status.in_(LIVE_EVALUATION))
+        .execute()
+    )
+    if changed:
+        model = Model.get_by_id(ev.model_id)
+        placed = status == "finished" or model.games_played > 0
+        Model.update(test_status="ranked" if placed else "untested", updated_at=utcnow()).where(
+            (Model.id == ev.model_id) & (Model.test_status == "testing")
+        ).execute()
+        if ev.batch_id is not None:
+            _close_batch(ev.batch_id, cancel=status == "cancelled")
+    return str(get_evaluation(ev.id).status)
+
+
+def _close_batch(batch_id: str, *, cancel: bool) -> None:
+    in_batch = Game.select().where(Game.batch == batch_id)
+    if cancel:
+        cancel_batch_games(batch_id)
+    created = in_batch.count()
+    Batch.update(total_games=created).where(Batch.id == batch_id).execute()
+    if cancel:
+        Batch.update(status="cancelled").where(Batch.id == batch_id).execute()
+    elif not in_batch.where(Game.status.in_(["queued", "running"])).exists():
+        Batch.update(status="finished").where(
+            (Batch.id == batch_id) & (Batch.status == "active")
+        ).execute()
+
+
+def cancel_games_of_batch(batch_id: str, reason: str) -> list[str]:
+    """Cancel the batch's games still to play and, if it is an evaluation's, end that
+    evaluation ``cancelled`` with ``reason``, all in one transaction with the
+    evaluation's row locked (so no callback can create a game in between); return the
+    games cancelled. RQ runs no callback for a stopped or cancelled job, so without
+    this the ladder would wait forever for its next step."""
+    with transaction(immediate=True):
+        found = Evaluation.select(Evaluation.id).where(Evaluation.batch == batch_id).scalar()
+        ev = None if found is None else locked(Evaluation, int(found))
+        cancelled = cancel_batch_games(batch_id)
+        if ev is not None:
+            finish_evaluation(ev, "cancelled", reason)
+    return cancelled

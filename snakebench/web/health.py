@@ -12,9 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
-from rq import Worker
 
 from snakebench.config import mask_url
+from snakebench.queueing.status import live_worker_count
 from snakebench.web.services import log, services
 
 blueprint = Blueprint("health", __name__)
@@ -49,6 +49,6 @@ def _check(what: str, probe: Callable[[], Any], url: str) -> bool:
 def _live_workers() -> int | None:
     """RQ workers whose heartbeat has not expired (a killed one drops out in minutes)."""
     try:
-        return len(Worker.all(connection=services().redis()))
+        return live_worker_count(services().redis())
     except Exception:
         return None

@@ -26,8 +26,15 @@ from rq.registry import (
 from snakebench.config import Settings
 from snakebench.engine import RulesError
 from snakebench.providers import MissingApiKeyError
-from snakebench.queueing import RUN_GAME, SERIALIZER, QueueError, enqueue_games, live_job_ids
-from snakebench.services import batch_control
+from snakebench.queueing import (
+    RUN_GAME,
+    SERIALIZER,
+    QueueError,
+    enqueue_games,
+    live_job_ids,
+    recovery,
+)
+from snakebench.queueing.recovery import purge
 from snakebench.services.batches import (
     BatchError,
     BatchSpec,
@@ -36,12 +43,11 @@ from snakebench.services.batches import (
     create_batch_games,
     enqueue_batch,
     latest_batch_id,
-    purge,
-    reconcile,
     retry_batch,
     run_batch_sync,
     submit_batch,
 )
+from snakebench.services.reconcile import reconcile
 from snakebench.store import (
     Batch,
     Game,
@@ -342,12 +348,12 @@ def test_a_batch_being_enqueued_elsewhere_makes_others_wait_then_give_up(
 ) -> None:
     batch = create_batch_games(BatchSpec("greedy", "random", count=2))
     with (
-        batch_control.batch_lock(fake, batch.id),
+        recovery.batch_lock(fake, batch.id),
         pytest.raises(QueueError, match="being enqueued by another process"),
-        batch_control.batch_lock(fake, batch.id, wait=0.2),
+        recovery.batch_lock(fake, batch.id, wait=0.2),
     ):
         pass
-    with batch_control.batch_lock(fake, batch.id, wait=0.2):  # released: free again
+    with recovery.batch_lock(fake, batch.id, wait=0.2):  # released: free again
         pass
     assert enqueue_batch(batch.id, fake) == 2
 
@@ -357,17 +363,17 @@ def test_a_living_holder_keeps_the_lock_and_a_dead_one_loses_it_in_seconds(
 ) -> None:
     """A dispatcher SIGKILLed while enqueueing held the lock for five minutes, stalling
     every reconcile; now the lock lives LOCK_TTL and only its running holder renews it."""
-    monkeypatch.setattr(batch_control, "LOCK_TTL", 1)
+    monkeypatch.setattr(recovery, "LOCK_TTL", 1)
     batch = create_batch_games(BatchSpec("greedy", "random", count=2))
     key = f"snakebench:enqueue-lock:{batch.id}"
-    with batch_control.batch_lock(real_redis, batch.id):
+    with recovery.batch_lock(real_redis, batch.id):
         assert 0 < real_redis.ttl(key) <= 1  # all a holder that dies now would keep it
         token = real_redis.get(key)
         time.sleep(2.5)  # 2.5 x its TTL: renewed meanwhile
         assert real_redis.get(key) == token
         with (
             pytest.raises(QueueError, match="being enqueued by another process"),
-            batch_control.batch_lock(real_redis, batch.id, wait=0.3),
+            recovery.batch_lock(real_redis, batch.id, wait=0.3),
         ):
             pass
     assert real_redis.get(key) is None  # released at the end

@@ -10,12 +10,17 @@ import fakeredis
 import pytest
 
 from jobs.run_game import run_game
-from snakebench.cli.monitor import enforce_budget
 from snakebench.config import Settings
 from snakebench.engine import Rules
 from snakebench.games import simulation
 from snakebench.games.simulation import run_stored_game
-from snakebench.services.batches import BatchSpec, batch_progress, create_batch_games, submit_batch
+from snakebench.services.batches import (
+    BatchSpec,
+    batch_progress,
+    create_batch_games,
+    enforce_budget,
+    submit_batch,
+)
 from snakebench.services.budget import BudgetError, estimate_cost, prompt_bound
 from snakebench.store import (
     Batch,

@@ -13,8 +13,8 @@ from jobs.evaluate import on_game_failure
 from snakebench.config import Settings
 from snakebench.games.simulation import GameParams
 from snakebench.queueing import SERIALIZER
-from snakebench.services.batch_control import reconcile
 from snakebench.services.evaluation import advance, start_evaluation
+from snakebench.services.reconcile import reconcile
 from snakebench.store import Evaluation, Game, open_store
 
 

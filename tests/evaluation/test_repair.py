@@ -15,8 +15,8 @@ from typer.testing import Result
 from snakebench.config import Settings
 from snakebench.games.simulation import GameParams
 from snakebench.queueing import SERIALIZER
-from snakebench.services.batch_control import reconcile
 from snakebench.services.evaluation import advance, start_evaluation
+from snakebench.services.reconcile import reconcile
 from snakebench.store import Evaluation, Game
 
 Invoke = Callable[..., Result]

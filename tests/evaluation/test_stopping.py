@@ -15,8 +15,7 @@ from typer.testing import Result
 from snakebench.config import Settings
 from snakebench.games.simulation import GameParams
 from snakebench.queueing import SERIALIZER
-from snakebench.services.batch_control import cancel_batch, retry_batch
-from snakebench.services.batches import BatchError
+from snakebench.services.batches import BatchError, cancel_batch, retry_batch
 from snakebench.services.evaluation import advance, cancel_evaluation, start_evaluation
 from snakebench.store import Batch, Evaluation, Game, Model, get_model, mark_running
 

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from snakebench.services.batches import BatchSpec, batch_progress, reconcile, submit_batch
+from snakebench.services.batches import BatchSpec, batch_progress, submit_batch
+from snakebench.services.reconcile import reconcile
 from snakebench.store import Game
 
 from .checks import assert_batch_completed

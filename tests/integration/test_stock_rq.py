@@ -26,8 +26,7 @@ from snakebench.fakellm.faults import FakeOptions
 from snakebench.fakellm.server import FakeLLMServer
 from snakebench.localstack.processes import free_port, port_open
 from snakebench.queueing import PLAIN_WORKER_COMMAND, SERIALIZER, WORKER_QUEUES
-from snakebench.services.batch_control import cancel_batch
-from snakebench.services.batches import BatchSpec, batch_progress, submit_batch
+from snakebench.services.batches import BatchSpec, batch_progress, cancel_batch, submit_batch
 from snakebench.store import Game, batch_game_ids, get_game, upsert_model
 from snakebench.testing import support as support
 from snakebench.testing.support import Worker

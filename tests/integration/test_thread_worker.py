@@ -24,9 +24,9 @@ from snakebench.services.batches import (
     BatchSpec,
     batch_progress,
     cancel_batch,
-    reconcile,
     submit_batch,
 )
+from snakebench.services.reconcile import reconcile
 from snakebench.store import Game, upsert_model
 
 from .checks import assert_batch_completed

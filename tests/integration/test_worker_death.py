@@ -21,7 +21,8 @@ from snakebench.fakellm.faults import FakeOptions
 from snakebench.fakellm.server import FakeLLMServer
 from snakebench.localstack.processes import process_identity
 from snakebench.queueing import SERIALIZER
-from snakebench.services.batches import BatchSpec, batch_progress, reconcile, submit_batch
+from snakebench.services.batches import BatchSpec, batch_progress, submit_batch
+from snakebench.services.reconcile import reconcile
 from snakebench.store import Game, Model, Participant, upsert_model
 from snakebench.testing import support as support
 

@@ -1,10 +1,11 @@
-"""Bringing Redis back in line with the database: reconcile, cancel, retry, purge.
+"""Making Redis agree with the database: the RQ side of enqueueing, cancelling,
+reconciling and purging a batch's games.
 
-The database says what should happen to each game; Redis only carries jobs. So every
-operation here changes the database first (in one transaction, counters included) and
-then makes Redis agree: a job for a game that should run is (re-)enqueued under the
-game's id, a job for a cancelled game is dropped or stopped. If Redis is lost half-way,
-running :func:`reconcile` again finishes the job.
+The database says what should happen to each game; Redis only carries jobs. So the
+services change the database first (in one transaction, counters included) and then
+call these to make Redis agree: a job for a game that should run is (re-)enqueued under
+the game's id (:func:`enqueue_missing`), a job for a cancelled game is dropped or
+stopped (:func:`stop_jobs`). If Redis is lost half-way, reconciling again finishes it.
 """
 
 from __future__ import annotations
@@ -52,9 +53,7 @@ from snakebench.store import (
     Batch,
     active_batch_games,
     batch_max_rounds,
-    cancel_batch_games,
     get_batch,
-    requeue_batch_games,
     supersede_runs,
 )
 
@@ -95,64 +94,6 @@ def enqueue_batch_games(
         at=at,
         settings=settings,
     )
-
-
-def reconcile(
-    connection: redis.Redis, *, batch_id: str | None = None, settings: Settings | None = None
-) -> list[str]:
-    """Re-enqueue every ``queued`` or ``running`` batch game that has no live job in
-    Redis (after a flushed Redis or a worker that died for good), and move every live
-    evaluation on (:func:`snakebench.services.evaluation.advance`, idempotent); return the ids
-    enqueued.
-
-    Games of a batch run with ``--sync`` are skipped unless that batch is named: they
-    have no job by design, and their own process is playing them.
-    """
-    enqueued: list[str] = []
-    for batch, game_ids in _unfinished(batch_id):
-        at = _still_ahead((batch.params or {}).get("at"))
-        enqueued += enqueue_missing(batch, game_ids, connection, at=at, settings=settings)
-    from snakebench.services.evaluation import advance_live  # it imports this module
-
-    # A ladder whose last game's callback never ran (lost, or its work horse killed)
-    # has nothing left to re-enqueue: moving it on is what repairs it.
-    moved = advance_live(connection, batch_id=batch_id, settings=settings)
-    return enqueued + [gid for gid in moved if gid not in enqueued]
-
-
-def games_without_jobs(connection: redis.Redis, *, limit: int = 10_000) -> int:
-    """How many ``queued`` or ``running`` batch games have no live job in Redis: what
-    :func:`reconcile` would enqueue again (a flushed or replaced Redis, a dead worker's
-    game). Reads no more than ``limit`` games, so a status stays quick at any size; a
-    batch being submitted right now may show here for a moment."""
-    found = 0
-    for _batch, game_ids in _unfinished():
-        ids = game_ids[:limit]
-        limit -= len(ids)
-        found += len(ids) - len(live_games(ids, connection))
-        if limit <= 0:
-            break
-    return found
-
-
-def _unfinished(batch_id: str | None = None) -> Iterator[tuple[Batch, list[str]]]:
-    """Each batch with ``queued`` or ``running`` games, and those games: the ones
-    :func:`reconcile` looks after. A batch run with ``--sync`` is left out unless it is
-    the one named: its games have no job by design, their own process plays them."""
-    for found_batch, game_ids in active_batch_games(batch_id).items():
-        batch = get_batch(found_batch)
-        if batch_id is None and (batch.params or {}).get("mode") == "sync":
-            continue
-        yield batch, game_ids
-
-
-def _still_ahead(scheduled: object) -> datetime | None:
-    """The batch's ``--at`` time if it is still in the future (jobs then wait for it)."""
-    if not isinstance(scheduled, str):
-        return None
-    when = datetime.fromisoformat(scheduled)
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    return when if when > datetime.now(UTC) else None
 
 
 def enqueue_missing(
@@ -239,6 +180,41 @@ def _heartbeating(connection: redis.Redis) -> set[str]:
     return beating
 
 
+def games_without_jobs(connection: redis.Redis, *, limit: int = 10_000) -> int:
+    """How many ``queued`` or ``running`` batch games have no live job in Redis: what
+    reconciling would enqueue again (a flushed or replaced Redis, a dead worker's game).
+    Reads no more than ``limit`` games, so a status stays quick at any size; a batch
+    being submitted right now may show here for a moment."""
+    found = 0
+    for _batch, game_ids in unfinished_batches():
+        ids = game_ids[:limit]
+        limit -= len(ids)
+        found += len(ids) - len(live_games(ids, connection))
+        if limit <= 0:
+            break
+    return found
+
+
+def unfinished_batches(batch_id: str | None = None) -> Iterator[tuple[Batch, list[str]]]:
+    """Each batch with ``queued`` or ``running`` games, and those games: the ones
+    reconciling looks after. A batch run with ``--sync`` is left out unless it is the
+    one named: its games have no job by design, their own process plays them."""
+    for found_batch, game_ids in active_batch_games(batch_id).items():
+        batch = get_batch(found_batch)
+        if batch_id is None and (batch.params or {}).get("mode") == "sync":
+            continue
+        yield batch, game_ids
+
+
+def still_ahead(scheduled: object) -> datetime | None:
+    """The batch's ``--at`` time if it is still in the future (jobs then wait for it)."""
+    if not isinstance(scheduled, str):
+        return None
+    when = datetime.fromisoformat(scheduled)
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return when if when > datetime.now(UTC) else None
+
+
 LOCK_TTL = 15  # seconds: a holder that died (SIGKILL, a lost machine) frees it by then
 LOCK_WAIT = 60.0  # seconds to wait for another process enqueueing the same batch
 
@@ -292,32 +268,16 @@ def _release(connection: redis.Redis, key: str, token: str) -> None:
             pipe.execute()
 
 
-def cancel_batch(
-    batch_id: str, connection: redis.Redis, *, reason: str = "its batch was cancelled"
-) -> int:
-    """Cancel every queued or running game of the batch: marked ``cancelled`` in the
-    database first (so a job that starts meanwhile plays nothing), then queued and
-    scheduled jobs are removed from Redis and running ones stopped. Returns how many
-    games were cancelled. A game that still ends afterwards is not recorded.
-
-    An evaluation's batch ends its evaluation too (``cancelled``, error ``reason``), in
-    the same transaction as its games: RQ runs no callback for a stopped or cancelled
-    job, so the ladder would otherwise wait forever for its next step.
-    """
-    if (get_batch(batch_id).params or {}).get("evaluation"):
-        from snakebench.services.evaluation import cancel_evaluation_games  # it imports this module
-
-        cancelled = cancel_evaluation_games(batch_id, reason)
-    else:
-        cancelled = cancel_batch_games(batch_id)
+def stop_jobs(game_ids: Sequence[str], connection: redis.Redis) -> None:
+    """Take the jobs of these (just cancelled) games out of Redis: waiting ones are
+    cancelled, running ones are sent RQ's stop command. A job that ended meanwhile
+    cannot be stopped; its result is refused anyway, its game being cancelled."""
     running: list[str] = []
-    for jobs in _fetched(cancelled, connection):
+    for jobs in _fetched(game_ids, connection):
         running += _cancel_waiting(jobs, connection)
     for job_id in running:
-        # A job that ended meanwhile cannot be stopped; its result is refused anyway.
         with suppress(InvalidJobOperation, NoSuchJobError):
             send_stop_job_command(connection, job_id, serializer=SERIALIZER)
-    return len(cancelled)
 
 
 # Where a waiting job sits, by status: taken out of there when it is cancelled.
@@ -351,25 +311,6 @@ def _cancel_waiting(jobs: list[Job], connection: redis.Redis) -> list[str]:
     return started
 
 
-def retry_batch(batch_id: str, connection: redis.Redis, settings: Settings | None = None) -> int:
-    """Put the batch's ``failed`` and ``void`` games back to ``queued`` under the same
-    ids and enqueue them again; returns how many. Refused for an evaluation's batch:
-    its ladder has replaced those games already."""
-    batch = get_batch(batch_id)
-    params = batch.params or {}
-    if params.get("evaluation"):
-        from snakebench.services.batches import BatchError  # it imports this module
-
-        model = params.get("model", "MODEL")
-        raise BatchError(
-            f"batch {batch_id} is an evaluation's: its ladder already replaced its failed "
-            f"and void games; to re-drive it use: snakebench evaluate --resume {model}"
-        )
-    requeued = requeue_batch_games(batch_id)
-    enqueue_missing(batch, requeued, connection, settings=settings)
-    return len(requeued)
-
-
 # The registries purge empties besides the queues themselves.
 _PURGED_REGISTRIES: dict[str, type[BaseRegistry]] = {
     "scheduled": ScheduledJobRegistry,
@@ -381,7 +322,7 @@ _PURGED_REGISTRIES: dict[str, type[BaseRegistry]] = {
 def purge(connection: redis.Redis) -> dict[str, int]:
     """Empty the three game queues and their scheduled, failed and finished registries,
     deleting those jobs; running jobs and the database are left alone (queued games
-    stay ``queued``: :func:`reconcile` would enqueue them again). Returns counts."""
+    stay ``queued``: reconciling would enqueue them again). Returns counts."""
     counts: dict[str, int] = dict.fromkeys([*WORKER_QUEUES, *_PURGED_REGISTRIES], 0)
     for name in WORKER_QUEUES:
         queue = Queue(name, connection=connection, serializer=SERIALIZER)

@@ -1,0 +1,5 @@
+"""``python -m snakebench.cli``: the ``snakebench`` command without its console script."""
+
+from snakebench.cli import main
+
+main()
