@@ -14,12 +14,14 @@ from snakebench.cli.terminal import SafeConsole
 from snakebench.services.catalog import PROVIDERS, check_daily_cap, check_entry, read_model_list
 from snakebench.store import (
     Model,
-    Participant,
+    delete_model,
     get_model,
+    has_played,
     list_models,
     open_store,
+    set_daily_cap,
+    set_model_active,
     upsert_model,
-    utcnow,
 )
 from snakebench.store.db import transaction
 from snakebench.store.rating_queries import RETIRED, retire_model, unretire_model
@@ -168,7 +170,7 @@ def cap(
     value = None if usd.strip().lower() == "off" else check_daily_cap(usd, _bad_cap)
     open_store()
     model = get_model(name)
-    Model.update(daily_cap=value, updated_at=utcnow()).where(Model.id == model.id).execute()
+    set_daily_cap(model.id, value)
     out.print(f"model {name}: " + ("no daily cap" if value is None else f"daily cap ${value:.2f}"))
 
 
@@ -181,11 +183,11 @@ def remove(name: Annotated[str, typer.Argument(help="A model name.")]) -> None:
     """Remove a model. One that has played is only deactivated, so no game loses a player."""
     open_store()
     model = get_model(name)
-    if Participant.select().where(Participant.model == model.id).exists():
-        _set_active(model, False)
+    if has_played(model.id):
+        set_model_active(model.id, False)
         out.print(f"model {name} has games: deactivated (its games and record are kept)")
     else:
-        model.delete_instance()
+        delete_model(model.id)
         out.print(f"model {name} removed")
 
 
@@ -199,14 +201,8 @@ def restore(name: Annotated[str, typer.Argument(help="A removed model's name.")]
         report = unretire_model(model)
         out.print(f"model {name} restored: ratings rebuilt from {report.games} rated games")
         return
-    _set_active(model, True)
+    set_model_active(model.id, True)
     out.print(f"model {name} restored")
-
-
-def _set_active(model: Model, active: bool) -> None:
-    """One column, one UPDATE: ``save()`` would write back every column as read, and
-    undo a rating update a worker committed in between."""
-    Model.update(is_active=active, updated_at=utcnow()).where(Model.id == model.id).execute()
 
 
 @app.command()
