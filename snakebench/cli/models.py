@@ -14,10 +14,13 @@ from snakebench.cli.terminal import SafeConsole
 from snakebench.services.catalog import PROVIDERS, check_daily_cap, check_entry, read_model_list
 from snakebench.store import (
     Model,
+    ModelRecord,
     delete_model,
     get_model,
     has_played,
     list_models,
+    model_record,
+    model_records,
     open_store,
     set_daily_cap,
     set_model_active,
@@ -101,22 +104,24 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     all_: Annotated[bool, typer.Option("--all", help="Include removed (inactive) models.")] = False,
 ) -> None:
-    """List the models, with their record and prices. Status: untested (no games yet),
-    rated (rated games, never placed), testing (a placement running), ranked (placed by
-    evaluate), bot, removed or retired."""
+    """List the models, with their record (over rated games, as on the leaderboard)
+    and prices. Status: untested (no games yet), rated (rated games, never placed),
+    testing (a placement running), ranked (placed by evaluate), bot, removed or retired."""
     open_store()
     rows = [m for m in list_models() if all_ or m.is_active]
+    records = model_records(m.name for m in rows)
     if as_json:
-        out.print_json(json.dumps([_describe(m) for m in rows]))
+        out.print_json(json.dumps([_describe(m, records.get(m.name, ModelRecord())) for m in rows]))
         return
     table = Table("name", "provider", "model", "games", "W-L-T", "$/M in", "$/M out", "status")
     for m in rows:
+        record = records.get(m.name, ModelRecord())
         table.add_row(
             m.name,
             m.provider,
             m.model_slug,
-            str(m.games_played),
-            f"{m.wins}-{m.losses}-{m.ties}",
+            str(record.games),
+            f"{record.wins}-{record.losses}-{record.ties}",
             f"{m.price_input_per_m:g}",
             f"{m.price_output_per_m:g}",
             m.standing,
@@ -126,12 +131,15 @@ def list_(
 
 @app.command()
 def show(name: Annotated[str, typer.Argument(help="A model name.")]) -> None:
-    """Show everything stored about one model (as JSON)."""
+    """Show everything stored about one model, and its record, as JSON."""
     open_store()
-    out.print_json(json.dumps(_describe(get_model(name))))
+    model = get_model(name)
+    out.print_json(json.dumps(_describe(model, model_record(model.name))))
 
 
-def _describe(model: Model) -> dict[str, Any]:
+def _describe(model: Model, record: ModelRecord) -> dict[str, Any]:
+    """The model's settings and rating, and its record (:func:`snakebench.store.
+    model_records`, the leaderboard's) under the keys the stored counters had."""
     keys = [
         "name",
         "provider",
@@ -147,13 +155,16 @@ def _describe(model: Model) -> dict[str, Any]:
         "test_status",
         "trueskill_mu",
         "trueskill_sigma",
-        "wins",
-        "losses",
-        "ties",
-        "apples_eaten",
-        "games_played",
     ]
-    return {**{key: getattr(model, key) for key in keys}, "status": model.standing}
+    return {
+        **{key: getattr(model, key) for key in keys},
+        "wins": record.wins,
+        "losses": record.losses,
+        "ties": record.ties,
+        "apples_eaten": record.apples,
+        "games_played": record.games,
+        "status": model.standing,
+    }
 
 
 @app.command()

@@ -94,10 +94,15 @@ from snakebench.store.queries import (
     supersede_runs,
     upsert_model,
 )
+from snakebench.store.record_queries import ModelRecord, model_record, model_records
 from snakebench.store.report_queries import (
     ended_games_by_batch,
     ended_play_by_model,
     models_by_id,
+    models_named,
+    rated_fingerprint,
+    rated_lineups,
+    rating_history,
 )
 from snakebench.store.setup import open_store, open_store_once, store_exists, upgrade_store
 from snakebench.store.spend_queries import (
@@ -130,6 +135,7 @@ __all__ = [
     "InactiveModelError",
     "JSONTextField",
     "Model",
+    "ModelRecord",
     "NewGame",
     "Participant",
     "RatingChange",
@@ -181,7 +187,10 @@ __all__ = [
     "list_models",
     "mark_running",
     "mask_url",
+    "model_record",
+    "model_records",
     "models_by_id",
+    "models_named",
     "move_batch_counter",
     "new_id",
     "open_call",
@@ -189,6 +198,9 @@ __all__ = [
     "open_store_once",
     "participant_sums",
     "ping",
+    "rated_fingerprint",
+    "rated_lineups",
+    "rating_history",
     "recent_games_of",
     "requeue_batch_games",
     "result_counts",

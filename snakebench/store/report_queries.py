@@ -1,5 +1,6 @@
-"""The reports' reads: what games cost. Each returns plain rows; the arithmetic
-(rates, sorting) stays in :mod:`snakebench.services`.
+"""The reports' reads: the leaderboard's games, a model's rating history, and what
+games cost. Each returns plain rows; the arithmetic (ratings, rates, sorting) stays in
+:mod:`snakebench.services`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,55 @@ from typing import Any
 import peewee as pw
 
 from snakebench.store.batch_queries import participant_sums, rows_of
-from snakebench.store.models import Batch, Game, Model, Participant
+from snakebench.store.models import Batch, Game, Model, Participant, RatingChange
 from snakebench.store.queries import RESULT_STATUSES
+from snakebench.store.rating_queries import rated_game_ids
+
+# --- ratings ------------------------------------------------------------------------
+
+
+def models_named(names: Iterable[str]) -> dict[str, Model]:
+    """The models called ``names``, by name (unknown names are left out)."""
+    return {model.name: model for model in Model.select().where(Model.name.in_(list(names)))}
+
+
+def rated_lineups() -> dict[str, list[tuple[str, str]]]:
+    """Every rated game's line-up as (model name, result) by slot, by game id."""
+    query = (
+        Participant.select(Participant.game, Model.name, Participant.result)
+        .join(Model)
+        .where(Participant.game.in_(rated_game_ids()))
+        .order_by(Participant.game, Participant.slot)
+    )
+    lineups: dict[str, list[tuple[str, str]]] = {}
+    for game_id, name, result in rows_of(query):
+        lineups.setdefault(game_id, []).append((name, result))
+    return lineups
+
+
+def rated_fingerprint() -> tuple[int, int]:
+    """How many rated games there are and the highest rating sequence among them: both
+    change whenever a game is rated or a retirement takes games out."""
+    query = Game.select(pw.fn.COUNT(Game.id), pw.fn.MAX(Game.rating_seq)).where(
+        Game.id.in_(rated_game_ids())
+    )
+    count, top = rows_of(query)[0]
+    return int(count or 0), int(top or 0)
+
+
+def rating_history(model_id: int) -> list[tuple[str, datetime | None, float, float]]:
+    """The model's TrueSkill after each of its rated games, in rating order, as
+    (game id, game end, mu, sigma)."""
+    query = (
+        RatingChange.select(
+            RatingChange.game, Game.ended_at, RatingChange.mu_after, RatingChange.sigma_after
+        )
+        .join(Game)
+        .where(RatingChange.model == model_id)
+        .order_by(Game.rating_seq, Game.ended_at, Game.id)
+    )
+    return [(game_id, at, mu, sigma) for game_id, at, mu, sigma in rows_of(query)]
+
 
 # --- costs ----------------------------------------------------------------------------
 
