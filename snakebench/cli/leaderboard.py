@@ -34,7 +34,7 @@ def show_leaderboard(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV rows.")] = False,
 ) -> None:
-    """Rank the models over every rated game (completed, no retired model).
+    """Rank the models over every rated game (completed, two models, none retired).
 
     Each row: rank, rating with its 95% interval, games, wins/losses/ties, win rate
     (a tie counts half), apples per game, invalid-move and fallback-parse rates (per

@@ -14,12 +14,17 @@ from snakebench.cli.terminal import SafeConsole
 from snakebench.services.catalog import PROVIDERS, check_daily_cap, check_entry, read_model_list
 from snakebench.store import (
     Model,
-    Participant,
+    ModelRecord,
+    delete_model,
     get_model,
+    has_played,
     list_models,
+    model_record,
+    model_records,
     open_store,
+    set_daily_cap,
+    set_model_active,
     upsert_model,
-    utcnow,
 )
 from snakebench.store.db import transaction
 from snakebench.store.rating_queries import RETIRED, retire_model, unretire_model
@@ -99,22 +104,24 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     all_: Annotated[bool, typer.Option("--all", help="Include removed (inactive) models.")] = False,
 ) -> None:
-    """List the models, with their record and prices. Status: untested (no games yet),
-    rated (rated games, never placed), testing (a placement running), ranked (placed by
-    evaluate), bot, removed or retired."""
+    """List the models, with their record (over rated games, as on the leaderboard)
+    and prices. Status: untested (no games yet), rated (rated games, never placed),
+    testing (a placement running), ranked (placed by evaluate), bot, removed or retired."""
     open_store()
     rows = [m for m in list_models() if all_ or m.is_active]
+    records = model_records(m.name for m in rows)
     if as_json:
-        out.print_json(json.dumps([_describe(m) for m in rows]))
+        out.print_json(json.dumps([_describe(m, records.get(m.name, ModelRecord())) for m in rows]))
         return
     table = Table("name", "provider", "model", "games", "W-L-T", "$/M in", "$/M out", "status")
     for m in rows:
+        record = records.get(m.name, ModelRecord())
         table.add_row(
             m.name,
             m.provider,
             m.model_slug,
-            str(m.games_played),
-            f"{m.wins}-{m.losses}-{m.ties}",
+            str(record.games),
+            f"{record.wins}-{record.losses}-{record.ties}",
             f"{m.price_input_per_m:g}",
             f"{m.price_output_per_m:g}",
             m.standing,
@@ -124,12 +131,15 @@ def list_(
 
 @app.command()
 def show(name: Annotated[str, typer.Argument(help="A model name.")]) -> None:
-    """Show everything stored about one model (as JSON)."""
+    """Show everything stored about one model, and its record, as JSON."""
     open_store()
-    out.print_json(json.dumps(_describe(get_model(name))))
+    model = get_model(name)
+    out.print_json(json.dumps(_describe(model, model_record(model.name))))
 
 
-def _describe(model: Model) -> dict[str, Any]:
+def _describe(model: Model, record: ModelRecord) -> dict[str, Any]:
+    """The model's settings and rating, and its record (:func:`snakebench.store.
+    model_records`, the leaderboard's) under the keys the stored counters had."""
     keys = [
         "name",
         "provider",
@@ -145,13 +155,16 @@ def _describe(model: Model) -> dict[str, Any]:
         "test_status",
         "trueskill_mu",
         "trueskill_sigma",
-        "wins",
-        "losses",
-        "ties",
-        "apples_eaten",
-        "games_played",
     ]
-    return {**{key: getattr(model, key) for key in keys}, "status": model.standing}
+    return {
+        **{key: getattr(model, key) for key in keys},
+        "wins": record.wins,
+        "losses": record.losses,
+        "ties": record.ties,
+        "apples_eaten": record.apples,
+        "games_played": record.games,
+        "status": model.standing,
+    }
 
 
 @app.command()
@@ -168,7 +181,7 @@ def cap(
     value = None if usd.strip().lower() == "off" else check_daily_cap(usd, _bad_cap)
     open_store()
     model = get_model(name)
-    Model.update(daily_cap=value, updated_at=utcnow()).where(Model.id == model.id).execute()
+    set_daily_cap(model.id, value)
     out.print(f"model {name}: " + ("no daily cap" if value is None else f"daily cap ${value:.2f}"))
 
 
@@ -181,11 +194,11 @@ def remove(name: Annotated[str, typer.Argument(help="A model name.")]) -> None:
     """Remove a model. One that has played is only deactivated, so no game loses a player."""
     open_store()
     model = get_model(name)
-    if Participant.select().where(Participant.model == model.id).exists():
-        _set_active(model, False)
+    if has_played(model.id):
+        set_model_active(model.id, False)
         out.print(f"model {name} has games: deactivated (its games and record are kept)")
     else:
-        model.delete_instance()
+        delete_model(model.id)
         out.print(f"model {name} removed")
 
 
@@ -199,14 +212,8 @@ def restore(name: Annotated[str, typer.Argument(help="A removed model's name.")]
         report = unretire_model(model)
         out.print(f"model {name} restored: ratings rebuilt from {report.games} rated games")
         return
-    _set_active(model, True)
+    set_model_active(model.id, True)
     out.print(f"model {name} restored")
-
-
-def _set_active(model: Model, active: bool) -> None:
-    """One column, one UPDATE: ``save()`` would write back every column as read, and
-    undo a rating update a worker committed in between."""
-    Model.update(is_active=active, updated_at=utcnow()).where(Model.id == model.id).execute()
 
 
 @app.command()

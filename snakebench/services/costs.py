@@ -14,33 +14,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import peewee as pw
-
 from snakebench.store import (
-    Batch,
-    Game,
-    Model,
-    Participant,
+    ended_games_by_batch,
+    ended_play_by_model,
     find_batch_id,
     get_model,
     ledger_by_batch,
     ledger_by_model,
-    participant_sums,
-    rows_of,
+    models_by_id,
 )
 
-ENDED_STATUSES = ("completed", "void", "failed", "cancelled")
 _EMPTY = {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost": 0.0, "unsettled": 0.0}
-
-
-def _ended(batch_id: str | None, model_id: int | None) -> Any:
-    """The WHERE clause: games that recorded an end, narrowed by the filters."""
-    condition = Game.status.in_(list(ENDED_STATUSES))
-    if batch_id is not None:
-        condition &= Game.batch == batch_id
-    if model_id is not None:
-        condition &= Participant.model == model_id
-    return condition
 
 
 def _ratio(amount: float, count: int) -> float | None:
@@ -51,20 +35,9 @@ def model_costs(batch_id: str | None = None, model_id: int | None = None) -> lis
     """Per model: games, moves and recorded cost (participants), provider calls, tokens
     in and out, cost and its unsettled part (ledger), cost per game and per call;
     dearest first."""
-    query = (
-        Participant.select(
-            Model.id, pw.fn.COUNT(Participant.id), *participant_sums("moves", "cost")
-        )
-        .join(Game)
-        .switch(Participant)
-        .join(Model)
-        .where(_ended(batch_id, model_id))
-        .group_by(Model.id)
-    )
-    played = {mid: (games, int(moves or 0), float(cost or 0.0)) for mid, games, moves, cost
-              in rows_of(query)}  # fmt: skip
+    played = ended_play_by_model(batch_id, model_id)
     ledger = ledger_by_model(batch_id, model_id)
-    models = {m.id: m for m in Model.select().where(Model.id.in_(list({*played, *ledger})))}
+    models = models_by_id({*played, *ledger})
     rows = []
     for mid, model in models.items():
         games, moves, recorded = played.get(mid, (0, 0, 0.0))
@@ -80,18 +53,9 @@ def model_costs(batch_id: str | None = None, model_id: int | None = None) -> lis
 def batch_costs(batch_id: str | None = None, model_id: int | None = None) -> list[dict[str, Any]]:
     """Per batch, newest first: games that recorded an end, and the ledger's cost (the
     filtered model's share with ``model_id``) and unsettled part."""
-    query = (
-        Batch.select(Batch.id, Batch.name, Batch.created_at,
-                     pw.fn.COUNT(pw.fn.DISTINCT(Game.id)))
-        .join(Game, on=(Game.batch == Batch.id))
-        .join(Participant, on=(Participant.game == Game.id))
-        .where(_ended(batch_id, model_id))
-        .group_by(Batch.id, Batch.name, Batch.created_at)
-        .order_by(Batch.created_at.desc(), Batch.id)
-    )  # fmt: skip
     ledger = ledger_by_batch(batch_id, model_id)
     rows = []
-    for bid, name, created, games in rows_of(query):
+    for bid, name, created, games in ended_games_by_batch(batch_id, model_id):
         spend = ledger.get(bid, _EMPTY)
         rows.append({"batch_id": bid, "name": name, "created_at": str(created), "games": games,
                      "cost": spend["cost"], "unsettled": spend["unsettled"]})  # fmt: skip

@@ -1,7 +1,8 @@
 """The leaderboard: every model's rating with its interval, record, apples and cost.
 
-Two rating methods, both over the same games (:func:`snakebench.store.rating_queries.
-rated_games`: completed, no retired model):
+Two rating methods, both over a model's rated games (completed, two different models,
+none retired), the very games its record (games, wins, losses, ties, apples, cost)
+counts: :func:`snakebench.store.model_records` defines them once for every view.
 
 - ``trueskill``, the original's: the rating is the conservative score mu - 3 sigma and
   the interval mu +/- 1.96 sigma; ranks follow the conservative score, as upstream.
@@ -13,7 +14,8 @@ rated_games`: completed, no retired model):
 its rating stands above the floor (the lowest rating of any rated model, shown or
 hidden by ``min_games``, so the filter does not change anyone's price). Free models (bots)
 cost nothing per point; the floor model has no points to pay for (``None``).
-All statistics come from one aggregate query, whatever the number of games.
+All statistics come from one aggregate query (:func:`snakebench.store.model_records`),
+whatever the number of games.
 """
 
 from __future__ import annotations
@@ -23,11 +25,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-import peewee as pw
 
 from snakebench.ratings.bradley_terry import fit_bradley_terry
-from snakebench.store import Model, Participant, participant_sums, result_counts, rows_of
-from snakebench.store.rating_queries import rated_game_ids
+from snakebench.store import ModelRecord, model_records, models_named, rated_lineups
 
 METHODS = ("trueskill", "bt")
 Z95 = 1.959963984540054  # the normal quantile of a two-sided 95% interval
@@ -62,19 +62,6 @@ class Row:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class _Record:
-    games: int
-    wins: int
-    losses: int
-    ties: int
-    apples: int
-    invalid_moves: int
-    fallback_parses: int
-    moves: int
-    cost: float
-
-
 def leaderboard(
     method: str = "trueskill", *, min_games: int = 0, resamples: int = 1000, seed: int = 0
 ) -> list[Row]:
@@ -85,7 +72,7 @@ def leaderboard(
         raise LeaderboardError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     if min_games < 0:
         raise LeaderboardError(f"min games must be zero or more, got {min_games}")
-    records = _records()
+    records = model_records()
     if method == "bt":
         ratings = _bradley_terry(sorted(records), resamples=resamples, seed=seed)
     else:
@@ -93,33 +80,11 @@ def leaderboard(
     return _rows(records, ratings, min_games)
 
 
-def _records() -> dict[str, _Record]:
-    """Each model's totals over rated games, in one aggregate query."""
-    query = (
-        Participant.select(
-            Model.name,
-            pw.fn.COUNT(Participant.id),
-            *result_counts("won", "lost", "tied"),
-            *participant_sums("score", "invalid_moves", "fallback_parses", "moves", "cost"),
-        )
-        .join(Model)
-        .where(Participant.game.in_(rated_game_ids()))
-        .group_by(Model.name)
-    )
-    records: dict[str, _Record] = {}
-    for name, *counts, cost in rows_of(query):
-        games, wins, losses, ties, apples, invalid, fallback, moves = (int(c or 0) for c in counts)
-        records[name] = _Record(
-            games, wins, losses, ties, apples, invalid, fallback, moves, float(cost or 0.0)
-        )
-    return records
-
-
 _Ratings = dict[str, tuple[float, float, float, int]]  # name -> rating, lower, upper, rank
 
 
 def _trueskill(names: Sequence[str]) -> _Ratings:
-    skills = {m.name: m for m in Model.select().where(Model.name.in_(list(names)))}
+    skills = models_named(names)
     scored = {
         name: (
             skills[name].trueskill_mu - 3 * skills[name].trueskill_sigma,
@@ -151,15 +116,7 @@ def _bradley_terry(names: Sequence[str], *, resamples: int, seed: int) -> _Ratin
 
 def _pairings(index: dict[str, int]) -> np.ndarray:
     """Rated games as rows (model a, model b, 2 x score of a), slot 0 as a."""
-    query: Any = (
-        Participant.select(Participant.game, Participant.slot, Model.name, Participant.result)
-        .join(Model)
-        .where(Participant.game.in_(rated_game_ids()))
-        .order_by(Participant.game, Participant.slot)
-    )
-    lineups: dict[str, list[tuple[str, str]]] = {}
-    for game_id, _slot, name, result in query.tuples():
-        lineups.setdefault(game_id, []).append((name, result))
+    lineups = rated_lineups()
     points = {"won": 2, "tied": 1, "lost": 0}
     rows = [
         (index[a], index[b], points[result_a])
@@ -169,14 +126,16 @@ def _pairings(index: dict[str, int]) -> np.ndarray:
     return np.array(rows, dtype=np.int64).reshape(-1, 3)
 
 
-def _rows(records: dict[str, _Record], ratings: _Ratings, min_games: int) -> list[Row]:
+def _rows(records: dict[str, ModelRecord], ratings: _Ratings, min_games: int) -> list[Row]:
     floor = min((rating for rating, *_ in ratings.values()), default=0.0)
     rows = [_row(name, records[name], ratings[name], floor) for name in ratings]
     rows.sort(key=lambda row: (row.rank, -row.rating, row.model))
     return [row for row in rows if row.games >= min_games]
 
 
-def _row(name: str, record: _Record, rated: tuple[float, float, float, int], floor: float) -> Row:
+def _row(
+    name: str, record: ModelRecord, rated: tuple[float, float, float, int], floor: float
+) -> Row:
     rating, lower, upper, rank = rated
     games = max(record.games, 1)
     cost_per_game = record.cost / games

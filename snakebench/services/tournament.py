@@ -18,8 +18,6 @@ from dataclasses import asdict, dataclass
 from itertools import combinations
 from typing import Any
 
-import peewee as pw
-
 from snakebench.config import Settings, get_settings
 from snakebench.services.batches import (
     MAX_BATCH_GAMES,
@@ -32,13 +30,12 @@ from snakebench.services.batches import (
 from snakebench.services.budget import check_budget
 from snakebench.store import (
     Batch,
-    Game,
-    Model,
     NewGame,
-    Participant,
     get_batch,
-    result_counts,
-    rows_of,
+    latest_batch_of_type,
+    results_by_model,
+    results_by_pair,
+    results_by_slot,
 )
 
 GAME_TYPE = "tournament"
@@ -149,73 +146,30 @@ def _alternated(games: list[NewGame], mirror: bool) -> list[NewGame]:
 
 def latest_tournament_id() -> str | None:
     """The batch of the most recently created tournament game, if any."""
-    row = (
-        Game.select(Game.batch)
-        .where((Game.game_type == GAME_TYPE) & Game.batch.is_null(False))
-        .order_by(Game.created_at.desc())
-        .limit(1)
-        .first()
-    )
-    return None if row is None else str(row.batch_id)
+    return latest_batch_of_type(GAME_TYPE)
 
 
 # --- the report ---------------------------------------------------------------------
 
 
-def _completed_in(batch_id: str) -> Any:
-    return (Game.batch == batch_id) & (Game.status == "completed")
-
-
 def standings(batch_id: str) -> list[dict[str, Any]]:
     """Per model: games, wins, losses, ties, points (1 a win, 1/2 a tie), apples and
     cost, best first; one grouped query."""
-    query = (
-        Participant.select(
-            Model.name,
-            pw.fn.COUNT(Participant.id),
-            *result_counts("won", "lost", "tied"),
-            pw.fn.SUM(Participant.score),
-            pw.fn.SUM(Participant.cost),
-        )
-        .join(Game)
-        .switch(Participant)
-        .join(Model)
-        .where(_completed_in(batch_id))
-        .group_by(Model.name)
-    )
     rows = []
-    for name, games, won, lost, tied, apples, cost in rows_of(query):
+    for name, games, won, lost, tied, apples, cost in results_by_model(batch_id):
         points = won * POINTS["won"] + tied * POINTS["tied"]
         rows.append(
             {"model": name, "games": games, "won": won, "lost": lost, "tied": tied,
-             "points": points, "apples": apples or 0, "cost": float(cost or 0.0)}
+             "points": points, "apples": apples, "cost": cost}
         )  # fmt: skip
     return sorted(rows, key=lambda r: (-r["points"], -r["won"], r["model"]))
 
 
 def pair_matrix(batch_id: str) -> dict[str, dict[str, dict[str, int]]]:
     """``matrix[row][column]``: the row model's wins, losses and ties against the
-    column model; one self-join of the participants, grouped by pair."""
-    opponent = Participant.alias()
-    # ``opponent.model`` is the aliased class itself (ModelAlias.model), not the column.
-    opponent_model = pw.FieldAlias.create(opponent, Participant.model)  # type: ignore[no-untyped-call]
-    me, them = Model.alias(), Model.alias()
-    query = (
-        Participant.select(
-            me.name,
-            them.name,
-            *result_counts("won", "lost", "tied"),
-        )
-        .join(Game)
-        .join(opponent, on=(opponent.game == Game.id) & (opponent.slot != Participant.slot))
-        .join(them, on=(opponent_model == them.id))
-        .switch(Participant)
-        .join(me, on=(Participant.model == me.id))
-        .where(_completed_in(batch_id))
-        .group_by(me.name, them.name)
-    )
+    column model; one query grouped by pair."""
     matrix: dict[str, dict[str, dict[str, int]]] = {}
-    for row, column, won, lost, tied in rows_of(query):
+    for row, column, won, lost, tied in results_by_pair(batch_id):
         matrix.setdefault(row, {})[column] = {"won": won, "lost": lost, "tied": tied}
     return matrix
 
@@ -223,17 +177,7 @@ def pair_matrix(batch_id: str) -> dict[str, dict[str, dict[str, int]]]:
 def side_rates(batch_id: str) -> dict[str, Any]:
     """Completed games and how they went by side: slot 0 won, slot 1 won, tied (each
     a count and a rate of the games); one query grouped by slot."""
-    query = (
-        Participant.select(
-            Participant.slot,
-            pw.fn.COUNT(Participant.id),
-            *result_counts("won", "tied"),
-        )
-        .join(Game)
-        .where(_completed_in(batch_id))
-        .group_by(Participant.slot)
-    )
-    by_slot = {slot: (games, won, tied) for slot, games, won, tied in rows_of(query)}
+    by_slot = results_by_slot(batch_id)
     games, slot0_won, tied = by_slot.get(0, (0, 0, 0))
     slot1_won = by_slot.get(1, (0, 0, 0))[1]
 

@@ -25,6 +25,12 @@ from snakebench.config import Settings, get_settings, mask_url
 database = pw.DatabaseProxy()
 """Every model is bound to this proxy; :func:`connect` points it at a real database."""
 
+Database = pw.Database
+"""What :func:`connect` returns, named here so callers outside the store need no peewee."""
+
+NOT_READY_ERRORS: tuple[type[Exception], ...] = (pw.OperationalError, pw.ProgrammingError)
+"""What a read raises on a database whose tables are not there yet (never upgraded)."""
+
 SQLITE_PRAGMAS: dict[str, object] = {
     # WAL lets readers (web, monitor) run while a worker writes.
     "journal_mode": "wal",
@@ -66,6 +72,12 @@ def connect(url: str, *, keep_open: bool = False) -> pw.Database:
 def connect_from_settings(settings: Settings | None = None) -> pw.Database:
     """:func:`connect` to ``settings.database_url`` (the environment's when not given)."""
     return connect((settings or get_settings()).database_url)
+
+
+def ping(db: pw.Database) -> None:
+    """Raise unless ``db`` answers a trivial query (a health check)."""
+    answering: Any = db  # peewee's stubs leave execute_sql untyped
+    answering.execute_sql("SELECT 1")
 
 
 def is_sqlite(db: pw.Database | pw.DatabaseProxy | None = None) -> bool:

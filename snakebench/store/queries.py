@@ -109,6 +109,32 @@ def list_models(active_only: bool = False) -> list[Model]:
     return list(query)
 
 
+def set_daily_cap(model_id: int, usd: float | None) -> None:
+    """Set (None: lift) what the model may spend per UTC day."""
+    _update_model(model_id, daily_cap=usd)
+
+
+def set_model_active(model_id: int, active: bool) -> None:
+    """Let the model play (``active``) or keep it from playing, its games kept."""
+    _update_model(model_id, is_active=active)
+
+
+def _update_model(model_id: int, **columns: Any) -> None:
+    """Only these columns, in one UPDATE: ``save()`` would write back every column as
+    read, and undo a rating update a worker committed in between."""
+    Model.update(**columns, updated_at=utcnow()).where(Model.id == model_id).execute()
+
+
+def has_played(model_id: int) -> bool:
+    """Whether the model is in any game, whatever became of it."""
+    return bool(Participant.select().where(Participant.model == model_id).exists())
+
+
+def delete_model(model_id: int) -> None:
+    """Delete the model's row: only for a model in no game (:func:`has_played`)."""
+    Model.delete().where(Model.id == model_id).execute()
+
+
 def upsert_model(name: str, *, provider: str, model_slug: str, **fields: Any) -> Model:
     """Create the model ``name`` or update the given fields of the existing one.
 

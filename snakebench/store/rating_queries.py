@@ -9,7 +9,8 @@ same pair cannot deadlock), and SQLite's ``BEGIN IMMEDIATE`` already serialises 
 
 A game counts towards ratings ("rated") when it completed, none of its models is
 retired and it is not a model against itself: :func:`rated_game_ids` is the one
-definition, shared by the rebuild, Bradley-Terry and the leaderboard.
+definition, shared by the rebuild, Bradley-Terry, the leaderboard and every model's
+record (:func:`snakebench.store.record_queries.model_records`).
 """
 
 from __future__ import annotations

@@ -15,14 +15,13 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import peewee as pw
 from flask import Blueprint, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from snakebench import __version__
 from snakebench.engine.replay import ReplayFormatError, parse_replay
 from snakebench.services.leaderboard import METHODS
-from snakebench.store import GAME_STATUSES
+from snakebench.store import GAME_STATUSES, NOT_READY_ERRORS
 from snakebench.store.models import RESULTS
 from snakebench.web import data
 
@@ -114,7 +113,7 @@ def leaderboard() -> tuple[str, int]:
         rows = data.leaderboard(method=method, min_games=min_games)
     except (PageArgumentError, data.InvalidArgument) as exc:
         error = str(exc)
-    except (pw.OperationalError, pw.ProgrammingError) as exc:
+    except NOT_READY_ERRORS as exc:
         # A database not set up yet (no tables): the front page still answers.
         notice = f"The database is not ready ({type(exc).__name__}): run `snakebench db upgrade`."
     return _page(

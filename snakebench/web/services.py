@@ -10,11 +10,10 @@ import logging
 import threading
 from typing import Any
 
-import peewee as pw
 import redis
 from flask import Flask, current_app
 
-from snakebench.store import connect, current_version, latest_version, upgrade
+from snakebench.store import Database, connect, current_version, latest_version, ping, upgrade
 from snakebench.web.config import WebConfig
 
 EXTENSION = "snakebench"
@@ -29,7 +28,7 @@ class Services:
     def __init__(self, config: WebConfig) -> None:
         self.config = config
         self._redis: redis.Redis | None = None
-        self._database: pw.Database | None = None
+        self._database: Database | None = None
         self._lock = threading.Lock()
 
     def redis(self) -> redis.Redis:
@@ -44,7 +43,7 @@ class Services:
                 )
             return self._redis
 
-    def database(self) -> pw.Database:
+    def database(self) -> Database:
         """The database (``snakebench.store.connect`` binds the models to it), its schema
         brought up to date on first use as every other entry point does: ``snakebench
         web`` on a fresh directory shows an empty leaderboard, not a missing table."""
@@ -58,8 +57,7 @@ class Services:
 
     def ping_database(self) -> None:
         """Raise unless the database answers a trivial query."""
-        db: Any = self.database()
-        db.execute_sql("SELECT 1")
+        ping(self.database())
 
     def close_database(self, exc: BaseException | None = None) -> None:
         """Give back this thread's connection at the end of a request."""

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import peewee as pw
-
 from snakebench.services.batches import progress_of
 from snakebench.store import (
     Batch,
-    Game,
+    batch_failures,
     batch_timespan,
     get_batch,
     utcnow,
+)
+from snakebench.store import (
+    list_batches as newest_batches,
 )
 from snakebench.web.data.common import (
     MAX_FAILURES,
@@ -28,11 +29,7 @@ from snakebench.web.data.common import (
 def list_batches(limit: int = 50) -> list[dict[str, Any]]:
     """The newest batches first, each with its progress, parameters, rate and cost."""
     require_int("limit", limit, 1, MAX_LIMIT)
-    return [_batch_dict(batch) for batch in _newest_batches(limit)]
-
-
-def _newest_batches(limit: int) -> list[Batch]:
-    return list(Batch.select().order_by(Batch.created_at.desc(), Batch.id).limit(limit))
+    return [_batch_dict(batch) for batch in newest_batches(limit)]
 
 
 @with_store
@@ -69,18 +66,8 @@ def _games_per_minute(
 
 
 def _failures(batch_id: str) -> list[dict[str, Any]]:
-    """Failed and void games, and games a spending cap cancelled (those carry the cap
-    as their reason; a plain cancel has none), newest first."""
-    ended_badly = Game.status.in_(["failed", "void"]) | (
-        (Game.status == "cancelled") & Game.error.is_null(False)
-    )
-    query: Any = (
-        Game.select(Game.id, Game.status, Game.error)
-        .where((Game.batch == batch_id) & ended_badly)
-        .order_by(pw.fn.COALESCE(Game.ended_at, Game.created_at).desc(), Game.id)
-        .limit(MAX_FAILURES)
-    )
+    """Failed and void games, and games a spending cap cancelled, newest first."""
     return [
         {"game_id": game_id, "status": status, "error": error}
-        for game_id, status, error in query.tuples()
+        for game_id, status, error in batch_failures(batch_id, MAX_FAILURES)
     ]

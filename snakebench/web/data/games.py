@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from snakebench.engine.replay import ReplayFormatError, parse_replay
 from snakebench.store import (
     GAME_STATUSES,
-    Batch,
     Game,
-    Model,
     Participant,
+    UnknownBatchError,
+    UnknownModelError,
+    game_page,
     game_participants,
+    get_batch,
     get_game,
+    get_model,
+    lineups,
 )
 from snakebench.store.models import RESULTS
 from snakebench.web.data.common import (
@@ -76,22 +80,6 @@ def summaries(games: Sequence[Game]) -> list[dict[str, Any]]:
     return [game_summary(g, by_game.get(g.id, []), boards.get(g.id)) for g in games]
 
 
-def lineups(game_ids: Iterable[str]) -> dict[str, list[Participant]]:
-    ids = list(game_ids)
-    if not ids:
-        return {}
-    query = (
-        Participant.select(Participant, Model)
-        .join(Model)
-        .where(Participant.game.in_(ids))
-        .order_by(Participant.game, Participant.slot)
-    )
-    found: dict[str, list[Participant]] = {}
-    for participant in query:
-        found.setdefault(participant.game_id, []).append(participant)
-    return found
-
-
 @with_store
 def list_games(
     model: str | None = None,
@@ -106,38 +94,34 @@ def list_games(
     filter is a bad argument, not a missing page: :class:`InvalidArgument`."""
     require_int("page", page, 1, MAX_PAGE)
     require_int("per_page", per_page, 1, MAX_PER_PAGE)
-    query = Game.select().where(_game_filters(model, batch, status, result))
-    total = query.count()
-    games = list(query.order_by(Game.created_at.desc(), Game.id.desc()).paginate(page, per_page))
+    filters = _game_filters(model, batch, status, result)
+    total, games = game_page(page=page, per_page=per_page, **filters)
     return {"games": summaries(games), "total": total, "page": page, "per_page": per_page}
 
 
 def _game_filters(
     model: str | None, batch: str | None, status: str | None, result: str | None
-) -> Any:
-    condition: Any = Game.id.is_null(False)
-    if status is not None:
-        if status not in GAME_STATUSES:
-            raise InvalidArgument("status", f"must be one of {', '.join(GAME_STATUSES)}")
-        condition &= Game.status == status
+) -> dict[str, Any]:
+    """The filters checked, as :func:`snakebench.store.game_page` takes them."""
+    if status is not None and status not in GAME_STATUSES:
+        raise InvalidArgument("status", f"must be one of {', '.join(GAME_STATUSES)}")
     if batch is not None:
-        if Batch.get_or_none(Batch.id == batch) is None:
-            raise InvalidArgument("batch", f"unknown batch {batch!r}")
-        condition &= Game.batch == batch
+        try:
+            get_batch(batch)
+        except UnknownBatchError:
+            raise InvalidArgument("batch", f"unknown batch {batch!r}") from None
     if result is not None:
         if result not in RESULTS:
             raise InvalidArgument("result", f"must be one of {', '.join(RESULTS)}")
         if model is None:
             raise InvalidArgument("result", "needs model: a result is a model's result")
+    model_id = None
     if model is not None:
-        found = Model.get_or_none(Model.name == model)
-        if found is None:
-            raise InvalidArgument("model", f"unknown model {model!r}")
-        played: Any = Participant.select(Participant.game).where(Participant.model == found.id)
-        if result is not None:
-            played = played.where(Participant.result == result)
-        condition &= Game.id.in_(played)
-    return condition
+        try:
+            model_id = get_model(model).id
+        except UnknownModelError:
+            raise InvalidArgument("model", f"unknown model {model!r}") from None
+    return {"model_id": model_id, "batch_id": batch, "status": status, "result": result}
 
 
 @with_store

@@ -6,9 +6,8 @@ from typing import Any
 
 import redis
 
-from snakebench.store import Game, Participant
+from snakebench.store import Game, Participant, lineups, running_games
 from snakebench.web.data.common import MAX_LIMIT, published_boards, require_int, with_store
-from snakebench.web.data.games import lineups
 
 
 @with_store
@@ -18,12 +17,7 @@ def live_games(limit: int = 50, connection: redis.Redis | None = None) -> list[d
     cannot be read: the list itself comes from the database). ``connection``
     defaults to the app's Redis."""
     require_int("limit", limit, 1, MAX_LIMIT)
-    games = list(
-        Game.select()
-        .where(Game.status == "running")
-        .order_by(Game.started_at.desc(), Game.id)
-        .limit(limit)
-    )
+    games = running_games(limit)
     boards_by_id = published_boards([game.id for game in games], connection)
     by_game = lineups(game.id for game in games)
     return [_live_dict(game, by_game.get(game.id, []), boards_by_id.get(game.id)) for game in games]

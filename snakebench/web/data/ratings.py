@@ -6,14 +6,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import peewee as pw
-
 from snakebench.services import leaderboard as boards
-from snakebench.store import (
-    Game,
-    database,
-)
-from snakebench.store.rating_queries import rated_game_ids
+from snakebench.store import database, rated_fingerprint
 from snakebench.web.data.common import (
     InvalidArgument,
     require_int,
@@ -40,7 +34,7 @@ def leaderboard(method: str = "trueskill", min_games: int = 0) -> list[dict[str,
     require_int("min_games", min_games, 0)
     if method != "bt":
         return [row.to_dict() for row in boards.leaderboard(method, min_games=min_games)]
-    key = (_database_key(), method, *_rated_fingerprint())
+    key = (_database_key(), method, *rated_fingerprint())
     with _bt_lock:
         if key not in _BT_CACHE:
             if len(_BT_CACHE) >= _BT_CACHE_SIZE:
@@ -53,12 +47,3 @@ def leaderboard(method: str = "trueskill", min_games: int = 0) -> list[dict[str,
 def _database_key() -> tuple[str, str]:
     db: Any = database.obj
     return type(db).__name__, str(getattr(db, "database", ""))
-
-
-def _rated_fingerprint() -> tuple[int, int]:
-    """How many rated games there are and the highest rating sequence among them."""
-    query: Any = Game.select(pw.fn.COUNT(Game.id), pw.fn.MAX(Game.rating_seq)).where(
-        Game.id.in_(rated_game_ids())
-    )
-    count, top = query.tuples()[0]
-    return int(count or 0), int(top or 0)
