@@ -54,4 +54,3 @@ def root(
 
 def main() -> None:
     app(prog_name="snakebench")
-
