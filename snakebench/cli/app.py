@@ -25,15 +25,38 @@ from snakebench.engine import RulesError
 from snakebench.engine.replay import ReplayFormatError
 from snakebench.localstack.errors import LocalStackError
 from snakebench.providers import MissingApiKeyError
+from snakebench.queueing import QueueError
+from snakebench.services.batches import BatchError
+from snakebench.services.budget import BudgetError
 from snakebench.services.catalog import CatalogError
-from snakebench.store import InactiveModelError, StoreError, UnknownGameError, UnknownModelError
+from snakebench.store import (
+    InactiveModelError,
+    StoreError,
+    UnknownBatchError,
+    UnknownGameError,
+    UnknownModelError,
+)
+from snakebench.store.evaluation_queries import EvaluationError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 err = SafeConsole(stderr=True, soft_wrap=True)
 
-# Errors caused by what the user gave us: one line and exit 2.
+
+class UsageError(ValueError):
+    """Bad command-line input that Typer cannot catch itself (a malformed --in, two
+    options that exclude each other)."""
+
+
+# Errors caused by what the user gave us, or a service it named that cannot be reached
+# (Redis): one line and exit 2. Every command of every group reports them so, here.
 USAGE_ERRORS: tuple[type[Exception], ...] = (
+    UsageError,
+    BatchError,
+    BudgetError,
+    EvaluationError,
+    QueueError,
+    UnknownBatchError,
     CatalogError,
     ConfigError,
     RulesError,
@@ -111,3 +134,9 @@ class App(typer.Typer):
             return func
 
         return decorator
+
+    def default(self, func: F) -> F:
+        """Make ``func`` the group's default command (a Typer callback that runs when no
+        subcommand is named), guarded like the subcommands."""
+        self.callback(invoke_without_command=True)(guarded(func))
+        return func

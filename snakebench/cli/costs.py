@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from snakebench.cli.app import print_table
-from snakebench.cli.dispatch import reported
 from snakebench.cli.terminal import SafeConsole
 from snakebench.services.costs import cost_report
 from snakebench.store import open_store
@@ -17,7 +16,6 @@ from snakebench.store import open_store
 out = SafeConsole(soft_wrap=True)
 
 
-@reported
 def costs(
     batch: Annotated[
         str | None,

@@ -14,89 +14,21 @@ one batch, ``--sync`` plays the batch in this process with no Redis at all.
 from __future__ import annotations
 
 import functools
-import json
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
-import redis
 import typer
 
 from snakebench.cli import dispatch_ops
-from snakebench.cli.app import App, err, fail, guarded
-from snakebench.cli.dispatch_ops import finish, line_up, models_of, out, watch_to_end
-from snakebench.cli.monitor import BatchView, watch
-from snakebench.queueing import QUEUE_NAMES, QueueError, connect_redis
+from snakebench.cli.app import App, UsageError
+from snakebench.cli.submission import Submission, run_submission
 from snakebench.services.batches import (
-    BatchError,
     BatchSpec,
-    batch_progress,
-    cancel_batch,
     create_batch_games,
-    enqueue_batch,
-    run_batch_sync,
-)
-from snakebench.services.budget import BudgetError
-from snakebench.store import (
-    BOT_MODELS,
-    Batch,
-    UnknownBatchError,
-    UnknownModelError,
-    open_store,
-    store_exists,
 )
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class DispatchError(ValueError):
-    """Bad command-line input that Typer cannot catch itself (e.g. a malformed --in)."""
-
-
-# Reported as one line with exit status 2, besides the errors App already reports so.
-DISPATCH_ERRORS: tuple[type[Exception], ...] = (
-    BatchError,
-    BudgetError,
-    DispatchError,
-    QueueError,
-    UnknownBatchError,
-)
-
-
-def reported(func: F) -> F:
-    """``func`` reporting :data:`DISPATCH_ERRORS` as one line, exit status 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except DISPATCH_ERRORS as exc:
-            raise fail(" ".join(str(exc).split())) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-class DispatchApp(App):
-    """:class:`App` that also reports dispatch's own errors as one line, and guards the
-    default command (a Typer callback) like the subcommands."""
-
-    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
-        register = super().command(*args, **kwargs)
-
-        def decorator(func: F) -> F:
-            register(reported(func))
-            return func
-
-        return decorator
-
-    def default(self, func: F) -> F:
-        self.callback(invoke_without_command=True)(guarded(reported(func)))
-        return func
-
-
-app = DispatchApp(
+app = App(
     help="Run batches of SnakeBench games on RQ workers and watch them.\n\n"
     "Submit (the default): python -m snakebench.dispatch --model-a greedy --model-b random "
     "--count 10 --monitor",
@@ -114,11 +46,11 @@ def parse_when(at: str | None, delay: str | None, now: datetime | None = None) -
     offset) or ``--in`` (``90s``, ``10m``, ``2h``, ``1d``, ``1h30m``); None for now."""
     now = now or datetime.now(UTC)
     if at and delay:
-        raise DispatchError("give --at or --in, not both")
+        raise UsageError("give --at or --in, not both")
     if delay is not None:
         text = delay.strip().lower()
         if not text or _DURATION.sub("", text):
-            raise DispatchError(f"--in {delay!r}: use a number and s, m, h or d, e.g. 10m")
+            raise UsageError(f"--in {delay!r}: use a number and s, m, h or d, e.g. 10m")
         seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION.findall(text))
         return now + timedelta(seconds=seconds)
     if at is None:
@@ -126,10 +58,10 @@ def parse_when(at: str | None, delay: str | None, now: datetime | None = None) -
     try:
         when = datetime.fromisoformat(at.strip())
     except ValueError:
-        raise DispatchError(f"--at {at!r} is not an ISO 8601 time, e.g. 2026-05-01T09:30") from None
+        raise UsageError(f"--at {at!r} is not an ISO 8601 time, e.g. 2026-05-01T09:30") from None
     when = when.astimezone(UTC)  # a naive time is local time
     if when < now - timedelta(minutes=1):
-        raise DispatchError(f"--at {at!r} is in the past")
+        raise UsageError(f"--at {at!r} is in the past")
     return when
 
 
@@ -199,9 +131,9 @@ def submit(
     if ctx.invoked_subcommand is not None:
         return
     if not (model_a and model_b):
-        raise DispatchError("two models are needed: --model-a NAME --model-b NAME")
+        raise UsageError("two models are needed: --model-a NAME --model-b NAME")
     if sync and (local or at or in_):
-        raise DispatchError("--sync plays now, in this process: not with --local, --at or --in")
+        raise UsageError("--sync plays now, in this process: not with --local, --at or --in")
     spec = BatchSpec(
         model_a=model_a, model_b=model_b, count=count, width=width, height=height,
         max_rounds=max_rounds, num_apples=num_apples, apple_target=apple_target, seed=seed,
@@ -214,138 +146,6 @@ def submit(
     )
     run_submission(submission, when, sync=sync, local=local, monitor=monitor, workers=workers,
                    as_json=as_json)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Submission:
-    """A batch to submit: the names of its models (checked before a database is
-    created) and ``create``, which validates and writes it (games ``queued``, nothing
-    in Redis). Tournaments submit through the same modes with their own ``create``."""
-
-    models: Sequence[str]
-    create: Callable[[], Batch]
-    # Once the batch is over (watched, --sync, --local): its results as JSON-ready
-    # facts, added to the final JSON under "results", and how to print them as text.
-    results: Callable[[str], dict[str, Any]] | None = None
-    show: Callable[[dict[str, Any]], None] | None = None
-
-
-def run_submission(
-    submission: Submission, when: datetime | None = None, *, sync: bool = False,
-    local: bool = False, monitor: bool = False, workers: int = 2, as_json: bool = False,
-) -> str:  # fmt: skip
-    """Submit as ``--sync``, ``--local`` or to Redis (watched with ``monitor``), print
-    the report, and return the batch id (exits 1 if a watched game failed)."""
-    if sync:
-        return _submit_sync(submission, as_json=as_json)
-    if local:
-        return _submit_local(submission, when, workers=workers, as_json=as_json)
-    return _submit_queued(submission, when, monitor=monitor, as_json=as_json)
-
-
-def _open_store_for(models: Sequence[str]) -> None:
-    """Open the store, unless the models cannot be in it: a directory with no database
-    yet knows only the bots, and bad input must not leave an empty database behind."""
-    if not store_exists():
-        for model in models:
-            if model not in BOT_MODELS:
-                raise UnknownModelError(model, BOT_MODELS)
-    open_store()
-
-
-def _submit_queued(
-    submission: Submission, when: datetime | None, *, monitor: bool, as_json: bool
-) -> str:
-    connection = connect_redis()  # unreachable Redis: refused before anything is written
-    _open_store_for(submission.models)
-    report = _submit(submission, connection, when)
-    if not (monitor and as_json):  # with both, one JSON document at the end
-        _print_submitted(report, as_json)
-    if monitor:
-        finish(watch_to_end(report["batch_id"], connection), as_json, report, submission)
-    return str(report["batch_id"])
-
-
-def _submit(
-    submission: Submission, connection: redis.Redis, when: datetime | None
-) -> dict[str, Any]:
-    """:func:`submit_batch`, reporting how many jobs were really enqueued."""
-    batch = submission.create()
-    return _submitted(batch, when, enqueue_batch(batch.id, connection, at=when))
-
-
-def _submitted(batch: Batch, when: datetime | None, enqueued: int) -> dict[str, Any]:
-    params = batch.params or {}
-    return {
-        "batch_id": batch.id,
-        "games": batch.total_games,
-        "enqueued": enqueued,
-        "models": models_of(params),
-        "mirror": params.get("mirror"),
-        "seed": params.get("seed"),
-        "priority": params.get("priority"),
-        "queue": QUEUE_NAMES.get(str(params.get("priority")), None),
-        "scheduled_for": when.isoformat() if when else None,
-        "estimated_cost": params.get("estimated_cost"),
-        "max_cost": batch.max_cost,
-    }
-
-
-def _print_submitted(report: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        out.print_json(json.dumps(report))
-        return
-    line = f"batch {report['batch_id']}: {report['games']} games, {line_up(report['models'])}"
-    line += " (mirrored)" if report["mirror"] else ""
-    line += f", on queue {report['queue']}"
-    if report["scheduled_for"]:
-        line += f", scheduled for {report['scheduled_for']}"
-    line += f"; at most ${report['estimated_cost']:.2f}"
-    out.print(line)
-    err.print(f"watch it: python -m snakebench.dispatch monitor {report['batch_id']}")
-
-
-def _submit_sync(submission: Submission, *, as_json: bool) -> str:
-    """Create the batch and play it here, game after game (no Redis, no workers)."""
-    _open_store_for(submission.models)
-    batch = submission.create()
-    report = _submitted(batch, None, 0)
-    try:
-        with BatchView(batch_progress(batch.id), err) as view:
-            final = run_batch_sync(
-                batch.id, on_game=lambda _: view.update(batch_progress(batch.id))
-            )
-    except KeyboardInterrupt:
-        cancelled = cancel_batch(batch.id, None)
-        err.print(f"interrupted: {cancelled} games of batch {batch.id} cancelled")
-        raise typer.Exit(130) from None
-    finish(final, as_json, report, submission)
-    return batch.id
-
-
-def _submit_local(
-    submission: Submission, when: datetime | None, *, workers: int, as_json: bool
-) -> str:
-    """Start a private Redis and ``workers`` workers, run the batch on them to the end,
-    stop everything, and print a summary. Ctrl+C cancels what is left: with the stack
-    gone, nothing would play it."""
-    from snakebench.localstack.stack import LocalStack, LocalStackError  # lazily: starts processes
-
-    _open_store_for(submission.models)
-    try:
-        with LocalStack(workers=workers) as stack:
-            connection = connect_redis(stack.redis_url)
-            report = _submit(submission, connection, when)
-            try:
-                final = watch(report["batch_id"], connection, console=err)
-            except KeyboardInterrupt:
-                cancelled = cancel_batch(report["batch_id"], connection)
-                err.print(f"interrupted: {cancelled} games cancelled; local stack stopped")
-                raise typer.Exit(130) from None
-    except LocalStackError as exc:
-        raise DispatchError(str(exc)) from None
-    finish(final, as_json, report, submission)
-    return str(report["batch_id"])
 
 
 def main() -> None:

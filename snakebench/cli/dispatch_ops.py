@@ -1,30 +1,27 @@
 """The operational commands of ``python -m snakebench.dispatch``: ``monitor``,
 ``status``, ``health``, ``batches``, ``cancel``, ``retry``, ``reconcile`` and ``purge``,
-and the views of a batch they share with submitting (watch it to its end, print its
-final summary, name its models).
+the commands that act on batches already submitted.
 
-:mod:`snakebench.dispatch` adds these commands to its app with :func:`register`, next
-to its default command, submit; this module never imports it (but for types).
+:mod:`snakebench.cli.dispatch` adds them to its app with :func:`register`, next to its
+default command, submit; the views of a batch they share with submitting are
+:mod:`snakebench.cli.submission`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
-import redis
 import typer
 from rich.table import Table
 
 from snakebench.cli.app import err, print_table
-from snakebench.cli.monitor import summary, summary_line, watch
-from snakebench.cli.terminal import SafeConsole, safe_text
+from snakebench.cli.submission import finish, line_up, models_of, out, watch_to_end
+from snakebench.cli.terminal import safe_text
 from snakebench.queueing import WORKER_COMMAND, connect_redis
 from snakebench.queueing.recovery import games_without_jobs, purge
 from snakebench.queueing.status import health_check, health_warnings, queue_status
 from snakebench.services.batches import (
-    BatchProgress,
     cancel_batch,
     latest_batch_id,
     progress_of,
@@ -39,11 +36,6 @@ from snakebench.store import (
     open_store,
 )
 
-if TYPE_CHECKING:
-    from snakebench.cli.dispatch import Submission
-
-out = SafeConsole(soft_wrap=True)
-
 
 def register(app: typer.Typer) -> None:
     """Add the commands below to ``app``, in the order its help lists them."""
@@ -51,52 +43,6 @@ def register(app: typer.Typer) -> None:
         app.command()(command)
     app.command("reconcile")(reconcile_command)
     app.command("purge")(purge_command)
-
-
-# --- views of a batch ---------------------------------------------------------------
-
-
-def models_of(params: dict[str, Any]) -> list[str | None]:
-    """The models a batch's parameters name: a tournament's list, or a pair."""
-    return list(params.get("models") or [params.get("model_a"), params.get("model_b")])
-
-
-def line_up(models: Sequence[str | None]) -> str:
-    """``a v b`` for a pair, ``round robin of a, b, c`` for more."""
-    names = [str(model or "?") for model in models]
-    return " v ".join(names) if len(names) == 2 else "round robin of " + ", ".join(names)
-
-
-def watch_to_end(batch_id: str, connection: redis.Redis | None) -> BatchProgress:
-    """Watch until the batch is finished; Ctrl+C stops the watching, not the games."""
-    try:
-        return watch(batch_id, connection, console=err)
-    except KeyboardInterrupt:
-        err.print("stopped watching; the games go on")
-        raise typer.Exit(130) from None
-
-
-def finish(
-    progress: BatchProgress,
-    as_json: bool,
-    report: dict[str, Any] | None = None,
-    submission: Submission | None = None,
-) -> None:
-    """Print the final summary (or JSON), then the submission's results if it has
-    any, and exit 1 if any game failed."""
-    results = None
-    if submission is not None and submission.results is not None:
-        results = submission.results(progress.batch_id)
-    if as_json:
-        facts = summary(progress)
-        document = {**report, "progress": facts} if report else facts
-        out.print_json(json.dumps(document | ({"results": results} if results else {})))
-    else:
-        out.print(summary_line(progress))
-        if results is not None and submission is not None and submission.show is not None:
-            submission.show(results)
-    if progress.failed:
-        raise typer.Exit(1)
 
 
 # --- watching -----------------------------------------------------------------------

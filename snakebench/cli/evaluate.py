@@ -24,7 +24,7 @@ from typing import Annotated, Any
 import redis
 import typer
 
-from snakebench.cli.app import err, fail
+from snakebench.cli.app import err
 from snakebench.cli.terminal import SafeConsole
 from snakebench.games.simulation import GameParams
 from snakebench.queueing import WORKER_COMMAND, QueueError, connect_redis
@@ -84,23 +84,20 @@ def evaluate(
     evaluation watched to its end failed.
     """
     names = list(models or [])
-    try:
-        if sum((status, resume, cancel)) > 1:
-            raise EvaluationError("give one of --status, --resume, --cancel")
-        if status:
-            return _status(names, as_json)
-        if resume or cancel:
-            return _resume(names, as_json) if resume else _cancel(names, as_json)
-        _check_start(names, games=games, queue=queue, sync=sync, local=local, priority=priority)
-        params = GameParams(width=width, height=height, max_rounds=max_rounds,
-                            num_apples=num_apples)  # fmt: skip
-        if sync:
-            return _run_sync(names, games, params, as_json)
-        if local:
-            return _run_local(names, games, params, workers, priority, as_json)
-        _run_queued(names, games, params, priority, monitor, as_json)
-    except (EvaluationError, QueueError) as exc:
-        raise fail(" ".join(str(exc).split())) from None
+    if sum((status, resume, cancel)) > 1:
+        raise EvaluationError("give one of --status, --resume, --cancel")
+    if status:
+        return _status(names, as_json)
+    if resume or cancel:
+        return _resume(names, as_json) if resume else _cancel(names, as_json)
+    _check_start(names, games=games, queue=queue, sync=sync, local=local, priority=priority)
+    params = GameParams(width=width, height=height, max_rounds=max_rounds,
+                        num_apples=num_apples)  # fmt: skip
+    if sync:
+        return _run_sync(names, games, params, as_json)
+    if local:
+        return _run_local(names, games, params, workers, priority, as_json)
+    _run_queued(names, games, params, priority, monitor, as_json)
 
 
 def _check_start(

@@ -16,8 +16,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from snakebench.cli.app import print_table
-from snakebench.cli.dispatch import DispatchError, Submission, reported, run_submission
+from snakebench.cli.app import UsageError, print_table
+from snakebench.cli.submission import Submission, run_submission
 from snakebench.cli.terminal import SafeConsole
 from snakebench.services.tournament import (
     TournamentSpec,
@@ -31,7 +31,6 @@ from snakebench.store import UnknownBatchError, find_batch_id, open_store
 out = SafeConsole(soft_wrap=True)
 
 
-@reported
 def tournament(
     models: Annotated[
         list[str], typer.Argument(help="Two or more model names (see: snakebench models list).")
@@ -90,7 +89,7 @@ def tournament(
     Example: snakebench tournament greedy survivor random -k 4 --mirror --seed 1 --sync
     """
     if sync and local:
-        raise DispatchError("--sync plays in this process: not with --local")
+        raise UsageError("--sync plays in this process: not with --local")
     spec = TournamentSpec(
         models=tuple(models), games_per_pair=games_per_pair, mirror=mirror, seed=seed,
         width=width, height=height, max_rounds=max_rounds, num_apples=num_apples,
@@ -107,7 +106,6 @@ def tournament(
                    as_json=as_json)  # fmt: skip
 
 
-@reported
 def tournament_report_command(
     batch_id: Annotated[
         str | None,

@@ -16,7 +16,7 @@ import pytest
 import redis
 from typer.testing import Result
 
-from snakebench.cli import dispatch, dispatch_ops
+from snakebench.cli import dispatch, dispatch_ops, submission
 from snakebench.queueing import WORKER_QUEUES
 from snakebench.store import Batch, Game
 
@@ -47,7 +47,7 @@ def cli(
 
     def bind(connection: redis.Redis | None) -> Invoke:
         if connection is not None:
-            for module in (dispatch, dispatch_ops):
+            for module in (dispatch_ops, submission):
                 monkeypatch.setattr(module, "connect_redis", lambda url=None: connection)
         return cli_runner(dispatch.app)
 

@@ -15,8 +15,9 @@ from rq import Queue
 from rq.registry import ScheduledJobRegistry
 from typer.testing import Result
 
-from snakebench.cli import dispatch_ops
-from snakebench.cli.dispatch import DispatchError, parse_when
+from snakebench.cli import submission
+from snakebench.cli.app import UsageError
+from snakebench.cli.dispatch import parse_when
 from snakebench.config import Settings
 from snakebench.queueing import SERIALIZER
 from snakebench.services.batches import (
@@ -74,7 +75,7 @@ def test_at_takes_iso_8601_with_or_without_an_offset() -> None:
     ],
 )
 def test_malformed_times_are_refused(at: str | None, delay: str | None, message: str) -> None:
-    with pytest.raises(DispatchError, match=message):
+    with pytest.raises(UsageError, match=message):
         parse_when(at, delay, now=NOW)
 
 
@@ -226,7 +227,7 @@ def test_status_warns_of_games_redis_has_lost(run: Invoke, fake: fakeredis.FakeR
 def test_monitor_re_enqueues_lost_games_but_never_those_of_a_sync_batch(
     run: Invoke, fake: fakeredis.FakeRedis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dispatch_ops, "watch", lambda batch_id, *a, **k: batch_progress(batch_id))
+    monkeypatch.setattr(submission, "watch", lambda batch_id, *a, **k: batch_progress(batch_id))
     lost = submit_batch(BatchSpec("greedy", "random", count=2), fake)
     fake.flushall()
     result = run("monitor", lost.id)
