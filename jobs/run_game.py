@@ -7,6 +7,7 @@ comes from the database, which is the source of truth.
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import socket
@@ -19,9 +20,12 @@ from rq import get_current_job
 import jobs.evaluate  # noqa: F401  (the evaluation games' callbacks, loaded with the jobs)
 from snakebench.config import Settings, get_settings
 from snakebench.games.simulation import run_stored_game, stored_summary
+from snakebench.logs import bounded
 from snakebench.queueing import connect_redis, fail_for_good, is_work_horse, mark_run_started
 from snakebench.queueing.orphans import children_die_with_this_process, die_with_parent
 from snakebench.store import GameStateError, database, get_game, open_store_once
+
+log = logging.getLogger(__name__)
 
 if get_current_job() is None:
     # Imported as the worker's settings module (`rq worker -c jobs.run_game`), before it
@@ -72,10 +76,12 @@ def run_game(game_id: str) -> dict[str, Any]:
         summary = run_stored_game(
             game_id, settings=settings, worker=_worker_name(), live=_job_connection()
         )
-    except GameStateError:
+    except GameStateError as exc:
         # Cancelled (or finished by another run) while this one played: its result does
         # not count, and that is no failure of this job, so answer with what is stored.
         summary = stored_summary(get_game(game_id))
+        log.warning("game %s: this run's result was not recorded, the game is %s: %s",
+                    game_id, summary["status"], bounded(exc))  # fmt: skip
     finally:
         database.close()  # a work horse is about to exit; do not leak the connection
     if summary["status"] == "failed":

@@ -46,6 +46,9 @@ class Settings:
     reconcile_every: int = 300
     # USD every game on this server together may spend per UTC day; None: no cap.
     daily_cap: float | None = None
+    # DEBUG, INFO, WARNING, ERROR or CRITICAL; None: the entry point's own default
+    # (INFO for workers and the web server, WARNING for commands: snakebench.logs).
+    log_level: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -61,6 +64,7 @@ class Settings:
             worker_threads=_positive_int(env, "SNAKEBENCH_WORKER_THREADS", 16),
             reconcile_every=_positive_int(env, "SNAKEBENCH_RECONCILE_EVERY", 300),
             daily_cap=_daily_cap(env),
+            log_level=log_level_from_env(env),
         )
 
 
@@ -73,6 +77,25 @@ def _daily_cap(env: Mapping[str, str]) -> float | None:
     if not raw:
         return DEFAULT_API_DAILY_CAP if env.get("SNAKEBENCH_API_TOKEN") else None
     return _positive_float({"SNAKEBENCH_DAILY_CAP": raw}, "SNAKEBENCH_DAILY_CAP", 0.0)
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def log_level_from_env(env: Mapping[str, str] | None = None) -> str | None:
+    """SNAKEBENCH_LOG_LEVEL upper-cased, or None when unset or empty.
+
+    Read on its own too (not only through :meth:`Settings.from_env`): a command sets
+    up its logging before it knows which other settings it needs, and a bad REDIS_URL
+    must not stop one that never opens Redis."""
+    env = os.environ if env is None else env
+    raw = env.get("SNAKEBENCH_LOG_LEVEL", "").strip()
+    if not raw:
+        return None
+    if raw.upper() not in LOG_LEVELS:
+        choices = ", ".join(level.lower() for level in LOG_LEVELS)
+        raise ConfigError(f"SNAKEBENCH_LOG_LEVEL={raw!r} is not one of {choices}")
+    return raw.upper()
 
 
 _DATABASE_SCHEMES = ("sqlite://", "postgres://", "postgresql://")

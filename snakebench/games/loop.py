@@ -151,8 +151,7 @@ def _classify(game_id: str, exc: BaseException) -> tuple[GameStatus, str]:
     (our bug or bad data)."""
     if isinstance(exc, InfrastructureError):
         return "void", str(exc)
-    if isinstance(exc, BudgetExceeded):
-        log.warning("game %s cancelled: %s", game_id, exc)
+    if isinstance(exc, BudgetExceeded):  # logged where the call was refused, and at the end
         return "cancelled", str(exc)
     log.error("game %s failed", game_id, exc_info=exc)
     return "failed", f"{type(exc).__name__}: {exc}"

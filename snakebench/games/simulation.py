@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,6 +23,13 @@ import redis
 from snakebench.config import ConfigError, Settings, get_settings
 from snakebench.engine import DoubleDeath, Rules
 from snakebench.engine.replay import write_replay
+from snakebench.games.game_log import (
+    game_ended,
+    game_left,
+    game_not_played,
+    game_started,
+    player_names,
+)
 from snakebench.games.live import publishing
 from snakebench.games.loop import GameOutcome, GameSetup, RoundHook, RunSuperseded, play_game
 from snakebench.games.players import make_player
@@ -137,31 +145,24 @@ def run_stored_game(
     :class:`snakebench.store.GameStateError` when it had already played to the end."""
     settings = settings or get_settings()
     game = get_game(game_id)
-    if game.status in FINAL_GAME_STATUSES:  # finished, cancelled or given up: not again
-        return stored_summary(game)
-    if batch_over_budget(game.batch_id):  # the budget holds even with no monitor running
-        cancel_game(game.id)
-        return stored_summary(get_game(game.id))
+    unplayed = _not_to_be_played(game)
+    if unplayed is not None:
+        return unplayed
     usable_replay_dir(settings)  # before the game costs anything
     lineup = game_participants(game_id)
-    game = mark_running(game_id, worker or f"{socket.gethostname()}:{os.getpid()}")
+    names = player_names(lineup)
+    worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+    game = mark_running(game_id, worker)
     token = game.attempt
+    started = time.monotonic()
+    game_started(game.id, names, token, worker)
     try:
         players = build_players(lineup, game, settings)
         meters = meter_players(players, lineup, game, token, settings, live)
     except Exception as exc:  # a key gone missing since dispatch: bad data, not a game
-        error = f"{type(exc).__name__}: {exc}"
-        complete_game(
-            game.id,
-            rounds=0,
-            replay_path=None,
-            total_cost=0.0,
-            participants=[],
-            status="failed",
-            error=error,
-            attempt=token,
-        )
-        return stored_summary(get_game(game.id))
+        summary = _record_unplayable(game.id, token, f"{type(exc).__name__}: {exc}")
+        game_ended(summary, names, 0.0, time.monotonic() - started)
+        return summary
     try:
         with publishing(live, game.id, on_round) as hook:
             outcome = play_game(
@@ -173,12 +174,15 @@ def run_stored_game(
     except KeyboardInterrupt:
         # Stopped by its operator: not a result, not a failure, and not to be run again.
         cancel_game(game.id)
+        log.warning("game %s cancelled: interrupted by its operator", game.id)
         raise
     except RunSuperseded:
         # Cancelled meanwhile, or overtaken by a newer run (reconcile): not ours to record.
-        log.warning("game %s: run %d is no longer the game's; stopped", game.id, token)
-        return stored_summary(get_game(game.id))
+        summary = stored_summary(get_game(game.id))
+        game_left(summary, token, time.monotonic() - started)
+        return summary
     summary = _record(game, outcome, settings, token)
+    game_ended(summary, names, outcome.total_cost, time.monotonic() - started)
     if game.batch_id and any(meter.batch_spent for meter in meters):
         # The batch's cap has no room left and never will: its queued games end now,
         # rather than each in turn at its first call.
@@ -186,6 +190,36 @@ def run_stored_game(
         log.info("batch %s: its cap is spent; %d queued games cancelled", game.batch_id,
                  len(stopped))  # fmt: skip
     return summary
+
+
+def _not_to_be_played(game: Game) -> dict[str, Any] | None:
+    """The stored summary of a game this run must not play, the reason logged; None
+    for a game to play."""
+    if game.status in FINAL_GAME_STATUSES:  # finished, cancelled or given up: not again
+        why = "already over"
+    elif batch_over_budget(game.batch_id):  # the budget holds even with no monitor running
+        cancel_game(game.id)
+        why = "its batch's --max-cost is spent"
+    else:
+        return None
+    summary = stored_summary(get_game(game.id))
+    game_not_played(summary, why)
+    return summary
+
+
+def _record_unplayable(game_id: str, token: int, error: str) -> dict[str, Any]:
+    """Record a game that failed before its first move (no players, no rounds)."""
+    complete_game(
+        game_id,
+        rounds=0,
+        replay_path=None,
+        total_cost=0.0,
+        participants=[],
+        status="failed",
+        error=error,
+        attempt=token,
+    )
+    return stored_summary(get_game(game_id))
 
 
 def _setup(game: Game, lineup: list[Participant]) -> GameSetup:

@@ -239,12 +239,12 @@ class SpendMeter:
         game: Game,
         attempt: int,
         budgets: Callable[[str], list[Budget]],
-        model_id: int,
+        model: Model,
         counters: Counters,
     ) -> None:
         self.game_id, self.batch_id = game.id, game.batch_id
         self.attempt = attempt
-        self.model_id = model_id
+        self.model_id, self.model_name = model.id, model.name
         self.budgets = budgets
         self.counters = counters
         self.open: dict[int, tuple[float, list[Budget]]] = {}
@@ -274,6 +274,8 @@ class SpendMeter:
             call = self.counters.reserve(budgets, worst_cost, record)
         except BudgetExceeded as exc:
             self.batch_spent = exc.kind == "batch"
+            log.warning("game %s: a call of %s was refused, the game ends cancelled: %s",
+                        self.game_id, self.model_name, exc)  # fmt: skip
             raise
         except redis.RedisError as exc:
             # No counters, no call: nobody's play, so the game is void (and retryable).
@@ -325,6 +327,6 @@ def meter_players(
         def budgets(day: str, model: Model = model) -> list[Budget]:
             return budgets_for(model, batch, day, settings)
 
-        player.meter = SpendMeter(game, attempt, budgets, model.id, counters)
+        player.meter = SpendMeter(game, attempt, budgets, model, counters)
         meters.append(player.meter)
     return meters

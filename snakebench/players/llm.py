@@ -70,15 +70,17 @@ class LLMPlayer:
 
     def choose(self, turn: Turn) -> MoveDecision:
         prompt = build_prompt(turn, self._last_move, self._last_rationale)
-        completion, latency_ms, retries = self._ask(prompt)
+        completion, latency_ms, retries = self._ask(
+            prompt, f"{self.name}'s move in round {turn.state.round}"
+        )
         decision = self._decide(turn, completion, latency_ms, retries)
         self._last_move, self._last_rationale = str(decision.move), decision.rationale
         return decision
 
-    def _ask(self, prompt: str) -> tuple[Completion, float, int]:
+    def _ask(self, prompt: str, what: str) -> tuple[Completion, float, int]:
         """The completion, the latency in ms of the call that produced it (backoff
         waits excluded: they measure the provider's load, not the model), and the
-        number of retries it took."""
+        number of retries it took; each retry is logged naming ``what`` was asked."""
 
         def attempt() -> tuple[Completion, float]:
             # Reserved before, settled after, whatever happens: see snakebench.games.spending.
@@ -98,7 +100,9 @@ class LLMPlayer:
             return completion, latency_ms
 
         try:
-            (completion, latency_ms), retries = call_with_retries(attempt, self._retry, self._sleep)
+            (completion, latency_ms), retries = call_with_retries(
+                attempt, self._retry, self._sleep, what
+            )
         except RetriesExhaustedError as exc:
             message = f"{exc.last} (gave up after {exc.attempts} attempts)"
             raise InfrastructureError(one_line(message)) from None

@@ -7,13 +7,17 @@ server's ``Retry-After`` is a floor: waiting less would only earn another 429.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from snakebench.config import Settings
+from snakebench.logs import bounded
 from snakebench.providers.base import ProviderError, TransientProviderError
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _MAX_EXPONENT = 60  # beyond this the ceiling is max_delay anyway
@@ -58,15 +62,22 @@ class RetriesExhaustedError(ProviderError):
 
 
 def call_with_retries(
-    call: Callable[[], T], policy: RetryPolicy, sleep: Callable[[float], None]
+    call: Callable[[], T],
+    policy: RetryPolicy,
+    sleep: Callable[[float], None],
+    what: str = "provider call",
 ) -> tuple[T, int]:
     """``call()``'s result and how many retries it took. Only transient errors are
-    retried; anything else propagates at once."""
+    retried, each with a log line naming ``what`` was retried and why; anything else
+    propagates at once."""
     for attempt in range(policy.attempts):
         try:
             return call(), attempt
         except TransientProviderError as exc:
             if attempt + 1 >= policy.attempts:
                 raise RetriesExhaustedError(policy.attempts, exc) from None
-            sleep(policy.delay(attempt, exc.retry_after))
+            wait = policy.delay(attempt, exc.retry_after)
+            log.warning("%s: retry %d of %d in %.1f s: %s", what, attempt + 1,
+                        policy.attempts - 1, wait, bounded(exc))  # fmt: skip
+            sleep(wait)
     raise AssertionError("unreachable: attempts >= 1")  # pragma: no cover

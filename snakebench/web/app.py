@@ -6,6 +6,8 @@ import secrets
 
 from flask import Flask
 
+from snakebench.config import log_level_from_env
+from snakebench.logs import configure_logging
 from snakebench.web import api, health, pages
 from snakebench.web.auth import install_auth
 from snakebench.web.config import WebConfig
@@ -21,6 +23,8 @@ def create_app(config: WebConfig | None = None) -> Flask:
     app boots (and ``/healthz`` reports 503) while either is down.
     """
     config = config or WebConfig.from_env()
+    # Before Flask makes its logger (snakebench.web): finding ours, it adds none of its own.
+    configure_logging(log_level_from_env())
     app = Flask("snakebench.web")
     app.config["SECRET_KEY"] = config.secret_key or secrets.token_hex(32)
     install_services(app, config)
