@@ -26,8 +26,8 @@ from snakebench.services.batches import (
     BatchProgress,
     batch_progress,
     cancel_batch,
-    enqueue_batch,
     run_batch_sync,
+    submit,
 )
 from snakebench.store import BOT_MODELS, Batch, UnknownModelError, open_store, store_exists
 
@@ -87,9 +87,10 @@ def _submit_queued(
 def _submit(
     submission: Submission, connection: redis.Redis, when: datetime | None
 ) -> dict[str, Any]:
-    """:func:`submit_batch`, reporting how many jobs were really enqueued."""
-    batch = submission.create()
-    return _submitted(batch, when, enqueue_batch(batch.id, connection, at=when))
+    """:func:`snakebench.services.batches.submit`, reporting how many jobs were really
+    enqueued."""
+    batch, enqueued = submit(submission.create, connection, at=when)
+    return _submitted(batch, when, enqueued)
 
 
 def _submitted(batch: Batch, when: datetime | None, enqueued: int) -> dict[str, Any]:

@@ -58,6 +58,7 @@ __all__ = [
     "BatchPlan",
     "BatchProgress",
     "BatchSpec",
+    "NotEnqueuedError",
     "batch_progress",
     "cancel_batch",
     "create_batch_games",
@@ -68,6 +69,7 @@ __all__ = [
     "progress_of",
     "retry_batch",
     "run_batch_sync",
+    "submit",
     "submit_batch",
     "write_batch",
 ]
@@ -151,18 +153,23 @@ class BatchProgress:
 
 
 def create_batch_games(
-    spec: BatchSpec, settings: Settings | None = None, *, force: bool = False
+    spec: BatchSpec,
+    settings: Settings | None = None,
+    *,
+    force: bool = False,
+    params: dict[str, Any] | None = None,
 ) -> Batch:
     """Validate ``spec``, then write the batch and its games (``queued``) in bulk.
 
     Everything that would make the games fail is refused before anything is written:
-    count, priority, seeds, rules, unknown or removed models, missing API keys, and an
-    worst-case cost (the estimate) above ``max_cost`` (unless ``force``). Nothing goes to Redis.
+    count, priority, seeds, rules, unknown or removed models, missing API keys, and a
+    worst-case cost (the estimate) above ``max_cost`` (unless ``force``). Nothing goes
+    to Redis. ``params`` are stored with the batch's own (the API's ``daily_cap``).
     """
     plan = plan_batch(spec, settings or get_settings())
     check_budget(plan.estimate, spec.max_cost, force=force)
-    params = {**asdict(spec), "estimated_cost": plan.estimate}
-    return write_batch(spec, plan.games, params)
+    stored = {**asdict(spec), "estimated_cost": plan.estimate, **(params or {})}
+    return write_batch(spec, plan.games, stored)
 
 
 @dataclass(frozen=True)
@@ -245,6 +252,39 @@ def enqueue_batch(
     return len(enqueue_missing(batch, ids, connection, at=at, settings=settings))
 
 
+class NotEnqueuedError(RuntimeError):
+    """The batch was written but Redis failed before its games were all enqueued. They
+    stay ``queued`` in the database, the truth, and reconciling enqueues them."""
+
+    def __init__(self, batch_id: str, cause: Exception) -> None:
+        super().__init__(
+            f"batch {batch_id} was written but Redis failed ({cause}); "
+            "`python -m snakebench.dispatch reconcile` enqueues it"
+        )
+        self.batch_id = batch_id
+
+
+def submit(
+    create: Callable[[], Batch],
+    connection: redis.Redis,
+    *,
+    at: datetime | None = None,
+    settings: Settings | None = None,
+) -> tuple[Batch, int]:
+    """The one way a batch is submitted, from the CLI, a tournament or the web API:
+    check that Redis answers (refused before anything is written), ``create`` the batch
+    (plan, budget and write: :func:`create_batch_games`, or a tournament's), then
+    enqueue its games (``at`` schedules them). Returns the batch and the jobs enqueued;
+    :class:`NotEnqueuedError` if Redis fails after the write."""
+    connection.ping()
+    batch = create()
+    try:
+        enqueued = enqueue_batch(batch.id, connection, at=at, settings=settings)
+    except redis.RedisError as exc:
+        raise NotEnqueuedError(batch.id, exc) from exc
+    return batch, enqueued
+
+
 def submit_batch(
     spec: BatchSpec,
     connection: redis.Redis,
@@ -252,11 +292,14 @@ def submit_batch(
     at: datetime | None = None,
     settings: Settings | None = None,
     force: bool = False,
+    params: dict[str, Any] | None = None,
 ) -> Batch:
-    """:func:`create_batch_games` then :func:`enqueue_batch`."""
-    batch = create_batch_games(spec, settings, force=force)
-    enqueue_batch(batch.id, connection, at=at, settings=settings)
-    return batch
+    """:func:`submit` a two-model batch (:func:`create_batch_games`)."""
+
+    def create() -> Batch:
+        return create_batch_games(spec, settings, force=force, params=params)
+
+    return submit(create, connection, at=at, settings=settings)[0]
 
 
 def batch_progress(batch_id: str) -> BatchProgress:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import asdict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import redis
@@ -26,11 +26,10 @@ from snakebench.providers.base import MissingApiKeyError
 from snakebench.services.batches import (
     BatchError,
     BatchSpec,
-    enqueue_batch,
-    plan_batch,
-    write_batch,
+    NotEnqueuedError,
+    submit_batch,
 )
-from snakebench.services.budget import BudgetError, check_budget
+from snakebench.services.budget import BudgetError
 from snakebench.store import InactiveModelError, UnknownModelError
 from snakebench.web import data
 from snakebench.web.openapi import BATCH_FIELDS, QUERIES, Param, openapi_document
@@ -176,27 +175,25 @@ def _query_value(param: Param, raw: str) -> Any:
 
 @blueprint.post("/batches")
 def create_batch() -> tuple[Response, int]:
-    """Check the request, plan and budget the batch, check Redis answers, then write
-    the batch and enqueue its games. Redis failing after the write leaves queued games
-    that ``dispatch reconcile`` enqueues: the database is the truth."""
+    """Check the request, then submit the batch as the CLI does
+    (:func:`snakebench.services.batches.submit`: Redis must answer before anything is
+    written; plan, budget, write, enqueue). Redis failing after the write leaves queued
+    games that ``dispatch reconcile`` enqueues: the database is the truth."""
     values = _batch_values(_json_body())
     spec = BatchSpec(**values)
     services().database()
-    plan = _plan(spec)
-    connection = services().redis()
-    connection.ping()  # unreachable: 503 before anything is written
     # The web server's daily cap travels with the batch: a worker started without
     # SNAKEBENCH_DAILY_CAP still holds the games a token holder submitted to it.
-    params = {**asdict(spec), "estimated_cost": plan.estimate,
-              "daily_cap": get_settings().daily_cap}  # fmt: skip
-    created = write_batch(spec, plan.games, params)
+    params = {"daily_cap": get_settings().daily_cap}
     try:
-        enqueue_batch(created.id, connection)
-    except redis.RedisError as exc:
-        log.warning("api: batch %s written but not enqueued: %s", created.id, exc)
-        message = f"batch {created.id} was written but Redis failed; reconcile enqueues it"
+        with _refusals_as_422(spec):
+            created = submit_batch(spec, services().redis(), params=params)
+    except NotEnqueuedError as exc:
+        log.warning("api: %s", exc)
+        message = f"batch {exc.batch_id} was written but Redis failed; reconcile enqueues it"
         raise ApiError(503, message) from None
-    body = {"batch_id": created.id, "total": created.total_games, "estimated_cost": plan.estimate}
+    estimate = (created.params or {}).get("estimated_cost")
+    body = {"batch_id": created.id, "total": created.total_games, "estimated_cost": estimate}
     return jsonify(body), 201
 
 
@@ -267,12 +264,12 @@ def _invalid_field(param: Param, message: str) -> NoReturn:
     raise ApiError(422, message, param.name)
 
 
-def _plan(spec: BatchSpec) -> Any:
-    """:func:`plan_batch` and the budget check, their refusals as 422s naming a field."""
+@contextmanager
+def _refusals_as_422(spec: BatchSpec) -> Iterator[None]:
+    """The planning and budget refusals of submitting, as 422s naming a field."""
     names = [param.name for param in BATCH_FIELDS]
     try:
-        plan = plan_batch(spec, get_settings())
-        check_budget(plan.estimate, spec.max_cost)
+        yield
     except (UnknownModelError, InactiveModelError) as exc:
         raise ApiError(422, str(exc), _model_field(spec, exc.name)) from None
     except MissingApiKeyError as exc:
@@ -284,7 +281,6 @@ def _plan(spec: BatchSpec) -> Any:
     except ConfigError as exc:  # the server's own set-up (e.g. its replay folder)
         log.error("api: cannot plan a batch: %s", exc)
         raise ApiError(503, "the server cannot run games now (configuration)") from None
-    return plan
 
 
 def _model_field(spec: BatchSpec, name: str) -> str:

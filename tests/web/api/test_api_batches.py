@@ -136,3 +136,22 @@ def test_redis_down_is_503_and_writes_nothing(filled: Filled, api_client: ApiCli
     response = post(client, GOOD)
     assert response.status_code == 503 and response.json["error"]["message"]
     assert Batch.select().count() == 1
+
+
+def test_redis_failing_after_the_write_is_503_naming_the_batch(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write happened, so the batch is kept (queued, the database being the truth)
+    and the answer names it: reconciling enqueues it."""
+    from snakebench.services import batches
+
+    def lost(*args: Any, **kwargs: Any) -> int:
+        raise redis.ConnectionError("Connection reset by peer")
+
+    monkeypatch.setattr(batches, "enqueue_batch", lost)
+    response = post(client, GOOD)
+    assert response.status_code == 503
+    message = response.json["error"]["message"]
+    written = Batch.select().order_by(Batch.created_at.desc()).first()
+    assert message == f"batch {written.id} was written but Redis failed; reconcile enqueues it"
+    assert len(batch_game_ids(written.id, ("queued",))) == written.total_games
