@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -22,7 +23,9 @@ import typer
 
 from snakebench.cli import dispatch_ops
 from snakebench.cli.app import App, UsageError
+from snakebench.cli.options import game_options
 from snakebench.cli.submission import Submission, run_submission
+from snakebench.options import DEFAULTS, GameOptions
 from snakebench.services.batches import (
     BatchSpec,
     create_batch_games,
@@ -66,6 +69,7 @@ def parse_when(at: str | None, delay: str | None, now: datetime | None = None) -
 
 
 @app.default
+@game_options()
 def submit(
     ctx: typer.Context,
     model_a: Annotated[
@@ -75,17 +79,7 @@ def submit(
         str | None, typer.Option("--model-b", "--model_b", help="Snake 1's model.")
     ] = None,
     count: Annotated[int, typer.Option(help="Games to play (with --mirror: an even number).")] = 10,
-    width: Annotated[int, typer.Option(help="Board width.")] = 10,
-    height: Annotated[int, typer.Option(help="Board height.")] = 10,
-    max_rounds: Annotated[
-        int, typer.Option("--max-rounds", "--max_rounds", help="Rounds before a game ends.")
-    ] = 100,
-    num_apples: Annotated[
-        int, typer.Option("--num-apples", "--num_apples", help="Apples kept on the board.")
-    ] = 5,
-    apple_target: Annotated[
-        int, typer.Option("--apple-target", "--apple_target", help="Apples that win at once.")
-    ] = 30,
+    options: GameOptions = DEFAULTS,  # each game option (snakebench.cli.options)
     seed: Annotated[
         int | None, typer.Option(help="Game i gets seed+i (pair i with --mirror); else random.")
     ] = None,
@@ -111,12 +105,6 @@ def submit(
         bool, typer.Option("--force", help="Dispatch though the worst case is over --max-cost.")
     ] = False,
     name: Annotated[str | None, typer.Option(help="A name for the batch.")] = None,
-    double_death: Annotated[
-        str, typer.Option("--double-death", help="Both snakes die: 'score' or 'tie'.")
-    ] = "score",
-    invalid_move_policy: Annotated[
-        str, typer.Option("--invalid-move-policy", help="No valid move: 'random' or 'forfeit'.")
-    ] = "random",
     monitor: Annotated[bool, typer.Option("--monitor", help="Watch the batch to the end.")] = False,
     sync: Annotated[
         bool, typer.Option("--sync", help="Play the games in this process, no Redis.")
@@ -135,10 +123,8 @@ def submit(
     if sync and (local or at or in_):
         raise UsageError("--sync plays now, in this process: not with --local, --at or --in")
     spec = BatchSpec(
-        model_a=model_a, model_b=model_b, count=count, width=width, height=height,
-        max_rounds=max_rounds, num_apples=num_apples, apple_target=apple_target, seed=seed,
-        mirror=mirror, priority=priority, max_cost=max_cost, name=name,
-        double_death=double_death, invalid_move_policy=invalid_move_policy,
+        model_a, model_b, count=count, seed=seed, mirror=mirror, priority=priority,
+        max_cost=max_cost, name=name, **asdict(options),
     )  # fmt: skip
     when = parse_when(at, in_)
     submission = Submission(

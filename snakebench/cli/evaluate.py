@@ -19,15 +19,19 @@ import functools
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Annotated, Any
 
 import redis
 import typer
 
 from snakebench.cli.app import err
+from snakebench.cli.options import game_options
 from snakebench.cli.terminal import SafeConsole
 from snakebench.games.simulation import GameParams
+from snakebench.options import DEFAULTS, GameOptions
 from snakebench.queueing import WORKER_COMMAND, QueueError, connect_redis
+from snakebench.services.batches import MAX_SEED
 from snakebench.services.evaluation import (
     EvaluationError,
     advance,
@@ -51,6 +55,7 @@ out = SafeConsole(soft_wrap=True)
 POLL_SECONDS = 1.0  # how often --monitor re-reads the evaluations (the ladder itself never polls)
 
 
+@game_options()
 def evaluate(
     models: Annotated[
         list[str] | None, typer.Argument(help="Model name(s).", show_default=False)
@@ -70,10 +75,15 @@ def evaluate(
     ] = False,
     workers: Annotated[int, typer.Option(min=1, help="Workers for --local.")] = 2,
     monitor: Annotated[bool, typer.Option("--monitor", help="Watch to the end.")] = False,
-    max_rounds: Annotated[int, typer.Option(min=1, help="Rounds per game.")] = 100,
-    width: Annotated[int, typer.Option(min=2, help="Board width.")] = 10,
-    height: Annotated[int, typer.Option(min=2, help="Board height.")] = 10,
-    num_apples: Annotated[int, typer.Option(min=0, help="Apples on the board.")] = 5,
+    options: GameOptions = DEFAULTS,  # each game option (snakebench.cli.options)
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=MAX_SEED,
+            help="Game n of the ladder gets seed + n (reproducible boards). Else random.",
+        ),
+    ] = None,
     priority: Annotated[str, typer.Option(help="Queue: high, normal or low.")] = "normal",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -91,8 +101,7 @@ def evaluate(
     if resume or cancel:
         return _resume(names, as_json) if resume else _cancel(names, as_json)
     _check_start(names, games=games, queue=queue, sync=sync, local=local, priority=priority)
-    params = GameParams(width=width, height=height, max_rounds=max_rounds,
-                        num_apples=num_apples)  # fmt: skip
+    params = GameParams(**asdict(options), seed=seed)
     if sync:
         return _run_sync(names, games, params, as_json)
     if local:

@@ -6,23 +6,25 @@ import json
 import signal
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import asdict
 from types import FrameType
 from typing import Annotated, Any
 
 import typer
 
 from snakebench.cli.app import err
+from snakebench.cli.options import game_options
 from snakebench.cli.terminal import SafeConsole, frame_view, live_display
 from snakebench.engine import GameState
-from snakebench.engine.rules import DOUBLE_DEATH_POLICIES
-from snakebench.games.players import INVALID_MOVE_POLICIES
 from snakebench.games.simulation import GameParams, run_simulation
+from snakebench.options import DEFAULTS, GameOptions
 from snakebench.players.base import MoveDecision
 from snakebench.store import BOT_MODELS, UnknownModelError, open_store, store_exists
 
 out = SafeConsole(soft_wrap=True)
 
 
+@game_options(max_rounds=GameParams().max_rounds)
 def play(
     model_a: Annotated[
         str | None, typer.Argument(help="Snake 0's model.", show_default=False)
@@ -34,21 +36,11 @@ def play(
         tuple[str, str] | None,
         typer.Option("--models", help="Both models at once, as the original: --models A B."),
     ] = None,
-    width: Annotated[int, typer.Option(min=2, help="Board width.")] = 10,
-    height: Annotated[int, typer.Option(min=2, help="Board height.")] = 10,
-    max_rounds: Annotated[int, typer.Option(min=1, help="Rounds before the game ends.")] = 150,
-    num_apples: Annotated[int, typer.Option(min=0, help="Apples kept on the board.")] = 5,
-    apple_target: Annotated[int, typer.Option(min=1, help="Apples that win at once.")] = 30,
+    options: GameOptions = DEFAULTS,  # each game option (snakebench.cli.options)
     seed: Annotated[
         int | None,
         typer.Option(min=0, max=2**63 - 1, help="Fixes start cells and apples (random if unset)."),
     ] = None,
-    double_death: Annotated[
-        str, typer.Option(help="A round where both snakes die: 'score' or 'tie'.")
-    ] = "score",
-    invalid_move_policy: Annotated[
-        str, typer.Option(help="A reply with no valid move: 'random' move or 'forfeit'.")
-    ] = "random",
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the result as JSON (game_id, scores, result).")
     ] = False,
@@ -63,21 +55,8 @@ def play(
     Example: snakebench play greedy random --seed 7 --json
     """
     model_a, model_b = _two_models(model_a, model_b, models)
-    if double_death not in DOUBLE_DEATH_POLICIES:
-        raise typer.BadParameter("must be score or tie", param_hint="--double-death")
-    if invalid_move_policy not in INVALID_MOVE_POLICIES:
-        raise typer.BadParameter("must be random or forfeit", param_hint="--invalid-move-policy")
-    params = GameParams(
-        width=width,
-        height=height,
-        max_rounds=max_rounds,
-        num_apples=num_apples,
-        apple_target=apple_target,
-        double_death=double_death,
-        invalid_move_policy=invalid_move_policy,
-        seed=seed,
-    )
-    params.rules().validate(2)
+    params = GameParams(**asdict(options), seed=seed)
+    params.check()
     if not store_exists():  # a new directory knows only the bots: refuse before creating it
         for name in (model_a, model_b):
             if name not in BOT_MODELS:

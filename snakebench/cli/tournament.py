@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import functools
 import json
+from dataclasses import asdict
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from snakebench.cli.app import UsageError, print_table
+from snakebench.cli.options import game_options
 from snakebench.cli.submission import Submission, run_submission
 from snakebench.cli.terminal import SafeConsole
+from snakebench.options import DEFAULTS, GameOptions
 from snakebench.services.tournament import (
     TournamentSpec,
     check_tournament,
@@ -31,6 +34,7 @@ from snakebench.store import UnknownBatchError, find_batch_id, open_store
 out = SafeConsole(soft_wrap=True)
 
 
+@game_options()
 def tournament(
     models: Annotated[
         list[str], typer.Argument(help="Two or more model names (see: snakebench models list).")
@@ -51,12 +55,7 @@ def tournament(
         int | None,
         typer.Option(help="Reproducible: the same command gives the same games. Else random."),
     ] = None,
-    width: Annotated[int, typer.Option(help="Board width.")] = 10,
-    height: Annotated[int, typer.Option(help="Board height.")] = 10,
-    max_rounds: Annotated[
-        int, typer.Option("--max-rounds", help="Rounds before a game ends.")
-    ] = 100,
-    num_apples: Annotated[int, typer.Option("--num-apples", help="Apples kept on the board.")] = 5,
+    options: GameOptions = DEFAULTS,  # each game option (snakebench.cli.options)
     priority: Annotated[str, typer.Option(help="Queue: high, normal or low.")] = "normal",
     max_cost: Annotated[
         float | None,
@@ -91,9 +90,8 @@ def tournament(
     if sync and local:
         raise UsageError("--sync plays in this process: not with --local")
     spec = TournamentSpec(
-        models=tuple(models), games_per_pair=games_per_pair, mirror=mirror, seed=seed,
-        width=width, height=height, max_rounds=max_rounds, num_apples=num_apples,
-        priority=priority, max_cost=max_cost, name=name,
+        tuple(models), games_per_pair=games_per_pair, mirror=mirror, seed=seed,
+        priority=priority, max_cost=max_cost, name=name, **asdict(options),
     )  # fmt: skip
     check_tournament(spec)  # before any database or Redis is touched
     submission = Submission(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, get_args
+from typing import TYPE_CHECKING
 
 from snakebench.config import Settings
+from snakebench.options import INVALID_MOVE_POLICIES
 from snakebench.players.base import Player
 from snakebench.players.bots import make_bot
 from snakebench.players.llm import InvalidPolicy, LLMPlayer
@@ -13,8 +14,6 @@ from snakebench.providers import ModelSpec, RetryPolicy, make_client
 
 if TYPE_CHECKING:
     from snakebench.store import Model
-
-INVALID_MOVE_POLICIES: tuple[InvalidPolicy, ...] = get_args(InvalidPolicy)
 
 
 def make_player(

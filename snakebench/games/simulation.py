@@ -21,7 +21,7 @@ from typing import Any
 import redis
 
 from snakebench.config import ConfigError, Settings, get_settings
-from snakebench.engine import DoubleDeath, Rules
+from snakebench.engine import Rules
 from snakebench.engine.replay import write_replay
 from snakebench.games.game_log import (
     game_ended,
@@ -34,6 +34,7 @@ from snakebench.games.live import publishing
 from snakebench.games.loop import GameOutcome, GameSetup, RoundHook, RunSuperseded, play_game
 from snakebench.games.players import make_player
 from snakebench.games.spending import meter_players
+from snakebench.options import GameOptions
 from snakebench.players.base import Player
 from snakebench.store import (
     FINAL_GAME_STATUSES,
@@ -55,24 +56,16 @@ from snakebench.store import (
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class GameParams:
-    """How one game is played. Defaults are the original's single-game defaults."""
+@dataclass(frozen=True, kw_only=True)
+class GameParams(GameOptions):
+    """One game: its options (the original's single game by default: 150 rounds), its
+    seed, and where it belongs."""
 
-    width: int = 10
-    height: int = 10
     max_rounds: int = 150
-    num_apples: int = 5
-    apple_target: int = 30
-    double_death: DoubleDeath = "score"
-    invalid_move_policy: str = "random"
     seed: int | None = None
     game_type: str = "ladder"
     game_id: str | None = None
     batch_id: str | None = None
-
-    def rules(self) -> Rules:
-        return Rules.of(self)
 
 
 def run_simulation(
@@ -115,7 +108,7 @@ def check_game(model_a: str, model_b: str, params: GameParams, settings: Setting
     """Refuse a game that could only fail: impossible rules, an unusable replay folder,
     unknown or removed models, a missing API key (building each player reads its key).
     Returns the two models. Dispatch runs it once for a whole batch."""
-    params.rules().validate(2)
+    params.check()
     usable_replay_dir(settings)
     models = [get_active_model(name) for name in (model_a, model_b)]
     for model in models:

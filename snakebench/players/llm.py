@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Literal, get_args
 
 from snakebench.engine import DIRECTIONS, Direction
+from snakebench.options import INVALID_MOVE_POLICIES, InvalidMovePolicy
 from snakebench.players.base import (
     CallMeter,
     InfrastructureError,
@@ -30,7 +30,7 @@ from snakebench.providers.retry import RetriesExhaustedError, RetryPolicy, call_
 
 __all__ = ["InvalidPolicy", "LLMPlayer", "RetryPolicy"]
 
-InvalidPolicy = Literal["random", "forfeit"]
+InvalidPolicy = InvalidMovePolicy  # the game option (snakebench.options)
 
 
 class LLMPlayer:
@@ -51,7 +51,7 @@ class LLMPlayer:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if invalid_policy not in get_args(InvalidPolicy):
+        if invalid_policy not in INVALID_MOVE_POLICIES:
             raise ValueError(
                 f"invalid_policy must be 'random' or 'forfeit', not {invalid_policy!r}"
             )

@@ -29,8 +29,8 @@ from typing import Any
 import redis
 
 from snakebench.config import Settings, get_settings
-from snakebench.games.players import INVALID_MOVE_POLICIES
 from snakebench.games.simulation import GameParams, check_game, run_stored_game
+from snakebench.options import GameOptions
 from snakebench.queueing import QUEUE_NAMES
 from snakebench.queueing.recovery import enqueue_missing, stop_jobs
 from snakebench.services.budget import check_budget, estimate_cost
@@ -80,39 +80,25 @@ class BatchError(ValueError):
 
 
 @dataclass(frozen=True)
-class BatchSpec:
-    """What to dispatch. ``count`` counts games; with ``mirror`` it must be even, as
-    each seed is played twice, sides swapped (game 2k: A v B, game 2k+1: B v A).
-    ``seed`` makes the batch reproducible: game (or pair, with ``mirror``) i gets
-    ``seed + i``; without it every game (pair) draws its own."""
+class BatchSpec(GameOptions):
+    """What to dispatch: two models, how many games, and the game options every game
+    is played with. ``count`` counts games; with ``mirror`` it must be even, as each
+    seed is played twice, sides swapped (game 2k: A v B, game 2k+1: B v A). ``seed``
+    makes the batch reproducible: game (or pair, with ``mirror``) i gets ``seed + i``;
+    without it every game (pair) draws its own."""
 
     model_a: str
     model_b: str
     count: int = 10
-    width: int = 10
-    height: int = 10
-    max_rounds: int = 100
-    num_apples: int = 5
-    apple_target: int = 30
     seed: int | None = None
     mirror: bool = False
     priority: str = "normal"
     max_cost: float | None = None
     name: str | None = None
-    double_death: str = "score"
-    invalid_move_policy: str = "random"
 
     def game_params(self) -> GameParams:
-        """The rules every game of the batch is played with."""
-        return GameParams(
-            width=self.width,
-            height=self.height,
-            max_rounds=self.max_rounds,
-            num_apples=self.num_apples,
-            apple_target=self.apple_target,
-            double_death=self.double_death,  # type: ignore[arg-type]  # checked by Rules
-            invalid_move_policy=self.invalid_move_policy,
-        )
+        """The options every game of the batch is played with."""
+        return GameParams(**asdict(self.options()))
 
     @property
     def seeds_needed(self) -> int:
@@ -219,10 +205,6 @@ def _check_spec(spec: BatchSpec) -> None:
         raise BatchError(f"with mirror, count must be even (games in pairs), got {spec.count}")
     if spec.priority not in QUEUE_NAMES:
         raise BatchError(f"priority must be high, normal or low, not {spec.priority!r}")
-    if spec.invalid_move_policy not in INVALID_MOVE_POLICIES:
-        raise BatchError(
-            f"invalid_move_policy must be random or forfeit, not {spec.invalid_move_policy!r}"
-        )
     if spec.max_cost is not None and not spec.max_cost > 0:
         raise BatchError(f"max_cost must be above zero, got {spec.max_cost}")
     if spec.seed is not None and not 0 <= spec.seed <= MAX_SEED - spec.seeds_needed + 1:

@@ -38,7 +38,7 @@ from snakebench.config import Settings, get_settings
 from snakebench.games.simulation import GameParams, check_game, run_stored_game
 from snakebench.queueing import EVALUATION_ON_FAILURE, EVALUATION_ON_SUCCESS
 from snakebench.queueing.recovery import enqueue_missing
-from snakebench.services.batches import cancel_batch
+from snakebench.services.batches import MAX_SEED, cancel_batch
 from snakebench.services.evaluation_opponents import (
     MAX_GAMES_PER_OPPONENT,
     Rated,
@@ -98,7 +98,11 @@ BY_OPERATOR = "cancelled by its operator"
 
 def max_games(evaluation: Evaluation) -> int:
     """Games an evaluation may create in all: its target plus as many replacements."""
-    return 2 * evaluation.games_target
+    return max_games_for(evaluation.games_target)
+
+
+def max_games_for(games_target: int) -> int:
+    return 2 * games_target
 
 
 # --- starting -----------------------------------------------------------------------
@@ -122,6 +126,8 @@ def start_evaluation(
     params = params or GameParams(max_rounds=100)
     if games < 1:
         raise EvaluationError(f"games must be at least 1, got {games}")
+    if params.seed is not None and not 0 <= params.seed <= MAX_SEED - max_games_for(games):
+        raise EvaluationError(f"seed must be between 0 and {MAX_SEED - max_games_for(games)}")
     model = get_active_model(name)
     if model.test_status == "retired":
         raise EvaluationError(f"model {name!r} is retired; it is not placed again")
@@ -141,7 +147,8 @@ def start_evaluation(
         batch = create_batch(
             name=f"evaluation of {name}",
             params={"evaluation": True, "model": name, "games": games, "rules": rules,
-                    "priority": priority, **({"mode": "sync"} if sync else {})},
+                    "priority": priority, "seed": params.seed,
+                    **({"mode": "sync"} if sync else {})},
             total_games=games,
         )  # fmt: skip
         return create_evaluation(model, batch.id, games)
@@ -157,11 +164,9 @@ def _refuse_live(model: Model) -> None:
 
 
 def _rules(params: GameParams) -> dict[str, Any]:
-    params.rules().validate(2)
-    rules = asdict(params)
-    for key in ("seed", "game_id", "batch_id", "game_type"):
-        rules.pop(key)
-    return rules
+    """The options every game of the ladder is played with, as its batch stores them."""
+    params.check()
+    return asdict(params.options())
 
 
 # --- the ladder ---------------------------------------------------------------------
@@ -253,9 +258,9 @@ def _create_next(ev: Evaluation, model: Model, opponent: str) -> str | None:
     batch = evaluation_batch(ev)
     players = [model.name, opponent] if n % 2 == 0 else [opponent, model.name]
     rules = dict((batch.params or {}).get("rules", {}))
-    game = create_game(
-        seed=secrets.randbits(31), players=players, batch_id=batch.id, game_type=GAME_TYPE, **rules
-    )
+    first_seed = (batch.params or {}).get("seed")
+    seed = secrets.randbits(31) if first_seed is None else int(first_seed) + n
+    game = create_game(seed=seed, players=players, batch_id=batch.id, game_type=GAME_TYPE, **rules)
     return str(game.id)
 
 

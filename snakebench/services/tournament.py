@@ -19,6 +19,7 @@ from itertools import combinations
 from typing import Any
 
 from snakebench.config import Settings, get_settings
+from snakebench.options import GameOptions
 from snakebench.services.batches import (
     MAX_BATCH_GAMES,
     MAX_SEED,
@@ -47,7 +48,7 @@ class TournamentError(BatchError):
 
 
 @dataclass(frozen=True)
-class TournamentSpec:
+class TournamentSpec(GameOptions):
     """A round robin: each pair of ``models`` plays ``games_per_pair`` games.
 
     Pair p (in :func:`itertools.combinations` order of ``models``) uses seeds
@@ -59,16 +60,9 @@ class TournamentSpec:
     games_per_pair: int = 2
     mirror: bool = False
     seed: int | None = None
-    width: int = 10
-    height: int = 10
-    max_rounds: int = 100
-    num_apples: int = 5
-    apple_target: int = 30
     priority: str = "normal"
     max_cost: float | None = None
     name: str | None = None
-    double_death: str = "score"
-    invalid_move_policy: str = "random"
 
     @property
     def pairs(self) -> list[tuple[str, str]]:

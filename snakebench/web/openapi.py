@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from snakebench import __version__
+from snakebench.options import DEFAULTS, OPTION_ROWS, OptionRow
 from snakebench.queueing import QUEUE_NAMES
 from snakebench.services.batches import MAX_SEED
 from snakebench.services.leaderboard import METHODS
@@ -19,8 +20,6 @@ from snakebench.store.models import RESULTS
 from snakebench.web.data import MAX_LIMIT, MAX_PAGE, MAX_PER_PAGE
 
 MAX_BATCH_GAMES = 10_000
-MAX_BOARD_SIDE = 100
-MAX_ROUNDS = 10_000
 MAX_NAME_LENGTH = 200
 
 
@@ -58,6 +57,13 @@ class Param:
         return schema
 
 
+def _option_param(row: OptionRow) -> Param:
+    """A game option as a request field: the bounds, choices and help of its row."""
+    kind = "integer" if row.kind is int else "string"
+    return Param(row.name, kind, minimum=row.minimum, maximum=row.maximum, enum=row.choices,
+                 default=getattr(DEFAULTS, row.name), description=row.help)  # fmt: skip
+
+
 BATCH_FIELDS: tuple[Param, ...] = (
     Param("model_a", "string", required=True, max_length=MAX_NAME_LENGTH,
           description="Snake 0's model (a registered, active model name)."),
@@ -65,11 +71,7 @@ BATCH_FIELDS: tuple[Param, ...] = (
           description="Snake 1's model."),
     Param("count", "integer", minimum=1, maximum=MAX_BATCH_GAMES, default=10,
           description="Games to play; even with mirror."),
-    Param("width", "integer", minimum=2, maximum=MAX_BOARD_SIDE, default=10),
-    Param("height", "integer", minimum=2, maximum=MAX_BOARD_SIDE, default=10),
-    Param("max_rounds", "integer", minimum=1, maximum=MAX_ROUNDS, default=100),
-    Param("num_apples", "integer", minimum=0, maximum=MAX_BOARD_SIDE**2 - 2, default=5,
-          description="Apples on the board; with the two snakes they must fit on it."),
+    *(_option_param(row) for row in OPTION_ROWS),
     Param("seed", "integer", nullable=True, minimum=0, maximum=MAX_SEED,
           description="Game (or mirrored pair) i gets seed + i; null draws random seeds."),
     Param("mirror", "boolean", default=False,

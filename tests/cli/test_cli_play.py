@@ -97,10 +97,10 @@ def test_models_option_and_rule_options(cli: Invoke) -> None:
     [
         (["greedy", "nobody"], "unknown model 'nobody'; known: greedy, random, survivor"),
         (["greedy", "random", "--width", "2", "--height", "2"], "too few for 5 apples"),
-        (["greedy", "random", "--num-apples", "-1"], "--num-apples"),
-        (["greedy", "random", "--max-rounds", "0"], "--max-rounds"),
+        (["greedy", "random", "--num-apples", "-1"], "num_apples must be at least 0, got -1"),
+        (["greedy", "random", "--max-rounds", "0"], "max_rounds must be at least 1, got 0"),
         (["greedy"], "two models are needed"),
-        (["greedy", "random", "--double-death", "maybe"], "must be score or tie"),
+        (["greedy", "random", "--double-death", "maybe"], "'maybe' is not one of 'score', 'tie'"),
         (["greedy", "random", "--seed", "99999999999999999999999"], "--seed"),
     ],
 )

@@ -37,6 +37,28 @@ def test_sync_ladder_with_bots_ends_ranked_with_n_games(store: Settings, run: In
     assert "evaluation" in run("evaluate", "--status").stdout
 
 
+def test_every_game_option_and_the_seed_reach_the_ladders_games(
+    store: Settings, run: Invoke
+) -> None:
+    """evaluate takes every game option, as dispatch does; game n gets seed + n."""
+    result = run(
+        "evaluate", "greedy", "--games", "3", "--sync", "--max-rounds", "20", "--width", "8",
+        "--apple-target", "3", "--double-death", "tie", "--invalid-move-policy", "forfeit",
+        "--seed", "500", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (facts,) = json.loads(result.stdout)["evaluations"]
+    games = list(
+        Game.select()
+        .where(Game.batch == Evaluation.get_by_id(facts["evaluation_id"]).batch_id)
+        .order_by(Game.created_at)
+    )
+    assert [g.seed for g in games] == [500, 501, 502]
+    played = {(g.width, g.max_rounds, g.apple_target, g.double_death, g.invalid_move_policy)
+              for g in games}  # fmt: skip
+    assert played == {(8, 20, 3, "tie", "forfeit")}
+
+
 def test_advance_twice_for_the_same_finished_game_creates_one_next_game(store: Settings) -> None:
     ev = start_evaluation("survivor", 3, params=GameParams(max_rounds=10))
     first = advance(ev.id)
@@ -69,6 +91,8 @@ def test_bad_input_is_one_line_and_exit_2(store: Settings, run: Invoke) -> None:
         (["evaluate", "greedy", "--games", "0"], "--games must be at least 1"),
         (["evaluate", "greedy", "random"], "use snakebench evaluate --queue"),
         (["evaluate"], "name a model"),
+        (["evaluate", "greedy", "--width", "1"], "width must be at least 2, got 1"),
+        (["evaluate", "greedy", "--seed", str(2**63 - 2)], "seed must be between 0 and"),
     ]
     for args, message in cases:
         result = run(*args)

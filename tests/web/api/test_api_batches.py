@@ -65,7 +65,10 @@ def test_submit_writes_and_enqueues(
         ({"max_cost": "1"}, "max_cost"),
         ({"name": 5}, "name"),
         ({"name": "x" * 201}, "name"),
-        ({"apple_target": 3}, "apple_target"),
+        ({"colour": "red"}, "colour"),  # no such field
+        ({"apple_target": 0}, "apple_target"),
+        ({"double_death": "maybe"}, "double_death"),
+        ({"invalid_move_policy": "skip"}, "invalid_move_policy"),
     ],
 )
 def test_bad_fields_are_422(client: FlaskClient, change: dict[str, Any], field: str) -> None:

@@ -1,0 +1,111 @@
+"""The game options, declared once: the rules of a game and its per-game policies.
+
+:class:`GameOptions` is the one list of them. Everything else is made from it:
+
+- the engine's :class:`~snakebench.engine.Rules` (:meth:`GameOptions.rules`);
+- the stored specs, which extend it: a game's ``GameParams``, a batch's ``BatchSpec``,
+  a tournament's ``TournamentSpec`` (so a batch's stored params keep every option);
+- the command-line options of every command that plays games
+  (:func:`snakebench.cli.options.game_options`): same flags, bounds and help text;
+- the web API's request fields and their OpenAPI rows (:mod:`snakebench.web.openapi`).
+
+Each option's bounds and help live in :data:`OPTION_ROWS` beside it, and
+:meth:`GameOptions.check` applies them, so a request, a command line and a stored spec
+are refused by the same words. Pure data: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Literal, get_args
+
+from snakebench.engine.rules import (
+    DEFAULT_APPLE_TARGET,
+    DOUBLE_DEATH_POLICIES,
+    DoubleDeath,
+    Rules,
+    RulesError,
+)
+
+InvalidMovePolicy = Literal["random", "forfeit"]
+INVALID_MOVE_POLICIES: tuple[InvalidMovePolicy, ...] = get_args(InvalidMovePolicy)
+
+MAX_BOARD_SIDE = 100
+MAX_ROUNDS = 10_000
+
+
+@dataclass(frozen=True)
+class OptionRow:
+    """How one option is offered: its flags, help text and the values it may take."""
+
+    name: str
+    kind: type[int] | type[str]
+    help: str
+    flags: tuple[str, ...]
+    minimum: int | None = None
+    maximum: int | None = None
+    choices: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GameOptions:
+    """How a game is played. Defaults are a batch's; ``snakebench play`` plays the
+    original's single game, 150 rounds."""
+
+    width: int = 10
+    height: int = 10
+    max_rounds: int = 100
+    num_apples: int = 5
+    apple_target: int = DEFAULT_APPLE_TARGET
+    double_death: DoubleDeath = "score"
+    invalid_move_policy: InvalidMovePolicy = "random"
+
+    def rules(self) -> Rules:
+        """The engine's share of the options."""
+        return Rules.of(self)
+
+    def options(self) -> GameOptions:
+        """Just the options of a spec that extends them."""
+        return GameOptions(**{name: getattr(self, name) for name in OPTION_NAMES})
+
+    def check(self) -> None:
+        """Raise :class:`RulesError` naming the first option out of its bounds, or a
+        board too small for its apples and snakes."""
+        for row in OPTION_ROWS:
+            _check_row(row, getattr(self, row.name))
+        self.rules().validate(2)
+
+
+def _check_row(row: OptionRow, value: object) -> None:
+    if row.choices is not None:
+        if value not in row.choices:
+            allowed = " or ".join(repr(choice) for choice in row.choices)
+            raise RulesError(f"{row.name} must be {allowed}, got {value!r}")
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise RulesError(f"{row.name} must be an integer, got {value!r}")
+    if row.minimum is not None and value < row.minimum:
+        raise RulesError(f"{row.name} must be at least {row.minimum}, got {value}")
+    if row.maximum is not None and value > row.maximum:
+        raise RulesError(f"{row.name} must be at most {row.maximum}, got {value}")
+
+
+OPTION_ROWS: tuple[OptionRow, ...] = (
+    OptionRow("width", int, "Board width.", ("--width",), 2, MAX_BOARD_SIDE),
+    OptionRow("height", int, "Board height.", ("--height",), 2, MAX_BOARD_SIDE),
+    OptionRow("max_rounds", int, "Rounds before a game ends.",
+              ("--max-rounds", "--max_rounds"), 1, MAX_ROUNDS),
+    OptionRow("num_apples", int, "Apples kept on the board (with the snakes, they must fit).",
+              ("--num-apples", "--num_apples"), 0, MAX_BOARD_SIDE**2 - 2),
+    OptionRow("apple_target", int, "Apples that win the game at once.",
+              ("--apple-target", "--apple_target"), 1, MAX_BOARD_SIDE**2),
+    OptionRow("double_death", str,
+              "A round where both snakes die: 'score' (the higher score wins) or 'tie'.",
+              ("--double-death", "--double_death"), choices=DOUBLE_DEATH_POLICIES),
+    OptionRow("invalid_move_policy", str,
+              "A reply with no valid move: a 'random' valid move, or 'forfeit' the game.",
+              ("--invalid-move-policy", "--invalid_move_policy"), choices=INVALID_MOVE_POLICIES),
+)  # fmt: skip
+
+OPTION_NAMES: tuple[str, ...] = tuple(field.name for field in fields(GameOptions))
+DEFAULTS = GameOptions()
