@@ -1,6 +1,7 @@
 """``snakebench web``: the web app (dashboard at /rq, /healthz) on this machine.
 
-This is Flask's development server, for one user; the Procfile runs gunicorn.
+This is Flask's development server, for one user; the Procfile runs gunicorn. The
+local stack starts its dashboard as ``python -m snakebench.cli.web`` (:func:`main`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Annotated
 import typer
 from werkzeug.serving import get_sockaddr, make_server, select_address_family
 
-from snakebench.cli.app import fail
+from snakebench.cli.app import App, fail
 from snakebench.cli.terminal import SafeConsole
 from snakebench.web import WebConfig, create_app
 from snakebench.web.auth import check_bind
@@ -61,3 +62,14 @@ def _listen(host: str, port: int) -> socket.socket:
         sock.close()
         raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return sock
+
+
+def main() -> None:
+    """This command on its own, as ``python -m snakebench.cli.web``."""
+    app = App(no_args_is_help=False)
+    app.command()(web)
+    app(prog_name="python -m snakebench.cli.web")
+
+
+if __name__ == "__main__":
+    main()

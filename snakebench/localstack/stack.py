@@ -216,7 +216,7 @@ class LocalStack:
 
     def _start_dashboard(self, env: dict[str, str]) -> None:
         port = free_port()
-        argv = [sys.executable, "-m", "snakebench.web", "--host", "127.0.0.1"]
+        argv = [sys.executable, "-m", "snakebench.cli.web", "--host", "127.0.0.1"]
         proc = self._spawn("dashboard", [*argv, "--port", str(port)], env)
         ready = partial(port_open, "127.0.0.1", port)
         self._wait(ready, proc, "dashboard", DASHBOARD_READY_TIMEOUT)
