@@ -50,8 +50,9 @@ everything they forked; Redis commands per job, submitting included, counted wit
 MONITOR on the bench's database in one more, untimed, run of 50 jobs; cores busy: ours
 (the workers and this process) and the whole machine's.
 
-Redis db 15 (RQ) and db 7 (Celery: broker and results) on 127.0.0.1:6379, both unused
-by the tests, held under a lock, FLUSHED before and after; every process started is
+Redis db 15 (RQ) and db 7 (Celery: broker and results) on 127.0.0.1:6379, claimed in
+Redis as the tests claim theirs (so no test session uses them meanwhile), FLUSHED before
+and after; every process started is
 stopped (its descendants too), and the temporary folder removed (``--keep`` keeps it).
 """
 
@@ -72,7 +73,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
@@ -81,6 +82,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from benchlib import CpuMeter, Procs, host_speed, table
+from redis.connection import parse_url
 from rq import Queue, Worker
 from rq.registry import FailedJobRegistry, FinishedJobRegistry
 
@@ -98,7 +100,7 @@ from snakebench.queueing import (
 )
 from snakebench.services.batches import BatchSpec, plan_batch, write_batch
 from snakebench.store import batch_game_ids, database, open_store, upsert_model
-from snakebench.testing.support import RQ, flushed_redis, lock_name, wait_for
+from snakebench.testing.support import RQ, claim_redis_db, holding, wait_for
 
 SCRIPTS = Path(__file__).resolve().parent
 CELERY = str(Path(sys.executable).with_name("celery"))
@@ -609,8 +611,11 @@ def parse_args() -> argparse.Namespace:
 
 @contextmanager
 def held_redis(url: str) -> Iterator[redis.Redis]:
-    """The database ``url``, flushed before and after, under the tests' kind of lock."""
-    with flushed_redis(url, lock_name("bench-queue", url), connect=connect_redis) as conn:
+    """The database ``url``, flushed before and after, claimed meanwhile as the tests
+    claim theirs: no test session is handed it, and one holding it is not flushed
+    (RedisDatabaseTaken instead)."""
+    db = int(parse_url(url).get("db", 0))
+    with holding(claim_redis_db(url, db=db)), closing(connect_redis(url)) as conn:
         yield conn
 
 

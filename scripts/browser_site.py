@@ -1,11 +1,12 @@
 """A real SnakeBench site to point a browser at: the browser tests' and
 ``scripts/screenshots.py``'s shared set-up (plain Python, no pytest).
 
-:class:`Site` owns a temporary folder with a SQLite database and the replays, Redis
-db 9 on 127.0.0.1:6379 (FLUSHED when it opens and when it closes, and locked against
-a second Site meanwhile), two fake LLM servers in this process, ``rq worker``
-processes started as :data:`snakebench.queueing.WORKER_COMMAND` says, and the web
-app served as the Procfile's ``web`` line says (gunicorn), on a free loopback port.
+:class:`Site` owns a temporary folder with a SQLite database and the replays, a
+database of the Redis on 127.0.0.1:6379 found free when it opens and claimed there
+(flushed when it opens and when it closes; a second Site, a test session, takes
+another), two fake LLM servers in this process, ``rq worker`` processes started as
+:data:`snakebench.queueing.WORKER_COMMAND` says, and the web app served as the
+Procfile's ``web`` line says (gunicorn), on a free loopback port.
 :meth:`Site.populate` fills it the way an operator would: models added and batches
 submitted with the CLI, played to the end by real workers.
 
@@ -42,7 +43,9 @@ from snakebench.fakellm.wire import Wire
 from snakebench.localstack.processes import free_port
 from snakebench.testing.support import (
     QUICK_FAILURES,
-    flushed_redis,
+    REDIS_SERVER,
+    claim_redis_db,
+    holding,
     kill_horses,
     start_worker,
     terminate_processes,
@@ -51,7 +54,8 @@ from snakebench.testing.support import (
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-REDIS_URL = os.environ.get("SNAKEBENCH_BROWSER_REDIS_URL", "redis://127.0.0.1:6379/9")
+# The Redis server a site claims a free database of.
+REDIS_SERVER_URL = os.environ.get("SNAKEBENCH_BROWSER_REDIS_URL", REDIS_SERVER)
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's; ``playwright install`` is not used
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -118,9 +122,9 @@ class Site:
         self._own_root = root is None
         self.root = Path(tempfile.mkdtemp(prefix="sb-browser-")) if root is None else root
         self.root.mkdir(parents=True, exist_ok=True)
-        self.redis_url = REDIS_URL
+        self.redis_url = ""  # the claimed database's, once open
         self.redis: redis.Redis | None = None
-        self._held = ExitStack()  # Redis db 9, locked and flushed while the site is open
+        self._held = ExitStack()  # the Redis database, claimed while the site is open
         self.fast_llm: FakeLLMServer | None = None
         self.slow_llm: FakeLLMServer | None = None
         self.workers: list[subprocess.Popen[bytes]] = []
@@ -132,11 +136,11 @@ class Site:
     # --- lifecycle --------------------------------------------------------------------
 
     def open(self) -> Site:
-        """Lock and flush Redis db 9, start the fake LLM servers, write the environment."""
-        # flushing raises redis.ConnectionError without a Redis
-        self.redis = self._held.enter_context(
-            flushed_redis(self.redis_url, "snakebench-browser-redis.lock", connect=_connect)
-        )
+        """Claim a free Redis database, start the fake LLM servers, write the environment."""
+        # QueueError without a Redis, RedisDatabaseTaken when none is free
+        claim = self._held.enter_context(holding(claim_redis_db(REDIS_SERVER_URL)))
+        self.redis_url = claim.url
+        self.redis = self._held.enter_context(closing(_connect(self.redis_url)))
         self.fast_llm = hostile_fake_server(FakeOptions(seed=7)).start()
         self.slow_llm = FakeLLMServer(FakeOptions(seed=8, latency_ms=200)).start()
         env = {
@@ -167,7 +171,7 @@ class Site:
             if server is not None:
                 server.stop()
         with suppress(redis.RedisError):
-            self._held.close()  # flushes Redis, closes it, unlocks
+            self._held.close()  # closes Redis, flushes and releases the database
         if self._own_root:
             subprocess.run(["rm", "-rf", str(self.root)], check=False)
 
@@ -193,7 +197,7 @@ class Site:
         return self._run([sys.executable, "-m", "snakebench.cli", *args], timeout)
 
     def dispatch(self, *args: str, timeout: float = 120) -> Any:
-        """``python -m snakebench.dispatch ARGS`` against Redis db 9 (never --local)."""
+        """``python -m snakebench.dispatch ARGS`` against the site's Redis (never --local)."""
         return self._run([sys.executable, "-m", "snakebench.dispatch", *args], timeout)
 
     def submit(self, *args: str) -> dict[str, Any]:
@@ -248,7 +252,7 @@ class Site:
     def start_workers(
         self, count: int, *, burst: bool = False, max_jobs: int | None = None
     ) -> list[subprocess.Popen[bytes]]:
-        """``count`` workers as WORKER_COMMAND says, on Redis db 9; ``max_jobs`` makes
+        """``count`` workers as WORKER_COMMAND says, on the site's Redis; ``max_jobs`` makes
         each exit after that many jobs. Without ``burst`` this returns once each is
         registered in Redis (or has already done its ``max_jobs`` and exited)."""
         started = []
@@ -352,7 +356,7 @@ class Site:
 
 
 def _connect(url: str) -> redis.Redis:
-    """A client for Redis db 9; it connects (and fails without a Redis) on first use."""
+    """A client for the site's Redis database; it connects on first use."""
     return redis.Redis.from_url(url, socket_connect_timeout=2)
 
 

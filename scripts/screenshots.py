@@ -7,7 +7,8 @@ server, no API key) is played by real ``rq worker`` processes, the web app is se
 as the Procfile says, and Debian's chromium (through Playwright) saves
 ``leaderboard.png`` (the leaderboard, /) and ``replay.png`` (the replay viewer,
 /games/<id>, part-way through a fake-LLM game). The set-up is the browser tests'
-(``scripts/browser_site.py``): it uses Redis db 9 on 127.0.0.1:6379 and FLUSHES it.
+(``scripts/browser_site.py``): it claims a free database of the Redis on 127.0.0.1:6379
+and flushes it when done.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
-"""Fixtures shared by every test folder: the throw-away PostgreSQL database, a fresh
-working directory with the ``snakebench`` CLI run in-process, a store opened from the
-environment, the machine's Redis on a folder's own db (flushed), logged subprocesses,
-the one-line error check, a recorded stop command, and a priced LLM model.
+"""Fixtures shared by every test folder: the throw-away PostgreSQL database (and a
+fresh schema of it per test), a fresh working directory with the ``snakebench`` CLI
+run in-process, a store opened from the environment, a database of the machine's Redis
+claimed for this session (flushed around each test that takes it), real ``rq worker``
+processes on it, the one-line error check, a recorded stop command, and a priced LLM
+model.
 
 Test modules cannot import each other (``--import-mode=importlib``), so what several
 folders need is a fixture here; a folder's conftest may override one by name.
@@ -9,64 +11,40 @@ folders need is a fixture here; a folder's conftest may override one by name.
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import subprocess
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NoReturn
 
 import psycopg2
 import pytest
 import redis
 import typer
 from psycopg2 import sql
-from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT, connection
 from typer.testing import CliRunner, Result
 
 from snakebench.config import Settings
-from snakebench.queueing import connect_redis, recovery
+from snakebench.queueing import WORKER_COMMAND, QueueError, connect_redis, recovery
 from snakebench.store import open_store, upsert_model
+from snakebench.testing import support
+from snakebench.testing.support import Worker
 
 Invoke = Callable[..., Result]
 OneLineError = Callable[..., None]
 StoreEnv = Callable[[str, str], Settings]
-FlushedRedis = Callable[[int], redis.Redis]
-Spawn = Callable[..., "subprocess.Popen[bytes]"]
-
-MACHINE_REDIS = "redis://127.0.0.1:6379"  # a folder's own database number follows
-
-PG_HOST = os.environ.get("SNAKEBENCH_TEST_PG_HOST", "127.0.0.1")
-PG_PORT = int(os.environ.get("SNAKEBENCH_TEST_PG_PORT", "5432"))
-PG_USER = os.environ.get("SNAKEBENCH_TEST_PG_USER", "postgres")
-PG_ADMIN_DB = os.environ.get("SNAKEBENCH_TEST_PG_DB", "test")
-
-
-def _admin_connect(dbname: str) -> connection:
-    conn = psycopg2.connect(
-        host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=dbname, connect_timeout=3
-    )
-    conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
-    return conn
-
-
-def _unavailable(reason: str) -> NoReturn:
-    """PostgreSQL tests skip on a developer's machine without it, but fail in CI."""
-    message = f"PostgreSQL at {PG_HOST}:{PG_PORT} unavailable: {reason}"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+StartWorker = Callable[..., Worker]
 
 
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """The name of a fresh PostgreSQL database for this session, dropped afterwards
-    with FORCE, so a worker left connected cannot keep it alive."""
+    with FORCE, so a worker left connected cannot keep it alive. Skipped without the
+    server, failed under ``CI=true``."""
     try:
-        admin = _admin_connect(PG_ADMIN_DB)
+        admin = support.pg_admin()
     except psycopg2.OperationalError as exc:
-        _unavailable(str(exc).strip().splitlines()[0])
+        where, reason = f"{support.PG_HOST}:{support.PG_PORT}", str(exc).strip().splitlines()[0]
+        support.unavailable(f"PostgreSQL at {where} unavailable: {reason}")
     name = f"sb_test_{uuid.uuid4().hex[:12]}"
     with admin.cursor() as cur:
         cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -80,18 +58,21 @@ def pg_database() -> Iterator[str]:
         admin.close()
 
 
-def _store_conftest_pg_url() -> object:
-    """tests/store/conftest.py's ``pg_url`` (a fresh schema of :func:`pg_database` per
-    test), loaded from its file as test modules cannot import each other."""
-    path = Path(__file__).parent / "store" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_root_store_fixtures", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.pg_url
-
-
-pg_url = _store_conftest_pg_url()
+@pytest.fixture
+def pg_url(pg_database: str) -> Iterator[str]:
+    """A URL whose connections see only a fresh, empty schema of the session database
+    (selected through the URL's ``search_path`` option, which reaches workers given it
+    as ``DATABASE_URL``); the schema is dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = support.pg_admin(pg_database)
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    try:
+        yield support.pg_url(pg_database, schema)
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        admin.close()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -125,11 +106,19 @@ def store_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StoreEnv:
     return use
 
 
-@pytest.fixture
-def redis_db_url(redis_db: int) -> str:
-    """The URL of the machine's Redis on the folder's own database (its ``redis_db``
-    fixture; see :func:`flushed_redis`)."""
-    return f"{MACHINE_REDIS}/{redis_db}"
+@pytest.fixture(scope="session")
+def redis_db_url() -> Iterator[str]:
+    """The URL of a database of the machine's Redis (127.0.0.1:6379) claimed for this
+    test session: found free at run time and claimed in Redis itself
+    (:func:`snakebench.testing.support.claim_redis_db`), so two sessions (two
+    checkouts, xdist workers) never share one and never wait for each other; flushed
+    and given back at the end. Skipped without Redis, failed under ``CI=true``."""
+    try:
+        claim = support.claim_redis_db()
+    except QueueError as exc:
+        support.unavailable(str(exc))
+    with support.holding(claim):
+        yield claim.url
 
 
 @pytest.fixture
@@ -149,52 +138,56 @@ def any_store(
 
 
 @pytest.fixture
-def flushed_redis() -> Iterator[FlushedRedis]:
-    """``flushed_redis(db)``: the machine's Redis (127.0.0.1:6379) on database ``db``,
-    flushed now and after the test. Each folder keeps its own number, so folders run
-    side by side never meet: 8 spending, 9 browser, 10 evaluation, 11 queueing, 12 web,
-    13 dispatch, 14 integration."""
-    clients: list[redis.Redis] = []
-
-    def connect(db: int) -> redis.Redis:
-        client = connect_redis(f"{MACHINE_REDIS}/{db}")
-        client.flushdb()
-        clients.append(client)
-        return client
-
+def real_redis(redis_db_url: str) -> Iterator[redis.Redis]:
+    """The session's database of the machine's Redis (:func:`redis_db_url`), flushed
+    before and after the test."""
+    client = connect_redis(redis_db_url)
+    client.flushdb()
     try:
-        yield connect
+        yield client
     finally:
-        for client in clients:
-            client.flushdb()
+        client.flushdb()
+        client.close()
 
 
 @pytest.fixture
-def real_redis(flushed_redis: FlushedRedis, redis_db: int) -> redis.Redis:
-    """The machine's Redis on the folder's own database (its ``redis_db`` fixture),
-    flushed before and after."""
-    return flushed_redis(redis_db)
+def start_worker(redis_db_url: str, tmp_path: Path) -> Iterator[StartWorker]:
+    """``start_worker(burst=True, command=WORKER_COMMAND, env={...}, from_env=False)``:
+    a real ``rq worker`` started as ``command`` says, on :func:`redis_db_url` (given as
+    ``--url``, or with ``from_env`` left to the worker to read from ``REDIS_URL``, as a
+    stock ``rq worker`` does), in the current directory and this test's environment
+    plus ``env``, logging to ``tmp_path/worker-NAME.log``. Returns at once; any still
+    running afterwards are killed, their work horses too."""
+    started: list[Worker] = []
 
-
-@pytest.fixture
-def spawn(tmp_path: Path) -> Iterator[Spawn]:
-    """``spawn(argv, env)``: a subprocess with output and errors logged to
-    ``tmp_path/worker-N.log``; any still running are killed after the test."""
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(argv: Sequence[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        with (tmp_path / f"worker-{len(started)}.log").open("wb") as log:
-            process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-        started.append(process)
-        return process
+    def start(
+        *,
+        burst: bool = True,
+        command: str = WORKER_COMMAND,
+        env: dict[str, str] | None = None,
+        from_env: bool = False,
+    ) -> Worker:
+        name = f"test-{uuid.uuid4().hex[:8]}"
+        worker = support.start_worker(
+            None if from_env else redis_db_url,
+            name=name,
+            log=tmp_path / f"worker-{name}.log",
+            env={**os.environ, "REDIS_URL": redis_db_url, **(env or {})},
+            cwd=Path.cwd(),
+            burst=burst,
+            command=command,
+        )
+        started.append(worker)
+        return worker
 
     try:
         yield start
     finally:
-        for process in started:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+        for worker in started:
+            support.kill_horses(worker.pid)
+            if worker.alive():
+                worker.process.kill()
+                worker.process.wait()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import signal
 import subprocess
 import sys
@@ -29,7 +28,6 @@ import peewee as pw
 import psycopg2
 import redis
 from psycopg2 import sql
-from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
 
 from snakebench.config import Settings
 from snakebench.engine.replay import read_replay
@@ -40,13 +38,13 @@ from snakebench.queueing import WORKER_COMMAND
 from snakebench.services.batches import batch_progress
 from snakebench.store import Game, Participant, database, open_store
 from snakebench.store.models import RatingChange
-from snakebench.testing.support import QUICK_FAILURES, children_of
+from snakebench.testing import support
+from snakebench.testing.support import QUICK_FAILURES, children_of, worker_command
 from snakebench.testing.support import wait_for as shared_wait_for
 
 PY = sys.executable
-RQ = str(Path(sys.executable).with_name("rq"))
 FAKE_KEY = "sk-drill-not-a-secret"
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
+PG_ADMIN_DB = "postgres"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 JOB_OK = re.compile(r"Job OK \(([0-9a-f-]{36})\)")
 
@@ -190,14 +188,13 @@ class Env:
         open_store(self.settings)
 
     def start_workers(self, count: int, wait: float = 60.0) -> list[Worker]:
-        words = shlex.split(self.worker_command)
         started = []
         for _ in range(count):
             name = f"drill-{uuid.uuid4().hex[:8]}"
             log = self.tmp / f"worker-{name}.log"
             with log.open("wb") as out:
                 process = subprocess.Popen(
-                    [RQ, *words[1:], "--url", self.redis_server.url, "-n", name],
+                    worker_command(self.redis_server.url, name=name, command=self.worker_command),
                     env=self.env(),
                     stdout=out,
                     stderr=subprocess.STDOUT,
@@ -263,17 +260,18 @@ def make_env(tmp: Path, backend: str) -> Env:
     with admin.cursor() as cur:
         cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     admin.close()
-    url = f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{name}"
+    url = support.pg_url(name)
     return Env(tmp, server, url, pg_database=name)
 
 
 def pg_admin() -> Any:
+    """The tests' PostgreSQL admin connection (to the ``postgres`` database, which every
+    server has), a DrillError when the server does not answer."""
     try:
-        conn = psycopg2.connect(**PG, connect_timeout=3)
+        return support.pg_admin(PG_ADMIN_DB)
     except psycopg2.OperationalError as exc:
-        raise DrillError(f"PostgreSQL not reachable on 127.0.0.1:5432: {exc}") from None
-    conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
-    return conn
+        where = f"{support.PG_HOST}:{support.PG_PORT}"
+        raise DrillError(f"PostgreSQL not reachable on {where}: {exc}") from None
 
 
 def teardown(env: Env) -> None:

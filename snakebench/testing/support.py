@@ -10,9 +10,12 @@ few helpers meant for tests alone import pytest when called.
 
 - :func:`wait_for`: poll until a condition holds, else raise naming what was awaited
   (:func:`wait_until`: a test fails);
-- :func:`flushed_redis`: a Redis database flushed before and after use and held
-  alone meanwhile, under a file lock (:func:`redis_for_test`: the same for a test, which
-  is skipped without a Redis, see :func:`unavailable`);
+- :func:`claim_redis_db`, :func:`holding`, :func:`release_redis_db`: a database of
+  the machine's Redis of one's own, found free at run time and claimed in Redis itself,
+  so test sessions of two checkouts (and scripts) never share one and never wait for
+  each other;
+- :func:`pg_admin`, :func:`pg_url`: the test PostgreSQL, to create and drop databases
+  and schemas, and the URLs of them;
 - :func:`worker_command`, :func:`start_worker`, :class:`Worker`: ``rq worker``
   processes started as :data:`snakebench.queueing.WORKER_COMMAND` says, each logging
   to a file (:func:`assert_workers_exit`: a test waits for burst workers to finish);
@@ -25,25 +28,27 @@ few helpers meant for tests alone import pytest when called.
 from __future__ import annotations
 
 import base64
-import fcntl
 import os
 import shlex
 import signal
 import subprocess
 import sys
-import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
+from urllib.parse import urlsplit
 
+import psycopg2  # type: ignore[import-untyped]  # no stubs; production never imports it
 import redis
 
-from snakebench.queueing import WORKER_COMMAND, QueueError, connect_redis
+from snakebench.queueing import WORKER_COMMAND, connect_redis
 
 T = TypeVar("T")
 
@@ -102,47 +107,183 @@ def unavailable(reason: str) -> NoReturn:
 
 # --- Redis --------------------------------------------------------------------------
 
+REDIS_SERVER = "redis://127.0.0.1:6379"  # the machine's Redis, whose databases are claimed
+CLAIM_TTL = 120  # seconds a claim outlives its holder's last renewal (every third of it)
+# Both keys live in db 0 (never handed out): "claim" expires unless renewed, "used" does
+# not and goes only at a clean release, so a claim that lapsed with "used" still set was
+# a holder that died, and its database holds nothing but that holder's leftovers.
+_CLAIM_KEY = "snakebench:test:claim:{db}"
+_USED_KEY = "snakebench:test:used:{db}"
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end
+return 0
+"""
+_RELEASE = """
+for _, key in ipairs(KEYS) do
+  if redis.call('get', key) == ARGV[1] then redis.call('del', key) end
+end
+return 0
+"""
 
-def lock_name(prefix: str, url: str) -> str:
-    """A lock file name for the Redis database ``url``, unique per ``prefix``."""
-    return f"{prefix}-{url.replace('/', '_')}.lock"
+
+class RedisDatabaseTaken(RuntimeError):
+    """No database of the Redis could be claimed: each is another process's."""
+
+
+@dataclass(frozen=True)
+class RedisClaim:
+    """One process's claim on database ``db`` (at ``url``) of a Redis server: no other
+    process claiming there takes it until :func:`release_redis_db`, or until the claim
+    lapses unrenewed (its holder died). ``registry`` is db 0, where claims live."""
+
+    registry: redis.Redis
+    db: int
+    url: str
+    token: str
+
+    @property
+    def keys(self) -> tuple[str, str]:
+        """The claim's two keys in db 0: the live claim, and the "used" marker."""
+        return _CLAIM_KEY.format(db=self.db), _USED_KEY.format(db=self.db)
+
+    def held(self) -> bool:
+        """Whether the claim is still this holder's (renewed in time, not taken over)."""
+        return self.registry.get(self.keys[0]) == self.token.encode()
+
+
+def database_url(server_url: str, db: int) -> str:
+    """``server_url`` (``redis://host:port``, a database number or not) on database ``db``."""
+    return urlsplit(server_url)._replace(path=f"/{db}").geturl()
+
+
+def claim_redis_db(
+    server_url: str = REDIS_SERVER, *, db: int | None = None, ttl: int = CLAIM_TTL
+) -> RedisClaim:
+    """Claim a database of the Redis at ``server_url`` (flushed), as rq's own test suite
+    picks an empty one, but safe against another process picking the same one meanwhile.
+
+    Without ``db``: the first database from 1 up that no live process has claimed and
+    that is empty (or holds only the leftovers of a claimant that died); a database
+    holding anyone else's data is never touched. With ``db``: that one, whatever it
+    holds, unless a live process has claimed it. Db 0 holds the claims and is never
+    handed out. Raises :class:`RedisDatabaseTaken` when nothing is free and
+    :class:`QueueError` when Redis does not answer.
+    """
+    if db == 0:
+        raise ValueError("Redis database 0 holds the claims: it is never handed out")
+    registry = connect_redis(database_url(server_url, 0), timeout=2.0)
+    token = uuid.uuid4().hex
+    filled = set() if db is not None else _filled_databases(registry)
+    for candidate in [db] if db is not None else range(1, _database_count(registry)):
+        claim = RedisClaim(registry, candidate, database_url(server_url, candidate), token)
+        if _take(claim, ttl, skip_data=candidate in filled):
+            return claim
+    registry.close()
+    which = f"database {db}" if db is not None else "every database"
+    raise RedisDatabaseTaken(f"{which} of the Redis at {server_url} is another process's")
+
+
+def _take(claim: RedisClaim, ttl: int, *, skip_data: bool) -> bool:
+    """Claim ``claim.db`` if no live process holds it (``SET NX``), giving it back when
+    ``skip_data`` and it holds someone's data; flush it once it is ours."""
+    claim_key, used_key = claim.keys
+    if not claim.registry.set(claim_key, claim.token, nx=True, ex=ttl):
+        return False
+    abandoned = bool(claim.registry.exists(used_key))  # its last holder died holding it
+    if skip_data and not abandoned:
+        claim.registry.delete(claim_key)
+        return False
+    claim.registry.set(used_key, claim.token)
+    _flush(claim.url)
+    return True
+
+
+def _filled_databases(registry: redis.Redis) -> set[int]:
+    """The databases holding keys, from one ``INFO keyspace`` (``db5: keys=3, ...``)."""
+    keyspace: dict[str, dict[str, int]] = registry.info("keyspace")
+    return {int(name[2:]) for name, stats in keyspace.items() if stats.get("keys")}
+
+
+def _database_count(registry: redis.Redis) -> int:
+    """How many databases the server has (16 unless configured; 16 when CONFIG is
+    not allowed, as on a managed Redis)."""
+    try:
+        setting: dict[str, str] = registry.config_get("databases")  # type: ignore[assignment]
+        return int(setting["databases"])
+    except (redis.ResponseError, KeyError, ValueError):
+        return 16
+
+
+def _flush(url: str) -> None:
+    """Empty the database ``url`` over a client of its own (the registry's is db 0)."""
+    client = connect_redis(url, timeout=2.0)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+def renew_redis_claim(claim: RedisClaim, ttl: int = CLAIM_TTL) -> bool:
+    """Extend the claim by ``ttl`` seconds if it is still ours; whether it was."""
+    return bool(claim.registry.eval(_RENEW, 1, claim.keys[0], claim.token, ttl))
+
+
+def release_redis_db(claim: RedisClaim) -> None:
+    """Flush the claimed database (if the claim is still ours: a lapsed one may be
+    another's now) and give it up, free again for the next claimant."""
+    if claim.held():
+        _flush(claim.url)
+    claim.registry.eval(_RELEASE, 2, *claim.keys, claim.token)
+    claim.registry.close()
 
 
 @contextmanager
-def flushed_redis(
-    url: str, lock: str, *, connect: Callable[[str], redis.Redis]
-) -> Iterator[redis.Redis]:
-    """The Redis database ``url`` (a client from ``connect(url)``), empty on entry and
-    flushed again on exit, and the caller's alone meanwhile: an exclusive lock on the
-    file ``lock`` in the temporary folder keeps another process that takes the same
-    lock (an xdist worker, a second checkout) from flushing it under this one's
-    workers. Whatever ``connect`` raises comes out of the ``with``."""
-    with (Path(tempfile.gettempdir()) / lock).open("w") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
-        conn = connect(url)
-        conn.flushdb()
-        try:
-            yield conn
-        finally:
-            try:
-                conn.flushdb()
-            finally:
-                conn.close()
+def holding(claim: RedisClaim, ttl: int = CLAIM_TTL) -> Iterator[RedisClaim]:
+    """Keep ``claim`` for the ``with`` block, renewed every third of ``ttl`` by a thread
+    (a holder that dies stops renewing, and its database is free again within ``ttl``);
+    then flush its database and release it."""
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(ttl / 3):
+            with suppress(redis.RedisError):
+                renew_redis_claim(claim, ttl)
+
+    renewer = threading.Thread(target=renew, name=f"redis-claim-{claim.db}", daemon=True)
+    renewer.start()
+    try:
+        yield claim
+    finally:
+        done.set()
+        renewer.join()
+        release_redis_db(claim)
 
 
-@contextmanager
-def redis_for_test(url: str, lock_prefix: str) -> Iterator[redis.Redis]:
-    """:func:`flushed_redis` for a test, locked by ``lock_prefix`` and ``url``: the
-    test is :func:`unavailable` when Redis does not answer."""
+# --- PostgreSQL ---------------------------------------------------------------------
 
-    def connect(url: str) -> redis.Redis:
-        try:
-            return connect_redis(url, timeout=2.0)
-        except QueueError as exc:
-            unavailable(str(exc))
+PG_HOST = os.environ.get("SNAKEBENCH_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("SNAKEBENCH_TEST_PG_PORT", "5432"))
+PG_USER = os.environ.get("SNAKEBENCH_TEST_PG_USER", "postgres")
+PG_ADMIN_DB = os.environ.get("SNAKEBENCH_TEST_PG_DB", "test")
 
-    with flushed_redis(url, lock_name(lock_prefix, url), connect=connect) as conn:
-        yield conn
+
+def pg_admin(dbname: str = PG_ADMIN_DB) -> Any:
+    """An autocommit connection to ``dbname`` on the test PostgreSQL (trust auth), for
+    CREATE/DROP DATABASE, which cannot run inside a transaction, and for schemas.
+    ``psycopg2.OperationalError`` when the server does not answer within 3 s."""
+    conn = psycopg2.connect(
+        host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=dbname, connect_timeout=3
+    )
+    conn.autocommit = True
+    return conn
+
+
+def pg_url(dbname: str, schema: str | None = None) -> str:
+    """The ``DATABASE_URL`` of ``dbname`` on the test PostgreSQL; with ``schema``, its
+    connections see only that schema (``?options=-c search_path=...``, which workers
+    given the URL keep too)."""
+    url = f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{dbname}"
+    return f"{url}?options=-c%20search_path%3D{schema}" if schema else url
 
 
 # --- processes ----------------------------------------------------------------------
@@ -218,7 +359,7 @@ def terminate_processes(
 
 
 def worker_command(
-    url: str,
+    url: str | None,
     *,
     name: str,
     burst: bool = False,
@@ -230,13 +371,14 @@ def worker_command(
     """``command`` (the recommended WORKER_COMMAND, or PLAIN_WORKER_COMMAND) with this
     environment's ``rq``, ``--url url`` and ``-n name``; ``burst`` adds ``--burst``,
     ``max_jobs`` ``--max-jobs``, ``worker_class`` a ``-w``, and ``preload=False`` drops
-    its ``-c jobs.run_game``."""
+    its ``-c jobs.run_game``. A ``url`` of None leaves ``--url`` out: the worker reads
+    ``REDIS_URL`` from its environment, as a stock ``rq worker`` does."""
     words = shlex.split(command)
     assert words[:2] == ["rq", "worker"], command
     if not preload and "-c" in words:
         at = words.index("-c")
         del words[at : at + 2]
-    extra = ["--url", url, "-n", name] + (["--burst"] if burst else [])
+    extra = (["--url", url] if url else []) + ["-n", name] + (["--burst"] if burst else [])
     if max_jobs:
         extra += ["--max-jobs", str(max_jobs)]
     if worker_class:
@@ -275,7 +417,7 @@ class Worker:
 
 
 def start_worker(
-    url: str,
+    url: str | None,
     *,
     name: str,
     log: Path,

@@ -1,7 +1,8 @@
 """Browser tests: Playwright for Python driving Debian's chromium against the real
 site of ``scripts/browser_site.py`` (gunicorn as the Procfile runs it, real ``rq
-worker`` processes, Redis db 9 on 127.0.0.1:6379, a SQLite database built by real
-batches, the fake LLM server in this process).
+worker`` processes, a free database of the Redis on 127.0.0.1:6379 claimed for the
+session, a SQLite database built by real batches, the fake LLM server in this
+process).
 
 Without chromium, Playwright or Redis the tests skip, saying which is missing; under
 ``CI=true`` they fail instead. Each test's last page is saved as
@@ -21,6 +22,8 @@ from typing import Any, NoReturn
 
 import pytest
 import redis
+
+from snakebench.queueing import QueueError
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -61,9 +64,9 @@ def site(sitelib: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Itera
     the_site = sitelib.Site(tmp_path_factory.mktemp("site"))
     try:
         the_site.open()
-    except redis.RedisError as exc:
+    except (redis.RedisError, QueueError) as exc:
         the_site.close()
-        unavailable(f"Redis at {sitelib.REDIS_URL} unavailable: {exc}")
+        unavailable(f"Redis at {sitelib.REDIS_SERVER_URL} unavailable: {exc}")
     try:
         the_site.populate()
         the_site.serve()

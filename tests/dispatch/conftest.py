@@ -1,15 +1,13 @@
 """Fixtures for the dispatch tests, over the root conftest's shared ones: its store
-(SQLite, or PostgreSQL too where cheap) with REDIS_URL on db 13, fakeredis for the
-logic, and its real Redis (db 13, flushed) with real, stock ``rq worker`` processes
-(no flags: RQ takes REDIS_URL from the environment) for the end-to-end paths."""
+(SQLite, or PostgreSQL too where cheap) with REDIS_URL on the session's Redis database,
+fakeredis for the logic, and its real Redis (that database, flushed) with real, stock
+``rq worker`` processes (PLAIN_WORKER_COMMAND: RQ takes REDIS_URL from the environment) for the
+end-to-end paths."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
+from functools import partial
 
 import fakeredis
 import pytest
@@ -17,20 +15,14 @@ import redis
 from typer.testing import Result
 
 from snakebench.cli import dispatch, dispatch_ops, submission
-from snakebench.queueing import WORKER_QUEUES
+from snakebench.queueing import PLAIN_WORKER_COMMAND
 from snakebench.store import Batch, Game
+from snakebench.testing.support import Worker
 
 STATUSES = ("queued", "running", "completed", "failed", "void", "cancelled")
 
 Invoke = Callable[..., Result]
-StartWorker = Callable[..., "subprocess.Popen[bytes]"]
-
-
-@pytest.fixture
-def redis_db() -> int:
-    """This folder's database of the machine's Redis, for the root conftest's
-    ``store``, ``any_store`` (REDIS_URL) and ``real_redis``."""
-    return 13
+StartWorker = Callable[..., Worker]
 
 
 @pytest.fixture
@@ -72,16 +64,8 @@ def counters_match() -> Callable[[str], bool]:
 
 
 @pytest.fixture
-def start_worker(spawn: Callable[..., subprocess.Popen[bytes]], redis_db_url: str) -> StartWorker:
-    """``start_worker(burst=True, env={...})``: a real, stock ``rq worker`` on the three
-    game queues (RQ's defaults: pickle, its own Job class, no preload), on REDIS_URL,
-    in this test's environment plus ``env``, logging to a file under ``tmp_path``; any
-    still running are killed afterwards."""
-
-    def start(*, burst: bool = True, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        rq = Path(sys.executable).with_name("rq")
-        argv = [str(rq), "worker", *WORKER_QUEUES]
-        argv += ["--burst"] if burst else ["--with-scheduler"]
-        return spawn(argv, {**os.environ, "REDIS_URL": redis_db_url, **(env or {})})
-
-    return start
+def start_worker(start_worker: StartWorker) -> StartWorker:
+    """The root conftest's ``start_worker(burst=True, env={...})`` as a real, stock
+    ``rq worker``: PLAIN_WORKER_COMMAND (RQ's defaults: pickle, its own Job class, no
+    preload), REDIS_URL read from its environment."""
+    return partial(start_worker, command=PLAIN_WORKER_COMMAND, from_env=True)

@@ -1,5 +1,6 @@
-"""The real thing: the machine's Redis (db 13) and real, stock ``rq worker`` processes
-(no flags at all: RQ's default serializer and job class, REDIS_URL from the environment).
+"""The real thing: the machine's Redis (the session's database) and real, stock
+``rq worker`` processes (PLAIN_WORKER_COMMAND and a name: RQ's default serializer and
+job class, REDIS_URL from the environment).
 
 Small batches only: each job of a plain ``rq worker`` forks a work horse that imports
 the game code afresh."""
@@ -7,7 +8,6 @@ the game code afresh."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,9 +22,10 @@ from snakebench.config import Settings
 from snakebench.fakellm.server import FakeLLMServer
 from snakebench.queueing import SERIALIZER, WORKER_QUEUES, live_job_ids
 from snakebench.store import Game, Participant, batch_game_ids, get_model, upsert_model
+from snakebench.testing.support import Worker
 
 Invoke = Callable[..., Result]
-StartWorker = Callable[..., "subprocess.Popen[bytes]"]
+StartWorker = Callable[..., Worker]
 Bind = Callable[[redis.Redis | None], Invoke]
 WORKER_WAIT = 60  # seconds a burst worker may take for a handful of games
 
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def run(store: Settings, real_redis: redis.Redis, cli: Bind) -> Invoke:
-    """The CLI against the real Redis, through REDIS_URL (db 13)."""
+    """The CLI against the real Redis, through REDIS_URL (the session's database)."""
     return cli(None)
 
 
@@ -54,7 +55,7 @@ def test_a_bot_batch_completes_on_two_workers_and_monitor_reports_it(
     assert f"batch {batch_id} finished: 4 completed, 0 void, 0 failed, 0 cancelled" in result.stdout
     assert "games/min" in result.stdout
     for worker in workers:
-        assert worker.wait(timeout=WORKER_WAIT) == 0
+        assert worker.process.wait(timeout=WORKER_WAIT) == 0
     ids = batch_game_ids(batch_id)
     assert [Game.get_by_id(gid).status for gid in ids] == ["completed"] * 4
     assert Participant.select().count() == 8  # no duplicate rows
@@ -73,7 +74,7 @@ def test_cancel_of_a_queued_batch_leaves_no_job_and_nothing_is_played(
     ids = batch_game_ids(batch_id)
     assert live_job_ids(ids, real_redis) == set()
     assert sum(Queue(name, connection=real_redis).count for name in WORKER_QUEUES) == 0
-    assert start_worker().wait(timeout=WORKER_WAIT) == 0
+    assert start_worker().process.wait(timeout=WORKER_WAIT) == 0
     assert {Game.get_by_id(gid).status for gid in ids} == {"cancelled"}
     assert get_model("greedy").games_played == 0
 
@@ -104,7 +105,7 @@ def test_retry_re_runs_a_failed_game_under_the_same_id(
     batch_id = json.loads(result.stdout)["batch_id"]
     (game_id,) = batch_game_ids(batch_id)
     # This worker's environment lacks the key: the game fails (bad data, recorded).
-    start_worker(env={"SB_FAKE_KEY": ""}).wait(timeout=WORKER_WAIT)
+    start_worker(env={"SB_FAKE_KEY": ""}).process.wait(timeout=WORKER_WAIT)
     failed = Game.get_by_id(game_id)
     assert failed.status == "failed" and "MissingApiKeyError" in str(failed.error)
     # ...and a failed RQ job with the reason, where rq-dashboard and `rq info` look,
@@ -121,7 +122,7 @@ def test_retry_re_runs_a_failed_game_under_the_same_id(
     assert problem["game_id"] == game_id and problem["status"] == "failed"
     assert "MissingApiKeyError" in problem["error"]
     assert run("retry", batch_id[:8]).stdout.strip() == f"re-queued 1 games of batch {batch_id}"
-    start_worker().wait(timeout=WORKER_WAIT)
+    start_worker().process.wait(timeout=WORKER_WAIT)
     again = Game.get_by_id(game_id)
     assert (again.status, again.error) == ("completed", None)
     assert again.total_cost > 0 and Path(str(again.replay_path)).exists()

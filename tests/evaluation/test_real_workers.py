@@ -1,11 +1,10 @@
-"""The callback chain with real components: the machine's Redis (db 10) and real
-``rq worker`` processes started as WORKER_COMMAND. Nothing polls the ladder: each
+"""The callback chain with real components: the machine's Redis (the session's
+database) and real ``rq worker`` processes started as WORKER_COMMAND. Nothing polls the ladder: each
 game's job ends by calling jobs.evaluate, which enqueues the next game."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 
 import pytest
@@ -16,9 +15,10 @@ from typer.testing import Result
 from snakebench.config import Settings
 from snakebench.queueing import SERIALIZER
 from snakebench.store import Evaluation, Game, get_model, upsert_model
+from snakebench.testing.support import Worker
 
 Invoke = Callable[..., Result]
-StartWorker = Callable[..., "subprocess.Popen[bytes]"]
+StartWorker = Callable[..., Worker]
 WORKER_WAIT = 120  # seconds a burst worker may take for a handful of bot games
 
 pytestmark = pytest.mark.slow
@@ -39,7 +39,7 @@ def test_a_burst_worker_plays_the_whole_ladder_through_callbacks(
     assert Evaluation.get_by_id(ev_id).games_started == 1  # only the first game exists
     # A burst worker stops when the queues are empty; each callback enqueues the next
     # game before the worker looks again, so one burst plays the whole ladder.
-    assert start_worker().wait(timeout=WORKER_WAIT) == 0
+    assert start_worker().process.wait(timeout=WORKER_WAIT) == 0
     ev = Evaluation.get_by_id(ev_id)
     assert (ev.status, ev.games_started) == ("finished", 3)
     assert get_model("greedy").test_status == "ranked"
@@ -70,8 +70,8 @@ def test_queue_places_two_models_on_the_same_workers(
         _wait_over([int(str(e["evaluation_id"])) for e in evs])
     finally:
         for worker in workers:
-            worker.terminate()
-            worker.wait(timeout=30)
+            worker.process.terminate()
+            worker.process.wait(timeout=30)
     for name in ("newcomer", "random"):
         assert get_model(name).test_status == "ranked"
     assert [e.status for e in Evaluation.select()] == ["finished", "finished"]
@@ -97,8 +97,8 @@ def test_monitor_watches_the_ladder_to_its_end(
     try:
         result = run("evaluate", "survivor", "--games", "2", "--max-rounds", "20", "--monitor")
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        worker.process.terminate()
+        worker.process.wait(timeout=30)
     assert result.exit_code == 0, result.output
     assert "survivor: finished, 2/2 completed" in result.stdout
     assert "(ranked)" in result.stdout

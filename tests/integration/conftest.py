@@ -1,6 +1,7 @@
-"""Real parts for the integration suite: the Redis at 127.0.0.1:6379 (db 14, flushed
-around every test), a fresh SQLite file or PostgreSQL schema per test, and stock
-``rq worker`` subprocesses started the way an operator starts them.
+"""Real parts for the integration suite: the session's database of the Redis at
+127.0.0.1:6379 (the root conftest's, flushed around every test), a fresh SQLite file or
+PostgreSQL schema per test, and stock ``rq worker`` subprocesses started the way an
+operator starts them.
 
 Why subprocesses and not ``SimpleWorker`` in-process: the properties under test
 (a killed work horse, a flushed Redis, several processes racing on one game) only
@@ -23,24 +24,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
-import psycopg2
 import pytest
 import redis
-from psycopg2 import sql
-from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
 
 from snakebench.config import Settings
 from snakebench.store import database, open_store
 from snakebench.testing import support as support
 from snakebench.testing.support import QUICK_FAILURES, Worker, wait_until
 
-REDIS_URL = os.environ.get("SNAKEBENCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
-PG_HOST = os.environ.get("SNAKEBENCH_TEST_PG_HOST", "127.0.0.1")
-PG_PORT = int(os.environ.get("SNAKEBENCH_TEST_PG_PORT", "5432"))
-PG_USER = os.environ.get("SNAKEBENCH_TEST_PG_USER", "postgres")
-PG_ADMIN_DB = os.environ.get("SNAKEBENCH_TEST_PG_DB", "test")
 OPENAI_KEY = "sk-test-openai-not-a-secret"
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -50,12 +43,10 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture
-def redis_conn() -> Iterator[redis.Redis]:
-    """The test Redis database, empty before and after the test, and this test's
-    alone: a file lock keeps two pytest processes (xdist workers, two checkouts)
-    from flushing it under each other's workers."""
-    with support.redis_for_test(REDIS_URL, "snakebench-it") as conn:
-        yield conn
+def redis_conn(real_redis: redis.Redis) -> redis.Redis:
+    """The test Redis database (the root conftest's ``real_redis``), empty before and
+    after the test."""
+    return real_redis
 
 
 def fast_forward(conn: redis.Redis, seconds: float) -> list[str]:
@@ -85,36 +76,18 @@ def fast_forward(conn: redis.Redis, seconds: float) -> list[str]:
 # --- databases ------------------------------------------------------------------------
 
 
-def _pg_admin(dbname: str) -> Any:
-    conn = psycopg2.connect(
-        host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=dbname, connect_timeout=3
-    )
-    conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
-    return conn
-
-
 @pytest.fixture
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """SQLite by default; ``indirect`` parametrization with "postgres" gives a fresh
-    schema of the session's PostgreSQL database, selected through the URL's
-    ``search_path`` option, which reaches the workers with ``DATABASE_URL``."""
-    backend = getattr(request, "param", "sqlite")
-    if backend == "sqlite":
+    """SQLite by default; ``indirect`` parametrization with "postgres" gives the root
+    conftest's ``pg_url``, a fresh schema of the session's PostgreSQL database selected
+    through the URL's ``search_path`` option, which reaches the workers with
+    ``DATABASE_URL``."""
+    if getattr(request, "param", "sqlite") == "sqlite":
         yield f"sqlite:///{tmp_path / 'sb.db'}"
         return
-    pg_db: str = request.getfixturevalue("pg_database")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = _pg_admin(pg_db)
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    try:
-        yield f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{pg_db}?options=-c%20search_path%3D{schema}"
-    finally:
-        if not database.is_closed():
-            database.close()
-        with admin.cursor() as cur:
-            cur.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
-        admin.close()
+    yield request.getfixturevalue("pg_url")
+    if not database.is_closed():  # before pg_url drops the schema under it
+        database.close()
 
 
 # --- the stack: settings, environment and workers -------------------------------------
@@ -127,6 +100,7 @@ class Stack:
     tmp: Path
     db_url: str
     redis: redis.Redis
+    redis_url: str
     env: dict[str, str]
     workers: list[Worker] = field(default_factory=list)
 
@@ -158,7 +132,7 @@ class Stack:
             name = f"it-{uuid.uuid4().hex[:8]}"
             log = self.tmp / f"worker-{name}.log"
             worker = support.start_worker(
-                REDIS_URL,
+                self.redis_url,
                 name=name,
                 log=log,
                 env=worker_env,
@@ -209,6 +183,7 @@ def stack(
     tmp_path: Path,
     db_url: str,
     redis_conn: redis.Redis,
+    redis_db_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Stack]:
     """Database, replays and Redis for this test, in this process's environment and in
@@ -220,7 +195,7 @@ def stack(
     }
     env.update(
         DATABASE_URL=db_url,
-        REDIS_URL=REDIS_URL,
+        REDIS_URL=redis_db_url,
         SNAKEBENCH_REPLAY_DIR=str(tmp_path / "replays"),
         OPENAI_API_KEY=OPENAI_KEY,
         **QUICK_FAILURES,
@@ -232,7 +207,7 @@ def stack(
             monkeypatch.delenv(key)
     for key in [k for k in env if k.startswith("SNAKEBENCH_")]:
         monkeypatch.setenv(key, env[key])
-    the_stack = Stack(tmp=tmp_path, db_url=db_url, redis=redis_conn, env=env)
+    the_stack = Stack(tmp_path, db_url, redis_conn, redis_db_url, env)
     open_store(the_stack.settings)
     try:
         yield the_stack

@@ -215,8 +215,8 @@ def test_a_url_that_is_not_redis_is_a_config_error() -> None:
         connect_redis("http://example")
 
 
-def test_the_real_redis_answers() -> None:
-    client = connect_redis("redis://127.0.0.1:6379/11")
+def test_the_real_redis_answers(redis_db_url: str) -> None:
+    client = connect_redis(redis_db_url)
     assert client.ping()
 
 

@@ -17,10 +17,10 @@ from snakebench.store import Game, Model, cancel_game, complete_game, open_store
 
 
 @pytest.fixture(autouse=True)
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_db_url: str) -> None:
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'sb.db'}")
     monkeypatch.setenv("SNAKEBENCH_REPLAY_DIR", str(tmp_path / "replays"))
-    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/11")
+    monkeypatch.setenv("REDIS_URL", redis_db_url)
     open_store()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,6 @@ from snakebench.services.batches import BatchSpec, submit_batch
 from snakebench.store import batch_game_ids, open_store, upsert_model
 from snakebench.testing import support
 
-REDIS_URL = "redis://127.0.0.1:6379/11"  # the queueing folder's database
 STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"  # the format's timestamp
 
 
@@ -32,13 +31,14 @@ STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"  # the format's timestamp
 def worker_env(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    flushed_redis: Callable[[int], redis.Redis],
+    redis_db_url: str,
+    real_redis: redis.Redis,
 ) -> dict[str, str]:
     """A store, replay folder and Redis (flushed) both this test and its workers use."""
     env = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'sb.db'}",
         "SNAKEBENCH_REPLAY_DIR": str(tmp_path / "replays"),
-        "REDIS_URL": REDIS_URL,
+        "REDIS_URL": redis_db_url,
         "OPENAI_API_KEY": "sk-test-not-a-secret",
         **support.QUICK_FAILURES,
     }
@@ -46,7 +46,6 @@ def worker_env(
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("SNAKEBENCH_LOG_LEVEL", raising=False)
     open_store()
-    flushed_redis(11)
     return {**os.environ, **env}
 
 
@@ -62,13 +61,13 @@ def broken_provider() -> Iterator[str]:
 def test_a_real_worker_prints_each_games_start_end_and_retries(
     command: str, worker_env: dict[str, str], broken_provider: str, tmp_path: Path
 ) -> None:
-    connection = connect_redis(REDIS_URL)
+    connection = connect_redis(worker_env["REDIS_URL"])
     played = submit_batch(BatchSpec("greedy", "random", count=1, max_rounds=20, seed=1), connection)
     voided = submit_batch(BatchSpec(broken_provider, "random", count=1, seed=2), connection)
     [good], [bad] = batch_game_ids(played.id), batch_game_ids(voided.id)
 
     worker = support.start_worker(
-        REDIS_URL,
+        worker_env["REDIS_URL"],
         name=f"log-{tmp_path.name[-8:]}",
         log=tmp_path / "worker.log",
         env=worker_env,
@@ -105,7 +104,7 @@ def test_a_reconcile_logs_what_it_enqueued_again(
     worker_env: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     """One line per run: the games Redis lost (the first few by id), or that none were."""
-    connection = connect_redis(REDIS_URL)
+    connection = connect_redis(worker_env["REDIS_URL"])
     batch = submit_batch(BatchSpec("greedy", "random", count=7, seed=1), connection)
     connection.flushdb()  # Redis lost every job; the database still has seven queued games
     caplog.set_level(logging.INFO, logger="jobs")

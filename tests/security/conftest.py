@@ -1,8 +1,9 @@
-"""Real parts for the security tests: the Redis at 127.0.0.1:6379 (db 8, flushed
-around every test that takes it, under a file lock), an environment with no real
-provider key or SnakeBench setting leaking in from the developer's shell, and
-``rq worker`` subprocesses started with the project's documented, hardened command
-(:data:`snakebench.queueing.WORKER_COMMAND`) or as stock RQ, each logging to a file.
+"""Real parts for the security tests: the session's database of the Redis at
+127.0.0.1:6379 (the root conftest's, flushed around every test that takes it), an
+environment with no real provider key or SnakeBench setting leaking in from the
+developer's shell, and ``rq worker`` subprocesses started with the project's
+documented, hardened command (:data:`snakebench.queueing.WORKER_COMMAND`) or as stock
+RQ, each logging to a file.
 
 A service that is missing skips its tests on a laptop and fails them under
 ``CI=true``.
@@ -34,23 +35,21 @@ from snakebench.store import database, open_store
 from snakebench.testing import support as support
 from snakebench.testing.support import QUICK_FAILURES, Worker, unavailable, wait_until
 
-REDIS_URL = os.environ.get("SNAKEBENCH_TEST_SECURITY_REDIS_URL", "redis://127.0.0.1:6379/8")
 SNAKEBENCH = [sys.executable, "-m", "snakebench.cli"]
 DISPATCH = [sys.executable, "-m", "snakebench.dispatch"]
 
 
 @pytest.fixture
-def redis_conn() -> Iterator[redis.Redis]:
-    """Redis db 8, empty before and after the test and this test's alone: a file lock
-    keeps two pytest processes from flushing it under each other's workers."""
-    with support.redis_for_test(REDIS_URL, "snakebench-sec") as conn:
-        yield conn
+def redis_conn(real_redis: redis.Redis) -> redis.Redis:
+    """The test Redis database (the root conftest's ``real_redis``), empty before and
+    after the test."""
+    return real_redis
 
 
 @pytest.fixture
-def redis_url(redis_conn: redis.Redis) -> str:
-    """The URL of :func:`redis_conn`'s database (taking it, lock and all)."""
-    return REDIS_URL
+def redis_url(real_redis: redis.Redis, redis_db_url: str) -> str:
+    """The URL of :func:`redis_conn`'s database (flushed around the test)."""
+    return redis_db_url
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
-"""The spending folder's store and Redis: a fresh SQLite file per test, the machine's
-Redis on database 8, and the fake provider serving a model priced so that a few calls
-fill a small cap."""
+"""The spending folder's fake provider, serving a model priced so that a few calls fill
+a small cap; its store and Redis are the root conftest's (a fresh SQLite file per test,
+the session's database of the machine's Redis)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,6 @@ from snakebench.store import upsert_model
 # USD per million tokens: a move's prompt (~1-2 kB) costs about a cent in.
 PRICE_IN, PRICE_OUT = 5.0, 20.0
 MAX_OUT = 100  # the output cap every request carries: the worst case's other half
-
-
-@pytest.fixture
-def redis_db() -> int:
-    """This folder's database of the machine's Redis (see the root conftest)."""
-    return 8
 
 
 @pytest.fixture

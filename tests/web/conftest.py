@@ -1,10 +1,10 @@
-"""Fixtures for the web tests: the real Redis at 127.0.0.1:6379 (db 12, flushed around
-each test) and a fresh SQLite database."""
+"""Fixtures for the web tests: the session's database of the real Redis at
+127.0.0.1:6379 (the root conftest's, flushed around each test) and a fresh SQLite
+database."""
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,25 +28,16 @@ from snakebench.store import (
 )
 from snakebench.web import WebConfig, create_app
 
-REDIS_URL = os.environ.get("SNAKEBENCH_TEST_WEB_REDIS_URL", "redis://127.0.0.1:6379/12")
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"  # port 1: refused at once
 
 MakeClient = Callable[..., FlaskClient]
 
 
 @pytest.fixture
-def redis_url() -> Iterator[str]:
-    """The test Redis, empty; skipped without one, except under CI where it must be."""
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.flushdb()
-    except redis.RedisError as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Redis at {REDIS_URL} unavailable: {exc}")
-        pytest.skip(f"Redis at {REDIS_URL} unavailable: {exc}")
-    yield REDIS_URL
-    client.flushdb()
-    client.close()
+def redis_url(real_redis: redis.Redis, redis_db_url: str) -> str:
+    """The URL of the test Redis (the root conftest's ``real_redis``: empty, flushed
+    after the test)."""
+    return redis_db_url
 
 
 @pytest.fixture
