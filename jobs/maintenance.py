@@ -9,7 +9,6 @@ lock), so scheduled it is the operator who no longer has to remember to.
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,10 +18,6 @@ from snakebench.config import get_settings
 from snakebench.queueing import connect_redis
 from snakebench.services.reconcile import reconcile
 from snakebench.store import database, open_store_once
-
-log = logging.getLogger(__name__)
-# Game ids a reconcile line names; the rest are counted.
-NAMED_IDS = 5
 
 
 def reconcile_games() -> dict[str, Any]:
@@ -35,17 +30,4 @@ def reconcile_games() -> dict[str, Any]:
         enqueued = reconcile(connection, settings=settings)
     finally:
         database.close()
-    _log_summary(enqueued)
     return {"enqueued": len(enqueued), "at": datetime.now(UTC).isoformat()}
-
-
-def _log_summary(enqueued: list[str]) -> None:
-    """One line per reconcile: games enqueued again mean Redis or a worker lost them,
-    which an operator should notice (WARNING); none is the quiet, usual case."""
-    if not enqueued:
-        log.info("reconcile: every unfinished game has a job; nothing enqueued")
-        return
-    more = len(enqueued) - NAMED_IDS
-    named = ", ".join(enqueued[:NAMED_IDS]) + (f" and {more} more" if more > 0 else "")
-    log.warning("reconcile: %d games had no job and were enqueued again: %s",
-                len(enqueued), named)  # fmt: skip

@@ -11,10 +11,8 @@ from snakebench.cli import costs as costs_cmd
 from snakebench.cli import db, dispatch, fake_llm, local, models, play, replay, web
 from snakebench.cli import leaderboard as leaderboard_cmd
 from snakebench.cli import tournament as tournament_cmd
-from snakebench.cli.app import App, fail
+from snakebench.cli.app import App, configure_command_logging
 from snakebench.cli.evaluate import evaluate
-from snakebench.config import ConfigError, log_level_from_env
-from snakebench.logs import configure_logging
 
 app = App(
     help="SnakeBench: language models play two-player Snake against each other.\n\n"
@@ -52,12 +50,7 @@ def root(
     ] = False,
 ) -> None:
     """SnakeBench: language models play two-player Snake against each other."""
-    try:
-        # WARNING unless SNAKEBENCH_LOG_LEVEL says otherwise: a command's output is its
-        # answer, and a game it plays in-process would otherwise log two lines of its own.
-        configure_logging(log_level_from_env(), default="WARNING")
-    except ConfigError as exc:
-        raise fail(str(exc)) from None
+    configure_command_logging()
 
 
 def main() -> None:

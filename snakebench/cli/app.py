@@ -20,10 +20,11 @@ from rich.text import Text
 from typer.exceptions import TyperException
 
 from snakebench.cli.terminal import SafeConsole, one_line
-from snakebench.config import ConfigError
+from snakebench.config import ConfigError, log_level_from_env
 from snakebench.engine import RulesError
 from snakebench.engine.replay import ReplayFormatError
 from snakebench.localstack.errors import LocalStackError
+from snakebench.logs import configure_logging
 from snakebench.providers import MissingApiKeyError
 from snakebench.queueing import QueueError
 from snakebench.services.batches import BatchError
@@ -75,6 +76,16 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     model's name, a provider's reply); raise the returned Exit."""
     err.print(Text.assemble(("error:", "red"), " ", one_line(message)))
     return typer.Exit(code)
+
+
+def configure_command_logging() -> None:
+    """Log at WARNING unless SNAKEBENCH_LOG_LEVEL says otherwise: a command's output is
+    its answer, and a game it plays in-process would otherwise log lines of its own. A
+    bad setting is a one-line error, exit 2."""
+    try:
+        configure_logging(log_level_from_env(), default="WARNING")
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
 
 
 def print_table(console: Console, table: Table) -> None:

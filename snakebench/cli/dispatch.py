@@ -22,7 +22,7 @@ from typing import Annotated
 import typer
 
 from snakebench.cli import dispatch_ops
-from snakebench.cli.app import App, UsageError
+from snakebench.cli.app import App, UsageError, configure_command_logging
 from snakebench.cli.options import game_options
 from snakebench.cli.submission import Submission, run_submission
 from snakebench.options import DEFAULTS, GameOptions
@@ -116,6 +116,7 @@ def submit(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Submit a batch (the default command): N games between two models, as RQ jobs."""
+    configure_command_logging()  # python -m snakebench.dispatch has no snakebench root
     if ctx.invoked_subcommand is not None:
         return
     if not (model_a and model_b):

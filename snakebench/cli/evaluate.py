@@ -29,6 +29,7 @@ from snakebench.cli.app import err
 from snakebench.cli.options import game_options
 from snakebench.cli.terminal import SafeConsole
 from snakebench.games.simulation import GameParams
+from snakebench.localstack.stack import LocalStack
 from snakebench.options import DEFAULTS, GameOptions
 from snakebench.queueing import WORKER_COMMAND, QueueError, connect_redis
 from snakebench.services.batches import MAX_SEED
@@ -168,8 +169,6 @@ def _run_local(
 ) -> None:
     """Start a private Redis and workers, run the ladders on them to the end, stop all.
     Ctrl+C cancels what is left: with the stack gone, nothing would play it."""
-    from snakebench.localstack.stack import LocalStack  # lazily: starts processes
-
     with LocalStack(workers=workers) as stack:
         connection = connect_redis(stack.redis_url)
         evaluations = _start_all(names, games, params, priority)

@@ -21,6 +21,7 @@ import typer
 from snakebench.cli.app import UsageError, err
 from snakebench.cli.monitor import BatchView, summary, summary_line, watch
 from snakebench.cli.terminal import SafeConsole
+from snakebench.localstack.stack import LocalStack, LocalStackError
 from snakebench.queueing import QUEUE_NAMES, connect_redis
 from snakebench.services.batches import (
     BatchProgress,
@@ -148,8 +149,6 @@ def _submit_local(
     """Start a private Redis and ``workers`` workers, run the batch on them to the end,
     stop everything, and print a summary. Ctrl+C cancels what is left: with the stack
     gone, nothing would play it."""
-    from snakebench.localstack.stack import LocalStack, LocalStackError  # lazily: starts processes
-
     _open_store_for(submission.models)
     try:
         with LocalStack(workers=workers) as stack:

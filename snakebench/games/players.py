@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from snakebench.config import Settings
 from snakebench.options import INVALID_MOVE_POLICIES
@@ -11,9 +10,7 @@ from snakebench.players.base import Player
 from snakebench.players.bots import make_bot
 from snakebench.players.llm import InvalidPolicy, LLMPlayer
 from snakebench.providers import ModelSpec, RetryPolicy, make_client
-
-if TYPE_CHECKING:
-    from snakebench.store import Model
+from snakebench.store import Model
 
 
 def make_player(

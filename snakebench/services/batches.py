@@ -20,6 +20,7 @@ Library functions expect the store to be open (:func:`snakebench.store.open_stor
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -30,6 +31,7 @@ import redis
 
 from snakebench.config import Settings, get_settings
 from snakebench.games.simulation import GameParams, check_game, run_stored_game
+from snakebench.logs import bounded
 from snakebench.options import GameOptions
 from snakebench.queueing import QUEUE_NAMES
 from snakebench.queueing.recovery import enqueue_missing, stop_jobs
@@ -47,6 +49,8 @@ from snakebench.store import (
     update_batch_params,
 )
 from snakebench.store.evaluation_queries import cancel_games_of_batch
+
+log = logging.getLogger(__name__)
 
 MAX_SEED = 2**63 - 1  # seeds are stored as BIGINT
 # Games in one batch: 100,000 are written in under a minute (docs/PERFORMANCE.md, part 3);
@@ -263,7 +267,11 @@ def submit(
     try:
         enqueued = enqueue_batch(batch.id, connection, at=at, settings=settings)
     except redis.RedisError as exc:
+        log.error("batch %s written but not enqueued: %s", batch.id, bounded(exc))
         raise NotEnqueuedError(batch.id, exc) from exc
+    when = f", scheduled for {at.isoformat()}" if at else ""
+    log.info("batch %s submitted: %d games, %d jobs enqueued%s",
+             batch.id, batch.total_games, enqueued, when)  # fmt: skip
     return batch, enqueued
 
 
@@ -351,6 +359,7 @@ def cancel_batch(
     cancelled = cancel_games_of_batch(batch_id, reason)
     if connection is not None:
         stop_jobs(cancelled, connection)
+    log.info("batch %s: %d games cancelled (%s)", batch_id, len(cancelled), bounded(reason))
     return len(cancelled)
 
 
@@ -361,7 +370,9 @@ def enforce_budget(progress: BatchProgress, connection: redis.Redis | None) -> s
     spent = progress.max_cost is not None and progress.cost >= progress.max_cost
     if not spent or progress.finished or connection is None:
         return ""
-    cancelled = cancel_batch(progress.batch_id, connection)
+    cancelled = cancel_batch(progress.batch_id, connection, reason="its batch spent its budget")
+    log.warning("batch %s spent its budget ($%.4f of $%.4f): %d remaining games cancelled",
+                progress.batch_id, progress.cost, progress.max_cost, cancelled)  # fmt: skip
     return f"budget spent (${progress.cost:.4f}): cancelled {cancelled} remaining games"
 
 
@@ -379,4 +390,5 @@ def retry_batch(batch_id: str, connection: redis.Redis, settings: Settings | Non
         )
     requeued = requeue_batch_games(batch_id)
     enqueue_missing(batch, requeued, connection, settings=settings)
+    log.info("batch %s: %d failed or void games queued again", batch_id, len(requeued))
     return len(requeued)

@@ -4,6 +4,7 @@ cancelled while it plays is answered quietly by run_game."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import fakeredis
@@ -85,13 +86,22 @@ def test_a_worker_cancels_rather_than_plays_a_game_of_a_spent_batch(store: Setti
 
 
 def test_the_monitor_cancels_what_is_left_once_the_budget_is_spent(
-    store: Settings, fake: fakeredis.FakeRedis
+    store: Settings, fake: fakeredis.FakeRedis, caplog: pytest.LogCaptureFixture
 ) -> None:
     batch = submit_batch(BatchSpec("greedy", "random", count=3, max_cost=0.2), fake)
     assert enforce_budget(batch_progress(batch.id), fake) == ""
     _spend(batch.id, 0.25)
+    caplog.set_level(logging.INFO, logger="snakebench.services.batches")
     note = enforce_budget(batch_progress(batch.id), fake)
     assert "budget spent" in note and "cancelled 3 remaining games" in note
+    logged = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert (
+        logging.WARNING,
+        f"batch {batch.id} spent its budget ($0.2500 of $0.2000): 3 remaining games cancelled",
+    ) in logged
+    assert (logging.INFO, f"batch {batch.id}: 3 games cancelled (its batch spent its budget)") in (
+        logged
+    )
     progress = batch_progress(batch.id)
     assert progress.cancelled == 3 and progress.finished
 

@@ -107,11 +107,13 @@ def test_a_reconcile_logs_what_it_enqueued_again(
     connection = connect_redis(worker_env["REDIS_URL"])
     batch = submit_batch(BatchSpec("greedy", "random", count=7, seed=1), connection)
     connection.flushdb()  # Redis lost every job; the database still has seven queued games
-    caplog.set_level(logging.INFO, logger="jobs")
+    caplog.set_level(logging.INFO, logger="snakebench.services.reconcile")
     assert reconcile_games()["enqueued"] == 7
     assert reconcile_games()["enqueued"] == 0
     lost, quiet = [
-        (r.levelno, r.getMessage()) for r in caplog.records if r.name == "jobs.maintenance"
+        (r.levelno, r.getMessage())
+        for r in caplog.records
+        if r.name == "snakebench.services.reconcile" and "batch" not in r.getMessage()
     ]
     assert lost[0] == logging.WARNING
     summary = r"reconcile: 7 games had no job and were enqueued again: (.+) and 2 more"

@@ -13,6 +13,7 @@ import redis
 from flask import has_app_context
 
 from snakebench.games import live
+from snakebench.web.services import services
 
 MAX_PER_PAGE = 200
 # Past this the row offset overflows a 64-bit integer (a 500 from the database).
@@ -82,8 +83,6 @@ def published_boards(
     if connection is None:
         if not has_app_context():
             return {}
-        from snakebench.web.services import services
-
         connection = services().redis()
     try:
         return live.read_many(connection, game_ids)
