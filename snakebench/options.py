@@ -19,13 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Literal, get_args
 
-from snakebench.engine.rules import (
-    DEFAULT_APPLE_TARGET,
-    DOUBLE_DEATH_POLICIES,
-    DoubleDeath,
-    Rules,
-    RulesError,
-)
+from snakebench.engine.rules import DOUBLE_DEATH_POLICIES, Rules, RulesError
 
 InvalidMovePolicy = Literal["random", "forfeit"]
 INVALID_MOVE_POLICIES: tuple[InvalidMovePolicy, ...] = get_args(InvalidMovePolicy)
@@ -48,20 +42,16 @@ class OptionRow:
 
 
 @dataclass(frozen=True, kw_only=True)
-class GameOptions:
-    """How a game is played. Defaults are a batch's; ``snakebench play`` plays the
-    original's single game, 150 rounds."""
+class GameOptions(Rules):
+    """How a game is played: the engine's :class:`Rules` and the per-game policies.
+    Defaults are a batch's (100 rounds); ``snakebench play`` plays the original's
+    single game, 150 rounds, the engine's default."""
 
-    width: int = 10
-    height: int = 10
     max_rounds: int = 100
-    num_apples: int = 5
-    apple_target: int = DEFAULT_APPLE_TARGET
-    double_death: DoubleDeath = "score"
     invalid_move_policy: InvalidMovePolicy = "random"
 
     def rules(self) -> Rules:
-        """The engine's share of the options."""
+        """Just the engine's share of the options."""
         return Rules.of(self)
 
     def options(self) -> GameOptions:
@@ -93,10 +83,10 @@ def _check_row(row: OptionRow, value: object) -> None:
 OPTION_ROWS: tuple[OptionRow, ...] = (
     OptionRow("width", int, "Board width.", ("--width",), 2, MAX_BOARD_SIDE),
     OptionRow("height", int, "Board height.", ("--height",), 2, MAX_BOARD_SIDE),
-    OptionRow("max_rounds", int, "Rounds before a game ends.",
-              ("--max-rounds", "--max_rounds"), 1, MAX_ROUNDS),
     OptionRow("num_apples", int, "Apples kept on the board (with the snakes, they must fit).",
               ("--num-apples", "--num_apples"), 0, MAX_BOARD_SIDE**2 - 2),
+    OptionRow("max_rounds", int, "Rounds before a game ends.",
+              ("--max-rounds", "--max_rounds"), 1, MAX_ROUNDS),
     OptionRow("apple_target", int, "Apples that win the game at once.",
               ("--apple-target", "--apple_target"), 1, MAX_BOARD_SIDE**2),
     OptionRow("double_death", str,

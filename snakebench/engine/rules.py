@@ -38,9 +38,10 @@ class RulesError(ValueError):
     """Rule parameters that cannot make a game (board too small, zero rounds...)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Rules:
-    """Board and end conditions. Defaults are the original's single-game defaults."""
+    """Board and end conditions. Defaults are the original's single-game defaults.
+    :class:`snakebench.options.GameOptions` extends them with the per-game policies."""
 
     width: int = 10
     height: int = 10
