@@ -129,9 +129,7 @@ def _defaults(table: type[pw.Model]) -> dict[str, Any]:
 
 def get_batch(batch_id: str) -> Batch:
     """The batch ``batch_id``, or :class:`UnknownBatchError`."""
-    batch = Batch.get_or_none(Batch.id == batch_id)
-    if batch is None:
-        raise UnknownBatchError(f"unknown batch {batch_id!r}")
+    batch: Batch = Batch.get_or_raise(batch_id, UnknownBatchError(f"unknown batch {batch_id!r}"))
     return batch
 
 

@@ -44,17 +44,16 @@ def pool() -> list[Model]:
 
 
 def get_evaluation(evaluation_id: int) -> Evaluation:
-    found = Evaluation.get_or_none(Evaluation.id == evaluation_id)
-    if found is None:
-        raise EvaluationError(f"unknown evaluation {evaluation_id}")
+    unknown = EvaluationError(f"unknown evaluation {evaluation_id}")
+    found: Evaluation = Evaluation.get_or_raise(evaluation_id, unknown)
     return found
 
 
 def evaluation_batch(ev: Evaluation) -> Batch:
     """The batch an evaluation's games are in (every evaluation started has one)."""
-    found: Batch | None = Batch.get_or_none(Batch.id == ev.batch_id)
-    if found is None:
-        raise EvaluationError(f"evaluation {ev.id} has no batch")
+    found: Batch = Batch.get_or_raise(
+        ev.batch_id, EvaluationError(f"evaluation {ev.id} has no batch")
+    )
     return found
 
 

@@ -75,6 +75,15 @@ class BaseModel(pw.Model):
     class Meta:
         database = database
 
+    @classmethod
+    def get_or_raise(cls, row_id: object, error: Exception) -> Any:
+        """The row whose primary key is ``row_id``, else ``error`` raised: the one
+        shape of every ``get_batch``/``get_game``/``get_evaluation``."""
+        found = cls.get_or_none(cls._meta.primary_key == row_id)
+        if found is None:
+            raise error
+        return found
+
 
 class Model(BaseModel):
     """A player: an LLM behind a provider, or a built-in bot (provider ``bot``).

@@ -240,9 +240,7 @@ def create_game(
 
 def get_game(game_id: str) -> Game:
     """The game ``game_id``, or :class:`UnknownGameError`."""
-    game = Game.get_or_none(Game.id == game_id)
-    if game is None:
-        raise UnknownGameError(f"unknown game {game_id!r}")
+    game: Game = Game.get_or_raise(game_id, UnknownGameError(f"unknown game {game_id!r}"))
     return game
 
 
