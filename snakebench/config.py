@@ -1,8 +1,22 @@
 """Every setting SnakeBench reads from the environment, in one place.
 
-Other modules never call ``os.environ`` themselves: they take a :class:`Settings`
-(usually :func:`get_settings`) so that tests can build one explicitly and so a
-bad value is reported once, with the variable's name, instead of deep inside a job.
+Code takes a :class:`Settings` (usually :func:`get_settings`) instead of reading
+``os.environ`` itself, so that tests can build one explicitly and so a bad value is
+reported once, with the variable's name, instead of deep inside a job. The few other
+modules that read the environment read what is not a setting of the whole app:
+
+- :func:`snakebench.providers.registry.api_key_for`: a model's API key, from the
+  variable its row names (chosen per model; keys are never stored);
+- :meth:`snakebench.web.config.WebConfig.from_env`: the web app's own login, API token
+  and secret key (the shared settings it takes from :meth:`Settings.from_env`);
+- :mod:`snakebench.web.gunicorn_conf`: ``PORT``, ``SNAKEBENCH_WEB_HOST``,
+  ``WEB_CONCURRENCY`` and ``GUNICORN_THREADS``, gunicorn's own settings;
+- :mod:`snakebench.cli.app`: ``SNAKEBENCH_DEBUG``, which lets a command's unexpected
+  error end with its traceback;
+- :class:`snakebench.localstack.stack.LocalStack` hands the environment on to the
+  processes it starts, reading nothing from it;
+- :mod:`snakebench.testing.support` (test plumbing, not production): ``CI`` and the
+  ``SNAKEBENCH_TEST_PG_*`` variables.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The order of the death checks, the "fatal round is not applied" rule and the order
 in which apples leave and join the list all show in recorded games, so they are
-kept as they are (see ``shared/docs/rules.md``); changing any of them breaks the
+kept as they are (see docs/RULES.md, "A round"); changing any of them breaks the
 re-simulation of upstream replays.
 """
 

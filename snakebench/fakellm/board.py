@@ -1,4 +1,4 @@
-"""Reading the game back out of a prompt built by :func:`build_prompt`.
+"""Reading the game back out of a prompt (:func:`snakebench.players.prompt.build_prompt`).
 
 The fake provider sees only the prompt, as a real model does. Rebuilding the
 board from it lets the fake play a real strategy, and proves the prompt carries

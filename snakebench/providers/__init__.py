@@ -1,4 +1,5 @@
-"""LLM provider clients (official OpenAI and Anthropic SDKs) and the offline fake server."""
+"""LLM provider clients (official OpenAI and Anthropic SDKs); the offline fake server
+they can talk to is :mod:`snakebench.fakellm`."""
 
 from snakebench.providers.base import (
     Completion,

@@ -1,4 +1,11 @@
-"""The one place that knows Redis and RQ: connections, queues and how games are enqueued.
+"""The one package that knows RQ: Redis connections, queues and how games are enqueued.
+
+Only this package and :mod:`jobs` (the functions workers run) import ``rq``; an
+import-linter contract in pyproject.toml keeps it so (rq-dashboard, which the web
+mounts, imports it for itself). The layers above ask this one to enqueue, stop and
+count jobs (:mod:`snakebench.queueing.recovery`, :mod:`snakebench.queueing.status`);
+they use Redis itself, through redis-py, only as a plain store (live boards, the
+spending counters) and to see that it answers.
 
 Contracts (the README's "Batches on RQ"): the database is the source of truth and Redis only
 transport; a job's payload is the game id and nothing else; the job id *is* the game

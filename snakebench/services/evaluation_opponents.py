@@ -18,7 +18,8 @@ MAX_GAMES_PER_OPPONENT = 2  # as the original ladder: a third game adds little
 
 
 class Rated(Protocol):
-    """What :func:`choose_opponent` reads of a model (a :class:`Model` row fits)."""
+    """What :func:`choose_opponent` reads of a model (a store row,
+    :class:`snakebench.store.Model`, fits)."""
 
     @property
     def name(self) -> str: ...

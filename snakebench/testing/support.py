@@ -167,7 +167,7 @@ def claim_redis_db(
     holding anyone else's data is never touched. With ``db``: that one, whatever it
     holds, unless a live process has claimed it. Db 0 holds the claims and is never
     handed out. Raises :class:`RedisDatabaseTaken` when nothing is free and
-    :class:`QueueError` when Redis does not answer.
+    :class:`~snakebench.queueing.QueueError` when Redis does not answer.
     """
     if db == 0:
         raise ValueError("Redis database 0 holds the claims: it is never handed out")

@@ -229,7 +229,7 @@ REPLAY = {
         "frames": {"type": "array", "items": {"type": "object"}},
     },
     "additionalProperties": True,
-    "description": "Replay format version 1 (docs/rules.md).",
+    "description": "Replay format version 1 (docs/RULES.md).",
 }
 ERROR = _object(
     {

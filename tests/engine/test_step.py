@@ -1,4 +1,4 @@
-"""Each rule of shared/docs/rules.md, on a hand-built board."""
+"""Each rule of docs/RULES.md, on a hand-built board."""
 
 from __future__ import annotations
 

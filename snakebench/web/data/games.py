@@ -164,7 +164,7 @@ def _participant_dict(p: Participant) -> dict[str, Any]:
 
 @with_store
 def game_replay(game_id: str) -> dict[str, Any]:
-    """The game's replay document (format: docs/rules.md), checked by the replay
+    """The game's replay document (format: docs/RULES.md), checked by the replay
     parser so a viewer never gets half a file."""
     game = get_game(game_id)
     if not game.replay_path:
