@@ -12,8 +12,9 @@ folders need is a fixture here; a folder's conftest may override one by name.
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import psycopg2
@@ -30,6 +31,7 @@ from snakebench.testing import support
 from snakebench.testing.support import Worker
 
 Invoke = Callable[..., Result]
+Spawn = Callable[..., "subprocess.Popen[bytes]"]
 OneLineError = Callable[..., None]
 StoreEnv = Callable[[str, str], Settings]
 StartWorker = Callable[..., Worker]
@@ -188,6 +190,28 @@ def start_worker(redis_db_url: str, tmp_path: Path) -> Iterator[StartWorker]:
             if worker.alive():
                 worker.process.kill()
                 worker.process.wait()
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Spawn]:
+    """``spawn(argv, env)``: a subprocess (a web server, a standalone rq-dashboard) with
+    output and errors logged to ``tmp_path/process-N.log``; any still running are
+    killed after the test."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(argv: Sequence[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        with (tmp_path / f"process-{len(started)}.log").open("wb") as log:
+            process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+        started.append(process)
+        return process
+
+    try:
+        yield start
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
 
 @pytest.fixture
