@@ -70,14 +70,14 @@ def _check_row(row: OptionRow, value: object) -> None:
     if row.choices is not None:
         if value not in row.choices:
             allowed = " or ".join(repr(choice) for choice in row.choices)
-            raise RulesError(f"{row.name} must be {allowed}, got {value!r}")
+            raise RulesError(f"{row.name} must be {allowed}, got {value!r}", row.name)
         return
     if not isinstance(value, int) or isinstance(value, bool):
-        raise RulesError(f"{row.name} must be an integer, got {value!r}")
+        raise RulesError(f"{row.name} must be an integer, got {value!r}", row.name)
     if row.minimum is not None and value < row.minimum:
-        raise RulesError(f"{row.name} must be at least {row.minimum}, got {value}")
+        raise RulesError(f"{row.name} must be at least {row.minimum}, got {value}", row.name)
     if row.maximum is not None and value > row.maximum:
-        raise RulesError(f"{row.name} must be at most {row.maximum}, got {value}")
+        raise RulesError(f"{row.name} must be at most {row.maximum}, got {value}", row.name)
 
 
 OPTION_ROWS: tuple[OptionRow, ...] = (

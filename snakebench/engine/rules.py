@@ -35,7 +35,13 @@ DIRECTIONS: tuple[Direction, ...] = tuple(Direction)
 
 
 class RulesError(ValueError):
-    """Rule parameters that cannot make a game (board too small, zero rounds...)."""
+    """Rule parameters that cannot make a game (board too small, zero rounds...);
+    ``field`` names the parameter at fault, for a caller that points at it (the API's
+    422 names the request field)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,20 +68,28 @@ class Rules:
         """Raise :class:`RulesError` naming the first parameter that cannot work."""
         for name in ("width", "height"):
             if getattr(self, name) < 2:
-                raise RulesError(f"board {name} must be at least 2, got {getattr(self, name)}")
+                value = getattr(self, name)
+                raise RulesError(f"board {name} must be at least 2, got {value}", name)
         if self.num_apples < 0:
-            raise RulesError(f"num_apples must not be negative, got {self.num_apples}")
+            raise RulesError(
+                f"num_apples must not be negative, got {self.num_apples}", "num_apples"
+            )
         if self.max_rounds < 1:
-            raise RulesError(f"max_rounds must be at least 1, got {self.max_rounds}")
+            raise RulesError(f"max_rounds must be at least 1, got {self.max_rounds}", "max_rounds")
         if self.apple_target < 1:
-            raise RulesError(f"apple_target must be at least 1, got {self.apple_target}")
+            raise RulesError(
+                f"apple_target must be at least 1, got {self.apple_target}", "apple_target"
+            )
         if self.double_death not in DOUBLE_DEATH_POLICIES:
-            raise RulesError(f"double_death must be 'score' or 'tie', got {self.double_death!r}")
+            raise RulesError(
+                f"double_death must be 'score' or 'tie', got {self.double_death!r}", "double_death"
+            )
         if snake_count < 2:
             raise RulesError(f"a game needs at least 2 snakes, got {snake_count}")
         cells = self.width * self.height
         if cells < self.num_apples + snake_count:
             raise RulesError(
                 f"a {self.width}x{self.height} board has {cells} cells, too few for "
-                f"{self.num_apples} apples and {snake_count} snakes"
+                f"{self.num_apples} apples and {snake_count} snakes",
+                "num_apples",
             )

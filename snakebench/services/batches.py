@@ -80,7 +80,12 @@ __all__ = [
 
 
 class BatchError(ValueError):
-    """A batch that cannot be dispatched as asked (bad count, priority, budget...)."""
+    """A batch that cannot be dispatched as asked (bad count, priority, budget...);
+    ``field`` names the spec field at fault (the API's 422 names it)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -203,16 +208,19 @@ def _check_spec(spec: BatchSpec) -> None:
     if not 1 <= spec.count <= MAX_BATCH_GAMES:
         raise BatchError(
             f"count must be between 1 and {MAX_BATCH_GAMES:,} (one batch; submit several "
-            f"for more), got {spec.count:,}"
+            f"for more), got {spec.count:,}",
+            "count",
         )
     if spec.mirror and spec.count % 2:
-        raise BatchError(f"with mirror, count must be even (games in pairs), got {spec.count}")
+        raise BatchError(
+            f"with mirror, count must be even (games in pairs), got {spec.count}", "count"
+        )
     if spec.priority not in QUEUE_NAMES:
-        raise BatchError(f"priority must be high, normal or low, not {spec.priority!r}")
+        raise BatchError(f"priority must be high, normal or low, not {spec.priority!r}", "priority")
     if spec.max_cost is not None and not spec.max_cost > 0:
-        raise BatchError(f"max_cost must be above zero, got {spec.max_cost}")
+        raise BatchError(f"max_cost must be above zero, got {spec.max_cost}", "max_cost")
     if spec.seed is not None and not 0 <= spec.seed <= MAX_SEED - spec.seeds_needed + 1:
-        raise BatchError(f"seed must be between 0 and {MAX_SEED - spec.seeds_needed + 1}")
+        raise BatchError(f"seed must be between 0 and {MAX_SEED - spec.seeds_needed + 1}", "seed")
 
 
 def _seeds(spec: BatchSpec) -> list[int]:

@@ -267,7 +267,6 @@ def _invalid_field(param: Param, message: str) -> NoReturn:
 @contextmanager
 def _refusals_as_422(spec: BatchSpec) -> Iterator[None]:
     """The planning and budget refusals of submitting, as 422s naming a field."""
-    names = [param.name for param in BATCH_FIELDS]
     try:
         yield
     except (UnknownModelError, InactiveModelError) as exc:
@@ -277,7 +276,7 @@ def _refusals_as_422(spec: BatchSpec) -> Iterator[None]:
     except BudgetError as exc:
         raise ApiError(422, str(exc), "max_cost") from None
     except (BatchError, RulesError) as exc:
-        raise ApiError(422, str(exc), _field_named(str(exc), names)) from None
+        raise ApiError(422, str(exc), exc.field) from None
     except ConfigError as exc:  # the server's own set-up (e.g. its replay folder)
         log.error("api: cannot plan a batch: %s", exc)
         raise ApiError(503, "the server cannot run games now (configuration)") from None
@@ -285,15 +284,3 @@ def _refusals_as_422(spec: BatchSpec) -> Iterator[None]:
 
 def _model_field(spec: BatchSpec, name: str) -> str:
     return "model_b" if name == spec.model_b and name != spec.model_a else "model_a"
-
-
-def _field_named(message: str, names: list[str]) -> str:
-    """The request field a rules or batch message is about: the subject of its
-    "... must", else the first field it names (the board's cell count: apples)."""
-    subject = re.search(r"(\w+) must\b", message)
-    if subject and subject.group(1) in names:
-        return subject.group(1)
-    found = [(message.find(name), name) for name in names if re.search(rf"\b{name}\b", message)]
-    if found:
-        return min(found)[1]
-    return "num_apples" if "cells" in message else "count"
