@@ -43,20 +43,17 @@ import sys
 import tempfile
 import textwrap
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import peewee as pw
 import psycopg2
 import redis
 from benchlib import CpuMeter, Procs, family_cpu, status_kb, table, wait_workers
-from psycopg2 import sql
-from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
 from rich.console import Console
 
 from snakebench.cli.monitor import BatchView, Notices
@@ -83,7 +80,7 @@ from snakebench.store import (
     open_store,
     utcnow,
 )
-from snakebench.testing.support import process_table
+from snakebench.testing.support import bench_redis, pg_url, process_table, throwaway_pg_database
 
 RQ = str(Path(sys.executable).with_name("rq"))
 FAKE_KEY = "sk-bench-not-a-secret"
@@ -97,7 +94,7 @@ class Bench:
     tmp: Path
     redis: redis.Redis
     procs: Procs
-    pg_databases: list[str] = field(default_factory=list)
+    cleanup: ExitStack = field(default_factory=ExitStack)  # throw-away PostgreSQL databases
     stores: list[tuple[str, str]] = field(default_factory=list)  # (backend, URL)
     big_batches: dict[str, str] = field(default_factory=dict)  # 'backend/size' -> part (a)'s batch
 
@@ -112,16 +109,11 @@ class Bench:
     def postgres_url(self) -> str | None:
         """A fresh PostgreSQL database, or None when the server cannot be reached."""
         try:
-            admin = _pg_admin(self.args.pg_admin_db, self.args)
+            name = self.cleanup.enter_context(throwaway_pg_database("sb_bench"))
         except psycopg2.OperationalError as exc:
             print(f"  (PostgreSQL skipped: {str(exc).strip().splitlines()[0]})")
             return None
-        name = f"sb_bench_{uuid.uuid4().hex[:10]}"
-        with admin.cursor() as cur:
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        admin.close()
-        self.pg_databases.append(name)
-        return f"postgres://{self.args.pg_user}@{self.args.pg_host}:{self.args.pg_port}/{name}"
+        return pg_url(name)
 
     def worker_env(self, url: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
@@ -145,14 +137,6 @@ class Bench:
 
     def wait_workers(self, count: int, timeout: float) -> bool:
         return wait_workers(self.redis, count, timeout)
-
-
-def _pg_admin(dbname: str, args: argparse.Namespace) -> Any:
-    conn = psycopg2.connect(
-        host=args.pg_host, port=args.pg_port, user=args.pg_user, dbname=dbname, connect_timeout=3
-    )
-    conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
-    return conn
 
 
 def backends(bench: Bench) -> list[tuple[str, str]]:
@@ -746,11 +730,11 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--parts", default="abce", help="which parts to run (default abce)")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/6")
-    parser.add_argument("--pg-host", default="127.0.0.1")
-    parser.add_argument("--pg-port", type=int, default=5432)
-    parser.add_argument("--pg-user", default="postgres")
-    parser.add_argument("--pg-admin-db", default="test")
+    parser.add_argument(
+        "--redis-url",
+        help="a Redis database to use (flushed!); default: a free one of 127.0.0.1:6379, "
+        "claimed for the run. PostgreSQL: SNAKEBENCH_TEST_PG_HOST, _PORT, _USER, _DB",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     quick = args.quick
@@ -775,6 +759,12 @@ PARTS: dict[str, Callable[[Bench], None]] = {
 
 def main() -> None:
     args = parse_args()
+    with bench_redis(args.redis_url) as url:
+        args.redis_url = url
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-dispatch-"))
     connection = connect_redis(args.redis_url)
     connection.flushdb()
@@ -795,13 +785,7 @@ def main() -> None:
         connection.flushdb()
         if not database.is_closed():
             database.close()
-        for name in bench.pg_databases:
-            admin = _pg_admin(args.pg_admin_db, args)
-            with admin.cursor() as cur:
-                cur.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
-            admin.close()
+        bench.cleanup.close()
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
 

@@ -54,6 +54,7 @@ from snakebench.services.batches import (
     enqueue_batch,
 )
 from snakebench.store import database, open_store, upsert_model
+from snakebench.testing.support import bench_redis
 
 BIN = Path(sys.executable).parent
 LATENCY_MS, JITTER_MS = 300.0, 100.0
@@ -212,7 +213,11 @@ def parse_args() -> argparse.Namespace:
         "--processes", type=int, default=2, help="ThreadWorker processes (default: 2, a core each)"
     )
     parser.add_argument("--quick", action="store_true", help="8 and 16 games, 15 s windows")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/3")
+    parser.add_argument(
+        "--redis-url",
+        help="a Redis database to use (flushed!); default: a free one of 127.0.0.1:6379, "
+        "claimed for the run",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     if args.quick:
@@ -225,6 +230,12 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    with bench_redis(args.redis_url) as url:
+        args.redis_url = url
+        run_all(args)
+
+
+def run_all(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="sb-bench-scale-"))
     settings = Settings(
         redis_url=args.redis_url,

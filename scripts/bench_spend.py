@@ -30,10 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import psycopg2
 import redis
-from psycopg2 import sql
-from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -44,10 +41,7 @@ from snakebench.games import simulation
 from snakebench.games.simulation import GameParams, create_stored_game, run_stored_game
 from snakebench.localstack.processes import free_port
 from snakebench.store import Model, Participant, create_batch, open_store, upsert_model
-from snakebench.testing.support import wait_for
-
-REDIS_URL = "redis://127.0.0.1:6379/7"
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
+from snakebench.testing.support import bench_redis, pg_url, throwaway_pg_database, wait_for
 
 
 @contextmanager
@@ -78,18 +72,8 @@ def database(backend: str, folder: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{folder / f'bench-{uuid.uuid4().hex[:6]}.db'}"
         return
-    name = f"sb_bench_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(**PG)
-    admin.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))  # fmt: skip
-        admin.close()
+    with throwaway_pg_database("sb_bench") as name:
+        yield pg_url(name)
 
 
 def play(url: str, settings: Settings, args: argparse.Namespace, variant: str) -> float:
@@ -103,7 +87,7 @@ def play(url: str, settings: Settings, args: argparse.Namespace, variant: str) -
         settings = replace(settings, daily_cap=1e6)
         Model.update(daily_cap=1e6).where(Model.name == "fake-a").execute()
     batch = create_batch(max_cost=1e6 if capped else None)
-    live = redis.Redis.from_url(REDIS_URL)
+    live = redis.Redis.from_url(settings.redis_url)
     live.flushdb()
     saved: Callable[..., Any] = simulation.meter_players
     if variant == "no meter":
@@ -144,13 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(f"/tmp/bench-spend-{uuid.uuid4().hex[:6]}")
     folder.mkdir()
     rows = []
-    with fake_llm() as url:
+    with fake_llm() as url, bench_redis(None) as redis_url:
         for backend in backends:
             figures = []
             for variant in variants:
                 with database(backend, folder) as db_url:
                     settings = Settings(database_url=db_url, replay_dir=folder / "replays",
-                                        redis_url=REDIS_URL)  # fmt: skip
+                                        redis_url=redis_url)  # fmt: skip
                     figures.append(play(url, settings, args, variant))
             base = figures[0]
             for variant, ms in zip(variants, figures, strict=True):

@@ -43,21 +43,11 @@ def pg_database() -> Iterator[str]:
     with FORCE, so a worker left connected cannot keep it alive. Skipped without the
     server, failed under ``CI=true``."""
     try:
-        admin = support.pg_admin()
+        with support.throwaway_pg_database() as name:
+            yield name
     except psycopg2.OperationalError as exc:
         where, reason = f"{support.PG_HOST}:{support.PG_PORT}", str(exc).strip().splitlines()[0]
         support.unavailable(f"PostgreSQL at {where} unavailable: {reason}")
-    name = f"sb_test_{uuid.uuid4().hex[:12]}"
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield name
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-        admin.close()
 
 
 @pytest.fixture

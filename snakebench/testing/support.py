@@ -278,6 +278,35 @@ def pg_admin(dbname: str = PG_ADMIN_DB) -> Any:
     return conn
 
 
+@contextmanager
+def throwaway_pg_database(prefix: str = "sb_test") -> Iterator[str]:
+    """The name of a fresh database on the test PostgreSQL, dropped afterwards WITH
+    (FORCE), so a worker left connected cannot keep it alive. The admin connection is
+    opened first: ``psycopg2.OperationalError`` when the server does not answer."""
+    admin = pg_admin()
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+        yield name
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@contextmanager
+def bench_redis(url: str | None) -> Iterator[str]:
+    """A benchmark's Redis: ``url`` when one is given, else a database of the machine's
+    Redis claimed for the run (:func:`claim_redis_db`, flushed before and after), so a
+    benchmark never flushes a database a test session holds."""
+    if url:
+        yield url
+        return
+    with holding(claim_redis_db()) as claim:
+        yield claim.url
+
+
 def pg_url(dbname: str, schema: str | None = None) -> str:
     """The ``DATABASE_URL`` of ``dbname`` on the test PostgreSQL; with ``schema``, its
     connections see only that schema (``?options=-c search_path=...``, which workers
