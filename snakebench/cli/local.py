@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import signal
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.text import Text
 
-from snakebench.cli.app import App, err, fail
+from snakebench.cli.app import App, err
 from snakebench.cli.terminal import SafeConsole
 from snakebench.localstack.stack import (
     DEFAULT_ROOT,
@@ -54,12 +55,10 @@ def up(
     """
     # A shell starts background jobs with SIGINT ignored; this command must stop on it.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
+    # Interrupted while starting, start() has stopped what it had started; a
+    # LocalStackError is reported by the app (cli.app.USAGE_ERRORS).
+    with suppress(KeyboardInterrupt, SystemExit):
         _serve(LocalStack(workers, dashboard, root, stop_timeout=stop_timeout))
-    except LocalStackError as exc:
-        raise fail(str(exc)) from None
-    except (KeyboardInterrupt, SystemExit):
-        pass  # interrupted while starting: start() has stopped what it had started
     out.print("local stack stopped")
 
 
@@ -142,10 +141,7 @@ def _print_status(report: dict[str, Any]) -> None:
 def down(root: RootOption = DEFAULT_ROOT, stop_timeout: StopTimeout = 10.0) -> None:
     """Stop the stack recorded in ROOT, e.g. one whose up was killed. Safe to repeat."""
     folder = root.expanduser().resolve()
-    try:
-        state = stop_stack(folder, grace=stop_timeout)
-    except LocalStackError as exc:
-        raise fail(str(exc)) from None
+    state = stop_stack(folder, grace=stop_timeout)
     if state is None:
         out.print(f"no local stack in {folder}")
     else:
