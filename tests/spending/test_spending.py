@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from snakebench.config import Settings
 from snakebench.fakellm.faults import FakeOptions
@@ -214,7 +216,8 @@ def test_a_redis_that_cannot_be_reached_voids_the_game_before_any_call(
     store: Settings, llm: FakeLLMServer
 ) -> None:
     """No counters, no call: the game is nobody's play, so void (and retryable)."""
-    unreachable = redis.Redis(port=1, socket_connect_timeout=0.2)  # nothing listens there
+    # Nothing listens there; no retries (redis-py 8 retries thrice with backoff: 3 s a command).
+    unreachable = redis.Redis(port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
     batch = create_batch(max_cost=1.0)
     result = play(store, unreachable, batch_id=batch.id)
     assert result["status"] == "void" and "spending caps cannot be checked" in result["error"]
