@@ -28,7 +28,7 @@ from snakebench.cli.submission import Submission, run_submission
 from snakebench.options import DEFAULTS, GameOptions
 from snakebench.services.batches import (
     BatchSpec,
-    create_batch_games,
+    prepare_batch,
 )
 
 app = App(
@@ -128,9 +128,7 @@ def submit(
         max_cost=max_cost, name=name, **asdict(options),
     )  # fmt: skip
     when = parse_when(at, in_)
-    submission = Submission(
-        (model_a, model_b), functools.partial(create_batch_games, spec, force=force)
-    )
+    submission = Submission((model_a, model_b), functools.partial(prepare_batch, spec, force=force))
     run_submission(submission, when, sync=sync, local=local, monitor=monitor, workers=workers,
                    as_json=as_json)  # fmt: skip
 

@@ -18,13 +18,14 @@ from typing import Any
 import redis
 import typer
 
-from snakebench.cli.app import UsageError, err
+from snakebench.cli.app import err
 from snakebench.cli.monitor import BatchView, summary, summary_line, watch
 from snakebench.cli.terminal import SafeConsole
-from snakebench.localstack.stack import LocalStack, LocalStackError
+from snakebench.localstack.stack import LocalStack
 from snakebench.queueing import QUEUE_NAMES, connect_redis
 from snakebench.services.batches import (
     BatchProgress,
+    PreparedBatch,
     batch_progress,
     cancel_batch,
     run_batch_sync,
@@ -38,11 +39,12 @@ out = SafeConsole(soft_wrap=True)
 @dataclass(frozen=True)
 class Submission:
     """A batch to submit: the names of its models (checked before a database is
-    created) and ``create``, which validates and writes it (games ``queued``, nothing
-    in Redis). Tournaments submit through the same modes with their own ``create``."""
+    created) and ``prepare``, which validates and budgets it, ready to write
+    (:func:`snakebench.services.batches.prepare_batch`; tournaments submit through the
+    same modes with :func:`snakebench.services.tournament.prepare_tournament`)."""
 
     models: Sequence[str]
-    create: Callable[[], Batch]
+    prepare: Callable[[], PreparedBatch]
     # Once the batch is over (watched, --sync, --local): its results as JSON-ready
     # facts, added to the final JSON under "results", and how to print them as text.
     results: Callable[[str], dict[str, Any]] | None = None
@@ -90,7 +92,7 @@ def _submit(
 ) -> dict[str, Any]:
     """:func:`snakebench.services.batches.submit`, reporting how many jobs were really
     enqueued."""
-    batch, enqueued = submit(submission.create, connection, at=when)
+    batch, enqueued = submit(submission.prepare, connection, at=when)
     return _submitted(batch, when, enqueued)
 
 
@@ -128,7 +130,7 @@ def _print_submitted(report: dict[str, Any], as_json: bool) -> None:
 def _submit_sync(submission: Submission, *, as_json: bool) -> str:
     """Create the batch and play it here, game after game (no Redis, no workers)."""
     _open_store_for(submission.models)
-    batch = submission.create()
+    batch = submission.prepare().write()
     report = _submitted(batch, None, 0)
     try:
         with BatchView(batch_progress(batch.id), err) as view:
@@ -150,18 +152,16 @@ def _submit_local(
     stop everything, and print a summary. Ctrl+C cancels what is left: with the stack
     gone, nothing would play it."""
     _open_store_for(submission.models)
-    try:
-        with LocalStack(workers=workers) as stack:
-            connection = connect_redis(stack.redis_url)
-            report = _submit(submission, connection, when)
-            try:
-                final = watch(report["batch_id"], connection, console=err)
-            except KeyboardInterrupt:
-                cancelled = cancel_batch(report["batch_id"], connection)
-                err.print(f"interrupted: {cancelled} games cancelled; local stack stopped")
-                raise typer.Exit(130) from None
-    except LocalStackError as exc:
-        raise UsageError(str(exc)) from None
+    # A LocalStackError is reported by the app (cli.app.USAGE_ERRORS).
+    with LocalStack(workers=workers) as stack:
+        connection = connect_redis(stack.redis_url)
+        report = _submit(submission, connection, when)
+        try:
+            final = watch(report["batch_id"], connection, console=err)
+        except KeyboardInterrupt:
+            cancelled = cancel_batch(report["batch_id"], connection)
+            err.print(f"interrupted: {cancelled} games cancelled; local stack stopped")
+            raise typer.Exit(130) from None
     finish(final, as_json, report, submission)
     return str(report["batch_id"])
 

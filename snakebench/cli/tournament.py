@@ -25,8 +25,8 @@ from snakebench.options import DEFAULTS, GameOptions
 from snakebench.services.tournament import (
     TournamentSpec,
     check_tournament,
-    create_tournament,
     latest_tournament_id,
+    prepare_tournament,
     tournament_report,
 )
 from snakebench.store import UnknownBatchError, find_batch_id, open_store
@@ -96,7 +96,7 @@ def tournament(
     check_tournament(spec)  # before any database or Redis is touched
     submission = Submission(
         models=spec.models,
-        create=functools.partial(create_tournament, spec, force=force),
+        prepare=functools.partial(prepare_tournament, spec, force=force),
         results=tournament_report,
         show=print_report,
     )

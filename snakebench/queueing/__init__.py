@@ -259,6 +259,23 @@ def connect_redis(url: str | None = None, *, timeout: float = 5.0) -> redis.Redi
     return client
 
 
+def ping(connection: redis.Redis) -> None:
+    """Check that Redis answers; :class:`QueueError` naming it if not, as
+    :func:`connect_redis` does (the CLI reports it in one line, the API as a 503)."""
+    try:
+        connection.ping()
+    except redis.RedisError as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise QueueError(f"cannot reach Redis at {_where(connection)}: {reason}") from None
+
+
+def _where(connection: redis.Redis) -> str:
+    found = connection.connection_pool.connection_kwargs
+    if "path" in found:
+        return f"unix://{found['path']}"
+    return f"{found.get('host', 'localhost')}:{found.get('port', 6379)}/{found.get('db', 0)}"
+
+
 def game_queue(priority: str, connection: redis.Redis) -> Queue:
     try:
         name = QUEUE_NAMES[priority]

@@ -20,6 +20,7 @@ Library functions expect the store to be open (:func:`snakebench.store.open_stor
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from snakebench.config import Settings, get_settings
 from snakebench.games.simulation import GameParams, check_game, run_stored_game
 from snakebench.logs import bounded
 from snakebench.options import GameOptions
-from snakebench.queueing import QUEUE_NAMES
+from snakebench.queueing import QUEUE_NAMES, ping
 from snakebench.queueing.recovery import enqueue_missing, stop_jobs
 from snakebench.services.budget import check_budget, estimate_cost
 from snakebench.store import (
@@ -63,6 +64,7 @@ __all__ = [
     "BatchProgress",
     "BatchSpec",
     "NotEnqueuedError",
+    "PreparedBatch",
     "batch_progress",
     "cancel_batch",
     "create_batch_games",
@@ -70,6 +72,7 @@ __all__ = [
     "enqueue_batch",
     "latest_batch_id",
     "plan_batch",
+    "prepare_batch",
     "progress_of",
     "retry_batch",
     "run_batch_sync",
@@ -147,6 +150,32 @@ class BatchProgress:
         return {**data, "done": self.done, "finished": self.finished}
 
 
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A batch checked and laid out (models, keys, rules, budget) but not written yet.
+    Submitting checks Redis between the two, so a bad request is refused as such even
+    with Redis down, and nothing is written unless Redis answers."""
+
+    write: Callable[[], Batch]
+
+
+def prepare_batch(
+    spec: BatchSpec,
+    settings: Settings | None = None,
+    *,
+    force: bool = False,
+    params: dict[str, Any] | None = None,
+) -> PreparedBatch:
+    """Validate ``spec`` and lay out its games, touching neither the database's rows
+    nor Redis. Refused here: count, priority, seeds, rules, unknown or removed models,
+    missing API keys, and a worst-case cost (the estimate) above ``max_cost`` (unless
+    ``force``). ``params`` are stored with the batch's own (the API's ``daily_cap``)."""
+    plan = plan_batch(spec, settings or get_settings())
+    check_budget(plan.estimate, spec.max_cost, force=force)
+    stored = {**asdict(spec), "estimated_cost": plan.estimate, **(params or {})}
+    return PreparedBatch(functools.partial(write_batch, spec, plan.games, stored))
+
+
 def create_batch_games(
     spec: BatchSpec,
     settings: Settings | None = None,
@@ -154,17 +183,9 @@ def create_batch_games(
     force: bool = False,
     params: dict[str, Any] | None = None,
 ) -> Batch:
-    """Validate ``spec``, then write the batch and its games (``queued``) in bulk.
-
-    Everything that would make the games fail is refused before anything is written:
-    count, priority, seeds, rules, unknown or removed models, missing API keys, and a
-    worst-case cost (the estimate) above ``max_cost`` (unless ``force``). Nothing goes
-    to Redis. ``params`` are stored with the batch's own (the API's ``daily_cap``).
-    """
-    plan = plan_batch(spec, settings or get_settings())
-    check_budget(plan.estimate, spec.max_cost, force=force)
-    stored = {**asdict(spec), "estimated_cost": plan.estimate, **(params or {})}
-    return write_batch(spec, plan.games, stored)
+    """:func:`prepare_batch`, then write the batch and its games (``queued``) in bulk;
+    nothing goes to Redis."""
+    return prepare_batch(spec, settings, force=force, params=params).write()
 
 
 @dataclass(frozen=True)
@@ -259,19 +280,20 @@ class NotEnqueuedError(RuntimeError):
 
 
 def submit(
-    create: Callable[[], Batch],
+    prepare: Callable[[], PreparedBatch],
     connection: redis.Redis,
     *,
     at: datetime | None = None,
     settings: Settings | None = None,
 ) -> tuple[Batch, int]:
     """The one way a batch is submitted, from the CLI, a tournament or the web API:
-    check that Redis answers (refused before anything is written), ``create`` the batch
-    (plan, budget and write: :func:`create_batch_games`, or a tournament's), then
+    ``prepare`` it (checks and budget: :func:`prepare_batch`, or a tournament's), check
+    that Redis answers (:class:`QueueError` before anything is written), write it, then
     enqueue its games (``at`` schedules them). Returns the batch and the jobs enqueued;
     :class:`NotEnqueuedError` if Redis fails after the write."""
-    connection.ping()
-    batch = create()
+    prepared = prepare()
+    ping(connection)
+    batch = prepared.write()
     try:
         enqueued = enqueue_batch(batch.id, connection, at=at, settings=settings)
     except redis.RedisError as exc:
@@ -294,10 +316,10 @@ def submit_batch(
 ) -> Batch:
     """:func:`submit` a two-model batch (:func:`create_batch_games`)."""
 
-    def create() -> Batch:
-        return create_batch_games(spec, settings, force=force, params=params)
+    def prepare() -> PreparedBatch:
+        return prepare_batch(spec, settings, force=force, params=params)
 
-    return submit(create, connection, at=at, settings=settings)[0]
+    return submit(prepare, connection, at=at, settings=settings)[0]
 
 
 def batch_progress(batch_id: str) -> BatchProgress:
@@ -379,7 +401,7 @@ def enforce_budget(progress: BatchProgress, connection: redis.Redis | None) -> s
     if not spent or progress.finished or connection is None:
         return ""
     cancelled = cancel_batch(progress.batch_id, connection, reason="its batch spent its budget")
-    log.warning("batch %s spent its budget ($%.4f of $%.4f): %d remaining games cancelled",
+    log.info("batch %s spent its budget ($%.4f of $%.4f): %d remaining games cancelled",
                 progress.batch_id, progress.cost, progress.max_cost, cancelled)  # fmt: skip
     return f"budget spent (${progress.cost:.4f}): cancelled {cancelled} remaining games"
 

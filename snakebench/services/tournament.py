@@ -14,6 +14,7 @@ games), so it costs the same for 30 games as for 30,000.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 from itertools import combinations
 from typing import Any
@@ -25,6 +26,7 @@ from snakebench.services.batches import (
     MAX_SEED,
     BatchError,
     BatchSpec,
+    PreparedBatch,
     plan_batch,
     write_batch,
 )
@@ -110,8 +112,15 @@ def check_tournament(spec: TournamentSpec) -> None:
 def create_tournament(
     spec: TournamentSpec, settings: Settings | None = None, *, force: bool = False
 ) -> Batch:
-    """Validate every pair as dispatch does, check the whole estimate against
-    ``max_cost``, then write ONE batch holding every pair's games (``queued``)."""
+    """:func:`prepare_tournament`, then write its batch (no Redis)."""
+    return prepare_tournament(spec, settings, force=force).write()
+
+
+def prepare_tournament(
+    spec: TournamentSpec, settings: Settings | None = None, *, force: bool = False
+) -> PreparedBatch:
+    """Validate every pair as dispatch does and check the whole estimate against
+    ``max_cost``; writing it makes ONE batch holding every pair's games (``queued``)."""
     check_tournament(spec)
     settings = settings or get_settings()
     plans = [plan_batch(spec.pair_spec(i, a, b), settings) for i, (a, b) in enumerate(spec.pairs)]
@@ -124,7 +133,8 @@ def create_tournament(
         "tournament": True,
         "estimated_cost": estimate,
     }
-    return write_batch(spec.pair_spec(0, *spec.pairs[0]), games, params, game_type=GAME_TYPE)
+    first = spec.pair_spec(0, *spec.pairs[0])
+    return PreparedBatch(functools.partial(write_batch, first, games, params, GAME_TYPE))
 
 
 def _alternated(games: list[NewGame], mirror: bool) -> list[NewGame]:

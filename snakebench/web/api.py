@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 from snakebench.config import ConfigError, get_settings
 from snakebench.engine.rules import RulesError
 from snakebench.providers.base import MissingApiKeyError
+from snakebench.queueing import QueueError
 from snakebench.services.batches import (
     BatchError,
     BatchSpec,
@@ -188,6 +189,9 @@ def create_batch() -> tuple[Response, int]:
     try:
         with _refusals_as_422(spec):
             created = submit_batch(spec, services().redis(), params=params)
+    except QueueError as exc:  # Redis did not answer: nothing was written
+        log.warning("api: %s", exc)
+        raise ApiError(503, "Redis is unreachable; try again later") from None
     except NotEnqueuedError as exc:
         log.warning("api: %s", exc)
         message = f"batch {exc.batch_id} was written but Redis failed; reconcile enqueues it"

@@ -96,7 +96,7 @@ def test_the_monitor_cancels_what_is_left_once_the_budget_is_spent(
     assert "budget spent" in note and "cancelled 3 remaining games" in note
     logged = [(r.levelno, r.getMessage()) for r in caplog.records]
     assert (
-        logging.WARNING,
+        logging.INFO,
         f"batch {batch.id} spent its budget ($0.2500 of $0.2000): 3 remaining games cancelled",
     ) in logged
     assert (logging.INFO, f"batch {batch.id}: 3 games cancelled (its batch spent its budget)") in (

@@ -139,6 +139,10 @@ def test_redis_down_is_503_and_writes_nothing(filled: Filled, api_client: ApiCli
     response = post(client, GOOD)
     assert response.status_code == 503 and response.json["error"]["message"]
     assert Batch.select().count() == 1
+    # A request that could never succeed is still told so, not told to try again later.
+    refused = post(client, {**GOOD, "model_b": "nobody"})
+    assert refused.status_code == 422 and refused.json["error"]["field"] == "model_b"
+    assert Batch.select().count() == 1
 
 
 def test_redis_failing_after_the_write_is_503_naming_the_batch(
