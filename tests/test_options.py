@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from snakebench.cli import app as snakebench_app
+from snakebench.cli.options import game_options
 from snakebench.engine.rules import RulesError
 from snakebench.games.simulation import GameParams
 from snakebench.options import DEFAULTS, OPTION_NAMES, OPTION_ROWS, GameOptions
@@ -87,3 +88,16 @@ def test_every_stored_spec_carries_every_option(spec: GameOptions, name: str) ->
 def test_check_names_the_option_out_of_bounds(change: dict[str, object], message: str) -> None:
     with pytest.raises(RulesError, match=message):
         GameOptions(**change).check()  # type: ignore[arg-type]
+
+
+def test_a_decorated_command_still_takes_its_options_from_python() -> None:
+    @game_options(max_rounds=150)
+    def command(name: str, options: GameOptions = DEFAULTS, *, loud: bool = False) -> object:
+        return name, options, loud
+
+    assert command("x") == ("x", GameOptions(max_rounds=150), False)
+    assert command("x", width=8, loud=True) == ("x", GameOptions(width=8, max_rounds=150), True)
+    given = GameOptions(height=7)
+    assert command("x", options=given) == ("x", given, False)
+    with pytest.raises(TypeError, match="no such game options: max_round"):
+        game_options(max_round=150)
