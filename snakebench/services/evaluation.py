@@ -46,6 +46,7 @@ from snakebench.services.evaluation_opponents import (
     match_quality,
 )
 from snakebench.store import (
+    Batch,
     Evaluation,
     GameStateError,
     Model,
@@ -233,7 +234,8 @@ def _advance_in_db(evaluation_id: int) -> Step:
         played = Counter(opp for _, status, opp in games if status == "completed")
         if sum(played.values()) >= ev.games_target:
             return Step(ev.id, finish_evaluation(ev, "finished"))
-        if evaluation_batch(ev).status == "cancelled":
+        batch = evaluation_batch(ev)
+        if batch.status == "cancelled":
             return Step(ev.id, finish_evaluation(ev, "cancelled", "its batch was cancelled"))
         if ev.games_started >= max_games(ev):
             error = f"only {sum(played.values())} of {ev.games_started} games completed"
@@ -243,19 +245,18 @@ def _advance_in_db(evaluation_id: int) -> Step:
             return Step(
                 ev.id, finish_evaluation(ev, "failed", "no active model left to play against")
             )
-        created = _create_next(ev, model, opponent.name)
+        created = _create_next(ev, batch, model, opponent.name)
         if created is None:  # another call claimed this step first
             return Step(ev.id, ev.status)
         return Step(ev.id, "running", created=created, pending=(created,))
 
 
-def _create_next(ev: Evaluation, model: Model, opponent: str) -> str | None:
+def _create_next(ev: Evaluation, batch: Batch, model: Model, opponent: str) -> str | None:
     """Claim step ``games_started`` (:func:`claim_step`: of two racing calls one wins)
     and create its game; the new model alternates sides to cancel any bias."""
-    if not claim_step(ev):
+    n = claim_step(ev, batch)
+    if n is None:
         return None
-    n = ev.games_started
-    batch = evaluation_batch(ev)
     players = [model.name, opponent] if n % 2 == 0 else [opponent, model.name]
     rules = dict((batch.params or {}).get("rules", {}))
     first_seed = (batch.params or {}).get("seed")

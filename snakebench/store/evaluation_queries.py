@@ -128,11 +128,12 @@ def evaluation_games(ev: Evaluation) -> list[tuple[str, str, str]]:
     return [(str(gid), str(status), str(name)) for gid, status, name in query]
 
 
-def claim_step(ev: Evaluation) -> bool:
-    """Claim step ``games_started`` of a live evaluation: a conditional UPDATE, so of
-    two racing calls one wins, and never for an evaluation no longer live. A step past
-    the batch's ``total_games`` is a replacement: the batch grows, and is active again."""
-    n = ev.games_started
+def claim_step(ev: Evaluation, batch: Batch) -> int | None:
+    """Claim step ``games_started`` of a live evaluation and return it (None if another
+    call claimed it first): a conditional UPDATE, so of two racing calls one wins, and
+    never for an evaluation no longer live. A step past the ``batch``'s ``total_games``
+    is a replacement: the batch grows, and is active again."""
+    n: int = ev.games_started
     claimed = (
         Evaluation.update(games_started=n + 1, status="running", updated_at=utcnow())
         .where(
@@ -143,14 +144,13 @@ def claim_step(ev: Evaluation) -> bool:
         .execute()
     )
     if not claimed:
-        return False
-    batch = Batch.get_by_id(ev.batch_id)
+        return None
     if n >= batch.total_games:
         Batch.update(total_games=Batch.total_games + 1).where(Batch.id == batch.id).execute()
         Batch.update(status="active").where(
             (Batch.id == batch.id) & (Batch.status == "finished")
         ).execute()
-    return True
+    return n
 
 
 def finish_evaluation(ev: Evaluation, status: str, error: str | None = None) -> str:
