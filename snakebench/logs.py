@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # The loggers our modules log under: the package's, and the worker entry's.
@@ -50,8 +51,22 @@ def _foreign_handlers(logger: logging.Logger) -> list[logging.Handler]:
     return [handler for handler in logger.handlers if handler.get_name() != HANDLER_NAME]
 
 
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a line is logged, not what it was at
+    set-up: a live display (the CLI's progress bars) that redirects stderr then prints
+    the line above itself instead of being torn by it."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        """StreamHandler sets a stream; this one always takes the current one."""
+
+
 def _handler() -> logging.Handler:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderr()
     handler.set_name(HANDLER_NAME)
     handler.setFormatter(logging.Formatter(FORMAT))
     return handler
