@@ -115,26 +115,30 @@ def _set_skill(model_id: int, skill: Skill) -> None:
     ).where(Model.id == model_id).execute()
 
 
-def rated_game_ids() -> pw.ModelSelect[Game]:
+def rated_game_ids(within: pw.ModelSelect[Any] | None = None) -> pw.ModelSelect[Game]:
     """The ids of rated games (completed, no retired model, two different models), for
-    ``IN`` sub-selects."""
-    return Game.select(Game.id).where(
+    ``IN`` sub-selects; ``within`` (a select of game ids: one model's games) keeps the
+    look at the games, and the subqueries, to those instead of the whole table."""
+    games = Game.select(Game.id).where(
         (Game.status == "completed")
-        & Game.id.not_in(_games_with_retired_models())
-        & Game.id.not_in(_self_play_games())
+        & Game.id.not_in(_games_with_retired_models(within))
+        & Game.id.not_in(_self_play_games(within))
+    )
+    return games if within is None else games.where(Game.id.in_(within))
+
+
+def _self_play_games(within: pw.ModelSelect[Any] | None) -> pw.ModelSelect[Participant]:
+    query = Participant.select(Participant.game)
+    if within is not None:
+        query = query.where(Participant.game.in_(within))
+    return query.group_by(Participant.game).having(
+        pw.fn.COUNT(Participant.model.distinct()) < pw.fn.COUNT(Participant.id)
     )
 
 
-def _self_play_games() -> pw.ModelSelect[Participant]:
-    return (
-        Participant.select(Participant.game)
-        .group_by(Participant.game)
-        .having(pw.fn.COUNT(Participant.model.distinct()) < pw.fn.COUNT(Participant.id))
-    )
-
-
-def _games_with_retired_models() -> pw.ModelSelect[Participant]:
-    return Participant.select(Participant.game).join(Model).where(Model.test_status == RETIRED)
+def _games_with_retired_models(within: pw.ModelSelect[Any] | None) -> pw.ModelSelect[Participant]:
+    query = Participant.select(Participant.game).join(Model).where(Model.test_status == RETIRED)
+    return query if within is None else query.where(Participant.game.in_(within))
 
 
 def rated_games() -> pw.ModelSelect[Game]:

@@ -57,6 +57,11 @@ def model_records(names: Iterable[str] | None = None) -> dict[str, ModelRecord]:
     The models' stored counters (``Model.wins``, ``games_played``...) count every
     completed game as it ended and are never rebuilt; they are not a record.
     """
+    # Named models: only their games are looked at (a model page reads one record).
+    theirs = None
+    if names is not None:
+        named = Model.name.in_(list(names))
+        theirs = Participant.select(Participant.game).join(Model).where(named)
     query = (
         Participant.select(
             Model.name,
@@ -65,11 +70,11 @@ def model_records(names: Iterable[str] | None = None) -> dict[str, ModelRecord]:
             *participant_sums("score", "invalid_moves", "fallback_parses", "moves", "cost"),
         )
         .join(Model)
-        .where(Participant.game.in_(rated_game_ids()))
+        .where(Participant.game.in_(rated_game_ids(theirs)))
         .group_by(Model.name)
     )
     if names is not None:
-        query = query.where(Model.name.in_(list(names)))
+        query = query.where(named)
     records: dict[str, ModelRecord] = {}
     for name, *counts, cost in rows_of(query):
         games, wins, losses, ties, apples, invalid, fallback, moves = (int(c or 0) for c in counts)
