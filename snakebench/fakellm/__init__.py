@@ -1,2 +1,3 @@
 """The offline stand-in for LLM providers (``snakebench fake-llm``): tests, drills and
-benchmarks play against it. Nothing that runs in production imports this package."""
+benchmarks play against it. Only the CLI imports it, for that command; nothing that
+plays, stores, queues or serves games does (an import-linter contract says so)."""

@@ -189,13 +189,12 @@ def _not_to_be_played(game: Game) -> dict[str, Any] | None:
     """The stored summary of a game this run must not play, the reason logged; None
     for a game to play."""
     if game.status in FINAL_GAME_STATUSES:  # finished, cancelled or given up: not again
-        why = "already over"
+        why, summary = "already over", stored_summary(game)
     elif batch_over_budget(game.batch_id):  # the budget holds even with no monitor running
         cancel_game(game.id)
-        why = "its batch's --max-cost is spent"
+        why, summary = "its batch's --max-cost is spent", stored_summary(get_game(game.id))
     else:
         return None
-    summary = stored_summary(get_game(game.id))
     game_not_played(summary, why)
     return summary
 
