@@ -94,10 +94,23 @@ def done_fraction(batch_id: str) -> float:
     return progress.done / progress.total
 
 
+# A game a SIGKILL strands comes back only when RQ lets go of its job: a started job's
+# entry lives until its worker's heartbeat lapses (90 s), a job caught in RQ's
+# intermediate list until reconcile has seen it there a minute apart. So recovery gets
+# at least this long, whatever the deadline: a kill in the last seconds of the chaos
+# must still be recoverable in time (a 100 s recovery missed by a few seconds in CI).
+MIN_RECOVERY = 120.0
+
+
+def recovery_window(args: argparse.Namespace) -> float:
+    """Seconds of the deadline kept for recovery; the chaos gets the rest."""
+    return max(args.deadline / 2, min(MIN_RECOVERY, args.deadline * 0.75))
+
+
 def recover(env: Env, args: argparse.Namespace, batch_id: str) -> tuple[int, Audit]:
     """After the fault: reconcile until the batch is done, let the last commits land,
     then audit. Returns how many reconcile passes it took, and the audit."""
-    runs = reconcile_until_done(env, batch_id, args.deadline / 2, args.workers)
+    runs = reconcile_until_done(env, batch_id, recovery_window(args), args.workers)
     settle(batch_id)
     time.sleep(2)  # the last worker logs its job OK after the horse commits
     return runs, audit(env, batch_id)
@@ -113,7 +126,7 @@ def worker_kill(args: argparse.Namespace) -> Result:
         batch_id = submit(env, args)
         rng = random.Random(args.seed)
         kills = horses = 0
-        chaos_end = time.monotonic() + args.deadline / 2
+        chaos_end = time.monotonic() + args.deadline - recovery_window(args)
         while time.monotonic() < chaos_end:
             time.sleep(args.kill_every)
             progress = batch_progress(batch_id)
@@ -155,7 +168,7 @@ def orphan_horse(args: argparse.Namespace) -> Result:
         rng = random.Random(args.seed)
         kills = horses = 0
         orphans: dict[int, str | None] = {}
-        chaos_end = time.monotonic() + args.deadline / 2
+        chaos_end = time.monotonic() + args.deadline - recovery_window(args)
         while time.monotonic() < chaos_end:
             time.sleep(args.kill_every)
             if batch_progress(batch_id).queued == 0:

@@ -24,7 +24,7 @@ SIZES = {
     "worker-kill": ["--games", "24", "--workers", "3", "--kill-every", "4", "--deadline", "200"],
     # A worker killed (orphan-horse) or stopped (deploy) between dequeue and fork leaves its
     # game in RQ's intermediate list, which reconcile takes back only once it has seen it
-    # there a minute apart: half the deadline is recovery, so 200 s leaves it 100 s.
+    # there a minute apart: recovery gets 120 s of the 200 (scenarios.recovery_window).
     "orphan-horse": ["--games", "24", "--workers", "3", "--kill-every", "4", "--deadline", "200"],
     "redis-restart": ["--games", "24", "--workers", "2", "--deadline", "150"],
     "deploy": ["--games", "24", "--workers", "2", "--deadline", "200"],
