@@ -244,7 +244,7 @@ def cli_runner() -> Callable[[typer.Typer], Invoke]:
 @pytest.fixture
 def cli(workdir: Path) -> Invoke:
     """``cli(*args, **env)``: ``snakebench ARGS`` in this process, in :func:`workdir`."""
-    from snakebench.cli import app  # here: every command's imports, for the folders using it
+    from snakebench.cli.main import app  # here: every command's imports, for the folders using it
 
     return _invoker(app)
 

@@ -140,7 +140,7 @@ def test_a_bad_level_stops_a_command_with_one_line(cli: Callable[..., Result]) -
 def test_a_command_that_plays_a_game_prints_no_log_lines_by_default(tmp_path: Path) -> None:
     """``snakebench play`` at its WARNING default, then told INFO by the setting."""
     store = {"DATABASE_URL": f"sqlite:///{tmp_path / 'sb.db'}"}
-    play = "from snakebench.cli import main; main()"
+    play = "from snakebench.cli.main import main; main()"
     args = ["play", "greedy", "random", "--max-rounds", "5"]
 
     def snakebench(**env: str) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,7 @@ from dataclasses import fields
 import pytest
 from typer.testing import CliRunner
 
-from snakebench.cli import app as snakebench_app
+from snakebench.cli.main import app as snakebench_app
 from snakebench.cli.options import game_options
 from snakebench.engine.rules import RulesError
 from snakebench.games.simulation import GameParams

@@ -1,5 +1,5 @@
 """``python -m snakebench.cli``: the ``snakebench`` command without its console script."""
 
-from snakebench.cli import main
+from snakebench.cli.main import main
 
 main()

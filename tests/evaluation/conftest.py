@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from typer.testing import Result
 
-from snakebench.cli import app
+from snakebench.cli.main import app
 
 Invoke = Callable[..., Result]
 

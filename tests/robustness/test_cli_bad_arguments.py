@@ -21,8 +21,8 @@ import typer
 import typer.testing
 from typer.testing import CliRunner, Result
 
-from snakebench.cli import app as snakebench_app
 from snakebench.cli import dispatch
+from snakebench.cli.main import app as snakebench_app
 
 APPS: dict[str, typer.Typer] = {
     "snakebench": snakebench_app,

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from snakebench.cli import app as snakebench_app
 from snakebench.cli import dispatch
+from snakebench.cli.main import app as snakebench_app
 
 HANG = 10.0  # seconds; the project's connect timeouts are 5 s
 CLOSED = "127.0.0.1:1"

@@ -315,7 +315,7 @@ def bad_files(tmp_path: Path) -> dict[str, Path]:
 
 
 def verify(path: Path, *extra: str) -> Result:
-    from snakebench.cli import app
+    from snakebench.cli.main import app
 
     return CliRunner().invoke(app, ["replay", "verify", *extra, str(path)])
 

@@ -108,7 +108,7 @@ def _cli_json(invoke: Callable[..., Result], *args: str) -> Any:
 def test_every_view_of_a_model_gives_the_same_record(
     client: FlaskClient, cli_runner: Callable[[typer.Typer], Callable[..., Result]]
 ) -> None:
-    from snakebench.cli import app
+    from snakebench.cli.main import app
 
     invoke = cli_runner(app)
     boards = {
