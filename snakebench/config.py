@@ -54,6 +54,9 @@ class Settings:
     # First backoff delay in seconds; doubles per attempt, with jitter.
     retry_base_delay: float = 1.0
     retry_max_delay: float = 30.0
+    # Seconds one request may wait for a provider slot (request limits) before the game
+    # gives up as void: a fleet that stays saturated this long needs fewer games at once.
+    limit_wait: float = 900.0
     # Games one ThreadWorker process plays at once (snakebench.queueing.thread_worker).
     worker_threads: int = 16
     # Seconds between two reconcile runs of the Procfile's `cron` process (jobs.cron).
@@ -75,6 +78,7 @@ class Settings:
             provider_retries=int(_positive_float(env, "SNAKEBENCH_PROVIDER_RETRIES", 4)),
             retry_base_delay=_positive_float(env, "SNAKEBENCH_RETRY_BASE_DELAY", 1.0),
             retry_max_delay=_positive_float(env, "SNAKEBENCH_RETRY_MAX_DELAY", 30.0),
+            limit_wait=_positive_float(env, "SNAKEBENCH_LIMIT_WAIT", 900.0),
             worker_threads=_positive_int(env, "SNAKEBENCH_WORKER_THREADS", 16),
             reconcile_every=_positive_int(env, "SNAKEBENCH_RECONCILE_EVERY", 300),
             daily_cap=_daily_cap(env),

@@ -38,12 +38,20 @@ def fake_llm(
         ),
     ] = "greedy",
     seed: Annotated[int, typer.Option(help="Seeds faults, jitter and tie-breaks.")] = 0,
+    max_concurrency: Annotated[
+        int, typer.Option(min=0, help="Requests in flight past which it answers 429 (0: no cap).")
+    ] = 0,
+    max_rpm: Annotated[
+        int, typer.Option(min=0, help="Requests per minute past which it answers 429 (0: no cap).")
+    ] = 0,
 ) -> None:
     """Serve the OpenAI Chat Completions and Anthropic Messages APIs on loopback,
     answering each SnakeBench prompt with a bot's move, and faults on request.
 
     Point a model at it with --base-url http://127.0.0.1:PORT/v1 (openai) or
     http://127.0.0.1:PORT (anthropic) and any key. GET /stats counts what it sent.
+    With --max-concurrency / --max-rpm it keeps a real provider's limits (429 past
+    them) and /stats reports the peak concurrency it saw.
     """
     rates = error_rate + rate_limit_rate + timeout_rate + malformed_rate
     if rates > 1:
@@ -61,6 +69,8 @@ def fake_llm(
             seed=seed,
             retry_after=retry_after,
             hang_seconds=hang_seconds,
+            max_concurrency=max_concurrency,
+            max_rpm=max_rpm,
         )
     except ValueError as exc:  # an unknown strategy, a host off loopback
         raise typer.BadParameter(str(exc)) from None

@@ -26,7 +26,9 @@ CATEGORY: dict[Fault, str] = {
     "error": "errors",
     "timeout": "timeouts",
 }
-CATEGORIES = (*CATEGORY.values(), "bad_requests")
+# "over_limit": 429s answered because a request passed the server's own caps
+# (--max-concurrency, --max-rpm), as opposed to the injected "rate_limited" ones.
+CATEGORIES = (*CATEGORY.values(), "over_limit", "bad_requests")
 
 
 @dataclass(frozen=True)
@@ -45,13 +47,16 @@ class FakeOptions:
     seed: int = 0
     retry_after: float = 1.0  # seconds, sent in Retry-After with every 429
     hang_seconds: float = 60.0  # how long a "timeout" request hangs before answering
+    max_concurrency: int = 0  # requests in flight past which it answers 429; 0: no cap
+    max_rpm: int = 0  # requests per 60 s past which it answers 429; 0: no cap
 
     def __post_init__(self) -> None:
         for name in ("error_rate", "rate_limit_rate", "timeout_rate", "malformed_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value}")
-        for name in ("latency_ms", "jitter_ms", "retry_after", "hang_seconds"):
+        for name in ("latency_ms", "jitter_ms", "retry_after", "hang_seconds", "max_concurrency",
+                     "max_rpm"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         if self.strategy not in BOT_NAMES:

@@ -5,8 +5,10 @@ Messages (``POST /v1/messages``), so the real SDK clients reach it through
 ``base_url`` (``<url>/v1`` for OpenAI, ``<url>`` for Anthropic) and the whole
 LLM path runs in tests and drills without a network or a bill. It plays a bot
 strategy on the board it reads from the prompt, and injects latency, 429s with
-``Retry-After``, 500s, hangs and malformed replies on request. ``GET /stats``
-reports what it sent, ``GET /healthz`` answers ``{"ok": true}``.
+``Retry-After``, 500s, hangs and malformed replies on request. Like a real provider it
+can cap requests in flight and per minute, answering 429 past either
+(:mod:`snakebench.fakellm.limits`). ``GET /stats`` reports what it sent and the peak
+concurrency it saw, ``GET /healthz`` answers ``{"ok": true}``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from types import TracebackType
 from typing import Any
 
 from snakebench.fakellm.faults import CATEGORY, Dice, FakeOptions, FakeStats
+from snakebench.fakellm.limits import ServerLimits, retry_headers
 from snakebench.fakellm.player import malformed_reply, move_reply
 from snakebench.fakellm.wire import WIRES, RequestError, Wire
 from snakebench.players.bots import BOT_NAMES
@@ -49,6 +52,7 @@ class FakeApp:
         self.options = options
         self.dice = Dice(options)
         self.stats = FakeStats()
+        self.limits = ServerLimits(options.max_concurrency, options.max_rpm)
         self.stopping = threading.Event()  # wakes sleeping handlers at shutdown
 
     def strategy_for(self, model: str) -> str:
@@ -64,6 +68,21 @@ class FakeApp:
         except (RequestError, ValueError) as exc:
             self.stats.record("(unreadable)", "bad_requests")
             return Reply(400, wire.error("bad_request", str(exc)))
+        wait = self.limits.admit()
+        if wait is not None:
+            self.stats.record(model, "over_limit")
+            message = "Rate limit reached: too many requests in flight or in the last minute."
+            return Reply(429, wire.error("rate_limit", message), retry_headers(wait))
+        try:
+            return self._serve(wire, model, prompt)
+        finally:
+            self.limits.done()  # before the reply is sent: see ServerLimits
+
+    def stats_snapshot(self) -> dict[str, Any]:
+        """``/stats``: the counts per model and in total, and the limits' peaks."""
+        return {**self.stats.snapshot(), "limits": self.limits.snapshot()}
+
+    def _serve(self, wire: Wire, model: str, prompt: str) -> Reply:
         fault = self.dice.fault()
         self.stats.record(model, CATEGORY[fault])
         self.stopping.wait(self.dice.latency())
@@ -91,7 +110,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         if path == "/stats":
-            self._send(Reply(200, self.server.app.stats.snapshot()))
+            self._send(Reply(200, self.server.app.stats_snapshot()))
         elif path == "/healthz":
             self._send(Reply(200, {"ok": True}))
         else:
@@ -200,7 +219,7 @@ class FakeLLMServer:
         self._httpd.server_close()
 
     def stats(self) -> dict[str, Any]:
-        return self.app.stats.snapshot()
+        return self.app.stats_snapshot()
 
     def __enter__(self) -> FakeLLMServer:
         return self.start()

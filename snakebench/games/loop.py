@@ -47,6 +47,7 @@ class PlayerStats:
     output_tokens: int = 0
     cost: float = 0.0
     latency_ms: float = 0.0
+    wait_ms: float = 0.0
 
     def add(self, decision: MoveDecision) -> None:
         self.moves += 1
@@ -57,6 +58,7 @@ class PlayerStats:
         self.output_tokens += decision.output_tokens
         self.cost += decision.cost
         self.latency_ms += decision.latency_ms
+        self.wait_ms += decision.wait_ms
 
 
 @dataclass

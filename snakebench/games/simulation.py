@@ -33,6 +33,7 @@ from snakebench.games.game_log import (
 from snakebench.games.live import publishing
 from snakebench.games.loop import GameOutcome, GameSetup, RoundHook, RunSuperseded, play_game
 from snakebench.games.players import make_player
+from snakebench.games.request_limits import gate_players
 from snakebench.games.spending import meter_players
 from snakebench.options import GameOptions
 from snakebench.players.base import Player
@@ -152,6 +153,7 @@ def run_stored_game(
     try:
         players = build_players(lineup, game, settings)
         meters = meter_players(players, lineup, game, token, settings, live)
+        gate_players(players, lineup, settings, live)
     except Exception as exc:  # a key gone missing since dispatch: bad data, not a game
         summary = _record_unplayable(game.id, token, f"{type(exc).__name__}: {exc}")
         game_ended(summary, names, 0.0, time.monotonic() - started)
@@ -289,6 +291,7 @@ def _participant_rows(outcome: GameOutcome) -> list[dict[str, Any]]:
                 "fallback_parses": stats.fallback_parses,
                 "moves": stats.moves,
                 "total_latency_ms": stats.latency_ms,
+                "total_wait_ms": stats.wait_ms,
             }
         )
     return rows

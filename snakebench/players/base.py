@@ -44,6 +44,8 @@ class MoveDecision:
     forfeit: bool = False
     # Transient provider failures that were retried before this move succeeded.
     retries: int = 0
+    # Time spent waiting for a provider slot (request limits); not part of latency_ms.
+    wait_ms: float = 0.0
 
     def record(self) -> dict[str, Any]:
         """The move as a replay frame stores it (the original's keys first)."""
@@ -58,6 +60,8 @@ class MoveDecision:
             "invalid": self.invalid,
             "retries": self.retries,
         }
+        if self.wait_ms:  # only under request limits that made the move wait
+            record["wait_ms"] = round(self.wait_ms, 1)
         if self.forfeit:  # replay verification needs to know the game ended by policy
             record["forfeit"] = True
         return record
@@ -114,6 +118,36 @@ class Unmetered:
         return None
 
     def abandon(self, call: int) -> None:
+        return None
+
+
+class RequestGate(Protocol):
+    """Holds a player's provider requests to the limits every worker shares (see
+    :mod:`snakebench.games.request_limits`): :meth:`acquire` waits until a request may
+    start and returns a permit; :meth:`release` hands the slot back when the reply (or
+    the failure) is in."""
+
+    def acquire(self) -> Permit: ...
+
+    def release(self, permit: Permit) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Permit:
+    """Leave to make one request: ``token`` identifies its slots, ``waited`` is how
+    long (seconds) it waited for them."""
+
+    token: str = ""
+    waited: float = 0.0
+
+
+class Ungated:
+    """The gate of a player whose requests nobody limits."""
+
+    def acquire(self) -> Permit:
+        return Permit()
+
+    def release(self, permit: Permit) -> None:
         return None
 
 

@@ -18,7 +18,9 @@ from snakebench.players.base import (
     CallMeter,
     InfrastructureError,
     MoveDecision,
+    RequestGate,
     Turn,
+    Ungated,
     Unmetered,
     seeded_choice,
 )
@@ -65,39 +67,38 @@ class LLMPlayer:
         self._clock = clock
         # Whoever plays the game sets it, to put every call on the books under its caps.
         self.meter: CallMeter = Unmetered()
+        # Likewise, to hold its requests to the provider's limits across the fleet.
+        self.gate: RequestGate = Ungated()
         self._last_move: str | None = None
         self._last_rationale: str | None = None
 
     def choose(self, turn: Turn) -> MoveDecision:
         prompt = build_prompt(turn, self._last_move, self._last_rationale)
-        completion, latency_ms, retries = self._ask(
+        completion, latency_ms, retries, waited = self._ask(
             prompt, f"{self.name}'s move in round {turn.state.round}"
         )
         decision = self._decide(turn, completion, latency_ms, retries)
+        decision.wait_ms = waited * 1000
         self._last_move, self._last_rationale = str(decision.move), decision.rationale
         return decision
 
-    def _ask(self, prompt: str, what: str) -> tuple[Completion, float, int]:
+    def _ask(self, prompt: str, what: str) -> tuple[Completion, float, int, float]:
         """The completion, the latency in ms of the call that produced it (backoff
-        waits excluded: they measure the provider's load, not the model), and the
-        number of retries it took; each retry is logged naming ``what`` was asked."""
+        waits and waits for a provider slot excluded: they measure the provider's load,
+        not the model), the number of retries it took, and the seconds spent waiting
+        for slots; each retry is logged naming ``what`` was asked."""
+        waited = 0.0
 
         def attempt() -> tuple[Completion, float]:
-            # Reserved before, settled after, whatever happens: see snakebench.games.spending.
-            call = self.meter.reserve(self.spec.worst_cost(prompt))
-            started = self._clock()
+            nonlocal waited
+            # A slot first (the wait is nobody's latency and counts against no timeout:
+            # the SDK's clock starts with the request), held only for this one request.
+            permit = self.gate.acquire()
+            waited += permit.waited
             try:
-                completion = self._client.complete(prompt)
-            except BaseException as exc:
-                if getattr(exc, "maybe_billed", False):
-                    self.meter.abandon(call)
-                else:
-                    self.meter.settle(call, None)
-                raise
-            latency_ms = (self._clock() - started) * 1000
-            tokens = (completion.input_tokens, completion.output_tokens)
-            self.meter.settle(call, (*tokens, self.spec.cost(*tokens)))
-            return completion, latency_ms
+                return self._call(prompt)
+            finally:
+                self.gate.release(permit)
 
         try:
             (completion, latency_ms), retries = call_with_retries(
@@ -106,7 +107,25 @@ class LLMPlayer:
         except RetriesExhaustedError as exc:
             message = f"{exc.last} (gave up after {exc.attempts} attempts)"
             raise InfrastructureError(one_line(message)) from None
-        return completion, latency_ms, retries
+        return completion, latency_ms, retries, waited
+
+    def _call(self, prompt: str) -> tuple[Completion, float]:
+        """One request and its latency in ms, on the books: reserved before, settled
+        after, whatever happens (see snakebench.games.spending)."""
+        call = self.meter.reserve(self.spec.worst_cost(prompt))
+        started = self._clock()
+        try:
+            completion = self._client.complete(prompt)
+        except BaseException as exc:
+            if getattr(exc, "maybe_billed", False):
+                self.meter.abandon(call)
+            else:
+                self.meter.settle(call, None)
+            raise
+        latency_ms = (self._clock() - started) * 1000
+        tokens = (completion.input_tokens, completion.output_tokens)
+        self.meter.settle(call, (*tokens, self.spec.cost(*tokens)))
+        return completion, latency_ms
 
     def _decide(
         self, turn: Turn, completion: Completion, latency_ms: float, retries: int

@@ -218,6 +218,30 @@ def _add_spend_ledger(db: pw.Database) -> None:
     migrate(migrator.add_column("models", "daily_cap", pw.DoubleField(null=True)))
 
 
+def _v6_tables(db: pw.Database) -> list[type[pw.Model]]:
+    """The table migration 6 adds, frozen. Never edit: add a migration instead."""
+
+    class RequestLimits(pw.Model):
+        scope = pw.CharField()
+        name = pw.CharField()
+        max_concurrency = pw.IntegerField(null=True)
+        max_rpm = pw.IntegerField(null=True)
+        updated_at = pw.DateTimeField(default=utcnow)
+
+        class Meta:
+            database = db
+            table_name = "request_limits"
+            indexes = ((("scope", "name"), True),)
+
+    return [RequestLimits]
+
+
+def _add_request_limits(db: pw.Database) -> None:
+    db.create_tables(_v6_tables(db), safe=False)
+    migrator = SchemaMigrator.from_database(db)
+    migrate(migrator.add_column("participants", "total_wait_ms", pw.DoubleField(default=0.0)))
+
+
 Migration = tuple[int, str, Callable[[pw.Database], None]]
 
 MIGRATIONS: list[Migration] = [
@@ -225,6 +249,7 @@ MIGRATIONS: list[Migration] = [
     (2, "create rating_changes and evaluations; games.rating_seq", _create_v2),
     (3, "games.attempt: the fencing token of a game's current run", _add_attempt),
     (4, "spend: the ledger of provider calls; models.daily_cap", _add_spend_ledger),
+    (6, "request_limits; participants.total_wait_ms", _add_request_limits),
 ]
 
 

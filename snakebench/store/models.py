@@ -225,6 +225,8 @@ class Participant(BaseModel):
     fallback_parses = pw.IntegerField(default=0)
     moves = pw.IntegerField(default=0)
     total_latency_ms = pw.DoubleField(default=0.0)
+    # Milliseconds its moves waited for a provider slot (request limits), apart from latency.
+    total_wait_ms = pw.DoubleField(default=0.0)
 
     class Meta:
         table_name = "participants"
@@ -311,6 +313,29 @@ class Spend(BaseModel):
         indexes = ((("model_id", "day"), False),)
 
 
+LIMIT_SCOPES = ("provider", "model")
+
+
+class RequestLimit(BaseModel):
+    """A cap on provider requests that every worker keeps (see
+    :mod:`snakebench.games.request_limits`): at most ``max_concurrency`` requests in
+    flight and at most ``max_rpm`` started in any 60 seconds, for every model of a
+    provider (``scope`` provider) or for one model (``scope`` model). Kept in the
+    database, not in each worker's environment, so that every worker on every machine
+    holds the same limits."""
+
+    id = pw.AutoField()
+    scope = pw.CharField()  # one of LIMIT_SCOPES
+    name = pw.CharField()  # the provider's name, or the model's
+    max_concurrency = pw.IntegerField(null=True)
+    max_rpm = pw.IntegerField(null=True)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "request_limits"
+        indexes = ((("scope", "name"), True),)
+
+
 ALL_MODELS: list[type[BaseModel]] = [
-    Model, Batch, Game, Participant, RatingChange, Evaluation, Spend,
+    Model, Batch, Game, Participant, RatingChange, Evaluation, Spend, RequestLimit,
 ]  # fmt: skip

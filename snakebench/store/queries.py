@@ -48,6 +48,7 @@ PARTICIPANT_STATS = frozenset(
         "fallback_parses",
         "moves",
         "total_latency_ms",
+        "total_wait_ms",
     }
 )
 

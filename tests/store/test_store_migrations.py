@@ -14,12 +14,12 @@ def test_upgrade_creates_tables_and_is_safe_twice(raw_db: pw.Database) -> None:
     assert upgrade(raw_db) == [v for v, _, _ in MIGRATIONS]
     tables = set(raw_db.get_tables())
     assert {"models", "batches", "games", "participants", "schema_version"} <= tables
-    assert {"rating_changes", "evaluations", "spend"} <= tables
-    assert current_version(raw_db) == latest_version() == 4
+    assert {"rating_changes", "evaluations", "spend", "request_limits"} <= tables
+    assert current_version(raw_db) == latest_version() == 6
     assert upgrade(raw_db) == []
-    assert current_version(raw_db) == 4
+    assert current_version(raw_db) == 6
     rows = raw_db.execute_sql("SELECT version FROM schema_version ORDER BY version").fetchall()
-    assert [r[0] for r in rows] == [1, 2, 3, 4]
+    assert [r[0] for r in rows] == [1, 2, 3, 4, 6]
 
 
 def test_models_match_migrated_schema(db: pw.Database) -> None:
@@ -40,6 +40,7 @@ def test_indexes(db: pw.Database) -> None:
     games = indexes("games")
     assert games[("status",)] is False
     assert games[("batch_id",)] is False
+    assert indexes("request_limits")[("scope", "name")] is True
     spend = indexes("spend")  # what budgets and cost reports sum by
     assert {("batch_id",), ("day",), ("model_id", "day"), ("game_id",)} <= set(spend)
 
