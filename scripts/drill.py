@@ -50,15 +50,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--outage", type=float, default=2.0, help="redis-restart: seconds down")
     parser.add_argument("--rate", type=float, default=0.2, help="provider-faults: each fault")
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="postgres",
-                        help="load, budget: the database")  # fmt: skip
+                        help="load, budget, provider-limits: the database")  # fmt: skip
     parser.add_argument("--cap", type=float, default=0.5, help="budget: USD per batch")
-    parser.add_argument("--thread-workers", type=int, default=4, help="budget: processes")
+    parser.add_argument(
+        "--thread-workers", type=int, default=4, help="budget, provider-limits: processes"
+    )
     parser.add_argument("--threads", type=int, default=16, help="budget: games each")
     parser.add_argument("--horse-only", action="store_true",
                         help="budget: SIGKILL a horse but no whole worker (no 60-90 s wait "
                         "for its heartbeat)")  # fmt: skip
     parser.add_argument("--allow-db-restart", action="store_true",
                         help="db-restart: run even under CI=true")  # fmt: skip
+    parser.add_argument("--limit-concurrency", type=int, default=8,
+                        help="provider-limits: requests in flight")  # fmt: skip
+    parser.add_argument("--limit-rpm", type=int, default=300,
+                        help="provider-limits: requests per minute")  # fmt: skip
+    parser.add_argument("--latency-ms", type=float, default=1500.0,
+                        help="provider-limits: the fake provider's reply time")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the drill's temp folder")
     args = parser.parse_args(argv)
     if not args.list and args.name is None:

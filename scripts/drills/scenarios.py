@@ -35,6 +35,7 @@ from snakebench.localstack.processes import process_identity
 from snakebench.queueing import PLAIN_WORKER_COMMAND, WORKER_COMMAND
 from snakebench.services.batches import BatchSpec, batch_progress, submit_batch
 from snakebench.store import Game, Participant, Spend, ledger_total, upsert_model
+from snakebench.store.limit_queries import set_limit
 
 Result = tuple[str, str, Audit, list[str]]
 ORPHAN_GRACE = 5.0  # seconds a SIGKILLed worker's children get to die with it
@@ -522,6 +523,91 @@ def _answered(fake: FakeLLMServer) -> int:
     return int(counts["ok"]) + int(counts["malformed"]) + int(counts["timeouts"])
 
 
+# --- 9. provider-limits ------------------------------------------------------------------
+
+# "Only a handful" of 429s is the issue's bar; ours must stay under it (none, normally).
+HANDFUL = 5
+THROUGHPUT_SHORTFALL = 0.10  # the most the measured rate may fall below what the limits allow
+
+
+def provider_limits(args: argparse.Namespace) -> Result:
+    """``--games`` games at once (ThreadWorkers) against a provider that allows
+    ``--limit-concurrency`` requests in flight and ``--limit-rpm`` per minute and answers
+    429 past them; the same limits set for the benchmark (``snakebench limits``). Passes
+    with no void game, at most a handful of 429s, the provider's peak concurrency within
+    its cap, and (given two full minutes or more) the request rate within 10% of what the
+    limits and the provider's latency allow."""
+    cap, rpm = args.limit_concurrency, args.limit_rpm
+    options = FakeOptions(latency_ms=args.latency_ms, max_concurrency=cap, max_rpm=rpm,
+                          seed=args.seed)  # fmt: skip
+    with stack(args, args.backend) as env, fake_models(options, **DRILL_PRICES) as fake:
+        set_limit("provider", "openai", concurrency=cap, rpm=rpm)
+        env.worker_command = f"{WORKER_COMMAND} -w {THREAD_WORKER}"
+        per_worker = -(-args.games // args.thread_workers)  # every game playing at once
+        env.extra_env["SNAKEBENCH_WORKER_THREADS"] = str(per_worker)
+        env.start_workers(args.thread_workers)
+        batch_id = submit(env, args)
+        timeline = _sample_answers(fake, batch_id, args.deadline)
+        settle(batch_id)
+        time.sleep(2)  # the last worker logs its job OK after the horse commits
+        result = audit(env, batch_id)
+        stats = fake.stats()
+        waits = [p.total_wait_ms / max(p.moves, 1) for p in
+                 Participant.select().join(Game).where(Game.batch == batch_id)]  # fmt: skip
+    refused, peak = int(stats["total"]["over_limit"]), int(stats["limits"]["peak_concurrency"])
+    allowed = min(rpm, 60 * cap / (args.latency_ms / 1000))
+    rate = _rate_per_minute(timeline)
+    if refused > HANDFUL:
+        result.violations += 1
+        result.notes.append(f"the provider answered {refused} requests with 429")
+    if peak > cap:
+        result.violations += 1
+        result.notes.append(f"the provider saw {peak} requests in flight; its cap is {cap}")
+    if rate is None:
+        measured = "too short to measure (under two full minutes)"
+    else:
+        measured = f"{rate:.0f}/min = {rate / allowed:.1%} of the {allowed:.0f}/min allowed"
+        if rate < allowed * (1 - THROUGHPUT_SHORTFALL):
+            result.violations += 1
+            result.notes.append(f"throughput {measured}")
+    extra = [
+        f"  provider: {stats['total']['ok']:,} requests answered, {refused} answered 429, "
+        f"peak {peak} in flight (cap {cap}), peak {stats['limits']['peak_per_minute']} in "
+        f"a minute (cap {rpm}); throughput {measured}; mean wait for a slot "
+        f"{statistics.fmean(waits or [0.0]):,.0f} ms per move; statuses {dict(result.statuses)}"
+    ]
+    load = f"{args.games} LLM games at once, {args.thread_workers} ThreadWorkers"
+    faults = f"provider capped at {cap} in flight, {rpm}/min, {args.latency_ms:g} ms per reply"
+    return load, faults, result, extra
+
+
+def _sample_answers(fake: FakeLLMServer, batch_id: str, deadline: float) -> list[tuple[float, int]]:
+    """(seconds, requests answered so far) once a second until the batch is over."""
+    timeline: list[tuple[float, int]] = []
+    started = time.monotonic()
+    while time.monotonic() - started < deadline:
+        timeline.append((time.monotonic() - started, _answered(fake)))
+        if batch_progress(batch_id).finished:
+            break
+        time.sleep(1.0)
+    return timeline
+
+
+def _rate_per_minute(timeline: list[tuple[float, int]]) -> float | None:
+    """Requests answered per minute in steady state: the mean over every full 60 s window
+    from the first answer to a minute before the last (the tail, as the last games end,
+    has less demand than the limits allow). None when that leaves no window: a run of
+    under two minutes."""
+    answered = [(t, n) for t, n in timeline if n > 0]
+    if not answered or answered[-1][0] - answered[0][0] < 120:
+        return None
+    last_start = answered[-1][0] - 120
+    counts = [
+        next(m for u, m in answered if u >= t + 60) - n for t, n in answered if t <= last_start
+    ]
+    return statistics.fmean(counts)
+
+
 DRILLS: dict[str, tuple[DrillFn, str, dict[str, Any]]] = {
     "worker-kill": (
         worker_kill,
@@ -557,6 +643,11 @@ DRILLS: dict[str, tuple[DrillFn, str, dict[str, Any]]] = {
         budget,
         "spending caps under concurrency: plain workers, ThreadWorkers, SIGKILLs, a cancel",
         {"games": 200, "workers": 8, "max_rounds": 30, "deadline": 600},
+    ),
+    "provider-limits": (
+        provider_limits,
+        "64 games at once vs a provider capped at 8 in flight, 300/min: no 429s, no voids",
+        {"games": 64, "max_rounds": 10, "deadline": 900},
     ),
     "load": (
         load,

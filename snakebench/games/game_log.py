@@ -39,20 +39,27 @@ def game_started(game_id: str, names: Mapping[str, str], run: int, worker: str) 
 
 
 def game_ended(
-    summary: Mapping[str, Any], names: Mapping[str, str], cost: float, seconds: float
+    summary: Mapping[str, Any],
+    names: Mapping[str, str],
+    cost: float,
+    seconds: float,
+    waited: float = 0.0,
 ) -> None:
-    """The end line of a game this run played (or tried to), from its stored summary."""
+    """The end line of a game this run played (or tried to), from its stored summary;
+    ``waited``: seconds its moves spent waiting for provider slots (request limits)."""
     status = summary["status"]
     head = f"{_versus(names)}, " + (f"{_result(summary, names)}, " if status == "completed" else "")
+    slots = f" ({waited:.1f} s of moves waiting for provider slots)" if waited >= 0.05 else ""
     log.log(
         LEVELS.get(status, logging.WARNING),
-        "game %s %s: %s%d rounds, $%.4f, %.1f s%s",
+        "game %s %s: %s%d rounds, $%.4f, %.1f s%s%s",
         summary["game_id"],
         status,
         head,
         summary["rounds"] or 0,
         cost,
         seconds,
+        slots,
         _reason(summary),
     )
 

@@ -177,7 +177,8 @@ def run_stored_game(
         game_left(summary, token, time.monotonic() - started)
         return summary
     summary = _record(game, outcome, settings, token)
-    game_ended(summary, names, outcome.total_cost, time.monotonic() - started)
+    waited = sum(stats.wait_ms for stats in outcome.stats.values()) / 1000
+    game_ended(summary, names, outcome.total_cost, time.monotonic() - started, waited)
     if game.batch_id and any(meter.batch_spent for meter in meters):
         # The batch's cap has no room left and never will: its queued games end now,
         # rather than each in turn at its first call.

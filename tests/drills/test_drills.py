@@ -29,6 +29,27 @@ SIZES = {
     "redis-restart": ["--games", "24", "--workers", "2", "--deadline", "150"],
     "deploy": ["--games", "24", "--workers", "2", "--deadline", "200"],
     "provider-faults": ["--games", "12", "--workers", "2", "--deadline", "150"],
+    # Small: 16 games at once against a provider capped at 4 in flight and 120 a minute,
+    # latency-bound; the 120th request of the first minute makes the rest wait for the
+    # window (about 70 s). Throughput needs two full minutes: measured at full size.
+    "provider-limits": [
+        "--games",
+        "16",
+        "--thread-workers",
+        "2",
+        "--limit-concurrency",
+        "4",
+        "--limit-rpm",
+        "120",
+        "--latency-ms",
+        "400",
+        "--max-rounds",
+        "4",
+        "--backend",
+        "sqlite",
+        "--deadline",
+        "200",
+    ],
 }
 # Run alone after the others: beside them it loaded this 2-core machine enough that
 # worker-kill and orphan-horse missed their deadlines (a game a kill left in RQ's
@@ -100,6 +121,7 @@ def summary(out: str, name: str) -> dict[str, str]:
         "redis-restart",
         "deploy",
         "provider-faults",
+        "provider-limits",
     ],
 )
 def test_drill_loses_duplicates_and_misscores_nothing(
@@ -140,5 +162,6 @@ def test_list_names_every_drill() -> None:
         "provider-faults",
         "db-restart",
         "budget",
+        "provider-limits",
         "load",
     ]

@@ -6,6 +6,7 @@ latency."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import urllib.request
 from pathlib import Path
@@ -105,9 +106,11 @@ def play_limited_game(settings: Settings, live: redis.Redis | None) -> tuple[Gam
 
 @pytest.mark.parametrize("backend", ["redis", "in-process"])
 def test_moves_wait_for_a_slot_instead_of_earning_429s(
-    settings: Settings, real_redis: redis.Redis, backend: str
+    settings: Settings, real_redis: redis.Redis, backend: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="snakebench.games")
     game, stats = play_limited_game(settings, real_redis if backend == "redis" else None)
+    assert "s of moves waiting for provider slots" in caplog.text  # the worker's end line
     assert game.status == "completed"
     assert stats["total"]["over_limit"] == 0 and stats["limits"]["peak_concurrency"] == 1
     waits = [p.total_wait_ms for p in game.participants]

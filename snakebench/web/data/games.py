@@ -159,6 +159,7 @@ def _participant_dict(p: Participant) -> dict[str, Any]:
         "death_round": p.death_round,
         "death_reason": p.death_reason,
         "total_latency_ms": p.total_latency_ms,
+        "total_wait_ms": p.total_wait_ms,
     }
 
 

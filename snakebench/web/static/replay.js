@@ -69,9 +69,22 @@
       box.appendChild(h);
       var meta = "tokens in " + (move.input_tokens || 0) + " / out " + (move.output_tokens || 0) +
         " \u00b7 cost " + fmtCost(move.cost);
+      if (move.reasoning_tokens) meta += " (" + move.reasoning_tokens + " reasoning)";
+      if (move.provider_cost !== undefined && move.provider_cost !== null) {
+        meta += " \u00b7 provider-reported " + fmtCost(move.provider_cost);
+      }
       if (move.parse) meta += " \u00b7 parse " + move.parse;
       if (move.invalid) meta += " \u00b7 invalid move";
+      if (move.wait_ms) meta += " \u00b7 waited " + (move.wait_ms / 1000).toFixed(1) + " s for a provider slot";
       box.appendChild(el("div", "meta", meta));
+      if (move.reasoning) {
+        var details = el("details", "reasoning");
+        details.appendChild(el("summary", null, "Reasoning summary"));
+        var summary = el("pre", "rationale");
+        summary.textContent = move.reasoning;
+        details.appendChild(summary);
+        box.appendChild(details);
+      }
       var pre = el("pre", "rationale");
       pre.textContent = move.rationale || "";
       box.appendChild(pre);
