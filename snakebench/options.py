@@ -87,7 +87,9 @@ OPTION_ROWS: tuple[OptionRow, ...] = (
               ("--num-apples", "--num_apples"), 0, MAX_BOARD_SIDE**2 - 2),
     OptionRow("max_rounds", int, "Rounds before a game ends.",
               ("--max-rounds", "--max_rounds"), 1, MAX_ROUNDS),
-    OptionRow("apple_target", int, "Apples that win the game at once.",
+    OptionRow("apple_target", int,
+              "Apples that win the game at once; width x height or more is no target "
+              "(the original's rule until January 2026: only rounds or deaths end a game).",
               ("--apple-target", "--apple_target"), 1, MAX_BOARD_SIDE**2),
     OptionRow("double_death", str,
               "A round where both snakes die: 'score' (the higher score wins) or 'tie'.",

@@ -34,7 +34,10 @@ def verify(
     """Re-simulate each FILE from its recorded moves and apple spawns.
 
     Prints ok or the first mismatch (frame, field, expected by the rules,
-    found in the file). Exit status: 0 all ok, 1 a mismatch, 2 an unreadable file.
+    found in the file), each followed by the rule variants inferred from the file
+    (the original's games played on past 30 apples until January 2026, and tied
+    every double death until 2025-12-12). Exit status: 0 all ok, 1 a mismatch,
+    2 an unreadable file.
     """
     if double_death not in ("auto", "score", "tie"):
         raise typer.BadParameter("must be auto, score or tie", param_hint="--double-death")
@@ -54,11 +57,12 @@ def verify(
             err.print(f"{path}: unreadable: cannot verify ({type(exc).__name__}: {exc})")
             counts["unreadable"] += 1
             continue
+        inferred = "".join(f" (rule variant inferred: {v})" for v in replay.variants)
         if mismatch is None:
-            out.print(f"{path}: ok")
+            out.print(f"{path}: ok{inferred}")
             counts["ok"] += 1
         else:
-            out.print(f"{path}: mismatch at {mismatch}")
+            out.print(f"{path}: mismatch at {mismatch}{inferred}")
             counts["mismatch"] += 1
     if len(files) > 1:
         out.print(", ".join(f"{n} {k}" for k, n in counts.items()) + f" of {len(files)} files")
@@ -69,7 +73,10 @@ def verify(
 
 
 def _with_double_death(replay: Replay, policy: str) -> Replay:
-    return replace(replay, rules=replace(replay.rules, double_death=policy))  # type: ignore[arg-type]
+    """The replay under a forced policy, which is then no longer an inference."""
+    variants = tuple(v for v in replay.variants if v.rule != "double_death")
+    rules = replace(replay.rules, double_death=policy)  # type: ignore[arg-type]
+    return replace(replay, rules=rules, variants=variants)
 
 
 @app.command()

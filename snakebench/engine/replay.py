@@ -34,6 +34,20 @@ class ReplayFormatError(ValueError):
 
 
 @dataclass(frozen=True)
+class RuleVariant:
+    """A rule the file does not state, inferred from what it shows, under which the
+    game differs from the standard rules: the original changed two rules while it
+    recorded games, and its files never say which rules they were played under."""
+
+    rule: str  # the Rules field it sets
+    summary: str  # what the rule was, e.g. "apple target not enforced"
+    evidence: str  # what in the file shows it
+
+    def __str__(self) -> str:
+        return f"{self.summary}; {self.evidence}"
+
+
+@dataclass(frozen=True)
 class RecordedRound:
     index: int
     moves: dict[str, dict[str, Any]]
@@ -53,6 +67,9 @@ class Replay:
     frames: list[dict[str, Any]] = field(repr=False)
     # The original's summary block (results, scores, deaths, models, costs), when present.
     metadata: dict[str, Any] = field(default_factory=dict, repr=False)
+    # The rule variants inferred from the file that made its game differ from the
+    # standard rules; ``rules`` already holds them.
+    variants: tuple[RuleVariant, ...] = ()
 
     @property
     def rounds_played(self) -> int:
@@ -124,16 +141,18 @@ def parse_replay(data: Any) -> Replay:
         _check_state(frame.get("state"), f"frame {i} state")
     convention = _convention(initial, frames)
     rounds = _rounds(frames, convention, game.get("rounds_played"))
+    rules, variants = _inferred_variants(game, initial, rounds, _rules(game, initial))
     return Replay(
         game=game,
         players=players,
         totals=data.get("totals") or {},
-        rules=_rules(game, initial),
+        rules=rules,
         initial=initial,
         rounds=rounds,
         convention=convention,
         frames=frames,
         metadata=_metadata_block(data.get("metadata")),
+        variants=variants,
     )
 
 
@@ -253,6 +272,73 @@ def _rules(game: dict[str, Any], initial: StateDict) -> Rules:
 def _double_death_by_date(game: dict[str, Any]) -> DoubleDeath:
     started = str(game.get("started_at") or "")
     return "tie" if started and started < DOUBLE_DEATH_SCORE_SINCE else "score"
+
+
+def _inferred_variants(
+    game: dict[str, Any], initial: StateDict, rounds: list[RecordedRound], rules: Rules
+) -> tuple[Rules, tuple[RuleVariant, ...]]:
+    """The rule variants the file shows for the rules it does not state (``game.rules``:
+    our files state them all, the original's none), and the rules that include them.
+
+    - Apple target: the original had none until January 2026; a game ended by rounds or
+      deaths only. A file whose recorded scores reach the target before its last round
+      played on past it, so its rules get a target no game can reach. (A file that
+      states its target is held to it: playing on past it is a mismatch.)
+    - Double deaths: games before 2025-12-12 tied them all (:func:`_rules` reads that
+      from the date); it is listed when the game ended in a double death on unequal
+      scores, the one case where the two rules disagree.
+    """
+    stated = game.get("rules") or {}
+    variants: list[RuleVariant] = []
+    if "apple_target" not in stated:
+        past = _played_past_target(rounds, rules.apple_target)
+        if past is not None:
+            start = max(0, *_scores(initial).values())  # a negative start needs no more
+            rules = rules.without_apple_target(start)
+            variants.append(past)
+    if not stated.get("double_death") and rules.double_death == "tie":
+        tied = _tied_double_death(rounds)
+        if tied is not None:
+            variants.append(tied)
+    return rules, tuple(variants)
+
+
+def _scores(state: StateDict) -> dict[str, int]:
+    """Each snake's recorded score (0 when the file has none, as old files)."""
+    scores = state.get("scores") or {}
+    return {sid: scores.get(sid, 0) for sid in state["snakes"]}
+
+
+def _played_past_target(rounds: list[RecordedRound], target: int) -> RuleVariant | None:
+    for rnd in rounds[:-1]:
+        if rnd.after is None:
+            continue
+        for sid, score in _scores(rnd.after).items():
+            if score >= target:
+                return RuleVariant(
+                    "apple_target",
+                    "apple target not enforced",
+                    f"played on after snake {sid} reached {score} apples in round {rnd.index}",
+                )
+    return None
+
+
+def _tied_double_death(rounds: list[RecordedRound]) -> RuleVariant | None:
+    last = rounds[-1] if rounds else None
+    if last is None or last.after is None:
+        return None
+    scores = _scores(last.after)
+    dead = sorted({str(e.get("player_id")) for e in last.events if e.get("type") == "death"})
+    if len(dead) < 2 or not set(dead) <= set(scores):
+        return None
+    if len({scores[sid] for sid in dead}) == 1:
+        return None  # equal scores tie under either rule
+    return RuleVariant(
+        "double_death",
+        f"every double death tied, as before {DOUBLE_DEATH_SCORE_SINCE}",
+        f"snakes {' and '.join(dead)} died together in round {last.index} "
+        f"with {' and '.join(str(scores[sid]) for sid in dead)} apples and tied",
+    )
 
 
 # --------------------------------------------------------------------- writing

@@ -5,7 +5,7 @@ Everything here is plain data: the engine reads it, nothing in it does I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Literal
 
@@ -57,6 +57,16 @@ class Rules:
     # How a round in which every snake dies is scored: "score" (higher score wins,
     # the original since mid-December 2025) or "tie" (every double death is a tie).
     double_death: DoubleDeath = "score"
+
+    def without_apple_target(self, start_score: int = 0) -> Rules:
+        """These rules with an apple target no game can reach, so a game ends only by
+        rounds or deaths: the original's rule until January 2026 (``replay verify``
+        infers it for its games that played on past 30 apples). Each point grows a
+        snake by a cell and two snakes share the board, so a score gains at most
+        ``width * height - 2`` points on ``start_score`` (the highest score at the
+        start: 0 in any real game). Our own games get the same rule from
+        ``--apple-target`` at ``width * height``."""
+        return replace(self, apple_target=start_score + self.width * self.height)
 
     @classmethod
     def of(cls, source: object) -> Rules:

@@ -3,7 +3,9 @@
 Apple spawns are the one thing the rules leave to chance, so they are taken from
 the file (the apples appended after each round) and checked to be legal: on a
 free cell, inside the board. Everything else (bodies, deaths, scores, results,
-rounds played) must follow from the moves.
+rounds played) must follow from the moves, under ``replay.rules``: the rules the file
+states, or for the original's files, which state none, the standard rules with the
+variants :func:`snakebench.engine.replay.parse_replay` inferred from the file.
 """
 
 from __future__ import annotations

@@ -17,8 +17,37 @@ FIXTURES = sorted((Path(__file__).parents[1] / "fixtures" / "upstream-replays").
 def test_every_upstream_replay_verifies(cli: Invoke) -> None:
     result = cli("replay", "verify", *map(str, FIXTURES))
     assert result.exit_code == 0, result.output
-    assert result.stdout.count(": ok\n") == len(FIXTURES) == 26
+    oks = [line for line in result.stdout.splitlines() if ": ok" in line]
+    assert len(oks) == len(FIXTURES) == 26
     assert "26 ok, 0 mismatch, 0 unreadable of 26 files" in result.stdout
+
+
+PLAYED_ON = FIXTURES[0].parents[1] / "constructed" / "played-on-past-apple-target.json"
+PLAYED_ON_NOTE = (
+    "(rule variant inferred: apple target not enforced; "
+    "played on after snake 0 reached 30 apples in round 58)"
+)
+
+
+def test_verify_says_which_rule_variant_it_inferred(cli: Invoke) -> None:
+    result = cli("replay", "verify", str(PLAYED_ON))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"{PLAYED_ON}: ok {PLAYED_ON_NOTE}"
+
+
+def test_a_tampered_played_on_game_fails_naming_the_variant(cli: Invoke, tmp_path: Path) -> None:
+    data = json.loads(PLAYED_ON.read_text())
+    apples = data["frames"][65]["state"]["apples"]
+    moved = [[9, 9], *apples[1:]]  # an apple that was already there, somewhere else
+    data["frames"][65]["state"]["apples"] = moved
+    bad = tmp_path / "tampered.json"
+    bad.write_text(json.dumps(data))
+    result = cli("replay", "verify", str(bad))
+    assert result.exit_code == 1
+    assert result.stdout.strip() == (
+        f"{bad}: mismatch at frame 65: state.apples: expected {apples!r}, found {moved!r} "
+        f"{PLAYED_ON_NOTE}"
+    )
 
 
 def test_a_tampered_copy_prints_the_first_mismatch_and_exits_1(cli: Invoke, tmp_path: Path) -> None:
@@ -83,6 +112,16 @@ def test_forcing_the_wrong_double_death_policy_fails_old_games(cli: Invoke) -> N
     assert cli("replay", "verify", str(old)).exit_code == 0
     forced = cli("replay", "verify", "--double-death", "score", str(old))
     assert forced.exit_code == 1 and "players.0.result" in forced.stdout
+    assert "rule variant inferred" not in forced.stdout  # forced, not inferred
+
+
+def test_verify_names_the_double_death_rule_it_inferred(cli: Invoke) -> None:
+    old = next(p for p in FIXTURES if "800bba83" in p.name)
+    result = cli("replay", "verify", str(old))
+    assert result.stdout.strip() == (
+        f"{old}: ok (rule variant inferred: every double death tied, as before 2025-12-12; "
+        "snakes 0 and 1 died together in round 19 with 7 and 1 apples and tied)"
+    )
 
 
 def test_show_prints_boards_moves_and_rationales(cli: Invoke) -> None:
