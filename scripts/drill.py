@@ -67,6 +67,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="provider-limits: requests per minute")  # fmt: skip
     parser.add_argument("--latency-ms", type=float, default=1500.0,
                         help="provider-limits: the fake provider's reply time")  # fmt: skip
+    parser.add_argument("--baseline", action="store_true",
+                        help="provider-limits: set no limits (what they prevent)")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the drill's temp folder")
     args = parser.parse_args(argv)
     if not args.list and args.name is None:

@@ -541,7 +541,8 @@ def provider_limits(args: argparse.Namespace) -> Result:
     options = FakeOptions(latency_ms=args.latency_ms, max_concurrency=cap, max_rpm=rpm,
                           seed=args.seed)  # fmt: skip
     with stack(args, args.backend) as env, fake_models(options, **DRILL_PRICES) as fake:
-        set_limit("provider", "openai", concurrency=cap, rpm=rpm)
+        if not args.baseline:  # the baseline: the benchmark not told the provider's caps
+            set_limit("provider", "openai", concurrency=cap, rpm=rpm)
         env.worker_command = f"{WORKER_COMMAND} -w {THREAD_WORKER}"
         per_worker = -(-args.games // args.thread_workers)  # every game playing at once
         env.extra_env["SNAKEBENCH_WORKER_THREADS"] = str(per_worker)
@@ -578,6 +579,8 @@ def provider_limits(args: argparse.Namespace) -> Result:
     ]
     load = f"{args.games} LLM games at once, {args.thread_workers} ThreadWorkers"
     faults = f"provider capped at {cap} in flight, {rpm}/min, {args.latency_ms:g} ms per reply"
+    if args.baseline:
+        faults += "; NO limits set (baseline)"
     return load, faults, result, extra
 
 
