@@ -218,6 +218,14 @@ def _add_spend_ledger(db: pw.Database) -> None:
     migrate(migrator.add_column("models", "daily_cap", pw.DoubleField(null=True)))
 
 
+def _add_catalog_info(db: pw.Database) -> None:
+    """models.catalog_info: what a model list or provider catalogue said about a model
+    (context length, supported parameters, the prices' date), kept apart from ``extra``,
+    whose every key is sent to the provider as a request field."""
+    migrator = SchemaMigrator.from_database(db)
+    migrate(migrator.add_column("models", "catalog_info", pw.TextField(default="{}")))
+
+
 Migration = tuple[int, str, Callable[[pw.Database], None]]
 
 MIGRATIONS: list[Migration] = [
@@ -225,6 +233,7 @@ MIGRATIONS: list[Migration] = [
     (2, "create rating_changes and evaluations; games.rating_seq", _create_v2),
     (3, "games.attempt: the fencing token of a game's current run", _add_attempt),
     (4, "spend: the ledger of provider calls; models.daily_cap", _add_spend_ledger),
+    (8, "models.catalog_info: what a model list or catalogue said", _add_catalog_info),
 ]
 
 

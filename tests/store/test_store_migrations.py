@@ -15,11 +15,11 @@ def test_upgrade_creates_tables_and_is_safe_twice(raw_db: pw.Database) -> None:
     tables = set(raw_db.get_tables())
     assert {"models", "batches", "games", "participants", "schema_version"} <= tables
     assert {"rating_changes", "evaluations", "spend"} <= tables
-    assert current_version(raw_db) == latest_version() == 4
+    assert current_version(raw_db) == latest_version() == 8
     assert upgrade(raw_db) == []
-    assert current_version(raw_db) == 4
+    assert current_version(raw_db) == 8
     rows = raw_db.execute_sql("SELECT version FROM schema_version ORDER BY version").fetchall()
-    assert [r[0] for r in rows] == [1, 2, 3, 4]
+    assert [r[0] for r in rows] == [v for v, _, _ in MIGRATIONS]
 
 
 def test_models_match_migrated_schema(db: pw.Database) -> None:
