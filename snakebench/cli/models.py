@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from snakebench.cli.app import App, fail, print_table
-from snakebench.cli.terminal import SafeConsole
-from snakebench.services.catalog import PROVIDERS, check_daily_cap, check_entry, read_model_list
+from snakebench.cli.app import App, err, fail, print_table
+from snakebench.cli.terminal import SafeConsole, safe_text
+from snakebench.services.catalog import (
+    PROVIDERS,
+    apply_changes,
+    check_daily_cap,
+    check_entry,
+    plan_change,
+    read_model_list,
+    stored_models,
+)
 from snakebench.store import (
     Model,
     ModelRecord,
@@ -26,10 +37,9 @@ from snakebench.store import (
     set_model_active,
     upsert_model,
 )
-from snakebench.store.db import transaction
 from snakebench.store.rating_queries import RETIRED, retire_model, unretire_model
 
-app = App(help="Add, list, show, remove, retire and import models (the players).")
+app = App(help="Add, list, show, remove, retire, and import models (the players).")
 out = SafeConsole(soft_wrap=True)
 
 
@@ -151,6 +161,7 @@ def _describe(model: Model, record: ModelRecord) -> dict[str, Any]:
         "max_completion_tokens",
         "daily_cap",
         "extra",
+        "catalog_info",
         "is_active",
         "test_status",
         "trueskill_mu",
@@ -235,18 +246,55 @@ def retire(name: Annotated[str, typer.Argument(help="A model name.")]) -> None:
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="A model list YAML file.", show_default=False)],
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Import nothing if any entry is refused (exit 2).")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be added or updated; store nothing.")
+    ] = False,
 ) -> None:
-    """Import the original's model list format.
+    """Import the original's model list format, every entry that can be stored.
 
     A YAML file with a top-level models list; each entry has name, model_name,
-    provider, optional pricing {input, output} (USD per million tokens) and
-    max_completion_tokens. Any other key (reasoning_effort, api_type...) is kept
-    as an extra request field. Existing names are updated. The whole file is
-    checked first and imported in one transaction: all of it or nothing.
+    provider, optional pricing {input, output, date} (USD per million tokens) and
+    max_completion_tokens (or max_tokens); api_type: responses selects the Responses
+    API; any other key (reasoning_effort...) is kept as an extra request field.
+    Existing names are updated. Each refused entry is named with its reason, and the
+    rest are stored in one transaction; exit status 1 when any was refused. With
+    --strict one refused entry stores nothing (exit 2).
+
+    Example: snakebench models import model_list.yaml --dry-run
     """
-    entries = read_model_list(file)
+    model_list = read_model_list(file)
+    for refusal in model_list.refusals:
+        err.print(Text.assemble(("refused", "yellow"), " ", safe_text(refusal)))
+    taken, total, refused = len(model_list.entries), model_list.total, len(model_list.refusals)
+    if strict and refused:
+        raise fail(f"{refused} of {total} entries refused; nothing imported (--strict)")
     open_store()
-    with transaction(immediate=True):
-        for entry in entries:
-            upsert_model(**entry)
-    out.print(f"imported {len(entries)} models from {file}")
+    stored = stored_models()
+    changes = [plan_change(entry, stored.get(entry["name"])) for entry in model_list.entries]
+    _print_rows((c.action, c.name, c.model_slug, "; ".join(c.changed)) for c in changes)
+    if not dry_run:
+        apply_changes(changes)
+    counts = _counts(change.action for change in changes)
+    verb = "would import" if dry_run else "imported"
+    out.print(f"{verb} {taken} of {total}; {refused} refused ({counts})")
+    if refused:
+        raise typer.Exit(1)
+
+
+def _print_rows(rows: Iterable[tuple[str, str, str, str]]) -> None:
+    """The table of what a model import or sync does: action, name, model id, detail."""
+    table = Table("action", "name", "model", "changes / reason")
+    for row in rows:
+        table.add_row(*row)
+    if table.row_count:
+        print_table(out, table)
+
+
+def _counts(actions: Iterable[str]) -> str:
+    """``add 2, update 1, unchanged 5`` for the actions seen, in a fixed order."""
+    seen = Counter(actions)
+    order = ("add", "update", "unchanged", "skip", "missing")
+    return ", ".join(f"{action} {seen[action]}" for action in order if seen[action]) or "nothing"
