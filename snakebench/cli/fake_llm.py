@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from snakebench.cli.app import fail
+from snakebench.fakellm.catalogue import load_catalogue
 from snakebench.fakellm.faults import FakeOptions
 from snakebench.fakellm.server import check_loopback, serve_forever
 from snakebench.players.bots import BOT_NAMES
@@ -38,12 +40,17 @@ def fake_llm(
         ),
     ] = "greedy",
     seed: Annotated[int, typer.Option(help="Seeds faults, jitter and tie-breaks.")] = 0,
+    catalogue: Annotated[
+        Path | None,
+        typer.Option(help="JSON file GET /api/v1/models serves (default: a built-in one)."),
+    ] = None,
 ) -> None:
     """Serve the OpenAI Chat Completions and Anthropic Messages APIs on loopback,
     answering each SnakeBench prompt with a bot's move, and faults on request.
 
     Point a model at it with --base-url http://127.0.0.1:PORT/v1 (openai) or
-    http://127.0.0.1:PORT (anthropic) and any key. GET /stats counts what it sent.
+    http://127.0.0.1:PORT (anthropic) and any key. GET /stats counts what it sent;
+    GET /api/v1/models lists models in OpenRouter's shape (for models sync).
     """
     rates = error_rate + rate_limit_rate + timeout_rate + malformed_rate
     if rates > 1:
@@ -59,10 +66,11 @@ def fake_llm(
             malformed_rate=malformed_rate,
             strategy=strategy,
             seed=seed,
+            catalogue=None if catalogue is None else load_catalogue(catalogue),
             retry_after=retry_after,
             hang_seconds=hang_seconds,
         )
-    except ValueError as exc:  # an unknown strategy, a host off loopback
+    except ValueError as exc:  # an unknown strategy, a host off loopback, a bad catalogue
         raise typer.BadParameter(str(exc)) from None
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is the way to stop it
