@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,9 +20,20 @@ from snakebench.services.catalog import (
     apply_changes,
     check_daily_cap,
     check_entry,
+    is_web_url,
     plan_change,
     read_model_list,
     stored_models,
+)
+from snakebench.services.provider_catalog import (
+    OPENROUTER_BASE_URL,
+    PROVIDER,
+    SyncFilters,
+    apply_sync,
+    fetch_catalogue,
+    plan_sync,
+    read_catalogue,
+    sync_summary,
 )
 from snakebench.store import (
     Model,
@@ -39,7 +51,7 @@ from snakebench.store import (
 )
 from snakebench.store.rating_queries import RETIRED, retire_model, unretire_model
 
-app = App(help="Add, list, show, remove, retire, and import models (the players).")
+app = App(help="Add, list, show, remove, retire, import and sync models (the players).")
 out = SafeConsole(soft_wrap=True)
 
 
@@ -282,6 +294,107 @@ def import_(
     out.print(f"{verb} {taken} of {total}; {refused} refused ({counts})")
     if refused:
         raise typer.Exit(1)
+
+
+@app.command("sync")
+def sync(
+    provider: Annotated[
+        str, typer.Argument(help="The provider whose catalogue to read: openrouter.")
+    ],
+    base_url: Annotated[
+        str, typer.Option(help="API root serving GET /models (a mirror, or snakebench fake-llm).")
+    ] = OPENROUTER_BASE_URL,
+    max_price: Annotated[
+        float | None,
+        typer.Option(min=0, help="Skip models above this USD per million tokens, in or out."),
+    ] = None,
+    max_input_price: Annotated[
+        float | None, typer.Option(min=0, help="Skip models above this USD/M input price.")
+    ] = None,
+    max_output_price: Annotated[
+        float | None, typer.Option(min=0, help="Skip models above this USD/M output price.")
+    ] = None,
+    min_completion_tokens: Annotated[
+        int | None,
+        typer.Option(min=1, help="Skip models whose output limit is lower (original: 5000)."),
+    ] = None,
+    match: Annotated[
+        list[str] | None,
+        typer.Option(help="Only ids matching this glob or substring (repeatable: any)."),
+    ] = None,
+    require_parameter: Annotated[
+        list[str] | None,
+        typer.Option(help="Only models supporting this request parameter, e.g. tools."),
+    ] = None,
+    free: Annotated[
+        bool, typer.Option("--free/--no-free", help="Take free models (both prices 0) too.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; store nothing.")
+    ] = False,
+    show_skipped: Annotated[
+        bool, typer.Option("--show-skipped", help="List the skipped entries, with why.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(min=1, max=600, help="Seconds to wait for the catalogue.")
+    ] = 30.0,
+) -> None:
+    """Add or update models from a provider's public catalogue (OpenRouter's /models).
+
+    Prices are converted to USD per million tokens; the output cap is the provider's
+    limit; context length and supported parameters go to catalog_info. Models already
+    stored (provider openrouter, same id) get new prices and nothing else; new ones are
+    named after their id; none is deleted. Prints the changes as a table; --dry-run
+    stores nothing.
+
+    Example: snakebench models sync openrouter --max-price 11 --min-completion-tokens
+    5000 --match 'openai/*' --dry-run
+    """
+    if provider != PROVIDER:
+        raise typer.BadParameter(
+            f"only {PROVIDER} has a catalogue to sync from, not {provider!r}",
+            param_hint="PROVIDER",
+        )
+    if not is_web_url(base_url):
+        raise typer.BadParameter("must be an http:// or https:// URL", param_hint="--base-url")
+    filters = SyncFilters(
+        max_input_price=_ceiling(max_price, max_input_price, "--max-input-price"),
+        max_output_price=_ceiling(max_price, max_output_price, "--max-output-price"),
+        min_completion_tokens=min_completion_tokens,
+        match=_words(match, "--match"),
+        required_parameters=_words(require_parameter, "--require-parameter"),
+        include_free=free,
+    )
+    listings = read_catalogue(fetch_catalogue(base_url, timeout))
+    open_store()
+    own_base = base_url.rstrip("/")
+    model_base_url = None if own_base == OPENROUTER_BASE_URL else own_base
+    plan = plan_sync(listings, filters, list_models(), model_base_url)
+    _print_rows(
+        (row.action, row.name, row.model_slug, row.detail)
+        for row in plan.rows
+        if show_skipped or row.action != "skip"
+    )
+    if not dry_run:
+        apply_sync(plan)
+    out.print(sync_summary(plan, dry_run))
+
+
+def _ceiling(both: float | None, one: float | None, option: str) -> float | None:
+    """The tighter of --max-price and the per-direction ceiling; a finite number."""
+    for value, name in ((both, "--max-price"), (one, option)):
+        if value is not None and not math.isfinite(value):
+            raise typer.BadParameter("must be a finite number", param_hint=name)
+    given = [value for value in (both, one) if value is not None]
+    return min(given) if given else None
+
+
+def _words(values: list[str] | None, option: str) -> tuple[str, ...]:
+    """Repeatable text options: each non-empty, on one printable line."""
+    for value in values or []:
+        if not value.strip() or not value.isprintable():
+            raise typer.BadParameter(f"{value!r} is not a usable value", param_hint=option)
+    return tuple(value.strip() for value in values or [])
 
 
 def _print_rows(rows: Iterable[tuple[str, str, str, str]]) -> None:
