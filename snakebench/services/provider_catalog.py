@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from snakebench.config import mask_url
 from snakebench.services.catalog import (
+    MAX_LABEL,
     CatalogError,
     Change,
     apply_changes,
@@ -102,7 +103,7 @@ def fetch_catalogue(base_url: str, timeout: float) -> Any:
         raise CatalogueError(f"{shown} answered HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
         raise CatalogueError(f"cannot reach {shown}: {exc.reason}") from None
-    except (TimeoutError, OSError, http.client.HTTPException, ValueError) as exc:
+    except (OSError, http.client.HTTPException, ValueError) as exc:  # timeouts are OSErrors
         reason = str(exc) or type(exc).__name__
         raise CatalogueError(f"cannot read {shown}: {reason}") from None
     if len(raw) > MAX_CATALOGUE_BYTES:
@@ -146,7 +147,7 @@ def _listing(entry: Any, position: int) -> Listing:
     title = entry.get("name")
     return Listing(
         id=model_id.strip(),
-        title=title if isinstance(title, str) else None,
+        title=title if _shown_as_written(title) else None,
         price_input_per_m=_per_million(pricing.get("prompt"), lambda v: bad("pricing.prompt", v)),
         price_output_per_m=_per_million(
             pricing.get("completion"), lambda v: bad("pricing.completion", v)
@@ -155,8 +156,14 @@ def _listing(entry: Any, position: int) -> Listing:
         completion_limit=_count(
             top.get("max_completion_tokens"), lambda v: bad("top_provider.max_completion_tokens", v)
         ),
-        supported_parameters=tuple(parameters),
+        supported_parameters=tuple(p for p in parameters if _shown_as_written(p)),
     )
+
+
+def _shown_as_written(text: Any) -> bool:
+    """Text from the catalogue fit to store and show: a short printable line (a name
+    with escape sequences or a megabyte of it is dropped, not stored)."""
+    return isinstance(text, str) and 0 < len(text) <= MAX_LABEL and text.isprintable()
 
 
 def _per_million(value: Any, bad: Any) -> float:
@@ -174,11 +181,12 @@ def _per_million(value: Any, bad: Any) -> float:
 
 
 def _count(value: Any, bad: Any) -> int | None:
+    """A token count; None (or 0, as an unfilled field reads) when the catalogue has none."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise bad(value)
-    return value
+    return value or None
 
 
 # --- filters ------------------------------------------------------------------------------

@@ -251,6 +251,31 @@ def test_a_synced_model_plays_against_the_fake(cli: Invoke, fake: FakeLLMServer)
     assert fake.stats()["total"]["ok"] >= 1
 
 
+def test_prices_sent_as_json_numbers_convert_exactly_too(cli: Invoke) -> None:
+    entry = _entry(pricing__prompt=1.5e-07, pricing__completion=6e-07, context_length=0)
+    with FakeLLMServer(FakeOptions(catalogue={"data": [entry]})) as server:
+        assert sync(cli, server.url).exit_code == 0
+    odd = show(cli, "vendor/odd")
+    assert (odd["price_input_per_m"], odd["price_output_per_m"]) == (0.15, 0.6)
+    assert "context_length" not in odd["catalog_info"]  # 0: not stated
+
+
+def test_hostile_text_in_the_catalogue_is_neither_stored_nor_shown(cli: Invoke) -> None:
+    escape = "\x1b]0;pwned\x07"
+    entries = [
+        _entry(id=f"vendor/{escape}evil"),
+        _entry(id="vendor/titled", name=f"{escape}Title", supported_parameters=[escape, "tools"]),
+    ]
+    with FakeLLMServer(FakeOptions(catalogue={"data": entries})) as server:
+        result = sync(cli, server.url, "--show-skipped")
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "not printable" in result.output
+    assert synced(cli) == {"vendor/titled"}
+    info = show(cli, "vendor/titled")["catalog_info"]
+    assert "title" not in info and info["supported_parameters"] == ["tools"]
+
+
 # --- failures: one line, exit 2, nothing stored -------------------------------------------
 
 
@@ -354,9 +379,11 @@ def _entry(**changes: Any) -> dict[str, Any]:
 def test_a_catalogue_in_another_shape_stores_nothing(
     cli: Invoke, catalogue: Any, fragment: str
 ) -> None:
+    stored = ["models", "add", "mini", "--provider", "openrouter", "--model", "openai/gpt-4o-mini"]
+    assert cli(*stored, "--price-input", "1").exit_code == 0
     with FakeLLMServer(FakeOptions(catalogue=catalogue)) as server:
         one_error_line(sync(cli, server.url), fragment)
-    assert synced(cli) == set()
+    assert synced(cli) == {"mini"} and show(cli, "mini")["price_input_per_m"] == 1
 
 
 # --- bad options: exit 2, no traceback ------------------------------------------------------
