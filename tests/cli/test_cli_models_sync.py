@@ -295,14 +295,10 @@ class _HtmlHandler(BaseHTTPRequestHandler):
 @pytest.fixture
 def html_server() -> Iterator[str]:
     """A server answering every GET with an HTML page, as a proxy or a captive portal."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _HtmlHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with ThreadingHTTPServer(("127.0.0.1", 0), _HtmlHandler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
         yield f"http://127.0.0.1:{server.server_port}"
-    finally:
         server.shutdown()
-        server.server_close()
 
 
 def one_error_line(result: Result, *fragments: str) -> None:
