@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from snakebench.cli.app import fail
+from snakebench.fakellm.catalogue import load_catalogue
 from snakebench.fakellm.faults import FakeOptions
 from snakebench.fakellm.server import check_loopback, serve_forever
 from snakebench.players.bots import BOT_NAMES
@@ -44,12 +46,17 @@ def fake_llm(
     max_rpm: Annotated[
         int, typer.Option(min=0, help="Requests per minute past which it answers 429 (0: no cap).")
     ] = 0,
+    catalogue: Annotated[
+        Path | None,
+        typer.Option(help="JSON file GET /api/v1/models serves (default: a built-in one)."),
+    ] = None,
 ) -> None:
     """Serve the OpenAI Chat Completions and Anthropic Messages APIs on loopback,
     answering each SnakeBench prompt with a bot's move, and faults on request.
 
     Point a model at it with --base-url http://127.0.0.1:PORT/v1 (openai) or
-    http://127.0.0.1:PORT (anthropic) and any key. GET /stats counts what it sent.
+    http://127.0.0.1:PORT (anthropic) and any key. GET /stats counts what it sent;
+    GET /api/v1/models lists models in OpenRouter's shape (for models sync).
     With --max-concurrency / --max-rpm it keeps a real provider's limits (429 past
     them) and /stats reports the peak concurrency it saw.
     """
@@ -67,12 +74,13 @@ def fake_llm(
             malformed_rate=malformed_rate,
             strategy=strategy,
             seed=seed,
+            catalogue=None if catalogue is None else load_catalogue(catalogue),
             retry_after=retry_after,
             hang_seconds=hang_seconds,
             max_concurrency=max_concurrency,
             max_rpm=max_rpm,
         )
-    except ValueError as exc:  # an unknown strategy, a host off loopback
+    except ValueError as exc:  # an unknown strategy, a host off loopback, a bad catalogue
         raise typer.BadParameter(str(exc)) from None
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is the way to stop it

@@ -3,15 +3,38 @@
 from __future__ import annotations
 
 import json
+import math
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from snakebench.cli.app import App, fail, print_table
-from snakebench.cli.terminal import SafeConsole
-from snakebench.services.catalog import PROVIDERS, check_daily_cap, check_entry, read_model_list
+from snakebench.cli.app import App, err, fail, print_table
+from snakebench.cli.terminal import SafeConsole, safe_text
+from snakebench.services.catalog import (
+    PROVIDERS,
+    apply_changes,
+    check_daily_cap,
+    check_entry,
+    is_web_url,
+    plan_change,
+    read_model_list,
+    stored_models,
+)
+from snakebench.services.provider_catalog import (
+    OPENROUTER_BASE_URL,
+    PROVIDER,
+    SyncFilters,
+    apply_sync,
+    fetch_catalogue,
+    plan_sync,
+    read_catalogue,
+    sync_summary,
+)
 from snakebench.store import (
     Model,
     ModelRecord,
@@ -26,10 +49,9 @@ from snakebench.store import (
     set_model_active,
     upsert_model,
 )
-from snakebench.store.db import transaction
 from snakebench.store.rating_queries import RETIRED, retire_model, unretire_model
 
-app = App(help="Add, list, show, remove, retire and import models (the players).")
+app = App(help="Add, list, show, remove, retire, import and sync models (the players).")
 out = SafeConsole(soft_wrap=True)
 
 
@@ -151,6 +173,7 @@ def _describe(model: Model, record: ModelRecord) -> dict[str, Any]:
         "max_completion_tokens",
         "daily_cap",
         "extra",
+        "catalog_info",
         "is_active",
         "test_status",
         "trueskill_mu",
@@ -235,18 +258,156 @@ def retire(name: Annotated[str, typer.Argument(help="A model name.")]) -> None:
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="A model list YAML file.", show_default=False)],
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Import nothing if any entry is refused (exit 2).")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be added or updated; store nothing.")
+    ] = False,
 ) -> None:
-    """Import the original's model list format.
+    """Import the original's model list format, every entry that can be stored.
 
     A YAML file with a top-level models list; each entry has name, model_name,
-    provider, optional pricing {input, output} (USD per million tokens) and
-    max_completion_tokens. Any other key (reasoning_effort, api_type...) is kept
-    as an extra request field. Existing names are updated. The whole file is
-    checked first and imported in one transaction: all of it or nothing.
+    provider, optional pricing {input, output, date} (USD per million tokens) and
+    max_completion_tokens (or max_tokens); api_type: responses selects the Responses
+    API; any other key (reasoning_effort...) is kept as an extra request field.
+    Existing names are updated. Each refused entry is named with its reason, and the
+    rest are stored in one transaction; exit status 1 when any was refused. With
+    --strict one refused entry stores nothing (exit 2).
+
+    Example: snakebench models import model_list.yaml --dry-run
     """
-    entries = read_model_list(file)
+    model_list = read_model_list(file)
+    for refusal in model_list.refusals:
+        err.print(Text.assemble(("refused", "yellow"), " ", safe_text(refusal)))
+    taken, total, refused = len(model_list.entries), model_list.total, len(model_list.refusals)
+    if strict and refused:
+        raise fail(f"{refused} of {total} entries refused; nothing imported (--strict)")
     open_store()
-    with transaction(immediate=True):
-        for entry in entries:
-            upsert_model(**entry)
-    out.print(f"imported {len(entries)} models from {file}")
+    stored = stored_models()
+    changes = [plan_change(entry, stored.get(entry["name"])) for entry in model_list.entries]
+    _print_rows((c.action, c.name, c.model_slug, "; ".join(c.changed)) for c in changes)
+    if not dry_run:
+        apply_changes(changes)
+    counts = _counts(change.action for change in changes)
+    verb = "would import" if dry_run else "imported"
+    out.print(f"{verb} {taken} of {total}; {refused} refused ({counts})")
+    if refused:
+        raise typer.Exit(1)
+
+
+@app.command("sync")
+def sync(
+    provider: Annotated[
+        str, typer.Argument(help="The provider whose catalogue to read: openrouter.")
+    ],
+    base_url: Annotated[
+        str, typer.Option(help="API root serving GET /models (a mirror, or snakebench fake-llm).")
+    ] = OPENROUTER_BASE_URL,
+    max_price: Annotated[
+        float | None,
+        typer.Option(min=0, help="Skip models above this USD per million tokens, in or out."),
+    ] = None,
+    max_input_price: Annotated[
+        float | None, typer.Option(min=0, help="Skip models above this USD/M input price.")
+    ] = None,
+    max_output_price: Annotated[
+        float | None, typer.Option(min=0, help="Skip models above this USD/M output price.")
+    ] = None,
+    min_completion_tokens: Annotated[
+        int | None,
+        typer.Option(min=1, help="Skip models whose output limit is lower (original: 5000)."),
+    ] = None,
+    match: Annotated[
+        list[str] | None,
+        typer.Option(help="Only ids matching this glob or substring (repeatable: any)."),
+    ] = None,
+    require_parameter: Annotated[
+        list[str] | None,
+        typer.Option(help="Only models supporting this request parameter, e.g. tools."),
+    ] = None,
+    free: Annotated[
+        bool, typer.Option("--free/--no-free", help="Take free models (both prices 0) too.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; store nothing.")
+    ] = False,
+    show_skipped: Annotated[
+        bool, typer.Option("--show-skipped", help="List the skipped entries, with why.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(min=1, max=600, help="Seconds to wait for the catalogue.")
+    ] = 30.0,
+) -> None:
+    """Add or update models from a provider's public catalogue (OpenRouter's /models).
+
+    Prices are converted to USD per million tokens; the output cap is the provider's
+    limit; context length and supported parameters go to catalog_info. Models already
+    stored (provider openrouter, same id) get new prices and nothing else; new ones are
+    named after their id; none is deleted. Prints the changes as a table; --dry-run
+    stores nothing.
+
+    Example: snakebench models sync openrouter --max-price 11 --min-completion-tokens
+    5000 --match 'openai/*' --dry-run
+    """
+    if provider != PROVIDER:
+        raise typer.BadParameter(
+            f"only {PROVIDER} has a catalogue to sync from, not {provider!r}",
+            param_hint="PROVIDER",
+        )
+    if not is_web_url(base_url):
+        raise typer.BadParameter("must be an http:// or https:// URL", param_hint="--base-url")
+    filters = SyncFilters(
+        max_input_price=_ceiling(max_price, max_input_price, "--max-input-price"),
+        max_output_price=_ceiling(max_price, max_output_price, "--max-output-price"),
+        min_completion_tokens=min_completion_tokens,
+        match=_words(match, "--match"),
+        required_parameters=_words(require_parameter, "--require-parameter"),
+        include_free=free,
+    )
+    listings = read_catalogue(fetch_catalogue(base_url, timeout))
+    open_store()
+    own_base = base_url.rstrip("/")
+    model_base_url = None if own_base == OPENROUTER_BASE_URL else own_base
+    plan = plan_sync(listings, filters, list_models(), model_base_url)
+    _print_rows(
+        (row.action, row.name, row.model_slug, row.detail)
+        for row in plan.rows
+        if show_skipped or row.action != "skip"
+    )
+    if not dry_run:
+        apply_sync(plan)
+    out.print(sync_summary(plan, dry_run))
+
+
+def _ceiling(both: float | None, one: float | None, option: str) -> float | None:
+    """The tighter of --max-price and the per-direction ceiling; a finite number."""
+    for value, name in ((both, "--max-price"), (one, option)):
+        if value is not None and not math.isfinite(value):
+            raise typer.BadParameter("must be a finite number", param_hint=name)
+    given = [value for value in (both, one) if value is not None]
+    return min(given) if given else None
+
+
+def _words(values: list[str] | None, option: str) -> tuple[str, ...]:
+    """Repeatable text options: each non-empty, on one printable line."""
+    for value in values or []:
+        if not value.strip() or not value.isprintable():
+            raise typer.BadParameter(f"{value!r} is not a usable value", param_hint=option)
+    return tuple(value.strip() for value in values or [])
+
+
+def _print_rows(rows: Iterable[tuple[str, str, str, str]]) -> None:
+    """The table of what a model import or sync does: action, name, model id, detail."""
+    table = Table("action", "name", "model", "changes / reason")
+    for row in rows:
+        table.add_row(*row)
+    if table.row_count:
+        print_table(out, table)
+
+
+def _counts(actions: Iterable[str]) -> str:
+    """``add 2, update 1, unchanged 5`` for the actions seen, in a fixed order."""
+    seen = Counter(actions)
+    order = ("add", "update", "unchanged", "skip", "missing")
+    return ", ".join(f"{action} {seen[action]}" for action in order if seen[action]) or "nothing"

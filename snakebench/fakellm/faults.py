@@ -45,6 +45,7 @@ class FakeOptions:
     malformed_rate: float = 0.0
     strategy: str = "greedy"
     seed: int = 0
+    catalogue: Any = None  # the JSON GET /api/v1/models answers; None: the built-in one
     retry_after: float = 1.0  # seconds, sent in Retry-After with every 429
     hang_seconds: float = 60.0  # how long a "timeout" request hangs before answering
     max_concurrency: int = 0  # requests in flight past which it answers 429; 0: no cap

@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from snakebench.fakellm.catalogue import CATALOGUE_PATHS, catalogue_body
 from snakebench.fakellm.faults import CATEGORY, Dice, FakeOptions, FakeStats
 from snakebench.fakellm.limits import ServerLimits, retry_headers
 from snakebench.fakellm.player import malformed_reply, move_reply
@@ -113,6 +114,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(Reply(200, self.server.app.stats_snapshot()))
         elif path == "/healthz":
             self._send(Reply(200, {"ok": True}))
+        elif path in CATALOGUE_PATHS:  # OpenRouter's model list, for `models sync`
+            self._send(Reply(200, catalogue_body(self.server.app.options.catalogue)))
         else:
             self._send(Reply(404, {"error": f"no such path {path}"}))
 

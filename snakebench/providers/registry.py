@@ -33,6 +33,9 @@ PROVIDER_DEFAULTS: dict[str, ProviderDefaults] = {
     "openrouter": ProviderDefaults("openai", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
     "ollama": ProviderDefaults("openai", "http://localhost:11434/v1", None),
     "together": ProviderDefaults("openai", "https://api.together.xyz/v1", "TOGETHER_API_KEY"),
+    "google": ProviderDefaults(
+        "openai", "https://generativelanguage.googleapis.com/v1beta/openai/", "GEMINI_API_KEY"
+    ),
     "openai-compatible": ProviderDefaults("openai", None, None, needs_base_url=True),
 }
 

@@ -8,18 +8,22 @@ entries are stored, shown by ``models show`` and sent to providers.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
 
 from snakebench.providers import PROVIDER_DEFAULTS
 from snakebench.providers.sdk_common import RESERVED_PARAMS
-from snakebench.store import BOT_MODELS
+from snakebench.store import BOT_MODELS, Model, list_models, upsert_model
+from snakebench.store.db import transaction
 
 PROVIDERS = tuple(PROVIDER_DEFAULTS)
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -102,6 +106,11 @@ def _label(value: Any, what: str) -> str:
     return label
 
 
+def is_web_url(url: Any) -> bool:
+    """Whether ``url`` is an http:// or https:// URL with a host, on one printable line."""
+    return _web_url(url)
+
+
 def _web_url(url: Any) -> bool:
     try:
         parts = urlsplit(str(url))
@@ -159,11 +168,45 @@ def _secret_path(value: Any, path: str = "") -> str | None:
     return None
 
 
-def read_model_list(path: Path) -> list[dict[str, Any]]:
-    """Entries from the original's model list: a top-level ``models`` list whose items
-    have name, model_name, provider, optional pricing {input, output} and
-    max_completion_tokens. Other keys (reasoning_effort, api_type...) become extra
-    request fields. Every entry is checked; one bad entry rejects the file."""
+# --- the original's model list ---------------------------------------------------------
+
+# The original's ``api_type`` -> this project's ``api`` (None: Chat Completions, the default).
+API_TYPES: dict[str, str | None] = {"responses": "responses", "completions": None}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An entry of a model list that was not imported, and why (naming the field)."""
+
+    position: int  # 1-based, in the file's order
+    name: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        named = f" ({self.name})" if self.name else ""
+        return f"entry #{self.position}{named}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ModelList:
+    """A model list read: the entries ready for :func:`plan_change`, and the refused."""
+
+    total: int
+    entries: list[dict[str, Any]]
+    refusals: list[Refusal]
+
+
+def read_model_list(path: Path) -> ModelList:
+    """Every entry of the original's model list that can be stored, and a
+    :class:`Refusal` for each that cannot: one bad entry costs only itself.
+
+    The file is a top-level ``models`` list (or a bare list); each item has name,
+    model_name, provider, optional pricing {input, output, date}, max_completion_tokens
+    (or max_tokens), api_type, kwargs and any other request field (reasoning_effort...);
+    :func:`entry_from_original` maps them. A name listed twice refuses each of its
+    entries: which one was meant is a guess. A file that cannot be read as such a
+    list at all is a :class:`CatalogError`.
+    """
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -173,31 +216,157 @@ def read_model_list(path: Path) -> list[dict[str, Any]]:
     items = data.get("models") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise CatalogError(f"{path} has no 'models' list")
-    entries = [check_entry(_from_original(item, i)) for i, item in enumerate(items)]
-    names = [entry["name"] for entry in entries]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise CatalogError(f"{path} lists {', '.join(duplicates)} more than once")
-    return entries
+    names = [_item_name(item) for item in items]
+    listed = Counter(name for name in names if name)
+    entries: list[dict[str, Any]] = []
+    refusals: list[Refusal] = []
+    for position, (item, name) in enumerate(zip(items, names, strict=True), start=1):
+        if name and listed[name] > 1:
+            where = ", ".join(f"#{i}" for i, other in enumerate(names, start=1) if other == name)
+            refusals.append(Refusal(position, name, f"name is listed more than once ({where})"))
+            continue
+        try:
+            mapped = entry_from_original(item)
+            entry = {**check_entry(mapped), "catalog_info": mapped["catalog_info"]}
+        except CatalogError as exc:
+            refusals.append(Refusal(position, name, _reason(str(exc), name)))
+            continue
+        entries.append(entry)
+    return ModelList(len(items), entries, refusals)
 
 
-def _from_original(item: Any, index: int) -> dict[str, Any]:
-    if not isinstance(item, dict) or not item.get("name") or not item.get("model_name"):
-        raise CatalogError(f"model #{index + 1} needs at least name and model_name")
+def _item_name(item: Any) -> str | None:
+    """The entry's name as the refusals show it (one line, at most :data:`MAX_LABEL`)."""
+    name = item.get("name") if isinstance(item, dict) else None
+    if name is None:
+        return None
+    return " ".join(str(name).split())[:MAX_LABEL] or None
+
+
+def _reason(message: str, name: str | None) -> str:
+    """:func:`check_entry`'s message without its ``model NAME:`` prefix (the refusal
+    names the entry already)."""
+    prefix = f"model {name}: "
+    return message[len(prefix) :] if name and message.startswith(prefix) else message
+
+
+def entry_from_original(item: Any) -> dict[str, Any]:
+    """One item of the original's model list as an entry for :func:`check_entry`.
+
+    ``model_name`` is the model id; ``pricing.input``/``output`` the prices per
+    million tokens; ``pricing.date`` goes to ``catalog_info`` as ``pricing_date``
+    (never to ``extra``, whose every key is sent to the provider as a request field);
+    ``max_tokens`` is the output cap when ``max_completion_tokens`` is absent (the
+    clients send the cap under the name each API wants); ``api_type: responses`` is
+    ``api: responses`` and ``completions`` the default; ``kwargs`` and every other key
+    (``reasoning_effort``...) are request fields in ``extra``. A missing provider is
+    ``openrouter``, the original's default. Raises :class:`CatalogError` naming the
+    field it cannot map.
+    """
+    if not isinstance(item, dict):
+        raise CatalogError(f"is a {type(item).__name__}, not a mapping of fields")
     item = dict(item)
+    for required in ("name", "model_name"):
+        if item.get(required) is None or not str(item[required]).strip():
+            raise CatalogError(f"{required} is missing")
     pricing = item.pop("pricing", None) or {}
     if not isinstance(pricing, dict):
-        raise CatalogError(f"model {item['name']}: pricing must be {{input, output}}")
+        raise CatalogError("pricing must be a mapping {input, output, date}")
     entry: dict[str, Any] = {
         "name": item.pop("name"),
         "provider": item.pop("provider", "openrouter"),
         "model_slug": item.pop("model_name"),
         "price_input_per_m": pricing.get("input"),
         "price_output_per_m": pricing.get("output"),
+        "catalog_info": _pricing_date(pricing.get("date")),
     }
     for column in COLUMNS:
         if column in item:
             entry[column] = item.pop(column)
+    max_tokens = item.pop("max_tokens", None)
+    if entry.get("max_completion_tokens") is None and max_tokens is not None:
+        entry["max_completion_tokens"] = max_tokens
+    api_type = item.pop("api_type", None)
+    if api_type is not None:
+        if api_type not in API_TYPES:
+            known = " or ".join(API_TYPES)
+            raise CatalogError(f"api_type must be {known}, not {str(api_type)[:40]!r}")
+        if API_TYPES[api_type] is not None:
+            entry["api"] = API_TYPES[api_type]
     kwargs = item.pop("kwargs", None) or {}
-    entry["extra"] = {**(kwargs if isinstance(kwargs, dict) else {"kwargs": kwargs}), **item}
+    if not isinstance(kwargs, dict):
+        raise CatalogError("kwargs must be a mapping of request fields")
+    entry["extra"] = {**kwargs, **item}
     return entry
+
+
+def _pricing_date(value: Any) -> dict[str, Any]:
+    """``{"pricing_date": ISO date}`` (YAML reads an unquoted date as a date), or {}."""
+    if value is None:
+        return {}
+    if isinstance(value, dt.date):
+        return {"pricing_date": value.isoformat()}
+    if isinstance(value, str) and value.strip() and value.isprintable() and len(value) <= 40:
+        return {"pricing_date": value.strip()}
+    raise CatalogError(f"pricing.date must be a date, not {str(value)[:40]!r}")
+
+
+# --- what storing entries would change ----------------------------------------------------
+
+Action = Literal["add", "update", "unchanged"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """What storing one entry does to the model of its name: ``values`` are the fields
+    :func:`snakebench.store.upsert_model` gets; ``changed`` says which differ from the
+    stored row (``field old -> new``, or ``field.key`` inside extra and catalog_info)."""
+
+    name: str
+    model_slug: str
+    action: Action
+    values: dict[str, Any]
+    changed: tuple[str, ...] = ()
+
+
+def stored_models() -> dict[str, Model]:
+    """Every stored model (active or not) by name."""
+    return {model.name: model for model in list_models()}
+
+
+def plan_change(values: Mapping[str, Any], stored: Model | None) -> Change:
+    """The :class:`Change` storing ``values`` (a checked entry, with ``name``,
+    ``provider`` and ``model_slug``) makes to ``stored``, the model of that name."""
+    name, slug = values["name"], values["model_slug"]
+    if stored is None:
+        return Change(name, slug, "add", dict(values))
+    changed = tuple(
+        item
+        for field, value in values.items()
+        if field != "name"
+        for item in _differences(field, getattr(stored, field, None), value)
+    )
+    return Change(name, slug, "update" if changed else "unchanged", dict(values), changed)
+
+
+def _differences(field: str, old: Any, new: Any) -> list[str]:
+    if old == new:
+        return []
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = sorted(str(key) for key in old.keys() | new.keys() if old.get(key) != new.get(key))
+        return [f"{field}.{key}" for key in keys]
+    return [f"{field} {_shown(old)} -> {_shown(new)}"]
+
+
+def _shown(value: Any) -> str:
+    return "none" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def apply_changes(changes: Iterable[Change]) -> int:
+    """Store every added or updated entry in one transaction; the number stored.
+    Unchanged entries are not written (their ``updated_at`` stays)."""
+    writes = [change for change in changes if change.action != "unchanged"]
+    with transaction(immediate=True):
+        for change in writes:
+            upsert_model(**change.values)
+    return len(writes)

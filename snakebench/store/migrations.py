@@ -242,6 +242,14 @@ def _add_request_limits(db: pw.Database) -> None:
     migrate(migrator.add_column("participants", "total_wait_ms", pw.DoubleField(default=0.0)))
 
 
+def _add_catalog_info(db: pw.Database) -> None:
+    """models.catalog_info: what a model list or provider catalogue said about a model
+    (context length, supported parameters, the prices' date), kept apart from ``extra``,
+    whose every key is sent to the provider as a request field."""
+    migrator = SchemaMigrator.from_database(db)
+    migrate(migrator.add_column("models", "catalog_info", pw.TextField(default="{}")))
+
+
 Migration = tuple[int, str, Callable[[pw.Database], None]]
 
 MIGRATIONS: list[Migration] = [
@@ -250,6 +258,7 @@ MIGRATIONS: list[Migration] = [
     (3, "games.attempt: the fencing token of a game's current run", _add_attempt),
     (4, "spend: the ledger of provider calls; models.daily_cap", _add_spend_ledger),
     (6, "request_limits; participants.total_wait_ms", _add_request_limits),
+    (8, "models.catalog_info: what a model list or catalogue said", _add_catalog_info),
 ]
 
 
@@ -271,7 +280,8 @@ def upgrade(db: pw.Database) -> list[int]:
     """Apply every pending migration, each in its own transaction; return their versions.
 
     Safe to run repeatedly and from several processes at once: a migration another process
-    applied meanwhile is seen (under the lock) and skipped.
+    applied meanwhile is seen (under the lock) and skipped. Each migration is looked up
+    by its number, so one numbered below the highest applied still runs.
     """
     version_table = _version_table(db)
     with _locked(db):
@@ -279,7 +289,9 @@ def upgrade(db: pw.Database) -> list[int]:
     applied: list[int] = []
     for version, _description, apply in sorted(MIGRATIONS, key=lambda m: m[0]):
         with _locked(db):
-            if current_version(db) >= version:
+            # Recorded or not, by number: a database upgraded by a build that had 8 but
+            # not yet 7 (branches merged in another order) still gets 7.
+            if version_table.get_or_none(version_table.version == version) is not None:
                 continue
             apply(db)
             version_table.create(version=version, applied_at=utcnow())

@@ -117,6 +117,10 @@ class Model(BaseModel):
     created_at = pw.DateTimeField(default=utcnow)
     updated_at = pw.DateTimeField(default=utcnow)
     last_played_at = pw.DateTimeField(null=True)
+    # What the model list or provider catalogue said about the model that is not a request
+    # field: context length, supported parameters, the prices' date. Never sent to the
+    # provider (``extra`` is), so it may hold anything a catalogue reports.
+    catalog_info = JSONTextField(default=dict)
 
     class Meta:
         table_name = "models"

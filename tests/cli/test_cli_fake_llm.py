@@ -59,3 +59,20 @@ def test_a_port_in_use_is_a_clear_error(cli: Invoke) -> None:
         result = cli("fake-llm", "--port", str(port))
     assert result.exit_code == 1
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "cannot read"), ("{not json", "is not JSON"), (b"\xff\xfe", "cannot read")],
+)
+def test_a_bad_catalogue_file_is_a_usage_error(
+    cli: Invoke, tmp_path: Path, content: str | bytes | None, message: str
+) -> None:
+    path = tmp_path / "catalogue.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    result = cli("fake-llm", "--port", "0", "--catalogue", str(path))
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output

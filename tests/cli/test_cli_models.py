@@ -3,33 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from typer.testing import Result
 
-from snakebench.store import Model
+from snakebench.store import MIGRATIONS, Model
 
 from .conftest import Invoke
-
-ORIGINAL_LIST = """
-# Prices are in USD per 1 million tokens.
-models:
-  - name: 'gpt-4o-mini-2024-07-18'
-    model_name: 'gpt-4o-mini-2024-07-18'
-    provider: 'openai'
-    max_completion_tokens: 8000
-    pricing:
-      input: 0.15
-      output: 0.6
-  - name: 'o3-mini-2025-01-31-high'
-    model_name: 'o3-mini-2025-01-31'
-    reasoning_effort: 'high'
-    provider: 'openai'
-    max_completion_tokens: 100000
-  - name: 'claude-3-5-haiku-20241022'
-    model_name: 'claude-3-5-haiku-20241022'
-    provider: 'anthropic'
-"""
 
 
 def test_bots_are_there_from_the_start(cli: Invoke) -> None:
@@ -129,61 +108,14 @@ def test_bad_add_arguments(cli: Invoke) -> None:
     assert bot.exit_code == 2 and "'greedy' is a built-in bot" in bot.output
 
 
-def test_import_reads_the_originals_model_list(cli: Invoke, tmp_path: Path) -> None:
-    path = tmp_path / "model_list.yaml"
-    path.write_text(ORIGINAL_LIST)
-    result = cli("models", "import", str(path))
-    assert result.exit_code == 0 and "imported 3 models" in result.stdout
-    mini = json.loads(cli("models", "show", "gpt-4o-mini-2024-07-18").stdout)
-    assert (mini["price_input_per_m"], mini["price_output_per_m"]) == (0.15, 0.6)
-    assert mini["max_completion_tokens"] == 8000
-    o3 = json.loads(cli("models", "show", "o3-mini-2025-01-31-high").stdout)
-    assert o3["model_slug"] == "o3-mini-2025-01-31" and o3["extra"] == {"reasoning_effort": "high"}
-    assert json.loads(cli("models", "show", "claude-3-5-haiku-20241022").stdout)["provider"] == (
-        "anthropic"
-    )
-
-
-def test_import_rejects_bad_files(cli: Invoke, tmp_path: Path) -> None:
-    cases = {
-        "not: [yaml": "is not YAML",
-        "hello: world": "has no 'models' list",
-        "models:\n  - name: x\n": "needs at least name and model_name",
-        "models:\n  - {name: x, model_name: y, pricing: {input: cheap}}\n": "input price",
-        "models:\n  - {name: x, model_name: y, pricing: {input: .nan}}\n": "input price",
-        "models:\n  - {name: x, model_name: y, max_completion_tokens: lots}\n": "whole number",
-        "models:\n  - {name: x, model_name: y, model: z}\n": "may not set model",
-        "models:\n  - {name: x, model_name: y, api_key: sk-live-1}\n": "looks like a credential",
-        "models:\n  - {name: x, model_name: y, api_key_env: sk-live-1}\n": "api_key_env must",
-        "models:\n  - {name: x, model_name: y, provider: skynet}\n": "provider must be",
-        "models:\n  - {name: random, model_name: y}\n": "built-in bot",
-        "models:\n  - {name: x, model_name: y}\n  - {name: x, model_name: z}\n": "more than once",
-    }
-    for text, message in cases.items():
-        path = tmp_path / "list.yaml"
-        path.write_text(text)
-        result = cli("models", "import", str(path))
-        assert result.exit_code == 2, (text, result.output)
-        assert message in result.output
-        assert "sk-live-1" not in result.output
-    assert cli("models", "import", str(tmp_path / "absent.yaml")).exit_code == 2
-
-
 def test_db_upgrade_is_safe_to_run_twice(cli: Invoke) -> None:
     first = cli("db", "upgrade")
-    assert first.exit_code == 0 and "applied migrations 1, 2, 3, 4" in first.stdout
+    versions = ", ".join(str(v) for v, _, _ in MIGRATIONS)
+    assert first.exit_code == 0 and f"applied migrations {versions}" in first.stdout
     second = cli("db", "upgrade")
     assert second.exit_code == 0 and "applied" not in second.stdout
-    assert "schema version 4 (latest 4)" in second.stdout
-
-
-def test_import_is_all_or_nothing(cli: Invoke, tmp_path: Path) -> None:
-    path = tmp_path / "list.yaml"
-    path.write_text(ORIGINAL_LIST + "  - {name: broken, model_name: b, pricing: {output: -1}}\n")
-    result = cli("models", "import", str(path))
-    assert result.exit_code == 2 and "model broken: the output price" in result.output
-    names = [m["name"] for m in json.loads(cli("models", "list", "--json").stdout)]
-    assert names == ["greedy", "random", "survivor"]
+    latest = MIGRATIONS[-1][0]
+    assert f"schema version {latest} (latest {latest})" in second.stdout
 
 
 def test_a_removed_bot_stays_removed(cli: Invoke) -> None:

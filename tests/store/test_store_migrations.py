@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import peewee as pw
+from playhouse.migrate import SchemaMigrator, migrate
 
 from snakebench.store import ALL_MODELS, MIGRATIONS, current_version, latest_version, upgrade
 
@@ -15,11 +16,11 @@ def test_upgrade_creates_tables_and_is_safe_twice(raw_db: pw.Database) -> None:
     tables = set(raw_db.get_tables())
     assert {"models", "batches", "games", "participants", "schema_version"} <= tables
     assert {"rating_changes", "evaluations", "spend", "request_limits"} <= tables
-    assert current_version(raw_db) == latest_version() == 6
+    assert current_version(raw_db) == latest_version() == 8
     assert upgrade(raw_db) == []
-    assert current_version(raw_db) == 6
+    assert current_version(raw_db) == 8
     rows = raw_db.execute_sql("SELECT version FROM schema_version ORDER BY version").fetchall()
-    assert [r[0] for r in rows] == [1, 2, 3, 4, 6]
+    assert [r[0] for r in rows] == [v for v, _, _ in MIGRATIONS]
 
 
 def test_models_match_migrated_schema(db: pw.Database) -> None:
@@ -70,3 +71,14 @@ def test_concurrent_upgrades_apply_once(db_url: str, raw_db: pw.Database) -> Non
     applied = sorted(version for result in results for version in result)
     assert len(results) == 4 and applied == [v for v, _, _ in MIGRATIONS]  # each once
     assert current_version(raw_db) == latest_version()
+
+
+def test_a_migration_numbered_below_the_highest_applied_still_runs(raw_db: pw.Database) -> None:
+    """Branches merged in another order: a database that has 1-4 and 8 gets 5-7 too."""
+    upgrade(raw_db)
+    raw_db.execute_sql("DROP TABLE request_limits")  # undo migration 6
+    migrate(SchemaMigrator.from_database(raw_db).drop_column("participants", "total_wait_ms"))
+    raw_db.execute_sql("DELETE FROM schema_version WHERE version = 6")
+    assert current_version(raw_db) == latest_version()  # the highest is still applied
+    assert upgrade(raw_db) == [6]
+    assert "request_limits" in raw_db.get_tables()
