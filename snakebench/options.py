@@ -16,6 +16,7 @@ are refused by the same words. Pure data: no I/O.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from typing import Literal, get_args
 
@@ -26,6 +27,12 @@ INVALID_MOVE_POLICIES: tuple[InvalidMovePolicy, ...] = get_args(InvalidMovePolic
 
 MAX_BOARD_SIDE = 100
 MAX_ROUNDS = 10_000
+
+# Prompt variants (snakebench.players.prompt_variants) are named like this everywhere:
+# on the command line, in the API, in the database and in replays.
+DEFAULT_PROMPT_VARIANT = "default"
+PROMPT_VARIANT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+PROMPT_VARIANT_NAME_RULE = "1 to 40 characters: a-z, 0-9, - and _, starting with a letter or digit"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from snakebench.engine import Rules, new_game
 from snakebench.games.players import model_spec
 from snakebench.players.base import Turn
-from snakebench.players.prompt import RATIONALE_LIMIT, build_prompt
+from snakebench.players.prompt import RATIONALE_LIMIT
+from snakebench.players.prompt_variants import build_prompt
 from snakebench.providers.base import PROMPT_OVERHEAD_TOKENS
 from snakebench.store import Model
 
