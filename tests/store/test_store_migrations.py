@@ -5,8 +5,21 @@ from __future__ import annotations
 import threading
 
 import peewee as pw
+import pytest
 
-from snakebench.store import ALL_MODELS, MIGRATIONS, current_version, latest_version, upgrade
+from snakebench.store import (
+    ALL_MODELS,
+    MIGRATIONS,
+    Game,
+    Model,
+    Participant,
+    current_version,
+    latest_version,
+    migrations,
+    upgrade,
+)
+
+PROMPT_VARIANTS_MIGRATION = 7
 
 
 def test_upgrade_creates_tables_and_is_safe_twice(raw_db: pw.Database) -> None:
@@ -15,11 +28,13 @@ def test_upgrade_creates_tables_and_is_safe_twice(raw_db: pw.Database) -> None:
     tables = set(raw_db.get_tables())
     assert {"models", "batches", "games", "participants", "schema_version"} <= tables
     assert {"rating_changes", "evaluations", "spend"} <= tables
-    assert current_version(raw_db) == latest_version() == 4
+    assert {"prompt_variants"} <= tables
+    versions = sorted(v for v, _, _ in MIGRATIONS)
+    assert current_version(raw_db) == latest_version() == versions[-1]
     assert upgrade(raw_db) == []
-    assert current_version(raw_db) == 4
+    assert current_version(raw_db) == versions[-1]
     rows = raw_db.execute_sql("SELECT version FROM schema_version ORDER BY version").fetchall()
-    assert [r[0] for r in rows] == [1, 2, 3, 4]
+    assert [r[0] for r in rows] == versions
 
 
 def test_models_match_migrated_schema(db: pw.Database) -> None:
@@ -69,3 +84,26 @@ def test_concurrent_upgrades_apply_once(db_url: str, raw_db: pw.Database) -> Non
     applied = sorted(version for result in results for version in result)
     assert len(results) == 4 and applied == [v for v, _, _ in MIGRATIONS]  # each once
     assert current_version(raw_db) == latest_version()
+
+
+def test_prompt_variants_migration_marks_earlier_model_players_default(
+    raw_db: pw.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before migration 7 there was one prompt, today's ``default``: the players of
+    models in games already stored are marked so (their text's hash unknown), bots not."""
+    earlier = [m for m in MIGRATIONS if m[0] < PROMPT_VARIANTS_MIGRATION]
+    monkeypatch.setattr(migrations, "MIGRATIONS", earlier)
+    upgrade(raw_db)
+    # peewee writes only the columns it has values or defaults for: the older schema's.
+    gpt = Model.insert(name="gpt", provider="openai", model_slug="gpt-x").execute()
+    bot = Model.insert(name="greedy", provider="bot", model_slug="greedy").execute()
+    Game.insert(id="g1", seed=7).execute()
+    Participant.insert_many(
+        [{"game": "g1", "model": gpt, "slot": 0}, {"game": "g1", "model": bot, "slot": 1}]
+    ).execute()
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
+    assert upgrade(raw_db)[0] == PROMPT_VARIANTS_MIGRATION
+    rows = raw_db.execute_sql(
+        "SELECT slot, prompt_variant, prompt_sha FROM participants ORDER BY slot"
+    ).fetchall()
+    assert [tuple(row) for row in rows] == [(0, "default", None), (1, None, None)]
