@@ -46,6 +46,13 @@ class OptionRow:
     minimum: int | None = None
     maximum: int | None = None
     choices: tuple[str, ...] | None = None
+    # A name option (kind str, no choices): None allowed, else it must match this.
+    pattern: re.Pattern[str] | None = None
+    pattern_rule: str = ""
+
+    @property
+    def nullable(self) -> bool:
+        return self.pattern is not None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,6 +63,10 @@ class GameOptions(Rules):
 
     max_rounds: int = 100
     invalid_move_policy: InvalidMovePolicy = "random"
+    # Every LLM player's prompt variant; None: each model's own (``models add
+    # --prompt-variant``), else "default". Only the name is checked here; that it
+    # exists is checked where variants are known (snakebench.games.prompts).
+    prompt_variant: str | None = None
 
     def rules(self) -> Rules:
         """Just the engine's share of the options."""
@@ -74,6 +85,10 @@ class GameOptions(Rules):
 
 
 def _check_row(row: OptionRow, value: object) -> None:
+    if row.pattern is not None:
+        if value is not None and not (isinstance(value, str) and row.pattern.fullmatch(value)):
+            raise RulesError(f"{row.name} must be {row.pattern_rule}, got {value!r}", row.name)
+        return
     if row.choices is not None:
         if value not in row.choices:
             allowed = " or ".join(repr(choice) for choice in row.choices)
@@ -102,6 +117,12 @@ OPTION_ROWS: tuple[OptionRow, ...] = (
     OptionRow("invalid_move_policy", str,
               "A reply with no valid move: a 'random' valid move, or 'forfeit' the game.",
               ("--invalid-move-policy", "--invalid_move_policy"), choices=INVALID_MOVE_POLICIES),
+    OptionRow("prompt_variant", str,
+              "The prompt variant every LLM player is prompted with, overriding each "
+              "model's own (see: snakebench prompts list). Unset: each model's own, else "
+              "'default'.",
+              ("--prompt-variant", "--prompt_variant"), pattern=PROMPT_VARIANT_NAME,
+              pattern_rule=f"a prompt variant name ({PROMPT_VARIANT_NAME_RULE})"),
 )  # fmt: skip
 
 OPTION_NAMES: tuple[str, ...] = tuple(field.name for field in fields(GameOptions))

@@ -33,9 +33,11 @@ from snakebench.games.game_log import (
 from snakebench.games.live import publishing
 from snakebench.games.loop import GameOutcome, GameSetup, RoundHook, RunSuperseded, play_game
 from snakebench.games.players import make_player
+from snakebench.games.prompts import lineup_prompt, prompt_variant, usable_prompt_variant
 from snakebench.games.spending import meter_players
 from snakebench.options import GameOptions
 from snakebench.players.base import Player
+from snakebench.players.llm import LLMPlayer
 from snakebench.store import (
     FINAL_GAME_STATUSES,
     Game,
@@ -106,13 +108,17 @@ def create_stored_game(
 
 def check_game(model_a: str, model_b: str, params: GameParams, settings: Settings) -> list[Model]:
     """Refuse a game that could only fail: impossible rules, an unusable replay folder,
-    unknown or removed models, a missing API key (building each player reads its key).
-    Returns the two models. Dispatch runs it once for a whole batch."""
+    unknown or removed models, an unknown or removed prompt variant, a missing API key
+    (building each player reads its key). Returns the two models. Dispatch runs it
+    once for a whole batch."""
     params.check()
+    if params.prompt_variant is not None:  # checked even when no model would use it (bots)
+        usable_prompt_variant(params.prompt_variant)
     usable_replay_dir(settings)
     models = [get_active_model(name) for name in (model_a, model_b)]
     for model in models:
-        make_player(model, seed=0, invalid_policy=params.invalid_move_policy, settings=settings)
+        make_player(model, seed=0, invalid_policy=params.invalid_move_policy, settings=settings,
+                    prompt=lineup_prompt(model, params.prompt_variant))  # fmt: skip
     return models
 
 
@@ -151,6 +157,7 @@ def run_stored_game(
     game_started(game.id, names, token, worker)
     try:
         players = build_players(lineup, game, settings)
+        prompts = prompt_records(players)
         meters = meter_players(players, lineup, game, token, settings, live)
     except Exception as exc:  # a key gone missing since dispatch: bad data, not a game
         summary = _record_unplayable(game.id, token, f"{type(exc).__name__}: {exc}")
@@ -159,7 +166,7 @@ def run_stored_game(
     try:
         with publishing(live, game.id, on_round) as hook:
             outcome = play_game(
-                _setup(game, lineup),
+                _setup(game, lineup, prompts),
                 players,
                 hook,
                 keep_playing=lambda: run_is_current(game.id, token),
@@ -174,7 +181,7 @@ def run_stored_game(
         summary = stored_summary(get_game(game.id))
         game_left(summary, token, time.monotonic() - started)
         return summary
-    summary = _record(game, outcome, settings, token)
+    summary = _record(game, outcome, settings, token, prompts)
     game_ended(summary, names, outcome.total_cost, time.monotonic() - started)
     if game.batch_id and any(meter.batch_spent for meter in meters):
         # The batch's cap has no room left and never will: its queued games end now,
@@ -214,7 +221,7 @@ def _record_unplayable(game_id: str, token: int, error: str) -> dict[str, Any]:
     return stored_summary(get_game(game_id))
 
 
-def _setup(game: Game, lineup: list[Participant]) -> GameSetup:
+def _setup(game: Game, lineup: list[Participant], prompts: PromptRecords) -> GameSetup:
     return GameSetup(
         game_id=game.id,
         rules=Rules.of(game),
@@ -222,6 +229,7 @@ def _setup(game: Game, lineup: list[Participant]) -> GameSetup:
         names={str(p.slot): p.model.name for p in lineup},
         game_type=game.game_type,
         model_ids={str(p.slot): str(p.model.id) for p in lineup},
+        prompts=prompts,
     )
 
 
@@ -238,7 +246,9 @@ def usable_replay_dir(settings: Settings) -> Path:
     return folder
 
 
-def _record(game: Game, outcome: GameOutcome, settings: Settings, token: int) -> dict[str, Any]:
+def _record(
+    game: Game, outcome: GameOutcome, settings: Settings, token: int, prompts: PromptRecords
+) -> dict[str, Any]:
     """Store the end of a game: the replay is staged under a name of this attempt's
     own, the result committed, and only then the file renamed into place. So a
     replay file exists only for a recorded result, and a second run of the same
@@ -257,7 +267,7 @@ def _record(game: Game, outcome: GameOutcome, settings: Settings, token: int) ->
             rounds=outcome.state.round,
             replay_path=replay_path,
             total_cost=outcome.total_cost,
-            participants=_participant_rows(outcome),
+            participants=_participant_rows(outcome, prompts),
             status=status,
             error=error,
             attempt=token,
@@ -270,7 +280,7 @@ def _record(game: Game, outcome: GameOutcome, settings: Settings, token: int) ->
     return stored_summary(get_game(game.id))
 
 
-def _participant_rows(outcome: GameOutcome) -> list[dict[str, Any]]:
+def _participant_rows(outcome: GameOutcome, prompts: PromptRecords) -> list[dict[str, Any]]:
     state = outcome.state
     rows = []
     for sid, stats in outcome.stats.items():
@@ -289,6 +299,7 @@ def _participant_rows(outcome: GameOutcome) -> list[dict[str, Any]]:
                 "fallback_parses": stats.fallback_parses,
                 "moves": stats.moves,
                 "total_latency_ms": stats.latency_ms,
+                "prompt_sha": prompts.get(sid, {}).get("prompt_sha"),
             }
         )
     return rows
@@ -316,10 +327,29 @@ def stored_summary(game: Game) -> dict[str, Any]:
 
 
 def build_players(lineup: list[Participant], game: Game, settings: Settings) -> dict[str, Player]:
-    """One player per slot, seeded by the game (bots break ties from it)."""
+    """One player per slot, seeded by the game (bots break ties from it), each LLM
+    prompted with the variant its participant row names (a removed variant too: the
+    game was written while it was active)."""
     return {
         str(p.slot): make_player(
-            p.model, seed=game.seed, invalid_policy=game.invalid_move_policy, settings=settings
+            p.model,
+            seed=game.seed,
+            invalid_policy=game.invalid_move_policy,
+            settings=settings,
+            prompt=prompt_variant(p.prompt_variant) if p.prompt_variant else None,
         )
         for p in lineup
+    }
+
+
+PromptRecords = dict[str, dict[str, str]]
+
+
+def prompt_records(players: dict[str, Player]) -> PromptRecords:
+    """What the game records of each LLM player's prompt (the replay's player block,
+    the participant row): the variant's name and the SHA-256 of its text."""
+    return {
+        sid: {"prompt_variant": player.prompt.name, "prompt_sha": player.prompt.sha}
+        for sid, player in players.items()
+        if isinstance(player, LLMPlayer)
     }
