@@ -169,7 +169,7 @@ PARTICIPANT = _object(
         "slot": INT, "model": STR, "score": INT, "result": RESULT, "cost": NUM,
         "input_tokens": INT, "output_tokens": INT, "invalid_moves": INT, "moves": INT,
         "fallback_parses": INT, "death_round": NULL_INT, "death_reason": NULL_STR,
-        "total_latency_ms": NUM,
+        "total_latency_ms": NUM, "prompt_variant": NULL_STR, "prompt_sha": NULL_STR,
     }
 )  # fmt: skip
 GAME_DETAIL = _object(

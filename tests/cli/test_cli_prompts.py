@@ -45,11 +45,15 @@ def terse_file(tmp_path: Path) -> Path:
 
 
 def dispatch_sync(cli: Invoke, *args: str) -> str:
-    """Play a fake-gpt v greedy batch in this process; its id."""
+    """Play a fake-gpt v greedy batch in this process; its id (the report names the
+    batch's prompt variant)."""
     result = cli("dispatch", "--model-a", "fake-gpt", "--model-b", "greedy", *args, "--sync",
                  "--json")  # fmt: skip
     assert result.exit_code == 0, result.output
-    return str(json.loads(result.stdout)["batch_id"])
+    report = json.loads(result.stdout)
+    named = args[args.index("--prompt-variant") + 1] if "--prompt-variant" in args else None
+    assert report["prompt_variant"] == named
+    return str(report["batch_id"])
 
 
 def players_of(batch_id: str) -> list[Participant]:

@@ -159,6 +159,8 @@ def _participant_dict(p: Participant) -> dict[str, Any]:
         "death_round": p.death_round,
         "death_reason": p.death_reason,
         "total_latency_ms": p.total_latency_ms,
+        "prompt_variant": p.prompt_variant,
+        "prompt_sha": p.prompt_sha,
     }
 
 

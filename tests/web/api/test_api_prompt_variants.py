@@ -104,3 +104,11 @@ def test_a_batch_with_a_bad_variant_is_422_and_writes_nothing(
     assert response.json["error"]["field"] == "prompt_variant"
     assert message in response.json["error"]["message"]
     assert Participant.select().count() == before
+
+
+def test_a_games_players_show_their_variant_and_its_hash(
+    client: FlaskClient, llm_game: str
+) -> None:
+    players = client.get(f"/api/games/{llm_game}").json["participants"]
+    shown = [(p["model"], p["prompt_variant"], p["prompt_sha"]) for p in players]
+    assert shown == [("llm", "minimal", "a" * 64), ("greedy", None, None)]
