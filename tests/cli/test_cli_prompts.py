@@ -16,7 +16,7 @@ import pytest
 from snakebench.fakellm.faults import FakeOptions
 from snakebench.fakellm.server import FakeLLMServer
 from snakebench.players.prompt_variants import BUILTIN_VARIANTS, MAX_TEMPLATE_BYTES
-from snakebench.store import Game, Participant, PromptVariantRow
+from snakebench.store import Game, Model, Participant, PromptVariantRow
 
 from .conftest import Invoke
 
@@ -244,3 +244,31 @@ def test_removing_a_used_variant_only_deactivates_it(
     one_line_error(refused, "prompt variant 'terse' was removed")
     assert len(players_of(batch)) == 2 and Game.select().count() == 1
     assert leaderboard(cli, "--prompt-variant", "terse")["fake-gpt"]["games"] == 1
+
+
+def test_a_tournament_and_a_single_game_take_the_variant_too(
+    cli: Invoke, fake_llm: FakeLLMServer
+) -> None:
+    ran = cli("tournament", "fake-gpt", "greedy", "survivor", "--games-per-pair", "2",
+              "--max-rounds", "5", "--prompt-variant", "minimal", "--sync", "--json")  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    batch = json.loads(ran.stdout)["batch_id"]
+    llm = [p for p in players_of(batch) if p.model.name == "fake-gpt"]
+    assert len(llm) == 4 and {p.prompt_variant for p in llm} == {"minimal"}
+    played = cli("play", "fake-gpt", "survivor", "--max-rounds", "5", "--prompt-variant",
+                 "minimal", "--quiet", "--json")  # fmt: skip
+    assert played.exit_code == 0, played.output
+    replay = json.loads(Path(json.loads(played.stdout)["replay_path"]).read_text())
+    assert replay["players"]["0"]["prompt_variant"] == "minimal"
+    assert replay["players"]["0"]["prompt_sha"] == BUILTIN_VARIANTS["minimal"].sha
+
+
+def test_an_evaluations_ladder_plays_every_game_under_its_variant(
+    cli: Invoke, fake_llm: FakeLLMServer
+) -> None:
+    """The ladder writes each next game from the options its batch stored."""
+    ran = cli("evaluate", "fake-gpt", "--games", "3", "--max-rounds", "5", "--prompt-variant",
+              "minimal", "--sync")  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    llm = Participant.select().join(Model).where(Model.name == "fake-gpt")
+    assert [p.prompt_variant for p in llm] == ["minimal"] * 3
