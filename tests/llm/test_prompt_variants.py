@@ -4,11 +4,11 @@ template from a file renders its sections, and a bad template is refused in one 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from snakebench.engine import Rules, start_state
 from snakebench.fakellm.board import read_board
 from snakebench.players.base import Turn
 from snakebench.players.prompt import ANSWER_FORMAT, DECISION_PROCESS, STATE_BEGIN, STATE_END
@@ -22,34 +22,30 @@ from snakebench.players.prompt_variants import (
 )
 
 GOLDEN = Path(__file__).parent / "golden"
+MakeTurn = Callable[..., Turn]
 MINIMAL = BUILTIN_VARIANTS["minimal"]
+# The golden files hold build_prompt's output from before variants existed, on
+# conftest.py's sample turn.
 
 
-def sample_turn(snake_id: str = "0", **rules: object) -> Turn:
-    """The board the golden files were written from (tests/llm's sample turn): round 4
-    of a 10x10 game, snake 0 (length 3) near the middle, snake 1 top right."""
-    state = start_state(
-        {"0": [(3, 4), (3, 3), (2, 3)], "1": [(7, 7), (7, 8)]},
-        [(1, 1), (5, 5), (9, 0)],
-        {"0": 2, "1": 1},
-    )._replace(round=4)
-    return Turn(snake_id, state, Rules(**rules))  # type: ignore[arg-type]
-
-
-def test_default_variant_is_the_prompt_of_before_variants_byte_for_byte() -> None:
+def test_default_variant_is_the_prompt_of_before_variants_byte_for_byte(
+    make_turn: MakeTurn,
+) -> None:
     """The golden files are build_prompt's output from before variants existed."""
-    first = DEFAULT_VARIANT.render(sample_turn("1", double_death="tie"), None, None)
+    first = DEFAULT_VARIANT.render(make_turn("1", double_death="tie"), None, None)
     assert first == (GOLDEN / "default_first_turn.txt").read_text(encoding="utf-8")
     later = build_prompt(
-        sample_turn("0", max_rounds=120, apple_target=25),
+        make_turn("0", max_rounds=120, apple_target=25),
         "LEFT",
         "The apple at (1,1) looked close.\n{not a placeholder} 100%",
     )
     assert later == (GOLDEN / "default_with_previous.txt").read_text(encoding="utf-8")
 
 
-def test_minimal_variant_keeps_state_and_answer_format_and_drops_the_advice() -> None:
-    turn = sample_turn(max_rounds=120, apple_target=25)
+def test_minimal_variant_keeps_state_and_answer_format_and_drops_the_advice(
+    make_turn: MakeTurn,
+) -> None:
+    turn = make_turn(max_rounds=120, apple_target=25)
     minimal = MINIMAL.render(turn, "LEFT", "Going for (1,1).")
     default = DEFAULT_VARIANT.render(turn, "LEFT", "Going for (1,1).")
     state = default[default.index(STATE_BEGIN) : default.index(STATE_END) + len(STATE_END)]
@@ -62,26 +58,26 @@ def test_minimal_variant_keeps_state_and_answer_format_and_drops_the_advice() ->
         assert rule in minimal
 
 
-def test_minimal_variant_states_the_double_death_policy_of_the_game() -> None:
-    by_score = MINIMAL.render(sample_turn(double_death="score"), None, None)
-    as_tie = MINIMAL.render(sample_turn(double_death="tie"), None, None)
+def test_minimal_variant_states_the_double_death_policy_of_the_game(make_turn: MakeTurn) -> None:
+    by_score = MINIMAL.render(make_turn(double_death="score"), None, None)
+    as_tie = MINIMAL.render(make_turn(double_death="tie"), None, None)
     assert "if both died, the higher score wins." in by_score
     assert "if both died, it is a draw." in as_tie
 
 
-def test_the_fake_provider_reads_the_board_of_a_minimal_prompt() -> None:
-    turn = sample_turn("1")
+def test_the_fake_provider_reads_the_board_of_a_minimal_prompt(make_turn: MakeTurn) -> None:
+    turn = make_turn("1")
     board = read_board(MINIMAL.render(turn, None, None))
     assert board is not None and board.snake_id == "1"
     assert board.state.snakes == turn.state.snakes and board.state.apples == turn.state.apples
 
 
-def test_a_template_from_a_file_renders_its_sections() -> None:
+def test_a_template_from_a_file_renders_its_sections(make_turn: MakeTurn) -> None:
     variant = make_variant(
         "terse-json",
         "Snake {snake_id}, answer in {{braces}} never.\n{state}\n{rules_brief}\n{answer_format}",
     )
-    prompt = variant.render(sample_turn("1"), "UP", "secret plan")
+    prompt = variant.render(make_turn("1"), "UP", "secret plan")
     assert prompt.startswith("Snake 1, answer in {braces} never.\n=== GAME STATE ===")
     assert "Your snake: ID 1" in prompt and "- Equal scores are a draw." in prompt
     assert prompt.endswith(ANSWER_FORMAT)
