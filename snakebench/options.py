@@ -16,6 +16,7 @@ are refused by the same words. Pure data: no I/O.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from typing import Literal, get_args
 
@@ -26,6 +27,12 @@ INVALID_MOVE_POLICIES: tuple[InvalidMovePolicy, ...] = get_args(InvalidMovePolic
 
 MAX_BOARD_SIDE = 100
 MAX_ROUNDS = 10_000
+
+# Prompt variants (snakebench.players.prompt_variants) are named like this everywhere:
+# on the command line, in the API, in the database and in replays.
+DEFAULT_PROMPT_VARIANT = "default"
+PROMPT_VARIANT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+PROMPT_VARIANT_NAME_RULE = "1 to 40 characters: a-z, 0-9, - and _, starting with a letter or digit"
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,13 @@ class OptionRow:
     minimum: int | None = None
     maximum: int | None = None
     choices: tuple[str, ...] | None = None
+    # A name option (kind str, no choices): None allowed, else it must match this.
+    pattern: re.Pattern[str] | None = None
+    pattern_rule: str = ""
+
+    @property
+    def nullable(self) -> bool:
+        return self.pattern is not None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +63,10 @@ class GameOptions(Rules):
 
     max_rounds: int = 100
     invalid_move_policy: InvalidMovePolicy = "random"
+    # Every LLM player's prompt variant; None: each model's own (``models add
+    # --prompt-variant``), else "default". Only the name is checked here; that it
+    # exists is checked where variants are known (snakebench.games.prompts).
+    prompt_variant: str | None = None
 
     def rules(self) -> Rules:
         """Just the engine's share of the options."""
@@ -67,6 +85,10 @@ class GameOptions(Rules):
 
 
 def _check_row(row: OptionRow, value: object) -> None:
+    if row.pattern is not None:
+        if value is not None and not (isinstance(value, str) and row.pattern.fullmatch(value)):
+            raise RulesError(f"{row.name} must be {row.pattern_rule}, got {value!r}", row.name)
+        return
     if row.choices is not None:
         if value not in row.choices:
             allowed = " or ".join(repr(choice) for choice in row.choices)
@@ -97,6 +119,12 @@ OPTION_ROWS: tuple[OptionRow, ...] = (
     OptionRow("invalid_move_policy", str,
               "A reply with no valid move: a 'random' valid move, or 'forfeit' the game.",
               ("--invalid-move-policy", "--invalid_move_policy"), choices=INVALID_MOVE_POLICIES),
+    OptionRow("prompt_variant", str,
+              "The prompt variant every LLM player is prompted with, overriding each "
+              "model's own (see: snakebench prompts list). Unset: each model's own, else "
+              "'default'.",
+              ("--prompt-variant", "--prompt_variant"), pattern=PROMPT_VARIANT_NAME,
+              pattern_rule=f"a prompt variant name ({PROMPT_VARIANT_NAME_RULE})"),
 )  # fmt: skip
 
 OPTION_NAMES: tuple[str, ...] = tuple(field.name for field in fields(GameOptions))

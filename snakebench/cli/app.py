@@ -25,6 +25,7 @@ from snakebench.engine import RulesError
 from snakebench.engine.replay import ReplayFormatError
 from snakebench.localstack.errors import LocalStackError
 from snakebench.logs import configure_logging
+from snakebench.players.prompt_variants import PromptVariantError
 from snakebench.providers import MissingApiKeyError
 from snakebench.queueing import QueueError
 from snakebench.services.batches import BatchError
@@ -68,6 +69,7 @@ USAGE_ERRORS: tuple[type[Exception], ...] = (
     InactiveModelError,
     MissingApiKeyError,
     LocalStackError,
+    PromptVariantError,
 )
 
 

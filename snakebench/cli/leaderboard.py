@@ -31,6 +31,14 @@ def show_leaderboard(
         int, typer.Option(min=10, help="Bootstrap resamples for the bt intervals.")
     ] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed: same games, same board.")] = 0,
+    prompt_variant: Annotated[
+        str | None,
+        typer.Option(
+            "--prompt-variant",
+            help="Records over the games each model played under this prompt variant only "
+            "(games, W/L/T, win rate, apples per game...); ratings stay over every game.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV rows.")] = False,
 ) -> None:
@@ -40,6 +48,11 @@ def show_leaderboard(
     (a tie counts half), apples per game, invalid-move and fallback-parse rates (per
     move), cost per game and cost per rating point above the lowest-rated model.
 
+    With --prompt-variant NAME, a prompt experiment's view: each model's record counts
+    only the rated games in which it was prompted with NAME, and only models with such
+    games are listed (bots are never prompted). The rating, its interval and the rank
+    stay those of all rated games (TrueSkill is one global rating per model).
+
     Example: snakebench leaderboard --method bt --min-games 10
     """
     if method not in METHODS:
@@ -47,15 +60,18 @@ def show_leaderboard(
     if as_json and as_csv:
         raise fail("choose one of --json and --csv")
     open_store()
-    rows = leaderboard(method, min_games=min_games, resamples=resamples, seed=seed)
+    rows = leaderboard(method, min_games=min_games, resamples=resamples, seed=seed,
+                       prompt_variant=prompt_variant)  # fmt: skip
     if as_json:
         typer.echo(json.dumps([row.to_dict() for row in rows], indent=2))
     elif as_csv:
         _write_csv(rows)
+    elif not rows and prompt_variant is not None:
+        out.print(f"no rated games under prompt variant {prompt_variant} yet")
     elif not rows:
         out.print("no rated games yet: play some (snakebench play, python -m snakebench.dispatch)")
     else:
-        wide.print(_table(rows, method))
+        wide.print(_table(rows, method, prompt_variant))
 
 
 def _interval(row: Row, method: str) -> str:
@@ -75,11 +91,13 @@ def _write_csv(rows: list[Row]) -> None:
         writer.writerow(row.to_dict())
 
 
-def _table(rows: list[Row], method: str) -> Table:
+def _table(rows: list[Row], method: str, prompt_variant: str | None) -> Table:
     if method == "trueskill":
         title, interval = "TrueSkill: rating mu - 3 sigma", "mu ± 1.96 sigma"
     else:
         title, interval = "Bradley-Terry", "95% bootstrap"
+    if prompt_variant is not None:
+        title += f"; records under prompt variant {prompt_variant}, ratings over all games"
     table = Table(title=f"Leaderboard ({title})")
     headers = ("#", "model", "rating", interval, "games", "W/L/T", "win rate", "apples/game")
     for column in (*headers, "invalid moves", "fallback parses", "cost/game", "cost/point"):

@@ -8,7 +8,7 @@ import typer
 
 from snakebench import __version__
 from snakebench.cli import costs as costs_cmd
-from snakebench.cli import db, dispatch, fake_llm, limits, local, models, play, replay, web
+from snakebench.cli import db, dispatch, fake_llm, limits, local, models, play, prompts, replay, web
 from snakebench.cli import leaderboard as leaderboard_cmd
 from snakebench.cli import tournament as tournament_cmd
 from snakebench.cli.app import App, configure_command_logging
@@ -23,6 +23,7 @@ app.command("evaluate")(evaluate)
 app.add_typer(dispatch.app, name="dispatch")
 app.add_typer(models.app, name="models")
 app.add_typer(limits.app, name="limits")
+app.add_typer(prompts.app, name="prompts")
 app.add_typer(replay.app, name="replay")
 app.add_typer(local.app, name="local")
 app.command("web")(web.web)

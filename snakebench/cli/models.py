@@ -15,6 +15,7 @@ from rich.text import Text
 
 from snakebench.cli.app import App, err, fail, print_table
 from snakebench.cli.terminal import SafeConsole, safe_text
+from snakebench.games.prompts import usable_prompt_variant
 from snakebench.services.catalog import (
     PROVIDERS,
     apply_changes,
@@ -47,6 +48,7 @@ from snakebench.store import (
     open_store,
     set_daily_cap,
     set_model_active,
+    set_model_prompt_variant,
     upsert_model,
 )
 from snakebench.store.rating_queries import RETIRED, retire_model, unretire_model
@@ -83,6 +85,14 @@ def add(
         list[str] | None,
         typer.Option(help="Extra request fields as KEY=VALUE (JSON values allowed)."),
     ] = None,
+    prompt_variant: Annotated[
+        str | None,
+        typer.Option(
+            "--prompt-variant",
+            help="The prompt variant it is prompted with unless a batch names one "
+            "(see: snakebench prompts list). Unset: 'default'; kept on an update.",
+        ),
+    ] = None,
 ) -> None:
     """Add a model, or update the one with this NAME.
 
@@ -104,8 +114,19 @@ def add(
         }
     )
     open_store()
-    upsert_model(**entry)
+    own = {}
+    if prompt_variant is not None:
+        own["prompt_variant"] = _own_variant(entry["provider"], prompt_variant)
+    upsert_model(**entry, **own)
     out.print(f"model {name} saved")
+
+
+def _own_variant(provider: str, variant: str) -> str:
+    """``variant`` checked as a model's own: a usable variant, for a model that is
+    prompted (not a bot)."""
+    if provider == "bot":
+        raise fail("bots are not prompted: a prompt variant is for LLM models")
+    return usable_prompt_variant(variant).name
 
 
 def _parse_extra(pairs: list[str]) -> dict[str, Any]:
@@ -174,6 +195,7 @@ def _describe(model: Model, record: ModelRecord) -> dict[str, Any]:
         "daily_cap",
         "extra",
         "catalog_info",
+        "prompt_variant",
         "is_active",
         "test_status",
         "trueskill_mu",
@@ -210,6 +232,22 @@ def cap(
 
 def _bad_cap(message: str) -> typer.BadParameter:
     return typer.BadParameter(message.replace("daily_cap", "the cap"), param_hint="USD")
+
+
+@app.command()
+def prompt(
+    name: Annotated[str, typer.Argument(help="A model name.")],
+    variant: Annotated[str, typer.Argument(help="A prompt variant's name, e.g. minimal.")],
+) -> None:
+    """Set the prompt variant a model is prompted with unless a batch names one
+    (`default` to go back). Games already written keep theirs.
+
+    Example: snakebench models prompt gpt-4o-mini minimal
+    """
+    open_store()
+    model = get_model(name)
+    set_model_prompt_variant(model.id, _own_variant(model.provider, variant))
+    out.print(f"model {name}: prompt variant {variant}")
 
 
 @app.command()

@@ -60,6 +60,8 @@ def _parameter(
     option = typer.Option(*row.flags, help=f"{row.help}{_range(row)}")
     # Typer offers a Literal's values as the option's choices.
     kind: Any = row.kind if row.choices is None else Literal[row.choices]
+    if row.nullable:
+        kind = kind | None
     return inspect.Parameter(
         row.name,
         kind_of_parameter,

@@ -105,6 +105,7 @@ def _submitted(batch: Batch, when: datetime | None, enqueued: int) -> dict[str, 
         "models": models_of(params),
         "mirror": params.get("mirror"),
         "seed": params.get("seed"),
+        "prompt_variant": params.get("prompt_variant"),
         "priority": params.get("priority"),
         "queue": QUEUE_NAMES.get(str(params.get("priority")), None),
         "scheduled_for": when.isoformat() if when else None,
@@ -119,6 +120,7 @@ def _print_submitted(report: dict[str, Any], as_json: bool) -> None:
         return
     line = f"batch {report['batch_id']}: {report['games']} games, {line_up(report['models'])}"
     line += " (mirrored)" if report["mirror"] else ""
+    line += f", prompt variant {report['prompt_variant']}" if report["prompt_variant"] else ""
     line += f", on queue {report['queue']}"
     if report["scheduled_for"]:
         line += f", scheduled for {report['scheduled_for']}"

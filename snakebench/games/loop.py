@@ -84,6 +84,9 @@ class GameSetup:
     names: dict[str, str]  # snake id -> model name, for the replay
     game_type: str = "ladder"
     model_ids: dict[str, str] = field(default_factory=dict)
+    # snake id -> what the replay records of its prompt ({"prompt_variant", "prompt_sha"});
+    # none for a bot
+    prompts: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 class RunSuperseded(Exception):
@@ -111,7 +114,11 @@ def play_game(
         game_id=setup.game_id,
         rules=setup.rules,
         players={
-            sid: {"model_id": setup.model_ids.get(sid, sid), "name": setup.names[sid]}
+            sid: {
+                "model_id": setup.model_ids.get(sid, sid),
+                "name": setup.names[sid],
+                **setup.prompts.get(sid, {}),
+            }
             for sid in players
         },
         initial=state,

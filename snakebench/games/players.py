@@ -9,6 +9,7 @@ from snakebench.options import INVALID_MOVE_POLICIES
 from snakebench.players.base import Player
 from snakebench.players.bots import make_bot
 from snakebench.players.llm import InvalidPolicy, LLMPlayer
+from snakebench.players.prompt_variants import DEFAULT_VARIANT, PromptVariant
 from snakebench.providers import ModelSpec, RetryPolicy, make_client
 from snakebench.store import Model
 
@@ -20,8 +21,10 @@ def make_player(
     invalid_policy: InvalidPolicy | str,
     settings: Settings,
     env: Mapping[str, str] | None = None,
+    prompt: PromptVariant | None = None,
 ) -> Player:
-    """A bot for ``provider == "bot"`` models, else an LLM player over its provider.
+    """A bot for ``provider == "bot"`` models, else an LLM player over its provider,
+    prompted with ``prompt`` (None: the ``default`` variant).
 
     Building an LLM player reads its API key from the environment, so a missing
     key fails here, before any move is asked for.
@@ -37,6 +40,7 @@ def make_player(
         seed=seed,
         invalid_policy=invalid_policy,
         retry=RetryPolicy.from_settings(settings),
+        prompt=prompt or DEFAULT_VARIANT,
     )
 
 

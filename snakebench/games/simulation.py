@@ -33,10 +33,12 @@ from snakebench.games.game_log import (
 from snakebench.games.live import publishing
 from snakebench.games.loop import GameOutcome, GameSetup, RoundHook, RunSuperseded, play_game
 from snakebench.games.players import make_player
+from snakebench.games.prompts import lineup_prompt, prompt_variant, usable_prompt_variant
 from snakebench.games.request_limits import gate_players
 from snakebench.games.spending import meter_players
 from snakebench.options import GameOptions
 from snakebench.players.base import Player
+from snakebench.players.llm import LLMPlayer
 from snakebench.store import (
     FINAL_GAME_STATUSES,
     Game,
@@ -107,13 +109,17 @@ def create_stored_game(
 
 def check_game(model_a: str, model_b: str, params: GameParams, settings: Settings) -> list[Model]:
     """Refuse a game that could only fail: impossible rules, an unusable replay folder,
-    unknown or removed models, a missing API key (building each player reads its key).
-    Returns the two models. Dispatch runs it once for a whole batch."""
+    unknown or removed models, an unknown or removed prompt variant, a missing API key
+    (building each player reads its key). Returns the two models. Dispatch runs it
+    once for a whole batch."""
     params.check()
+    if params.prompt_variant is not None:  # checked even when no model would use it (bots)
+        usable_prompt_variant(params.prompt_variant)
     usable_replay_dir(settings)
     models = [get_active_model(name) for name in (model_a, model_b)]
     for model in models:
-        make_player(model, seed=0, invalid_policy=params.invalid_move_policy, settings=settings)
+        make_player(model, seed=0, invalid_policy=params.invalid_move_policy, settings=settings,
+                    prompt=lineup_prompt(model, params.prompt_variant))  # fmt: skip
     return models
 
 
@@ -152,6 +158,7 @@ def run_stored_game(
     game_started(game.id, names, token, worker)
     try:
         players = build_players(lineup, game, settings)
+        prompts = prompt_records(players)
         meters = meter_players(players, lineup, game, token, settings, live)
         gate_players(players, lineup, settings, live)
     except Exception as exc:  # a key gone missing since dispatch: bad data, not a game
@@ -161,7 +168,7 @@ def run_stored_game(
     try:
         with publishing(live, game.id, on_round) as hook:
             outcome = play_game(
-                _setup(game, lineup),
+                _setup(game, lineup, prompts),
                 players,
                 hook,
                 keep_playing=lambda: run_is_current(game.id, token),
@@ -176,7 +183,7 @@ def run_stored_game(
         summary = stored_summary(get_game(game.id))
         game_left(summary, token, time.monotonic() - started)
         return summary
-    summary = _record(game, outcome, settings, token)
+    summary = _record(game, outcome, settings, token, prompts)
     waited = sum(stats.wait_ms for stats in outcome.stats.values()) / 1000
     game_ended(summary, names, outcome.total_cost, time.monotonic() - started, waited)
     if game.batch_id and any(meter.batch_spent for meter in meters):
@@ -217,7 +224,7 @@ def _record_unplayable(game_id: str, token: int, error: str) -> dict[str, Any]:
     return stored_summary(get_game(game_id))
 
 
-def _setup(game: Game, lineup: list[Participant]) -> GameSetup:
+def _setup(game: Game, lineup: list[Participant], prompts: PromptRecords) -> GameSetup:
     return GameSetup(
         game_id=game.id,
         rules=Rules.of(game),
@@ -225,6 +232,7 @@ def _setup(game: Game, lineup: list[Participant]) -> GameSetup:
         names={str(p.slot): p.model.name for p in lineup},
         game_type=game.game_type,
         model_ids={str(p.slot): str(p.model.id) for p in lineup},
+        prompts=prompts,
     )
 
 
@@ -241,7 +249,9 @@ def usable_replay_dir(settings: Settings) -> Path:
     return folder
 
 
-def _record(game: Game, outcome: GameOutcome, settings: Settings, token: int) -> dict[str, Any]:
+def _record(
+    game: Game, outcome: GameOutcome, settings: Settings, token: int, prompts: PromptRecords
+) -> dict[str, Any]:
     """Store the end of a game: the replay is staged under a name of this attempt's
     own, the result committed, and only then the file renamed into place. So a
     replay file exists only for a recorded result, and a second run of the same
@@ -260,7 +270,7 @@ def _record(game: Game, outcome: GameOutcome, settings: Settings, token: int) ->
             rounds=outcome.state.round,
             replay_path=replay_path,
             total_cost=outcome.total_cost,
-            participants=_participant_rows(outcome),
+            participants=_participant_rows(outcome, prompts),
             status=status,
             error=error,
             attempt=token,
@@ -273,7 +283,7 @@ def _record(game: Game, outcome: GameOutcome, settings: Settings, token: int) ->
     return stored_summary(get_game(game.id))
 
 
-def _participant_rows(outcome: GameOutcome) -> list[dict[str, Any]]:
+def _participant_rows(outcome: GameOutcome, prompts: PromptRecords) -> list[dict[str, Any]]:
     state = outcome.state
     rows = []
     for sid, stats in outcome.stats.items():
@@ -293,6 +303,7 @@ def _participant_rows(outcome: GameOutcome) -> list[dict[str, Any]]:
                 "moves": stats.moves,
                 "total_latency_ms": stats.latency_ms,
                 "total_wait_ms": stats.wait_ms,
+                "prompt_sha": prompts.get(sid, {}).get("prompt_sha"),
             }
         )
     return rows
@@ -320,10 +331,29 @@ def stored_summary(game: Game) -> dict[str, Any]:
 
 
 def build_players(lineup: list[Participant], game: Game, settings: Settings) -> dict[str, Player]:
-    """One player per slot, seeded by the game (bots break ties from it)."""
+    """One player per slot, seeded by the game (bots break ties from it), each LLM
+    prompted with the variant its participant row names (a removed variant too: the
+    game was written while it was active)."""
     return {
         str(p.slot): make_player(
-            p.model, seed=game.seed, invalid_policy=game.invalid_move_policy, settings=settings
+            p.model,
+            seed=game.seed,
+            invalid_policy=game.invalid_move_policy,
+            settings=settings,
+            prompt=prompt_variant(p.prompt_variant) if p.prompt_variant else None,
         )
         for p in lineup
+    }
+
+
+PromptRecords = dict[str, dict[str, str]]
+
+
+def prompt_records(players: dict[str, Player]) -> PromptRecords:
+    """What the game records of each LLM player's prompt (the replay's player block,
+    the participant row): the variant's name and the SHA-256 of its text."""
+    return {
+        sid: {"prompt_variant": player.prompt.name, "prompt_sha": player.prompt.sha}
+        for sid, player in players.items()
+        if isinstance(player, LLMPlayer)
     }

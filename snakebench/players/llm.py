@@ -25,7 +25,7 @@ from snakebench.players.base import (
     seeded_choice,
 )
 from snakebench.players.parse import parse_move
-from snakebench.players.prompt import build_prompt
+from snakebench.players.prompt_variants import DEFAULT_VARIANT, PromptVariant
 from snakebench.providers.base import Completion, ModelSpec, ProviderClient
 from snakebench.providers.http_errors import one_line
 from snakebench.providers.retry import RetriesExhaustedError, RetryPolicy, call_with_retries
@@ -50,6 +50,7 @@ class LLMPlayer:
         seed: int,
         invalid_policy: InvalidPolicy = "random",
         retry: RetryPolicy,
+        prompt: PromptVariant = DEFAULT_VARIANT,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -63,6 +64,9 @@ class LLMPlayer:
         self._seed = seed
         self._policy = invalid_policy
         self._retry = retry
+        # The template of every prompt this player sends (its name and text hash go
+        # to the game's record and replay).
+        self.prompt = prompt
         self._sleep = sleep
         self._clock = clock
         # Whoever plays the game sets it, to put every call on the books under its caps.
@@ -73,7 +77,7 @@ class LLMPlayer:
         self._last_rationale: str | None = None
 
     def choose(self, turn: Turn) -> MoveDecision:
-        prompt = build_prompt(turn, self._last_move, self._last_rationale)
+        prompt = self.prompt.render(turn, self._last_move, self._last_rationale)
         completion, latency_ms, retries, waited = self._ask(
             prompt, f"{self.name}'s move in round {turn.state.round}"
         )

@@ -1,13 +1,20 @@
-"""The prompt a model sees each turn: the rules as our engine plays them, the board
-in coordinates and as a picture, and its own previous reasoning.
+"""The pieces of the prompt a model sees each turn: the rules as our engine plays them,
+the board in coordinates and as a picture, and its own previous reasoning.
+
+A prompt variant (:mod:`snakebench.players.prompt_variants`) is a template that puts
+these sections together; :data:`SECTIONS` names every section a template may use, and
+says what it holds (``snakebench prompts add --help`` and the README list them).
 
 The game-state block has a fixed, line-oriented format (``Label: value`` lines
 between two marker lines) so a program can read it back: the fake provider
-server does, to play a bot on the board the model was shown. Change the format
-only together with :mod:`snakebench.fakellm.board`.
+server does, to play a bot on the board the model was shown. Every variant holds
+it. Change the format only together with :mod:`snakebench.fakellm.board`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from snakebench.engine import Cell, GameState, Rules, render_board
 from snakebench.players.base import Turn
@@ -18,18 +25,14 @@ RATIONALE_LIMIT = 10_000
 RATIONALE_HEAD_SHARE = 0.8
 
 
-def build_prompt(turn: Turn, last_move: str | None, last_rationale: str | None) -> str:
-    """The full prompt for ``turn.snake_id``'s next move."""
-    sections = [
-        _intro(turn),
-        _coordinates(turn.rules),
-        _rules(turn),
-        _state(turn),
-        _previous(last_move, last_rationale),
-        DECISION_PROCESS,
-        ANSWER_FORMAT,
-    ]
-    return "\n\n".join(sections) + "\n"
+@dataclass(frozen=True)
+class Section:
+    """One piece a prompt template may name as ``{name}``: what it holds (for the
+    help and the README) and how it is written for a turn, given the player's
+    previous move and reasoning (None on its first move)."""
+
+    help: str
+    build: Callable[[Turn, str | None, str | None], str]
 
 
 def cells_text(cells: tuple[Cell, ...] | list[Cell]) -> str:
@@ -48,7 +51,7 @@ def truncate_middle(text: str, limit: int = RATIONALE_LIMIT) -> str:
     return f"{text[:head]}\n[... {cut} characters truncated ...]\n{text[len(text) - tail :]}"
 
 
-def _intro(turn: Turn) -> str:
+def _intro(turn: Turn, *_: str | None) -> str:
     enemies = len(turn.state.snakes) - 1
     other = "another snake" if enemies == 1 else f"{enemies} other snakes"
     return (
@@ -58,8 +61,8 @@ def _intro(turn: Turn) -> str:
     )
 
 
-def _coordinates(rules: Rules) -> str:
-    w, h = rules.width, rules.height
+def _coordinates(turn: Turn, *_: str | None) -> str:
+    w, h = turn.rules.width, turn.rules.height
     return "\n".join(
         [
             "COORDINATES",
@@ -70,7 +73,7 @@ def _coordinates(rules: Rules) -> str:
     )
 
 
-def _rules(turn: Turn) -> str:
+def _rules(turn: Turn, *_: str | None) -> str:
     rules = turn.rules
     lines = [
         "RULES",
@@ -113,7 +116,7 @@ def _ending(state: GameState, rules: Rules) -> list[str]:
     ]
 
 
-def _state(turn: Turn) -> str:
+def _state(turn: Turn, *_: str | None) -> str:
     state, rules, me = turn.state, turn.rules, turn.snake_id
     others = [sid for sid in state.snakes if sid != me]
     scores = [f"you (snake {me}): {state.scores.get(me, 0)}"]
@@ -164,7 +167,7 @@ def _legend(state: GameState, me: str) -> str:
     )
 
 
-def _previous(last_move: str | None, last_rationale: str | None) -> str:
+def _previous(_: Turn, last_move: str | None, last_rationale: str | None) -> str:
     if last_move is None:
         return "YOUR PREVIOUS TURN\nThis is your first move of the game."
     lines = ["YOUR PREVIOUS TURN", f"Your previous move: {last_move}"]
@@ -188,3 +191,67 @@ ANSWER FORMAT
 Think it through briefly, then end your reply with one line that holds exactly one \
 word: UP, DOWN, LEFT or RIGHT. That must be the final line of your reply; write \
 nothing after it."""
+
+
+def _rules_brief(turn: Turn, *_: str | None) -> str:
+    """The rules of :func:`_rules` and the coordinates, stated tersely and without
+    advice: what the ``minimal`` variant gives instead of both."""
+    rules, state = turn.rules, turn.state
+    if len(state.snakes) > 2:
+        ending = (
+            "- A dead snake leaves the board and keeps its score; play goes on until at "
+            "most one snake is alive."
+        )
+    else:
+        both = "the higher score wins" if rules.double_death == "score" else "it is a draw"
+        ending = f"- A death ends the game at once: a lone survivor wins; if both died, {both}."
+    return "\n".join(
+        [
+            "RULES",
+            f"- The board is {rules.width}x{rules.height}. Cells are (x,y); (0,0) is "
+            "bottom-left. UP is y+1, DOWN is y-1, LEFT is x-1, RIGHT is x+1.",
+            "- Each turn every living snake moves one cell, all at the same time.",
+            "- Eating an apple scores 1 point and makes the snake one cell longer.",
+            "- A snake dies if its head leaves the board or enters a cell of any snake's "
+            "body. A tail's cell is free unless its snake eats an apple this turn. Two "
+            "heads on one cell: both die.",
+            ending,
+            f"- Otherwise the game ends when a snake reaches {rules.apple_target} points or "
+            f"after {rules.max_rounds} turns, and the higher score wins.",
+            "- Equal scores are a draw.",
+        ]
+    )
+
+
+def _constant(text: str) -> Callable[[Turn, str | None, str | None], str]:
+    return lambda *_: text
+
+
+SECTIONS: dict[str, Section] = {
+    "intro": Section(
+        "who the model is (its snake id), that it plays other AIs, and the goal",
+        _intro,
+    ),
+    "coordinates": Section(
+        "the board's size and how (x,y) and the four moves relate", _coordinates
+    ),
+    "rules": Section("the full rules and how the game ends (this game's options)", _rules),
+    "rules_brief": Section(
+        "the same rules and the coordinates, stated tersely (the minimal variant's)", _rules_brief
+    ),
+    "state": Section(
+        "the game state block: turn, scores, every snake, the board drawn (required)", _state
+    ),
+    "previous": Section(
+        "the model's previous move and its reasoning (truncated), or that this is its first move",
+        _previous,
+    ),
+    "decision_process": Section(
+        "the default variant's advice on choosing a move", _constant(DECISION_PROCESS)
+    ),
+    "answer_format": Section(
+        "how to answer: the final line holds only UP, DOWN, LEFT or RIGHT (required)",
+        _constant(ANSWER_FORMAT),
+    ),
+    "snake_id": Section("the snake's id alone, e.g. 0", lambda turn, *_: turn.snake_id),
+}

@@ -209,7 +209,7 @@ def plan_batch(spec: BatchSpec, settings: Settings) -> BatchPlan:
         for seed in _seeds(spec)
         for swapped in ((False, True) if spec.mirror else (False,))
     ]
-    estimate = estimate_cost(models, len(games), spec.game_params().rules())
+    estimate = estimate_cost(models, len(games), spec.game_params().rules(), spec.prompt_variant)
     return BatchPlan(models, games, estimate)
 
 

@@ -17,8 +17,10 @@ from collections.abc import Sequence
 
 from snakebench.engine import Rules, new_game
 from snakebench.games.players import model_spec
+from snakebench.games.prompts import lineup_prompt
 from snakebench.players.base import Turn
-from snakebench.players.prompt import RATIONALE_LIMIT, build_prompt
+from snakebench.players.prompt import RATIONALE_LIMIT
+from snakebench.players.prompt_variants import DEFAULT_VARIANT, PromptVariant
 from snakebench.providers.base import PROMPT_OVERHEAD_TOKENS
 from snakebench.store import Model
 
@@ -27,32 +29,38 @@ class BudgetError(ValueError):
     """The most a batch can cost exceeds its ``max_cost``."""
 
 
-def prompt_bound(rules: Rules, reply_tokens: int) -> int:
-    """An upper bound on a move's input tokens: the opening prompt's UTF-8 bytes, every
-    cell of the board listed twice (bodies, heads, apples) at its longest coordinate
-    text, and a previous reply of ``reply_tokens`` (at most the prompt's length limit,
-    4 bytes a character)."""
+def prompt_bound(rules: Rules, reply_tokens: int, variant: PromptVariant = DEFAULT_VARIANT) -> int:
+    """An upper bound on a move's input tokens with ``variant``'s prompts: the opening
+    prompt's UTF-8 bytes, every cell of the board listed twice (bodies, heads, apples)
+    at its longest coordinate text, and a previous reply of ``reply_tokens`` (at most
+    the prompt's length limit, 4 bytes a character). A variant holds the board and the
+    previous reply once at most (:mod:`snakebench.players.prompt_variants`)."""
     state = new_game(rules, 0, ("0", "1"))
-    prompt = build_prompt(Turn("0", state, rules), None, None)
+    prompt = variant.render(Turn("0", state, rules), None, None)
     cell = len(f"({rules.width},{rules.height}) ")
     board = 2 * cell * rules.width * rules.height
     reply = min(reply_tokens, 4 * RATIONALE_LIMIT)
     return len(prompt.encode("utf-8")) + board + reply + 256 + PROMPT_OVERHEAD_TOKENS
 
 
-def price_per_game(model: Model, rules: Rules) -> float:
-    """The most one game can cost ``model``: ``max_rounds`` calls at their worst case."""
-    if model.provider == "bot":
+def price_per_game(model: Model, rules: Rules, prompt_variant: str | None = None) -> float:
+    """The most one game can cost ``model``: ``max_rounds`` calls at their worst case,
+    prompted with ``prompt_variant`` (None: the model's own)."""
+    variant = lineup_prompt(model, prompt_variant)
+    if variant is None:  # a bot
         return 0.0
     spec = model_spec(model)
-    per_call = spec.cost(prompt_bound(rules, spec.output_cap), spec.output_cap)
+    per_call = spec.cost(prompt_bound(rules, spec.output_cap, variant), spec.output_cap)
     return per_call * rules.max_rounds
 
 
-def estimate_cost(models: Sequence[Model], games: int, rules: Rules) -> float:
+def estimate_cost(
+    models: Sequence[Model], games: int, rules: Rules, prompt_variant: str | None = None
+) -> float:
     """The most ``games`` games can cost in USD when each of ``models`` plays once per
-    game (mirroring swaps sides, not who plays)."""
-    return games * sum(price_per_game(model, rules) for model in models)
+    game (mirroring swaps sides, not who plays), prompted with ``prompt_variant``
+    (None: each model's own)."""
+    return games * sum(price_per_game(model, rules, prompt_variant) for model in models)
 
 
 def check_budget(estimate: float, max_cost: float | None, *, force: bool = False) -> None:

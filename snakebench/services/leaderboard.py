@@ -16,6 +16,12 @@ hidden by ``min_games``, so the filter does not change anyone's price). Free mod
 cost nothing per point; the floor model has no points to pay for (``None``).
 All statistics come from one aggregate query (:func:`snakebench.store.model_records`),
 whatever the number of games.
+
+A prompt experiment's view (``prompt_variant``): each model's record (games, W-L-T,
+win rate, apples per game, invalid moves, cost) counts only its rated games in which
+it was prompted with that variant, and only models with such games are listed. The
+ratings, ranks and intervals stay those of every rated game: TrueSkill is one global
+rating per model, and a Bradley-Terry fit over a subset would answer another question.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from snakebench.games.prompts import prompt_variant as known_prompt_variant
 from snakebench.ratings.bradley_terry import fit_bradley_terry
 from snakebench.store import ModelRecord, model_records, models_named, rated_lineups
 
@@ -63,21 +70,48 @@ class Row:
 
 
 def leaderboard(
-    method: str = "trueskill", *, min_games: int = 0, resamples: int = 1000, seed: int = 0
+    method: str = "trueskill",
+    *,
+    min_games: int = 0,
+    resamples: int = 1000,
+    seed: int = 0,
+    prompt_variant: str | None = None,
 ) -> list[Row]:
     """The leaderboard, best first. Bradley-Terry fits every rated game (the filter
     ``min_games`` only hides rows), with ``resamples`` bootstrap samples from ``seed``:
-    the same games and seed always give the same board."""
+    the same games and seed always give the same board. With ``prompt_variant`` the
+    records are over the games played under it (see the module's doc)."""
     if method not in METHODS:
         raise LeaderboardError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     if min_games < 0:
         raise LeaderboardError(f"min games must be zero or more, got {min_games}")
+    if prompt_variant is not None:
+        known_prompt_variant(prompt_variant)  # an unknown name is an error, not an empty board
     records = model_records()
     if method == "bt":
         ratings = _bradley_terry(sorted(records), resamples=resamples, seed=seed)
     else:
         ratings = _trueskill(sorted(records))
-    return _rows(records, ratings, min_games)
+    return select_rows(_rows(records, ratings), min_games=min_games, prompt_variant=prompt_variant)
+
+
+def select_rows(
+    rows: Sequence[Row], *, min_games: int = 0, prompt_variant: str | None = None
+) -> list[Row]:
+    """The rows of a whole board (every rated model) that a view shows: with
+    ``prompt_variant``, each model's record over its games under that variant and its
+    rating as it is; then those with at least ``min_games`` games. For a caller that
+    keeps whole boards (the web caches its Bradley-Terry fits)."""
+    if prompt_variant is not None:
+        ratings = {row.model: (row.rating, row.lower, row.upper, row.rank) for row in rows}
+        floor = min((row.rating for row in rows), default=0.0)
+        records = model_records(prompt_variant=prompt_variant)
+        rows = sorted(
+            (_row(name, record, ratings[name], floor) for name, record in records.items()
+             if name in ratings),
+            key=_order,
+        )  # fmt: skip
+    return [row for row in rows if row.games >= min_games]
 
 
 _Ratings = dict[str, tuple[float, float, float, int]]  # name -> rating, lower, upper, rank
@@ -126,11 +160,13 @@ def _pairings(index: dict[str, int]) -> np.ndarray:
     return np.array(rows, dtype=np.int64).reshape(-1, 3)
 
 
-def _rows(records: dict[str, ModelRecord], ratings: _Ratings, min_games: int) -> list[Row]:
+def _rows(records: dict[str, ModelRecord], ratings: _Ratings) -> list[Row]:
     floor = min((rating for rating, *_ in ratings.values()), default=0.0)
-    rows = [_row(name, records[name], ratings[name], floor) for name in ratings]
-    rows.sort(key=lambda row: (row.rank, -row.rating, row.model))
-    return [row for row in rows if row.games >= min_games]
+    return sorted((_row(name, records[name], ratings[name], floor) for name in ratings), key=_order)
+
+
+def _order(row: Row) -> tuple[int, float, str]:
+    return (row.rank, -row.rating, row.model)
 
 
 def _row(

@@ -20,6 +20,7 @@ import peewee as pw
 
 from snakebench.store.db import database, transaction
 from snakebench.store.models import Batch, Game, Participant, new_id, utcnow
+from snakebench.store.prompt_queries import lineup_prompt_variants
 from snakebench.store.queries import PARTICIPANT_STATS, move_batch_counter
 
 # Bound parameters per INSERT: SQLite before 3.32 allowed 999, later 32766;
@@ -49,7 +50,9 @@ def create_batch_with_games(
 ) -> Batch:
     """Write a batch, its games (``queued``) and their participants in one transaction.
 
-    ``settings`` are the Game columns every game shares (width, max_rounds, ...).
+    ``settings`` are the Game columns every game shares (width, max_rounds, ...), and
+    ``prompt_variant``, the batch's for every model (None: each one's own), which goes
+    to each participant row (:func:`snakebench.store.prompt_queries.lineup_prompt_variant`).
     Games get ``created_at`` one microsecond apart, so ordering by it gives back the
     order of ``games`` (mirrored pairs stay next to each other). Rows are built and
     written :data:`ROWS_PER_STEP` games at a time, so memory does not grow with the
@@ -57,7 +60,12 @@ def create_batch_with_games(
     """
     start = utcnow()
     batch_id = new_id()
+    settings = dict(settings)
+    override = settings.pop("prompt_variant", None)
     with transaction(immediate=True):
+        variants = lineup_prompt_variants(
+            {model_id for game in games for model_id in game.model_ids}, override
+        )
         batch = Batch.create(
             id=batch_id,
             name=name,
@@ -84,7 +92,12 @@ def create_batch_with_games(
             _insert_chunked(
                 Participant,
                 [
-                    {"game": row["id"], "model": model_id, "slot": slot}
+                    {
+                        "game": row["id"],
+                        "model": model_id,
+                        "slot": slot,
+                        "prompt_variant": variants[model_id],
+                    }
                     for row, game in zip(game_rows, step, strict=True)
                     for slot, model_id in enumerate(game.model_ids)
                 ],

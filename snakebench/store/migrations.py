@@ -242,6 +242,43 @@ def _add_request_limits(db: pw.Database) -> None:
     migrate(migrator.add_column("participants", "total_wait_ms", pw.DoubleField(default=0.0)))
 
 
+def _v7_tables(db: pw.Database) -> list[type[pw.Model]]:
+    """The table migration 7 adds, frozen. Never edit: add a migration instead."""
+
+    class PromptVariants(pw.Model):
+        name = pw.CharField(max_length=40, primary_key=True)
+        template = pw.TextField()
+        sha = pw.CharField(max_length=64)
+        description = pw.TextField(default="")
+        is_active = pw.BooleanField(default=True)
+        created_at = pw.DateTimeField(default=utcnow)
+        updated_at = pw.DateTimeField(default=utcnow)
+
+        class Meta:
+            database = db
+            table_name = "prompt_variants"
+
+    return [PromptVariants]
+
+
+def _add_prompt_variants(db: pw.Database) -> None:
+    """The prompt variants: their table, a model's own, and each participant's (with
+    its text's hash). Every model participant before this was prompted by the one
+    prompt there was, the built-in ``default`` (its hash was not kept: NULL)."""
+    db.create_tables(_v7_tables(db), safe=False)
+    migrator = SchemaMigrator.from_database(db)
+    migrate(
+        migrator.add_column("models", "prompt_variant", pw.CharField(null=True)),
+        migrator.add_column("participants", "prompt_variant", pw.CharField(null=True)),
+        migrator.add_column("participants", "prompt_sha", pw.CharField(max_length=64, null=True)),
+        migrator.add_index("participants", ("prompt_variant",), False),
+    )
+    db.execute_sql(  # type: ignore[no-untyped-call]
+        "UPDATE participants SET prompt_variant = 'default' WHERE model_id IN "
+        "(SELECT id FROM models WHERE provider <> 'bot')"
+    )
+
+
 def _add_catalog_info(db: pw.Database) -> None:
     """models.catalog_info: what a model list or provider catalogue said about a model
     (context length, supported parameters, the prices' date), kept apart from ``extra``,
@@ -258,6 +295,11 @@ MIGRATIONS: list[Migration] = [
     (3, "games.attempt: the fencing token of a game's current run", _add_attempt),
     (4, "spend: the ledger of provider calls; models.daily_cap", _add_spend_ledger),
     (6, "request_limits; participants.total_wait_ms", _add_request_limits),
+    (
+        7,
+        "prompt_variants; models.prompt_variant; participants.prompt_variant, prompt_sha",
+        _add_prompt_variants,
+    ),
     (8, "models.catalog_info: what a model list or catalogue said", _add_catalog_info),
 ]
 

@@ -103,6 +103,7 @@ class Model(BaseModel):
     max_completion_tokens = pw.IntegerField(null=True)
     extra = JSONTextField(default=dict)  # provider kwargs: reasoning_effort, api_type, ...
     daily_cap = pw.DoubleField(null=True)  # USD this model may spend per UTC day
+    prompt_variant = pw.CharField(null=True)  # its prompts' variant by default; None: "default"
     is_active = pw.BooleanField(default=True)
     test_status = pw.CharField(default="untested")  # one of TEST_STATUSES
     trueskill_mu = pw.DoubleField(default=TRUESKILL_MU)
@@ -231,6 +232,12 @@ class Participant(BaseModel):
     total_latency_ms = pw.DoubleField(default=0.0)
     # Milliseconds its moves waited for a provider slot (request limits), apart from latency.
     total_wait_ms = pw.DoubleField(default=0.0)
+    # The prompt variant the player was prompted with (fixed when the game is written;
+    # None for a bot, which is not prompted), and the SHA-256 of the variant's text as
+    # the run that recorded the result used it (None: no prompt sent, or a game
+    # recorded before the hash was kept).
+    prompt_variant = pw.CharField(null=True, index=True)
+    prompt_sha = pw.CharField(max_length=64, null=True)
 
     class Meta:
         table_name = "participants"
@@ -340,6 +347,25 @@ class RequestLimit(BaseModel):
         indexes = ((("scope", "name"), True),)
 
 
+class PromptVariantRow(BaseModel):
+    """A prompt variant added from a file (``snakebench prompts add``); the built-in
+    ones are code (:mod:`snakebench.players.prompt_variants`), never rows. Stored here
+    so that every worker, on any machine, builds the same prompt from the name a game
+    carries. One that games used is only deactivated on removal (``is_active``)."""
+
+    name = pw.CharField(max_length=40, primary_key=True)
+    template = pw.TextField()
+    sha = pw.CharField(max_length=64)  # SHA-256 of the template's UTF-8 text
+    description = pw.TextField(default="")
+    is_active = pw.BooleanField(default=True)
+    created_at = pw.DateTimeField(default=utcnow)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "prompt_variants"
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     Model, Batch, Game, Participant, RatingChange, Evaluation, Spend, RequestLimit,
+    PromptVariantRow,
 ]  # fmt: skip

@@ -30,6 +30,7 @@ from snakebench.store.models import (
     new_id,
     utcnow,
 )
+from snakebench.store.prompt_queries import lineup_prompt_variant
 from snakebench.store.rating_queries import locked_models, record_trueskill
 
 BOT_MODELS = ("random", "greedy", "survivor")
@@ -49,6 +50,7 @@ PARTICIPANT_STATS = frozenset(
         "moves",
         "total_latency_ms",
         "total_wait_ms",
+        "prompt_sha",
     }
 )
 
@@ -113,6 +115,11 @@ def list_models(active_only: bool = False) -> list[Model]:
 def set_daily_cap(model_id: int, usd: float | None) -> None:
     """Set (None: lift) what the model may spend per UTC day."""
     _update_model(model_id, daily_cap=usd)
+
+
+def set_model_prompt_variant(model_id: int, variant: str) -> None:
+    """Set the prompt variant the model is prompted with unless a game names one."""
+    _update_model(model_id, prompt_variant=variant)
 
 
 def set_model_active(model_id: int, active: bool) -> None:
@@ -216,13 +223,16 @@ def create_game(
     players: Sequence[str] = (),
     game_id: str | None = None,
     batch_id: str | None = None,
+    prompt_variant: str | None = None,
     **settings: Any,
 ) -> Game:
     """A ``queued`` game with its line-up: ``players[i]`` (a model name) plays slot ``i``.
 
     ``settings`` are further :class:`Game` columns (width, height, num_apples, max_rounds,
     apple_target, double_death, invalid_move_policy, game_type). The line-up is stored as
-    participant rows so a worker needs nothing but the game id.
+    participant rows so a worker needs nothing but the game id; each row holds the
+    prompt variant its model is prompted with (``prompt_variant`` for every model, else
+    each one's own: :func:`snakebench.store.prompt_queries.lineup_prompt_variant`).
     """
     bad = set(settings) - _GAME_SETTINGS
     if bad:
@@ -233,7 +243,8 @@ def create_game(
             id=game_id or new_id(), seed=seed, batch=batch_id, status="queued", **settings
         )
         for slot, model in enumerate(models):
-            Participant.create(game=game.id, model=model.id, slot=slot)
+            variant = lineup_prompt_variant(model, prompt_variant)
+            Participant.create(game=game.id, model=model.id, slot=slot, prompt_variant=variant)
         if batch_id is not None:
             move_batch_counter(batch_id, None, "queued")
     return game

@@ -36,9 +36,13 @@ class ModelRecord:
         return asdict(self)
 
 
-def model_records(names: Iterable[str] | None = None) -> dict[str, ModelRecord]:
+def model_records(
+    names: Iterable[str] | None = None, *, prompt_variant: str | None = None
+) -> dict[str, ModelRecord]:
     """Each model's record by name (only ``names`` when given), in one aggregate query;
-    a model without rated games is absent (its record is ``ModelRecord()``).
+    a model without rated games is absent (its record is ``ModelRecord()``). With
+    ``prompt_variant``, only the games in which the model was prompted with that
+    variant count (an experiment's view; a bot, never prompted, has none).
 
     A model's record counts its rated games, and only those
     (:func:`snakebench.store.rating_queries.rated_game_ids`): completed games between
@@ -75,6 +79,8 @@ def model_records(names: Iterable[str] | None = None) -> dict[str, ModelRecord]:
     )
     if names is not None:
         query = query.where(named)
+    if prompt_variant is not None:
+        query = query.where(Participant.prompt_variant == prompt_variant)
     records: dict[str, ModelRecord] = {}
     for name, *counts, cost in rows_of(query):
         games, wins, losses, ties, apples, invalid, fallback, moves = (int(c or 0) for c in counts)

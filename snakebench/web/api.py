@@ -22,6 +22,7 @@ from werkzeug.exceptions import HTTPException
 
 from snakebench.config import ConfigError, get_settings
 from snakebench.engine.rules import RulesError
+from snakebench.games.prompts import PromptVariantError
 from snakebench.providers.base import MissingApiKeyError
 from snakebench.queueing import QueueError
 from snakebench.services.batches import (
@@ -279,7 +280,7 @@ def _refusals_as_422(spec: BatchSpec) -> Iterator[None]:
         raise ApiError(422, str(exc), _model_field(spec, exc.model)) from None
     except BudgetError as exc:
         raise ApiError(422, str(exc), "max_cost") from None
-    except (BatchError, RulesError) as exc:
+    except (BatchError, RulesError, PromptVariantError) as exc:
         raise ApiError(422, str(exc), exc.field) from None
     except ConfigError as exc:  # the server's own set-up (e.g. its replay folder)
         log.error("api: cannot plan a batch: %s", exc)

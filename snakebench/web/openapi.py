@@ -21,6 +21,7 @@ from snakebench.web.data import MAX_LIMIT, MAX_PAGE, MAX_PER_PAGE
 
 MAX_BATCH_GAMES = 10_000
 MAX_NAME_LENGTH = 200
+MAX_OPTION_NAME = 40  # a name option's longest value (a prompt variant's name)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ def _option_param(row: OptionRow) -> Param:
     """A game option as a request field: the bounds, choices and help of its row."""
     kind = "integer" if row.kind is int else "string"
     return Param(row.name, kind, minimum=row.minimum, maximum=row.maximum, enum=row.choices,
+                 nullable=row.nullable, max_length=MAX_OPTION_NAME if row.nullable else None,
                  default=getattr(DEFAULTS, row.name), description=row.help)  # fmt: skip
 
 
@@ -96,6 +98,13 @@ QUERIES: dict[str, tuple[Param, ...]] = {
     "leaderboard": (
         Param("method", "string", enum=METHODS, default="trueskill"),
         Param("min_games", "integer", minimum=0, default=0),
+        Param(
+            "prompt_variant",
+            "string",
+            max_length=MAX_OPTION_NAME,
+            description="Records over the games each model played under this prompt "
+            "variant only; ratings stay over every rated game.",
+        ),
     ),
     "batches": (LIMIT,),
     "live": (LIMIT,),
@@ -160,7 +169,8 @@ PARTICIPANT = _object(
         "slot": INT, "model": STR, "score": INT, "result": RESULT, "cost": NUM,
         "input_tokens": INT, "output_tokens": INT, "invalid_moves": INT, "moves": INT,
         "fallback_parses": INT, "death_round": NULL_INT, "death_reason": NULL_STR,
-        "total_latency_ms": NUM, "total_wait_ms": NUM,
+        "total_latency_ms": NUM, "total_wait_ms": NUM, "prompt_variant": NULL_STR,
+        "prompt_sha": NULL_STR,
     }
 )  # fmt: skip
 GAME_DETAIL = _object(

@@ -102,15 +102,18 @@ def ratio(part: float | None, whole: float | None) -> float | None:
 @blueprint.get("/")
 def leaderboard() -> tuple[str, int]:
     method = request.args.get("method", "trueskill") or "trueskill"
+    prompt_variant = request.args.get("prompt_variant") or None
     error: str | None = None
     notice: str | None = None
     rows: list[dict[str, Any]] = []
+    variants: list[str] = []
     min_games = 0
     try:
         min_games = _int_arg("min_games", 0, low=0)
         if method not in METHODS:
             raise PageArgumentError(f"method must be one of {', '.join(METHODS)}")
-        rows = data.leaderboard(method=method, min_games=min_games)
+        variants = data.prompt_variant_names()
+        rows = data.leaderboard(method=method, min_games=min_games, prompt_variant=prompt_variant)
     except (PageArgumentError, data.InvalidArgument) as exc:
         error = str(exc)
     except NOT_READY_ERRORS as exc:
@@ -123,6 +126,8 @@ def leaderboard() -> tuple[str, int]:
         method=method,
         methods=METHODS,
         min_games=min_games,
+        prompt_variant=prompt_variant,
+        prompt_variants=variants,
         chart=rating_chart(rows),
         notice=notice,
     )

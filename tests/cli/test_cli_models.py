@@ -6,7 +6,7 @@ import json
 
 from typer.testing import Result
 
-from snakebench.store import MIGRATIONS, Model
+from snakebench.store import MIGRATIONS, Model, latest_version
 
 from .conftest import Invoke
 
@@ -109,13 +109,12 @@ def test_bad_add_arguments(cli: Invoke) -> None:
 
 
 def test_db_upgrade_is_safe_to_run_twice(cli: Invoke) -> None:
+    versions = ", ".join(str(version) for version, _, _ in sorted(MIGRATIONS))
     first = cli("db", "upgrade")
-    versions = ", ".join(str(v) for v, _, _ in MIGRATIONS)
     assert first.exit_code == 0 and f"applied migrations {versions}" in first.stdout
     second = cli("db", "upgrade")
     assert second.exit_code == 0 and "applied" not in second.stdout
-    latest = MIGRATIONS[-1][0]
-    assert f"schema version {latest} (latest {latest})" in second.stdout
+    assert f"schema version {latest_version()} (latest {latest_version()})" in second.stdout
 
 
 def test_a_removed_bot_stays_removed(cli: Invoke) -> None:

@@ -15,6 +15,7 @@ from snakebench.config import Settings
 from snakebench.engine import Rules
 from snakebench.games import simulation
 from snakebench.games.simulation import run_stored_game
+from snakebench.players.prompt_variants import make_variant
 from snakebench.services.batches import (
     BatchSpec,
     batch_progress,
@@ -29,6 +30,8 @@ from snakebench.store import (
     batch_game_ids,
     cancel_game,
     get_model,
+    save_prompt_variant,
+    set_model_prompt_variant,
 )
 
 # USD per million tokens: the prices of the root conftest's ``priced`` model (never
@@ -50,6 +53,23 @@ def test_the_estimate_is_the_worst_case_bound_and_bots_are_free(priced: str) -> 
     rules = Rules(max_rounds=100)
     assert estimate_cost(models, 10, rules) == pytest.approx(10 * per_game(rules))
     assert estimate_cost([get_model("greedy"), get_model("random")], 1000, rules) == 0.0
+
+
+def test_the_estimate_bounds_the_prompts_of_each_models_variant(priced: str) -> None:
+    """A longer template costs more per call, a shorter one less: the batch's variant
+    for every model, else the model's own."""
+    long_text = "Think hard.\n" * 1_000 + "{state}\n{answer_format}"
+    save_prompt_variant("long", template=long_text, sha="x", description="")
+    model, rules = get_model(priced), Rules(max_rounds=100)
+    default = estimate_cost([model], 1, rules)
+    assert estimate_cost([model], 1, rules, "minimal") < default
+    assert estimate_cost([model], 1, rules, "long") > default
+    longer = prompt_bound(rules, OUTPUT_CAP, make_variant("long", long_text))
+    assert estimate_cost([model], 1, rules, "long") == pytest.approx(
+        (longer * PRICE_IN + OUTPUT_CAP * PRICE_OUT) / 1e6 * rules.max_rounds
+    )
+    set_model_prompt_variant(model.id, "long")
+    assert estimate_cost([get_model(priced)], 1, rules) > default
 
 
 def test_the_bound_grows_with_the_board_and_the_output_cap() -> None:

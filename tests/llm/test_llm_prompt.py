@@ -8,7 +8,8 @@ from snakebench.engine import Death, Rules, SeededSpawner, new_game, render_boar
 from snakebench.fakellm.board import read_board
 from snakebench.players.base import Turn
 from snakebench.players.bots import bot_move
-from snakebench.players.prompt import RATIONALE_LIMIT, build_prompt, truncate_middle
+from snakebench.players.prompt import RATIONALE_LIMIT, truncate_middle
+from snakebench.players.prompt_variants import build_prompt
 
 MakeTurn = Callable[..., Turn]
 

@@ -5,9 +5,22 @@ from __future__ import annotations
 import threading
 
 import peewee as pw
+import pytest
 from playhouse.migrate import SchemaMigrator, migrate
 
-from snakebench.store import ALL_MODELS, MIGRATIONS, current_version, latest_version, upgrade
+from snakebench.store import (
+    ALL_MODELS,
+    MIGRATIONS,
+    Game,
+    Model,
+    Participant,
+    current_version,
+    latest_version,
+    migrations,
+    upgrade,
+)
+
+PROMPT_VARIANTS_MIGRATION = 7
 
 
 def test_upgrade_creates_tables_and_is_safe_twice(raw_db: pw.Database) -> None:
@@ -15,12 +28,13 @@ def test_upgrade_creates_tables_and_is_safe_twice(raw_db: pw.Database) -> None:
     assert upgrade(raw_db) == [v for v, _, _ in MIGRATIONS]
     tables = set(raw_db.get_tables())
     assert {"models", "batches", "games", "participants", "schema_version"} <= tables
-    assert {"rating_changes", "evaluations", "spend", "request_limits"} <= tables
-    assert current_version(raw_db) == latest_version() == 8
+    assert {"rating_changes", "evaluations", "spend", "request_limits", "prompt_variants"} <= tables
+    versions = sorted(v for v, _, _ in MIGRATIONS)
+    assert current_version(raw_db) == latest_version() == versions[-1]
     assert upgrade(raw_db) == []
-    assert current_version(raw_db) == 8
+    assert current_version(raw_db) == versions[-1]
     rows = raw_db.execute_sql("SELECT version FROM schema_version ORDER BY version").fetchall()
-    assert [r[0] for r in rows] == [v for v, _, _ in MIGRATIONS]
+    assert [r[0] for r in rows] == versions
 
 
 def test_models_match_migrated_schema(db: pw.Database) -> None:
@@ -82,3 +96,27 @@ def test_a_migration_numbered_below_the_highest_applied_still_runs(raw_db: pw.Da
     assert current_version(raw_db) == latest_version()  # the highest is still applied
     assert upgrade(raw_db) == [6]
     assert "request_limits" in raw_db.get_tables()
+
+
+def test_prompt_variants_migration_marks_earlier_model_players_default(
+    raw_db: pw.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before migration 7 there was one prompt, today's ``default``: the players of
+    models in games already stored are marked so (their text's hash unknown), bots not."""
+    # Every migration but this one (later ones too: they add columns peewee writes).
+    earlier = [m for m in MIGRATIONS if m[0] != PROMPT_VARIANTS_MIGRATION]
+    monkeypatch.setattr(migrations, "MIGRATIONS", earlier)
+    upgrade(raw_db)
+    # peewee writes only the columns it has values or defaults for: the older schema's.
+    gpt = Model.insert(name="gpt", provider="openai", model_slug="gpt-x").execute()
+    bot = Model.insert(name="greedy", provider="bot", model_slug="greedy").execute()
+    Game.insert(id="g1", seed=7).execute()
+    Participant.insert_many(
+        [{"game": "g1", "model": gpt, "slot": 0}, {"game": "g1", "model": bot, "slot": 1}]
+    ).execute()
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
+    assert upgrade(raw_db) == [PROMPT_VARIANTS_MIGRATION]
+    rows = raw_db.execute_sql(
+        "SELECT slot, prompt_variant, prompt_sha FROM participants ORDER BY slot"
+    ).fetchall()
+    assert [tuple(row) for row in rows] == [(0, "default", None), (1, None, None)]

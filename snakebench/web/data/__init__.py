@@ -24,7 +24,7 @@ from snakebench.web.data.common import (
 from snakebench.web.data.games import game_detail, game_replay, game_summary, list_games
 from snakebench.web.data.live import live_games
 from snakebench.web.data.models import model_detail
-from snakebench.web.data.ratings import leaderboard
+from snakebench.web.data.ratings import leaderboard, prompt_variant_names
 
 __all__ = [
     "MAX_LIMIT",
@@ -45,4 +45,5 @@ __all__ = [
     "list_games",
     "live_games",
     "model_detail",
+    "prompt_variant_names",
 ]

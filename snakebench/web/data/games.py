@@ -160,6 +160,8 @@ def _participant_dict(p: Participant) -> dict[str, Any]:
         "death_reason": p.death_reason,
         "total_latency_ms": p.total_latency_ms,
         "total_wait_ms": p.total_wait_ms,
+        "prompt_variant": p.prompt_variant,
+        "prompt_sha": p.prompt_sha,
     }
 
 
