@@ -30,6 +30,7 @@ import urllib.error
 import urllib.request
 import uuid
 from contextlib import ExitStack, closing, suppress
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -39,6 +40,7 @@ import redis
 
 from snakebench.fakellm.faults import FakeOptions
 from snakebench.fakellm.server import FakeLLMServer, Reply
+from snakebench.fakellm.usage import FakeReply, FakeRequest
 from snakebench.fakellm.wire import Wire
 from snakebench.localstack.processes import free_port
 from snakebench.testing.support import (
@@ -90,13 +92,13 @@ class _HostileWire:
     def __init__(self, wire: Wire) -> None:
         self._wire = wire
 
-    def read_request(self, body: Any) -> tuple[str, str]:
+    def read_request(self, body: Any) -> FakeRequest:
         return self._wire.read_request(body)
 
-    def success(self, model: str, text: str, input_tokens: int, output_tokens: int) -> Any:
+    def success(self, model: str, reply: FakeReply) -> Any:
         if model.startswith(HOSTILE_PREFIX):
-            text = f"{HOSTILE_PAYLOAD}\n{text}"
-        return self._wire.success(model, text, input_tokens, output_tokens)
+            reply = replace(reply, text=f"{HOSTILE_PAYLOAD}\n{reply.text}")
+        return self._wire.success(model, reply)
 
     def error(self, kind: Any, message: str) -> Any:
         return self._wire.error(kind, message)
@@ -108,8 +110,8 @@ def hostile_fake_server(options: FakeOptions) -> FakeLLMServer:
     server = FakeLLMServer(options)
     respond = server.app.respond
 
-    def hostile_respond(wire: Wire, raw: bytes) -> Reply:
-        return respond(_HostileWire(wire), raw)
+    def hostile_respond(wire: Wire, raw: bytes, headers: Any = None) -> Reply:
+        return respond(_HostileWire(wire), raw, headers)
 
     server.app.respond = hostile_respond  # type: ignore[method-assign]
     return server

@@ -36,6 +36,10 @@ DEFAULT_REPLAY_DIR = "replays"
 # USD all games together may spend per UTC day when the web API can submit games
 # (SNAKEBENCH_API_TOKEN set) and SNAKEBENCH_DAILY_CAP does not say otherwise.
 DEFAULT_API_DAILY_CAP = 20.0
+# What OpenRouter's attribution headers say by default: the app's name as X-Title, and
+# no HTTP-Referer (it must be a URL of yours; set SNAKEBENCH_OPENROUTER_REFERER).
+DEFAULT_OPENROUTER_TITLE = "SnakeBench"
+MAX_HEADER_CHARS = 200
 
 
 class ConfigError(ValueError):
@@ -66,6 +70,9 @@ class Settings:
     # DEBUG, INFO, WARNING, ERROR or CRITICAL; None: the entry point's own default
     # (INFO for workers and the web server, WARNING for commands: snakebench.logs).
     log_level: str | None = None
+    # OpenRouter's attribution headers (HTTP-Referer, X-Title); "" sends none.
+    openrouter_referer: str = ""
+    openrouter_title: str = DEFAULT_OPENROUTER_TITLE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,7 +90,32 @@ class Settings:
             reconcile_every=_positive_int(env, "SNAKEBENCH_RECONCILE_EVERY", 300),
             daily_cap=_daily_cap(env),
             log_level=log_level_from_env(env),
+            openrouter_referer=_referer(env),
+            openrouter_title=_header_value(
+                env, "SNAKEBENCH_OPENROUTER_TITLE", DEFAULT_OPENROUTER_TITLE
+            ),
         )
+
+
+def _header_value(env: Mapping[str, str], name: str, default: str) -> str:
+    """A value sent as an HTTP header: one line of printable ASCII (a newline would
+    start another header), at most :data:`MAX_HEADER_CHARS` long."""
+    raw = env.get(name)
+    value = default if raw is None else raw.strip()
+    if not (value.isascii() and value.isprintable()) or len(value) > MAX_HEADER_CHARS:
+        raise ConfigError(
+            f"{name} must be one line of printable ASCII, at most {MAX_HEADER_CHARS} characters"
+        )
+    return value
+
+
+def _referer(env: Mapping[str, str]) -> str:
+    """SNAKEBENCH_OPENROUTER_REFERER: the site OpenRouter credits, an http(s) URL."""
+    name = "SNAKEBENCH_OPENROUTER_REFERER"
+    value = _header_value(env, name, "")
+    if value and not (value.startswith(("http://", "https://")) and _host_of(name, value)):
+        raise ConfigError(f"{name}={value!r} is not an http:// or https:// URL")
+    return value
 
 
 def _daily_cap(env: Mapping[str, str]) -> float | None:

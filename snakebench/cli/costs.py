@@ -32,7 +32,9 @@ def costs(
     played again): so the total is what the providers billed, at the model's prices
     (snakebench models add --price-input/--price-output). A call whose run died before
     the reply counts at its worst case and shows as "unsettled". "recorded" is the part
-    the games' own results hold.
+    the games' own results hold. Where a provider reports each call's cost itself
+    (OpenRouter), its total is shown too, with the difference from the price-based cost
+    of the same calls.
     """
     open_store()
     report = cost_report(batch, model)
@@ -43,20 +45,36 @@ def costs(
     _print_batches(report["batches"], per_model=model is not None)
     unsettled = f" (of which ${report['unsettled']:.4f} unsettled, at worst case)"
     out.print(f"total: ${report['total_cost']:.4f}" + (unsettled if report["unsettled"] else ""))
+    if report["provider_cost"] is not None:
+        out.print(
+            f"reported by providers: ${report['provider_cost']:.4f} "
+            f"({_signed(report['provider_difference'])} against our prices for the same calls)"
+        )
 
 
 def _money(value: float | None, digits: int = 4) -> str:
     return "-" if value is None else f"${value:.{digits}f}"
 
 
+def _signed(value: float | None) -> str:
+    return "-" if value is None else f"{'+' if value >= 0 else '-'}${abs(value):.4f}"
+
+
 def _print_models(rows: list[dict[str, Any]]) -> None:
-    table = Table("model", "games", "moves", "calls", "tokens in", "tokens out", "cost",
-                  "recorded", "per game", "per call", title="per model")  # fmt: skip
+    """One row per model; the reasoning and provider columns only when some model has
+    figures for them."""
+    reasoning = any(row["reasoning_tokens"] for row in rows)
+    reported = any(row["provider_cost"] is not None for row in rows)
+    columns = ["model", "games", "moves", "calls", "tokens in", "tokens out"]
+    columns += ["reasoning"] * reasoning + ["cost"] + ["provider", "difference"] * reported
+    table = Table(*columns, "recorded", "per game", "per call", title="per model")
     for row in rows:
+        cells = [row["model"], str(row["games"]), f"{row['moves']:,}", f"{row['calls']:,}",
+                 f"{row['input_tokens']:,}", f"{row['output_tokens']:,}"]  # fmt: skip
+        cells += [f"{row['reasoning_tokens']:,}"] * reasoning + [_money(row["cost"])]
+        cells += [_money(row["provider_cost"]), _signed(row["provider_difference"])] * reported
         table.add_row(
-            row["model"], str(row["games"]), f"{row['moves']:,}", f"{row['calls']:,}",
-            f"{row['input_tokens']:,}", f"{row['output_tokens']:,}", _money(row["cost"]),
-            _money(row["recorded"]), _money(row["cost_per_game"]),
+            *cells, _money(row["recorded"]), _money(row["cost_per_game"]),
             _money(row["cost_per_call"], 6),
         )  # fmt: skip
     if rows:

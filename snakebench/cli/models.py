@@ -16,6 +16,7 @@ from rich.text import Text
 from snakebench.cli.app import App, err, fail, print_table
 from snakebench.cli.terminal import SafeConsole, safe_text
 from snakebench.games.prompts import usable_prompt_variant
+from snakebench.providers.model_options import APIS, option, options_from_flags
 from snakebench.services.catalog import (
     PROVIDERS,
     apply_changes,
@@ -57,6 +58,13 @@ app = App(help="Add, list, show, remove, retire, import and sync models (the pla
 out = SafeConsole(soft_wrap=True)
 
 
+def _typed(key: str, flag: str = "") -> Any:
+    """The Typer option of a typed request option: its flag and help from the one table
+    (:data:`snakebench.providers.model_options.OPTIONS`); the value is checked there too."""
+    spec = option(key)
+    return typer.Option(flag or spec.flag, help=spec.help, rich_help_panel="Request options")
+
+
 @app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="Unique name, used in play and dispatch.")],
@@ -93,12 +101,48 @@ def add(
             "(see: snakebench prompts list). Unset: 'default'; kept on an update.",
         ),
     ] = None,
+    api: Annotated[
+        str | None,
+        typer.Option(
+            help=f"{' or '.join(APIS)}: the provider's API (responses: OpenAI's Responses "
+            "API); default: its native one.",
+            rich_help_panel="Request options",
+        ),
+    ] = None,
+    reasoning_effort: Annotated[str | None, _typed("reasoning_effort")] = None,
+    reasoning_summary: Annotated[str | None, _typed("reasoning_summary")] = None,
+    transforms: Annotated[str | None, _typed("transforms")] = None,
+    provider_order: Annotated[str | None, _typed("provider.order")] = None,
+    provider_only: Annotated[str | None, _typed("provider.only")] = None,
+    provider_ignore: Annotated[str | None, _typed("provider.ignore")] = None,
+    allow_fallbacks: Annotated[
+        bool | None, _typed("provider.allow_fallbacks", "--allow-fallbacks/--no-allow-fallbacks")
+    ] = None,
+    provider_sort: Annotated[str | None, _typed("provider.sort")] = None,
+    data_collection: Annotated[str | None, _typed("provider.data_collection")] = None,
+    reasoning_max_tokens: Annotated[int | None, _typed("reasoning.max_tokens")] = None,
+    reasoning_exclude: Annotated[bool, _typed("reasoning.exclude")] = False,
 ) -> None:
     """Add a model, or update the one with this NAME.
 
     Example: snakebench models add gpt-4o-mini --provider openai --model gpt-4o-mini
-    --price-input 0.15 --price-output 0.6
+    --price-input 0.15 --price-output 0.6 (the README has one for each provider)
     """
+    typed = options_from_flags(
+        {
+            "reasoning_effort": reasoning_effort,
+            "reasoning_summary": reasoning_summary,
+            "transforms": transforms,
+            "provider.order": provider_order,
+            "provider.only": provider_only,
+            "provider.ignore": provider_ignore,
+            "provider.allow_fallbacks": allow_fallbacks,
+            "provider.sort": provider_sort,
+            "provider.data_collection": data_collection,
+            "reasoning.max_tokens": reasoning_max_tokens,
+            "reasoning.exclude": reasoning_exclude or None,
+        }
+    )
     entry = check_entry(
         {
             "name": name,
@@ -106,11 +150,12 @@ def add(
             "model_slug": model,
             "base_url": base_url,
             "api_key_env": api_key_env,
+            "api": api,
             "price_input_per_m": price_input,
             "price_output_per_m": price_output,
             "max_completion_tokens": max_completion_tokens,
             "daily_cap": daily_cap,
-            "extra": _parse_extra(extra or []),
+            "extra": _merged(_parse_extra(extra or []), typed),
         }
     )
     open_store()
@@ -127,6 +172,17 @@ def _own_variant(provider: str, variant: str) -> str:
     if provider == "bot":
         raise fail("bots are not prompted: a prompt variant is for LLM models")
     return usable_prompt_variant(variant).name
+
+
+def _merged(extra: dict[str, Any], typed: dict[str, Any]) -> dict[str, Any]:
+    """``--extra`` fields with the typed flags' on top (an object's fields merged)."""
+    merged = dict(extra)
+    for key, value in typed.items():
+        base = merged.get(key)
+        merged[key] = (
+            {**base, **value} if isinstance(base, dict) and isinstance(value, dict) else value
+        )
+    return merged
 
 
 def _parse_extra(pairs: list[str]) -> dict[str, Any]:
@@ -189,6 +245,7 @@ def _describe(model: Model, record: ModelRecord) -> dict[str, Any]:
         "model_slug",
         "base_url",
         "api_key_env",
+        "api",
         "price_input_per_m",
         "price_output_per_m",
         "max_completion_tokens",

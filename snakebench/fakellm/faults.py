@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -100,12 +100,29 @@ class Dice:
             return self._rng.choice(options)
 
 
+# The OpenRouter attribution headers /stats counts, by the header's value.
+ATTRIBUTION_HEADERS = ("X-Title", "HTTP-Referer")
+
+
 class FakeStats:
-    """Counts per requested model of what the server answered."""
+    """Counts per requested model of what the server answered, and of the attribution
+    headers requests came with."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: dict[str, dict[str, int]] = {}
+        self._attribution: dict[str, dict[str, int]] = {h: {} for h in ATTRIBUTION_HEADERS}
+
+    def record_attribution(self, headers: Mapping[str, str]) -> None:
+        """Count the request under each attribution header it carries (HTTP header
+        names are case-insensitive; ``headers`` may be a plain dict or a message)."""
+        lowered = {name.lower(): value for name, value in headers.items()}
+        with self._lock:
+            for header in ATTRIBUTION_HEADERS:
+                value = lowered.get(header.lower())
+                if value is not None:
+                    seen = self._attribution[header]
+                    seen[value] = seen.get(value, 0) + 1
 
     def record(self, model: str, category: str) -> None:
         with self._lock:
@@ -113,14 +130,15 @@ class FakeStats:
             counts[category] += 1
 
     def snapshot(self) -> dict[str, Any]:
-        """``{"models": {name: counts}, "total": counts}``; counts include
-        ``requests``, the sum of the categories."""
+        """``{"models": {name: counts}, "total": counts, "attribution": {header: {value:
+        requests}}}``; counts include ``requests``, the sum of the categories."""
         with self._lock:
             models = {name: dict(counts) for name, counts in self._counts.items()}
+            attribution = {header: dict(seen) for header, seen in self._attribution.items()}
         total = dict.fromkeys(CATEGORIES, 0)
         for counts in models.values():
             counts["requests"] = sum(counts[c] for c in CATEGORIES)
             for category in CATEGORIES:
                 total[category] += counts[category]
         total["requests"] = sum(total[c] for c in CATEGORIES)
-        return {"models": models, "total": total}
+        return {"models": models, "total": total, "attribution": attribution}

@@ -8,6 +8,7 @@ from snakebench.fakellm.board import read_board
 from snakebench.fakellm.faults import Dice
 from snakebench.players.base import Turn
 from snakebench.players.bots import make_bot
+from snakebench.players.parse import parse_move
 
 # The final line in the formats real models use, so the whole parsing path runs.
 FINAL_LINES = ("{move}", "{move}", "**{move}**", "Move: {move}", "`{move}`", "{lower}.")
@@ -38,6 +39,14 @@ def move_reply(prompt: str, strategy: str, seed: int, dice: Dice) -> str:
     style = dice.choice(FINAL_LINES)
     final = style.format(move=decision.move, lower=str(decision.move).lower())
     return f"My head is at ({x},{y}). {decision.rationale}\n\n{final}"
+
+
+def reasoning_summary(reply: str) -> str:
+    """The fake's "reasoning": one sentence about the move its reply makes."""
+    move, _ = parse_move(reply)
+    if move is None:
+        return "I could not settle on a move that is safe on this board."
+    return f"I checked which moves keep my snake alive and bring it nearer an apple: {move}."
 
 
 def malformed_reply(dice: Dice) -> str:

@@ -1,14 +1,23 @@
 """An offline stand-in for LLM providers, on loopback only.
 
-It speaks OpenAI Chat Completions (``POST /v1/chat/completions``) and Anthropic
-Messages (``POST /v1/messages``), so the real SDK clients reach it through
-``base_url`` (``<url>/v1`` for OpenAI, ``<url>`` for Anthropic) and the whole
-LLM path runs in tests and drills without a network or a bill. It plays a bot
-strategy on the board it reads from the prompt, and injects latency, 429s with
-``Retry-After``, 500s, hangs and malformed replies on request. Like a real provider it
-can cap requests in flight and per minute, answering 429 past either
-(:mod:`snakebench.fakellm.limits`). ``GET /stats`` reports what it sent and the peak
-concurrency it saw, ``GET /healthz`` answers ``{"ok": true}``.
+It speaks OpenAI Chat Completions (``POST /v1/chat/completions``), OpenAI's Responses
+API (``POST /v1/responses``) and Anthropic Messages (``POST /v1/messages``), so the
+real SDK clients reach it through ``base_url`` (``<url>/v1`` for OpenAI and every
+OpenAI-compatible provider, ``<url>`` for Anthropic) and the whole LLM path runs in
+tests and drills without a network or a bill. It plays a bot strategy on the board it
+reads from the prompt, and injects latency, 429s with ``Retry-After``, 500s, hangs and
+malformed replies on request. Like a real provider it can cap requests in flight and
+per minute, answering 429 past either (:mod:`snakebench.fakellm.limits`).
+
+Requests that ask for reasoning (``reasoning_effort``, the Responses API's
+``reasoning``, OpenRouter's ``reasoning`` object, Claude's ``thinking``) get reasoning
+tokens in their usage and, where the API shows it, a one-sentence reasoning text about
+the move (a Responses summary, OpenRouter's ``reasoning`` field, a thinking block).
+A Chat Completions body with OpenRouter's ``usage: {include: true}`` gets
+``usage.cost`` at the fake's prices (see :mod:`snakebench.fakellm.usage`).
+``GET /stats`` reports what it sent, the peak concurrency it saw and the OpenRouter
+attribution headers it received (requests per ``X-Title`` and per ``HTTP-Referer``);
+``GET /healthz`` answers ``{"ok": true}``.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import socket
 import socketserver
 import sys
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -27,7 +37,8 @@ from typing import Any
 from snakebench.fakellm.catalogue import CATALOGUE_PATHS, catalogue_body
 from snakebench.fakellm.faults import CATEGORY, Dice, FakeOptions, FakeStats
 from snakebench.fakellm.limits import ServerLimits, retry_headers
-from snakebench.fakellm.player import malformed_reply, move_reply
+from snakebench.fakellm.player import malformed_reply, move_reply, reasoning_summary
+from snakebench.fakellm.usage import FakeRequest, fake_reply
 from snakebench.fakellm.wire import WIRES, RequestError, Wire
 from snakebench.players.bots import BOT_NAMES
 
@@ -39,11 +50,6 @@ class Reply:
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
-
-
-def usage_tokens(text: str) -> int:
-    """The usual rule of thumb: about four characters per token."""
-    return max(1, len(text) // 4)
 
 
 class FakeApp:
@@ -63,19 +69,20 @@ class FakeApp:
         last = model.replace(":", "/").rsplit("/", 1)[-1]
         return last if last in BOT_NAMES else self.options.strategy
 
-    def respond(self, wire: Wire, raw: bytes) -> Reply:
+    def respond(self, wire: Wire, raw: bytes, headers: Mapping[str, str] | None = None) -> Reply:
+        self.stats.record_attribution(headers or {})
         try:
-            model, prompt = wire.read_request(json.loads(raw or b"null"))
+            request = wire.read_request(json.loads(raw or b"null"))
         except (RequestError, ValueError) as exc:
             self.stats.record("(unreadable)", "bad_requests")
             return Reply(400, wire.error("bad_request", str(exc)))
         wait = self.limits.admit()
         if wait is not None:
-            self.stats.record(model, "over_limit")
+            self.stats.record(request.model, "over_limit")
             message = "Rate limit reached: too many requests in flight or in the last minute."
             return Reply(429, wire.error("rate_limit", message), retry_headers(wait))
         try:
-            return self._serve(wire, model, prompt)
+            return self._serve(wire, request)
         finally:
             self.limits.done()  # before the reply is sent: see ServerLimits
 
@@ -83,7 +90,8 @@ class FakeApp:
         """``/stats``: the counts per model and in total, and the limits' peaks."""
         return {**self.stats.snapshot(), "limits": self.limits.snapshot()}
 
-    def _serve(self, wire: Wire, model: str, prompt: str) -> Reply:
+    def _serve(self, wire: Wire, request: FakeRequest) -> Reply:
+        model, prompt = request.model, request.prompt
         fault = self.dice.fault()
         self.stats.record(model, CATEGORY[fault])
         self.stopping.wait(self.dice.latency())
@@ -98,7 +106,8 @@ class FakeApp:
             text = malformed_reply(self.dice)
         else:
             text = move_reply(prompt, self.strategy_for(model), self.options.seed, self.dice)
-        return Reply(200, wire.success(model, text, usage_tokens(prompt), usage_tokens(text)))
+        reply = fake_reply(request, text, reasoning_summary(text))
+        return Reply(200, wire.success(model, reply))
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -127,7 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
         if wire is None:
             self._send(Reply(404, {"error": {"message": f"no such path {path}"}}))
             return
-        self._send(self.server.app.respond(wire, raw))
+        self._send(self.server.app.respond(wire, raw, dict(self.headers.items())))
 
     def _send(self, reply: Reply) -> None:
         payload = json.dumps(reply.body).encode()

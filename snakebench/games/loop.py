@@ -45,7 +45,10 @@ class PlayerStats:
     retries: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    reasoning_tokens: int = 0  # of output_tokens
     cost: float = 0.0
+    # What the provider reported the calls cost; None while no move's call reported it.
+    provider_cost: float | None = None
     latency_ms: float = 0.0
     wait_ms: float = 0.0
 
@@ -56,7 +59,10 @@ class PlayerStats:
         self.retries += decision.retries
         self.input_tokens += decision.input_tokens
         self.output_tokens += decision.output_tokens
+        self.reasoning_tokens += decision.reasoning_tokens
         self.cost += decision.cost
+        if decision.provider_cost is not None:
+            self.provider_cost = (self.provider_cost or 0.0) + decision.provider_cost
         self.latency_ms += decision.latency_ms
         self.wait_ms += decision.wait_ms
 

@@ -57,4 +57,5 @@ def model_spec(model: Model) -> ModelSpec:
         price_output_per_m=model.price_output_per_m,
         max_completion_tokens=model.max_completion_tokens,
         extra=dict(model.extra or {}),
+        api=model.api,
     )

@@ -298,6 +298,8 @@ def _participant_rows(outcome: GameOutcome, prompts: PromptRecords) -> list[dict
                 "cost": stats.cost,
                 "input_tokens": stats.input_tokens,
                 "output_tokens": stats.output_tokens,
+                "reasoning_tokens": stats.reasoning_tokens,
+                "provider_cost": stats.provider_cost,
                 "invalid_moves": stats.invalid_moves,
                 "fallback_parses": stats.fallback_parses,
                 "moves": stats.moves,

@@ -44,7 +44,7 @@ import redis
 
 from snakebench.config import Settings
 from snakebench.games.loop import at_home
-from snakebench.players.base import BudgetExceeded, InfrastructureError, Player
+from snakebench.players.base import BudgetExceeded, CallUsage, InfrastructureError, Player
 from snakebench.players.llm import LLMPlayer
 from snakebench.store import (
     Batch,
@@ -253,7 +253,7 @@ class SpendMeter:
     def reserve(self, worst_cost: float) -> int:
         return at_home(lambda: self._reserve(worst_cost))
 
-    def settle(self, call: int, usage: tuple[int, int, float] | None) -> None:
+    def settle(self, call: int, usage: CallUsage | None) -> None:
         at_home(lambda: self._settle(call, usage))
 
     def _reserve(self, worst_cost: float) -> int:
@@ -283,19 +283,23 @@ class SpendMeter:
         self.open[call] = (worst_cost, budgets)
         return call
 
-    def _settle(self, call: int, usage: tuple[int, int, float] | None) -> None:
+    def _settle(self, call: int, usage: CallUsage | None) -> None:
+        """Caps count our price-based cost (what they were reserved in); a cost the
+        provider reported is recorded beside it, for the reports."""
         worst, budgets = self.open.pop(call)
-        tokens_in, tokens_out, cost = usage if usage is not None else (0, 0, 0.0)
+        spent = usage or CallUsage(0, 0, 0.0)
         try:
-            self.counters.adjust(budgets, cost - worst)  # first: see the module's docstring
+            self.counters.adjust(budgets, spent.cost - worst)  # first: see the module's docstring
         except redis.RedisError as exc:  # the counters keep the worst case: safe, if dear
             log.warning("spend counters not settled for call %d: %s", call, exc)
         settle_call(
             call,
             status="answered" if usage is not None else "error",
-            input_tokens=tokens_in,
-            output_tokens=tokens_out,
-            cost=cost,
+            input_tokens=spent.input_tokens,
+            output_tokens=spent.output_tokens,
+            cost=spent.cost,
+            reasoning_tokens=spent.reasoning_tokens,
+            provider_cost=spent.provider_cost,
         )
 
     def abandon(self, call: int) -> None:

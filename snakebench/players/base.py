@@ -46,20 +46,33 @@ class MoveDecision:
     retries: int = 0
     # Time spent waiting for a provider slot (request limits); not part of latency_ms.
     wait_ms: float = 0.0
+    # What the provider showed of the model's reasoning (a summary, thinking text).
+    reasoning: str = ""
+    # Of output_tokens, those spent reasoning (already priced with them).
+    reasoning_tokens: int = 0
+    # USD the provider reported for the call (OpenRouter), beside our price-based cost.
+    provider_cost: float | None = None
 
     def record(self) -> dict[str, Any]:
-        """The move as a replay frame stores it (the original's keys first)."""
-        record = {
-            "move": str(self.move),
-            "rationale": self.rationale,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cost": self.cost,
-            "latency_ms": round(self.latency_ms, 1),
-            "parse": self.parse,
-            "invalid": self.invalid,
-            "retries": self.retries,
-        }
+        """The move as a replay frame stores it (the original's keys first; the
+        reasoning beside the rationale when the provider showed any)."""
+        record: dict[str, Any] = {"move": str(self.move), "rationale": self.rationale}
+        if self.reasoning:
+            record["reasoning"] = self.reasoning
+        record.update(
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            reasoning_tokens=self.reasoning_tokens,
+            cost=self.cost,
+        )
+        if self.provider_cost is not None:
+            record["provider_cost"] = self.provider_cost
+        record.update(
+            latency_ms=round(self.latency_ms, 1),
+            parse=self.parse,
+            invalid=self.invalid,
+            retries=self.retries,
+        )
         if self.wait_ms:  # only under request limits that made the move wait
             record["wait_ms"] = round(self.wait_ms, 1)
         if self.forfeit:  # replay verification needs to know the game ended by policy
@@ -94,6 +107,18 @@ class BudgetExceeded(RuntimeError):
         self.kind = kind
 
 
+@dataclass(frozen=True, slots=True)
+class CallUsage:
+    """What one answered call used: its tokens, our price-based cost, and the provider's
+    own figure where it reports one."""
+
+    input_tokens: int
+    output_tokens: int
+    cost: float
+    reasoning_tokens: int = 0
+    provider_cost: float | None = None
+
+
 class CallMeter(Protocol):
     """Puts every provider call of one player on the books (see
     :mod:`snakebench.games.spending`): :meth:`reserve` before the call, at its worst case,
@@ -103,7 +128,7 @@ class CallMeter(Protocol):
 
     def reserve(self, worst_cost: float) -> int: ...
 
-    def settle(self, call: int, usage: tuple[int, int, float] | None) -> None: ...
+    def settle(self, call: int, usage: CallUsage | None) -> None: ...
 
     def abandon(self, call: int) -> None: ...
 
@@ -114,7 +139,7 @@ class Unmetered:
     def reserve(self, worst_cost: float) -> int:
         return 0
 
-    def settle(self, call: int, usage: tuple[int, int, float] | None) -> None:
+    def settle(self, call: int, usage: CallUsage | None) -> None:
         return None
 
     def abandon(self, call: int) -> None:

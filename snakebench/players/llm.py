@@ -16,6 +16,7 @@ from snakebench.engine import DIRECTIONS, Direction
 from snakebench.options import INVALID_MOVE_POLICIES, InvalidMovePolicy
 from snakebench.players.base import (
     CallMeter,
+    CallUsage,
     InfrastructureError,
     MoveDecision,
     RequestGate,
@@ -127,24 +128,38 @@ class LLMPlayer:
                 self.meter.settle(call, None)
             raise
         latency_ms = (self._clock() - started) * 1000
-        tokens = (completion.input_tokens, completion.output_tokens)
-        self.meter.settle(call, (*tokens, self.spec.cost(*tokens)))
+        self.meter.settle(call, self._usage(completion))
         return completion, latency_ms
+
+    def _usage(self, completion: Completion) -> CallUsage:
+        """The call's usage, priced: reasoning tokens are part of the output tokens
+        (every provider bills them as output), so they are priced with them."""
+        tokens = (completion.input_tokens, completion.output_tokens)
+        return CallUsage(
+            *tokens,
+            cost=self.spec.cost(*tokens),
+            reasoning_tokens=completion.reasoning_tokens,
+            provider_cost=completion.provider_cost,
+        )
 
     def _decide(
         self, turn: Turn, completion: Completion, latency_ms: float, retries: int
     ) -> MoveDecision:
         move, method = parse_move(completion.text)
+        usage = self._usage(completion)
         decision = MoveDecision(
             move=move or self._fallback_move(turn),
             rationale=completion.text,
-            input_tokens=completion.input_tokens,
-            output_tokens=completion.output_tokens,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
             # The model was paid for even when its reply is unusable.
-            cost=self.spec.cost(completion.input_tokens, completion.output_tokens),
+            cost=usage.cost,
             latency_ms=latency_ms,
             parse=method,
             retries=retries,
+            reasoning=completion.reasoning,
+            reasoning_tokens=usage.reasoning_tokens,
+            provider_cost=usage.provider_cost,
         )
         if move is None:
             decision.invalid = True

@@ -12,6 +12,7 @@ from snakebench.providers.sdk_common import (
     map_sdk_error,
     request_kwargs,
     shared_sdk_client,
+    usage_count,
 )
 
 ANTHROPIC_ERRORS = SdkErrorTypes(
@@ -61,13 +62,22 @@ class AnthropicClient:
 
 
 def _completion(message: Any) -> Completion:
-    """Only text blocks are the answer; thinking blocks are the model's scratchpad."""
-    text = "".join(
-        block.text for block in message.content or [] if getattr(block, "type", "") == "text"
-    )
+    """Text blocks are the answer; thinking blocks (extended thinking, with ``thinking``
+    in the request) are the model's reasoning, kept apart. Claude bills thinking as
+    output and reports no separate count for it, so ``reasoning_tokens`` stays 0."""
+    blocks = message.content or []
     usage = message.usage
     return Completion(
-        text=text,
-        input_tokens=int(getattr(usage, "input_tokens", 0) or 0),
-        output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
+        text="".join(_texts(blocks, "text", "text")),
+        input_tokens=usage_count(usage, "input_tokens"),
+        output_tokens=usage_count(usage, "output_tokens"),
+        reasoning="\n\n".join(_texts(blocks, "thinking", "thinking")),
     )
+
+
+def _texts(blocks: Any, kind: str, field: str) -> list[str]:
+    return [
+        text
+        for block in blocks
+        if getattr(block, "type", "") == kind and (text := getattr(block, field, None))
+    ]

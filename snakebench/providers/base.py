@@ -32,8 +32,13 @@ class ModelSpec:
     price_input_per_m: float = 0.0
     price_output_per_m: float = 0.0
     max_completion_tokens: int | None = None
-    # Extra request parameters for the provider (reasoning_effort, temperature...).
+    # Extra request parameters for the provider: the typed options of
+    # :mod:`snakebench.providers.model_options` (reasoning_effort, OpenRouter routing...)
+    # and free-form fields (temperature...).
     extra: dict[str, Any] = field(default_factory=dict)
+    # Which API of the provider: None for its native one (Chat Completions for
+    # OpenAI-compatible providers, Messages for Anthropic), else "chat" or "responses".
+    api: str | None = None
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:
         """Dollars for one call: prices are per million tokens."""
@@ -59,9 +64,19 @@ class ModelSpec:
 
 @dataclass(frozen=True, slots=True)
 class Completion:
+    """One reply. ``output_tokens`` includes ``reasoning_tokens`` (every provider bills
+    reasoning as output), so the price-based cost needs only the first two counts.
+    ``reasoning`` is what the provider shows of the model's reasoning (a Responses API
+    summary, Claude's thinking, an OpenRouter ``reasoning`` field), never the answer;
+    ``provider_cost`` is the USD the provider itself reported for the call (OpenRouter's
+    usage accounting), None when it reported none."""
+
     text: str
     input_tokens: int
     output_tokens: int
+    reasoning: str = ""
+    reasoning_tokens: int = 0
+    provider_cost: float | None = None
 
 
 class ProviderClient(Protocol):

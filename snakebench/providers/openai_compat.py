@@ -1,21 +1,26 @@
 """Chat Completions through the official OpenAI SDK.
 
-OpenAI, OpenRouter, Together, Ollama and vLLM all speak this protocol, so one
-client covers them; only the base URL and the key differ.
+OpenAI, OpenRouter, Google (Gemini's OpenAI-compatible endpoint), Together, Ollama and
+vLLM all speak this protocol, so one client covers them; only the base URL, the key,
+and a few request fields differ (see :func:`snakebench.providers.model_options.request_extra`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import openai
 
 from snakebench.providers.base import Completion, ModelSpec, TransientProviderError
+from snakebench.providers.model_options import request_extra
 from snakebench.providers.sdk_common import (
     SdkErrorTypes,
     map_sdk_error,
+    reported_cost,
     request_kwargs,
     shared_sdk_client,
+    usage_count,
 )
 
 OPENAI_ERRORS = SdkErrorTypes(
@@ -26,32 +31,59 @@ OPENAI_ERRORS = SdkErrorTypes(
 
 
 OUTPUT_CAP_NAMES = ("max_completion_tokens", "max_tokens")
+# The providers whose Chat Completions want ``max_completion_tokens`` (OpenAI's reasoning
+# models refuse ``max_tokens``); every other server, Gemini's endpoint included, knows
+# ``max_tokens``, and many only that.
+COMPLETION_CAP_PROVIDERS = frozenset({"openai"})
+# Where OpenAI-compatible servers put the reasoning text beside the answer: OpenRouter
+# sends ``reasoning``, DeepSeek (and vLLM, for its reasoning parsers) ``reasoning_content``.
+REASONING_FIELDS = ("reasoning", "reasoning_content")
+
+
+def openai_sdk(
+    base_url: str | None, api_key: str, timeout: float, headers: Mapping[str, str] | None
+) -> openai.OpenAI:
+    """The process's SDK client for this endpoint (shared by the Chat Completions and
+    Responses clients), sending ``headers`` with every request."""
+    return shared_sdk_client(
+        "openai",
+        base_url,
+        api_key,
+        timeout,
+        # max_retries=0: retries are ours, so they are counted and recorded.
+        lambda: openai.OpenAI(
+            base_url=base_url,
+            api_key=api_key,
+            max_retries=0,
+            timeout=timeout,
+            default_headers=dict(headers or {}),
+        ),
+        headers,
+    )
 
 
 class OpenAICompatClient:
     """One model on one OpenAI-compatible endpoint."""
 
-    def __init__(self, spec: ModelSpec, base_url: str | None, api_key: str, timeout: float) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        base_url: str | None,
+        api_key: str,
+        timeout: float,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.spec = spec
         self._timeout = timeout
         self._secret = api_key
-        self._sdk = shared_sdk_client(
-            "openai",
-            base_url,
-            api_key,
-            timeout,
-            # max_retries=0: retries are ours, so they are counted and recorded.
-            lambda: openai.OpenAI(
-                base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout
-            ),
-        )
-        kwargs = request_kwargs(spec.extra, self._sdk.chat.completions.create)
+        self._sdk = openai_sdk(base_url, api_key, timeout, headers)
+        extra = request_extra(spec.extra, provider=spec.provider, api=spec.api)
+        kwargs = request_kwargs(extra, self._sdk.chat.completions.create)
         # Every request carries the output cap a spending budget reserved for, under
-        # the name the server knows: OpenAI's reasoning models refuse ``max_tokens``;
-        # most other OpenAI-compatible servers know only ``max_tokens``.
+        # the name the server knows.
         for name in OUTPUT_CAP_NAMES:
             kwargs.pop(name, None)
-        kwargs[OUTPUT_CAP_NAMES[spec.provider != "openai"]] = spec.output_cap
+        kwargs[OUTPUT_CAP_NAMES[spec.provider not in COMPLETION_CAP_PROVIDERS]] = spec.output_cap
         self._kwargs = kwargs
 
     def __repr__(self) -> str:
@@ -76,10 +108,16 @@ class OpenAICompatClient:
         with empty content is the model's own empty answer."""
         if not getattr(response, "choices", None):
             raise TransientProviderError(f"model {self.spec.name!r}: reply without choices")
-        text = response.choices[0].message.content or ""
+        message = response.choices[0].message
         usage = response.usage
+        reasoning = next(
+            (text for name in REASONING_FIELDS if (text := getattr(message, name, None))), ""
+        )
         return Completion(
-            text=text,
-            input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            text=message.content or "",
+            input_tokens=usage_count(usage, "prompt_tokens"),
+            output_tokens=usage_count(usage, "completion_tokens"),
+            reasoning=reasoning if isinstance(reasoning, str) else "",
+            reasoning_tokens=usage_count(usage, "completion_tokens_details", "reasoning_tokens"),
+            provider_cost=reported_cost(usage),
         )

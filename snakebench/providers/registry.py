@@ -76,6 +76,19 @@ def make_client(
         from snakebench.providers.anthropic_client import AnthropicClient
 
         return AnthropicClient(spec, base_url, api_key, settings.move_timeout)
+    headers = attribution_headers(settings) if spec.provider == "openrouter" else None
+    if spec.api == "responses":
+        from snakebench.providers.openai_responses import OpenAIResponsesClient
+
+        return OpenAIResponsesClient(spec, base_url, api_key, settings.move_timeout, headers)
     from snakebench.providers.openai_compat import OpenAICompatClient
 
-    return OpenAICompatClient(spec, base_url, api_key, settings.move_timeout)
+    return OpenAICompatClient(spec, base_url, api_key, settings.move_timeout, headers)
+
+
+def attribution_headers(settings: Settings) -> dict[str, str]:
+    """OpenRouter's app attribution (its rankings and the key's activity page show the
+    app by these): ``HTTP-Referer`` and ``X-Title`` from the settings; an empty
+    setting sends no header."""
+    headers = {"HTTP-Referer": settings.openrouter_referer, "X-Title": settings.openrouter_title}
+    return {name: value for name, value in headers.items() if value}

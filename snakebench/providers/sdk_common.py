@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import math
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -17,28 +18,37 @@ from snakebench.providers.http_errors import one_line, status_error
 
 T = TypeVar("T")
 
-# Parameters our clients set themselves; an ``extra`` entry must not replace them.
-# Fields the client sets itself; the output caps are the spending caps' worst case.
+# Fields the clients set themselves; an ``extra`` entry must not replace them. The
+# output caps (Chat Completions', Messages', the Responses API's) are the spending
+# caps' worst case.
 RESERVED_PARAMS = frozenset(
-    {"model", "messages", "stream", "timeout", "max_tokens", "max_completion_tokens"}
-)
+    {"model", "messages", "input", "stream", "timeout", "max_tokens", "max_completion_tokens",
+     "max_output_tokens"}
+)  # fmt: skip
 
 _SDK_CLIENTS: dict[tuple[object, ...], object] = {}
 _SDK_LOCK = threading.Lock()
 
 
 def shared_sdk_client(
-    kind: str, base_url: str | None, api_key: str, timeout: float, factory: Callable[[], T]
+    kind: str,
+    base_url: str | None,
+    api_key: str,
+    timeout: float,
+    factory: Callable[[], T],
+    headers: Mapping[str, str] | None = None,
 ) -> T:
     """The SDK client for an endpoint, made once per process.
 
     A game makes hundreds of calls to the same endpoint; one SDK client keeps its
     HTTP connections alive between them, saving a TLS handshake per move. The key
     is stored only as a hash, and the process id is part of the cache key so a
-    forked worker never reuses its parent's sockets.
+    forked worker never reuses its parent's sockets. ``headers`` are the default
+    headers ``factory`` gives the client (OpenRouter's attribution), part of the key.
     """
     digest = hashlib.sha256(api_key.encode()).hexdigest()
-    key = (kind, base_url, digest, timeout, os.getpid())
+    sent = tuple(sorted((headers or {}).items()))
+    key = (kind, base_url, digest, timeout, sent, os.getpid())
     with _SDK_LOCK:
         client = _SDK_CLIENTS.get(key)
         if client is None:
@@ -69,6 +79,24 @@ def request_kwargs(extra: Mapping[str, Any], method: Callable[..., Any]) -> dict
     if body:
         kwargs["extra_body"] = body
     return kwargs
+
+
+def usage_count(usage: Any, *path: str) -> int:
+    """A token count from a usage object, following ``path`` through nested details
+    (``completion_tokens_details.reasoning_tokens``); 0 where a server left it out."""
+    value: Any = usage
+    for name in path:
+        value = getattr(value, name, None)
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def reported_cost(usage: Any) -> float | None:
+    """The USD the provider itself reported for a call (OpenRouter's usage accounting puts
+    it in ``usage.cost``); None when it sent none or something that is not an amount."""
+    value = getattr(usage, "cost", None)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) and value >= 0 else None
 
 
 @dataclass(frozen=True)

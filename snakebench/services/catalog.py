@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from snakebench.providers import PROVIDER_DEFAULTS
+from snakebench.providers.model_options import OptionError, check_api, check_options
 from snakebench.providers.sdk_common import RESERVED_PARAMS
 from snakebench.store import BOT_MODELS, Model, list_models, upsert_model
 from snakebench.store.db import transaction
@@ -41,9 +42,11 @@ class CatalogError(ValueError):
 def check_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
     """The entry ready for :func:`snakebench.store.upsert_model`, or :class:`CatalogError`.
 
-    Keys: name, provider, model_slug, and optionally base_url, api_key_env,
+    Keys: name, provider, model_slug, and optionally base_url, api_key_env, api,
     price_input_per_m, price_output_per_m, max_completion_tokens, daily_cap, extra.
-    An entry without a daily_cap leaves a stored model's cap as it is.
+    ``extra``'s typed options (:mod:`snakebench.providers.model_options`) are checked
+    against the provider and the api. An entry without a daily_cap leaves a stored
+    model's cap as it is.
     """
     name = _label(entry.get("name"), "a model's name")
     if name in BOT_MODELS:
@@ -64,16 +67,24 @@ def check_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
     key_env = entry.get("api_key_env")
     if key_env is not None and not (isinstance(key_env, str) and ENV_NAME.fullmatch(key_env)):
         raise fail("api_key_env must name the environment variable that holds the key, not the key")
+    extra = _extra(entry.get("extra") or {}, fail)
+    sdk = PROVIDER_DEFAULTS[provider].sdk
+    try:
+        api = check_api(entry.get("api"), provider, sdk)
+        check_options(extra, provider=provider, sdk=sdk, api=api)
+    except OptionError as exc:
+        raise fail(str(exc)) from None
     checked = {
         "name": name,
         "provider": provider,
         "model_slug": slug,
         "base_url": base_url,
         "api_key_env": key_env,
+        "api": api,
         "price_input_per_m": _price(entry.get("price_input_per_m"), "input", fail),
         "price_output_per_m": _price(entry.get("price_output_per_m"), "output", fail),
         "max_completion_tokens": _max_tokens(entry.get("max_completion_tokens"), fail),
-        "extra": _extra(entry.get("extra") or {}, fail),
+        "extra": extra,
         "is_active": True,
     }
     if entry.get("daily_cap") is not None:

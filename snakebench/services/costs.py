@@ -8,6 +8,11 @@ case and shows as ``unsettled``. Games and moves come from the participants of g
 that recorded an end (completed, void, failed, cancelled); ``recorded`` is the part of
 the money those games' own figures hold, so ``cost - recorded`` is what runs that never
 recorded a result (killed, overtaken) spent.
+
+Where a provider reports what each call cost (OpenRouter's usage accounting), the
+ledger keeps that too: ``provider_cost`` is its sum and ``provider_difference`` how far
+it is from our price-based cost of the same calls (positive: the provider billed more
+than the model's prices say). Both are None where no call had a reported cost.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from snakebench.store import (
     models_by_id,
 )
 
-_EMPTY = {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost": 0.0, "unsettled": 0.0}
+_EMPTY = {"calls": 0, "input_tokens": 0, "output_tokens": 0, "reasoning_tokens": 0,
+          "cost": 0.0, "unsettled": 0.0, "provider_calls": 0, "provider_cost": None,
+          "provider_priced": 0.0}  # fmt: skip
 
 
 def _ratio(amount: float, count: int) -> float | None:
@@ -44,10 +51,23 @@ def model_costs(batch_id: str | None = None, model_id: int | None = None) -> lis
         spend = ledger.get(mid, _EMPTY)
         rows.append(
             {"model": model.name, "provider": model.provider, "games": games, "moves": moves,
-             **spend, "recorded": recorded, "cost_per_game": _ratio(spend["cost"], games),
+             **spend, "provider_difference": _difference(spend), "recorded": recorded,
+             "cost_per_game": _ratio(spend["cost"], games),
              "cost_per_call": _ratio(spend["cost"], spend["calls"])}
         )  # fmt: skip
     return sorted(rows, key=lambda r: (-r["cost"], r["model"]))
+
+
+def _difference(spend: dict[str, Any]) -> float | None:
+    """The provider's reported cost minus our price-based cost of the same calls."""
+    reported = spend["provider_cost"]
+    return None if reported is None else reported - spend["provider_priced"]
+
+
+def _total(rows: list[dict[str, Any]], key: str) -> float | None:
+    """The sum of ``key`` over the rows that have it; None when none has."""
+    values = [row[key] for row in rows if row[key] is not None]
+    return sum(values) if values else None
 
 
 def batch_costs(batch_id: str | None = None, model_id: int | None = None) -> list[dict[str, Any]]:
@@ -75,4 +95,6 @@ def cost_report(batch: str | None = None, model: str | None = None) -> dict[str,
         "batches": batch_costs(batch_id, model_id),
         "total_cost": sum(row["cost"] for row in models),
         "unsettled": sum(row["unsettled"] for row in models),
+        "provider_cost": _total(models, "provider_cost"),
+        "provider_difference": _total(models, "provider_difference"),
     }

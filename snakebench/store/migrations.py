@@ -218,6 +218,19 @@ def _add_spend_ledger(db: pw.Database) -> None:
     migrate(migrator.add_column("models", "daily_cap", pw.DoubleField(null=True)))
 
 
+def _add_provider_figures(db: pw.Database) -> None:
+    """Migration 5: a model's API (Chat Completions or Responses), and the reasoning
+    tokens and provider-reported cost of participants and ledger rows."""
+    migrator = SchemaMigrator.from_database(db)
+    migrate(
+        migrator.add_column("models", "api", pw.CharField(null=True)),
+        migrator.add_column("participants", "reasoning_tokens", pw.IntegerField(default=0)),
+        migrator.add_column("participants", "provider_cost", pw.DoubleField(null=True)),
+        migrator.add_column("spend", "reasoning_tokens", pw.IntegerField(default=0)),
+        migrator.add_column("spend", "provider_cost", pw.DoubleField(null=True)),
+    )
+
+
 def _v6_tables(db: pw.Database) -> list[type[pw.Model]]:
     """The table migration 6 adds, frozen. Never edit: add a migration instead."""
 
@@ -294,6 +307,11 @@ MIGRATIONS: list[Migration] = [
     (2, "create rating_changes and evaluations; games.rating_seq", _create_v2),
     (3, "games.attempt: the fencing token of a game's current run", _add_attempt),
     (4, "spend: the ledger of provider calls; models.daily_cap", _add_spend_ledger),
+    (
+        5,
+        "models.api; reasoning tokens and provider cost of participants, spend",
+        _add_provider_figures,
+    ),
     (6, "request_limits; participants.total_wait_ms", _add_request_limits),
     (
         7,

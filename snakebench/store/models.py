@@ -101,7 +101,8 @@ class Model(BaseModel):
     price_input_per_m = pw.DoubleField(default=0.0)  # USD per million input tokens
     price_output_per_m = pw.DoubleField(default=0.0)
     max_completion_tokens = pw.IntegerField(null=True)
-    extra = JSONTextField(default=dict)  # provider kwargs: reasoning_effort, api_type, ...
+    extra = JSONTextField(default=dict)  # request options: reasoning_effort, OpenRouter's...
+    api = pw.CharField(null=True)  # None: the provider's native API; "chat" | "responses"
     daily_cap = pw.DoubleField(null=True)  # USD this model may spend per UTC day
     prompt_variant = pw.CharField(null=True)  # its prompts' variant by default; None: "default"
     is_active = pw.BooleanField(default=True)
@@ -226,6 +227,8 @@ class Participant(BaseModel):
     cost = pw.DoubleField(default=0.0)
     input_tokens = pw.IntegerField(default=0)
     output_tokens = pw.IntegerField(default=0)
+    reasoning_tokens = pw.IntegerField(default=0)  # of output_tokens
+    provider_cost = pw.DoubleField(null=True)  # USD the provider reported (OpenRouter)
     invalid_moves = pw.IntegerField(default=0)
     fallback_parses = pw.IntegerField(default=0)
     moves = pw.IntegerField(default=0)
@@ -316,6 +319,10 @@ class Spend(BaseModel):
     cost = pw.DoubleField(default=0.0)
     input_tokens = pw.IntegerField(default=0)
     output_tokens = pw.IntegerField(default=0)
+    reasoning_tokens = pw.IntegerField(default=0)  # of output_tokens
+    # What the provider itself reported the call cost (OpenRouter's usage accounting);
+    # None where it reports nothing. ``cost`` is ours, from the model's prices.
+    provider_cost = pw.DoubleField(null=True)
     created_at = pw.DateTimeField(default=utcnow)
     settled_at = pw.DateTimeField(null=True)
 

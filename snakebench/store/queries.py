@@ -45,6 +45,8 @@ PARTICIPANT_STATS = frozenset(
         "cost",
         "input_tokens",
         "output_tokens",
+        "reasoning_tokens",
+        "provider_cost",
         "invalid_moves",
         "fallback_parses",
         "moves",

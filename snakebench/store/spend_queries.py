@@ -36,15 +36,24 @@ def open_call(
 
 
 def settle_call(
-    call_id: int, *, status: str, input_tokens: int = 0, output_tokens: int = 0, cost: float = 0.0
+    call_id: int,
+    *,
+    status: str,
+    input_tokens: int = 0,
+    output_tokens: int = 0,
+    cost: float = 0.0,
+    reasoning_tokens: int = 0,
+    provider_cost: float | None = None,
 ) -> None:
-    """Settle a reserved call: ``answered`` with its usage and cost, or ``error`` (no
-    reply, nothing billed)."""
+    """Settle a reserved call: ``answered`` with its usage and cost (and the cost the
+    provider reported, where it does), or ``error`` (no reply, nothing billed)."""
     Spend.update(
         status=status,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
+        reasoning_tokens=reasoning_tokens,
         cost=cost,
+        provider_cost=provider_cost,
         settled_at=utcnow(),
     ).where((Spend.id == call_id) & (Spend.status == "reserved")).execute()
 
@@ -61,8 +70,11 @@ def ledger_by_model(
     batch_id: str | None = None, model_id: int | None = None
 ) -> dict[int, dict[str, Any]]:
     """The ledger per model id: ``calls`` answered, ``input_tokens``, ``output_tokens``,
-    ``cost`` (unsettled calls at their worst case) and ``unsettled`` (that part alone);
-    narrowed to a batch and/or a model."""
+    ``reasoning_tokens`` (of the output), ``cost`` (unsettled calls at their worst case),
+    ``unsettled`` (that part alone), and for the calls whose provider reported a cost:
+    ``provider_calls``, ``provider_cost`` (its sum; None when no call had one) and
+    ``provider_priced`` (our price-based cost of those same calls); narrowed to a batch
+    and/or a model."""
     return _ledger_sums(Spend.model_id, _filters(batch_id, model_id))
 
 
@@ -89,25 +101,36 @@ def _filters(batch_id: str | None, model_id: int | None, day: str | None = None)
 def _ledger_sums(group: Any, condition: Any) -> dict[Any, dict[str, Any]]:
     answered = pw.fn.SUM(pw.Case(None, ((Spend.status == "answered", 1),), 0))
     unsettled = pw.fn.SUM(pw.Case(None, ((Spend.status == "reserved", Spend.reserved),), 0))
+    reported = Spend.provider_cost.is_null(False)
     query = (
         Spend.select(
             group,
             answered,
             pw.fn.SUM(Spend.input_tokens),
             pw.fn.SUM(Spend.output_tokens),
+            pw.fn.SUM(Spend.reasoning_tokens),
             pw.fn.SUM(_AMOUNT),
             unsettled,
+            pw.fn.SUM(pw.Case(None, ((reported, 1),), 0)),
+            pw.fn.SUM(Spend.provider_cost),
+            pw.fn.SUM(pw.Case(None, ((reported, Spend.cost),), 0)),
         )
         .where(condition)
         .group_by(group)
     )
     sums: dict[Any, dict[str, Any]] = {}
-    for key, calls, tokens_in, tokens_out, cost, unsettled_cost in rows_of(query):
+    for row in rows_of(query):
+        key, calls, tokens_in, tokens_out, reasoning, cost, unsettled_cost, *provider = row
+        provider_calls, provider_cost, provider_priced = provider
         sums[key] = {
             "calls": int(calls or 0),
             "input_tokens": int(tokens_in or 0),
             "output_tokens": int(tokens_out or 0),
+            "reasoning_tokens": int(reasoning or 0),
             "cost": float(cost or 0.0),
             "unsettled": float(unsettled_cost or 0.0),
+            "provider_calls": int(provider_calls or 0),
+            "provider_cost": float(provider_cost) if provider_calls else None,
+            "provider_priced": float(provider_priced or 0.0),
         }
     return sums

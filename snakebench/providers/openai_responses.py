@@ -1,0 +1,95 @@
+"""OpenAI's Responses API through the official OpenAI SDK (``api: responses``).
+
+OpenAI's reasoning models (GPT-5, o3, o4-mini) are served best here: the request takes a
+reasoning effort and asks for a reasoning summary, and the reply carries the summary as
+``reasoning`` output items beside the answer's ``message`` item. Any server that speaks
+the same API works through ``base_url``. Usage counts reasoning tokens inside
+``output_tokens`` (they are billed as output) and again, apart, in
+``output_tokens_details.reasoning_tokens``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import openai
+
+from snakebench.providers.base import Completion, ModelSpec, TransientProviderError
+from snakebench.providers.model_options import request_extra
+from snakebench.providers.openai_compat import OPENAI_ERRORS, openai_sdk
+from snakebench.providers.sdk_common import (
+    map_sdk_error,
+    reported_cost,
+    request_kwargs,
+    usage_count,
+)
+
+
+class OpenAIResponsesClient:
+    """One model behind the Responses API of one endpoint."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        base_url: str | None,
+        api_key: str,
+        timeout: float,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.spec = spec
+        self._timeout = timeout
+        self._secret = api_key
+        self._sdk = openai_sdk(base_url, api_key, timeout, headers)
+        extra = request_extra(spec.extra, provider=spec.provider, api="responses")
+        kwargs = request_kwargs(extra, self._sdk.responses.create)
+        # The cap a spending budget reserved for; reasoning tokens count against it.
+        kwargs["max_output_tokens"] = spec.output_cap
+        # Nothing of a move needs keeping on OpenAI's side: no stored conversation.
+        kwargs.setdefault("store", False)
+        self._kwargs = kwargs
+
+    def __repr__(self) -> str:
+        return f"OpenAIResponsesClient(model={self.spec.name!r})"
+
+    def complete(self, prompt: str) -> Completion:
+        try:
+            response = self._sdk.responses.create(
+                model=self.spec.model_slug, input=prompt, **self._kwargs
+            )
+        except openai.APIError as exc:
+            raise map_sdk_error(
+                exc, OPENAI_ERRORS, self.spec.name, self._timeout, self._secret
+            ) from None
+        return self._completion(response)
+
+    def _completion(self, response: Any) -> Completion:
+        """The answer from the ``message`` items' ``output_text`` parts, the reasoning
+        summary from the ``reasoning`` items. A reply with neither is no answer at all
+        (a server that sent an error object in a 200), so it is retried."""
+        items = getattr(response, "output", None) or []
+        if not items:
+            raise TransientProviderError(f"model {self.spec.name!r}: reply without output")
+        texts: list[str] = []
+        summaries: list[str] = []
+        for item in items:
+            kind = getattr(item, "type", "")
+            if kind == "message":
+                texts.extend(
+                    part.text
+                    for part in getattr(item, "content", None) or []
+                    if getattr(part, "type", "") == "output_text" and part.text
+                )
+            elif kind == "reasoning":
+                summaries.extend(
+                    part.text for part in getattr(item, "summary", None) or [] if part.text
+                )
+        usage = response.usage
+        return Completion(
+            text="".join(texts),
+            input_tokens=usage_count(usage, "input_tokens"),
+            output_tokens=usage_count(usage, "output_tokens"),
+            reasoning="\n\n".join(summaries),
+            reasoning_tokens=usage_count(usage, "output_tokens_details", "reasoning_tokens"),
+            provider_cost=reported_cost(usage),
+        )
