@@ -26,6 +26,20 @@ def test_the_daily_cap_is_on_by_default_exactly_where_the_api_can_submit() -> No
     assert Settings.from_env({"SNAKEBENCH_DAILY_CAP": "2.5"}).daily_cap == 2.5
 
 
+def test_openrouter_attribution_settings() -> None:
+    default = Settings.from_env({})
+    assert (default.openrouter_referer, default.openrouter_title) == ("", "SnakeBench")
+    chosen = Settings.from_env(
+        {"SNAKEBENCH_OPENROUTER_REFERER": " https://bench.example/x ",
+         "SNAKEBENCH_OPENROUTER_TITLE": "My Bench"}
+    )  # fmt: skip
+    assert (chosen.openrouter_referer, chosen.openrouter_title) == (
+        "https://bench.example/x",
+        "My Bench",
+    )
+    assert Settings.from_env({"SNAKEBENCH_OPENROUTER_TITLE": ""}).openrouter_title == ""
+
+
 def test_heroku_style_postgres_urls_are_accepted() -> None:
     for url in ("postgres://u:p@db.example:5432/app", "postgresql://u@localhost/app"):
         assert Settings.from_env({"DATABASE_URL": url}).database_url == url
@@ -41,6 +55,11 @@ def test_heroku_style_postgres_urls_are_accepted() -> None:
         ({"SNAKEBENCH_MOVE_TIMEOUT": "nan"}, "SNAKEBENCH_MOVE_TIMEOUT='nan' is not a number"),
         ({"SNAKEBENCH_DAILY_CAP": "lots"}, "SNAKEBENCH_DAILY_CAP='lots' is not a number"),
         ({"SNAKEBENCH_DAILY_CAP": "-5"}, "SNAKEBENCH_DAILY_CAP='-5' must be above zero"),
+        ({"SNAKEBENCH_OPENROUTER_REFERER": "bench.example"}, "is not an http:// or https:// URL"),
+        ({"SNAKEBENCH_OPENROUTER_REFERER": "https://"}, "is not an http:// or https:// URL"),
+        ({"SNAKEBENCH_OPENROUTER_TITLE": "Bench\r\nX-Evil: 1"}, "one line of printable ASCII"),
+        ({"SNAKEBENCH_OPENROUTER_TITLE": "Bänch"}, "SNAKEBENCH_OPENROUTER_TITLE must be one line"),
+        ({"SNAKEBENCH_OPENROUTER_TITLE": "x" * 201}, "at most 200 characters"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:

@@ -20,6 +20,7 @@ from snakebench.providers import (
 from snakebench.providers.anthropic_client import AnthropicClient
 from snakebench.providers.http_errors import retry_after_seconds, status_error
 from snakebench.providers.openai_compat import OpenAICompatClient
+from snakebench.providers.openai_responses import OpenAIResponsesClient
 from snakebench.providers.sdk_common import request_kwargs
 
 SECRET = "sk-live-abcdef0123456789"
@@ -36,6 +37,7 @@ def spec(provider: str, **kw: object) -> ModelSpec:
         ("anthropic", AnthropicClient, "ANTHROPIC_API_KEY"),
         ("openrouter", OpenAICompatClient, "OPENROUTER_API_KEY"),
         ("together", OpenAICompatClient, "TOGETHER_API_KEY"),
+        ("google", OpenAICompatClient, "GEMINI_API_KEY"),
     ],
 )
 def test_each_provider_reads_its_own_variable(
@@ -46,6 +48,43 @@ def test_each_provider_reads_its_own_variable(
     assert SECRET not in repr(client)
     with pytest.raises(MissingApiKeyError, match=variable):
         make_client(spec(provider), Settings(), env={"SOMETHING_ELSE": SECRET})
+
+
+def test_google_goes_through_geminis_openai_endpoint_with_max_tokens() -> None:
+    """Gemini's OpenAI-compatible endpoint knows ``max_tokens`` (``max_completion_tokens``
+    is OpenAI's own, for its reasoning models)."""
+    client = make_client(spec("google"), Settings(), env={"GEMINI_API_KEY": SECRET})
+    assert isinstance(client, OpenAICompatClient)
+    assert str(client._sdk.base_url) == "https://generativelanguage.googleapis.com/v1beta/openai/"
+    assert client._sdk.api_key == SECRET
+    assert client._kwargs["max_tokens"] == 4096 and "max_completion_tokens" not in client._kwargs
+    openai = make_client(spec("openai"), Settings(), env={"OPENAI_API_KEY": SECRET})
+    assert isinstance(openai, OpenAICompatClient)
+    assert openai._kwargs["max_completion_tokens"] == 4096 and "max_tokens" not in openai._kwargs
+
+
+def test_responses_api_models_get_the_responses_client() -> None:
+    env = {"OPENAI_API_KEY": SECRET}
+    client = make_client(
+        spec("openai", api="responses", max_completion_tokens=900), Settings(), env
+    )
+    assert isinstance(client, OpenAIResponsesClient)
+    assert client._kwargs["max_output_tokens"] == 900
+    assert isinstance(make_client(spec("openai", api="chat"), Settings(), env), OpenAICompatClient)
+
+
+def test_only_openrouter_clients_send_attribution_headers() -> None:
+    settings = Settings(openrouter_referer="https://bench.example", openrouter_title="Bench")
+    routed = make_client(spec("openrouter"), settings, env={"OPENROUTER_API_KEY": SECRET})
+    direct = make_client(spec("openai"), settings, env={"OPENAI_API_KEY": SECRET})
+    assert isinstance(routed, OpenAICompatClient) and isinstance(direct, OpenAICompatClient)
+    sent = routed._sdk.default_headers
+    assert (sent["HTTP-Referer"], sent["X-Title"]) == ("https://bench.example", "Bench")
+    assert "X-Title" not in direct._sdk.default_headers
+    untitled = Settings(openrouter_title="")
+    bare = make_client(spec("openrouter"), untitled, env={"OPENROUTER_API_KEY": SECRET})
+    assert isinstance(bare, OpenAICompatClient)
+    assert "X-Title" not in bare._sdk.default_headers and bare._sdk is not routed._sdk
 
 
 def test_keys_come_only_from_the_named_variable() -> None:
