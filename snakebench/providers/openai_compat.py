@@ -7,7 +7,7 @@ and a few request fields differ (see :func:`snakebench.providers.model_options.r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import openai
@@ -62,8 +62,9 @@ def openai_sdk(
     )
 
 
-class OpenAICompatClient:
-    """One model on one OpenAI-compatible endpoint."""
+class OpenAISdkClient:
+    """What the Chat Completions and Responses clients share: the endpoint's SDK client,
+    the request fields fixed at construction (``_kwargs``), and the error mapping."""
 
     def __init__(
         self,
@@ -77,6 +78,30 @@ class OpenAICompatClient:
         self._timeout = timeout
         self._secret = api_key
         self._sdk = openai_sdk(base_url, api_key, timeout, headers)
+        self._kwargs = self._fixed_fields(spec)
+
+    def _fixed_fields(self, spec: ModelSpec) -> dict[str, Any]:
+        """The request fields every call of this model carries (the output cap too)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.spec.name!r})"
+
+    def _create(self, create: Callable[..., Any], **request: Any) -> Any:
+        """``create`` (an SDK method) for this model with ``request`` and the fixed
+        fields; SDK errors come out as our provider errors."""
+        try:
+            return create(model=self.spec.model_slug, **request, **self._kwargs)
+        except openai.APIError as exc:
+            raise map_sdk_error(
+                exc, OPENAI_ERRORS, self.spec.name, self._timeout, self._secret
+            ) from None
+
+
+class OpenAICompatClient(OpenAISdkClient):
+    """One model on one OpenAI-compatible endpoint."""
+
+    def _fixed_fields(self, spec: ModelSpec) -> dict[str, Any]:
         extra = request_extra(spec.extra, provider=spec.provider, api=spec.api)
         kwargs = request_kwargs(extra, self._sdk.chat.completions.create)
         # Every request carries the output cap a spending budget reserved for, under
@@ -84,23 +109,11 @@ class OpenAICompatClient:
         for name in OUTPUT_CAP_NAMES:
             kwargs.pop(name, None)
         kwargs[OUTPUT_CAP_NAMES[spec.provider not in COMPLETION_CAP_PROVIDERS]] = spec.output_cap
-        self._kwargs = kwargs
-
-    def __repr__(self) -> str:
-        return f"OpenAICompatClient(model={self.spec.name!r})"
+        return kwargs
 
     def complete(self, prompt: str) -> Completion:
-        try:
-            response = self._sdk.chat.completions.create(
-                model=self.spec.model_slug,
-                messages=[{"role": "user", "content": prompt}],
-                **self._kwargs,
-            )
-        except openai.APIError as exc:
-            raise map_sdk_error(
-                exc, OPENAI_ERRORS, self.spec.name, self._timeout, self._secret
-            ) from None
-        return self._completion(response)
+        messages = [{"role": "user", "content": prompt}]
+        return self._completion(self._create(self._sdk.chat.completions.create, messages=messages))
 
     def _completion(self, response: Any) -> Completion:
         """Text and usage from a reply. A reply without choices is no answer at all

@@ -10,58 +10,28 @@ the same API works through ``base_url``. Usage counts reasoning tokens inside
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
-
-import openai
 
 from snakebench.providers.base import Completion, ModelSpec, TransientProviderError
 from snakebench.providers.model_options import request_extra
-from snakebench.providers.openai_compat import OPENAI_ERRORS, openai_sdk
-from snakebench.providers.sdk_common import (
-    map_sdk_error,
-    reported_cost,
-    request_kwargs,
-    usage_count,
-)
+from snakebench.providers.openai_compat import OpenAISdkClient
+from snakebench.providers.sdk_common import reported_cost, request_kwargs, usage_count
 
 
-class OpenAIResponsesClient:
+class OpenAIResponsesClient(OpenAISdkClient):
     """One model behind the Responses API of one endpoint."""
 
-    def __init__(
-        self,
-        spec: ModelSpec,
-        base_url: str | None,
-        api_key: str,
-        timeout: float,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        self.spec = spec
-        self._timeout = timeout
-        self._secret = api_key
-        self._sdk = openai_sdk(base_url, api_key, timeout, headers)
+    def _fixed_fields(self, spec: ModelSpec) -> dict[str, Any]:
         extra = request_extra(spec.extra, provider=spec.provider, api="responses")
         kwargs = request_kwargs(extra, self._sdk.responses.create)
         # The cap a spending budget reserved for; reasoning tokens count against it.
         kwargs["max_output_tokens"] = spec.output_cap
-        # Nothing of a move needs keeping on OpenAI's side: no stored conversation.
+        # Nothing of a move needs keeping on the provider's side: no stored conversation.
         kwargs.setdefault("store", False)
-        self._kwargs = kwargs
-
-    def __repr__(self) -> str:
-        return f"OpenAIResponsesClient(model={self.spec.name!r})"
+        return kwargs
 
     def complete(self, prompt: str) -> Completion:
-        try:
-            response = self._sdk.responses.create(
-                model=self.spec.model_slug, input=prompt, **self._kwargs
-            )
-        except openai.APIError as exc:
-            raise map_sdk_error(
-                exc, OPENAI_ERRORS, self.spec.name, self._timeout, self._secret
-            ) from None
-        return self._completion(response)
+        return self._completion(self._create(self._sdk.responses.create, input=prompt))
 
     def _completion(self, response: Any) -> Completion:
         """The answer from the ``message`` items' ``output_text`` parts, the reasoning
