@@ -34,9 +34,10 @@ if get_current_job() is None:
     # the ideal throughput at 64 concurrent games without this, 94% with it). A plain
     # `rq worker games` imports this module inside each horse, while it performs a job:
     # there a bot game skips the SDKs, and an LLM game imports only the one it calls.
-    from snakebench.providers import anthropic_client, openai_compat
+    from snakebench.providers import anthropic_client, openai_compat, openai_responses
 
-    PRELOADED = (anthropic_client, openai_compat)  # named, so no linter drops the imports
+    # Named, so no linter drops the imports.
+    PRELOADED = (anthropic_client, openai_compat, openai_responses)
     # Its work horses and its scheduler die with the worker (snakebench.queueing.orphans).
     children_die_with_this_process()
 

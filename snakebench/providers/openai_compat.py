@@ -16,6 +16,7 @@ from snakebench.providers.base import Completion, ModelSpec, TransientProviderEr
 from snakebench.providers.model_options import request_extra
 from snakebench.providers.sdk_common import (
     SdkErrorTypes,
+    billed_tokens,
     map_sdk_error,
     reported_cost,
     request_kwargs,
@@ -126,10 +127,11 @@ class OpenAICompatClient(OpenAISdkClient):
         reasoning = next(
             (text for name in REASONING_FIELDS if (text := getattr(message, name, None))), ""
         )
+        tokens_in, tokens_out = billed_tokens(usage, "prompt_tokens", "completion_tokens")
         return Completion(
             text=message.content or "",
-            input_tokens=usage_count(usage, "prompt_tokens"),
-            output_tokens=usage_count(usage, "completion_tokens"),
+            input_tokens=tokens_in,
+            output_tokens=tokens_out,
             reasoning=reasoning if isinstance(reasoning, str) else "",
             reasoning_tokens=usage_count(usage, "completion_tokens_details", "reasoning_tokens"),
             provider_cost=reported_cost(usage),

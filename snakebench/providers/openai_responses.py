@@ -15,7 +15,12 @@ from typing import Any
 from snakebench.providers.base import Completion, ModelSpec, TransientProviderError
 from snakebench.providers.model_options import request_extra
 from snakebench.providers.openai_compat import OpenAISdkClient
-from snakebench.providers.sdk_common import reported_cost, request_kwargs, usage_count
+from snakebench.providers.sdk_common import (
+    billed_tokens,
+    reported_cost,
+    request_kwargs,
+    usage_count,
+)
 
 
 class OpenAIResponsesClient(OpenAISdkClient):
@@ -55,10 +60,11 @@ class OpenAIResponsesClient(OpenAISdkClient):
                     part.text for part in getattr(item, "summary", None) or [] if part.text
                 )
         usage = response.usage
+        tokens_in, tokens_out = billed_tokens(usage, "input_tokens", "output_tokens")
         return Completion(
             text="".join(texts),
-            input_tokens=usage_count(usage, "input_tokens"),
-            output_tokens=usage_count(usage, "output_tokens"),
+            input_tokens=tokens_in,
+            output_tokens=tokens_out,
             reasoning="\n\n".join(summaries),
             reasoning_tokens=usage_count(usage, "output_tokens_details", "reasoning_tokens"),
             provider_cost=reported_cost(usage),

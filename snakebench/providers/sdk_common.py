@@ -90,6 +90,16 @@ def usage_count(usage: Any, *path: str) -> int:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
+def billed_tokens(usage: Any, input_name: str, output_name: str) -> tuple[int, int]:
+    """(input, output) tokens of an OpenAI-style usage object. Output is at least
+    ``total_tokens - input``: OpenAI counts reasoning inside the output figure, but a
+    server that reports it only in the total (some Gemini gateways do) would otherwise
+    have its reasoning go unpriced. Erring high here errs towards money spent."""
+    tokens_in = usage_count(usage, input_name)
+    total = usage_count(usage, "total_tokens")
+    return tokens_in, max(usage_count(usage, output_name), total - tokens_in)
+
+
 def reported_cost(usage: Any) -> float | None:
     """The USD the provider itself reported for a call (OpenRouter's usage accounting puts
     it in ``usage.cost``); None when it sent none or something that is not an amount."""

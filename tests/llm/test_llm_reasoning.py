@@ -195,3 +195,22 @@ def test_reasoning_content_of_deepseek_style_servers_is_read() -> None:
     assert (completion.text, completion.reasoning) == ("UP", "Up is free.")
     assert (completion.output_tokens, completion.reasoning_tokens) == (30, 28)
     assert completion.provider_cost is None
+
+
+def test_reasoning_left_out_of_completion_tokens_is_still_priced() -> None:
+    """A server reporting thoughts only in total_tokens (some Gemini gateways): the
+    output counted is what the total says the model produced."""
+    from openai.types.chat import ChatCompletion
+
+    reply = ChatCompletion.model_validate(
+        {"id": "x", "object": "chat.completion", "created": 0, "model": "gemini-2.5-flash",
+         "choices": [{"index": 0, "finish_reason": "stop",
+                      "message": {"role": "assistant", "content": "LEFT"}}],
+         "usage": {"prompt_tokens": 21, "completion_tokens": 2, "total_tokens": 83,
+                   "completion_tokens_details": {"reasoning_tokens": 60}}}
+    )  # fmt: skip
+    spec = ModelSpec(name="g", provider="google", model_slug="gemini-2.5-flash")
+    client = make_client(spec, Settings(), env={"GEMINI_API_KEY": "k"})
+    completion = client._completion(reply)  # type: ignore[attr-defined]
+    assert (completion.input_tokens, completion.output_tokens) == (21, 62)
+    assert completion.reasoning_tokens == 60
