@@ -51,14 +51,16 @@ def fake_llm(
         typer.Option(help="JSON file GET /api/v1/models serves (default: a built-in one)."),
     ] = None,
 ) -> None:
-    """Serve the OpenAI Chat Completions and Anthropic Messages APIs on loopback,
-    answering each SnakeBench prompt with a bot's move, and faults on request.
+    """Serve the OpenAI Chat Completions, OpenAI Responses and Anthropic Messages APIs
+    on loopback, answering each SnakeBench prompt with a bot's move (with reasoning
+    tokens and text when asked, and OpenRouter's usage cost), and faults on request.
 
-    Point a model at it with --base-url http://127.0.0.1:PORT/v1 (openai) or
-    http://127.0.0.1:PORT (anthropic) and any key. GET /stats counts what it sent;
-    GET /api/v1/models lists models in OpenRouter's shape (for models sync).
-    With --max-concurrency / --max-rpm it keeps a real provider's limits (429 past
-    them) and /stats reports the peak concurrency it saw.
+    Point a model at it with --base-url http://127.0.0.1:PORT/v1 (every OpenAI-compatible
+    provider) or http://127.0.0.1:PORT (anthropic) and any key. GET /stats counts what
+    it sent and the OpenRouter attribution headers it received; GET /api/v1/models lists
+    models in OpenRouter's shape (for models sync). With --max-concurrency / --max-rpm it
+    keeps a real provider's limits (429 past them) and /stats reports the peak concurrency
+    it saw.
     """
     rates = error_rate + rate_limit_rate + timeout_rate + malformed_rate
     if rates > 1:
