@@ -167,7 +167,8 @@ GAME_SUMMARY_PROPERTIES: dict[str, Any] = {
 PARTICIPANT = _object(
     {
         "slot": INT, "model": STR, "score": INT, "result": RESULT, "cost": NUM,
-        "input_tokens": INT, "output_tokens": INT, "invalid_moves": INT, "moves": INT,
+        "input_tokens": INT, "output_tokens": INT, "reasoning_tokens": INT,
+        "provider_cost": NULL_NUM, "invalid_moves": INT, "moves": INT,
         "fallback_parses": INT, "death_round": NULL_INT, "death_reason": NULL_STR,
         "total_latency_ms": NUM, "total_wait_ms": NUM, "prompt_variant": NULL_STR,
         "prompt_sha": NULL_STR,

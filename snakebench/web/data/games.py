@@ -153,6 +153,8 @@ def _participant_dict(p: Participant) -> dict[str, Any]:
         "cost": p.cost,
         "input_tokens": p.input_tokens,
         "output_tokens": p.output_tokens,
+        "reasoning_tokens": p.reasoning_tokens,
+        "provider_cost": p.provider_cost,
         "invalid_moves": p.invalid_moves,
         "moves": p.moves,
         "fallback_parses": p.fallback_parses,

@@ -95,6 +95,8 @@ def test_game_detail(client: FlaskClient, filled: Filled) -> None:
     assert body["seed"] >= 3 and body["width"] == 10 and body["worker"]
     assert [p["model"] for p in body["participants"]] == [p["model"] for p in body["players"]]
     assert body["participants"][0]["moves"] > 0
+    bot = body["participants"][0]  # bots neither reason nor get billed
+    assert (bot["reasoning_tokens"], bot["provider_cost"]) == (0, None)
     failed = client.get(f"/api/games/{filled.failed_id}").json
     assert failed["status"] == "failed" and failed["error"] == "boom"
     assert failed["replay_available"] is False and failed["winner"] is None
