@@ -106,8 +106,12 @@ def check_options(extra: Mapping[str, Any], *, provider: str, sdk: str, api: str
     """Raise :class:`OptionError` for the first typed option in ``extra`` that has a
     bad value or does not fit the model's provider or API."""
     for group in sorted(GROUPS.intersection(extra)):
-        fields = [key.split(".", 1)[1] for key in BY_KEY if key.startswith(f"{group}.")]
+        members = [item for item in OPTIONS if item.path[0] == group]
+        fields = [item.path[1] for item in members]
         value = extra[group]
+        # Named by the first field it sets (what a flag sets), else by the group.
+        named = [item for item in members if isinstance(value, Mapping) and item.path[1] in value]
+        _check_scope((named or members)[0], provider, sdk, api, None if named else group)
         if not isinstance(value, Mapping):
             raise OptionError(f"{group} must be a mapping of {', '.join(fields)}")
         unknown = sorted(set(value) - set(fields))
@@ -138,15 +142,17 @@ def _lookup(extra: Mapping[str, Any], path: tuple[str, ...]) -> tuple[bool, Any]
     return True, value
 
 
-def _check_scope(item: Option, provider: str, sdk: str, api: str | None) -> None:
+def _check_scope(
+    item: Option, provider: str, sdk: str, api: str | None, name: str | None = None
+) -> None:
+    """That ``item`` (or its group ``name``) is one the model's provider and API take."""
+    name = name or item.key
     if item.scope == "openrouter" and provider != "openrouter":
-        raise OptionError(
-            f"{item.key} is an OpenRouter option; this model's provider is {provider}"
-        )
+        raise OptionError(f"{name} is an OpenRouter option; this model's provider is {provider}")
     if sdk != "openai":
-        raise OptionError(f"{item.key} needs an OpenAI-compatible provider, not {provider}")
+        raise OptionError(f"{name} needs an OpenAI-compatible provider, not {provider}")
     if item.scope == "responses" and api != "responses":
-        raise OptionError(f"{item.key} needs the Responses API (api: responses)")
+        raise OptionError(f"{name} needs the Responses API (api: responses)")
 
 
 def _check_value(item: Option, value: Any) -> None:

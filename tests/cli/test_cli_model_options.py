@@ -83,6 +83,7 @@ BAD: list[tuple[tuple[str, ...], str]] = [
     ((*OPENROUTER, "--extra", 'provider={"order": ["a"], "speed": 1}'),
      "provider.speed is not an option; provider takes order, only, ignore"),
     ((*OPENROUTER, "--extra", "provider=fast"), "provider must be a mapping of order"),
+    ((*OPENAI, "--extra", "provider=fast"), "provider is an OpenRouter option"),
 ]  # fmt: skip
 
 
