@@ -217,19 +217,21 @@ class Site:
 
     # --- models and games -------------------------------------------------------------
 
-    def add_fake_model(self, name: str, slug: str, *, slow: bool = False) -> None:
+    def add_fake_model(self, name: str, slug: str, *flags: str, slow: bool = False) -> None:
         server = self.slow_llm if slow else self.fast_llm
         assert server is not None, "open() the site first"
         self.cli(
             "models", "add", name, "--provider", "openai", "--model", slug,
             "--base-url", f"{server.url}/v1", "--api-key-env", "OPENAI_API_KEY",
-            "--price-input", "0.15", "--price-output", "0.6",
+            "--price-input", "0.15", "--price-output", "0.6", *flags,
         )  # fmt: skip
 
     def populate(self) -> dict[str, Any]:
         """Models and finished batches: bot games, fake-LLM games, and games of the
         ``hostile`` model. Returns the batch summaries by name."""
-        self.add_fake_model("fake-greedy", "fake/greedy")
+        # On the Responses API with a reasoning summary: its moves show their reasoning.
+        self.add_fake_model("fake-greedy", "fake/greedy", "--api", "responses",
+                            "--reasoning-effort", "low", "--reasoning-summary", "auto")  # fmt: skip
         self.add_fake_model("hostile", f"{HOSTILE_PREFIX}survivor")
         self.add_fake_model("slow-fake", "fake/greedy", slow=True)
         short = ["--max-rounds", "60"]

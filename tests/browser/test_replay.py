@@ -23,6 +23,8 @@ def game(site: Any) -> dict[str, Any]:
     replay = site.get_json(f"/api/games/{game_id}/replay")
     board = replay["game"]["board"]
     assert len(replay["frames"]) >= 8, "the test wants a game of several rounds"
+    moves = [move for frame in replay["frames"] for move in frame["moves"].values()]
+    assert any(move.get("reasoning") for move in moves), "fake-greedy's summaries are missing"
     return {"id": game_id, "replay": replay, "width": board["width"], "height": board["height"]}
 
 
@@ -56,7 +58,9 @@ def check_position(page: Any, boards: Any, game: dict[str, Any], position: int) 
     for slot, move in moves.items():
         shown = page.locator(f'#moves [data-slot="{slot}"]')
         expect(shown).to_contain_text(move["move"])
-        expect(shown.locator(".rationale")).to_have_text(move["rationale"])
+        expect(shown.locator(":scope > pre.rationale")).to_have_text(move["rationale"])
+        if "reasoning" in move:  # the Responses-API model's summary, shown apart
+            expect(shown.locator("details.reasoning pre")).to_have_text(move["reasoning"])
 
 
 @pytest.mark.parametrize("device_scale_factor", [1, 2])
