@@ -31,6 +31,7 @@ from drills.common import (
 
 from snakebench.fakellm.faults import FakeOptions
 from snakebench.fakellm.server import FakeLLMServer
+from snakebench.games.request_limits import WINDOW_MARGIN, WINDOW_SECONDS
 from snakebench.localstack.processes import process_identity
 from snakebench.queueing import PLAIN_WORKER_COMMAND, WORKER_COMMAND
 from snakebench.services.batches import BatchSpec, batch_progress, submit_batch
@@ -556,7 +557,9 @@ def provider_limits(args: argparse.Namespace) -> Result:
         waits = [p.total_wait_ms / max(p.moves, 1) for p in
                  Participant.select().join(Game).where(Game.batch == batch_id)]  # fmt: skip
     refused, peak = int(stats["total"]["over_limit"]), int(stats["limits"]["peak_concurrency"])
-    allowed = min(rpm, 60 * cap / (args.latency_ms / 1000))
+    # The gate counts a minute as 60 s plus its margin (see request_limits.WINDOW_MARGIN).
+    allowed = min(rpm * WINDOW_SECONDS / (WINDOW_SECONDS + WINDOW_MARGIN),
+                  60 * cap / (args.latency_ms / 1000))  # fmt: skip
     rate = _rate_per_minute(timeline)
     if refused > HANDFUL:
         result.violations += 1
@@ -605,10 +608,13 @@ def _rate_per_minute(timeline: list[tuple[float, int]]) -> float | None:
     if not answered or answered[-1][0] - answered[0][0] < 120:
         return None
     last_start = answered[-1][0] - 120
-    counts = [
-        next(m for u, m in answered if u >= t + 60) - n for t, n in answered if t <= last_start
-    ]
-    return statistics.fmean(counts)
+    rates = []
+    for t, n in answered:
+        if t > last_start:
+            break
+        u, m = next((u, m) for u, m in answered if u >= t + 60)
+        rates.append((m - n) / ((u - t) / 60))  # samples are a second apart, or a bit more
+    return statistics.fmean(rates)
 
 
 DRILLS: dict[str, tuple[DrillFn, str, dict[str, Any]]] = {

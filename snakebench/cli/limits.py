@@ -16,7 +16,7 @@ from snakebench.games.request_limits import Limit, limits_of, usage
 from snakebench.providers import PROVIDER_DEFAULTS
 from snakebench.queueing import QueueError, connect_redis
 from snakebench.store import get_model, open_store
-from snakebench.store.limit_queries import clear_limit, list_limits, set_limit
+from snakebench.store.limit_queries import MAX_LIMIT, clear_limit, list_limits, set_limit
 
 app = App(
     help="Cap requests in flight and per minute for a provider or a model, across every "
@@ -35,10 +35,12 @@ def set_(
     provider: ProviderOption = None,
     model: ModelOption = None,
     concurrency: Annotated[
-        int | None, typer.Option(min=1, help="Requests in flight at most, fleet-wide.")
+        int | None,
+        typer.Option(min=1, max=MAX_LIMIT, help="Requests in flight at most, fleet-wide."),
     ] = None,
     rpm: Annotated[
-        int | None, typer.Option(min=1, help="Requests started per 60 s at most, fleet-wide.")
+        int | None,
+        typer.Option(min=1, max=MAX_LIMIT, help="Requests started per 60 s at most, fleet-wide."),
     ] = None,
 ) -> None:
     """Set the limits of a provider (all its models together) or of one model; a limit

@@ -105,6 +105,7 @@ def play_game(
     on_round: RoundHook | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     keep_playing: Callable[[], bool] | None = None,
+    stopped: threading.Event | None = None,
 ) -> GameOutcome:
     """Play a whole game. Never raises for a player's failure: a provider outage
     gives ``void``, a spending cap that refused a call ``cancelled``, any other error
@@ -112,7 +113,9 @@ def play_game(
 
     ``keep_playing`` is asked before every round that calls a provider (never for bots,
     which spend nothing): once it says no, :class:`RunSuperseded` is raised and no more
-    moves are asked for."""
+    moves are asked for. ``stopped`` is set when the game stops asking, however it ends
+    (a move still waiting for a provider slot then gives up instead of sending a request
+    for a game that is over)."""
     remote = any(player.remote for player in players.values())
     ask = keep_playing if remote else None
     state = new_game(setup.rules, setup.seed, tuple(players))
@@ -136,7 +139,7 @@ def play_game(
     status: GameStatus = "completed"
     error = None
     spawn = SeededSpawner(setup.seed)
-    with _MoveGatherer(players) as gather:
+    with _MoveGatherer(players, stopped) as gather:
         try:
             while not state.over:
                 if ask is not None and not ask():
@@ -210,8 +213,9 @@ class _MoveGatherer:
     reply rather than the sum of both. While they are out, the game's thread runs the
     errands they send home (:func:`at_home`)."""
 
-    def __init__(self, players: Mapping[str, Player]) -> None:
+    def __init__(self, players: Mapping[str, Player], stopped: threading.Event | None) -> None:
         self.players = players
+        self.stopped = stopped
         remote = any(p.remote for p in players.values())
         self.pool = ThreadPoolExecutor(len(players), "move") if remote else None
         # Errands from move threads, and None each time a move ends.
@@ -278,9 +282,12 @@ class _MoveGatherer:
                 item.run()
 
     def _close(self) -> None:
-        """Stop serving; what was sent home and not taken, its senders run."""
+        """Stop serving; what was sent home and not taken, its senders run. Moves still
+        out are told (``stopped``) before the pool waits for them."""
         with self.door:
             self.serving = False
+        if self.stopped is not None:
+            self.stopped.set()
 
     def _claim(self, errand: _Errand[Any]) -> bool:
         """Whether the caller is the one to run ``errand`` (each runs exactly once: the

@@ -57,9 +57,11 @@ log = logging.getLogger(__name__)
 
 KEY_PREFIX = "snakebench:limits:"
 WINDOW_SECONDS = 60.0
-# Added to the window: a request admitted at the window's edge reaches the provider a
-# little later than it was admitted, and the provider's own window must not see it early.
-WINDOW_MARGIN = 0.5
+# Added to the window: a request is counted when its slot is granted, and reaches the
+# provider a little later (its spend is booked first, on the game's thread); the
+# provider's own window must not see the request of a minute ago still in it. Costs
+# 1/61 of the per-minute cap.
+WINDOW_MARGIN = 1.0
 # A slot's lease beyond the move timeout: the SDK has given up on the request by then.
 LEASE_MARGIN = 30.0
 # Longest single sleep while waiting: slots freed by expired leases push no wake token.
@@ -92,12 +94,15 @@ def limits_of(rows: Iterable[LimitRow]) -> dict[tuple[str, str], Limit]:
 
 # KEYS: per limit dimension, its sorted set. ARGV: token, lease, window, then per key
 # its kind ("c": in flight, "r": started per window) and its cap. Returns {1} when the
-# slots are taken, else {0, wait_ms, index of the first blocking in-flight key or 0}.
+# slots are taken, else {0, wait_ms, blocker}: blocker is the index of the first full
+# in-flight key when only in-flight keys block (a release there wakes the waiter), else
+# 0 (a per-minute cap blocks: only time helps). A key's expiry is only ever extended:
+# workers with different leases (move timeouts) share it.
 ACQUIRE_SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local token, lease, window = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local wait, blocker = 0, 0
+local wait, blocker, rated = 0, 0, false
 for i, key in ipairs(KEYS) do
   local kind, cap = ARGV[2 + 2 * i], tonumber(ARGV[3 + 2 * i])
   if kind == 'c' then
@@ -110,24 +115,43 @@ for i, key in ipairs(KEYS) do
   else
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
     if redis.call('ZCARD', key) >= cap then
+      rated = true
       local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
       wait = math.max(wait, tonumber(oldest[2]) + window - now)
     end
   end
 end
 if wait > 0 or blocker > 0 then
+  if rated then blocker = 0 end
   return {0, math.ceil(wait * 1000), blocker}
 end
 for i, key in ipairs(KEYS) do
+  local keep
   if ARGV[2 + 2 * i] == 'c' then
     redis.call('ZADD', key, now + lease, token)
-    redis.call('PEXPIRE', key, math.ceil(lease * 1000) + 1000)
+    keep = math.ceil(lease * 1000) + 1000
   else
     redis.call('ZADD', key, now, token)
-    redis.call('PEXPIRE', key, math.ceil(window * 1000) + 1000)
+    keep = math.ceil(window * 1000) + 1000
   end
+  if redis.call('PTTL', key) < keep then redis.call('PEXPIRE', key, keep) end
 end
 return {1}
+"""
+
+# KEYS: per in-flight key, the key, its wake list and its waiter count. ARGV: token,
+# the wake lists' expiry in ms. Frees the token's slots and, where someone waits, pushes
+# one wake token (nobody waiting: nothing pushed, so no stale wakes pile up).
+RELEASE_SCRIPT = """
+for i = 1, #KEYS, 3 do
+  if redis.call('ZREM', KEYS[i], ARGV[1]) == 1 then
+    if tonumber(redis.call('GET', KEYS[i + 2]) or '0') > 0 then
+      redis.call('LPUSH', KEYS[i + 1], 1)
+      redis.call('PEXPIRE', KEYS[i + 1], ARGV[2])
+    end
+  end
+end
+return 1
 """
 
 
@@ -141,26 +165,31 @@ class RedisGate:
         *,
         lease: float,
         max_wait: float,
+        stopped: threading.Event | None = None,
         window: float = WINDOW_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.redis = connection
+        self.stopped = stopped or threading.Event()
         self.window = window
         self.max_wait = max_wait
         self.clock = clock
         self.lease = lease
         self.keys: list[str] = []
         self.caps: list[tuple[str, int]] = []
-        self.wakes: list[str | None] = []  # per key: the wake list of an in-flight key
+        # Per key: the wake list and waiter count of an in-flight key, else None.
+        self.wakes: list[tuple[str, str] | None] = []
         for limit in limits:
             if limit.concurrency is not None:
-                self._add(limit.key("inflight"), "c", limit.concurrency, limit.key("wake"))
+                wake = (limit.key("wake"), limit.key("waiting"))
+                self._add(limit.key("inflight"), "c", limit.concurrency, wake)
             if limit.rpm is not None:
                 self._add(limit.key("started"), "r", limit.rpm, None)
         self.labels = ", ".join(limit.label for limit in limits)
-        self._script = connection.register_script(ACQUIRE_SCRIPT)
+        self._acquire = connection.register_script(ACQUIRE_SCRIPT)
+        self._release = connection.register_script(RELEASE_SCRIPT)
 
-    def _add(self, key: str, kind: str, cap: int, wake: str | None) -> None:
+    def _add(self, key: str, kind: str, cap: int, wake: tuple[str, str] | None) -> None:
         self.keys.append(key)
         self.caps.append((kind, cap))
         self.wakes.append(wake)
@@ -173,10 +202,12 @@ class RedisGate:
         started = self.clock()
         try:
             while True:
-                answer = self._script(keys=self.keys, args=args)
+                answer = self._acquire(keys=self.keys, args=args)
                 if int(answer[0]) == 1:
                     return Permit(token, self.clock() - started)
                 waited = self.clock() - started
+                if self.stopped.is_set():
+                    raise _stopped_waiting(self.labels)
                 if waited >= self.max_wait:
                     raise _waited_too_long(self.labels, self.max_wait)
                 pause = min(int(answer[1]) / 1000, MAX_POLL, self.max_wait - waited)
@@ -185,25 +216,31 @@ class RedisGate:
             raise InfrastructureError(f"request limits cannot be checked: {exc}") from None
 
     def _pause(self, blocker: int, seconds: float) -> None:
-        """Until a slot of the blocking in-flight key is released (its wake list), or
-        ``seconds`` at most; a request held back only per minute just sleeps."""
+        """Until a slot of the blocking in-flight key is released (its wake list, counted
+        among its waiters so releases push a wake), or ``seconds`` at most; a request a
+        per-minute cap holds back just sleeps."""
         wake = self.wakes[blocker - 1] if blocker else None
         if wake is None:
-            time.sleep(seconds)
-        else:
-            self.redis.blpop([wake], timeout=seconds)
+            self.stopped.wait(seconds)
+            return
+        wake_list, waiting = wake
+        self.redis.incr(waiting)
+        try:
+            self.redis.blpop([wake_list], timeout=seconds)
+        finally:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.decr(waiting)
+            pipe.pexpire(waiting, int(self.lease * 1000))  # a count left by the dead fades
+            pipe.execute()
 
     def release(self, permit: Permit) -> None:
-        """Free the permit's in-flight slots and wake one waiter for each."""
+        """Free the permit's in-flight slots; each wakes one waiter, if any waits."""
+        keys = [name for key, wake in zip(self.keys, self.wakes, strict=True) if wake
+                for name in (key, *wake)]  # fmt: skip
+        if not keys:
+            return
         try:
-            pipe = self.redis.pipeline(transaction=False)
-            for key, wake in zip(self.keys, self.wakes, strict=True):
-                if wake is not None:
-                    pipe.zrem(key, permit.token)
-                    pipe.lpush(wake, 1)
-                    pipe.ltrim(wake, 0, 63)  # wakes nobody took are only a few retries
-                    pipe.pexpire(wake, int(self.lease * 1000))
-            pipe.execute()
+            self._release(keys=keys, args=[permit.token, int(self.lease * 1000)])
         except redis.RedisError as exc:  # the lease frees the slot in the end
             log.warning("provider slot %s not released (%s): its lease frees it", permit.token,
                         exc)  # fmt: skip
@@ -247,8 +284,10 @@ class LocalGate:
         limits: Sequence[Limit],
         *,
         max_wait: float,
+        stopped: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.stopped = stopped or threading.Event()
         with _LOCAL:
             self.states = [
                 (limit, _LOCAL_STATES.setdefault((limit.scope, limit.name), _LocalState()))
@@ -268,6 +307,8 @@ class LocalGate:
                     for _, state in self.states:
                         state.take(now)
                     return Permit(uuid.uuid4().hex, now - started)
+                if self.stopped.is_set():
+                    raise _stopped_waiting(self.labels)
                 if now - started >= self.max_wait:
                     raise _waited_too_long(self.labels, self.max_wait)
                 _LOCAL.wait(min(wait, MAX_POLL))
@@ -277,6 +318,10 @@ class LocalGate:
             for _, state in self.states:
                 state.inflight -= 1
             _LOCAL.notify_all()
+
+
+def _stopped_waiting(labels: str) -> InfrastructureError:
+    return InfrastructureError(f"the game stopped while a move waited for a slot ({labels})")
 
 
 def _waited_too_long(labels: str, max_wait: float) -> InfrastructureError:
@@ -290,9 +335,12 @@ def gate_players(
     lineup: Sequence[Participant],
     settings: Settings,
     connection: redis.Redis | None,
+    stopped: threading.Event | None = None,
 ) -> None:
     """Give every LLM player of a game its gate onto the limits of its provider and its
-    model (one query for the whole game); players with no limit stay ungated."""
+    model (one query for the whole game); players with no limit stay ungated. Once
+    ``stopped`` is set (the game no longer asks for moves), a move still waiting for a
+    slot gives up instead of sending a request for a game that is over."""
     llm: list[tuple[LLMPlayer, Model]] = []
     for participant in lineup:
         player = players[str(participant.slot)]
@@ -312,13 +360,14 @@ def gate_players(
         if not limits:
             continue
         if connection is None:
-            player.gate = LocalGate(limits, max_wait=settings.limit_wait)
+            player.gate = LocalGate(limits, max_wait=settings.limit_wait, stopped=stopped)
         else:
             player.gate = RedisGate(
                 connection,
                 limits,
                 lease=settings.move_timeout + LEASE_MARGIN,
                 max_wait=settings.limit_wait,
+                stopped=stopped,
             )
 
 

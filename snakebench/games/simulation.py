@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import socket
+import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass
@@ -40,6 +41,7 @@ from snakebench.options import GameOptions
 from snakebench.players.base import Player
 from snakebench.players.llm import LLMPlayer
 from snakebench.store import (
+    DATABASE_DOWN_ERRORS,
     FINAL_GAME_STATUSES,
     Game,
     Model,
@@ -160,7 +162,10 @@ def run_stored_game(
         players = build_players(lineup, game, settings)
         prompts = prompt_records(players)
         meters = meter_players(players, lineup, game, token, settings, live)
-        gate_players(players, lineup, settings, live)
+        game_over = threading.Event()  # set by play_game when it stops asking for moves
+        gate_players(players, lineup, settings, live, game_over)
+    except DATABASE_DOWN_ERRORS:
+        raise  # an outage, not bad data: the job fails and RQ runs it again later
     except Exception as exc:  # a key gone missing since dispatch: bad data, not a game
         summary = _record_unplayable(game.id, token, f"{type(exc).__name__}: {exc}")
         game_ended(summary, names, 0.0, time.monotonic() - started)
@@ -172,6 +177,7 @@ def run_stored_game(
                 players,
                 hook,
                 keep_playing=lambda: run_is_current(game.id, token),
+                stopped=game_over,
             )
     except KeyboardInterrupt:
         # Stopped by its operator: not a result, not a failure, and not to be run again.

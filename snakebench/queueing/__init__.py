@@ -284,16 +284,19 @@ def game_queue(priority: str, connection: redis.Redis) -> Queue:
     return Queue(name, connection=connection, serializer=SERIALIZER)
 
 
-def job_timeout(max_rounds: int, settings: Settings | None = None) -> int:
+def job_timeout(max_rounds: int, settings: Settings | None = None, *, limited: bool = False) -> int:
     """Seconds a game job may run before RQ kills it, sized to the game.
 
     Every provider call is already bounded by the move timeout, so this only
     catches a job that hangs for other reasons; it must never cut a slow but
     healthy game, hence twice the longest plausible game plus ten minutes
-    (RQ's default, 180 s, would kill most real LLM games).
+    (RQ's default, 180 s, would kill most real LLM games). Where request limits are
+    set (``limited``) a round may also wait up to ``SNAKEBENCH_LIMIT_WAIT`` for provider
+    slots (a longer wait voids the game), and gets that time too.
     """
     settings = settings or get_settings()
-    return int(max_rounds * settings.move_timeout * 2 + 600)
+    per_round = settings.move_timeout * 2 + (settings.limit_wait if limited else 0.0)
+    return int(max_rounds * per_round + 600)
 
 
 def retry_policy(rng: random.Random | None = None) -> Retry:
@@ -312,13 +315,15 @@ def enqueue_games(
     connection: redis.Redis,
     at: datetime | None = None,
     settings: Settings | None = None,
+    limited: bool = False,
 ) -> int:
     """Enqueue one ``run_game`` job per game id, pipelined in chunks; returns the count.
 
-    ``at`` schedules them instead (workers need ``--with-scheduler``).
+    ``at`` schedules them instead (workers need ``--with-scheduler``); ``limited``: the
+    games may wait for provider slots (:func:`job_timeout`).
     """
     queue = game_queue(priority, connection)
-    timeout = job_timeout(max_rounds, settings)
+    timeout = job_timeout(max_rounds, settings, limited=limited)
     for start in range(0, len(game_ids), ENQUEUE_CHUNK):
         chunk = game_ids[start : start + ENQUEUE_CHUNK]
         with connection.pipeline() as pipe:
@@ -343,6 +348,7 @@ def enqueue_game_with_callbacks(
     on_success: str,
     on_failure: str,
     settings: Settings | None = None,
+    limited: bool = False,
 ) -> Job:
     """Enqueue one ``run_game`` job whose end calls ``on_success`` / ``on_failure``
     (dotted paths, stored by name in the job hash whatever the serializer), e.g. the
@@ -356,7 +362,7 @@ def enqueue_game_with_callbacks(
         job_id=game_id,
         on_success=Callback(on_success, timeout=CALLBACK_TIMEOUT),
         on_failure=Callback(on_failure, timeout=CALLBACK_TIMEOUT),
-        **_job_options(job_timeout(max_rounds, settings)),
+        **_job_options(job_timeout(max_rounds, settings, limited=limited)),
     )
     return queue.enqueue_job(job)
 

@@ -56,6 +56,7 @@ from snakebench.store import (
     get_batch,
     supersede_runs,
 )
+from snakebench.store.limit_queries import any_limits
 
 
 def enqueue_batch_games(
@@ -74,6 +75,7 @@ def enqueue_batch_games(
     if not game_ids:
         return 0
     params = batch.params or {}
+    limited = any_limits()  # moves may wait for provider slots: the jobs get the time
     if params.get("evaluation"):
         for game_id in game_ids:
             enqueue_game_with_callbacks(
@@ -84,6 +86,7 @@ def enqueue_batch_games(
                 on_success=EVALUATION_ON_SUCCESS,
                 on_failure=EVALUATION_ON_FAILURE,
                 settings=settings,
+                limited=limited,
             )
         return len(game_ids)
     return enqueue_games(
@@ -93,6 +96,7 @@ def enqueue_batch_games(
         connection=connection,
         at=at,
         settings=settings,
+        limited=limited,
     )
 
 

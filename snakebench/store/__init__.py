@@ -32,6 +32,7 @@ from snakebench.store.batch_queries import (
     update_batch_params,
 )
 from snakebench.store.db import (
+    DATABASE_DOWN_ERRORS,
     NOT_READY_ERRORS,
     Database,
     StoreError,
@@ -134,6 +135,7 @@ from snakebench.store.tournament_queries import (
 __all__ = [
     "ALL_MODELS",
     "BOT_MODELS",
+    "DATABASE_DOWN_ERRORS",
     "FINAL_GAME_STATUSES",
     "GAME_STATUSES",
     "MIGRATIONS",

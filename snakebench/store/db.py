@@ -30,6 +30,9 @@ Database = pw.Database
 
 NOT_READY_ERRORS: tuple[type[Exception], ...] = (pw.OperationalError, pw.ProgrammingError)
 """What a read raises on a database whose tables are not there yet (never upgraded)."""
+DATABASE_DOWN_ERRORS: tuple[type[Exception], ...] = (pw.OperationalError, pw.InterfaceError)
+"""What a query raises when the database cannot be reached (or lost the connection):
+worth running the job again later, unlike bad data."""
 
 SQLITE_PRAGMAS: dict[str, object] = {
     # WAL lets readers (web, monitor) run while a worker writes.

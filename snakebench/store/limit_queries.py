@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from snakebench.store.db import transaction
 from snakebench.store.models import LIMIT_SCOPES, RequestLimit, utcnow
 
+# Caps beyond any provider's (and an INTEGER column's range on PostgreSQL).
+MAX_LIMIT = 1_000_000
+
 
 @dataclass(frozen=True)
 class LimitRow:
@@ -27,6 +30,9 @@ def set_limit(scope: str, name: str, *, concurrency: int | None, rpm: int | None
     """Store the limits of a provider or a model. A dimension given as ``None`` keeps its
     stored value, so ``--rpm`` alone leaves a concurrency cap as it was."""
     _check_scope(scope)
+    for what, value in (("concurrency", concurrency), ("rpm", rpm)):
+        if value is not None and not 1 <= value <= MAX_LIMIT:
+            raise ValueError(f"a limit's {what} is a whole number from 1 to {MAX_LIMIT:,}")
     with transaction():
         row = RequestLimit.get_or_none(RequestLimit.scope == scope, RequestLimit.name == name)
         if row is None:
@@ -51,6 +57,12 @@ def list_limits() -> list[LimitRow]:
     """Every stored limit, providers first, then by name."""
     rows = RequestLimit.select().order_by(RequestLimit.scope.desc(), RequestLimit.name)
     return [_row(row) for row in rows]
+
+
+def any_limits() -> bool:
+    """Whether any request limit is set: games may then wait for provider slots, and
+    their jobs get the time (:func:`snakebench.queueing.job_timeout`)."""
+    return bool(RequestLimit.select().exists())
 
 
 def limits_for(providers: Iterable[str], models: Iterable[str]) -> list[LimitRow]:

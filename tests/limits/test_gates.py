@@ -120,3 +120,65 @@ def test_local_gate_waits_for_the_per_minute_window() -> None:
     gate = LocalGate([Limit("provider", "local-rpm", None, rpm=1)], max_wait=120.0, clock=clock)
     assert gate.acquire().waited == 0.0
     assert gate.acquire().waited == 61.0  # the first start left the window
+
+
+def test_a_stopped_game_stops_its_waiting_moves(real_redis: redis.Redis) -> None:
+    """Cancelled, timed out or superseded: a move still waiting sends nothing."""
+    stopped = threading.Event()
+    gate = RedisGate(real_redis, [Limit("provider", "stop", 1, None)], lease=30.0,
+                     max_wait=30.0, stopped=stopped)  # fmt: skip
+    gate.acquire()
+    threading.Timer(0.3, stopped.set).start()
+    started = time.monotonic()
+    with pytest.raises(InfrastructureError, match="the game stopped while a move waited"):
+        gate.acquire()
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_stopped_game_stops_its_waiting_moves_without_redis() -> None:
+    stopped = threading.Event()
+    gate = LocalGate([Limit("provider", "local-stop", 1, None)], max_wait=30.0, stopped=stopped)
+    gate.acquire()
+    threading.Timer(0.3, stopped.set).start()
+    with pytest.raises(InfrastructureError, match="the game stopped"):
+        gate.acquire()
+
+
+def test_a_short_lease_never_shortens_the_slots_of_longer_ones(real_redis: redis.Redis) -> None:
+    """Workers with different move timeouts share a key: its expiry only grows."""
+    limit = Limit("provider", "leases", concurrency=2, rpm=None)
+    redis_gate(real_redis, limit, lease=90.0).acquire()  # a long request, still in flight
+    redis_gate(real_redis, limit, lease=0.5).acquire()
+    time.sleep(1.0)
+    assert real_redis.pttl(limit.key("inflight")) > 80_000
+    assert usage(real_redis, limit)[0] == 1  # the short lease ran out, the long one holds
+
+
+def test_releases_wake_waiters_and_leave_no_wakes_when_nobody_waits(
+    real_redis: redis.Redis,
+) -> None:
+    limit = Limit("provider", "wakes", concurrency=1, rpm=None)
+    gate = redis_gate(real_redis, limit)
+    for _ in range(20):
+        gate.release(gate.acquire())
+    assert real_redis.llen(limit.key("wake")) == 0
+
+
+def test_a_request_held_back_per_minute_leaves_the_wakes_to_others(
+    real_redis: redis.Redis,
+) -> None:
+    """Blocked by a per-minute cap too, a waiter sleeps: a released in-flight slot's
+    wake goes to one who can use it, not to it."""
+    both = redis_gate(real_redis, Limit("provider", "both", concurrency=1, rpm=1), window=5.0)
+    held = both.acquire()
+    both.release(held)  # in flight free, but the minute's one start is used
+    answer = both._acquire(keys=both.keys, args=["t", 30, 5.0, "c", 1, "r", 1])
+    assert int(answer[0]) == 0 and int(answer[2]) == 0  # no in-flight key to wait on
+
+
+def test_set_limit_refuses_caps_no_provider_has() -> None:
+    from snakebench.store.limit_queries import set_limit
+
+    for bad in (0, -1, 10**12):
+        with pytest.raises(ValueError, match="a whole number from 1 to 1,000,000"):
+            set_limit("provider", "openai", concurrency=bad, rpm=None)

@@ -260,3 +260,8 @@ def test_redis_looks_its_version_up_once_per_process(monkeypatch: pytest.MonkeyP
     connection = redis.Connection()  # what a horse's pool makes after the fork
     assert connection.driver_info is not None
     assert connection.driver_info.lib_version == expected
+
+
+def test_job_timeout_gives_games_under_request_limits_their_waits() -> None:
+    settings = Settings(move_timeout=60, limit_wait=900)
+    assert job_timeout(100, settings, limited=True) == 100 * (60 * 2 + 900) + 600
