@@ -93,6 +93,8 @@ def test_the_originals_whole_list_imports_every_entry(cli: Invoke) -> None:
     assert gemini["catalog_info"] == {"pricing_date": "2025-04-28"}
     opus = show(cli, "claude-3-opus-20240229")  # max_tokens: 4096, the original's cap
     assert opus["max_completion_tokens"] == 4096 and opus["extra"] == {}
+    assert show(cli, "o1-pro-2025-03-19")["api"] == "responses"  # played through Responses
+    assert show(cli, "gpt-4o-2024-11-20")["api"] is None  # the provider's own: Chat
     o4 = show(cli, "o4-mini-2025-04-16-high")
     assert o4["extra"] == {"reasoning_effort": "high"} and o4["model_slug"] == "o4-mini-2025-04-16"
     for model in Model.select():  # no mapped key reaches the request fields

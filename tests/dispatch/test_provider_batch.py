@@ -24,7 +24,7 @@ from snakebench.testing.support import Worker
 Invoke = Callable[..., Result]
 StartWorker = Callable[..., Worker]
 Bind = Callable[[redis.Redis | None], Invoke]
-GAMES = 4
+GAMES = 20  # the size: 8 rounds each keeps it to seconds
 GPT5, ROUTED = (1.25, 10.0), (1.0, 4.0)  # USD per million tokens, in and out
 
 pytestmark = pytest.mark.slow
