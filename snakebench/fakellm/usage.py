@@ -5,9 +5,10 @@ against the ones the server sent:
 
 - tokens: about four characters per token (:func:`usage_tokens`);
 - reasoning tokens, when a request asks for reasoning: :data:`REASONING_TOKENS` for its
-  effort (a token budget counts as ``medium``, at most the budget), never more than the
-  request's output cap leaves after the answer. They are part of the output tokens, as
-  every real provider counts them;
+  effort (a token budget counts as ``medium``, at most the budget). They are part of the
+  output tokens, as every real provider counts them, and come first: when reasoning and
+  answer do not fit the request's output cap, the reply stops at the cap as a real one
+  does (``truncated``), its answer cut short or, once the reasoning took it all, empty;
 - the cost in OpenRouter's ``usage.cost``: the tokens at :data:`FAKE_PRICE_INPUT_PER_M`
   and :data:`FAKE_PRICE_OUTPUT_PER_M` USD per million (reasoning included in output).
 """
@@ -56,6 +57,7 @@ class FakeReply:
     reasoning_tokens: int = 0
     reasoning: str = ""  # shown only when the request asked to see it
     cost: float | None = None  # only when the request asked for usage accounting
+    truncated: bool = False  # stopped at the request's output cap
 
 
 def usage_tokens(text: str) -> int:
@@ -72,8 +74,6 @@ def reasoning_tokens(request: FakeRequest, answer_tokens: int) -> int:
         tokens = min(request.reasoning_budget or 0, REASONING_TOKENS["medium"])
     else:
         tokens = REASONING_TOKENS.get(effort, REASONING_TOKENS["medium"])
-    if request.output_cap is not None:
-        tokens = min(tokens, max(0, request.output_cap - answer_tokens))
     return tokens
 
 
@@ -86,9 +86,16 @@ def fake_reply(request: FakeRequest, text: str, reasoning: str) -> FakeReply:
     """The reply to ``request`` that answers ``text`` after reasoning ``reasoning``."""
     answer = usage_tokens(text)
     thought = reasoning_tokens(request, answer)
+    cap = request.output_cap
+    truncated = cap is not None and thought + answer > cap
+    if cap is not None and truncated:  # reasoning first, then what room is left
+        thought = min(thought, cap)
+        answer = cap - thought
+        text = text[: answer * 4] if answer else ""
     tokens_in, tokens_out = usage_tokens(request.prompt), answer + thought
     return FakeReply(
         text=text,
+        truncated=truncated,
         input_tokens=tokens_in,
         output_tokens=tokens_out,
         reasoning_tokens=thought,

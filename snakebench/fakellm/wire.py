@@ -111,7 +111,12 @@ class OpenAIWire:
             "created": int(time.time()),
             "model": model,
             "choices": [
-                {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
+                {
+                    "index": 0,
+                    "message": message,
+                    "logprobs": None,
+                    "finish_reason": "length" if reply.truncated else "stop",
+                }
             ],
             "usage": usage,
             "system_fingerprint": None,
@@ -157,26 +162,29 @@ class ResponsesWire:
     def success(self, model: str, reply: FakeReply) -> Any:
         serial = next(_ids)
         output: list[dict[str, Any]] = []
-        if reply.reasoning:
-            summary = [{"type": "summary_text", "text": reply.reasoning}]
+        if reply.reasoning or reply.reasoning_tokens:  # summary empty unless asked for
+            summary = [{"type": "summary_text", "text": reply.reasoning}] if reply.reasoning else []
             output.append({"id": f"rs_fake{serial}", "type": "reasoning", "summary": summary})
-        text = {"type": "output_text", "text": reply.text, "annotations": [], "logprobs": []}
-        output.append({"id": f"msg_fake{serial}", "type": "message", "role": "assistant",
-                       "status": "completed", "content": [text]})  # fmt: skip
+        if reply.text:  # a reply the reasoning used up has no message at all
+            text = {"type": "output_text", "text": reply.text, "annotations": [],
+                    "logprobs": []}  # fmt: skip
+            status = "incomplete" if reply.truncated else "completed"
+            output.append({"id": f"msg_fake{serial}", "type": "message", "role": "assistant",
+                           "status": status, "content": [text]})  # fmt: skip
         now = int(time.time())
         return {
             "id": f"resp_fake{serial}",
             "object": "response",
             "created_at": now,
             "completed_at": now,
-            "status": "completed",
+            "status": "incomplete" if reply.truncated else "completed",
             "model": model,
             "output": output,
             "parallel_tool_calls": True,
             "tool_choice": "auto",
             "tools": [],
             "error": None,
-            "incomplete_details": None,
+            "incomplete_details": {"reason": "max_output_tokens"} if reply.truncated else None,
             "usage": {
                 "input_tokens": reply.input_tokens,
                 "input_tokens_details": {"cached_tokens": 0},
@@ -220,7 +228,7 @@ class AnthropicWire:
             "role": "assistant",
             "model": model,
             "content": content,
-            "stop_reason": "end_turn",
+            "stop_reason": "max_tokens" if reply.truncated else "end_turn",
             "stop_sequence": None,
             "usage": {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens},
         }

@@ -52,6 +52,8 @@ class MoveDecision:
     reasoning_tokens: int = 0
     # USD the provider reported for the call (OpenRouter), beside our price-based cost.
     provider_cost: float | None = None
+    # The reply stopped at the output cap (see providers.base.Completion.truncated).
+    truncated: bool = False
 
     def record(self) -> dict[str, Any]:
         """The move as a replay frame stores it (the original's keys first; the
@@ -73,6 +75,8 @@ class MoveDecision:
             invalid=self.invalid,
             retries=self.retries,
         )
+        if self.truncated:  # cut off at the output cap: often why a move is invalid
+            record["truncated"] = True
         if self.wait_ms:  # only under request limits that made the move wait
             record["wait_ms"] = round(self.wait_ms, 1)
         if self.forfeit:  # replay verification needs to know the game ended by policy

@@ -160,12 +160,18 @@ class LLMPlayer:
             reasoning=completion.reasoning,
             reasoning_tokens=usage.reasoning_tokens,
             provider_cost=usage.provider_cost,
+            truncated=completion.truncated,
         )
         if move is None:
             decision.invalid = True
             decision.forfeit = self._policy == "forfeit"
             outcome = "forfeit" if decision.forfeit else f"random move {decision.move}"
-            decision.rationale += f"\n\n[no valid move in reply; {outcome}]"
+            why = (
+                f"reply cut off at the output cap of {self.spec.output_cap} tokens"
+                if completion.truncated
+                else "no valid move in reply"
+            )
+            decision.rationale += f"\n\n[{why}; {outcome}]"
         return decision
 
     def _fallback_move(self, turn: Turn) -> Direction:

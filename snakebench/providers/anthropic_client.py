@@ -72,6 +72,7 @@ def _completion(message: Any) -> Completion:
         input_tokens=usage_count(usage, "input_tokens"),
         output_tokens=usage_count(usage, "output_tokens"),
         reasoning="\n\n".join(_texts(blocks, "thinking", "thinking")),
+        truncated=getattr(message, "stop_reason", None) == "max_tokens",
     )
 
 

@@ -69,7 +69,8 @@ class Completion:
     ``reasoning`` is what the provider shows of the model's reasoning (a Responses API
     summary, Claude's thinking, an OpenRouter ``reasoning`` field), never the answer;
     ``provider_cost`` is the USD the provider itself reported for the call (OpenRouter's
-    usage accounting), None when it reported none."""
+    usage accounting), None when it reported none. ``truncated``: the reply stopped at
+    the output cap (a reasoning model can spend it all thinking and answer nothing)."""
 
     text: str
     input_tokens: int
@@ -77,6 +78,7 @@ class Completion:
     reasoning: str = ""
     reasoning_tokens: int = 0
     provider_cost: float | None = None
+    truncated: bool = False
 
 
 class ProviderClient(Protocol):

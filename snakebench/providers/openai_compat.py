@@ -135,4 +135,5 @@ class OpenAICompatClient(OpenAISdkClient):
             reasoning=reasoning if isinstance(reasoning, str) else "",
             reasoning_tokens=usage_count(usage, "completion_tokens_details", "reasoning_tokens"),
             provider_cost=reported_cost(usage),
+            truncated=getattr(response.choices[0], "finish_reason", None) == "length",
         )

@@ -43,7 +43,11 @@ class OpenAIResponsesClient(OpenAISdkClient):
         summary from the ``reasoning`` items. A reply with neither is no answer at all
         (a server that sent an error object in a 200), so it is retried."""
         items = getattr(response, "output", None) or []
-        if not items:
+        truncated = (
+            getattr(getattr(response, "incomplete_details", None), "reason", None)
+            == "max_output_tokens"
+        )
+        if not items and not truncated:
             raise TransientProviderError(f"model {self.spec.name!r}: reply without output")
         texts: list[str] = []
         summaries: list[str] = []
@@ -68,4 +72,5 @@ class OpenAIResponsesClient(OpenAISdkClient):
             reasoning="\n\n".join(summaries),
             reasoning_tokens=usage_count(usage, "output_tokens_details", "reasoning_tokens"),
             provider_cost=reported_cost(usage),
+            truncated=truncated,
         )

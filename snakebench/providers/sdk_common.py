@@ -20,11 +20,22 @@ T = TypeVar("T")
 
 # Fields the clients set themselves; an ``extra`` entry must not replace them. The
 # output caps (Chat Completions', Messages', the Responses API's) are the spending
-# caps' worst case.
+# caps' worst case, and ``n`` (several choices) would multiply what a call bills.
 RESERVED_PARAMS = frozenset(
     {"model", "messages", "input", "stream", "timeout", "max_tokens", "max_completion_tokens",
-     "max_output_tokens"}
+     "max_output_tokens", "n"}
 )  # fmt: skip
+
+
+def reserved_in(extra: Mapping[str, Any]) -> list[str]:
+    """The reserved fields ``extra`` would set, at the top or inside ``extra_body`` (which
+    the SDKs merge into the request last, over the fields they set)."""
+    body = extra.get("extra_body")
+    nested = body if isinstance(body, Mapping) else {}
+    found = RESERVED_PARAMS.intersection(extra)
+    found |= {f"extra_body.{name}" for name in RESERVED_PARAMS.intersection(nested)}
+    return sorted(found)
+
 
 _SDK_CLIENTS: dict[tuple[object, ...], object] = {}
 _SDK_LOCK = threading.Lock()
@@ -63,9 +74,9 @@ def request_kwargs(extra: Mapping[str, Any], method: Callable[..., Any]) -> dict
     anything else (provider-specific, e.g. OpenRouter routing) goes into
     ``extra_body`` so a new provider option needs no code change here.
     """
-    clash = RESERVED_PARAMS.intersection(extra)
+    clash = reserved_in(extra)
     if clash:
-        raise ValueError(f"extra parameters may not set {', '.join(sorted(clash))}")
+        raise ValueError(f"extra parameters may not set {', '.join(clash)}")
     known = inspect.signature(method).parameters
     kwargs: dict[str, Any] = {}
     body: dict[str, Any] = dict(extra.get("extra_body") or {})

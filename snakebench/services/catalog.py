@@ -22,7 +22,7 @@ import yaml
 
 from snakebench.providers import PROVIDER_DEFAULTS
 from snakebench.providers.model_options import OptionError, check_api, check_options
-from snakebench.providers.sdk_common import RESERVED_PARAMS
+from snakebench.providers.sdk_common import reserved_in
 from snakebench.store import BOT_MODELS, Model, list_models, upsert_model
 from snakebench.store.db import transaction
 
@@ -151,9 +151,9 @@ def _max_tokens(value: Any, fail: Any) -> int | None:
 def _extra(extra: Any, fail: Any) -> dict[str, Any]:
     if not isinstance(extra, dict):
         raise fail("extra request fields must be a mapping")
-    reserved = RESERVED_PARAMS.intersection(extra)
+    reserved = reserved_in(extra)
     if reserved:
-        raise fail(f"extra request fields may not set {', '.join(sorted(reserved))}")
+        raise fail(f"extra request fields may not set {', '.join(reserved)}")
     secret = _secret_path(extra)
     if secret:
         raise fail(

@@ -51,7 +51,13 @@ from snakebench.store.listing_queries import (
     recent_games_of,
     running_games,
 )
-from snakebench.store.migrations import MIGRATIONS, current_version, latest_version, upgrade
+from snakebench.store.migrations import (
+    MIGRATIONS,
+    current_version,
+    latest_version,
+    pending_versions,
+    upgrade,
+)
 from snakebench.store.models import (
     ALL_MODELS,
     FINAL_GAME_STATUSES,
@@ -215,6 +221,7 @@ __all__ = [
     "open_store",
     "open_store_once",
     "participant_sums",
+    "pending_versions",
     "ping",
     "prompt_variant_use",
     "rated_fingerprint",

@@ -331,6 +331,18 @@ def current_version(db: pw.Database) -> int:
     return int(highest) if highest is not None else 0
 
 
+def pending_versions(db: pw.Database) -> list[int]:
+    """The migrations ``db`` has not had, by number (one read): a database that got 8
+    before 7 (branches merged in another order) is behind though its highest is the
+    latest."""
+    known = sorted(version for version, _, _ in MIGRATIONS)
+    if not db.table_exists(VERSION_TABLE):
+        return known
+    version = _version_table(db)
+    applied = {row.version for row in version.select(version.version)}
+    return [v for v in known if v not in applied]
+
+
 def latest_version() -> int:
     """The version :func:`upgrade` brings a database to."""
     return max(version for version, _, _ in MIGRATIONS)

@@ -9,7 +9,7 @@ import peewee as pw
 
 from snakebench.config import Settings, get_settings
 from snakebench.store.db import connect, database, sqlite_file
-from snakebench.store.migrations import current_version, latest_version, upgrade
+from snakebench.store.migrations import pending_versions, upgrade
 from snakebench.store.queries import ensure_bot_models
 
 
@@ -43,7 +43,7 @@ def upgrade_store(settings: Settings | None = None) -> tuple[pw.Database, list[i
 
 def _upgrade_if_behind(db: pw.Database) -> list[int]:
     """The migrations applied to bring ``db`` to the latest schema (one read when current)."""
-    return upgrade(db) if current_version(db) < latest_version() else []
+    return upgrade(db) if pending_versions(db) else []
 
 
 _OPENED: dict[str, pw.Database] = {}  # database URL -> the store this process opened

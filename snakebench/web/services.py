@@ -13,7 +13,7 @@ from typing import Any
 import redis
 from flask import Flask, current_app
 
-from snakebench.store import Database, connect, current_version, latest_version, ping, upgrade
+from snakebench.store import Database, connect, pending_versions, ping, upgrade
 from snakebench.web.config import WebConfig
 
 EXTENSION = "snakebench"
@@ -50,7 +50,7 @@ class Services:
         with self._lock:
             if self._database is None:
                 database = connect(self.config.database_url)
-                if current_version(database) < latest_version():
+                if pending_versions(database):
                     upgrade(database)
                 self._database = database
             return self._database

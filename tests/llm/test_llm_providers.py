@@ -22,6 +22,7 @@ from snakebench.providers.http_errors import retry_after_seconds, status_error
 from snakebench.providers.openai_compat import OpenAICompatClient
 from snakebench.providers.openai_responses import OpenAIResponsesClient
 from snakebench.providers.sdk_common import request_kwargs
+from snakebench.services.catalog import CatalogError, check_entry
 
 SECRET = "sk-live-abcdef0123456789"
 
@@ -181,3 +182,18 @@ def test_policy_from_settings() -> None:
     assert (policy.attempts, policy.base_delay, policy.max_delay) == (5, 0.5, 9.0)
     with pytest.raises(ValueError):
         RetryPolicy(0, 1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"extra_body": {"max_output_tokens": 100_000}},  # past the cap a budget reserved
+        {"extra_body": {"max_tokens": 100_000}},
+        {"n": 5},  # five choices: five times the bill
+    ],
+)
+def test_extra_cannot_lift_the_output_cap_or_multiply_the_bill(extra: dict[str, object]) -> None:
+    with pytest.raises(CatalogError, match="may not set"):
+        check_entry({"name": "m", "provider": "openai", "model_slug": "gpt", "extra": extra})
+    with pytest.raises(ValueError, match="may not set"):
+        request_kwargs(extra, lambda **kwargs: None)

@@ -90,15 +90,37 @@ def test_responses_api_without_a_summary_still_counts_reasoning(
 def test_responses_api_honours_the_output_cap(
     fake_server: StartServer, make_turn: MakeTurn
 ) -> None:
-    """The cap goes out as max_output_tokens; reasoning and answer together stay in it
-    (the fake cuts reasoning short, as a real model runs out of room)."""
+    """The cap goes out as max_output_tokens. A model whose reasoning takes it all
+    answers nothing (status incomplete, as the real API): the move is invalid, billed
+    at the cap, and the replay says it was cut off rather than malformed."""
     server = fake_server()
     capped = player(
         server, api="responses", max_completion_tokens=60, extra={"reasoning_effort": "max"}
     )
     decision = capped.choose(make_turn())
-    assert decision.output_tokens == 60
-    assert 0 < decision.reasoning_tokens < REASONING_TOKENS["max"]
+    assert decision.output_tokens == decision.reasoning_tokens == 60
+    assert decision.invalid and decision.truncated and decision.retries == 0
+    assert "[reply cut off at the output cap of 60 tokens; random move" in decision.rationale
+    assert decision.record()["truncated"] is True
+
+
+@pytest.mark.parametrize(
+    ("provider", "fields"),
+    [
+        ("openai", {"extra": {"reasoning_effort": "high"}}),  # Chat: finish_reason length
+        ("anthropic", {"extra": {"thinking": {"type": "enabled", "budget_tokens": 1024}}}),
+    ],
+)
+def test_a_reply_stopped_by_the_output_cap_is_marked_truncated(
+    fake_server: StartServer, make_turn: MakeTurn, provider: str, fields: dict[str, Any]
+) -> None:
+    server = fake_server()
+    decision = player(server, provider=provider, max_completion_tokens=100, **fields).choose(
+        make_turn()
+    )
+    assert decision.truncated and decision.output_tokens == 100
+    roomy = player(server, provider=provider, max_completion_tokens=4000, **fields)
+    assert not roomy.choose(make_turn()).truncated
 
 
 def test_responses_api_errors_are_retried_then_void(
