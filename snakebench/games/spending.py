@@ -12,7 +12,10 @@ Three budgets can apply to a call, and it is made only if it fits all of them:
 A call's worst case is its prompt's UTF-8 bytes as input tokens (no tokenizer counts more
 tokens than bytes) plus the output cap the request carries, at the model's prices
 (:meth:`snakebench.providers.ModelSpec.worst_cost`). So the sum of settled costs and open
-reservations never passes a cap, however many workers play at once.
+reservations never passes a cap, however many workers play at once, as long as the
+model's prices are right. A settled call counts the larger of its price-based cost and
+the cost its provider reported (OpenRouter's usage accounting), so stale or zero prices
+are caught after the first call that shows them, though not before it.
 
 **Where the figures live.** The ledger (the ``spend`` table, :mod:`snakebench.store`) is the
 record: one row per call, written before the call and settled after it, so a run killed
@@ -284,12 +287,13 @@ class SpendMeter:
         return call
 
     def _settle(self, call: int, usage: CallUsage | None) -> None:
-        """Caps count our price-based cost (what they were reserved in); a cost the
-        provider reported is recorded beside it, for the reports."""
+        """Caps count the larger of our price-based cost and the one the provider
+        reported (stale or zero prices must not let a cap be passed); both are recorded."""
         worst, budgets = self.open.pop(call)
         spent = usage or CallUsage(0, 0, 0.0)
+        counted = max(spent.cost, spent.provider_cost or 0.0)
         try:
-            self.counters.adjust(budgets, spent.cost - worst)  # first: see the module's docstring
+            self.counters.adjust(budgets, counted - worst)  # first: see the module's docstring
         except redis.RedisError as exc:  # the counters keep the worst case: safe, if dear
             log.warning("spend counters not settled for call %d: %s", call, exc)
         settle_call(

@@ -18,6 +18,16 @@ from snakebench.store.models import Spend, utcnow
 # A settled row counts what it cost; a row never settled (its run died mid-call)
 # counts its worst case, since the provider may have billed it.
 _AMOUNT = pw.Case(None, ((Spend.status == "reserved", Spend.reserved),), Spend.cost)
+# What the spending caps count: as _AMOUNT, but a settled call the provider billed above
+# our price-based cost (stale or zero prices) at the provider's figure.
+_BUDGETED = pw.Case(
+    None,
+    (
+        (Spend.status == "reserved", Spend.reserved),
+        (Spend.provider_cost > Spend.cost, Spend.provider_cost),
+    ),
+    Spend.cost,
+)
 
 
 def open_call(
@@ -61,8 +71,10 @@ def settle_call(
 def ledger_total(
     *, batch_id: str | None = None, model_id: int | None = None, day: str | None = None
 ) -> float:
-    """What the calls matching every given filter spent or may have spent (USD)."""
-    total = Spend.select(pw.fn.SUM(_AMOUNT)).where(_filters(batch_id, model_id, day)).scalar()
+    """What the calls matching every given filter spent or may have spent (USD), as the
+    spending caps count it: each call at the larger of our price-based cost and the
+    cost its provider reported."""
+    total = Spend.select(pw.fn.SUM(_BUDGETED)).where(_filters(batch_id, model_id, day)).scalar()
     return float(total or 0.0)
 
 

@@ -222,3 +222,28 @@ def test_a_redis_that_cannot_be_reached_voids_the_game_before_any_call(
     result = play(store, unreachable, batch_id=batch.id)
     assert result["status"] == "void" and "spending caps cannot be checked" in result["error"]
     assert answered(llm) == 0 and Spend.select().count() == 0
+
+
+def test_a_provider_reported_cost_above_our_prices_counts_against_the_caps(
+    store: Settings, real_redis: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model added at price 0 through OpenRouter: the provider's bill is what the
+    caps count, so the batch stops once it is spent (our figure alone never would),
+    passing the cap by at most the one call that showed the prices wrong."""
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-test-not-a-secret")
+    with FakeLLMServer(FakeOptions(seed=2)) as fake:
+        for name in ("free-a", "free-b"):
+            upsert_model(name, provider="openrouter", model_slug=f"{name}/greedy",
+                         base_url=f"{fake.url}/v1", max_completion_tokens=MAX_OUT)  # fmt: skip
+        batch = create_batch(max_cost=0.0005)
+        game = create_stored_game("free-a", "free-b",
+                                  GameParams(seed=3, max_rounds=200, batch_id=batch.id),
+                                  settings=store)  # fmt: skip
+        result = run_stored_game(game.id, settings=store, live=real_redis)
+    rows = list(Spend.select().where(Spend.status == "answered"))
+    assert rows and all(r.cost == 0 and (r.provider_cost or 0) > 0 for r in rows)
+    assert result["status"] == "cancelled" and "--max-cost $0.00" in result["error"]
+    spent = ledger_total(batch_id=batch.id)
+    assert spent == pytest.approx(sum(r.provider_cost for r in rows))
+    assert spent <= 0.0005 + max(r.provider_cost for r in rows)
+    assert counter(real_redis, f"snakebench:spend:batch:{batch.id}") == pytest.approx(spent)
