@@ -79,7 +79,7 @@
       box.appendChild(el("div", "meta", meta));
       if (move.reasoning) {
         var details = el("details", "reasoning");
-        details.appendChild(el("summary", null, "Reasoning summary"));
+        details.appendChild(el("summary", null, "Reasoning (as the provider shows it)"));
         var summary = el("pre", "rationale");
         summary.textContent = move.reasoning;
         details.appendChild(summary);
