@@ -27,7 +27,10 @@ out = SafeConsole(soft_wrap=True)
 ProviderOption = Annotated[
     str | None, typer.Option("--provider", help=f"A provider: {', '.join(PROVIDER_DEFAULTS)}.")
 ]
-ModelOption = Annotated[str | None, typer.Option("--model", help="A model's name.")]
+ModelOption = Annotated[
+    str | None,
+    typer.Option("--model", help="A model's name (as in models list; not its provider's id)."),
+]
 
 
 @app.command("set")
@@ -58,7 +61,7 @@ def set_(
 
 @app.command()
 def clear(provider: ProviderOption = None, model: ModelOption = None) -> None:
-    """Lift the limits of a provider or a model.
+    """Lift the limits of a provider or a model (exit 1 if it had none).
 
     Example: snakebench limits clear --provider openrouter
     """

@@ -61,7 +61,9 @@ class FakeOptions:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         if self.strategy not in BOT_NAMES:
-            raise ValueError(f"unknown strategy {self.strategy!r}; strategies: {BOT_NAMES}")
+            raise ValueError(
+                f"unknown strategy {self.strategy!r}; strategies: {', '.join(BOT_NAMES)}"
+            )
 
 
 class Dice:
