@@ -123,7 +123,9 @@ def add(
     reasoning_max_tokens: Annotated[int | None, _typed("reasoning.max_tokens")] = None,
     reasoning_exclude: Annotated[bool, _typed("reasoning.exclude")] = False,
 ) -> None:
-    """Add a model, or update the one with this NAME.
+    """Add a model, or replace the definition of the one with this NAME (a setting not
+    given goes back to its default; its daily cap, prompt variant and record stay).
+    An update prints each setting it changed.
 
     Example: snakebench models add gpt-4o-mini --provider openai --model gpt-4o-mini
     --price-input 0.15 --price-output 0.6 (the README has one for each provider)
@@ -162,8 +164,12 @@ def add(
     own = {}
     if prompt_variant is not None:
         own["prompt_variant"] = _own_variant(entry["provider"], prompt_variant)
+    change = plan_change(entry, stored_models().get(entry["name"]))
     upsert_model(**entry, **own)
-    out.print(f"model {name} saved")
+    if change.action == "update":  # a whole definition replaces the old: say what moved
+        out.print(f"model {name} updated: " + "; ".join(change.changed))
+    else:
+        out.print(f"model {name} saved")
 
 
 def _own_variant(provider: str, variant: str) -> str:

@@ -129,3 +129,21 @@ def test_a_removed_bot_stays_removed(cli: Invoke) -> None:
     )
     assert cli("models", "restore", "random").exit_code == 0
     assert cli("play", "greedy", "random", "--quiet").exit_code == 0
+
+
+def test_adding_a_stored_name_again_says_which_settings_it_replaced(cli: Invoke) -> None:
+    """``models add`` replaces a definition: settings left out go back to their defaults,
+    and the output names each one, so nobody loses a reasoning setting unawares."""
+    first = cli("models", "add", "gpt5", "--provider", "openai", "--model", "gpt-5", "--api",
+                "responses", "--reasoning-effort", "high", "--price-input", "1.25")  # fmt: skip
+    assert first.exit_code == 0 and "model gpt5 saved" in first.stdout
+    again = cli("models", "add", "gpt5", "--provider", "openai", "--model", "gpt-5",
+                "--price-input", "1.5")  # fmt: skip
+    assert again.exit_code == 0, again.output
+    line = " ".join(again.stdout.split())
+    assert line.startswith("model gpt5 updated:")
+    for change in ("api responses -> none", "price_input_per_m 1.25 -> 1.5", "reasoning_effort"):
+        assert change in line, line
+    same = cli("models", "add", "gpt5", "--provider", "openai", "--model", "gpt-5",
+               "--price-input", "1.5")  # fmt: skip
+    assert "model gpt5 saved" in same.stdout  # nothing changed, nothing listed
