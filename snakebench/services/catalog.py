@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from snakebench.providers import PROVIDER_DEFAULTS
+from snakebench.providers.base import DEFAULT_MAX_TOKENS
 from snakebench.providers.model_options import OptionError, check_api, check_options
 from snakebench.providers.sdk_common import reserved_in
 from snakebench.store import BOT_MODELS, Model, list_models, upsert_model
@@ -87,9 +88,24 @@ def check_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
         "extra": extra,
         "is_active": True,
     }
+    _check_thinking_budget(extra, checked["max_completion_tokens"], fail)
     if entry.get("daily_cap") is not None:
         checked["daily_cap"] = check_daily_cap(entry["daily_cap"], fail)
     return checked
+
+
+def _check_thinking_budget(extra: Mapping[str, Any], output_cap: int | None, fail: Any) -> None:
+    """Claude's extended thinking (``thinking: {type: enabled, budget_tokens}``) must
+    leave room under the output cap: Anthropic refuses a budget at or above
+    ``max_tokens`` with a 400, on every call of every game."""
+    thinking = extra.get("thinking")
+    budget = thinking.get("budget_tokens") if isinstance(thinking, Mapping) else None
+    cap = output_cap or DEFAULT_MAX_TOKENS
+    if isinstance(budget, int) and not isinstance(budget, bool) and budget >= cap:
+        raise fail(
+            f"thinking.budget_tokens {budget} must be below the output cap {cap} "
+            "(max_completion_tokens): the budget is part of it"
+        )
 
 
 def check_daily_cap(value: Any, fail: Any) -> float:
