@@ -24,7 +24,7 @@ SIZES = {
     "worker-kill": ["--games", "24", "--workers", "3", "--kill-every", "4", "--deadline", "200"],
     # A worker killed (orphan-horse) or stopped (deploy) between dequeue and fork leaves its
     # game in RQ's intermediate list, which reconcile takes back only once it has seen it
-    # there a minute apart: recovery gets 120 s of the 200 (scenarios.recovery_window).
+    # there a minute apart: recovery gets 150 s of the 200 (scenarios.recovery_window).
     "orphan-horse": ["--games", "24", "--workers", "3", "--kill-every", "4", "--deadline", "200"],
     "redis-restart": ["--games", "24", "--workers", "2", "--deadline", "150"],
     "deploy": ["--games", "24", "--workers", "2", "--deadline", "200"],
@@ -59,7 +59,7 @@ BUDGET = [
 PROVIDER_LIMITS = ["--games", "16", "--thread-workers", "2", "--limit-concurrency", "4",
                    "--limit-rpm", "120", "--latency-ms", "400", "--max-rounds", "4",
                    "--backend", "sqlite", "--deadline", "200"]  # fmt: skip
-TIMEOUT = 240  # seconds for the slowest drill, its deadline plus setup and audit
+TIMEOUT = 300  # seconds for the slowest drill, its deadline plus setup, settling and audit
 
 
 @pytest.fixture(scope="module")
