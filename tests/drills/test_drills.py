@@ -119,17 +119,24 @@ def test_drill_loses_duplicates_and_misscores_nothing(
     assert row["verdict"] == "PASS" and code == 0, out
 
 
+def run_alone(runs: dict[str, subprocess.Popen[str]], name: str, args: list[str]) -> str:
+    """Run drill ``name`` once the parallel ones are over (beside them it would cost them
+    their deadlines); check it lost, doubled and misscored nothing; return its output."""
+    for proc in runs.values():
+        finish(proc)
+    done = subprocess.run([sys.executable, str(DRILL), name, *args],
+                          capture_output=True, text=True, timeout=TIMEOUT)  # fmt: skip
+    out = done.stdout + done.stderr
+    row = summary(out, name)
+    assert (row["lost"], row["duplicated"], row["wrongly scored"]) == ("0", "0", "0"), out
+    assert row["verdict"] == "PASS" and done.returncode == 0, out
+    return out
+
+
 def test_budget_drill_holds_every_cap_and_books_every_call(
     runs: dict[str, subprocess.Popen[str]],
 ) -> None:
-    for proc in runs.values():  # alone, after the others
-        finish(proc)
-    done = subprocess.run([sys.executable, str(DRILL), "budget", *BUDGET],
-                          capture_output=True, text=True, timeout=TIMEOUT)  # fmt: skip
-    out = done.stdout + done.stderr
-    row = summary(out, "budget")
-    assert (row["lost"], row["duplicated"], row["wrongly scored"]) == ("0", "0", "0"), out
-    assert row["verdict"] == "PASS" and done.returncode == 0, out
+    out = run_alone(runs, "budget", BUDGET)
     # PASS also means no cap passed and no answered request missing from the ledger.
     assert out.count(", 0.00% over;") == 3, out
 
@@ -137,14 +144,7 @@ def test_budget_drill_holds_every_cap_and_books_every_call(
 def test_provider_limits_drill_keeps_the_provider_within_its_caps(
     runs: dict[str, subprocess.Popen[str]],
 ) -> None:
-    for proc in runs.values():  # alone, after the others
-        finish(proc)
-    done = subprocess.run([sys.executable, str(DRILL), "provider-limits", *PROVIDER_LIMITS],
-                          capture_output=True, text=True, timeout=TIMEOUT)  # fmt: skip
-    out = done.stdout + done.stderr
-    row = summary(out, "provider-limits")
-    assert (row["lost"], row["duplicated"], row["wrongly scored"]) == ("0", "0", "0"), out
-    assert row["verdict"] == "PASS" and done.returncode == 0, out
+    out = run_alone(runs, "provider-limits", PROVIDER_LIMITS)
     # PASS also means no more than a handful of 429s and the provider's peak within its cap.
     assert "0 answered 429, peak 4 in flight (cap 4)" in out, out
 
