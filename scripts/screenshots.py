@@ -1,6 +1,6 @@
 """The README's screenshots of the web app, taken from a real site:
 
-    python scripts/screenshots.py [--out docs/screenshots]
+    python scripts/screenshots.py [--out docs/screenshots] [--only NAME ...]
 
 A round robin of the three bots and two fake-LLM models (the project's fake LLM
 server, no API key) is played by real ``rq worker`` processes, the web app is served
@@ -16,9 +16,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser_site import ROOT, Site, launch_options
@@ -53,11 +54,46 @@ def populate(site: Site) -> str:
     return game_id
 
 
+def save(page: Page, out: Path, name: str, *, full_page: bool) -> None:
+    path = out / name
+    page.screenshot(path=str(path), full_page=full_page)
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+def shoot_leaderboard(page: Page, site: Site, game_id: str, out: Path) -> None:
+    page.goto("/")
+    page.locator("table#leaderboard").wait_for()
+    save(page, out, "leaderboard.png", full_page=True)  # the table and the chart
+
+
+def shoot_replay(page: Page, site: Site, game_id: str, out: Path) -> None:
+    page.goto(f"/games/{game_id}")
+    page.locator("canvas#board[data-ready=true]").wait_for()
+    page.locator("#scrub").fill(str(REPLAY_ROUND))
+    page.wait_for_function(
+        f"() => document.getElementById('board').dataset.round === '{REPLAY_ROUND}'"
+    )
+    page.evaluate("() => window.scrollTo(0, 0)")  # the scrub scrolled the page
+    save(page, out, "replay.png", full_page=False)  # the board and its controls
+
+
+# Each screenshot by name, in the order they are taken; ``--only`` picks some. A new
+# screenshot is one function here: (page, site, the shown game's id, the directory).
+SHOTS: dict[str, Callable[[Page, Site, str, Path], None]] = {
+    "leaderboard": shoot_leaderboard,
+    "replay": shoot_replay,
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument(
+        "--only", action="append", choices=sorted(SHOTS), help="take only this one (repeatable)"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    chosen = [name for name in SHOTS if not args.only or name in args.only]
     started = time.monotonic()
     with Site() as site:
         game_id = populate(site)
@@ -68,24 +104,8 @@ def main() -> None:
                 base_url=site.base_url, viewport=VIEWPORT, device_scale_factor=1
             )
             page = context.new_page()
-
-            page.goto("/")
-            page.locator("table#leaderboard").wait_for()
-            path = args.out / "leaderboard.png"
-            page.screenshot(path=str(path), full_page=True)  # the table and the chart
-            print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
-
-            page.goto(f"/games/{game_id}")
-            canvas = page.locator("canvas#board[data-ready=true]")
-            canvas.wait_for()
-            page.locator("#scrub").fill(str(REPLAY_ROUND))
-            page.wait_for_function(
-                f"() => document.getElementById('board').dataset.round === '{REPLAY_ROUND}'"
-            )
-            page.evaluate("() => window.scrollTo(0, 0)")  # the scrub scrolled the page
-            path = args.out / "replay.png"
-            page.screenshot(path=str(path), full_page=False)  # the board and its controls
-            print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+            for name in chosen:
+                SHOTS[name](page, site, game_id, args.out)
             browser.close()
     print(f"done in {time.monotonic() - started:.0f} s")
 
