@@ -73,6 +73,9 @@ class Settings:
     # OpenRouter's attribution headers (HTTP-Referer, X-Title); "" sends none.
     openrouter_referer: str = ""
     openrouter_title: str = DEFAULT_OPENROUTER_TITLE
+    # SNAKEBENCH_VIDEOS=1: each completed game's MP4 is rendered by a job on games-low,
+    # and the web renders a missing one on demand (snakebench.games.videos).
+    videos: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -94,6 +97,7 @@ class Settings:
             openrouter_title=_header_value(
                 env, "SNAKEBENCH_OPENROUTER_TITLE", DEFAULT_OPENROUTER_TITLE
             ),
+            videos=_switch(env, "SNAKEBENCH_VIDEOS"),
         )
 
 
@@ -230,6 +234,19 @@ def _positive(
     if value <= 0:
         raise ConfigError(f"{name}={raw!r} must be above zero")
     return value
+
+
+_SWITCH_VALUES = {"1": True, "true": True, "yes": True, "on": True,
+                  "0": False, "false": False, "no": False, "off": False, "": False}  # fmt: skip
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    """An on/off setting: 1, true, yes, on or 0, false, no, off (any case); off when unset."""
+    raw = env.get(name, "")
+    try:
+        return _SWITCH_VALUES[raw.strip().lower()]
+    except KeyError:
+        raise ConfigError(f"{name}={raw!r} must be 1 or 0 (on or off)") from None
 
 
 def get_settings() -> Settings:

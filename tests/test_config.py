@@ -40,6 +40,14 @@ def test_openrouter_attribution_settings() -> None:
     assert Settings.from_env({"SNAKEBENCH_OPENROUTER_TITLE": ""}).openrouter_title == ""
 
 
+def test_videos_are_off_unless_switched_on() -> None:
+    assert Settings.from_env({}).videos is False
+    for raw, expected in (("1", True), ("On", True), ("yes", True), ("0", False), ("", False)):
+        assert Settings.from_env({"SNAKEBENCH_VIDEOS": raw}).videos is expected
+    with pytest.raises(ConfigError, match="SNAKEBENCH_VIDEOS='maybe' must be 1 or 0"):
+        Settings.from_env({"SNAKEBENCH_VIDEOS": "maybe"})
+
+
 def test_heroku_style_postgres_urls_are_accepted() -> None:
     for url in ("postgres://u:p@db.example:5432/app", "postgresql://u@localhost/app"):
         assert Settings.from_env({"DATABASE_URL": url}).database_url == url

@@ -5,15 +5,14 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.live import Live
 
 from snakebench.cli.app import App, err
 from snakebench.cli.terminal import SafeConsole, frame_view
-from snakebench.engine import Death, GameState
-from snakebench.engine.replay import Replay, ReplayFormatError, read_replay, state_from_dict
+from snakebench.engine.replay import Replay, ReplayFormatError, board_positions, read_replay
 from snakebench.engine.verify import verify_replay
 
 app = App(help="Verify replay files against the rules, or play them in the terminal.")
@@ -90,7 +89,7 @@ def show(
     """Play FILE in the terminal: the board, each snake's move and its rationale."""
     replay = read_replay(file)
     names = {sid: str(p.get("name") or sid) for sid, p in replay.players.items()}
-    frames = list(_frames(replay))[start:]
+    frames = board_positions(replay)[start:]
     if not frames:
         raise typer.BadParameter(
             f"the replay has {replay.rounds_played} rounds", param_hint="--start"
@@ -104,20 +103,3 @@ def show(
         for view in views[1:]:
             time.sleep(delay)
             live.update(view, refresh=True)
-
-
-def _frames(replay: Replay) -> list[tuple[GameState, dict[str, Any] | None]]:
-    """The initial board, then the board after each round with that round's moves."""
-    frames: list[tuple[GameState, dict[str, Any] | None]] = [(replay.initial_state(), None)]
-    deaths: dict[str, Death] = {}
-    for rnd in replay.rounds:
-        for event in rnd.events:
-            deaths[str(event.get("player_id"))] = Death(str(event.get("reason")), rnd.index)
-        if rnd.after is None:
-            continue
-        state = state_from_dict(rnd.after)._replace(round=rnd.index + 1, deaths=dict(deaths))
-        frames.append((state, rnd.moves))
-    last, moves = frames[-1]
-    results = {sid: p["result"] for sid, p in replay.players.items() if p.get("result")}
-    frames[-1] = (last._replace(results=results or None), moves)
-    return frames

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeGuard
 
 from snakebench.engine.rules import DEFAULT_APPLE_TARGET, DOUBLE_DEATH_POLICIES, DoubleDeath, Rules
-from snakebench.engine.state import GameState, start_state
+from snakebench.engine.state import Death, GameState, start_state
 
 REPLAY_VERSION = 1
 # Larger boards are not games anyone plays; a file claiming one is refused rather
@@ -77,6 +77,28 @@ class Replay:
 
     def initial_state(self) -> GameState:
         return state_from_dict(self.initial)
+
+
+Position = tuple[GameState, dict[str, Any] | None]
+
+
+def board_positions(replay: Replay) -> list[Position]:
+    """The initial board, then the board after each round with that round's moves (the
+    moves that led to it), as the terminal viewer and the videos show them. The last
+    position carries the players' results."""
+    positions: list[Position] = [(replay.initial_state(), None)]
+    deaths: dict[str, Death] = {}
+    for rnd in replay.rounds:
+        for event in rnd.events:
+            deaths[str(event.get("player_id"))] = Death(str(event.get("reason")), rnd.index)
+        if rnd.after is None:
+            continue
+        state = state_from_dict(rnd.after)._replace(round=rnd.index + 1, deaths=dict(deaths))
+        positions.append((state, rnd.moves))
+    last, moves = positions[-1]
+    results = {sid: p["result"] for sid, p in replay.players.items() if p.get("result")}
+    positions[-1] = (last._replace(results=results or None), moves)
+    return positions
 
 
 # --------------------------------------------------------------------- states

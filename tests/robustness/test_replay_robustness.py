@@ -22,8 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
-from snakebench.cli.replay import _frames
-from snakebench.engine.replay import ReplayFormatError, parse_replay, read_replay
+from snakebench.engine.replay import ReplayFormatError, board_positions, parse_replay, read_replay
 from snakebench.engine.verify import verify_replay
 
 PROFILE = settings.get_profile("robustness")
@@ -96,7 +95,7 @@ def consume(doc: Any) -> str:
         assert str(exc).strip(), "a ReplayFormatError without a message"
         return "refused"
     verify_replay(replay)
-    _frames(replay)
+    board_positions(replay)
     return "accepted"
 
 
