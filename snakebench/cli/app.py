@@ -23,6 +23,7 @@ from snakebench.cli.terminal import SafeConsole, one_line
 from snakebench.config import ConfigError, log_level_from_env
 from snakebench.engine import RulesError
 from snakebench.engine.replay import ReplayFormatError
+from snakebench.games.videos import NoReplayError
 from snakebench.localstack.errors import LocalStackError
 from snakebench.logs import configure_logging
 from snakebench.players.prompt_variants import PromptVariantError
@@ -39,6 +40,7 @@ from snakebench.store import (
     UnknownModelError,
 )
 from snakebench.store.evaluation_queries import EvaluationError
+from snakebench.video import VideoSizeError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,6 +72,8 @@ USAGE_ERRORS: tuple[type[Exception], ...] = (
     MissingApiKeyError,
     LocalStackError,
     PromptVariantError,
+    NoReplayError,
+    VideoSizeError,
 )
 
 

@@ -9,13 +9,17 @@ from typing import Annotated
 
 import typer
 from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from snakebench.cli.app import App, err
 from snakebench.cli.terminal import SafeConsole, frame_view
 from snakebench.engine.replay import Replay, ReplayFormatError, board_positions, read_replay
 from snakebench.engine.verify import verify_replay
+from snakebench.games.videos import stored_replay
+from snakebench.store import open_store
+from snakebench.video import DEFAULT_FPS, MAX_FPS, VIDEO_FORMATS, render_video
 
-app = App(help="Verify replay files against the rules, or play them in the terminal.")
+app = App(help="Verify replay files against the rules, play them in the terminal, or film them.")
 out = SafeConsole(soft_wrap=True)
 
 
@@ -103,3 +107,62 @@ def show(
         for view in views[1:]:
             time.sleep(delay)
             live.update(view, refresh=True)
+
+
+@app.command()
+def video(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID|FILE",
+            help="A stored game's id, or a replay JSON file.",
+            show_default=False,
+        ),
+    ],
+    video_format: Annotated[
+        str, typer.Option("--format", help=f"One of {', '.join(VIDEO_FORMATS)}.")
+    ] = "mp4",
+    fps: Annotated[
+        int, typer.Option(min=1, max=MAX_FPS, help="Rounds shown per second.")
+    ] = DEFAULT_FPS,
+    width: Annotated[
+        int | None,
+        typer.Option(help="Frame width in pixels (320 to 3840); the board fills it."),
+    ] = None,
+    scale: Annotated[
+        int | None, typer.Option(min=4, help="Pixels per board cell (default 32).")
+    ] = None,
+    out_path: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where to write (default: the replay's name, in .)."),
+    ] = None,
+) -> None:
+    """Render a game to a video: the board, both models' names and scores, the round,
+    and each round's rationale excerpt. MP4 (H.264) for sharing, an animated GIF or
+    WebP for chats. Each round shows 1/FPS seconds; the final board one second more."""
+    if video_format not in VIDEO_FORMATS:
+        raise typer.BadParameter(f"must be one of {', '.join(VIDEO_FORMATS)}",
+                                 param_hint="--format")  # fmt: skip
+    if width is not None and scale is not None:
+        raise typer.BadParameter("give --width or --scale, not both", param_hint="--width")
+    replay, stem = _video_source(source)
+    target = out_path or Path(f"{stem}.{video_format}")
+    columns = (TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("frames", total=None)
+        written = render_video(
+            replay, target, video_format=video_format, fps=fps,
+            width=width, scale=scale,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )  # fmt: skip
+    out.print(f"{written}: {replay.rounds_played} rounds at {fps} fps")
+
+
+def _video_source(source: str) -> tuple[Replay, str]:
+    """The replay of a file that exists, else of the stored game with that id."""
+    path = Path(source)
+    if path.is_file() or source.endswith(".json"):
+        return read_replay(path), path.stem
+    open_store()
+    replay, stored = stored_replay(source)
+    return replay, stored.stem

@@ -12,6 +12,7 @@ WebP gives its last frame a longer duration instead (one frame per position).
 from __future__ import annotations
 
 import subprocess
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal, get_args
@@ -76,7 +77,7 @@ def render_video(
         frames = _counted(drawn, positions, progress)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staged = target.with_name(f".{target.name}.partial")
+    staged = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")  # one per render
     try:
         if video_format == "mp4":
             size = (painter.layout.width, painter.layout.height)
