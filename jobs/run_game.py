@@ -18,6 +18,7 @@ import redis
 from rq import get_current_job
 
 import jobs.evaluate  # noqa: F401  (the evaluation games' callbacks, loaded with the jobs)
+from jobs.video import video_after_game
 from snakebench.config import Settings, get_settings
 from snakebench.games.simulation import run_stored_game, stored_summary
 from snakebench.logs import bounded
@@ -85,6 +86,7 @@ def run_game(game_id: str) -> dict[str, Any]:
                     game_id, summary["status"], bounded(exc))  # fmt: skip
     finally:
         database.close()  # a work horse is about to exit; do not leak the connection
+    video_after_game(summary, settings, _job_connection())  # SNAKEBENCH_VIDEOS=1
     if summary["status"] == "failed":
         fail_for_good(job)
         raise GameFailedError(f"game {game_id} failed: {summary['error']}")

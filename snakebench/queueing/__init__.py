@@ -78,8 +78,10 @@ EVALUATION_ON_SUCCESS = "jobs.evaluate.on_game_success"
 EVALUATION_ON_FAILURE = "jobs.evaluate.on_game_failure"
 # The housekeeping `rq cron jobs.cron` enqueues (jobs/maintenance.py).
 RECONCILE = "jobs.maintenance.reconcile_games"
+# A completed game's MP4 (jobs/video.py), when SNAKEBENCH_VIDEOS=1: job id video-<game id>.
+RENDER_VIDEO = "jobs.video.render_game_video"
 # Everything a worker started with WORKER_COMMAND will import and call by name.
-ALLOWED_FUNCTIONS = frozenset({RUN_GAME, HEALTH_CHECK, RECONCILE})
+ALLOWED_FUNCTIONS = frozenset({RUN_GAME, HEALTH_CHECK, RECONCILE, RENDER_VIDEO})
 ALLOWED_CALLBACKS = frozenset({EVALUATION_ON_SUCCESS, EVALUATION_ON_FAILURE})
 
 RESULT_TTL = 24 * 3600  # a finished job's result stays a day for monitors to read
@@ -378,6 +380,31 @@ def _job_options(timeout: int) -> dict[str, Any]:
 
 def _job_data(game_id: str, timeout: int) -> Any:
     return Queue.prepare_data(RUN_GAME, args=(game_id,), job_id=game_id, **_job_options(timeout))
+
+
+VIDEO_TIMEOUT = 900  # seconds: a 10,000-round game's MP4 takes a few minutes
+
+
+def video_job_id(game_id: str) -> str:
+    return f"video-{game_id}"
+
+
+def enqueue_video(game_id: str, connection: redis.Redis) -> bool:
+    """Enqueue ``render_game_video(game_id)`` on games-low under the job id
+    ``video-<game id>``, unless that job is already waiting or running. Returns whether
+    it was enqueued. (The job itself is idempotent too: a video on disk is kept.)"""
+    job_id = video_job_id(game_id)
+    if live_job_ids([job_id], connection):
+        return False
+    game_queue("low", connection).enqueue(
+        RENDER_VIDEO,
+        game_id,
+        job_id=job_id,
+        job_timeout=VIDEO_TIMEOUT,
+        result_ttl=RESULT_TTL,
+        failure_ttl=FAILURE_TTL,
+    )
+    return True
 
 
 def job_statuses(game_ids: Iterable[str], connection: redis.Redis) -> dict[str, str | None]:
