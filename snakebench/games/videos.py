@@ -38,6 +38,17 @@ def video_path(replay_path: Path) -> Path:
     return replay_path.with_suffix(".mp4")
 
 
+def has_replay(game_id: str) -> bool:
+    """Whether the game's replay file is there (not read: a quick check for pages)."""
+    replay_path = get_game(game_id).replay_path
+    return replay_path is not None and Path(replay_path).is_file()
+
+
+def video_on_disk(game_id: str) -> bool:
+    replay_path = get_game(game_id).replay_path
+    return replay_path is not None and video_path(Path(replay_path)).is_file()
+
+
 def game_video(game_id: str, *, render: bool) -> Path | None:
     """The game's MP4: the one on disk, else (``render``) a new one, else None.
     Idempotent: a video already there is never drawn again; a new one is written to

@@ -24,6 +24,7 @@ from snakebench.services.leaderboard import METHODS
 from snakebench.store import GAME_STATUSES, NOT_READY_ERRORS
 from snakebench.store.models import RESULTS
 from snakebench.web import data
+from snakebench.web.videos import video_offered
 
 blueprint = Blueprint("pages", __name__, template_folder="templates")
 
@@ -192,6 +193,7 @@ def game(game_id: str) -> str:
         replay=replay,
         positions=positions,
         events=death_events(replay, detail),
+        video_offered=replay is not None and video_offered(game_id),
     )
 
 
