@@ -14,7 +14,6 @@ corner with a one-pixel gap on its right and bottom, and its centre pixel
 from __future__ import annotations
 
 import io
-import textwrap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -149,6 +148,7 @@ class FramePainter:
         self.names = {sid: str(p.get("name") or sid) for sid, p in replay.players.items()}
         self.order = list(replay.players)
         self.max_rounds = replay.rules.max_rounds
+        self._widths: dict[str, float] = {}
 
     def frames(self) -> Iterator[Image.Image]:
         """One picture per board position: the initial board, then each round's."""
@@ -229,20 +229,39 @@ class FramePainter:
             y = lay.text_top + (index + 1) * ((1 + RATIONALE_LINES) * lay.line_height + 8)
 
     def _excerpt(self, rationale: Any) -> list[str]:
-        """The rationale's start, on at most :data:`RATIONALE_LINES` lines that fit."""
-        text = " ".join(str(rationale or "").split())[:EXCERPT_CHARS]
-        if not text:
-            return []
+        """The rationale's start, on at most :data:`RATIONALE_LINES` lines that fit,
+        wrapped word by word (measured, so any font and script fits); the last line
+        ends with an ellipsis when the rationale goes on."""
+        words = str(rationale or "")[:EXCERPT_CHARS].split()
         room = self.layout.width - 32
-        chars = max(8, int(room / max(1.0, self.font.getlength("n"))))
-        lines = textwrap.wrap(text, width=chars, break_long_words=True)
-        while lines and chars > 8 and max(self.font.getlength(line) for line in lines) > room:
-            chars -= 2
-            lines = textwrap.wrap(text, width=chars, break_long_words=True)
-        if len(lines) > RATIONALE_LINES:
-            lines = lines[:RATIONALE_LINES]
-            lines[-1] = self._fit(lines[-1] + " …")
-        return lines
+        space = self._width(" ")
+        lines: list[str] = []
+        line, used = "", 0.0
+        for word in words:
+            width = self._width(word)
+            if line and used + space + width <= room:
+                line, used = f"{line} {word}", used + space + width
+                continue
+            if not line and width <= room:
+                line, used = word, width
+                continue
+            if line:
+                lines.append(line)
+            if len(lines) == RATIONALE_LINES:
+                lines[-1] = self._fit(lines[-1] + " …")
+                return lines
+            line = self._fit(word)  # a word wider than the frame is cut
+            used = self._width(line)
+        if line:
+            lines.append(line)
+        return lines[:RATIONALE_LINES]
+
+    def _width(self, word: str) -> float:
+        """A word's width, measured once per painter (rationales repeat their words)."""
+        width = self._widths.get(word)
+        if width is None:
+            width = self._widths[word] = self.font.getlength(word)
+        return width
 
     def _fit(self, text: str) -> str:
         """``text`` cut with an ellipsis to the frame's width."""

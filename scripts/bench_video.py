@@ -1,0 +1,77 @@
+"""Render time of game videos, per game and per frame, by format: the frames drawn
+alone (Pillow, the floor every format pays), then MP4 (H.264 through imageio-ffmpeg's
+ffmpeg, fed raw RGB on a pipe), animated GIF and animated WebP (Pillow).
+
+    python scripts/bench_video.py [--games 8] [--repeat 3] [--fps 4] [--scale 32]
+
+The games are the original's recorded replays in tests/fixtures/upstream-replays
+(10x10 boards, real rationales), longest first. Each figure is the best of
+``--repeat`` runs; the files go to a temporary folder and their sizes are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from snakebench.engine.replay import Replay, board_positions, read_replay
+from snakebench.video import VIDEO_FORMATS, render_video
+from snakebench.video.frames import painter_for
+
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "upstream-replays"
+
+
+def best_of(repeat: int, run: Callable[[], object]) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def draw_only(replay: Replay, scale: int) -> None:
+    painter = painter_for(replay, scale=scale)
+    for frame in painter.frames():
+        frame.tobytes()  # what the MP4 encoder is handed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--games", type=int, default=8, help="replays to render")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; best kept")
+    parser.add_argument("--fps", type=int, default=4)
+    parser.add_argument("--scale", type=int, default=32, help="pixels per board cell")
+    args = parser.parse_args()
+    replays = sorted((read_replay(p) for p in FIXTURES.glob("*.json")),
+                     key=lambda r: -r.rounds_played)[: args.games]  # fmt: skip
+    positions = sum(len(board_positions(r)) for r in replays)
+    layout = painter_for(replays[0], scale=args.scale).layout
+    print(f"{len(replays)} games, {positions} board positions, {layout.width}x{layout.height} "
+          f"px frames, {args.fps} fps, best of {args.repeat}; {os.cpu_count()} cores")  # fmt: skip
+    print(f"{'variant':<28}{'s total':>9}{'s/game':>9}{'ms/frame':>10}{'KB/game':>10}")
+    with tempfile.TemporaryDirectory() as folder:
+        rows: list[tuple[str, float, float]] = [
+            ("frames drawn only (floor)",
+             sum(best_of(args.repeat, lambda r=r: draw_only(r, args.scale)) for r in replays),
+             0.0),
+        ]  # fmt: skip
+        for fmt in VIDEO_FORMATS:
+            total, size = 0.0, 0
+            for i, replay in enumerate(replays):
+                out = Path(folder) / f"{i}.{fmt}"
+                total += best_of(args.repeat, lambda r=replay, o=out, f=fmt: render_video(
+                    r, o, video_format=f, fps=args.fps, scale=args.scale))  # fmt: skip
+                size += out.stat().st_size
+            rows.append((fmt, total, size / 1024 / len(replays)))
+    for name, total, kb in rows:
+        print(f"{name:<28}{total:>9.2f}{total / len(replays):>9.3f}"
+              f"{1000 * total / positions:>10.2f}{kb:>10.0f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
