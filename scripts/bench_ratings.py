@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
 import scipy
+from benchlib import best_time
 from scipy.optimize import minimize
 
 from snakebench.ratings.bradley_terry import (
@@ -89,16 +89,6 @@ def _lbfgs(objective: Callable[[FloatArray], tuple[float, FloatArray]], n: int) 
     options = {"gtol": 1e-8, "ftol": 1e-15, "maxiter": 10_000}
     result = minimize(objective, np.zeros(n), jac=True, method="L-BFGS-B", options=options)
     return np.asarray(result.x, dtype=np.float64)
-
-
-def best_time(run: Callable[[], object], repeat: int) -> float:
-    """The fastest of ``repeat`` runs: other load on a shared machine only slows a run."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def rating_gap(s: FloatArray, reference: FloatArray) -> float:

@@ -14,24 +14,15 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+from benchlib import best_time
 
 from snakebench.engine.replay import Replay, board_positions, read_replay
 from snakebench.video import VIDEO_FORMATS, render_video
 from snakebench.video.frames import painter_for
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "upstream-replays"
-
-
-def best_of(repeat: int, run: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def draw_only(replay: Replay, scale: int) -> None:
@@ -57,15 +48,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         rows: list[tuple[str, float, float]] = [
             ("frames drawn only (floor)",
-             sum(best_of(args.repeat, lambda r=r: draw_only(r, args.scale)) for r in replays),
+             sum(best_time(lambda r=r: draw_only(r, args.scale), args.repeat) for r in replays),
              0.0),
         ]  # fmt: skip
         for fmt in VIDEO_FORMATS:
             total, size = 0.0, 0
             for i, replay in enumerate(replays):
                 out = Path(folder) / f"{i}.{fmt}"
-                total += best_of(args.repeat, lambda r=replay, o=out, f=fmt: render_video(
-                    r, o, video_format=f, fps=args.fps, scale=args.scale))  # fmt: skip
+                total += best_time(lambda r=replay, o=out, f=fmt: render_video(
+                    r, o, video_format=f, fps=args.fps, scale=args.scale), args.repeat)  # fmt: skip
                 size += out.stat().st_size
             rows.append((fmt, total, size / 1024 / len(replays)))
     for name, total, kb in rows:

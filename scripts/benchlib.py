@@ -1,8 +1,9 @@
 """What the benchmarks in this folder share: starting and stopping the processes they
 measure, reading their CPU time and memory from /proc, and printing a table.
 
-Imported by ``scripts/bench_dispatch.py`` and ``scripts/bench_queue.py`` (run as
-scripts, so this folder is on ``sys.path``). Linux only: everything is read from /proc.
+Imported by ``scripts/bench_dispatch.py``, ``bench_queue.py``, ``bench_ratings.py`` and
+``bench_video.py`` (run as scripts, so this folder is on ``sys.path``). Linux only:
+everything is read from /proc.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,19 @@ import redis
 from rq import Worker
 
 from snakebench.testing.support import children_of, process_table
+
+# --- timing ---------------------------------------------------------------------------
+
+
+def best_time(run: Callable[[], object], repeat: int) -> float:
+    """The fastest of ``repeat`` runs: other load on a shared machine only slows a run."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
 
 # --- processes ------------------------------------------------------------------------
 
