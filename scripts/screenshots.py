@@ -77,11 +77,25 @@ def shoot_replay(page: Page, site: Site, game_id: str, out: Path) -> None:
     save(page, out, "replay.png", full_page=False)  # the board and its controls
 
 
+def shoot_board_preview(page: Page, site: Site, game_id: str, out: Path) -> None:
+    """The game page's social preview image (og:image), as a link's card shows it."""
+    image = page.locator('meta[property="og:image"]')
+    page.goto(f"/games/{game_id}")
+    url = image.get_attribute("content")
+    if not url:
+        raise SystemExit(f"game {game_id}'s page has no og:image")
+    page.goto(url)
+    page.locator("img").wait_for()
+    page.locator("img").screenshot(path=str(out / "board-preview.png"))
+    print(f"wrote {out / 'board-preview.png'}")
+
+
 # Each screenshot by name, in the order they are taken; ``--only`` picks some. A new
 # screenshot is one function here: (page, site, the shown game's id, the directory).
 SHOTS: dict[str, Callable[[Page, Site, str, Path], None]] = {
     "leaderboard": shoot_leaderboard,
     "replay": shoot_replay,
+    "board-preview": shoot_board_preview,
 }
 
 
