@@ -16,7 +16,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from benchlib import best_time
+from benchlib import best_time, host_speed
 
 from snakebench.engine.replay import Replay, board_positions, read_replay
 from snakebench.video import VIDEO_FORMATS, render_video
@@ -44,24 +44,25 @@ def main() -> None:
     layout = painter_for(replays[0], scale=args.scale).layout
     print(f"{len(replays)} games, {positions} board positions, {layout.width}x{layout.height} "
           f"px frames, {args.fps} fps, best of {args.repeat}; {os.cpu_count()} cores")  # fmt: skip
+    print(host_speed())
     print(f"{'variant':<28}{'s total':>9}{'s/game':>9}{'ms/frame':>10}{'KB/game':>10}")
+    names = ["frames drawn only (floor)", *VIDEO_FORMATS]
+    totals, sizes = dict.fromkeys(names, 0.0), dict.fromkeys(names, 0)
     with tempfile.TemporaryDirectory() as folder:
-        rows: list[tuple[str, float, float]] = [
-            ("frames drawn only (floor)",
-             sum(best_time(lambda r=r: draw_only(r, args.scale), args.repeat) for r in replays),
-             0.0),
-        ]  # fmt: skip
-        for fmt in VIDEO_FORMATS:
-            total, size = 0.0, 0
-            for i, replay in enumerate(replays):
+        # Game by game, every variant in turn: drifting load on a shared host then
+        # slows all of them alike instead of whichever ran last.
+        for i, replay in enumerate(replays):
+            totals[names[0]] += best_time(lambda r=replay: draw_only(r, args.scale), args.repeat)
+            for fmt in VIDEO_FORMATS:
                 out = Path(folder) / f"{i}.{fmt}"
-                total += best_time(lambda r=replay, o=out, f=fmt: render_video(
+                totals[fmt] += best_time(lambda r=replay, o=out, f=fmt: render_video(
                     r, o, video_format=f, fps=args.fps, scale=args.scale), args.repeat)  # fmt: skip
-                size += out.stat().st_size
-            rows.append((fmt, total, size / 1024 / len(replays)))
+                sizes[fmt] += out.stat().st_size
+    rows = [(name, totals[name], sizes[name] / 1024 / len(replays)) for name in names]
     for name, total, kb in rows:
         print(f"{name:<28}{total:>9.2f}{total / len(replays):>9.3f}"
               f"{1000 * total / positions:>10.2f}{kb:>10.0f}")  # fmt: skip
+    print(host_speed())
 
 
 if __name__ == "__main__":
