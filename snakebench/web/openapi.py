@@ -229,6 +229,17 @@ LIVE_GAME = _object(
         "state": {**BOARD_STATE, "nullable": True}, "updated_at": NULL_STR,
     }
 )  # fmt: skip
+THOUGHTS = _object({"rationale": STR, "rationale_round": INT, "thinking_since": NULL_NUM})
+LIVE_GAME_DETAIL = _object(
+    {
+        "game_id": STR, "status": {"type": "string", "enum": list(GAME_STATUSES)},
+        "finished": BOOL, "round": INT, "max_rounds": INT, "width": INT, "height": INT,
+        "models": {"type": "object", "additionalProperties": STR},
+        "players": {"type": "object", "additionalProperties": _ref("Thoughts")},
+        "state": {**BOARD_STATE, "nullable": True}, "updated_at": NULL_STR,
+        "server_time": NUM,
+    }
+)  # fmt: skip
 REPLAY = {
     "type": "object",
     "required": ["game", "players", "initial_state", "frames"],
@@ -284,6 +295,8 @@ SCHEMAS: dict[str, Any] = {
     "BatchCreated": _object({"batch_id": STR, "total": INT, "estimated_cost": NUM}),
     "LiveGame": LIVE_GAME,
     "BoardState": BOARD_STATE,
+    "Thoughts": THOUGHTS,
+    "LiveGameDetail": LIVE_GAME_DETAIL,
 }
 
 
@@ -366,6 +379,12 @@ def openapi_document() -> dict[str, Any]:
         "/api/models/{name}": _get("One model.", _ref("ModelDetail"), _path("name"), 404),
         "/api/live": _get(
             "Running games and their boards.", _array("LiveGame"), _query("live"), 422
+        ),
+        "/api/live/{game_id}": _get(
+            "One game as its live page follows it: board and each player's latest thoughts.",
+            _ref("LiveGameDetail"),
+            _path("game_id"),
+            404,
         ),
     }
     return {

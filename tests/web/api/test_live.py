@@ -73,4 +73,4 @@ def test_publishing_without_redis_is_the_plain_hook() -> None:
         return None
 
     with publishing(None, "g", hook) as used:
-        assert used is hook
+        assert used.on_round is hook
