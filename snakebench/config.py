@@ -243,13 +243,14 @@ def get_settings() -> Settings:
 def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     """A comma-separated list of web origins, each ``http(s)://host[:port]`` exactly as
     a browser sends it in ``Origin`` (no path, no trailing slash); empty: none."""
-    origins = tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
+    raw = env.get(name, "")
+    origins = tuple(part.strip() for part in raw.split(",") if part.strip())
     for origin in origins:
         scheme, _, rest = origin.partition("://")
         bad = scheme not in ("http", "https") or not rest or any(c in rest for c in "/?#@ ")
         if bad or not _host_of(name, origin):
             raise ConfigError(
-                f"{name}: {origin!r} is not an origin like https://example.com or "
-                "http://localhost:3000"
+                f"{name}={raw!r}: {origin!r} is not an origin like https://example.com "
+                "or http://localhost:3000"
             )
     return origins
