@@ -69,7 +69,7 @@ def _model_row(model: Model, record: ModelRecord) -> dict[str, Any]:
         "trueskill_mu": model.trueskill_mu,
         "trueskill_sigma": model.trueskill_sigma,
         "trueskill_exposed": _exposed(model),
-        **_counts(record),
+        **record.counters(),
         "pricing_input": model.price_input_per_m,
         "pricing_output": model.price_output_per_m,
         "max_completion_tokens": model.max_completion_tokens,
@@ -78,21 +78,11 @@ def _model_row(model: Model, record: ModelRecord) -> dict[str, Any]:
     }
 
 
-def _counts(record: ModelRecord) -> dict[str, int]:
-    return {
-        "wins": record.wins,
-        "losses": record.losses,
-        "ties": record.ties,
-        "apples_eaten": record.apples,
-        "games_played": record.games,
-    }
-
-
 def _aggregate(model: Model, record: ModelRecord) -> dict[str, Any]:
     """A model's ``aggregatedData`` entry in /api/models (the original's keys)."""
     return {
         "elo_rating": model.elo_rating,
-        **_counts(record),
+        **record.counters(),
         "provider": model.provider,
         "test_status": model.test_status,
         "is_active": bool(model.is_active),
@@ -233,7 +223,7 @@ def stats(simple: bool = False, model_name: str | None = None) -> dict[str, Any]
         "aggregatedData": {
             found.name: {
                 **_ratings(found),
-                **_counts(record),
+                **record.counters(),
                 "total_cost": spent,
                 "games": [_model_game(row) for row in model_game_rows(found.id, MODEL_GAMES)],
             }
@@ -244,7 +234,7 @@ def stats(simple: bool = False, model_name: str | None = None) -> dict[str, Any]
 def _simple_entry(model: Model, record: ModelRecord, totals: ModelTotals) -> dict[str, Any]:
     return {
         **_ratings(model),
-        **_counts(record),
+        **record.counters(),
         "top_score": totals.top_score,
         "total_cost": totals.total_cost,
         "first_game_time": iso(model.created_at),
