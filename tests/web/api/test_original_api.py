@@ -329,3 +329,11 @@ def test_cors_for_the_configured_origins(
     assert "Access-Control-Allow-Origin" not in other.headers
     own_api = client.get("/api/games", headers={"Origin": ORIGIN})
     assert "Access-Control-Allow-Origin" not in own_api.headers  # /api stays same-origin
+
+
+def test_a_password_guards_these_routes_too(filled: Filled, api_client: ApiClient) -> None:
+    client = api_client(password="hunter2-but-longer")
+    response = client.get(BASE + "/api/models")
+    assert response.status_code == 401 and response.is_json
+    assert set(response.json) == {"error"}
+    assert "WWW-Authenticate" in response.headers
