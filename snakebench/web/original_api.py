@@ -17,7 +17,6 @@ import re
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request, url_for
-from werkzeug.exceptions import HTTPException
 
 from snakebench.config import get_settings
 from snakebench.web.api import ApiError, _check_value
@@ -61,18 +60,10 @@ def _not_found(exc: LookupError) -> Response:
     return _error(404, str(exc.args[0]) if exc.args else "not found")
 
 
-@blueprint.errorhandler(HTTPException)
-def _http_error(exc: HTTPException) -> Response:
-    response = _error(exc.code or 500, exc.description or exc.name)
-    for name, value in exc.get_headers():
-        if name.lower() != "content-type":
-            response.headers[name] = value
-    return response
-
-
 def _finish(response: Response) -> Response:
-    """Under ``/original/api/``: a non-JSON error becomes ``{"error": ...}`` (keeping
-    ``Allow`` and the like), and an allowed origin gets its CORS headers."""
+    """Under ``/original/api/``: a non-JSON error (Flask's 404, 405 and 500, the
+    login's 401) becomes ``{"error": ...}`` keeping ``Allow`` and the like, and an
+    allowed origin gets its CORS headers."""
     if not request.path.startswith(API_PREFIX):
         return response
     if response.status_code >= 400 and not response.is_json:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -40,12 +39,6 @@ async function read(path, headers) {{
 </script></body></html>"""
 
 
-def serve_in_thread(server: Any) -> threading.Thread:
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return thread
-
-
 @pytest.fixture
 def api(store: Settings) -> Iterator[str]:
     """The app on a free loopback port over a store with two completed bot games."""
@@ -53,7 +46,7 @@ def api(store: Settings) -> Iterator[str]:
     run_batch_sync(batch.id, settings=store)
     app = create_app(WebConfig(redis_url=store.redis_url, database_url=store.database_url))
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    serve_in_thread(server)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
@@ -61,40 +54,16 @@ def api(store: Settings) -> Iterator[str]:
 
 
 @pytest.fixture
-def frontend(api: str) -> Iterator[Callable[[], str]]:
-    """``frontend()``: a new origin (``localhost``, its own port) serving the page."""
-    body = PAGE.format(api=api).encode()
-    servers: list[ThreadingHTTPServer] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    def start() -> str:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        servers.append(server)
-        serve_in_thread(server)
-        return f"http://localhost:{server.server_address[1]}"
-
-    try:
-        yield start
-    finally:
-        for server in servers:
-            server.shutdown()
-            server.server_close()
+def frontend(api: str, other_origin: Callable[[bytes], str]) -> Callable[[], str]:
+    """``frontend()``: a new origin serving the page that reads the API."""
+    return lambda: other_origin(PAGE.format(api=api).encode())
 
 
 def outcome(browser: Any, origin: str) -> str:
     context = browser.new_context()
     try:
         page = context.new_page()
-        page.goto(origin + "/")
+        page.goto(origin)
         page.wait_for_function("() => document.title.startsWith('done')", timeout=15_000)
         title: str = page.title()
         return title
@@ -106,7 +75,7 @@ def test_a_configured_origins_page_reads_the_api(
     browser: Any, frontend: Callable[[], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     allowed, other = frontend(), frontend()
-    monkeypatch.setenv(NAME, f"https://snakebench.com,{allowed}")
+    monkeypatch.setenv(NAME, f"https://snakebench.com,{allowed.rstrip('/')}")
     assert outcome(browser, allowed) == "done 200:2 200:2"
     assert outcome(browser, other) == "done blocked blocked"
 

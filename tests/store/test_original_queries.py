@@ -10,7 +10,7 @@ from snakebench.services.batches import BatchSpec, create_batch_games, run_batch
 from snakebench.store import (
     Game,
     batch_game_ids,
-    complete_game,
+    cancel_game,
     create_game,
     game_participants,
     get_model,
@@ -29,13 +29,9 @@ from snakebench.store.original_queries import (
 @pytest.fixture
 def played(any_store: Settings) -> list[str]:
     """Four completed greedy v random games (different seeds, so different totals),
-    plus a failed, a running and a queued game; the completed games' ids."""
+    plus a cancelled, a running and a queued game; the completed games' ids."""
     batch = create_batch_games(BatchSpec("greedy", "random", count=5, seed=11, max_rounds=40))
-    failed = batch_game_ids(batch.id, ("queued",))[0]
-    complete_game(
-        failed, rounds=0, replay_path=None, total_cost=0.0,
-        participants=[], status="failed", error="boom",
-    )  # fmt: skip
+    assert cancel_game(batch_game_ids(batch.id, ("queued",))[0])
     run_batch_sync(batch.id, settings=any_store)
     mark_running(create_game(seed=1, players=("random", "greedy")).id, "w")
     create_game(seed=2, players=("greedy", "random"))
