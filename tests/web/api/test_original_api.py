@@ -106,11 +106,11 @@ def requests_for(filled: Filled) -> dict[str, str]:
 def test_each_route_has_the_frontends_shape(
     route: str, filled: Filled, client: FlaskClient
 ) -> None:
-    path = requests_for(filled)[route]
+    paths = [requests_for(filled)[route]]  # live_game: a finished game's state
     if route == "live_game":
-        path = f"/api/games/{filled.running_id}/live"
-    body = get_json(client, path)
-    assert mismatches(body, TYPES[route]["shape"]) == []
+        paths.append(f"/api/games/{filled.running_id}/live")  # and a running one's
+    for path in paths:
+        assert mismatches(get_json(client, path), TYPES[route]["shape"]) == []
 
 
 def test_every_typed_field_is_sent(filled: Filled, client: FlaskClient) -> None:
