@@ -61,6 +61,13 @@ BAD_OTHER = {
     "SNAKEBENCH_WORKER_THREADS": "2.5",
     "SNAKEBENCH_RECONCILE_EVERY": "0",
 }
+BAD_ORIGINS = {
+    "no scheme": "localhost:3000",
+    "a path": "https://snakebench.com/",
+    "not http": "ftp://files.example",
+    "one bad of two": "https://snakebench.com, http://localhost:3000/app",
+    "port not a number": "http://localhost:port",
+}
 
 
 def timed(invoke: Callable[[], Result]) -> tuple[Result, float]:
@@ -127,6 +134,13 @@ def test_bad_numeric_settings(
     result = CliRunner().invoke(dispatch.app, [*DISPATCH, "--sync"], env={name: value})
     usage_error(result, f"{name}={value!r}")
     assert name in result.output
+
+
+@pytest.mark.parametrize("value", list(BAD_ORIGINS.values()), ids=list(BAD_ORIGINS))
+def test_bad_cors_origins(value: str, safe_env: dict[str, str], usage_error: UsageError) -> None:
+    name = "SNAKEBENCH_ORIGINAL_CORS_ORIGINS"
+    result = CliRunner().invoke(dispatch.app, [*DISPATCH, "--sync"], env={name: value})
+    usage_error(result, name)
 
 
 # ------------------------------------------------------------------ subprocesses
