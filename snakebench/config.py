@@ -264,9 +264,13 @@ def _positive(
 def _seconds_or_off(env: Mapping[str, str], name: str) -> int:
     """A schedule's interval in whole seconds; 0 (the default) turns it off."""
     raw = (env.get(name) or "").strip()
-    if raw in ("", "0"):
-        return 0
-    return _positive_int({name: raw}, name, 0)
+    try:
+        value = int(raw or "0")
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number of seconds") from None
+    if value < 0:
+        raise ConfigError(f"{name}={raw!r} must be 0 (off) or a number of seconds above it")
+    return value
 
 
 def _tactics(env: Mapping[str, str]) -> tuple[str, ...]:
