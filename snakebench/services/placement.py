@@ -72,31 +72,40 @@ def place_new_models(connection: redis.Redis, settings: Settings) -> Sweep:
     """Start the placement of new models within the sweep's budget (see the module)."""
     sweep = Sweep(budget=settings.placement_budget)
     params = GameParams(max_rounds=100)  # what `snakebench evaluate` plays by default
-    rules = params.rules()
     for model in never_evaluated(excluded=BOT_MODELS):
         if len(sweep.started) >= settings.placement_max_models:
             break
-        cost = worst_case(model, settings.placement_games, rules, pool())
-        if sweep.committed + cost > sweep.budget:
-            left = sweep.budget - sweep.committed
-            sweep.skipped.append({"model": model.name, "reason": (
-                f"its ladder may cost up to ${cost:.2f}, over the ${left:.2f} left of "
-                "SNAKEBENCH_PLACEMENT_BUDGET")})  # fmt: skip
-            continue
         try:
-            ev = start_evaluation(
-                model.name, settings.placement_games, params=params, priority=PRIORITY,
-                settings=settings, tactics=settings.placement_tactics,
-            )  # fmt: skip
-        except (EvaluationError, LookupError, ValueError, ProviderError) as exc:  # no API key
+            _place(model, sweep, params, settings, connection)
+        except REFUSALS as exc:  # e.g. a missing API key, a removed prompt variant
             sweep.skipped.append({"model": model.name, "reason": str(exc)})
-            continue
-        advance(ev.id, connection, settings=settings)
-        sweep.committed += cost
-        sweep.started.append({"model": model.name, "evaluation_id": ev.id,
-                              "worst_case": round(cost, 6)})  # fmt: skip
     _log(sweep)
     return sweep
+
+
+# What makes one model's placement impossible, not the sweep's: it is skipped, named.
+REFUSALS = (EvaluationError, LookupError, ValueError, ProviderError)
+
+
+def _place(
+    model: Model, sweep: Sweep, params: GameParams, settings: Settings, connection: redis.Redis
+) -> None:
+    """Start ``model``'s ladder if its worst case fits what is left of the budget."""
+    cost = worst_case(model, settings.placement_games, params.rules(), pool())
+    if sweep.committed + cost > sweep.budget:
+        left = sweep.budget - sweep.committed
+        sweep.skipped.append({"model": model.name, "reason": (
+            f"its ladder may cost up to ${cost:.2f}, over the ${left:.2f} left of "
+            "SNAKEBENCH_PLACEMENT_BUDGET")})  # fmt: skip
+        return
+    ev = start_evaluation(
+        model.name, settings.placement_games, params=params, priority=PRIORITY,
+        settings=settings, tactics=settings.placement_tactics,
+    )  # fmt: skip
+    advance(ev.id, connection, settings=settings)
+    sweep.committed += cost
+    sweep.started.append({"model": model.name, "evaluation_id": ev.id,
+                          "worst_case": round(cost, 6)})  # fmt: skip
 
 
 def _log(sweep: Sweep) -> None:
