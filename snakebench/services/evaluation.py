@@ -5,6 +5,9 @@ when the previous game has ended, from the ratings as that game left them
 (:func:`choose_opponent`): the game that tells most about the new model's place is the
 one against the model whose rating is closest to its own, weighted by how sure both
 ratings are, which is exactly TrueSkill's match quality.
+The ladder's optional tactics (``price-band``, ``rematch``, ``climb``: kept in its
+batch's params, read at each step with the latest completed game) narrow the
+candidates first (:class:`Tactics`).
 
 Chaining is event driven, never a polling loop: each game's RQ job carries
 ``on_success`` / ``on_failure`` callbacks (:mod:`jobs.evaluate`) that call
