@@ -93,7 +93,8 @@ class LivePublisher:
     The document's ``players`` holds, per snake id, ``rationale`` (its latest move's,
     at most :data:`MAX_RATIONALE_CHARS`), ``rationale_round`` (the round that move was
     for, counted from 1 as ``round`` is; 0 before its first) and ``thinking_since``
-    (Unix time its current move was asked for; null when none is awaited). With
+    (Unix time its current move was asked for; null when none is awaited), and the
+    ``move`` that rationale chose (``""`` before the first). With
     ``remote`` (a language model plays) every round start and move is published, so a
     watcher sees who is being waited for; rounds played, and everything in a game of
     bots, come at most once per :data:`MIN_INTERVAL`."""
@@ -133,6 +134,7 @@ class LivePublisher:
         entry["rationale"] = clip(decision.rationale, MAX_RATIONALE_CHARS)
         entry["rationale_round"] = (self.state.round if self.state else 0) + 1
         entry["thinking_since"] = None
+        entry["move"] = str(decision.move)
         self._publish(force=self.remote)
 
     def hooks(self, on_round: RoundHook | None = None) -> GameHooks:
@@ -175,7 +177,7 @@ class LivePublisher:
 
 def no_thoughts() -> dict[str, Any]:
     """A snake's entry before its first move: no rationale, nothing awaited."""
-    return {"rationale": "", "rationale_round": 0, "thinking_since": None}
+    return {"rationale": "", "rationale_round": 0, "thinking_since": None, "move": ""}
 
 
 @contextmanager

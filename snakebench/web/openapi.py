@@ -230,7 +230,9 @@ LIVE_GAME = _object(
         "state": {**BOARD_STATE, "nullable": True}, "updated_at": NULL_STR,
     }
 )  # fmt: skip
-THOUGHTS = _object({"rationale": STR, "rationale_round": INT, "thinking_since": NULL_NUM})
+THOUGHTS = _object(
+    {"rationale": STR, "rationale_round": INT, "thinking_since": NULL_NUM, "move": STR}
+)
 LIVE_GAME_DETAIL = _object(
     {
         "game_id": STR, "status": {"type": "string", "enum": list(GAME_STATUSES)},

@@ -1,4 +1,4 @@
-"""The live document's players (rationale, rationale_round, thinking_since): what the
+"""The live document's players (rationale, rationale_round, thinking_since, move): what the
 game loop tells its hooks, what the publisher makes of it in the real Redis, and the
 bounds on what it publishes. Escaping is the page's job: the document keeps the text
 as the model wrote it."""
@@ -65,14 +65,17 @@ def test_round_start_then_moves_shape_the_players(connection: redis.Redis) -> No
     publisher.round_started(state)
     document = published(connection, "g1")
     assert set(document) == {"game_id", "round", "state", "updated_at", "players"}
-    assert document["players"] == {
-        "0": {"rationale": "", "rationale_round": 0, "thinking_since": 1_700_000_000.5},
-        "1": {"rationale": "", "rationale_round": 0, "thinking_since": 1_700_000_000.5},
-    }
+    waiting = {"rationale": "", "rationale_round": 0, "thinking_since": 1_700_000_000.5}
+    assert document["players"] == {"0": {**waiting, "move": ""}, "1": {**waiting, "move": ""}}
     # One model answers; the other is still awaited. Both publish at once (remote).
     publisher.moved("1", MoveDecision(Direction.UP, rationale=HOSTILE))
     players = published(connection, "g1")["players"]
-    assert players["1"] == {"rationale": HOSTILE, "rationale_round": 1, "thinking_since": None}
+    assert players["1"] == {
+        "rationale": HOSTILE,
+        "rationale_round": 1,
+        "thinking_since": None,
+        "move": "UP",
+    }
     assert players["0"]["thinking_since"] == 1_700_000_000.5
     publisher.moved("0", MoveDecision(Direction.LEFT, rationale="left, towards the apple"))
     players = published(connection, "g1")["players"]
@@ -80,6 +83,7 @@ def test_round_start_then_moves_shape_the_players(connection: redis.Redis) -> No
         "rationale": "left, towards the apple",
         "rationale_round": 1,
         "thinking_since": None,
+        "move": "LEFT",
     }
     # Round 2: a new wait, the last rationales stay until replaced.
     wall.at += 3
@@ -89,6 +93,7 @@ def test_round_start_then_moves_shape_the_players(connection: redis.Redis) -> No
         "rationale": HOSTILE,
         "rationale_round": 1,
         "thinking_since": 1_700_000_003.5,
+        "move": "UP",
     }
 
 

@@ -56,9 +56,9 @@ def live_game(game_id: str, connection: redis.Redis | None = None) -> dict[str, 
     database (a finished game's replay is at ``/games/<id>``); while it runs, the
     document its worker last published gives the round, the board (``state``, None
     before the first) and, in ``players`` by slot, each snake's latest ``rationale``,
-    its ``rationale_round`` and ``thinking_since`` (Unix time its move was asked for,
-    None when none is awaited). ``server_time`` (Unix time) lets a page time the wait
-    on its own clock. Unknown ids raise :class:`UnknownGameError`."""
+    its ``rationale_round``, the ``move`` it chose, and ``thinking_since`` (Unix time
+    its move was asked for, None when none is awaited). ``server_time`` (Unix time)
+    lets a page time the wait on its own clock. Unknown ids raise :class:`UnknownGameError`."""
     game = get_game(game_id)
     lineup = game_participants(game_id)
     finished = game.status in FINAL_GAME_STATUSES
@@ -86,8 +86,9 @@ def _thoughts(raw: Any) -> dict[str, Any]:
     entry = no_thoughts()
     if not isinstance(raw, dict):
         return entry
-    if isinstance(raw.get("rationale"), str):
-        entry["rationale"] = raw["rationale"]
+    for text in ("rationale", "move"):
+        if isinstance(raw.get(text), str):
+            entry[text] = raw[text]
     if type(raw.get("rationale_round")) is int:
         entry["rationale_round"] = raw["rationale_round"]
     since = raw.get("thinking_since")

@@ -95,6 +95,7 @@ def test_one_live_game_with_its_players_thoughts(
         "rationale": "<b>up</b> & away",
         "rationale_round": 4,
         "thinking_since": None,
+        "move": "UP",
     }
     waiting = game["players"]["1"]
     assert waiting["rationale"] == "" and waiting["rationale_round"] == 0
