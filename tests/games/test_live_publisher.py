@@ -29,6 +29,7 @@ from snakebench.games.live import (
 from snakebench.games.loop import GameHooks, GameSetup, play_game
 from snakebench.games.simulation import GameParams, create_stored_game, run_stored_game
 from snakebench.players.base import MoveDecision, Turn
+from snakebench.players.bots import make_bot
 from snakebench.store import open_store, upsert_model
 
 HOSTILE = '<script>window.__pwned = 1</script> & "quotes"'
@@ -174,6 +175,23 @@ def test_the_loop_tells_round_start_each_move_then_the_round() -> None:
         assert block[0] == ("start", number, "")
         assert sorted(block[1:3]) == [("move", 0, f"0:A {number}"), ("move", 0, f"1:B {number}")]
         assert block[3] == ("round", number + 1, "")
+
+
+def test_bots_moves_are_told_too() -> None:
+    """Without a remote player the moves are asked in turn on the game's thread: each
+    is still told, with its rationale, before the round is played."""
+    moves: list[tuple[int, str, str]] = []
+    rounds: list[int] = []
+    hooks = GameHooks(
+        on_move=lambda sid, decision: moves.append((len(rounds), sid, decision.rationale)),
+        on_round=lambda state, decisions: rounds.append(state.round),
+    )
+    setup = GameSetup("g", Rules(max_rounds=5), 3, {"0": "a", "1": "b"})
+    play_game(setup, {"0": make_bot("greedy", 3), "1": make_bot("survivor", 3)}, hooks)
+    assert rounds and [(n, sid) for n, sid, _ in moves] == [
+        (n, sid) for n in range(len(rounds)) for sid in ("0", "1")
+    ]
+    assert all(rationale for _, _, rationale in moves)
 
 
 def test_a_failing_move_hook_never_stops_a_game() -> None:
