@@ -57,6 +57,9 @@ BAD_OTHER = {
     "SNAKEBENCH_RETRY_MAX_DELAY": "nan?",
     "SNAKEBENCH_WORKER_THREADS": "2.5",
     "SNAKEBENCH_RECONCILE_EVERY": "0",
+    "SNAKEBENCH_ALERT_NO_WORKER_MINUTES": "soon",
+    "SNAKEBENCH_WEBHOOK_URL": "ftp://example.org/hook",
+    "SNAKEBENCH_PUBLIC_URL": "example.org",
 }
 
 
