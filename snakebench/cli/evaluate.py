@@ -28,6 +28,7 @@ import typer
 from snakebench.cli.app import err
 from snakebench.cli.options import game_options
 from snakebench.cli.terminal import SafeConsole
+from snakebench.cli.webhooks import WebhookOption, submission_webhook
 from snakebench.games.simulation import GameParams
 from snakebench.localstack.stack import LocalStack
 from snakebench.options import DEFAULTS, GameOptions
@@ -51,6 +52,7 @@ from snakebench.store import (
     open_store,
     store_exists,
 )
+from snakebench.store.webhook_queries import set_batch_webhook
 
 out = SafeConsole(soft_wrap=True)
 POLL_SECONDS = 1.0  # how often --monitor re-reads the evaluations (the ladder itself never polls)
@@ -87,6 +89,7 @@ def evaluate(
     ] = None,
     priority: Annotated[str, typer.Option(help="Queue: high, normal or low.")] = "normal",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    webhook: WebhookOption = None,
 ) -> None:
     """Place a model on the ladder: N games, each opponent the rated model closest to
     its rating (weighted by uncertainty), chosen when the previous game ends.
@@ -101,13 +104,14 @@ def evaluate(
         return _status(names, as_json)
     if resume or cancel:
         return _resume(names, as_json) if resume else _cancel(names, as_json)
+    hook = submission_webhook(webhook, sync=sync)
     _check_start(names, games=games, queue=queue, sync=sync, local=local, priority=priority)
     params = GameParams(**asdict(options), seed=seed)
     if sync:
         return _run_sync(names, games, params, as_json)
     if local:
-        return _run_local(names, games, params, workers, priority, as_json)
-    _run_queued(names, games, params, priority, monitor, as_json)
+        return _run_local(names, games, params, workers, priority, as_json, hook)
+    _run_queued(names, games, params, priority, monitor, as_json, hook)
 
 
 def _check_start(
@@ -133,15 +137,19 @@ def _check_start(
 
 
 def _start_all(
-    names: Sequence[str], games: int, params: GameParams, priority: str, *, sync: bool = False
-) -> list[Evaluation]:
+    names: Sequence[str], games: int, params: GameParams, priority: str, *, sync: bool = False,
+    webhook: str | None = None,
+) -> list[Evaluation]:  # fmt: skip
     """Start one evaluation per model, all or nothing: if one is refused, those this
-    command already started are cancelled again."""
+    command already started are cancelled again. ``webhook``: each one's batch's own
+    URL (docs/WEBHOOKS.md), set before its first game exists."""
     started: list[Evaluation] = []
     try:
         for name in names:
             ev = start_evaluation(name, games, params=params, priority=priority, sync=sync)
             started.append(ev)
+            if webhook is not None:
+                set_batch_webhook(str(ev.batch_id), webhook)
     except Exception:
         for ev in started:
             cancel_evaluation(ev.id)
@@ -150,10 +158,11 @@ def _start_all(
 
 
 def _run_queued(
-    names: list[str], games: int, params: GameParams, priority: str, monitor: bool, as_json: bool
-) -> None:
+    names: list[str], games: int, params: GameParams, priority: str, monitor: bool, as_json: bool,
+    webhook: str | None = None,
+) -> None:  # fmt: skip
     connection = connect_redis()  # unreachable Redis: refused before anything is written
-    evaluations = _start_all(names, games, params, priority)
+    evaluations = _start_all(names, games, params, priority, webhook=webhook)
     for ev in evaluations:
         advance(ev.id, connection)
     if monitor:
@@ -165,13 +174,14 @@ def _run_queued(
 
 
 def _run_local(
-    names: list[str], games: int, params: GameParams, workers: int, priority: str, as_json: bool
-) -> None:
+    names: list[str], games: int, params: GameParams, workers: int, priority: str, as_json: bool,
+    webhook: str | None = None,
+) -> None:  # fmt: skip
     """Start a private Redis and workers, run the ladders on them to the end, stop all.
     Ctrl+C cancels what is left: with the stack gone, nothing would play it."""
     with LocalStack(workers=workers) as stack:
         connection = connect_redis(stack.redis_url)
-        evaluations = _start_all(names, games, params, priority)
+        evaluations = _start_all(names, games, params, priority, webhook=webhook)
         for ev in evaluations:
             advance(ev.id, connection)
         try:

@@ -203,6 +203,8 @@ SEMANTIC: list[tuple[str, list[str]]] = [
     ("python -m snakebench.dispatch", [*SYNC, "--webhook", "http://127.0.0.1:1/"]),
     ("snakebench", ["tournament", "greedy", "random", "--webhook", "file:///etc/passwd"]),
     ("snakebench", ["tournament", "greedy", "random", "--sync", "--webhook", "http://h/"]),
+    ("snakebench", ["evaluate", "greedy", "--webhook", "mailto:ops@example.org"]),
+    ("snakebench", ["evaluate", "greedy", "--sync", "--webhook", "http://h/"]),
     ("snakebench", ["webhooks", "test", "gopher://h/"]),
     ("snakebench", ["webhooks", "test"]),
 ]  # fmt: skip
