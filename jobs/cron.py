@@ -15,7 +15,7 @@ import sys
 from rq.cron import register
 
 from jobs.maintenance import reconcile_games
-from jobs.webhooks import start_worker_watch, sweep
+from jobs.webhooks import start_worker_watch
 from snakebench.config import ConfigError, get_settings
 from snakebench.queueing import QUEUE_NAMES
 
@@ -36,17 +36,6 @@ register(
     name="reconcile",
 )
 
-# Alerts (docs/WEBHOOKS.md): hourly, enqueue webhook events that lost their job and
-# prune delivered ones; and, in this process (no worker could run it when none is
-# live), the watch for SNAKEBENCH_ALERT_NO_WORKER_MINUTES without a live worker.
-register(
-    sweep,
-    queue_name=QUEUE_NAMES["low"],
-    interval=3600,
-    job_timeout=600,
-    ttl=3600,
-    result_ttl=3600,
-    failure_ttl=7 * 24 * 3600,
-    name="webhook-sweep",
-)
+# Alerts (docs/WEBHOOKS.md): the watch for SNAKEBENCH_ALERT_NO_WORKER_MINUTES without a
+# live worker runs in this process, on a thread (no worker could run it when none is live).
 start_worker_watch()

@@ -14,6 +14,7 @@ from typing import Any
 
 from rq import get_current_job
 
+from jobs.webhooks import sweep
 from snakebench.config import get_settings
 from snakebench.queueing import connect_redis
 from snakebench.services.reconcile import reconcile
@@ -28,6 +29,7 @@ def reconcile_games() -> dict[str, Any]:
     open_store_once(settings)
     try:
         enqueued = reconcile(connection, settings=settings)
+        webhooks = sweep(connection)  # lost webhook deliveries, old events (docs/WEBHOOKS.md)
     finally:
         database.close()
-    return {"enqueued": len(enqueued), "at": datetime.now(UTC).isoformat()}
+    return {"enqueued": len(enqueued), "at": datetime.now(UTC).isoformat(), "webhooks": webhooks}

@@ -8,8 +8,8 @@ that runs inside the ``rq cron jobs.cron`` process.
   ladder step's end means and enqueue their deliveries; they never fail the job
   that calls them (a webhook problem is logged, the event stays ``pending`` and the
   sweep enqueues it again).
-- :func:`sweep` (hourly, from ``rq cron``): enqueue pending events that lost their
-  job, and prune delivered events older than 30 days.
+- :func:`sweep` (with every scheduled reconcile, :mod:`jobs.maintenance`): enqueue
+  pending events that lost their job, and prune delivered events older than 30 days.
 - :func:`check_workers` / :func:`start_worker_watch`: no live worker for
   ``SNAKEBENCH_ALERT_NO_WORKER_MINUTES``. This cannot be a job (with no worker,
   nobody would run it), so the cron process runs it on a thread of its own and
@@ -118,18 +118,18 @@ def _connection(settings: Settings) -> redis.Redis:
     return job.connection if job is not None else connect_redis(settings.redis_url)
 
 
-def sweep() -> dict[str, Any]:
-    """Enqueue pending events whose job was lost; prune old delivered ones."""
-    settings = get_settings()
-    open_store_once(settings)
+def sweep(connection: redis.Redis) -> dict[str, int]:
+    """Enqueue pending events whose job was lost, and prune delivered ones older
+    than 30 days: part of every scheduled reconcile (:mod:`jobs.maintenance`), the
+    store open. Never raises: a reconcile does not fail over its webhooks."""
     try:
         pruned = prune_webhook_events()
         lost = pending_webhook_events(created_before=utcnow() - LOST_AFTER)
         lost = [i for i in lost if _event_kind(i) != NO_LIVE_WORKER]  # the watch sends those
-    finally:
-        database.close()
-    enqueued = enqueue_deliveries(lost, _connection(settings))
-    return {"pruned": pruned, "enqueued": len(enqueued)}
+        return {"pruned": pruned, "enqueued": len(enqueue_deliveries(lost, connection))}
+    except Exception as exc:
+        log.warning("webhook sweep: %s", bounded(exc))
+        return {"pruned": 0, "enqueued": 0}
 
 
 def _event_kind(event_id: int) -> str | None:

@@ -78,11 +78,10 @@ EVALUATION_ON_SUCCESS = "jobs.evaluate.on_game_success"
 EVALUATION_ON_FAILURE = "jobs.evaluate.on_game_failure"
 # The housekeeping `rq cron jobs.cron` enqueues (jobs/maintenance.py).
 RECONCILE = "jobs.maintenance.reconcile_games"
-# Alerts (jobs/webhooks.py): one event's POST, and the hourly sweep.
+# Alerts (jobs/webhooks.py): one webhook event's POST.
 DELIVER_WEBHOOK = "jobs.webhooks.deliver"
-WEBHOOK_SWEEP = "jobs.webhooks.sweep"
 # Everything a worker started with WORKER_COMMAND will import and call by name.
-ALLOWED_FUNCTIONS = frozenset({RUN_GAME, HEALTH_CHECK, RECONCILE, DELIVER_WEBHOOK, WEBHOOK_SWEEP})
+ALLOWED_FUNCTIONS = frozenset({RUN_GAME, HEALTH_CHECK, RECONCILE, DELIVER_WEBHOOK})
 ALLOWED_CALLBACKS = frozenset({EVALUATION_ON_SUCCESS, EVALUATION_ON_FAILURE})
 
 RESULT_TTL = 24 * 3600  # a finished job's result stays a day for monitors to read

@@ -30,7 +30,11 @@ from typing import Any
 from snakebench.config import ConfigError, Settings, check_http_url, get_settings
 from snakebench.store import Batch, Game, game_participants, get_batch, get_game
 from snakebench.store.evaluation_queries import get_evaluation
-from snakebench.store.webhook_queries import batch_webhook_url, record_webhook_event
+from snakebench.store.webhook_queries import (
+    batch_webhook_url,
+    game_webhook_url,
+    record_webhook_event,
+)
 
 log = logging.getLogger(__name__)
 
@@ -141,11 +145,10 @@ def events_after_game(game_id: str, settings: Settings | None = None) -> list[in
     ``batch.finished`` if it was its batch's last (an evaluation's batch reports as
     ``evaluation.finished`` instead: it reopens for each next game)."""
     settings = settings or get_settings()
-    game = get_game(game_id)
-    batch_url = batch_webhook_url(game.batch_id)
-    urls = urls_for(settings, batch_url)
+    urls = urls_for(settings, game_webhook_url(game_id))
     if not urls:
-        return []
+        return []  # the common case: one query per game, nothing recorded
+    game = get_game(game_id)
     events = []
     if game.status == "failed":
         events += record(GAME_FAILED, game.id, game_data(game, settings), urls)

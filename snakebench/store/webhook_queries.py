@@ -14,7 +14,7 @@ from typing import Any
 import peewee as pw
 
 from snakebench.store.db import transaction
-from snakebench.store.models import Batch, WebhookEvent, utcnow
+from snakebench.store.models import Batch, Game, WebhookEvent, utcnow
 
 KEEP_DELIVERED = timedelta(days=30)
 MAX_ERROR_CHARS = 500
@@ -30,6 +30,17 @@ def batch_webhook_url(batch_id: str | None) -> str | None:
     if batch_id is None:
         return None
     url = Batch.select(Batch.webhook_url).where(Batch.id == batch_id).scalar()
+    return str(url) if url else None
+
+
+def game_webhook_url(game_id: str) -> str | None:
+    """The own webhook URL of the game's batch, if it has one (one query)."""
+    url = (
+        Batch.select(Batch.webhook_url)
+        .join(Game, on=Game.batch == Batch.id)
+        .where(Game.id == game_id)
+        .scalar()
+    )
     return str(url) if url else None
 
 

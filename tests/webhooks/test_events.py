@@ -13,6 +13,7 @@ import redis
 from rq import Queue, Worker
 
 from jobs.evaluate import on_game_failure, on_game_success
+from jobs.maintenance import reconcile_games
 from jobs.webhooks import WORKER_SEEN_KEY, check_workers, deliver, sweep, watch_interval
 from snakebench.config import ConfigError, Settings
 from snakebench.games.simulation import GameParams, run_stored_game
@@ -153,24 +154,25 @@ def test_the_sweep_prunes_delivered_events_after_30_days(store: Settings) -> Non
     assert sorted(e.subject for e in WebhookEvent.select()) == ["gave-up", "new", "stuck"]
 
 
-def test_the_sweep_enqueues_events_that_lost_their_job(
+def test_the_scheduled_reconcile_enqueues_events_that_lost_their_job(
     store: Settings, real_redis: redis.Redis
 ) -> None:
     ids = {
         kind: record_webhook_event(kind, "s", "http://h/", {})
         for kind in ("batch.finished", "game.failed", "workers.none")
     }
-    assert sweep()["enqueued"] == 0  # all recent: their jobs may just be on their way
+    assert reconcile_games()["webhooks"]["enqueued"] == 0  # all recent: jobs on their way?
     open_store(store)
     WebhookEvent.update(created_at=utcnow() - timedelta(minutes=20)).execute()
-    assert sweep() == {"pruned": 0, "enqueued": 2}
+    assert reconcile_games()["webhooks"] == {"pruned": 0, "enqueued": 2}
     queued = Queue("games-low", connection=real_redis, serializer=SERIALIZER).job_ids
     # the watch delivers its own alert: no worker may be there to run a job for it
     assert sorted(queued) == sorted(
         delivery_job_id(ids[kind])
         for kind in ("batch.finished", "game.failed")  # type: ignore[arg-type]
     )
-    assert sweep()["enqueued"] == 0  # their jobs are live now
+    open_store(store)
+    assert sweep(real_redis)["enqueued"] == 0  # their jobs are live now
 
 
 def test_the_worker_watch_alerts_once_per_outage(
