@@ -73,6 +73,8 @@ class Settings:
     # OpenRouter's attribution headers (HTTP-Referer, X-Title); "" sends none.
     openrouter_referer: str = ""
     openrouter_title: str = DEFAULT_OPENROUTER_TITLE
+    # Origins (scheme://host[:port]) whose pages may read /original/api (CORS); () none.
+    original_cors_origins: tuple[str, ...] = ()
     # Alerts (docs/WEBHOOKS.md): where every event is POSTed ("": only batches' own URLs),
     # the HMAC-SHA256 key of the signature header ("": unsigned), minutes without a live
     # worker before an alert (None: off), and the web UI's base URL for payload links.
@@ -101,6 +103,7 @@ class Settings:
             openrouter_title=_header_value(
                 env, "SNAKEBENCH_OPENROUTER_TITLE", DEFAULT_OPENROUTER_TITLE
             ),
+            original_cors_origins=_origins(env, "SNAKEBENCH_ORIGINAL_CORS_ORIGINS"),
             **_alert_settings(env),
         )
 
@@ -280,3 +283,19 @@ def _positive(
 def get_settings() -> Settings:
     """The settings of this process, read from the environment each call (cheap)."""
     return Settings.from_env()
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of web origins, each ``http(s)://host[:port]`` exactly as
+    a browser sends it in ``Origin`` (no path, no trailing slash); empty: none."""
+    raw = env.get(name, "")
+    origins = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for origin in origins:
+        scheme, _, rest = origin.partition("://")
+        bad = scheme not in ("http", "https") or not rest or any(c in rest for c in "/?#@ ")
+        if bad or not _host_of(name, origin):
+            raise ConfigError(
+                f"{name}={raw!r}: {origin!r} is not an origin like https://example.com "
+                "or http://localhost:3000"
+            )
+    return origins
