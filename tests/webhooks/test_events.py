@@ -22,7 +22,7 @@ from snakebench.queueing.webhooks import delivery_job_id
 from snakebench.services.batches import BatchSpec, create_batch_games
 from snakebench.services.evaluation import advance, start_evaluation
 from snakebench.services.webhooks import DeliveryError, events_after_game
-from snakebench.store import Game, batch_game_ids, complete_game, open_store
+from snakebench.store import Batch, Game, batch_game_ids, complete_game, open_store
 from snakebench.store.models import WebhookEvent, utcnow
 from snakebench.store.webhook_queries import prune_webhook_events, record_webhook_event
 from snakebench.testing.receiver import Receiver
@@ -95,6 +95,8 @@ def test_an_evaluation_finishing_is_recorded_enqueued_and_delivered(
     game_id = advance(ev.id, real_redis).created
     assert game_id is not None
     run_stored_game(game_id, settings=store)
+    assert Batch.get_by_id(Game.get_by_id(game_id).batch_id).status == "finished"
+    assert events_after_game(game_id) == []  # a ladder's batch: evaluation.finished says it
     job: Any = SimpleNamespace(args=(game_id,), retries_left=3)
     on_game_success(job, real_redis, None)
     open_store(store)  # the callback closed the connection, as a work horse would
