@@ -176,3 +176,23 @@ def test_no_live_worker_is_alerted_by_the_rq_cron_process(
     delivered = wait_until(lambda: WebhookEvent.get_by_id(event.id).status == "delivered",
                            WAIT, "the alert's row marked delivered")  # fmt: skip
     assert delivered and len(receiver.received) == 1  # once per outage
+
+
+def test_an_evaluation_run_by_workers_posts_evaluation_finished(
+    store: Settings,
+    real_redis: redis.Redis,
+    cli: Invoke,
+    receiver: Receiver,
+    start_worker: StartWorker,
+) -> None:
+    """``snakebench evaluate --webhook``: the ladder's callbacks, in the workers' horses,
+    record and enqueue the event; the same burst of workers delivers it."""
+    result = cli("evaluate", "greedy", "--games", "2", "--max-rounds", "10",
+                 "--webhook", f"{receiver.url}/ladder")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    burst(start_worker)
+    [post] = receiver.wait_for(1)
+    assert post.path == "/ladder" and post.payload["event"] == "evaluation.finished"
+    data = post.payload["data"]
+    assert (data["model"], data["status"], data["games_target"]) == ("greedy", "finished", 2)
+    assert {e.kind for e in WebhookEvent.select()} == {"evaluation.finished"}  # no batch.finished
