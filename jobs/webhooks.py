@@ -8,7 +8,7 @@ that runs inside the ``rq cron jobs.cron`` process.
   ladder step's end means and enqueue their deliveries; they never fail the job
   that calls them (a webhook problem is logged, the event stays ``pending`` and the
   sweep enqueues it again).
-- :func:`sweep` (with every scheduled reconcile, :mod:`jobs.maintenance`): enqueue
+- :func:`sweep_events` (with every scheduled reconcile, :mod:`jobs.maintenance`): enqueue
   pending events that lost their job, and prune delivered events older than 30 days.
 - :func:`check_workers` / :func:`start_worker_watch`: no live worker for
   ``SNAKEBENCH_ALERT_NO_WORKER_MINUTES``. This cannot be a job (with no worker,
@@ -118,7 +118,7 @@ def _connection(settings: Settings) -> redis.Redis:
     return job.connection if job is not None else connect_redis(settings.redis_url)
 
 
-def sweep(connection: redis.Redis) -> dict[str, int]:
+def sweep_events(connection: redis.Redis) -> dict[str, int]:
     """Enqueue pending events whose job was lost, and prune delivered ones older
     than 30 days: part of every scheduled reconcile (:mod:`jobs.maintenance`), the
     store open. Never raises: a reconcile does not fail over its webhooks."""

@@ -14,7 +14,7 @@ from rq import Queue, Worker
 
 from jobs.evaluate import on_game_failure, on_game_success
 from jobs.maintenance import reconcile_games
-from jobs.webhooks import WORKER_SEEN_KEY, check_workers, deliver, sweep, watch_interval
+from jobs.webhooks import WORKER_SEEN_KEY, check_workers, deliver, sweep_events, watch_interval
 from snakebench.config import ConfigError, Settings
 from snakebench.games.simulation import GameParams, run_stored_game
 from snakebench.queueing import SERIALIZER
@@ -174,7 +174,7 @@ def test_the_scheduled_reconcile_enqueues_events_that_lost_their_job(
         for kind in ("batch.finished", "game.failed")  # type: ignore[arg-type]
     )
     open_store(store)
-    assert sweep(real_redis)["enqueued"] == 0  # their jobs are live now
+    assert sweep_events(real_redis)["enqueued"] == 0  # their jobs are live now
 
 
 def test_the_worker_watch_alerts_once_per_outage(
