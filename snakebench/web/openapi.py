@@ -15,6 +15,7 @@ from snakebench.options import DEFAULTS, OPTION_ROWS, OptionRow
 from snakebench.queueing import QUEUE_NAMES
 from snakebench.services.batches import MAX_SEED
 from snakebench.services.leaderboard import METHODS
+from snakebench.services.webhooks import MAX_URL_CHARS
 from snakebench.store import GAME_STATUSES
 from snakebench.store.models import RESULTS
 from snakebench.store.original_queries import GAME_SORTS
@@ -84,6 +85,8 @@ BATCH_FIELDS: tuple[Param, ...] = (
           description="Budget in USD, a hard cap held call by call; the batch is refused "
                       "(422) if its worst case is above it."),
     Param("name", "string", nullable=True, max_length=MAX_NAME_LENGTH),
+    Param("webhook", "string", nullable=True, max_length=MAX_URL_CHARS,
+          description="An http(s) URL this batch's events are also POSTed to (docs/WEBHOOKS.md)."),
 )  # fmt: skip
 
 LIMIT = Param("limit", "integer", minimum=1, maximum=MAX_LIMIT, default=50)
