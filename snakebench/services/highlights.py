@@ -62,7 +62,9 @@ def _rank(ratings: Mapping[int, float], model_id: int) -> int:
 def model_games_with_ranks(name: str, limit: int) -> list[RankedGame]:
     """The newest ``limit`` games of the model ``name``, each with its opponent's rank
     at the time."""
-    games = model_games(get_model(name).id, limit)
+    # A game against itself comes once per slot: keep the first.
+    games = list({g.game_id: g for g in reversed(model_games(get_model(name).id, limit))}.values())
+    games.reverse()
     wanted = {g.game_id: g.opponent_id for g in games if g.opponent_id is not None}
     ranks = ranks_at(wanted) if wanted else {}
     return [RankedGame(game, ranks.get(game.game_id)) for game in games]

@@ -91,7 +91,8 @@ def model_games(model_id: int, limit: int) -> list[ModelGame]:
         .switch(Participant)
         .join(other, pw.JOIN.LEFT_OUTER,
               on=(other.game == Participant.game) & (other.slot != Participant.slot))
-        .join(opponent, pw.JOIN.LEFT_OUTER, on=(opponent.id == other.model))
+        # other.model_id, not other.model: on an alias, .model is the aliased class
+        .join(opponent, pw.JOIN.LEFT_OUTER, on=(opponent.id == other.model_id))
         .where(Participant.model == model_id)
         .order_by(Game.created_at.desc(), Game.id.desc(), Participant.slot)
         .limit(limit)

@@ -132,6 +132,7 @@ _READS = (
     ("/batches", "batches", "list_batches", "batches"),
     ("/batches/<batch_id>", "batch", "batch_detail", None),
     ("/live", "live", "live_games", "live"),
+    ("/totals", "totals", "site_totals", None),
 )
 
 

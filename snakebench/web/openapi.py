@@ -187,7 +187,7 @@ LEADERBOARD_ROW = _object(
         "rank": INT, "model": STR, "rating": NUM, "lower": NUM, "upper": NUM, "games": INT,
         "wins": INT, "losses": INT, "ties": INT, "win_rate": NUM, "apples_per_game": NUM,
         "invalid_move_rate": NUM, "fallback_parse_rate": NUM, "cost": NUM,
-        "cost_per_game": NUM, "cost_per_point": NULL_NUM,
+        "cost_per_game": NUM, "cost_per_point": NULL_NUM, "apples": INT, "top_score": INT,
     }
 )  # fmt: skip
 MODEL_DETAIL = _object(
@@ -203,6 +203,7 @@ MODEL_DETAIL = _object(
             {
                 "games": INT, "wins": INT, "losses": INT, "ties": INT, "apples": INT,
                 "cost": NUM, "invalid_moves": INT, "fallback_parses": INT, "moves": INT,
+                "top_score": INT,
             }
         ),
         "rating_history": {
@@ -212,6 +213,7 @@ MODEL_DETAIL = _object(
             ),
         },
         "recent_games": {"type": "array", "items": _ref("GameSummary")},
+        "games": {"type": "array", "items": _ref("ModelGame")},
     }
 )  # fmt: skip
 BATCH_PROPERTIES: dict[str, Any] = {
@@ -242,6 +244,18 @@ REPLAY = {
     "additionalProperties": True,
     "description": "Replay format version 1 (docs/RULES.md).",
 }
+TOTALS = _object(
+    {"games": INT, "models": INT, "top_score": INT, "total_cost": NUM, "top_game_id": NULL_STR}
+)
+MODEL_GAME = _object(
+    {
+        "game_id": STR, "status": {"type": "string", "enum": list(GAME_STATUSES)},
+        "created_at": STR, "started_at": NULL_STR, "ended_at": NULL_STR,
+        "wall_seconds": NULL_NUM, "rounds": INT, "max_rounds": INT, "slot": INT, "score": INT,
+        "result": RESULT, "death_reason": NULL_STR, "death_round": NULL_INT, "cost": NUM,
+        "opponent": NULL_STR, "opponent_score": NULL_INT, "opponent_rank": NULL_INT,
+    }
+)  # fmt: skip
 ERROR = _object(
     {
         "error": {
@@ -284,6 +298,8 @@ SCHEMAS: dict[str, Any] = {
     "BatchCreated": _object({"batch_id": STR, "total": INT, "estimated_cost": NUM}),
     "LiveGame": LIVE_GAME,
     "BoardState": BOARD_STATE,
+    "Totals": TOTALS,
+    "ModelGame": MODEL_GAME,
 }
 
 
@@ -366,6 +382,11 @@ def openapi_document() -> dict[str, Any]:
         "/api/models/{name}": _get("One model.", _ref("ModelDetail"), _path("name"), 404),
         "/api/live": _get(
             "Running games and their boards.", _array("LiveGame"), _query("live"), 422
+        ),
+        "/api/totals": _get(
+            "Site-wide totals: completed games, models, top score (and its game), total cost.",
+            _ref("Totals"),
+            [],
         ),
     }
     return {
