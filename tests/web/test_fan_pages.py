@@ -139,9 +139,9 @@ def test_model_api_carries_the_games(site: Site) -> None:
     assert [g["game_id"] for g in body["games"]] == rows_with(
         page(site, "/models/survivor"), "data-game-id"
     )
-    assert body["record"]["top_score"] == max(
-        g["score"] for g in body["games"] if g["game_id"] in site.completed
-    )
+    top = max(g["score"] for g in body["games"] if g["game_id"] in site.completed)
+    assert body["record"]["top_score"] == top
+    assert f'id="record-top-score">{top}</span>' in page(site, "/models/survivor")
 
 
 def test_replay_page_has_a_copy_link_button(site: Site) -> None:
