@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from snakebench.services.game_report import BEST_SCORE, CSV_FIELDS, WORST_SCORE
-from snakebench.store import Game, Participant, utcnow
+from snakebench.store import Game, Model, Participant, utcnow
 
 from ..conftest import OneLineError
 from .conftest import Invoke
@@ -150,3 +150,18 @@ def test_an_unknown_format_is_a_usage_error(cli: Invoke) -> None:
     result = cli("report", "--format", "xml")
     assert result.exit_code == 2
     assert "markdown, csv" in result.output and "Traceback" not in result.output
+
+
+def test_a_hostile_model_name_stays_in_its_cell(cli: Invoke, played: dict[str, Played]) -> None:
+    Model.update(name="evil | name\n\x1b[2Jx").where(Model.name == "random").execute()
+    result = cli("report", "--limit", "100")
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "`" in line]
+    assert rows and all(line.count(" | ") == 8 for line in rows)  # nine cells each
+    assert any("evil \\| name [2Jx" in line for line in rows)
+    parsed = _csv(cli, "--limit", "100")  # quoted by csv; the escape dropped on stdout
+    assert any("evil | name\n[2Jx" in row["models"] for row in parsed)
+    assert cli("report", "--format", "csv", "--out", "r.csv").exit_code == 0
+    with open("r.csv", encoding="utf-8", newline="") as file:  # a file keeps the name whole
+        assert any("evil | name\n\x1b[2Jx" in row["models"] for row in csv.DictReader(file))
