@@ -14,42 +14,39 @@ import peewee as pw
 
 from snakebench.store.batch_queries import rows_of
 from snakebench.store.models import Game, Model, Participant, RatingChange
+from snakebench.store.original_queries import top_apples_game
 
 
 @dataclass(frozen=True)
 class SiteTotals:
-    """The site in four numbers, and the game behind the top score (None: no games)."""
+    """The site in four numbers, and its top-apples match (None: no such game)."""
 
     games: int  # completed games
     models: int  # models that played a completed game
     top_score: int  # the most apples one snake ate in a completed game
     total_cost: float  # what every game has cost, void and failed ones included
-    top_game_id: str | None
+    top_game_id: str | None  # the top-apples match: the original's (most apples in all)
+    top_game_apples: int  # the apples both snakes ate in it
 
 
 def site_totals() -> SiteTotals:
-    """:class:`SiteTotals`, in four small aggregate queries."""
+    """:class:`SiteTotals`, in a few small aggregate queries. The top-apples match is
+    the original API's (:func:`snakebench.store.original_queries.top_apples_game`)."""
     completed = Game.status == "completed"
     games = Game.select().where(completed).count()
     models = (
         Participant.select(pw.fn.COUNT(Participant.model.distinct())).join(Game).where(completed)
     )
+    top_score = Participant.select(pw.fn.MAX(Participant.score)).join(Game).where(completed)
     cost = Game.select(pw.fn.SUM(Game.total_cost))
-    top = (
-        Participant.select(Participant.score, Participant.game)
-        .join(Game)
-        .where(completed)
-        .order_by(Participant.score.desc(), Game.ended_at, Game.id)
-        .limit(1)
-    )
-    top_row = rows_of(top)
-    score, game_id = top_row[0] if top_row else (0, None)
+    top = top_apples_game()
     return SiteTotals(
         games=games,
         models=int(rows_of(models)[0][0] or 0),
-        top_score=int(score or 0),
+        top_score=int(rows_of(top_score)[0][0] or 0),
         total_cost=float(rows_of(cost)[0][0] or 0.0),
-        top_game_id=game_id,
+        top_game_id=top[0].id if top else None,
+        top_game_apples=top[1] if top else 0,
     )
 
 

@@ -246,7 +246,14 @@ REPLAY = {
     "description": "Replay format version 1 (docs/RULES.md).",
 }
 TOTALS = _object(
-    {"games": INT, "models": INT, "top_score": INT, "total_cost": NUM, "top_game_id": NULL_STR}
+    {
+        "games": INT,
+        "models": INT,
+        "top_score": INT,
+        "total_cost": NUM,
+        "top_game_id": NULL_STR,
+        "top_game_apples": INT,
+    }
 )
 MODEL_GAME = _object(
     {
@@ -574,7 +581,8 @@ def openapi_document() -> dict[str, Any]:
             "Running games and their boards.", _array("LiveGame"), _query("live"), 422
         ),
         "/api/totals": _get(
-            "Site-wide totals: completed games, models, top score (and its game), total cost.",
+            "Site-wide totals: completed games, models, top score, total cost, and the "
+            "top-apples match (most apples eaten in all).",
             _ref("Totals"),
             [],
         ),

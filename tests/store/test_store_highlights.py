@@ -63,20 +63,22 @@ def _play(
 def test_totals_of_an_empty_site(db: pw.Database) -> None:
     totals = site_totals()
     assert (totals.games, totals.models, totals.top_score, totals.total_cost) == (0, 0, 0, 0.0)
-    assert totals.top_game_id is None
+    assert (totals.top_game_id, totals.top_game_apples) == (None, 0)
 
 
 def test_totals_count_completed_games_and_every_cost(db: pw.Database) -> None:
     _models("x", "y", "z", "idle")
     _play("x", "y", "a", (7, 3), cost=0.5)
-    top = _play("y", "x", "b", (2, 12), cost=0.25)
-    _play("x", "y", "a", (11, 4), cost=0.125)
-    _play("z", "x", "tie", (40, 40), status="void", cost=1.0)  # decided nothing: no top score
+    best_snake = _play("y", "x", "b", (2, 12), cost=0.25)
+    most_apples = _play("x", "y", "a", (11, 4), cost=0.125)
+    _play("z", "x", "tie", (40, 40), status="void", cost=1.0)  # decided nothing
+    Game.update(replay_path="replay.json").execute()  # the top-apples match has a replay
     totals = site_totals()
     assert totals.games == 3
     assert totals.models == 2  # z played only a void game, idle none
-    assert totals.top_score == 12
-    assert totals.top_game_id == top
+    assert totals.top_score == 12  # one snake's best, in best_snake
+    assert best_snake != most_apples
+    assert (totals.top_game_id, totals.top_game_apples) == (most_apples, 15)  # both snakes
     assert totals.total_cost == 0.5 + 0.25 + 0.125 + 1.0  # void games cost money too
 
 

@@ -39,12 +39,13 @@ def test_api_totals_count_the_games(site: Site) -> None:
     assert totals["games"] == completed.count() == 4  # 3 of the batch, 1 of the hostile model
     players = Participant.select(Participant.model).where(Participant.game.in_(completed))
     assert totals["models"] == len({p.model_id for p in players}) == 4
-    top = max(Participant.select().where(Participant.game.in_(completed)), key=lambda p: p.score)
-    assert totals["top_score"] == top.score > 0
-    winning = Participant.select().where(
-        (Participant.game == totals["top_game_id"]) & (Participant.score == top.score)
-    )
-    assert winning.count() >= 1
+    top = max(p.score for p in Participant.select().where(Participant.game.in_(completed)))
+    assert totals["top_score"] == top > 0
+    apples = {
+        game.id: sum(p.score for p in game.participants)
+        for game in completed.where(Game.replay_path.is_null(False))
+    }
+    assert totals["top_game_apples"] == max(apples.values()) == apples[totals["top_game_id"]]
     assert totals["total_cost"] == sum(g.total_cost for g in Game.select())
 
 
@@ -53,14 +54,16 @@ def test_leaderboard_header_links_the_top_apples_match(site: Site) -> None:
     totals = data.site_totals()
     assert f'<span class="value" id="total-games">{totals["games"]}</span>' in body
     assert f'<span class="value" id="total-models">{totals["models"]}</span>' in body
+    assert f'<span class="value" id="top-score">{totals["top_score"]}</span>' in body
     link = re.search(r'<a id="top-apples-match" href="([^"]+)"[^>]*>(\d+) apples</a>', body)
     assert link, body
     assert link.group(1) == f"/games/{totals['top_game_id']}"
-    assert int(link.group(2)) == totals["top_score"]
+    assert int(link.group(2)) == totals["top_game_apples"]
     assert 'id="total-cost">$' in body
-    # the linked game is the one with that score
+    # the linked game is the one: its two scores make the apples
     game_page = page(site, link.group(1))
-    assert f">{totals['top_score']}</span>" in game_page
+    scores = re.findall(r'<span class="mono" id="score-\d">(\d+)</span>', game_page)
+    assert sum(int(score) for score in scores) == totals["top_game_apples"]
 
 
 def test_leaderboard_shows_each_models_top_score_and_apples(site: Site) -> None:
@@ -161,8 +164,9 @@ def test_an_empty_site_has_totals_but_no_match_to_link(make_client: MakeClient) 
     client = make_client()
     body = client.get("/").get_data(as_text=True)
     assert '<span class="value" id="total-games">0</span>' in body
-    assert '<span class="value" id="top-score">-</span>' in body
-    assert 'id="top-apples-match"' not in body
+    assert '<span class="value" id="top-score">0</span>' in body
+    assert 'id="top-apples-none"' in body and 'id="top-apples-match"' not in body
     assert client.get("/api/totals").json == {
         "games": 0, "models": 0, "top_score": 0, "total_cost": 0.0, "top_game_id": None,
+        "top_game_apples": 0,
     }  # fmt: skip
