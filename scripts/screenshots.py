@@ -6,8 +6,11 @@ A round robin of the three bots and two fake-LLM models (the project's fake LLM
 server, no API key) is played by real ``rq worker`` processes, the web app is served
 as the Procfile says, and Debian's chromium (through Playwright) saves
 ``leaderboard.png`` (the leaderboard, /), ``replay.png`` (the replay viewer,
-/games/<id>, part-way through a fake-LLM game) and ``live-thoughts.png`` (a slow
-fake-LLM game followed on /live/<id> while a worker plays it). The set-up is the browser tests'
+/games/<id>, part-way through a fake-LLM game), ``live-thoughts.png`` (a slow fake-LLM
+game followed on /live/<id> while a worker plays it) and ``model-page.png`` (a fake-LLM
+model's page, /models/<name>, with its games). The set-up is the browser tests'
+/games/<id>, part-way through a fake-LLM game) and ``model-page.png`` (a fake-LLM
+model's page, /models/<name>, with its games). The set-up is the browser tests'
 (``scripts/browser_site.py``): it claims a free database of the Redis on 127.0.0.1:6379
 and flushes it when done.
 """
@@ -112,12 +115,19 @@ def shoot_live(page: Page, site: Site, game_id: str, out: Path) -> None:
             site.stop_workers()
 
 
+def shoot_model(page: Page, site: Site, game_id: str, out: Path) -> None:
+    page.goto("/models/fake-survivor")
+    page.locator("table#recent-games").wait_for()
+    save(page, out, "model-page.png", full_page=True)  # the record, the chart, its games
+
+
 # Each screenshot by name, in the order they are taken; ``--only`` picks some. A new
 # screenshot is one function here: (page, site, the shown game's id, the directory).
 SHOTS: dict[str, Callable[[Page, Site, str, Path], None]] = {
     "leaderboard": shoot_leaderboard,
     "replay": shoot_replay,
     "live": shoot_live,
+    "model": shoot_model,
 }
 
 

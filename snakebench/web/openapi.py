@@ -191,7 +191,7 @@ LEADERBOARD_ROW = _object(
         "rank": INT, "model": STR, "rating": NUM, "lower": NUM, "upper": NUM, "games": INT,
         "wins": INT, "losses": INT, "ties": INT, "win_rate": NUM, "apples_per_game": NUM,
         "invalid_move_rate": NUM, "fallback_parse_rate": NUM, "cost": NUM,
-        "cost_per_game": NUM, "cost_per_point": NULL_NUM,
+        "cost_per_game": NUM, "cost_per_point": NULL_NUM, "apples": INT, "top_score": INT,
     }
 )  # fmt: skip
 MODEL_DETAIL = _object(
@@ -207,6 +207,7 @@ MODEL_DETAIL = _object(
             {
                 "games": INT, "wins": INT, "losses": INT, "ties": INT, "apples": INT,
                 "cost": NUM, "invalid_moves": INT, "fallback_parses": INT, "moves": INT,
+                "top_score": INT,
             }
         ),
         "rating_history": {
@@ -216,6 +217,7 @@ MODEL_DETAIL = _object(
             ),
         },
         "recent_games": {"type": "array", "items": _ref("GameSummary")},
+        "games": {"type": "array", "items": _ref("ModelGame")},
     }
 )  # fmt: skip
 BATCH_PROPERTIES: dict[str, Any] = {
@@ -259,6 +261,25 @@ REPLAY = {
     "additionalProperties": True,
     "description": "Replay format version 1 (docs/RULES.md).",
 }
+TOTALS = _object(
+    {
+        "games": INT,
+        "models": INT,
+        "top_score": INT,
+        "total_cost": NUM,
+        "top_game_id": NULL_STR,
+        "top_game_apples": INT,
+    }
+)
+MODEL_GAME = _object(
+    {
+        "game_id": STR, "status": {"type": "string", "enum": list(GAME_STATUSES)},
+        "created_at": STR, "started_at": NULL_STR, "ended_at": NULL_STR,
+        "wall_seconds": NULL_NUM, "rounds": INT, "max_rounds": INT, "slot": INT, "score": INT,
+        "result": RESULT, "death_reason": NULL_STR, "death_round": NULL_INT, "cost": NUM,
+        "opponent": NULL_STR, "opponent_score": NULL_INT, "opponent_rank": NULL_INT,
+    }
+)  # fmt: skip
 ERROR = _object(
     {
         "error": {
@@ -303,6 +324,8 @@ SCHEMAS: dict[str, Any] = {
     "BoardState": BOARD_STATE,
     "Thoughts": THOUGHTS,
     "LiveGameDetail": LIVE_GAME_DETAIL,
+    "Totals": TOTALS,
+    "ModelGame": MODEL_GAME,
 }
 
 
@@ -580,6 +603,12 @@ def openapi_document() -> dict[str, Any]:
             _ref("LiveGameDetail"),
             _path("game_id"),
             404,
+        ),
+        "/api/totals": _get(
+            "Site-wide totals: completed games, models, top score, total cost, and the "
+            "top-apples match (most apples eaten in all).",
+            _ref("Totals"),
+            [],
         ),
     }
     paths.update(original_paths())

@@ -90,6 +90,19 @@ def short(value: str | None, length: int = 8) -> str:
     return "" if value is None else str(value)[:length]
 
 
+@blueprint.app_template_filter("duration")
+def duration(seconds: float | None) -> str:
+    """Wall time: ``42.3 s``, ``12 min 5 s``, ``2 h 3 min``; ``-`` when unknown."""
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
 @blueprint.app_template_filter("ratio")
 def ratio(part: float | None, whole: float | None) -> float | None:
     if part is None or not whole:
@@ -108,6 +121,7 @@ def leaderboard() -> tuple[str, int]:
     notice: str | None = None
     rows: list[dict[str, Any]] = []
     variants: list[str] = []
+    totals: dict[str, Any] | None = None
     min_games = 0
     try:
         min_games = _int_arg("min_games", 0, low=0)
@@ -115,6 +129,7 @@ def leaderboard() -> tuple[str, int]:
             raise PageArgumentError(f"method must be one of {', '.join(METHODS)}")
         variants = data.prompt_variant_names()
         rows = data.leaderboard(method=method, min_games=min_games, prompt_variant=prompt_variant)
+        totals = data.site_totals()
     except (PageArgumentError, data.InvalidArgument) as exc:
         error = str(exc)
     except NOT_READY_ERRORS as exc:
@@ -131,6 +146,7 @@ def leaderboard() -> tuple[str, int]:
         prompt_variants=variants,
         chart=rating_chart(rows),
         notice=notice,
+        totals=totals,
     )
 
 

@@ -22,6 +22,7 @@ from snakebench.web.data.common import (
     iso,
 )
 from snakebench.web.data.games import game_detail, game_replay, game_summary, list_games
+from snakebench.web.data.highlights import model_games, site_totals
 from snakebench.web.data.live import live_game, live_games
 from snakebench.web.data.models import model_detail
 from snakebench.web.data.ratings import leaderboard, prompt_variant_names
@@ -46,5 +47,7 @@ __all__ = [
     "live_game",
     "live_games",
     "model_detail",
+    "model_games",
     "prompt_variant_names",
+    "site_totals",
 ]
