@@ -25,7 +25,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 N = TypeVar("N", int, float)
@@ -40,6 +40,10 @@ DEFAULT_API_DAILY_CAP = 20.0
 # no HTTP-Referer (it must be a URL of yours; set SNAKEBENCH_OPENROUTER_REFERER).
 DEFAULT_OPENROUTER_TITLE = "SnakeBench"
 MAX_HEADER_CHARS = 200
+# The placement ladder's optional tactics (snakebench.services.evaluation_opponents).
+PLACEMENT_TACTICS = ("price-band", "rematch", "climb")
+DEFAULT_PLACEMENT_BUDGET = 10.0  # USD one placement sweep may commit, at its worst case
+DEFAULT_STALE_AFTER = 7200  # seconds a game nobody plays may stay queued or running
 
 
 class ConfigError(ValueError):
@@ -73,6 +77,28 @@ class Settings:
     # OpenRouter's attribution headers (HTTP-Referer, X-Title); "" sends none.
     openrouter_referer: str = ""
     openrouter_title: str = DEFAULT_OPENROUTER_TITLE
+    # Origins (scheme://host[:port]) whose pages may read /original/api (CORS); () none.
+    original_cors_origins: tuple[str, ...] = ()
+    # Scheduled placement (jobs.cron): seconds between two sweeps that start the
+    # evaluation of untested models (0: off), the most their worst case may cost per
+    # sweep (USD), how many models one sweep starts, the games each plays and the
+    # ladder's tactics (PLACEMENT_TACTICS).
+    placement_every: int = 0
+    placement_budget: float = DEFAULT_PLACEMENT_BUDGET
+    placement_max_models: int = 1
+    placement_games: int = 10
+    placement_tactics: tuple[str, ...] = ()
+    # Stale-games sweep (jobs.cron): seconds between two (0: off), and the age after
+    # which a queued or running game nobody plays is failed.
+    stale_every: int = 0
+    stale_after: int = DEFAULT_STALE_AFTER
+    # Alerts (docs/WEBHOOKS.md): where every event is POSTed ("": only batches' own URLs),
+    # the HMAC-SHA256 key of the signature header ("": unsigned), minutes without a live
+    # worker before an alert (None: off), and the web UI's base URL for payload links.
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    alert_no_worker_minutes: float | None = None
+    public_url: str = ""
     # SNAKEBENCH_VIDEOS=1: each completed game's MP4 is rendered by a job on games-low,
     # and the web renders a missing one on demand (snakebench.games.videos).
     videos: bool = False
@@ -97,7 +123,18 @@ class Settings:
             openrouter_title=_header_value(
                 env, "SNAKEBENCH_OPENROUTER_TITLE", DEFAULT_OPENROUTER_TITLE
             ),
+            original_cors_origins=_origins(env, "SNAKEBENCH_ORIGINAL_CORS_ORIGINS"),
+            placement_every=_seconds_or_off(env, "SNAKEBENCH_PLACEMENT_EVERY"),
+            placement_budget=_positive_float(
+                env, "SNAKEBENCH_PLACEMENT_BUDGET", DEFAULT_PLACEMENT_BUDGET
+            ),
+            placement_max_models=_positive_int(env, "SNAKEBENCH_PLACEMENT_MAX_MODELS", 1),
+            placement_games=_positive_int(env, "SNAKEBENCH_PLACEMENT_GAMES", 10),
+            placement_tactics=_tactics(env),
+            stale_every=_seconds_or_off(env, "SNAKEBENCH_STALE_EVERY"),
+            stale_after=_positive_int(env, "SNAKEBENCH_STALE_AFTER", DEFAULT_STALE_AFTER),
             videos=_switch(env, "SNAKEBENCH_VIDEOS"),
+            **_alert_settings(env),
         )
 
 
@@ -120,6 +157,43 @@ def _referer(env: Mapping[str, str]) -> str:
     if value and not (value.startswith(("http://", "https://")) and _host_of(name, value)):
         raise ConfigError(f"{name}={value!r} is not an http:// or https:// URL")
     return value
+
+
+def check_http_url(name: str, value: str) -> str:
+    """``value`` if it is an http:// or https:// URL with a host, else a one-line
+    :class:`ConfigError` naming ``name`` (a setting, an option or a field)."""
+    value = value.strip()
+    if not (
+        value.startswith(("http://", "https://"))
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+        and _host_of(name, value)
+    ):
+        raise ConfigError(f"{name}={mask_url(value)!r} is not an http:// or https:// URL")
+    return value
+
+
+def _alert_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """The webhook settings (docs/WEBHOOKS.md); a bad value is one line naming it."""
+    urls = {}
+    for field, name in (("webhook_url", "SNAKEBENCH_WEBHOOK_URL"),
+                        ("public_url", "SNAKEBENCH_PUBLIC_URL")):  # fmt: skip
+        raw = env.get(name, "").strip()
+        urls[field] = check_http_url(name, raw).rstrip("/") if raw else ""
+    secret = env.get("SNAKEBENCH_WEBHOOK_SECRET", "")
+    if secret and (secret != secret.strip() or not (secret.isascii() and secret.isprintable())):
+        raise ConfigError("SNAKEBENCH_WEBHOOK_SECRET must be printable ASCII, no edge spaces")
+    name = "SNAKEBENCH_ALERT_NO_WORKER_MINUTES"
+    raw = env.get(name, "").strip()
+    minutes = None
+    if raw.lower() not in ("", "0", "off"):
+        minutes = _positive_float({name: raw}, name, 0.0)
+    return {
+        **urls,
+        "webhook_secret": secret,
+        "alert_no_worker_minutes": minutes,
+    }
 
 
 def _daily_cap(env: Mapping[str, str]) -> float | None:
@@ -236,6 +310,31 @@ def _positive(
     return value
 
 
+def _seconds_or_off(env: Mapping[str, str], name: str) -> int:
+    """A schedule's interval in whole seconds; 0 (the default) turns it off."""
+    raw = (env.get(name) or "").strip()
+    try:
+        value = int(raw or "0")
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number of seconds") from None
+    if value < 0:
+        raise ConfigError(f"{name}={raw!r} must be 0 (off) or a number of seconds above it")
+    return value
+
+
+def _tactics(env: Mapping[str, str]) -> tuple[str, ...]:
+    """SNAKEBENCH_PLACEMENT_TACTICS: a comma list of :data:`PLACEMENT_TACTICS`."""
+    raw = env.get("SNAKEBENCH_PLACEMENT_TACTICS") or ""
+    names = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    unknown = [name for name in names if name not in PLACEMENT_TACTICS]
+    if unknown:
+        raise ConfigError(
+            f"SNAKEBENCH_PLACEMENT_TACTICS={raw!r}: {unknown[0]!r} is not one of "
+            + ", ".join(PLACEMENT_TACTICS)
+        )
+    return names
+
+
 _SWITCH_VALUES = {"1": True, "true": True, "yes": True, "on": True,
                   "0": False, "false": False, "no": False, "off": False, "": False}  # fmt: skip
 
@@ -252,3 +351,19 @@ def _switch(env: Mapping[str, str], name: str) -> bool:
 def get_settings() -> Settings:
     """The settings of this process, read from the environment each call (cheap)."""
     return Settings.from_env()
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of web origins, each ``http(s)://host[:port]`` exactly as
+    a browser sends it in ``Origin`` (no path, no trailing slash); empty: none."""
+    raw = env.get(name, "")
+    origins = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for origin in origins:
+        scheme, _, rest = origin.partition("://")
+        bad = scheme not in ("http", "https") or not rest or any(c in rest for c in "/?#@ ")
+        if bad or not _host_of(name, origin):
+            raise ConfigError(
+                f"{name}={raw!r}: {origin!r} is not an origin like https://example.com "
+                "or http://localhost:3000"
+            )
+    return origins

@@ -6,6 +6,7 @@ argument on its callback would swallow subcommand names (a model called ``status
 while flags keep every model name usable::
 
     snakebench evaluate MODEL [--games 10] [--sync | --local] [--monitor] [--json]
+                        [--tactic price-band|rematch|climb ...]
     snakebench evaluate --queue MODEL...          # several ladders on the same workers
     snakebench evaluate --status [MODEL...]       # list evaluations
     snakebench evaluate --resume [MODEL...]       # re-drive live ladders (lost callback;
@@ -18,7 +19,7 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -28,6 +29,7 @@ import typer
 from snakebench.cli.app import err
 from snakebench.cli.options import game_options
 from snakebench.cli.terminal import SafeConsole
+from snakebench.cli.webhooks import WebhookOption, submission_webhook
 from snakebench.games.simulation import GameParams
 from snakebench.localstack.stack import LocalStack
 from snakebench.options import DEFAULTS, GameOptions
@@ -37,6 +39,7 @@ from snakebench.services.evaluation import (
     EvaluationError,
     advance,
     cancel_evaluation,
+    checked_tactics,
     get_evaluation,
     live_evaluations,
     run_sync,
@@ -51,6 +54,7 @@ from snakebench.store import (
     open_store,
     store_exists,
 )
+from snakebench.store.webhook_queries import set_batch_webhook
 
 out = SafeConsole(soft_wrap=True)
 POLL_SECONDS = 1.0  # how often --monitor re-reads the evaluations (the ladder itself never polls)
@@ -86,7 +90,17 @@ def evaluate(
         ),
     ] = None,
     priority: Annotated[str, typer.Option(help="Queue: high, normal or low.")] = "normal",
+    tactic: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tactic",
+            help="price-band (start among models priced within 4x), rematch (after a "
+            "loss by one apple at most), climb (after a win, the next model up); repeatable.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    webhook: WebhookOption = None,
 ) -> None:
     """Place a model on the ladder: N games, each opponent the rated model closest to
     its rating (weighted by uncertainty), chosen when the previous game ends.
@@ -101,13 +115,16 @@ def evaluate(
         return _status(names, as_json)
     if resume or cancel:
         return _resume(names, as_json) if resume else _cancel(names, as_json)
+    hook = submission_webhook(webhook, sync=sync)
+    tactics = checked_tactics(tactic or ())
     _check_start(names, games=games, queue=queue, sync=sync, local=local, priority=priority)
     params = GameParams(**asdict(options), seed=seed)
+    start = functools.partial(_start_all, names, games, params, tactics=tactics, webhook=hook)
     if sync:
-        return _run_sync(names, games, params, as_json)
+        return _run_sync(start, as_json)
     if local:
-        return _run_local(names, games, params, workers, priority, as_json)
-    _run_queued(names, games, params, priority, monitor, as_json)
+        return _run_local(start, workers, priority, as_json)
+    _run_queued(start, priority, monitor, as_json)
 
 
 def _check_start(
@@ -133,15 +150,27 @@ def _check_start(
 
 
 def _start_all(
-    names: Sequence[str], games: int, params: GameParams, priority: str, *, sync: bool = False
+    names: Sequence[str],
+    games: int,
+    params: GameParams,
+    priority: str,
+    *,
+    sync: bool = False,
+    tactics: Sequence[str] = (),
+    webhook: str | None = None,
 ) -> list[Evaluation]:
     """Start one evaluation per model, all or nothing: if one is refused, those this
-    command already started are cancelled again."""
+    command already started are cancelled again. ``webhook``: each one's batch's own
+    URL (docs/WEBHOOKS.md), set before its first game exists."""
     started: list[Evaluation] = []
     try:
         for name in names:
-            ev = start_evaluation(name, games, params=params, priority=priority, sync=sync)
+            ev = start_evaluation(
+                name, games, params=params, priority=priority, sync=sync, tactics=tactics
+            )
             started.append(ev)
+            if webhook is not None:
+                set_batch_webhook(str(ev.batch_id), webhook)
     except Exception:
         for ev in started:
             cancel_evaluation(ev.id)
@@ -149,11 +178,14 @@ def _start_all(
     return started
 
 
-def _run_queued(
-    names: list[str], games: int, params: GameParams, priority: str, monitor: bool, as_json: bool
-) -> None:
+# What starts the command's evaluations: _start_all with the models, games, rules and
+# tactics already given; the mode adds the priority (and sync).
+Start = Callable[..., list[Evaluation]]
+
+
+def _run_queued(start: Start, priority: str, monitor: bool, as_json: bool) -> None:
     connection = connect_redis()  # unreachable Redis: refused before anything is written
-    evaluations = _start_all(names, games, params, priority)
+    evaluations = start(priority)
     for ev in evaluations:
         advance(ev.id, connection)
     if monitor:
@@ -164,14 +196,12 @@ def _run_queued(
         err.print("watch it: snakebench evaluate --status; workers: " + WORKER_COMMAND)
 
 
-def _run_local(
-    names: list[str], games: int, params: GameParams, workers: int, priority: str, as_json: bool
-) -> None:
+def _run_local(start: Start, workers: int, priority: str, as_json: bool) -> None:
     """Start a private Redis and workers, run the ladders on them to the end, stop all.
     Ctrl+C cancels what is left: with the stack gone, nothing would play it."""
     with LocalStack(workers=workers) as stack:
         connection = connect_redis(stack.redis_url)
-        evaluations = _start_all(names, games, params, priority)
+        evaluations = start(priority)
         for ev in evaluations:
             advance(ev.id, connection)
         try:
@@ -184,8 +214,8 @@ def _run_local(
     _finish(final, as_json)
 
 
-def _run_sync(names: list[str], games: int, params: GameParams, as_json: bool) -> None:
-    evaluations = _start_all(names, games, params, "normal", sync=True)
+def _run_sync(start: Start, as_json: bool) -> None:
+    evaluations = start("normal", sync=True)
     final: list[dict[str, Any]] = []
     for ev in evaluations:
         try:

@@ -45,8 +45,9 @@ def show_leaderboard(
     """Rank the models over every rated game (completed, two models, none retired).
 
     Each row: rank, rating with its 95% interval, games, wins/losses/ties, win rate
-    (a tie counts half), apples per game, invalid-move and fallback-parse rates (per
-    move), cost per game and cost per rating point above the lowest-rated model.
+    (a tie counts half), apples per game, apples and top score, invalid-move and
+    fallback-parse rates (per move), cost per game and cost per rating point above the
+    lowest-rated model.
 
     With --prompt-variant NAME, a prompt experiment's view: each model's record counts
     only the rated games in which it was prompted with NAME, and only models with such
@@ -100,7 +101,8 @@ def _table(rows: list[Row], method: str, prompt_variant: str | None) -> Table:
         title += f"; records under prompt variant {prompt_variant}, ratings over all games"
     table = Table(title=f"Leaderboard ({title})")
     headers = ("#", "model", "rating", interval, "games", "W/L/T", "win rate", "apples/game")
-    for column in (*headers, "invalid moves", "fallback parses", "cost/game", "cost/point"):
+    rates = ("invalid moves", "fallback parses", "cost/game", "cost/point")
+    for column in (*headers, "apples", "top score", *rates):
         table.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
     for row in rows:
         table.add_row(
@@ -112,6 +114,8 @@ def _table(rows: list[Row], method: str, prompt_variant: str | None) -> Table:
             f"{row.wins}/{row.losses}/{row.ties}",
             f"{row.win_rate:.0%}",
             f"{row.apples_per_game:.1f}",
+            str(row.apples),
+            str(row.top_score),
             f"{row.invalid_move_rate:.1%}",
             f"{row.fallback_parse_rate:.1%}",
             f"${row.cost_per_game:.4f}",

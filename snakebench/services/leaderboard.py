@@ -64,6 +64,8 @@ class Row:
     cost: float
     cost_per_game: float
     cost_per_point: float | None
+    apples: int  # apples eaten over its games, all together
+    top_score: int  # the most apples it ate in one game
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -193,4 +195,6 @@ def _row(
         cost=record.cost,
         cost_per_game=cost_per_game,
         cost_per_point=cost_per_game / above if above > 0 else None,
+        apples=record.apples,
+        top_score=record.top_score,
     )

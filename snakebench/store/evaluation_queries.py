@@ -43,6 +43,20 @@ def pool() -> list[Model]:
     )
 
 
+def never_evaluated(excluded: Sequence[str] = ()) -> list[Model]:
+    """Active models still ``untested`` that no evaluation was ever started for (a
+    failed or cancelled one counts: placing that model again is an operator's call),
+    but those named in ``excluded``; oldest first."""
+    tried = Evaluation.select(Evaluation.model)
+    query = Model.select().where(
+        (Model.is_active == True)  # noqa: E712 (peewee)
+        & (Model.test_status == "untested")
+        & Model.id.not_in(tried)
+        & Model.name.not_in(list(excluded))
+    )
+    return list(query.order_by(Model.created_at, Model.id))
+
+
 def get_evaluation(evaluation_id: int) -> Evaluation:
     unknown = EvaluationError(f"unknown evaluation {evaluation_id}")
     found: Evaluation = Evaluation.get_or_raise(evaluation_id, unknown)
@@ -126,6 +140,27 @@ def evaluation_games(ev: Evaluation) -> list[tuple[str, str, str]]:
         .tuples()
     )
     return [(str(gid), str(status), str(name)) for gid, status, name in query]
+
+
+def last_completed(ev: Evaluation) -> tuple[str, str, int] | None:
+    """The evaluation's latest completed game as (opponent name, the model's result,
+    its apples minus the opponent's); None before the first."""
+    game = (
+        Game.select(Game.id)
+        .where((Game.batch == ev.batch_id) & (Game.status == "completed"))
+        .order_by(Game.created_at.desc(), Game.ended_at.desc())
+        .first()
+    )
+    if game is None:
+        return None
+    rows = list(
+        Participant.select(Participant, Model).join(Model).where(Participant.game == game.id)
+    )
+    mine = [p for p in rows if p.model_id == ev.model_id]
+    theirs = [p for p in rows if p.model_id != ev.model_id]
+    if not mine or not theirs:
+        return None
+    return theirs[0].model.name, str(mine[0].result), mine[0].score - theirs[0].score
 
 
 def claim_step(ev: Evaluation, batch: Batch) -> int | None:

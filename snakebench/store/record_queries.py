@@ -31,9 +31,21 @@ class ModelRecord:
     fallback_parses: int = 0
     moves: int = 0
     cost: float = 0.0
+    top_score: int = 0  # the most apples it ate in one of these games
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def counters(self) -> dict[str, int]:
+        """The record under the names of the original's model columns (``wins``,
+        ``losses``, ``ties``, ``apples_eaten``, ``games_played``)."""
+        return {
+            "wins": self.wins,
+            "losses": self.losses,
+            "ties": self.ties,
+            "apples_eaten": self.apples,
+            "games_played": self.games,
+        }
 
 
 def model_records(
@@ -72,6 +84,7 @@ def model_records(
             pw.fn.COUNT(Participant.id),
             *result_counts("won", "lost", "tied"),
             *participant_sums("score", "invalid_moves", "fallback_parses", "moves", "cost"),
+            pw.fn.MAX(Participant.score),
         )
         .join(Model)
         .where(Participant.game.in_(rated_game_ids(theirs)))
@@ -82,11 +95,12 @@ def model_records(
     if prompt_variant is not None:
         query = query.where(Participant.prompt_variant == prompt_variant)
     records: dict[str, ModelRecord] = {}
-    for name, *counts, cost in rows_of(query):
+    for name, *counts, cost, top in rows_of(query):
         games, wins, losses, ties, apples, invalid, fallback, moves = (int(c or 0) for c in counts)
         records[name] = ModelRecord(
-            games, wins, losses, ties, apples, invalid, fallback, moves, float(cost or 0.0)
-        )
+            games, wins, losses, ties, apples, invalid, fallback, moves, float(cost or 0.0),
+            int(top or 0),
+        )  # fmt: skip
     return records
 
 

@@ -15,8 +15,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
 from snakebench import __version__
 from snakebench.engine.replay import ReplayFormatError, parse_replay
@@ -46,11 +47,11 @@ def _globals() -> dict[str, Any]:
 
 def _nav_section() -> str:
     endpoint = request.endpoint or ""
-    for section in ("leaderboard", "model", "games", "game", "live", "batches", "batch"):
+    for section in ("leaderboard", "model", "games", "game", "live", "batches", "batch",
+                    "live_game"):  # fmt: skip
         if endpoint == f"pages.{section}":
-            return {"model": "leaderboard", "game": "games", "batch": "batches"}.get(
-                section, section
-            )
+            return {"model": "leaderboard", "game": "games", "batch": "batches",
+                    "live_game": "live"}.get(section, section)  # fmt: skip
     return ""
 
 
@@ -90,6 +91,19 @@ def short(value: str | None, length: int = 8) -> str:
     return "" if value is None else str(value)[:length]
 
 
+@blueprint.app_template_filter("duration")
+def duration(seconds: float | None) -> str:
+    """Wall time: ``42.3 s``, ``12 min 5 s``, ``2 h 3 min``; ``-`` when unknown."""
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
 @blueprint.app_template_filter("ratio")
 def ratio(part: float | None, whole: float | None) -> float | None:
     if part is None or not whole:
@@ -108,6 +122,7 @@ def leaderboard() -> tuple[str, int]:
     notice: str | None = None
     rows: list[dict[str, Any]] = []
     variants: list[str] = []
+    totals: dict[str, Any] | None = None
     min_games = 0
     try:
         min_games = _int_arg("min_games", 0, low=0)
@@ -115,6 +130,7 @@ def leaderboard() -> tuple[str, int]:
             raise PageArgumentError(f"method must be one of {', '.join(METHODS)}")
         variants = data.prompt_variant_names()
         rows = data.leaderboard(method=method, min_games=min_games, prompt_variant=prompt_variant)
+        totals = data.site_totals()
     except (PageArgumentError, data.InvalidArgument) as exc:
         error = str(exc)
     except NOT_READY_ERRORS as exc:
@@ -131,6 +147,7 @@ def leaderboard() -> tuple[str, int]:
         prompt_variants=variants,
         chart=rating_chart(rows),
         notice=notice,
+        totals=totals,
     )
 
 
@@ -200,6 +217,16 @@ def game(game_id: str) -> str:
 @blueprint.get("/live")
 def live() -> str:
     return render_template("live.html", games=data.live_games())
+
+
+@blueprint.get("/live/<game_id>")
+def live_game(game_id: str) -> str | Response:
+    """One game as it is played, with its players' thoughts; a game already over goes
+    to its replay."""
+    detail = data.live_game(game_id)
+    if detail["finished"]:
+        return redirect(url_for("pages.game", game_id=game_id))
+    return render_template("live_game.html", g=detail)
 
 
 @blueprint.get("/batches")

@@ -12,7 +12,7 @@ import pytest
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 BENCHES = [
-    "bench_engine", "bench_dispatch", "bench_queue", "bench_scale", "bench_ratings",
+    "bench_engine", "bench_dispatch", "bench_queue", "bench_scale", "bench_ratings", "bench_live",
     "bench_video",
 ]  # fmt: skip
 

@@ -22,7 +22,8 @@ from snakebench.web.data.common import (
     iso,
 )
 from snakebench.web.data.games import game_detail, game_replay, game_summary, list_games
-from snakebench.web.data.live import live_games
+from snakebench.web.data.highlights import model_games, site_totals
+from snakebench.web.data.live import live_game, live_games
 from snakebench.web.data.models import model_detail
 from snakebench.web.data.ratings import leaderboard, prompt_variant_names
 
@@ -43,7 +44,10 @@ __all__ = [
     "leaderboard",
     "list_batches",
     "list_games",
+    "live_game",
     "live_games",
     "model_detail",
+    "model_games",
     "prompt_variant_names",
+    "site_totals",
 ]

@@ -17,6 +17,7 @@ from snakebench.web.data.common import (
     with_store,
 )
 from snakebench.web.data.games import summaries
+from snakebench.web.data.highlights import model_games
 
 
 @with_store
@@ -24,13 +25,15 @@ def model_detail(name: str) -> dict[str, Any]:
     """One model: its settings and rating, its record (over its rated games, the one
     definition the leaderboard shares: :func:`snakebench.store.model_records`), its
     TrueSkill history (one point per rated game, in rating order) and its newest games
-    (all of them, rated or not)."""
+    (all of them, rated or not), in short (``recent_games``) and from its side with the
+    opponent's rank at the time (``games``, the same games)."""
     model = get_model(name)
     return {
         "model": _model_dict(model),
         "record": model_record(model.name).to_dict(),
         "rating_history": _rating_history(model.id),
         "recent_games": summaries(recent_games_of(model.id, RECENT_GAMES)),
+        "games": model_games(model.name, RECENT_GAMES),
     }
 
 
