@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import getpass
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -125,12 +125,8 @@ def audit(
             safe_text(one_line(row["actor"])),
             row["action"],
             safe_text(f"{row['subject_kind']} {row['subject_id']}"),
-            str(_games_of(row)),
+            str(row["game_count"]),
             safe_text(one_line(row["reason"], 80)),
         )
     print_table(out, table)
 
-
-def _games_of(row: dict[str, Any]) -> int:
-    games = row["details"].get("games")
-    return len(games) if isinstance(games, list) else 1

@@ -145,6 +145,10 @@ def audit_log(
 
 
 def entry_dict(entry: AuditEntry) -> dict[str, Any]:
+    """An audit row as JSON; ``game_count``: the games it undid or restored."""
+    details: dict[str, Any] = entry.details or {}
+    games = details.get("games")
+    count = len(games) if isinstance(games, list) else int(entry.subject_kind == "game")
     return {
         "id": entry.id,
         "at": entry.at.replace(tzinfo=UTC).isoformat(),
@@ -153,7 +157,8 @@ def entry_dict(entry: AuditEntry) -> dict[str, Any]:
         "subject_kind": entry.subject_kind,
         "subject_id": entry.subject_id,
         "reason": entry.reason,
-        "details": entry.details or {},
+        "details": details,
+        "game_count": count,
     }
 
 
