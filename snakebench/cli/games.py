@@ -129,4 +129,3 @@ def audit(
             safe_text(one_line(row["reason"], 80)),
         )
     print_table(out, table)
-
