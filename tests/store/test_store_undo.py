@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import peewee as pw
 import pytest
-import trueskill
 
 from snakebench.services.undo import (
     UndoError,
@@ -33,12 +32,10 @@ from snakebench.store.rating_queries import rated_game_ids, rebuild_trueskill, u
 from snakebench.store.report_queries import rated_fingerprint
 from snakebench.store.tournament_queries import results_by_model
 
-UPSTREAM = trueskill.TrueSkill(
-    mu=25.0, sigma=25.0 / 3, beta=25.0 / 6, tau=0.5, draw_probability=0.1
-)
-RESULTS = {"a": ("won", "lost"), "b": ("lost", "won"), "tie": ("tied", "tied")}
+from .test_store_ratings import GAMES, UPSTREAM
+from .test_store_ratings import OUTCOME as RESULTS
+
 RANKS = {"a": [0, 2], "b": [2, 0], "tie": [1, 1]}
-GAMES = [("x", "y", "a"), ("y", "z", "tie"), ("z", "x", "a"), ("x", "y", "b"), ("x", "z", "a")]
 
 
 def _play(a: str, b: str, outcome: str, batch_id: str | None = None) -> str:
