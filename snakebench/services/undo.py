@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC
 from typing import Any
 
-from snakebench.ratings.trueskill_rating import Skill
 from snakebench.store import Game, get_game, get_model, list_models
 from snakebench.store.evaluation_queries import live_evaluation_of
 from snakebench.store.models import AuditEntry
@@ -103,10 +102,8 @@ def restore_game(game_id: str, *, reason: str, actor: str) -> UndoOutcome:
     game = get_game(game_id)
     if game.undone_at is None:
         raise UndoError(f"game {game.id} is not undone")
-    before = _skills()
     entry, report = clear_undone(game.id, _note(actor, "restore-game", "game", game.id, reason))
-    deltas = _deltas(before, _skills())
-    return _outcome(entry, (game.id,), deltas, rated=report.games)
+    return _outcome(entry, (game.id,), rated=report.games)
 
 
 def reset_evaluation(
@@ -145,7 +142,8 @@ def audit_log(
 
 
 def entry_dict(entry: AuditEntry) -> dict[str, Any]:
-    """An audit row as JSON; ``game_count``: the games it undid or restored."""
+    """An audit row as JSON; ``game_count``: the games it undid or restored;
+    ``rating_changes``: each model's TrueSkill it changed, before and after."""
     details: dict[str, Any] = entry.details or {}
     games = details.get("games")
     count = len(games) if isinstance(games, list) else int(entry.subject_kind == "game")
@@ -159,6 +157,7 @@ def entry_dict(entry: AuditEntry) -> dict[str, Any]:
         "reason": entry.reason,
         "details": details,
         "game_count": count,
+        "rating_changes": [delta.to_dict() for delta in rating_deltas(details)],
     }
 
 
@@ -198,42 +197,35 @@ def _note(
 def _undo(
     games: list[str], note: AuditNote, *, dry_run: bool, untested: int | None = None
 ) -> UndoOutcome:
-    before = _skills()
     if dry_run:
-        names = {model.id: model.name for model in list_models()}
-        after = {names[model_id]: skill for model_id, skill in replay_trueskill(games).items()}
-        return UndoOutcome(
-            note.action, note.subject_id, tuple(games), _deltas(before, after), dry_run=True
+        models = list_models()  # by name
+        after = replay_trueskill(games)
+        deltas = tuple(
+            RatingDelta(m.name, m.trueskill_mu, m.trueskill_sigma, *after[m.id])
+            for m in models
+            if (m.trueskill_mu, m.trueskill_sigma) != tuple(after[m.id])
         )
+        return UndoOutcome(note.action, note.subject_id, tuple(games), deltas, dry_run=True)
     note.details["games"] = games
     note.details["models"] = sorted(lineup_names(games).values())
     entry, report = set_undone(games, note, untested=untested)
-    return _outcome(entry, tuple(games), _deltas(before, _skills()), rated=report.games)
+    return _outcome(entry, tuple(games), rated=report.games)
 
 
-def _outcome(
-    entry: AuditEntry, games: tuple[str, ...], deltas: tuple[RatingDelta, ...], rated: int
-) -> UndoOutcome:
+def _outcome(entry: AuditEntry, games: tuple[str, ...], rated: int) -> UndoOutcome:
+    """What was done, its rating deltas as the audit row keeps them."""
     return UndoOutcome(
         str(entry.action),
         str(entry.subject_id),
         games,
-        deltas,
+        rating_deltas(entry.details or {}),
         dry_run=False,
         entry_id=int(entry.id),
         rated_games=rated,
     )
 
 
-def _skills() -> dict[str, Skill]:
-    return {m.name: Skill(m.trueskill_mu, m.trueskill_sigma) for m in list_models()}
-
-
-def _deltas(before: dict[str, Skill], after: dict[str, Skill]) -> tuple[RatingDelta, ...]:
-    """The models whose TrueSkill differs, by name."""
-    changed = []
-    for name in sorted(before):
-        old, new = before[name], after.get(name, before[name])
-        if (old.mu, old.sigma) != (new.mu, new.sigma):
-            changed.append(RatingDelta(name, old.mu, old.sigma, new.mu, new.sigma))
-    return tuple(changed)
+def rating_deltas(details: dict[str, Any]) -> tuple[RatingDelta, ...]:
+    """The rating deltas an audit row's ``details`` keep, by model name."""
+    ratings = details.get("ratings") or {}
+    return tuple(RatingDelta(name, *map(float, values)) for name, values in sorted(ratings.items()))

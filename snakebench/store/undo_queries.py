@@ -45,7 +45,7 @@ def set_undone(
     record ``note`` and rebuild the ratings without them; with ``untested`` (a model
     id) that model's placement is dropped too (``test_status`` back to untested)."""
     with transaction(immediate=True):
-        _lock_all_models()
+        before = _lock_all_models()
         entry = _write(note)
         changed = (
             Game.update(undone_at=entry.at, undo_entry=entry.id)
@@ -59,14 +59,14 @@ def set_undone(
             Model.update(test_status="untested", updated_at=utcnow()).where(
                 Model.id == untested
             ).execute()
-        return entry, rebuild_trueskill()
+        return _rebuilt(entry, before)
 
 
 def clear_undone(game_id: str, note: AuditNote) -> tuple[AuditEntry, RebuildReport]:
     """Restore an undone game: it counts again, ratings rebuilt with it (in the order
     it was first rated), and ``note`` recorded; one transaction."""
     with transaction(immediate=True):
-        _lock_all_models()
+        before = _lock_all_models()
         entry = _write(note)
         changed = (
             Game.update(undone_at=None, undo_entry=None)
@@ -76,11 +76,32 @@ def clear_undone(game_id: str, note: AuditNote) -> tuple[AuditEntry, RebuildRepo
         if changed != 1:
             raise RuntimeError(f"game {game_id} was restored meanwhile; nothing was changed")
         _count_again([game_id], +1)
-        return entry, rebuild_trueskill()
+        return _rebuilt(entry, before)
 
 
-def _lock_all_models() -> None:
-    locked_models(model.id for model in Model.select(Model.id))
+def _lock_all_models() -> dict[str, tuple[float, float]]:
+    """Lock every model (in id order, as completions do); their (mu, sigma) by name."""
+    models = locked_models(model.id for model in Model.select(Model.id))
+    return {m.name: (m.trueskill_mu, m.trueskill_sigma) for m in models.values()}
+
+
+def _rebuilt(
+    entry: AuditEntry, before: dict[str, tuple[float, float]]
+) -> tuple[AuditEntry, RebuildReport]:
+    """Rebuild the ratings and keep, on the audit row, each model's that changed:
+    ``details["ratings"][name] = [mu before, sigma before, mu after, sigma after]``."""
+    report = rebuild_trueskill()
+    after = {m.name: (m.trueskill_mu, m.trueskill_sigma) for m in Model.select()}
+    entry.details = {
+        **entry.details,
+        "ratings": {
+            name: [*old, *after[name]]
+            for name, old in sorted(before.items())
+            if name in after and after[name] != old
+        },
+    }
+    AuditEntry.update(details=entry.details).where(AuditEntry.id == entry.id).execute()
+    return entry, report
 
 
 def _write(note: AuditNote) -> AuditEntry:

@@ -104,8 +104,12 @@ def test_an_undone_game_counts_nowhere_and_the_ratings_follow(db: pw.Database) -
     assert (entry.actor, entry.action, entry.subject_id) == ("ops", "undo-game", ids[1])
     assert entry.reason == "provider outage"
     assert entry.details["games"] == [ids[1]] and entry.details["models"] == ["y", "z"]
-    # Only the models of that game and those after it moved.
-    assert {d.model for d in outcome.deltas} <= {"x", "y", "z"}
+    # The audit row keeps each rating it changed, before and after.
+    stored = _stored()
+    assert {d.model for d in outcome.deltas} == set(entry.details["ratings"]) == {"x", "y", "z"}
+    for delta in outcome.deltas:
+        assert (delta.mu_after, delta.sigma_after) == stored[delta.model]
+        assert entry.details["ratings"][delta.model][2:] == list(stored[delta.model])
 
 
 def test_restore_puts_back_exactly_what_was_there(db: pw.Database) -> None:

@@ -65,6 +65,9 @@ def test_the_audit_page_lists_every_change_newest_first(site: Site) -> None:
     assert f'href="/games/{second}"' in body
     for action in ("undo-game", "restore-game"):
         assert action in body
+    # Each row shows the ratings it changed (the conservative rating, before → after).
+    row = body.split('data-audit-id="2"')[1].split("</tr>")[0]
+    assert 'class="rating-changes"' in row and "→" in row and 'href="/models/greedy"' in row
     # Linked from every page's navigation.
     assert 'href="/audit"' in page(site, "/games")
 
