@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from snakebench.store.counted import counted
@@ -177,9 +176,3 @@ def audit_entry(entry_id: int | None) -> AuditEntry | None:
         return None
     found: AuditEntry | None = AuditEntry.get_or_none(AuditEntry.id == entry_id)
     return found
-
-
-def undone_at(game_id: str) -> datetime | None:
-    """When the game was undone (None: it was not, or there is no such game)."""
-    value: datetime | None = Game.select(Game.undone_at).where(Game.id == game_id).scalar()
-    return value
