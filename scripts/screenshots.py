@@ -5,8 +5,9 @@
 A round robin of the three bots and two fake-LLM models (the project's fake LLM
 server, no API key) is played by real ``rq worker`` processes, the web app is served
 as the Procfile says, and Debian's chromium (through Playwright) saves
-``leaderboard.png`` (the leaderboard, /) and ``replay.png`` (the replay viewer,
-/games/<id>, part-way through a fake-LLM game). The set-up is the browser tests'
+``leaderboard.png`` (the leaderboard, /), ``replay.png`` (the replay viewer,
+/games/<id>, part-way through a fake-LLM game) and ``audit.png`` (/audit, one game
+undone). The set-up is the browser tests'
 (``scripts/browser_site.py``): it claims a free database of the Redis on 127.0.0.1:6379
 and flushes it when done.
 """
@@ -77,11 +78,26 @@ def shoot_replay(page: Page, site: Site, game_id: str, out: Path) -> None:
     save(page, out, "replay.png", full_page=False)  # the board and its controls
 
 
+def shoot_audit(page: Page, site: Site, game_id: str, out: Path) -> None:
+    """The audit log with one game undone (then restored, so the shots after this one
+    see the site as it was)."""
+    undone = site.sql(
+        "SELECT id FROM games WHERE status = 'completed' AND id <> ? ORDER BY seed, id LIMIT 1",
+        game_id,
+    )[0][0]
+    site.cli("games", "undo", undone, "--by", "ops", "--reason", "provider outage mid-game")
+    page.goto("/audit")
+    page.locator("table#audit").wait_for()
+    save(page, out, "audit.png", full_page=False)
+    site.cli("games", "restore", undone, "--by", "ops", "--reason", "screenshot taken")
+
+
 # Each screenshot by name, in the order they are taken; ``--only`` picks some. A new
 # screenshot is one function here: (page, site, the shown game's id, the directory).
 SHOTS: dict[str, Callable[[Page, Site, str, Path], None]] = {
     "leaderboard": shoot_leaderboard,
     "replay": shoot_replay,
+    "audit": shoot_audit,
 }
 
 
