@@ -141,6 +141,13 @@ def test_reset_evaluation_undoes_placement_and_leaves_untested(
     table = played("audit")
     assert table.exit_code == 0 and "reset-evaluation" in table.output
     assert "new prompt" in table.output
+    # Placed anew: the new ladder's game counts, the reset ones stay undone.
+    again = played("evaluate", "survivor", "--games", "1", "--sync", "--max-rounds", "40")
+    assert again.exit_code == 0, again.output
+    assert Model.get(Model.name == "survivor").test_status == "ranked"
+    assert _board(played)["survivor"][0] == games_before - 1
+    second = _json(played, "models", "reset", "survivor", "--evaluation-only", "--reason", "r")
+    assert len(second["games"]) == 1 and not set(second["games"]) & set(reset["games"])
 
 
 def test_an_empty_audit_log(cli: Invoke) -> None:
