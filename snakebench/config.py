@@ -40,6 +40,10 @@ DEFAULT_API_DAILY_CAP = 20.0
 # no HTTP-Referer (it must be a URL of yours; set SNAKEBENCH_OPENROUTER_REFERER).
 DEFAULT_OPENROUTER_TITLE = "SnakeBench"
 MAX_HEADER_CHARS = 200
+# The placement ladder's optional tactics (snakebench.services.evaluation_opponents).
+PLACEMENT_TACTICS = ("price-band", "rematch", "climb")
+DEFAULT_PLACEMENT_BUDGET = 10.0  # USD one placement sweep may commit, at its worst case
+DEFAULT_STALE_AFTER = 7200  # seconds a game nobody plays may stay queued or running
 
 
 class ConfigError(ValueError):
@@ -73,6 +77,21 @@ class Settings:
     # OpenRouter's attribution headers (HTTP-Referer, X-Title); "" sends none.
     openrouter_referer: str = ""
     openrouter_title: str = DEFAULT_OPENROUTER_TITLE
+    # Origins (scheme://host[:port]) whose pages may read /original/api (CORS); () none.
+    original_cors_origins: tuple[str, ...] = ()
+    # Scheduled placement (jobs.cron): seconds between two sweeps that start the
+    # evaluation of untested models (0: off), the most their worst case may cost per
+    # sweep (USD), how many models one sweep starts, the games each plays and the
+    # ladder's tactics (PLACEMENT_TACTICS).
+    placement_every: int = 0
+    placement_budget: float = DEFAULT_PLACEMENT_BUDGET
+    placement_max_models: int = 1
+    placement_games: int = 10
+    placement_tactics: tuple[str, ...] = ()
+    # Stale-games sweep (jobs.cron): seconds between two (0: off), and the age after
+    # which a queued or running game nobody plays is failed.
+    stale_every: int = 0
+    stale_after: int = DEFAULT_STALE_AFTER
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -94,6 +113,16 @@ class Settings:
             openrouter_title=_header_value(
                 env, "SNAKEBENCH_OPENROUTER_TITLE", DEFAULT_OPENROUTER_TITLE
             ),
+            original_cors_origins=_origins(env, "SNAKEBENCH_ORIGINAL_CORS_ORIGINS"),
+            placement_every=_seconds_or_off(env, "SNAKEBENCH_PLACEMENT_EVERY"),
+            placement_budget=_positive_float(
+                env, "SNAKEBENCH_PLACEMENT_BUDGET", DEFAULT_PLACEMENT_BUDGET
+            ),
+            placement_max_models=_positive_int(env, "SNAKEBENCH_PLACEMENT_MAX_MODELS", 1),
+            placement_games=_positive_int(env, "SNAKEBENCH_PLACEMENT_GAMES", 10),
+            placement_tactics=_tactics(env),
+            stale_every=_seconds_or_off(env, "SNAKEBENCH_STALE_EVERY"),
+            stale_after=_positive_int(env, "SNAKEBENCH_STALE_AFTER", DEFAULT_STALE_AFTER),
         )
 
 
@@ -232,6 +261,47 @@ def _positive(
     return value
 
 
+def _seconds_or_off(env: Mapping[str, str], name: str) -> int:
+    """A schedule's interval in whole seconds; 0 (the default) turns it off."""
+    raw = (env.get(name) or "").strip()
+    try:
+        value = int(raw or "0")
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number of seconds") from None
+    if value < 0:
+        raise ConfigError(f"{name}={raw!r} must be 0 (off) or a number of seconds above it")
+    return value
+
+
+def _tactics(env: Mapping[str, str]) -> tuple[str, ...]:
+    """SNAKEBENCH_PLACEMENT_TACTICS: a comma list of :data:`PLACEMENT_TACTICS`."""
+    raw = env.get("SNAKEBENCH_PLACEMENT_TACTICS") or ""
+    names = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    unknown = [name for name in names if name not in PLACEMENT_TACTICS]
+    if unknown:
+        raise ConfigError(
+            f"SNAKEBENCH_PLACEMENT_TACTICS={raw!r}: {unknown[0]!r} is not one of "
+            + ", ".join(PLACEMENT_TACTICS)
+        )
+    return names
+
+
 def get_settings() -> Settings:
     """The settings of this process, read from the environment each call (cheap)."""
     return Settings.from_env()
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of web origins, each ``http(s)://host[:port]`` exactly as
+    a browser sends it in ``Origin`` (no path, no trailing slash); empty: none."""
+    raw = env.get(name, "")
+    origins = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for origin in origins:
+        scheme, _, rest = origin.partition("://")
+        bad = scheme not in ("http", "https") or not rest or any(c in rest for c in "/?#@ ")
+        if bad or not _host_of(name, origin):
+            raise ConfigError(
+                f"{name}={raw!r}: {origin!r} is not an origin like https://example.com "
+                "or http://localhost:3000"
+            )
+    return origins

@@ -6,6 +6,7 @@ argument on its callback would swallow subcommand names (a model called ``status
 while flags keep every model name usable::
 
     snakebench evaluate MODEL [--games 10] [--sync | --local] [--monitor] [--json]
+                        [--tactic price-band|rematch|climb ...]
     snakebench evaluate --queue MODEL...          # several ladders on the same workers
     snakebench evaluate --status [MODEL...]       # list evaluations
     snakebench evaluate --resume [MODEL...]       # re-drive live ladders (lost callback;
@@ -18,7 +19,7 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -37,6 +38,7 @@ from snakebench.services.evaluation import (
     EvaluationError,
     advance,
     cancel_evaluation,
+    checked_tactics,
     get_evaluation,
     live_evaluations,
     run_sync,
@@ -86,6 +88,15 @@ def evaluate(
         ),
     ] = None,
     priority: Annotated[str, typer.Option(help="Queue: high, normal or low.")] = "normal",
+    tactic: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tactic",
+            help="price-band (start among models priced within 4x), rematch (after a "
+            "loss by one apple at most), climb (after a win, the next model up); repeatable.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Place a model on the ladder: N games, each opponent the rated model closest to
@@ -101,13 +112,15 @@ def evaluate(
         return _status(names, as_json)
     if resume or cancel:
         return _resume(names, as_json) if resume else _cancel(names, as_json)
+    tactics = checked_tactics(tactic or ())
     _check_start(names, games=games, queue=queue, sync=sync, local=local, priority=priority)
     params = GameParams(**asdict(options), seed=seed)
+    start = functools.partial(_start_all, names, games, params, tactics=tactics)
     if sync:
-        return _run_sync(names, games, params, as_json)
+        return _run_sync(start, as_json)
     if local:
-        return _run_local(names, games, params, workers, priority, as_json)
-    _run_queued(names, games, params, priority, monitor, as_json)
+        return _run_local(start, workers, priority, as_json)
+    _run_queued(start, priority, monitor, as_json)
 
 
 def _check_start(
@@ -133,14 +146,22 @@ def _check_start(
 
 
 def _start_all(
-    names: Sequence[str], games: int, params: GameParams, priority: str, *, sync: bool = False
+    names: Sequence[str],
+    games: int,
+    params: GameParams,
+    priority: str,
+    *,
+    sync: bool = False,
+    tactics: Sequence[str] = (),
 ) -> list[Evaluation]:
     """Start one evaluation per model, all or nothing: if one is refused, those this
     command already started are cancelled again."""
     started: list[Evaluation] = []
     try:
         for name in names:
-            ev = start_evaluation(name, games, params=params, priority=priority, sync=sync)
+            ev = start_evaluation(
+                name, games, params=params, priority=priority, sync=sync, tactics=tactics
+            )
             started.append(ev)
     except Exception:
         for ev in started:
@@ -149,11 +170,14 @@ def _start_all(
     return started
 
 
-def _run_queued(
-    names: list[str], games: int, params: GameParams, priority: str, monitor: bool, as_json: bool
-) -> None:
+# What starts the command's evaluations: _start_all with the models, games, rules and
+# tactics already given; the mode adds the priority (and sync).
+Start = Callable[..., list[Evaluation]]
+
+
+def _run_queued(start: Start, priority: str, monitor: bool, as_json: bool) -> None:
     connection = connect_redis()  # unreachable Redis: refused before anything is written
-    evaluations = _start_all(names, games, params, priority)
+    evaluations = start(priority)
     for ev in evaluations:
         advance(ev.id, connection)
     if monitor:
@@ -164,14 +188,12 @@ def _run_queued(
         err.print("watch it: snakebench evaluate --status; workers: " + WORKER_COMMAND)
 
 
-def _run_local(
-    names: list[str], games: int, params: GameParams, workers: int, priority: str, as_json: bool
-) -> None:
+def _run_local(start: Start, workers: int, priority: str, as_json: bool) -> None:
     """Start a private Redis and workers, run the ladders on them to the end, stop all.
     Ctrl+C cancels what is left: with the stack gone, nothing would play it."""
     with LocalStack(workers=workers) as stack:
         connection = connect_redis(stack.redis_url)
-        evaluations = _start_all(names, games, params, priority)
+        evaluations = start(priority)
         for ev in evaluations:
             advance(ev.id, connection)
         try:
@@ -184,8 +206,8 @@ def _run_local(
     _finish(final, as_json)
 
 
-def _run_sync(names: list[str], games: int, params: GameParams, as_json: bool) -> None:
-    evaluations = _start_all(names, games, params, "normal", sync=True)
+def _run_sync(start: Start, as_json: bool) -> None:
+    evaluations = start("normal", sync=True)
     final: list[dict[str, Any]] = []
     for ev in evaluations:
         try:

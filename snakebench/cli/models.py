@@ -268,11 +268,7 @@ def _describe(model: Model, record: ModelRecord) -> dict[str, Any]:
     ]
     return {
         **{key: getattr(model, key) for key in keys},
-        "wins": record.wins,
-        "losses": record.losses,
-        "ties": record.ties,
-        "apples_eaten": record.apples,
-        "games_played": record.games,
+        **record.counters(),
         "status": model.standing,
     }
 

@@ -78,8 +78,11 @@ EVALUATION_ON_SUCCESS = "jobs.evaluate.on_game_success"
 EVALUATION_ON_FAILURE = "jobs.evaluate.on_game_failure"
 # The housekeeping `rq cron jobs.cron` enqueues (jobs/maintenance.py).
 RECONCILE = "jobs.maintenance.reconcile_games"
+PLACE_NEW_MODELS = "jobs.maintenance.place_new_models"
+FAIL_STALE_GAMES = "jobs.maintenance.fail_stale_games"
 # Everything a worker started with WORKER_COMMAND will import and call by name.
 ALLOWED_FUNCTIONS = frozenset({RUN_GAME, HEALTH_CHECK, RECONCILE})
+ALLOWED_FUNCTIONS |= {PLACE_NEW_MODELS, FAIL_STALE_GAMES}
 ALLOWED_CALLBACKS = frozenset({EVALUATION_ON_SUCCESS, EVALUATION_ON_FAILURE})
 
 RESULT_TTL = 24 * 3600  # a finished job's result stays a day for monitors to read

@@ -10,9 +10,7 @@ stopped (:func:`stop_jobs`). If Redis is lost half-way, reconciling again finish
 
 from __future__ import annotations
 
-import threading
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -48,6 +46,7 @@ from snakebench.queueing import (
     enqueue_games,
     job_statuses,
     live_of,
+    locks,
 )
 from snakebench.store import (
     Batch,
@@ -219,7 +218,6 @@ def still_ahead(scheduled: object) -> datetime | None:
     return when if when > datetime.now(UTC) else None
 
 
-LOCK_TTL = 15  # seconds: a holder that died (SIGKILL, a lost machine) frees it by then
 LOCK_WAIT = 60.0  # seconds to wait for another process enqueueing the same batch
 
 
@@ -227,49 +225,20 @@ LOCK_WAIT = 60.0  # seconds to wait for another process enqueueing the same batc
 def batch_lock(
     connection: redis.Redis, batch_id: str, *, wait: float = LOCK_WAIT
 ) -> Iterator[None]:
-    """Hold the batch's enqueue lock (``SET NX EX`` with a token, in Redis, where the
-    jobs are); :class:`QueueError` if another process keeps it longer than ``wait``.
-
-    The lock lives :data:`LOCK_TTL` seconds and is renewed every third of that while
-    its holder runs, so a long enqueue keeps it and a holder that dies without a word
-    (a crashed dispatcher) gives it up within seconds, not minutes."""
-    key, token = f"snakebench:enqueue-lock:{batch_id}", uuid.uuid4().hex
+    """Hold the batch's enqueue lock (:mod:`snakebench.queueing.locks`: in Redis, where
+    the jobs are, renewed while held); :class:`QueueError` if another process keeps it
+    longer than ``wait``."""
+    key, token = f"snakebench:enqueue-lock:{batch_id}", locks.new_token()
     deadline = time.monotonic() + wait
-    while not connection.set(key, token, nx=True, ex=LOCK_TTL):
+    while not connection.set(key, token, nx=True, ex=locks.LOCK_TTL):
         if time.monotonic() > deadline:
             raise QueueError(f"batch {batch_id} is being enqueued by another process; try later")
         time.sleep(0.05)
-    done = threading.Event()
-    renewer = threading.Thread(target=_renew, args=(connection, key, token, done), daemon=True)
-    renewer.start()
     try:
-        yield
+        with locks.kept(connection, key, token):
+            yield
     finally:
-        done.set()
-        renewer.join()
-        _release(connection, key, token)
-
-
-def _renew(connection: redis.Redis, key: str, token: str, done: threading.Event) -> None:
-    """Extend the lock while it is still ours, until ``done``."""
-    while not done.wait(LOCK_TTL / 3):
-        with suppress(redis.RedisError), connection.pipeline() as pipe:
-            pipe.watch(key)  # type: ignore[no-untyped-call]
-            if pipe.get(key) != token.encode():
-                return  # lost (expired and taken): nothing of ours to extend
-            pipe.multi()
-            pipe.expire(key, LOCK_TTL)
-            pipe.execute()
-
-
-def _release(connection: redis.Redis, key: str, token: str) -> None:
-    """Delete the lock if it is still ours (it may have expired and been taken)."""
-    with connection.pipeline() as pipe, suppress(redis.WatchError):
-        pipe.watch(key)  # type: ignore[no-untyped-call]
-        if pipe.get(key) == token.encode():
-            pipe.multi()
-            pipe.delete(key)
-            pipe.execute()
+        locks.release(connection, key, token)
 
 
 def stop_jobs(game_ids: Sequence[str], connection: redis.Redis) -> None:

@@ -5,6 +5,9 @@ when the previous game has ended, from the ratings as that game left them
 (:func:`choose_opponent`): the game that tells most about the new model's place is the
 one against the model whose rating is closest to its own, weighted by how sure both
 ratings are, which is exactly TrueSkill's match quality.
+The ladder's optional tactics (``price-band``, ``rematch``, ``climb``: kept in its
+batch's params, read at each step with the latest completed game) narrow the
+candidates first (:class:`Tactics`).
 
 Chaining is event driven, never a polling loop: each game's RQ job carries
 ``on_success`` / ``on_failure`` callbacks (:mod:`jobs.evaluate`) that call
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -41,7 +44,10 @@ from snakebench.queueing.recovery import enqueue_missing
 from snakebench.services.batches import MAX_SEED, cancel_batch
 from snakebench.services.evaluation_opponents import (
     MAX_GAMES_PER_OPPONENT,
+    LastGame,
     Rated,
+    Tactics,
+    check_tactics,
     choose_opponent,
     match_quality,
 )
@@ -65,6 +71,7 @@ from snakebench.store.evaluation_queries import (
     evaluation_of_game,
     finish_evaluation,
     get_evaluation,
+    last_completed,
     live_evaluation_of,
     live_evaluations,
     locked,
@@ -76,11 +83,14 @@ __all__ = [
     "LIVE_EVALUATION",
     "MAX_GAMES_PER_OPPONENT",
     "EvaluationError",
+    "LastGame",
     "Rated",
     "Step",
+    "Tactics",
     "advance",
     "advance_live",
     "cancel_evaluation",
+    "checked_tactics",
     "choose_opponent",
     "evaluation_of_game",
     "get_evaluation",
@@ -117,16 +127,20 @@ def start_evaluation(
     priority: str = "normal",
     sync: bool = False,
     settings: Settings | None = None,
+    tactics: Sequence[str] = (),
 ) -> Evaluation:
     """Validate, then write the evaluation (``queued``), its batch (``total_games`` =
     ``games``) and mark the model ``testing``, in one transaction. No game yet, no Redis:
     :func:`advance` creates the first. Refused: ``games`` < 1, an unknown, removed or
     retired model, one already under a live evaluation, no possible opponent, or a
-    first game that could only fail (rules, API keys: :func:`check_game`)."""
+    first game that could only fail (rules, API keys: :func:`check_game`), an unknown
+    tactic. ``tactics`` (:mod:`snakebench.services.evaluation_opponents`) are kept in
+    the batch's params, where every step of the ladder reads them."""
     settings = settings or get_settings()
     params = params or GameParams(max_rounds=100)
     if games < 1:
         raise EvaluationError(f"games must be at least 1, got {games}")
+    tactic_names = checked_tactics(tactics)
     if params.seed is not None and not 0 <= params.seed <= MAX_SEED - max_games_for(games):
         raise EvaluationError(f"seed must be between 0 and {MAX_SEED - max_games_for(games)}")
     model = get_active_model(name)
@@ -149,10 +163,19 @@ def start_evaluation(
             name=f"evaluation of {name}",
             params={"evaluation": True, "model": name, "games": games, "rules": rules,
                     "priority": priority, "seed": params.seed,
-                    **({"mode": "sync"} if sync else {})},
+                    **({"mode": "sync"} if sync else {}),
+                    **({"tactics": list(tactic_names)} if tactic_names else {})},
             total_games=games,
         )  # fmt: skip
         return create_evaluation(model, batch.id, games)
+
+
+def checked_tactics(names: Sequence[str]) -> tuple[str, ...]:
+    """The ladder tactics ``names``, each once; :class:`EvaluationError` for an unknown one."""
+    try:
+        return check_tactics(names)
+    except ValueError as exc:
+        raise EvaluationError(str(exc)) from None
 
 
 def _refuse_live(model: Model) -> None:
@@ -240,7 +263,10 @@ def _advance_in_db(evaluation_id: int) -> Step:
         if ev.games_started >= max_games(ev):
             error = f"only {sum(played.values())} of {ev.games_started} games completed"
             return Step(ev.id, finish_evaluation(ev, "failed", error))
-        opponent = choose_opponent(model, pool(), played)
+        candidates = pool()
+        opponent = choose_opponent(
+            model, candidates, played, tactics=_tactics(ev, batch, candidates)
+        )
         if opponent is None:
             return Step(
                 ev.id, finish_evaluation(ev, "failed", "no active model left to play against")
@@ -249,6 +275,19 @@ def _advance_in_db(evaluation_id: int) -> Step:
         if created is None:  # another call claimed this step first
             return Step(ev.id, ev.status)
         return Step(ev.id, "running", created=created, pending=(created,))
+
+
+def _tactics(ev: Evaluation, batch: Batch, candidates: Sequence[Model]) -> Tactics | None:
+    """The ladder's tactics (its batch's params) and what they read, or None."""
+    names = (batch.params or {}).get("tactics") or []
+    if not names:
+        return None
+    last = last_completed(ev)
+    return Tactics(
+        names=frozenset(str(name) for name in names),
+        last=None if last is None else LastGame(*last),
+        prices={m.name: m.price_input_per_m + m.price_output_per_m for m in candidates},
+    )
 
 
 def _create_next(ev: Evaluation, batch: Batch, model: Model, opponent: str) -> str | None:

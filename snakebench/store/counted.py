@@ -4,7 +4,8 @@ A game counts once it has ``completed`` and as long as it is not undone
 (``snakebench games undo``: ``Game.undone_at`` set). An undone game stays stored and
 listed, marked; nothing adds it up. :func:`snakebench.store.rating_queries.rated_game_ids`
 (ratings, records, leaderboards), a model's return from retirement, the placement
-ladder's tally and a tournament's report all build on these two expressions.
+ladder's tally and tactics, a tournament's report and the original's API (its game
+lists, top scores, a model's games) all build on these two expressions.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from snakebench.store.batch_queries import cancel_batch_games
-from snakebench.store.counted import not_undone
+from snakebench.store.counted import counted, not_undone
 from snakebench.store.db import is_postgres, transaction
 from snakebench.store.models import Batch, Evaluation, Game, Model, Participant, utcnow
 
@@ -42,6 +42,20 @@ def pool() -> list[Model]:
             (Model.is_active == True) & (Model.test_status != "retired")  # noqa: E712 (peewee)
         )
     )
+
+
+def never_evaluated(excluded: Sequence[str] = ()) -> list[Model]:
+    """Active models still ``untested`` that no evaluation was ever started for (a
+    failed or cancelled one counts: placing that model again is an operator's call),
+    but those named in ``excluded``; oldest first."""
+    tried = Evaluation.select(Evaluation.model)
+    query = Model.select().where(
+        (Model.is_active == True)  # noqa: E712 (peewee)
+        & (Model.test_status == "untested")
+        & Model.id.not_in(tried)
+        & Model.name.not_in(list(excluded))
+    )
+    return list(query.order_by(Model.created_at, Model.id))
 
 
 def get_evaluation(evaluation_id: int) -> Evaluation:
@@ -128,6 +142,27 @@ def evaluation_games(ev: Evaluation) -> list[tuple[str, str, str]]:
         .tuples()
     )
     return [(str(gid), str(status), str(name)) for gid, status, name in query]
+
+
+def last_completed(ev: Evaluation) -> tuple[str, str, int] | None:
+    """The evaluation's latest counted game (completed, not undone) as (opponent name,
+    the model's result, its apples minus the opponent's); None before the first."""
+    game = (
+        Game.select(Game.id)
+        .where((Game.batch == ev.batch_id) & counted())
+        .order_by(Game.created_at.desc(), Game.ended_at.desc())
+        .first()
+    )
+    if game is None:
+        return None
+    rows = list(
+        Participant.select(Participant, Model).join(Model).where(Participant.game == game.id)
+    )
+    mine = [p for p in rows if p.model_id == ev.model_id]
+    theirs = [p for p in rows if p.model_id != ev.model_id]
+    if not mine or not theirs:
+        return None
+    return theirs[0].model.name, str(mine[0].result), mine[0].score - theirs[0].score
 
 
 def claim_step(ev: Evaluation, batch: Batch) -> int | None:

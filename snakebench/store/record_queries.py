@@ -35,6 +35,17 @@ class ModelRecord:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def counters(self) -> dict[str, int]:
+        """The record under the names of the original's model columns (``wins``,
+        ``losses``, ``ties``, ``apples_eaten``, ``games_played``)."""
+        return {
+            "wins": self.wins,
+            "losses": self.losses,
+            "ties": self.ties,
+            "apples_eaten": self.apples,
+            "games_played": self.games,
+        }
+
 
 def model_records(
     names: Iterable[str] | None = None, *, prompt_variant: str | None = None

@@ -8,7 +8,7 @@ from flask import Flask
 
 from snakebench.config import log_level_from_env
 from snakebench.logs import configure_logging
-from snakebench.web import api, health, pages
+from snakebench.web import api, health, original_api, pages
 from snakebench.web.auth import install_auth
 from snakebench.web.config import WebConfig
 from snakebench.web.csrf import install_origin_check
@@ -33,5 +33,6 @@ def create_app(config: WebConfig | None = None) -> Flask:
     app.register_blueprint(health.blueprint)
     app.register_blueprint(pages.blueprint)
     api.install(app)
+    original_api.install(app)
     install_dashboard(app, config)
     return app

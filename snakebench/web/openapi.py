@@ -17,6 +17,7 @@ from snakebench.services.batches import MAX_SEED
 from snakebench.services.leaderboard import METHODS
 from snakebench.store import GAME_STATUSES
 from snakebench.store.models import RESULTS
+from snakebench.store.original_queries import GAME_SORTS
 from snakebench.web.data import MAX_LIMIT, MAX_PAGE, MAX_PER_PAGE
 
 MAX_BATCH_GAMES = 10_000
@@ -342,6 +343,195 @@ def _batches_path() -> dict[str, Any]:
     return path
 
 
+# --- the original SnakeBench's read API, under /original (snakebench.web.original_api) ---
+
+ORIGINAL_QUERIES: dict[str, tuple[Param, ...]] = {
+    "models": (Param("active_only", "boolean", default=False),),
+    "games": (
+        Param("limit", "integer", minimum=1, maximum=MAX_LIMIT, default=10),
+        Param("offset", "integer", minimum=0, maximum=MAX_PAGE, default=0),
+        Param("sort_by", "string", enum=GAME_SORTS, default="start_time",
+              description="Newest start, most apples in all, or most rounds first."),
+    ),
+    "stats": (
+        Param("simple", "boolean", default=False, description="Every model's summary."),
+        Param("model", "string", max_length=MAX_NAME_LENGTH,
+              description="One model with its newest 100 games (without simple)."),
+    ),
+}  # fmt: skip
+NUM_MAP = {"type": "object", "additionalProperties": NUM}
+ORIGINAL_COUNTS = {
+    "wins": INT, "losses": INT, "ties": INT, "apples_eaten": INT, "games_played": INT,
+}  # fmt: skip
+ORIGINAL_RATINGS = {
+    "elo": NUM, "elo_rating": NUM, "rating": NUM, "trueskill_mu": NUM,
+    "trueskill_sigma": NUM, "trueskill_exposed": NUM,
+}  # fmt: skip
+ORIGINAL_MODEL = _object(
+    {
+        "id": INT, "name": STR, "provider": STR, "model_slug": STR, "model_name": STR,
+        "is_active": BOOL, "test_status": STR, "elo_rating": NUM, "trueskill_mu": NUM,
+        "trueskill_sigma": NUM, "trueskill_exposed": NUM, **ORIGINAL_COUNTS,
+        "pricing_input": NUM, "pricing_output": NUM, "max_completion_tokens": NULL_INT,
+        "last_played_at": NULL_STR, "discovered_at": STR,
+    }
+)  # fmt: skip
+ORIGINAL_AGGREGATE = _object(
+    {"elo_rating": NUM, **ORIGINAL_COUNTS, "provider": STR, "test_status": STR, "is_active": BOOL}
+)
+ORIGINAL_MODELS = _object(
+    {
+        "totalGames": INT,
+        "models": {"type": "array", "items": _ref("OriginalModel")},
+        "aggregatedData": {"type": "object", "additionalProperties": ORIGINAL_AGGREGATE},
+    }
+)
+ORIGINAL_MODEL_DETAIL = _object(
+    {
+        "totalGames": INT,
+        "model": _ref("OriginalModel"),
+        "aggregatedData": {"type": "object", "additionalProperties": ORIGINAL_AGGREGATE},
+    }
+)
+ORIGINAL_PARTICIPANT = _object(
+    {
+        "model_name": STR, "provider": STR, "player_slot": INT, "score": INT,
+        "result": RESULT, "death_round": NULL_INT, "death_reason": NULL_STR,
+    }
+)  # fmt: skip
+ORIGINAL_GAMES = _object(
+    {
+        "games": {
+            "type": "array",
+            "items": _object(
+                {
+                    "game_id": STR, "start_time": STR, "end_time": NULL_STR, "rounds": INT,
+                    "replay_url": STR, "board_width": INT, "board_height": INT,
+                    "total_score": INT, "total_cost": NUM,
+                    "participants": {"type": "array", "items": ORIGINAL_PARTICIPANT},
+                }
+            ),
+        }
+    }
+)  # fmt: skip
+ORIGINAL_TOP_MATCH = _object(
+    {
+        "game_id": STR, "total_apples": INT, "rounds": INT, "start_time": STR,
+        "end_time": NULL_STR, "board_width": INT, "board_height": INT,
+    }
+)  # fmt: skip
+ORIGINAL_MODEL_GAME = {
+    "type": "object",
+    "required": [
+        "game_id", "start_time", "end_time", "my_score", "result", "cost",
+        "opponent_score", "opponent_model", "opponent_elo",
+    ],
+    "properties": {
+        "game_id": STR, "start_time": NULL_STR, "end_time": NULL_STR, "my_score": INT,
+        "result": RESULT, "cost": NUM, "opponent_score": INT, "opponent_model": STR,
+        "opponent_elo": NUM,
+        "death_info": _object({"reason": NULL_STR, "round": INT}),
+    },
+    "additionalProperties": False,
+    "description": "death_info only when the model lost and its death round is known.",
+}  # fmt: skip
+ORIGINAL_STATS_ENTRY = {
+    "type": "object",
+    "required": [*ORIGINAL_RATINGS, *ORIGINAL_COUNTS, "total_cost"],
+    "properties": {
+        **ORIGINAL_RATINGS, **ORIGINAL_COUNTS, "total_cost": NUM, "top_score": INT,
+        "first_game_time": STR, "last_game_time": NULL_STR,
+        "games": {"type": "array", "items": ORIGINAL_MODEL_GAME},
+    },
+    "additionalProperties": False,
+    "description": "simple=true: top_score, first_game_time and last_game_time; "
+    "model=NAME: games.",
+}  # fmt: skip
+ORIGINAL_STATS = _object(
+    {
+        "totalGames": INT,
+        "aggregatedData": {"type": "object", "additionalProperties": ORIGINAL_STATS_ENTRY},
+    }
+)
+ORIGINAL_CURRENT_STATE = {
+    **_object(
+        {
+            "round_number": INT,
+            "snake_positions": BOARD_STATE["properties"]["snakes"],
+            "alive": BOARD_STATE["properties"]["alive"],
+            "scores": BOARD_STATE["properties"]["scores"],
+            "apples": BOARD_STATE["properties"]["apples"],
+            "board_state": STR,
+            "move_history": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": _object({"move": STR, "rationale": STR}),
+                },
+            },
+            "last_move_time": NULL_NUM,
+        }
+    ),
+    "nullable": True,
+}
+ORIGINAL_LIVE_PROPERTIES: dict[str, Any] = {
+    "id": STR, "status": STR, "start_time": STR, "rounds": INT, "board_width": INT,
+    "board_height": INT, "num_apples": INT, "current_state": ORIGINAL_CURRENT_STATE,
+    "models": {"type": "object", "additionalProperties": STR},
+}  # fmt: skip
+ORIGINAL_SCHEMAS: dict[str, Any] = {
+    "OriginalError": _object({"error": STR}),
+    "OriginalModel": ORIGINAL_MODEL,
+    "OriginalModels": ORIGINAL_MODELS,
+    "OriginalModelDetail": ORIGINAL_MODEL_DETAIL,
+    "OriginalGames": ORIGINAL_GAMES,
+    "OriginalTopMatch": ORIGINAL_TOP_MATCH,
+    "OriginalStats": ORIGINAL_STATS,
+    "OriginalLiveGames": _object(
+        {"games": {"type": "array", "items": _object(ORIGINAL_LIVE_PROPERTIES)}, "count": INT}
+    ),
+    "OriginalLiveGame": _object(
+        {**ORIGINAL_LIVE_PROPERTIES, "total_score": NULL_INT, "total_cost": NUM}
+    ),
+}
+SCHEMAS.update(ORIGINAL_SCHEMAS)
+
+
+def _original_get(summary: str, ok: str, query: str | None, *errors: int) -> dict[str, Any]:
+    reasons = {400: "A query parameter is invalid (one line).", 404: "Not found."}
+    params = [
+        {"name": param.name, "in": "query", "required": False, "schema": param.schema()}
+        for param in ORIGINAL_QUERIES.get(query or "", ())
+    ]
+    responses = {"200": _json(_ref(ok), "OK")}
+    responses.update({str(code): _json(_ref("OriginalError"), reasons[code]) for code in errors})
+    return {"get": {"summary": summary, "tags": ["original"], "parameters": params,
+                    "responses": responses}}  # fmt: skip
+
+
+def original_paths() -> dict[str, Any]:
+    """The original's routes, as served under /original (docs/ORIGINAL_API.md)."""
+    prefix = "/original/api"
+    paths = {
+        "/models": _original_get("Models, best rated first.", "OriginalModels", "models", 400),
+        "/models/{name}": _original_get("One model.", "OriginalModelDetail", None, 404),
+        "/games": _original_get("Completed games.", "OriginalGames", "games", 400),
+        "/matches/top-apples": _original_get(
+            "The game with the most apples in all.", "OriginalTopMatch", None, 404
+        ),
+        "/matches/{match_id}": _original_get("A game's replay.", "Replay", None, 404),
+        "/stats": _original_get(
+            "Leaderboard or one model's stats.", "OriginalStats", "stats", 400, 404
+        ),
+        "/games/live": _original_get("Running games.", "OriginalLiveGames", None),
+        "/games/{game_id}/live": _original_get("A game's state.", "OriginalLiveGame", None, 404),
+    }
+    for path, item in paths.items():
+        names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+        item["get"]["parameters"] += [param for name in names for param in _path(name)]
+    return {prefix + path: item for path, item in paths.items()}
+
+
 def openapi_document() -> dict[str, Any]:
     """The whole document, as served at ``/api/openapi.json``."""
     paths = {
@@ -369,6 +559,7 @@ def openapi_document() -> dict[str, Any]:
             "Running games and their boards.", _array("LiveGame"), _query("live"), 422
         ),
     }
+    paths.update(original_paths())
     return {
         "openapi": "3.0.3",
         "info": {"title": "SnakeBench API", "version": __version__},

@@ -15,7 +15,9 @@ import importlib.util
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
@@ -169,6 +171,37 @@ def workers(site: Any) -> Iterator[Any]:
         yield site
     finally:
         site.stop_workers()
+
+
+@pytest.fixture
+def other_origin() -> Iterator[Callable[[bytes], str]]:
+    """``other_origin(html)``: serves the page on a new origin, ``http://localhost:PORT``
+    (localhost, not 127.0.0.1: another origin than the site even on this machine, and
+    each call another port); its URL. Every server is stopped after the test."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def serve(body: bytes) -> str:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        servers.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return f"http://localhost:{server.server_address[1]}/"
+
+    try:
+        yield serve
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
 
 
 # --- reading boards off a canvas ---------------------------------------------------------

@@ -5,9 +5,7 @@ through the JSON API. Nothing changes; the dashboard's own page still can."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -39,29 +37,9 @@ def attacker_page(target: str) -> bytes:
 
 
 @pytest.fixture
-def attacker(site: Any) -> Iterator[str]:
-    """Another origin (another port of loopback) serving the forging page."""
-    body = attacker_page(site.base_url)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        # localhost, not 127.0.0.1: another origin even on the same machine
-        yield f"http://localhost:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+def attacker(site: Any, other_origin: Callable[[bytes], str]) -> str:
+    """Another origin serving the forging page."""
+    return other_origin(attacker_page(site.base_url))
 
 
 def test_another_sites_page_changes_nothing_here(page: Any, site: Any, attacker: str) -> None:

@@ -32,6 +32,7 @@ from snakebench.queueing import (
     QueueError,
     enqueue_games,
     live_job_ids,
+    locks,
     recovery,
 )
 from snakebench.queueing.recovery import purge
@@ -364,7 +365,7 @@ def test_a_living_holder_keeps_the_lock_and_a_dead_one_loses_it_in_seconds(
 ) -> None:
     """A dispatcher SIGKILLed while enqueueing held the lock for five minutes, stalling
     every reconcile; now the lock lives LOCK_TTL and only its running holder renews it."""
-    monkeypatch.setattr(recovery, "LOCK_TTL", 1)
+    monkeypatch.setattr(locks, "LOCK_TTL", 1)
     batch = create_batch_games(BatchSpec("greedy", "random", count=2))
     key = f"snakebench:enqueue-lock:{batch.id}"
     with recovery.batch_lock(real_redis, batch.id):

@@ -135,6 +135,7 @@ SEMANTIC: list[tuple[str, list[str]]] = [
     ("snakebench", ["tournament-report", "nope"]),
     ("snakebench", ["evaluate", "greedy", "--games", "0", "--sync"]),
     ("snakebench", ["evaluate", "nobody", "--sync"]),
+    ("snakebench", ["evaluate", "greedy", "--sync", "--tactic", "bluff"]),
     ("snakebench", ["costs", "--batch", "nope"]),
     ("snakebench", ["costs", "--model", "nope"]),
     ("snakebench", ["leaderboard", "--method", "bogus"]),

@@ -89,3 +89,22 @@ def test_a_model_page_shows_its_evaluation_reset(site: Site) -> None:
     assert 'id="record-games">0<' in body
     greedy = page(site, "/models/greedy")
     assert 'id="evaluation-resets"' not in greedy
+
+
+def test_the_originals_api_leaves_an_undone_game_out(site: Site) -> None:
+    def listed() -> list[str]:
+        body = site.client.get("/original/api/games?limit=100").get_json()
+        return [game["game_id"] for game in body["games"]]
+
+    def greedy_games() -> list[str]:
+        body = site.client.get("/original/api/stats?model=greedy").get_json()
+        return [game["game_id"] for game in body["aggregatedData"]["greedy"]["games"]]
+
+    game_id = site.completed[0]
+    assert game_id in listed() and game_id in greedy_games()
+    total = site.client.get("/original/api/stats?simple=true").get_json()["totalGames"]
+
+    undo_game(game_id, reason="r", actor="ops")
+
+    assert game_id not in listed() and game_id not in greedy_games()
+    assert site.client.get("/original/api/stats?simple=true").get_json()["totalGames"] == total - 1
