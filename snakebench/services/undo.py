@@ -191,6 +191,8 @@ def _note(
     actor, reason = actor.strip(), reason.strip()
     if not actor:
         raise UndoError("who did it must be named: --by NAME")
+    if not reason and action != "restore-game":
+        raise UndoError("say why, for the audit log: --reason TEXT")
     return AuditNote(actor, action, kind, subject, reason, dict(details))
 
 

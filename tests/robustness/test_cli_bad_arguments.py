@@ -174,6 +174,7 @@ SEMANTIC: list[tuple[str, list[str]]] = [
     ("snakebench", ["models", "reset", "random", "--reason", "r"]),
     ("snakebench", ["models", "reset", "nope", "--evaluation-only", "--reason", "r"]),
     ("snakebench", ["models", "reset", "random", "--evaluation-only", "--reason", "r"]),
+    ("snakebench", ["models", "reset", "random", "--evaluation-only", "--reason", ""]),
     ("python -m snakebench.dispatch", ["--model-a", "greedy"]),
     ("python -m snakebench.dispatch", [*SYNC, "--count", "0"]),
     ("python -m snakebench.dispatch", [*SYNC, "--count", "-5"]),

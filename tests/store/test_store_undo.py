@@ -164,6 +164,8 @@ def test_what_cannot_be_undone_or_restored(db: pw.Database) -> None:
         undo_game("no-such-game", reason="r", actor="ops")
     with pytest.raises(UndoError, match=r"--by"):
         undo_game(ids[1], reason="r", actor="  ")
+    with pytest.raises(UndoError, match=r"--reason"):
+        undo_game(ids[1], reason=" ", actor="ops")
     assert AuditEntry.select().count() == 1
 
 
