@@ -22,6 +22,7 @@ from typing import Any
 from rq.cron import register
 
 from jobs.maintenance import fail_stale_games, place_new_models, reconcile_games
+from jobs.webhooks import start_worker_watch
 from snakebench.config import ConfigError, get_settings
 from snakebench.queueing import QUEUE_NAMES
 
@@ -52,3 +53,7 @@ def schedule(func: Callable[..., Any], every: int, name: str) -> None:
 schedule(reconcile_games, EVERY, "reconcile")
 schedule(place_new_models, SETTINGS.placement_every, "placement")
 schedule(fail_stale_games, SETTINGS.stale_every, "stale-games")
+
+# Alerts (docs/WEBHOOKS.md): the watch for SNAKEBENCH_ALERT_NO_WORKER_MINUTES without a
+# live worker runs in this process, on a thread (no worker could run it when none is live).
+start_worker_watch(SETTINGS)

@@ -22,6 +22,7 @@ from typing import Any
 import redis
 from rq.job import Job
 
+from jobs.webhooks import after_evaluation, after_game
 from snakebench.config import get_settings
 from snakebench.services.evaluation import advance, evaluation_of_game
 from snakebench.store import GameStateError, complete_game, database, open_store_once
@@ -60,7 +61,9 @@ def _advance_after(game_id: str, connection: redis.Redis, give_up: str | None = 
             return
         if give_up is not None:
             _give_up(game_id, give_up)
+            after_game(game_id)
         advance(evaluation_id, connection, settings=settings)
+        after_evaluation(evaluation_id)
     finally:
         database.close()
 

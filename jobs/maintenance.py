@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import redis
 from rq import get_current_job
 
+from jobs.webhooks import sweep_events
 from snakebench.config import Settings, get_settings
 from snakebench.queueing import connect_redis
 from snakebench.queueing.locks import sweep_lock
@@ -54,8 +55,13 @@ def _now() -> str:
 
 def reconcile_games() -> dict[str, Any]:
     """Re-enqueue every queued or running game that has no live job; say how many."""
-    enqueued = _run(lambda connection, settings: reconcile(connection, settings=settings))
-    return {"enqueued": len(enqueued), "at": _now()}
+
+    def task(connection: redis.Redis, settings: Settings) -> dict[str, Any]:
+        enqueued = reconcile(connection, settings=settings)
+        # and the webhook events: lost deliveries, old ones (docs/WEBHOOKS.md)
+        return {"enqueued": len(enqueued), "webhooks": sweep_events(connection)}
+
+    return {**_run(task), "at": _now()}
 
 
 def place_new_models() -> dict[str, Any]:

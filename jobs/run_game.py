@@ -18,6 +18,7 @@ import redis
 from rq import get_current_job
 
 import jobs.evaluate  # noqa: F401  (the evaluation games' callbacks, loaded with the jobs)
+from jobs.webhooks import after_game
 from snakebench.config import Settings, get_settings
 from snakebench.games.simulation import run_stored_game, stored_summary
 from snakebench.logs import bounded
@@ -77,6 +78,7 @@ def run_game(game_id: str) -> dict[str, Any]:
         summary = run_stored_game(
             game_id, settings=settings, worker=_worker_name(), live=_job_connection()
         )
+        after_game(game_id)  # a failed game, its batch finished: alerts
     except GameStateError as exc:
         # Cancelled (or finished by another run) while this one played: its result does
         # not count, and that is no failure of this job, so answer with what is stored.

@@ -217,8 +217,16 @@ class Site:
 
     # --- models and games -------------------------------------------------------------
 
-    def add_fake_model(self, name: str, slug: str, *flags: str, slow: bool = False) -> None:
-        server = self.slow_llm if slow else self.fast_llm
+    def add_fake_model(
+        self,
+        name: str,
+        slug: str,
+        *flags: str,
+        slow: bool = False,
+        on: FakeLLMServer | None = None,
+    ) -> None:
+        """A model of the fast fake server, the slow one, or ``on`` another."""
+        server = on or (self.slow_llm if slow else self.fast_llm)
         assert server is not None, "open() the site first"
         self.cli(
             "models", "add", name, "--provider", "openai", "--model", slug,
@@ -353,6 +361,15 @@ class Site:
             status,
         )
         return [row[0] for row in rows]
+
+    def submit_game(self, model_a: str, model_b: str, *, seed: int, max_rounds: int) -> str:
+        """One game submitted at high priority (a worker plays it next): its id."""
+        batch = self.submit(
+            "--model-a", model_a, "--model-b", model_b, "--count", "1", "--seed", str(seed),
+            "--max-rounds", str(max_rounds), "--priority", "high", "--name", f"game-{seed}",
+        )  # fmt: skip
+        [(game_id,)] = self.sql("SELECT id FROM games WHERE batch_id = ?", batch["batch_id"])
+        return str(game_id)
 
     def get_json(self, path: str) -> Any:
         with urllib.request.urlopen(f"{self.base_url}{path}", timeout=10) as response:

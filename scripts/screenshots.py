@@ -6,8 +6,9 @@ A round robin of the three bots and two fake-LLM models (the project's fake LLM
 server, no API key) is played by real ``rq worker`` processes, the web app is served
 as the Procfile says, and Debian's chromium (through Playwright) saves
 ``leaderboard.png`` (the leaderboard, /), ``replay.png`` (the replay viewer,
-/games/<id>, part-way through a fake-LLM game) and ``audit.png`` (/audit, one game
-undone). The set-up is the browser tests'
+/games/<id>, part-way through a fake-LLM game), ``live-thoughts.png`` (a slow
+fake-LLM game followed on /live/<id> while a worker plays it) and ``audit.png``
+(/audit, one game undone). The set-up is the browser tests'
 (``scripts/browser_site.py``): it claims a free database of the Redis on 127.0.0.1:6379
 and flushes it when done.
 """
@@ -21,6 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
+
+from snakebench.fakellm.faults import FakeOptions
+from snakebench.fakellm.server import FakeLLMServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser_site import ROOT, Site, launch_options
@@ -92,12 +96,44 @@ def shoot_audit(page: Page, site: Site, game_id: str, out: Path) -> None:
     site.cli("games", "restore", undone, "--by", "ops", "--reason", "screenshot taken")
 
 
+# The live page's game: two fake models answering in 0.5 to 3.5 s; it is shown when one
+# has answered while the other is still awaited.
+THINKING = FakeOptions(seed=12, latency_ms=2000, jitter_ms=1500)
+SHOWN_WAIT = 2  # seconds the awaited model has been thinking in the screenshot
+SHOWN_ROUND = 5  # at least this many rounds played
+_THOUGHTS_SHOWN = f"""() => {{
+  const boxes = [...document.querySelectorAll("section.thought")];
+  const waits = boxes.map(box => box.querySelector(".waiting"));
+  return Number(document.getElementById("board").dataset.round) >= {SHOWN_ROUND}
+    && boxes.every(box => box.querySelector(".rationale").textContent.trim())
+    && waits.some(wait => wait.hidden)
+    && waits.some(wait => Number(wait.dataset.seconds) >= {SHOWN_WAIT});
+}}"""
+
+
+def shoot_live(page: Page, site: Site, game_id: str, out: Path) -> None:
+    """/live/<id> while a worker plays a slow fake-LLM game: both models' latest
+    rationales, and how long the one being waited for has been thinking."""
+    with FakeLLMServer(THINKING) as server:
+        site.add_fake_model("slow-greedy", "fake/greedy", on=server)
+        site.add_fake_model("slow-survivor", "fake/survivor", on=server)
+        live_id = site.submit_game("slow-survivor", "slow-greedy", seed=77, max_rounds=60)
+        site.start_workers(1)
+        try:
+            page.goto(f"/live/{live_id}")
+            page.wait_for_function(_THOUGHTS_SHOWN, timeout=120_000)
+            save(page, out, "live-thoughts.png", full_page=False)
+        finally:
+            site.stop_workers()
+
+
 # Each screenshot by name, in the order they are taken; ``--only`` picks some. A new
 # screenshot is one function here: (page, site, the shown game's id, the directory).
 SHOTS: dict[str, Callable[[Page, Site, str, Path], None]] = {
     "leaderboard": shoot_leaderboard,
     "replay": shoot_replay,
     "audit": shoot_audit,
+    "live": shoot_live,
 }
 
 

@@ -25,7 +25,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 N = TypeVar("N", int, float)
@@ -92,6 +92,13 @@ class Settings:
     # which a queued or running game nobody plays is failed.
     stale_every: int = 0
     stale_after: int = DEFAULT_STALE_AFTER
+    # Alerts (docs/WEBHOOKS.md): where every event is POSTed ("": only batches' own URLs),
+    # the HMAC-SHA256 key of the signature header ("": unsigned), minutes without a live
+    # worker before an alert (None: off), and the web UI's base URL for payload links.
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    alert_no_worker_minutes: float | None = None
+    public_url: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -123,6 +130,7 @@ class Settings:
             placement_tactics=_tactics(env),
             stale_every=_seconds_or_off(env, "SNAKEBENCH_STALE_EVERY"),
             stale_after=_positive_int(env, "SNAKEBENCH_STALE_AFTER", DEFAULT_STALE_AFTER),
+            **_alert_settings(env),
         )
 
 
@@ -145,6 +153,43 @@ def _referer(env: Mapping[str, str]) -> str:
     if value and not (value.startswith(("http://", "https://")) and _host_of(name, value)):
         raise ConfigError(f"{name}={value!r} is not an http:// or https:// URL")
     return value
+
+
+def check_http_url(name: str, value: str) -> str:
+    """``value`` if it is an http:// or https:// URL with a host, else a one-line
+    :class:`ConfigError` naming ``name`` (a setting, an option or a field)."""
+    value = value.strip()
+    if not (
+        value.startswith(("http://", "https://"))
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+        and _host_of(name, value)
+    ):
+        raise ConfigError(f"{name}={mask_url(value)!r} is not an http:// or https:// URL")
+    return value
+
+
+def _alert_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """The webhook settings (docs/WEBHOOKS.md); a bad value is one line naming it."""
+    urls = {}
+    for field, name in (("webhook_url", "SNAKEBENCH_WEBHOOK_URL"),
+                        ("public_url", "SNAKEBENCH_PUBLIC_URL")):  # fmt: skip
+        raw = env.get(name, "").strip()
+        urls[field] = check_http_url(name, raw).rstrip("/") if raw else ""
+    secret = env.get("SNAKEBENCH_WEBHOOK_SECRET", "")
+    if secret and (secret != secret.strip() or not (secret.isascii() and secret.isprintable())):
+        raise ConfigError("SNAKEBENCH_WEBHOOK_SECRET must be printable ASCII, no edge spaces")
+    name = "SNAKEBENCH_ALERT_NO_WORKER_MINUTES"
+    raw = env.get(name, "").strip()
+    minutes = None
+    if raw.lower() not in ("", "0", "off"):
+        minutes = _positive_float({name: raw}, name, 0.0)
+    return {
+        **urls,
+        "webhook_secret": secret,
+        "alert_no_worker_minutes": minutes,
+    }
 
 
 def _daily_cap(env: Mapping[str, str]) -> float | None:

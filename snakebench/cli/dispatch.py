@@ -25,6 +25,7 @@ from snakebench.cli import dispatch_ops
 from snakebench.cli.app import App, UsageError, configure_command_logging
 from snakebench.cli.options import game_options
 from snakebench.cli.submission import Submission, run_submission
+from snakebench.cli.webhooks import WebhookOption, submission_webhook
 from snakebench.options import DEFAULTS, GameOptions
 from snakebench.services.batches import (
     BatchSpec,
@@ -105,6 +106,7 @@ def submit(
         bool, typer.Option("--force", help="Dispatch though the worst case is over --max-cost.")
     ] = False,
     name: Annotated[str | None, typer.Option(help="A name for the batch.")] = None,
+    webhook: WebhookOption = None,
     monitor: Annotated[bool, typer.Option("--monitor", help="Watch the batch to the end.")] = False,
     sync: Annotated[
         bool, typer.Option("--sync", help="Play the games in this process, no Redis.")
@@ -125,7 +127,8 @@ def submit(
         raise UsageError("--sync plays now, in this process: not with --local, --at or --in")
     spec = BatchSpec(
         model_a, model_b, count=count, seed=seed, mirror=mirror, priority=priority,
-        max_cost=max_cost, name=name, **asdict(options),
+        max_cost=max_cost, name=name, webhook=submission_webhook(webhook, sync=sync),
+        **asdict(options),
     )  # fmt: skip
     when = parse_when(at, in_)
     submission = Submission((model_a, model_b), functools.partial(prepare_batch, spec, force=force))

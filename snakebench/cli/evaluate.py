@@ -29,6 +29,7 @@ import typer
 from snakebench.cli.app import err
 from snakebench.cli.options import game_options
 from snakebench.cli.terminal import SafeConsole
+from snakebench.cli.webhooks import WebhookOption, submission_webhook
 from snakebench.games.simulation import GameParams
 from snakebench.localstack.stack import LocalStack
 from snakebench.options import DEFAULTS, GameOptions
@@ -53,6 +54,7 @@ from snakebench.store import (
     open_store,
     store_exists,
 )
+from snakebench.store.webhook_queries import set_batch_webhook
 
 out = SafeConsole(soft_wrap=True)
 POLL_SECONDS = 1.0  # how often --monitor re-reads the evaluations (the ladder itself never polls)
@@ -98,6 +100,7 @@ def evaluate(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    webhook: WebhookOption = None,
 ) -> None:
     """Place a model on the ladder: N games, each opponent the rated model closest to
     its rating (weighted by uncertainty), chosen when the previous game ends.
@@ -112,10 +115,11 @@ def evaluate(
         return _status(names, as_json)
     if resume or cancel:
         return _resume(names, as_json) if resume else _cancel(names, as_json)
+    hook = submission_webhook(webhook, sync=sync)
     tactics = checked_tactics(tactic or ())
     _check_start(names, games=games, queue=queue, sync=sync, local=local, priority=priority)
     params = GameParams(**asdict(options), seed=seed)
-    start = functools.partial(_start_all, names, games, params, tactics=tactics)
+    start = functools.partial(_start_all, names, games, params, tactics=tactics, webhook=hook)
     if sync:
         return _run_sync(start, as_json)
     if local:
@@ -153,9 +157,11 @@ def _start_all(
     *,
     sync: bool = False,
     tactics: Sequence[str] = (),
+    webhook: str | None = None,
 ) -> list[Evaluation]:
     """Start one evaluation per model, all or nothing: if one is refused, those this
-    command already started are cancelled again."""
+    command already started are cancelled again. ``webhook``: each one's batch's own
+    URL (docs/WEBHOOKS.md), set before its first game exists."""
     started: list[Evaluation] = []
     try:
         for name in names:
@@ -163,6 +169,8 @@ def _start_all(
                 name, games, params=params, priority=priority, sync=sync, tactics=tactics
             )
             started.append(ev)
+            if webhook is not None:
+                set_batch_webhook(str(ev.batch_id), webhook)
     except Exception:
         for ev in started:
             cancel_evaluation(ev.id)

@@ -12,6 +12,7 @@ from snakebench.cli import db, dispatch, fake_llm, limits, local, models, play, 
 from snakebench.cli import games as games_cmd
 from snakebench.cli import leaderboard as leaderboard_cmd
 from snakebench.cli import tournament as tournament_cmd
+from snakebench.cli import webhooks as webhooks_cmd
 from snakebench.cli.app import App, configure_command_logging
 from snakebench.cli.evaluate import evaluate
 
@@ -37,6 +38,7 @@ app.command("leaderboard")(leaderboard_cmd.show_leaderboard)
 app.add_typer(leaderboard_cmd.ratings_app, name="ratings")
 app.add_typer(games_cmd.app, name="games")
 app.command("audit")(games_cmd.audit)
+app.add_typer(webhooks_cmd.app, name="webhooks")
 
 
 def _print_version(value: bool) -> None:

@@ -21,6 +21,7 @@ from snakebench.cli.app import UsageError, print_table
 from snakebench.cli.options import game_options
 from snakebench.cli.submission import Submission, run_submission
 from snakebench.cli.terminal import SafeConsole
+from snakebench.cli.webhooks import WebhookOption, submission_webhook
 from snakebench.options import DEFAULTS, GameOptions
 from snakebench.services.tournament import (
     TournamentSpec,
@@ -69,6 +70,7 @@ def tournament(
         bool, typer.Option("--force", help="Schedule though the worst case is over --max-cost.")
     ] = False,
     name: Annotated[str | None, typer.Option(help="A name for the tournament's batch.")] = None,
+    webhook: WebhookOption = None,
     monitor: Annotated[
         bool, typer.Option("--monitor", help="Watch it to the end, then print the report.")
     ] = False,
@@ -91,7 +93,8 @@ def tournament(
         raise UsageError("--sync plays in this process: not with --local")
     spec = TournamentSpec(
         tuple(models), games_per_pair=games_per_pair, mirror=mirror, seed=seed,
-        priority=priority, max_cost=max_cost, name=name, **asdict(options),
+        priority=priority, max_cost=max_cost, name=name,
+        webhook=submission_webhook(webhook, sync=sync), **asdict(options),
     )  # fmt: skip
     check_tournament(spec)  # before any database or Redis is touched
     submission = Submission(

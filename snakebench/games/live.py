@@ -1,10 +1,13 @@
 """Live boards: a worker publishes each round's state to Redis, the web app reads it.
 
-One ``SET snakebench:live:<game id> ... EX`` per round (a JSON of the round and the state),
-with a TTL so a killed worker's board disappears by itself; the key is deleted when
-the game ends. At most one per :data:`MIN_INTERVAL`: an LLM round takes longer than
-that, so each is shown, while a bot game's hundreds of rounds a second would cost
-a third of its CPU in boards nobody can watch that fast (docs/PERFORMANCE.md).
+One ``SET snakebench:live:<game id> ... EX`` per round (a JSON of the round, the state
+and each snake's latest rationale and how long its move has been awaited), with a TTL
+so a killed worker's board disappears by itself; the key is deleted when the game
+ends. In a game of language models a round's start and each move as it comes back
+are published too (a few a round, each round seconds long); otherwise at most one
+document per :data:`MIN_INTERVAL`: a bot game's hundreds of rounds a second would cost
+a third of its CPU in boards nobody can watch that fast (docs/PERFORMANCE.md). A
+document is at most :data:`MAX_DOCUMENT_BYTES`, its rationales cut to fit.
 Publishing is best effort: a failure is logged and the game goes on,
 and after one the publisher stays quiet for :data:`BACKOFF_SECONDS`, so an unreachable
 Redis costs at most one connection timeout per back-off rather than one per round.
@@ -25,14 +28,15 @@ import redis
 
 from snakebench.engine import GameState
 from snakebench.engine.replay import state_to_dict
+from snakebench.games.loop import GameHooks, RoundHook
 from snakebench.players.base import MoveDecision
 
 KEY_PREFIX = "snakebench:live:"
 TTL_SECONDS = 120
 BACKOFF_SECONDS = 30.0
 MIN_INTERVAL = 0.2  # seconds between two boards of one game (the page polls each second)
-
-RoundHook = Callable[[GameState, Mapping[str, MoveDecision]], None]
+MAX_RATIONALE_CHARS = 2000  # a rationale longer than this is cut, ending in an ellipsis
+MAX_DOCUMENT_BYTES = 64_000  # a whole document, UTF-8; rationales are cut further to fit
 
 log = logging.getLogger(__name__)
 
@@ -41,40 +45,127 @@ def live_key(game_id: str) -> str:
     return f"{KEY_PREFIX}{game_id}"
 
 
-def board_document(game_id: str, state: GameState) -> dict[str, Any]:
-    """What is published for one round: the game, the round, the board and when."""
+def board_document(
+    game_id: str, state: GameState, players: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """What is published for one round: the game, the round, the board, when, and each
+    snake's latest thoughts (see :class:`LivePublisher`)."""
     return {
         "game_id": game_id,
         "round": state.round,
         "state": state_to_dict(state),
         "updated_at": datetime.now(UTC).isoformat(),
+        "players": {sid: dict(entry) for sid, entry in (players or {}).items()},
     }
 
 
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, the last one an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1] + "\u2026" if limit > 0 else ""
+
+
+def encode_bounded(document: dict[str, Any]) -> str | None:
+    """``document`` as compact JSON of at most :data:`MAX_DOCUMENT_BYTES` (UTF-8), its
+    players' rationales cut as far as needed (to :data:`MAX_RATIONALE_CHARS` first);
+    None when even without rationales it would not fit."""
+    players: dict[str, dict[str, Any]] = document.get("players", {})
+    limit = MAX_RATIONALE_CHARS
+    while True:
+        document["players"] = {
+            sid: {**entry, "rationale": clip(str(entry.get("rationale", "")), limit)}
+            for sid, entry in players.items()
+        }
+        text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+        if len(text.encode()) <= MAX_DOCUMENT_BYTES:
+            return text
+        if limit == 0:
+            return None
+        limit //= 4
+
+
 class LivePublisher:
-    """A round hook publishing the board after each round; :meth:`clear` at the end."""
+    """Publishes a game's live document: a round hook (called with each round played),
+    plus :meth:`round_started` and :meth:`moved` for the moves in between; :meth:`clear`
+    at the end.
+
+    The document's ``players`` holds, per snake id, ``rationale`` (its latest move's,
+    at most :data:`MAX_RATIONALE_CHARS`), ``rationale_round`` (the round that move was
+    for, counted from 1 as ``round`` is; 0 before its first) and ``thinking_since``
+    (Unix time its current move was asked for; null when none is awaited), and the
+    ``move`` that rationale chose (``""`` before the first). With
+    ``remote`` (a language model plays) every round start and move is published, so a
+    watcher sees who is being waited for; rounds played, and everything in a game of
+    bots, come at most once per :data:`MIN_INTERVAL`."""
 
     def __init__(
         self,
         connection: redis.Redis,
         game_id: str,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        wall: Callable[[], float] = time.time,
+        remote: bool = False,
     ) -> None:
         self.connection = connection
         self.game_id = game_id
         self.clock = clock
-        self.quiet_until = 0.0
+        self.wall = wall
+        self.remote = remote
+        self.quiet_until = 0.0  # no board before this (MIN_INTERVAL)
+        self.backoff_until = 0.0  # nothing at all before this (after a Redis failure)
+        self.state: GameState | None = None
+        self.players: dict[str, dict[str, Any]] = {}
 
     def __call__(self, state: GameState, decisions: Mapping[str, MoveDecision]) -> None:
+        self._seen(state)
+        self._publish(force=False)
+
+    def round_started(self, state: GameState) -> None:
+        self._seen(state)
+        asked = self.wall()
+        for sid in state.alive_ids():
+            self.players[sid]["thinking_since"] = asked
+        self._publish(force=self.remote)
+
+    def moved(self, snake_id: str, decision: MoveDecision) -> None:
+        entry = self.players.setdefault(snake_id, no_thoughts())
+        entry["rationale"] = clip(decision.rationale, MAX_RATIONALE_CHARS)
+        entry["rationale_round"] = (self.state.round if self.state else 0) + 1
+        entry["thinking_since"] = None
+        entry["move"] = str(decision.move)
+        self._publish(force=self.remote)
+
+    def hooks(self, on_round: RoundHook | None = None) -> GameHooks:
+        """The hooks to play with: ``on_round`` (first), then this publisher."""
+
+        def played(state: GameState, decisions: Mapping[str, MoveDecision]) -> None:
+            if on_round is not None:
+                on_round(state, decisions)
+            self(state, decisions)
+
+        return GameHooks(on_round=played, on_round_start=self.round_started, on_move=self.moved)
+
+    def _seen(self, state: GameState) -> None:
+        self.state = state
+        for sid in state.snakes:
+            self.players.setdefault(sid, no_thoughts())
+
+    def _publish(self, *, force: bool) -> None:
         now = self.clock()
-        if now < self.quiet_until:
+        if self.state is None or now < self.backoff_until or (not force and now < self.quiet_until):
             return
         self.quiet_until = now + MIN_INTERVAL
-        document = json.dumps(board_document(self.game_id, state), separators=(",", ":"))
+        document = encode_bounded(board_document(self.game_id, self.state, self.players))
+        if document is None:
+            log.warning("game %s: live board over %d bytes, not published", self.game_id,
+                        MAX_DOCUMENT_BYTES)  # fmt: skip
+            return
         try:
             self.connection.set(live_key(self.game_id), document, ex=TTL_SECONDS)
         except (redis.RedisError, OSError) as exc:
-            self.quiet_until = self.clock() + BACKOFF_SECONDS
+            self.backoff_until = self.clock() + BACKOFF_SECONDS
             log.warning("game %s: live board not published: %s", self.game_id, exc)
 
     def clear(self) -> None:
@@ -84,25 +175,29 @@ class LivePublisher:
             log.warning("game %s: live board not removed: %s", self.game_id, exc)
 
 
+def no_thoughts() -> dict[str, Any]:
+    """A snake's entry before its first move: no rationale, nothing awaited."""
+    return {"rationale": "", "rationale_round": 0, "thinking_since": None, "move": ""}
+
+
 @contextmanager
 def publishing(
-    connection: redis.Redis | None, game_id: str, on_round: RoundHook | None = None
-) -> Iterator[RoundHook | None]:
-    """The round hook to play with: ``on_round`` plus publishing to ``connection``
-    (nothing more when it is None, e.g. a game played in process without Redis). The
-    board is removed when the block ends, however it ends."""
+    connection: redis.Redis | None,
+    game_id: str,
+    on_round: RoundHook | None = None,
+    *,
+    remote: bool = False,
+) -> Iterator[GameHooks]:
+    """The hooks to play with: ``on_round`` plus publishing to ``connection`` (nothing
+    more when it is None, e.g. a game played in process without Redis); ``remote`` as
+    :class:`LivePublisher` takes it. The board is removed when the block ends, however
+    it ends."""
     if connection is None:
-        yield on_round
+        yield GameHooks(on_round=on_round)
         return
-    publisher = LivePublisher(connection, game_id)
-
-    def hook(state: GameState, decisions: Mapping[str, MoveDecision]) -> None:
-        if on_round is not None:
-            on_round(state, decisions)
-        publisher(state, decisions)
-
+    publisher = LivePublisher(connection, game_id, remote=remote)
     try:
-        yield hook
+        yield publisher.hooks(on_round)
     finally:
         publisher.clear()
 

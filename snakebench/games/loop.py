@@ -32,7 +32,20 @@ log = logging.getLogger(__name__)
 
 GameStatus = Literal["completed", "void", "failed", "cancelled"]
 RoundHook = Callable[[GameState, Mapping[str, MoveDecision]], None]
+RoundStartHook = Callable[[GameState], None]  # the state the round's moves are asked for
+MoveHook = Callable[[str, MoveDecision], None]  # one snake's move, as it comes back
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class GameHooks:
+    """What a game tells its watchers, each on the game's own thread: a round about to
+    be asked for (``on_round_start``), each snake's move as it comes back, before the
+    round is played (``on_move``), and each round played (``on_round``)."""
+
+    on_round: RoundHook | None = None
+    on_round_start: RoundStartHook | None = None
+    on_move: MoveHook | None = None
 
 
 @dataclass
@@ -102,7 +115,7 @@ class RunSuperseded(Exception):
 def play_game(
     setup: GameSetup,
     players: Mapping[str, Player],
-    on_round: RoundHook | None = None,
+    on_round: RoundHook | GameHooks | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     keep_playing: Callable[[], bool] | None = None,
     stopped: threading.Event | None = None,
@@ -115,7 +128,10 @@ def play_game(
     which spend nothing): once it says no, :class:`RunSuperseded` is raised and no more
     moves are asked for. ``stopped`` is set when the game stops asking, however it ends
     (a move still waiting for a provider slot then gives up instead of sending a request
-    for a game that is over)."""
+    for a game that is over).
+
+    ``on_round`` is the round hook, or :class:`GameHooks` for more."""
+    hooks = on_round if isinstance(on_round, GameHooks) else GameHooks(on_round=on_round)
     remote = any(player.remote for player in players.values())
     ask = keep_playing if remote else None
     state = new_game(setup.rules, setup.seed, tuple(players))
@@ -139,18 +155,20 @@ def play_game(
     status: GameStatus = "completed"
     error = None
     spawn = SeededSpawner(setup.seed)
-    with _MoveGatherer(players, stopped) as gather:
+    with _MoveGatherer(players, stopped, hooks.on_move) as gather:
         try:
             while not state.over:
                 if ask is not None and not ask():
                     raise RunSuperseded(setup.game_id)
+                if hooks.on_round_start:
+                    hooks.on_round_start(state)
                 decisions = gather(state, setup.rules)
                 state = _advance(state, decisions, setup.rules, spawn)
                 for sid, decision in decisions.items():
                     stats[sid].add(decision)
                 builder.add_round({sid: d.record() for sid, d in decisions.items()}, state)
-                if on_round:
-                    on_round(state, decisions)
+                if hooks.on_round:
+                    hooks.on_round(state, decisions)
         except RunSuperseded:
             raise
         except _RoundLost as lost:
@@ -213,13 +231,19 @@ class _MoveGatherer:
     reply rather than the sum of both. While they are out, the game's thread runs the
     errands they send home (:func:`at_home`)."""
 
-    def __init__(self, players: Mapping[str, Player], stopped: threading.Event | None) -> None:
+    def __init__(
+        self,
+        players: Mapping[str, Player],
+        stopped: threading.Event | None,
+        on_move: MoveHook | None = None,
+    ) -> None:
         self.players = players
         self.stopped = stopped
+        self.on_move = on_move
         remote = any(p.remote for p in players.values())
         self.pool = ThreadPoolExecutor(len(players), "move") if remote else None
-        # Errands from move threads, and None each time a move ends.
-        self.inbox: SimpleQueue[_Errand[Any] | None] = SimpleQueue()
+        # Errands from move threads, and a _MoveEnded each time a move ends.
+        self.inbox: SimpleQueue[_Errand[Any] | _MoveEnded] = SimpleQueue()
         self.serving = True  # False once the game's thread stops (the game is over)
         self.door = threading.Lock()  # guards ``serving`` and every errand's claim
 
@@ -234,7 +258,11 @@ class _MoveGatherer:
     def __call__(self, state: GameState, rules: Rules) -> dict[str, MoveDecision]:
         alive = state.alive_ids()
         if self.pool is None:
-            return {sid: self.players[sid].choose(Turn(sid, state, rules)) for sid in alive}
+            decisions = {}
+            for sid in alive:
+                decisions[sid] = self.players[sid].choose(Turn(sid, state, rules))
+                self._moved(_MoveEnded(sid, decisions[sid]))
+            return decisions
         futures = {
             sid: self.pool.submit(self._away, self.players[sid].choose, Turn(sid, state, rules))
             for sid in alive
@@ -249,11 +277,23 @@ class _MoveGatherer:
     def _away(self, choose: Callable[[Turn], MoveDecision], turn: Turn) -> MoveDecision:
         """One move, on a move thread whose :func:`at_home` errands go to the game's."""
         _home.runner = self._send_home
+        decision = None
         try:
-            return choose(turn)
+            decision = choose(turn)
+            return decision
         finally:
             _home.runner = None
-            self.inbox.put(None)
+            self.inbox.put(_MoveEnded(turn.snake_id, decision))
+
+    def _moved(self, ended: _MoveEnded) -> None:
+        """Tell ``on_move``; a watcher's failure is logged, never the game's (the other
+        moves of the round are still to be collected)."""
+        if self.on_move is None or ended.decision is None:
+            return
+        try:
+            self.on_move(ended.snake_id, ended.decision)
+        except Exception:
+            log.exception("on_move hook failed for snake %s", ended.snake_id)
 
     def _send_home(self, work: Callable[[], T]) -> T:
         errand = _Errand(work)
@@ -276,8 +316,9 @@ class _MoveGatherer:
         """Run errands as they come until ``moves`` moves have ended."""
         while moves:
             item = self.inbox.get()
-            if item is None:
+            if isinstance(item, _MoveEnded):
                 moves -= 1
+                self._moved(item)
             elif self._claim(item):
                 item.run()
 
@@ -301,6 +342,14 @@ class _MoveGatherer:
 
 # Seconds a move thread waits on an errand before checking the game still serves.
 ERRAND_PATIENCE = 0.5
+
+
+@dataclass(frozen=True)
+class _MoveEnded:
+    """A move thread's last word: its snake's move, None when choosing it failed."""
+
+    snake_id: str
+    decision: MoveDecision | None
 
 
 class _Errand(Generic[T]):

@@ -136,7 +136,8 @@ def run_stored_game(
     """Play a stored game and record its end (game row, participants, model counters
     in one transaction). A game already over (completed, void, failed or cancelled)
     returns its stored result; ``retry`` re-queues a void or failed game first.
-    With ``live`` (a worker's Redis) each round's board is published for the web, and
+    With ``live`` (a worker's Redis) each round's board and the players' rationales are
+    published for the web (:mod:`snakebench.games.live`), and
     the spending caps are counted there (:mod:`snakebench.games.spending`).
 
     The run is fenced: it plays under the token :func:`mark_running` gave it, checks
@@ -171,11 +172,12 @@ def run_stored_game(
         game_ended(summary, names, 0.0, time.monotonic() - started)
         return summary
     try:
-        with publishing(live, game.id, on_round) as hook:
+        remote = any(player.remote for player in players.values())
+        with publishing(live, game.id, on_round, remote=remote) as hooks:
             outcome = play_game(
                 _setup(game, lineup, prompts),
                 players,
-                hook,
+                hooks,
                 keep_playing=lambda: run_is_current(game.id, token),
                 stopped=game_over,
             )

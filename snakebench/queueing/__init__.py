@@ -83,6 +83,9 @@ FAIL_STALE_GAMES = "jobs.maintenance.fail_stale_games"
 # Everything a worker started with WORKER_COMMAND will import and call by name.
 ALLOWED_FUNCTIONS = frozenset({RUN_GAME, HEALTH_CHECK, RECONCILE})
 ALLOWED_FUNCTIONS |= {PLACE_NEW_MODELS, FAIL_STALE_GAMES}
+# Alerts (jobs/webhooks.py): one webhook event's POST.
+DELIVER_WEBHOOK = "jobs.webhooks.deliver"
+ALLOWED_FUNCTIONS |= {DELIVER_WEBHOOK}
 ALLOWED_CALLBACKS = frozenset({EVALUATION_ON_SUCCESS, EVALUATION_ON_FAILURE})
 
 RESULT_TTL = 24 * 3600  # a finished job's result stays a day for monitors to read

@@ -37,6 +37,7 @@ from snakebench.options import GameOptions
 from snakebench.queueing import QUEUE_NAMES, ping
 from snakebench.queueing.recovery import enqueue_missing, stop_jobs
 from snakebench.services.budget import check_budget, estimate_cost
+from snakebench.services.webhooks import WebhookError, check_webhook
 from snakebench.store import (
     Batch,
     GameStateError,
@@ -107,6 +108,9 @@ class BatchSpec(GameOptions):
     priority: str = "normal"
     max_cost: float | None = None
     name: str | None = None
+    # Where this batch's events are POSTed too (docs/WEBHOOKS.md); kept on the batch
+    # row only, never in its params (a webhook URL may carry a token).
+    webhook: str | None = None
 
     def game_params(self) -> GameParams:
         """The options every game of the batch is played with."""
@@ -220,9 +224,11 @@ def write_batch(
     columns = asdict(replace(spec.game_params(), game_type=game_type))
     for key in ("seed", "game_id", "batch_id"):
         columns.pop(key)
+    params = {key: value for key, value in params.items() if key != "webhook"}
     return create_batch_with_games(
-        games, settings=columns, name=spec.name, params=params, max_cost=spec.max_cost
-    )
+        games, settings=columns, name=spec.name, params=params, max_cost=spec.max_cost,
+        webhook_url=spec.webhook,
+    )  # fmt: skip
 
 
 def _check_spec(spec: BatchSpec) -> None:
@@ -242,6 +248,10 @@ def _check_spec(spec: BatchSpec) -> None:
         raise BatchError(f"max_cost must be above zero, got {spec.max_cost}", "max_cost")
     if spec.seed is not None and not 0 <= spec.seed <= MAX_SEED - spec.seeds_needed + 1:
         raise BatchError(f"seed must be between 0 and {MAX_SEED - spec.seeds_needed + 1}", "seed")
+    try:
+        check_webhook(spec.webhook)
+    except WebhookError as exc:
+        raise BatchError(str(exc), "webhook") from None
 
 
 def _seeds(spec: BatchSpec) -> list[int]:

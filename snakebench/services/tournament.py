@@ -65,6 +65,7 @@ class TournamentSpec(GameOptions):
     priority: str = "normal"
     max_cost: float | None = None
     name: str | None = None
+    webhook: str | None = None  # docs/WEBHOOKS.md: the batch's own URL
 
     @property
     def pairs(self) -> list[tuple[str, str]]:

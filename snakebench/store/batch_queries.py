@@ -47,6 +47,7 @@ def create_batch_with_games(
     name: str | None = None,
     params: Mapping[str, Any] | None = None,
     max_cost: float | None = None,
+    webhook_url: str | None = None,
 ) -> Batch:
     """Write a batch, its games (``queued``) and their participants in one transaction.
 
@@ -74,6 +75,7 @@ def create_batch_with_games(
             total_games=len(games),
             queued=len(games),
             max_cost=max_cost,
+            webhook_url=webhook_url,
         )
         for first in range(0, len(games), ROWS_PER_STEP):
             step = games[first : first + ROWS_PER_STEP]

@@ -330,6 +330,35 @@ def _add_undo(db: pw.Database) -> None:
     )
 
 
+def _v10_tables(db: pw.Database) -> list[type[pw.Model]]:
+    """The table migration 10 adds, frozen. Never edit: add a migration instead."""
+
+    class WebhookEvents(pw.Model):
+        kind = pw.CharField(max_length=40)
+        subject = pw.CharField(max_length=80)
+        url = pw.TextField()
+        payload = pw.TextField(default="{}")
+        status = pw.CharField(default="pending", index=True)
+        attempts = pw.IntegerField(default=0)
+        last_error = pw.TextField(null=True)
+        created_at = pw.DateTimeField(default=utcnow)
+        delivered_at = pw.DateTimeField(null=True)
+
+        class Meta:
+            database = db
+            table_name = "webhook_events"
+            indexes = ((("kind", "subject", "url"), True),)
+
+    return [WebhookEvents]
+
+
+def _add_webhooks(db: pw.Database) -> None:
+    """Alerts: each batch's own webhook URL, and the events to deliver (docs/WEBHOOKS.md)."""
+    db.create_tables(_v10_tables(db), safe=False)
+    migrator = SchemaMigrator.from_database(db)
+    migrate(migrator.add_column("batches", "webhook_url", pw.TextField(null=True)))
+
+
 Migration = tuple[int, str, Callable[[pw.Database], None]]
 
 MIGRATIONS: list[Migration] = [
@@ -350,6 +379,7 @@ MIGRATIONS: list[Migration] = [
     ),
     (8, "models.catalog_info: what a model list or catalogue said", _add_catalog_info),
     (9, "audit_log; games.undone_at, undo_entry: undoing a game", _add_undo),
+    (10, "batches.webhook_url; webhook_events", _add_webhooks),
 ]
 
 

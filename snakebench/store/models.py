@@ -168,6 +168,8 @@ class Batch(BaseModel):
     cancelled = pw.IntegerField(default=0)
     total_cost = pw.DoubleField(default=0.0)
     max_cost = pw.DoubleField(null=True)
+    # Where this batch's events are POSTed, besides SNAKEBENCH_WEBHOOK_URL (migration 10).
+    webhook_url = pw.TextField(null=True)
 
     class Meta:
         table_name = "batches"
@@ -400,8 +402,33 @@ class AuditEntry(BaseModel):
         indexes = ((("subject_kind", "subject_id"), False),)
 
 
+WEBHOOK_STATUSES = ("pending", "delivered", "failed")
+
+
+class WebhookEvent(BaseModel):
+    """One event for one URL (docs/WEBHOOKS.md): what is POSTed (``payload``, kept as
+    sent) and how its delivery went. ``(kind, subject, url)`` is unique, so an event
+    (a batch finishing, a game failing) is recorded once per URL whoever notices it.
+    Recorded only when a URL is configured; delivered rows go after 30 days."""
+
+    id = pw.AutoField()
+    kind = pw.CharField(max_length=40)  # batch.finished | evaluation.finished | ...
+    subject = pw.CharField(max_length=80)  # the batch, evaluation or game id it is about
+    url = pw.TextField()
+    payload = JSONTextField(default=dict)
+    status = pw.CharField(default="pending", index=True)  # one of WEBHOOK_STATUSES
+    attempts = pw.IntegerField(default=0)
+    last_error = pw.TextField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+    delivered_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "webhook_events"
+        indexes = ((("kind", "subject", "url"), True),)
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     Model, Batch, Game, Participant, RatingChange, Evaluation, Spend, RequestLimit,
-    PromptVariantRow,
+    PromptVariantRow, WebhookEvent,
     AuditEntry,
 ]  # fmt: skip

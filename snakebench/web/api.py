@@ -132,6 +132,7 @@ _READS = (
     ("/batches", "batches", "list_batches", "batches"),
     ("/batches/<batch_id>", "batch", "batch_detail", None),
     ("/live", "live", "live_games", "live"),
+    ("/live/<game_id>", "live_game", "live_game", None),
 )
 
 

@@ -15,6 +15,7 @@ from snakebench.options import DEFAULTS, OPTION_ROWS, OptionRow
 from snakebench.queueing import QUEUE_NAMES
 from snakebench.services.batches import MAX_SEED
 from snakebench.services.leaderboard import METHODS
+from snakebench.services.webhooks import MAX_URL_CHARS
 from snakebench.store import GAME_STATUSES
 from snakebench.store.models import RESULTS
 from snakebench.store.original_queries import GAME_SORTS
@@ -84,6 +85,8 @@ BATCH_FIELDS: tuple[Param, ...] = (
           description="Budget in USD, a hard cap held call by call; the batch is refused "
                       "(422) if its worst case is above it."),
     Param("name", "string", nullable=True, max_length=MAX_NAME_LENGTH),
+    Param("webhook", "string", nullable=True, max_length=MAX_URL_CHARS,
+          description="An http(s) URL this batch's events are also POSTed to (docs/WEBHOOKS.md)."),
 )  # fmt: skip
 
 LIMIT = Param("limit", "integer", minimum=1, maximum=MAX_LIMIT, default=50)
@@ -231,6 +234,19 @@ LIVE_GAME = _object(
         "state": {**BOARD_STATE, "nullable": True}, "updated_at": NULL_STR,
     }
 )  # fmt: skip
+THOUGHTS = _object(
+    {"rationale": STR, "rationale_round": INT, "thinking_since": NULL_NUM, "move": STR}
+)
+LIVE_GAME_DETAIL = _object(
+    {
+        "game_id": STR, "status": {"type": "string", "enum": list(GAME_STATUSES)},
+        "finished": BOOL, "round": INT, "max_rounds": INT, "width": INT, "height": INT,
+        "models": {"type": "object", "additionalProperties": STR},
+        "players": {"type": "object", "additionalProperties": _ref("Thoughts")},
+        "state": {**BOARD_STATE, "nullable": True}, "updated_at": NULL_STR,
+        "server_time": NUM,
+    }
+)  # fmt: skip
 REPLAY = {
     "type": "object",
     "required": ["game", "players", "initial_state", "frames"],
@@ -286,6 +302,8 @@ SCHEMAS: dict[str, Any] = {
     "BatchCreated": _object({"batch_id": STR, "total": INT, "estimated_cost": NUM}),
     "LiveGame": LIVE_GAME,
     "BoardState": BOARD_STATE,
+    "Thoughts": THOUGHTS,
+    "LiveGameDetail": LIVE_GAME_DETAIL,
 }
 
 
@@ -557,6 +575,12 @@ def openapi_document() -> dict[str, Any]:
         "/api/models/{name}": _get("One model.", _ref("ModelDetail"), _path("name"), 404),
         "/api/live": _get(
             "Running games and their boards.", _array("LiveGame"), _query("live"), 422
+        ),
+        "/api/live/{game_id}": _get(
+            "One game as its live page follows it: board and each player's latest thoughts.",
+            _ref("LiveGameDetail"),
+            _path("game_id"),
+            404,
         ),
     }
     paths.update(original_paths())

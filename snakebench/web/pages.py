@@ -15,8 +15,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
 from snakebench import __version__
 from snakebench.engine.replay import ReplayFormatError, parse_replay
@@ -45,11 +46,11 @@ def _globals() -> dict[str, Any]:
 
 def _nav_section() -> str:
     endpoint = request.endpoint or ""
-    for section in ("leaderboard", "model", "games", "game", "live", "batches", "batch"):
+    for section in ("leaderboard", "model", "games", "game", "live", "batches", "batch",
+                    "live_game"):  # fmt: skip
         if endpoint == f"pages.{section}":
-            return {"model": "leaderboard", "game": "games", "batch": "batches"}.get(
-                section, section
-            )
+            return {"model": "leaderboard", "game": "games", "batch": "batches",
+                    "live_game": "live"}.get(section, section)  # fmt: skip
     return ""
 
 
@@ -200,6 +201,16 @@ def game(game_id: str) -> str:
 @blueprint.get("/live")
 def live() -> str:
     return render_template("live.html", games=data.live_games())
+
+
+@blueprint.get("/live/<game_id>")
+def live_game(game_id: str) -> str | Response:
+    """One game as it is played, with its players' thoughts; a game already over goes
+    to its replay."""
+    detail = data.live_game(game_id)
+    if detail["finished"]:
+        return redirect(url_for("pages.game", game_id=game_id))
+    return render_template("live_game.html", g=detail)
 
 
 @blueprint.get("/batches")

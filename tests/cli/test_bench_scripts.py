@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-BENCHES = ["bench_engine", "bench_dispatch", "bench_queue", "bench_scale", "bench_ratings"]
+BENCHES = [
+    "bench_engine", "bench_dispatch", "bench_queue", "bench_scale", "bench_ratings", "bench_live",
+]  # fmt: skip
 
 
 def run_script(name: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -203,6 +203,19 @@ SEMANTIC: list[tuple[str, list[str]]] = [
     ("python -m snakebench.dispatch", ["monitor", "nope"]),
     ("python -m snakebench.dispatch", ["status"]),
     ("python -m snakebench.dispatch", ["reconcile", "--batch", "nope"]),
+    # Alerts (docs/WEBHOOKS.md): only http(s) URLs, delivered by workers (not --sync).
+    ("python -m snakebench.dispatch", [*AB, "--webhook", "ftp://example.org/hook"]),
+    ("python -m snakebench.dispatch", [*AB, "--webhook", "example.org/hook"]),
+    ("python -m snakebench.dispatch", [*AB, "--webhook", "http://"]),
+    ("python -m snakebench.dispatch", [*AB, "--webhook", "http://a b/"]),
+    ("python -m snakebench.dispatch", [*AB, "--webhook", "http://h:99999/"]),
+    ("python -m snakebench.dispatch", [*SYNC, "--webhook", "http://127.0.0.1:1/"]),
+    ("snakebench", ["tournament", "greedy", "random", "--webhook", "file:///etc/passwd"]),
+    ("snakebench", ["tournament", "greedy", "random", "--sync", "--webhook", "http://h/"]),
+    ("snakebench", ["evaluate", "greedy", "--webhook", "mailto:ops@example.org"]),
+    ("snakebench", ["evaluate", "greedy", "--sync", "--webhook", "http://h/"]),
+    ("snakebench", ["webhooks", "test", "gopher://h/"]),
+    ("snakebench", ["webhooks", "test"]),
 ]  # fmt: skip
 
 

@@ -67,6 +67,9 @@ BAD_OTHER = {
     "SNAKEBENCH_PLACEMENT_TACTICS": "price-band,bluff",
     "SNAKEBENCH_STALE_EVERY": "soon",
     "SNAKEBENCH_STALE_AFTER": "0",
+    "SNAKEBENCH_ALERT_NO_WORKER_MINUTES": "soon",
+    "SNAKEBENCH_WEBHOOK_URL": "ftp://example.org/hook",
+    "SNAKEBENCH_PUBLIC_URL": "example.org",
 }
 BAD_ORIGINS = {
     "no scheme": "localhost:3000",

@@ -23,7 +23,7 @@ from snakebench.web.data.common import (
     iso,
 )
 from snakebench.web.data.games import game_detail, game_replay, game_summary, list_games
-from snakebench.web.data.live import live_games
+from snakebench.web.data.live import live_game, live_games
 from snakebench.web.data.models import model_detail
 from snakebench.web.data.ratings import leaderboard, prompt_variant_names
 
@@ -47,6 +47,7 @@ __all__ = [
     "leaderboard",
     "list_batches",
     "list_games",
+    "live_game",
     "live_games",
     "model_detail",
     "prompt_variant_names",

@@ -4,6 +4,7 @@
  * board.js (same drawing contract as the replay viewer; data-round is the game's
  * current round). Cards of games no longer live are removed; #live-empty shows when
  * there are none. The first list comes embedded in #live-data (no wait for a poll).
+ * Each card links to its game's own live page (/live/<id>, live_game.js).
  * Model names are inserted with textContent only.
  */
 (function () {
@@ -16,6 +17,7 @@
   var statusEl = document.getElementById("live-status");
   var url = container.getAttribute("data-url") || "/api/live";
   var gamePath = container.getAttribute("data-game-path") || "/games/";
+  var livePath = container.getAttribute("data-live-path") || "/live/";
   var POLL_MS = 1000;
 
   function el(tag, className, text) {
@@ -47,6 +49,10 @@
     link.href = gamePath + encodeURIComponent(game.game_id);
     info.appendChild(link);
     info.appendChild(el("span", "round-label"));
+    info.appendChild(document.createTextNode(" \u00b7 "));
+    var watch = el("a", "watch", "watch with thoughts");
+    watch.href = livePath + encodeURIComponent(game.game_id);
+    info.appendChild(watch);
     card.appendChild(info);
     container.appendChild(card);
     return card;

@@ -69,6 +69,11 @@ def test_submit_writes_and_enqueues(
         ({"apple_target": 0}, "apple_target"),
         ({"double_death": "maybe"}, "double_death"),
         ({"invalid_move_policy": "skip"}, "invalid_move_policy"),
+        ({"webhook": "ftp://example.org/hook"}, "webhook"),
+        ({"webhook": "example.org"}, "webhook"),
+        ({"webhook": ""}, "webhook"),
+        ({"webhook": 5}, "webhook"),
+        ({"webhook": "http://" + "x" * 2000}, "webhook"),
     ],
 )
 def test_bad_fields_are_422(client: FlaskClient, change: dict[str, Any], field: str) -> None:
@@ -79,6 +84,15 @@ def test_bad_fields_are_422(client: FlaskClient, change: dict[str, Any], field: 
     assert response.status_code == 422, response.json
     assert response.json["error"]["field"] == field
     assert Batch.select().count() == 1  # only the fixture's: nothing written
+
+
+def test_a_webhook_is_kept_on_the_batch_row_only(client: FlaskClient) -> None:
+    url = "https://hooks.example.org/T0/B1/secret-token"
+    response = post(client, {**GOOD, "webhook": url})
+    assert response.status_code == 201, response.json
+    batch = Batch.get_by_id(response.json["batch_id"])
+    assert batch.webhook_url == url and "webhook" not in batch.params
+    assert url not in client.get(f"/api/batches/{batch.id}").get_data(as_text=True)
 
 
 def test_over_budget_is_422(client: FlaskClient, filled: Filled) -> None:

@@ -1,4 +1,5 @@
-"""The live board publisher against the real Redis, and a worker-style game using it."""
+"""The live board publisher against the real Redis, a worker-style game using it, and
+one game's live document and page (/api/live/<id>, /live/<id>)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import time
 
 import pytest
 import redis
+from flask.testing import FlaskClient
 
-from snakebench.engine import Rules, new_game
+from snakebench.engine import Direction, Rules, new_game
 from snakebench.games import live
 from snakebench.games.live import TTL_SECONDS, LivePublisher, live_key, publishing, read_many
 from snakebench.games.simulation import run_stored_game
+from snakebench.players.base import MoveDecision
 from snakebench.store import create_game
 
 from .conftest import Filled
@@ -73,4 +76,50 @@ def test_publishing_without_redis_is_the_plain_hook() -> None:
         return None
 
     with publishing(None, "g", hook) as used:
-        assert used is hook
+        assert used.on_round is hook
+
+
+def test_one_live_game_with_its_players_thoughts(
+    client: FlaskClient, filled: Filled, redis_url: str
+) -> None:
+    publisher = LivePublisher(redis.Redis.from_url(redis_url), filled.running_id, remote=True)
+    state = new_game(Rules(width=8, height=6), 1, ("0", "1"))
+    publisher.round_started(state._replace(round=3))
+    publisher.moved("0", MoveDecision(Direction.UP, rationale="<b>up</b> & away"))
+    before = time.time()
+    game = client.get(f"/api/live/{filled.running_id}").json
+    assert game["status"] == "running" and game["finished"] is False
+    assert (game["round"], game["width"], game["height"]) == (3, 8, 6)
+    assert game["models"] == {"0": "random", "1": "greedy"}
+    assert game["players"]["0"] == {
+        "rationale": "<b>up</b> & away",
+        "rationale_round": 4,
+        "thinking_since": None,
+        "move": "UP",
+    }
+    waiting = game["players"]["1"]
+    assert waiting["rationale"] == "" and waiting["rationale_round"] == 0
+    assert waiting["thinking_since"] <= before <= game["server_time"]
+    # The page: the board and the thoughts, the model's text escaped by the template.
+    page = client.get(f"/live/{filled.running_id}").get_data(as_text=True)
+    assert 'section class="move thought" data-slot="1"' in page
+    assert "&lt;b&gt;up&lt;/b&gt; &amp; away" in page and "<b>up</b>" not in page
+
+
+def test_a_finished_game_sends_its_live_page_to_the_replay(
+    client: FlaskClient, filled: Filled
+) -> None:
+    game_id = filled.completed[0]
+    game = client.get(f"/api/live/{game_id}").json
+    assert game["finished"] is True and game["status"] == "completed"
+    assert game["state"] is None and set(game["players"]) == {"0", "1"}
+    response = client.get(f"/live/{game_id}")
+    assert response.status_code == 302 and response.headers["Location"] == f"/games/{game_id}"
+
+
+def test_a_queued_game_waits_and_an_unknown_one_is_404(client: FlaskClient, filled: Filled) -> None:
+    game = client.get(f"/api/live/{filled.queued_id}").json
+    assert game["status"] == "queued" and game["state"] is None and game["round"] == 0
+    assert client.get(f"/live/{filled.queued_id}").status_code == 200
+    assert client.get("/api/live/nope").status_code == 404
+    assert client.get("/live/nope").status_code == 404
