@@ -6,11 +6,10 @@ A round robin of the three bots and two fake-LLM models (the project's fake LLM
 server, no API key) is played by real ``rq worker`` processes, the web app is served
 as the Procfile says, and Debian's chromium (through Playwright) saves
 ``leaderboard.png`` (the leaderboard, /), ``replay.png`` (the replay viewer,
-/games/<id>, part-way through a fake-LLM game), ``live-thoughts.png`` (a slow fake-LLM
-game followed on /live/<id> while a worker plays it) and ``model-page.png`` (a fake-LLM
-model's page, /models/<name>, with its games). The set-up is the browser tests'
-/games/<id>, part-way through a fake-LLM game) and ``model-page.png`` (a fake-LLM
-model's page, /models/<name>, with its games). The set-up is the browser tests'
+/games/<id>, part-way through a fake-LLM game), ``audit.png`` (/audit, one game
+undone), ``live-thoughts.png`` (a slow fake-LLM game followed on /live/<id> while a
+worker plays it) and ``model-page.png`` (a fake-LLM model's page, /models/<name>, with
+its games). The set-up is the browser tests'
 (``scripts/browser_site.py``): it claims a free database of the Redis on 127.0.0.1:6379
 and flushes it when done.
 """
@@ -84,6 +83,20 @@ def shoot_replay(page: Page, site: Site, game_id: str, out: Path) -> None:
     save(page, out, "replay.png", full_page=False)  # the board and its controls
 
 
+def shoot_audit(page: Page, site: Site, game_id: str, out: Path) -> None:
+    """The audit log with one game undone (then restored, so the shots after this one
+    see the site as it was)."""
+    undone = site.sql(
+        "SELECT id FROM games WHERE status = 'completed' AND id <> ? ORDER BY seed, id LIMIT 1",
+        game_id,
+    )[0][0]
+    site.cli("games", "undo", undone, "--by", "ops", "--reason", "provider outage mid-game")
+    page.goto("/audit")
+    page.locator("table#audit").wait_for()
+    save(page, out, "audit.png", full_page=False)
+    site.cli("games", "restore", undone, "--by", "ops", "--reason", "screenshot taken")
+
+
 # The live page's game: two fake models answering in 0.5 to 3.5 s; it is shown when one
 # has answered while the other is still awaited.
 THINKING = FakeOptions(seed=12, latency_ms=2000, jitter_ms=1500)
@@ -139,6 +152,7 @@ def shoot_board_preview(page: Page, site: Site, game_id: str, out: Path) -> None
 SHOTS: dict[str, Callable[[Page, Site, str, Path], None]] = {
     "leaderboard": shoot_leaderboard,
     "replay": shoot_replay,
+    "audit": shoot_audit,
     "live": shoot_live,
     "model": shoot_model,
     "board-preview": shoot_board_preview,

@@ -32,6 +32,7 @@ from snakebench.queueing import QueueError
 from snakebench.services.batches import BatchError
 from snakebench.services.budget import BudgetError
 from snakebench.services.catalog import CatalogError
+from snakebench.services.undo import UndoError
 from snakebench.store import (
     InactiveModelError,
     StoreError,
@@ -72,6 +73,7 @@ USAGE_ERRORS: tuple[type[Exception], ...] = (
     MissingApiKeyError,
     LocalStackError,
     PromptVariantError,
+    UndoError,
     NoReplayError,
     VideoSizeError,
 )

@@ -9,6 +9,7 @@ import typer
 from snakebench import __version__
 from snakebench.cli import costs as costs_cmd
 from snakebench.cli import db, dispatch, fake_llm, limits, local, models, play, prompts, replay, web
+from snakebench.cli import games as games_cmd
 from snakebench.cli import leaderboard as leaderboard_cmd
 from snakebench.cli import report as report_cmd
 from snakebench.cli import tournament as tournament_cmd
@@ -36,6 +37,8 @@ app.command("tournament-report")(tournament_cmd.tournament_report_command)
 app.command("costs")(costs_cmd.costs)
 app.command("leaderboard")(leaderboard_cmd.show_leaderboard)
 app.add_typer(leaderboard_cmd.ratings_app, name="ratings")
+app.add_typer(games_cmd.app, name="games")
+app.command("audit")(games_cmd.audit)
 app.add_typer(webhooks_cmd.app, name="webhooks")
 app.command("report")(report_cmd.report)
 

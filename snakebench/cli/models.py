@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from snakebench.cli.app import App, err, fail, print_table
+from snakebench.cli.games import AsJson, By, DryRun, Reason, actor, report
 from snakebench.cli.terminal import SafeConsole, safe_text
 from snakebench.games.prompts import usable_prompt_variant
 from snakebench.providers.model_options import APIS, option, options_from_flags
@@ -37,6 +38,7 @@ from snakebench.services.provider_catalog import (
     read_catalogue,
     sync_summary,
 )
+from snakebench.services.undo import reset_evaluation
 from snakebench.store import (
     Model,
     ModelRecord,
@@ -508,3 +510,30 @@ def _counts(actions: Iterable[str]) -> str:
     seen = Counter(actions)
     order = ("add", "update", "unchanged", "skip", "missing")
     return ", ".join(f"{action} {seen[action]}" for action in order if seen[action]) or "nothing"
+
+
+@app.command("reset")
+def reset(
+    name: Annotated[str, typer.Argument(help="A model name.")],
+    reason: Reason,
+    evaluation_only: Annotated[
+        bool,
+        typer.Option(
+            "--evaluation-only", help="Drop its placement games only (required: the one reset)."
+        ),
+    ] = False,
+    by: By = None,
+    dry_run: DryRun = False,
+    as_json: AsJson = False,
+) -> None:
+    """Reset a model's evaluation: its placement games are undone (as `games undo`
+    does: stored, marked, counted nowhere; ratings rebuilt) and it is untested again,
+    so `snakebench evaluate NAME` places it anew. Its other games still count.
+
+    Example: snakebench models reset my-model --evaluation-only --reason "bad prompt"
+    """
+    if not evaluation_only:
+        raise fail("say what to reset: --evaluation-only (its placement games)")
+    open_store()
+    outcome = reset_evaluation(name, reason=reason, actor=actor(by), dry_run=dry_run)
+    report(outcome, as_json)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from snakebench.store.batch_queries import cancel_batch_games
+from snakebench.store.counted import counted, not_undone
 from snakebench.store.db import is_postgres, transaction
 from snakebench.store.models import Batch, Evaluation, Game, Model, Participant, utcnow
 
@@ -130,12 +131,13 @@ def create_evaluation(model: Model, batch_id: str, games: int) -> Evaluation:
 
 
 def evaluation_games(ev: Evaluation) -> list[tuple[str, str, str]]:
-    """(game id, status, opponent name) of each game of the evaluation, oldest first."""
+    """(game id, status, opponent name) of each game of the evaluation, oldest first;
+    an undone game is left out, so the ladder plays another in its place."""
     query: Iterable[Any] = (
         Game.select(Game.id, Game.status, Model.name)
         .join(Participant)
         .join(Model)
-        .where((Game.batch == ev.batch_id) & (Participant.model != ev.model_id))
+        .where((Game.batch == ev.batch_id) & (Participant.model != ev.model_id) & not_undone())
         .order_by(Game.created_at)
         .tuples()
     )
@@ -143,11 +145,11 @@ def evaluation_games(ev: Evaluation) -> list[tuple[str, str, str]]:
 
 
 def last_completed(ev: Evaluation) -> tuple[str, str, int] | None:
-    """The evaluation's latest completed game as (opponent name, the model's result,
-    its apples minus the opponent's); None before the first."""
+    """The evaluation's latest counted game (completed, not undone) as (opponent name,
+    the model's result, its apples minus the opponent's); None before the first."""
     game = (
         Game.select(Game.id)
-        .where((Game.batch == ev.batch_id) & (Game.status == "completed"))
+        .where((Game.batch == ev.batch_id) & counted())
         .order_by(Game.created_at.desc(), Game.ended_at.desc())
         .first()
     )

@@ -13,6 +13,7 @@ from datetime import datetime
 import peewee as pw
 
 from snakebench.store.batch_queries import rows_of
+from snakebench.store.counted import counted
 from snakebench.store.models import Game, Model, Participant, RatingChange
 from snakebench.store.original_queries import top_apples_game
 
@@ -21,9 +22,9 @@ from snakebench.store.original_queries import top_apples_game
 class SiteTotals:
     """The site in four numbers, and its top-apples match (None: no such game)."""
 
-    games: int  # completed games
-    models: int  # models that played a completed game
-    top_score: int  # the most apples one snake ate in a completed game
+    games: int  # completed games, undone ones left out (store.counted)
+    models: int  # models that played such a game
+    top_score: int  # the most apples one snake ate in such a game
     total_cost: float  # what every game has cost, void and failed ones included
     top_game_id: str | None  # the top-apples match: the original's (most apples in all)
     top_game_apples: int  # the apples both snakes ate in it
@@ -32,7 +33,7 @@ class SiteTotals:
 def site_totals() -> SiteTotals:
     """:class:`SiteTotals`, in a few small aggregate queries. The top-apples match is
     the original API's (:func:`snakebench.store.original_queries.top_apples_game`)."""
-    completed = Game.status == "completed"
+    completed = counted()
     games = Game.select().where(completed).count()
     models = (
         Participant.select(pw.fn.COUNT(Participant.model.distinct())).join(Game).where(completed)
@@ -132,9 +133,9 @@ class ReportGame:
 
 
 def completed_games_since(since: datetime | None) -> list[ReportGame]:
-    """Every completed game started at or after ``since`` (all of them: None), oldest
-    first, with its players by slot, in one query."""
-    condition = Game.status == "completed"
+    """Every counted game (completed, not undone) started at or after ``since`` (all
+    of them: None), oldest first, with its players by slot, in one query."""
+    condition = counted()
     if since is not None:
         condition &= Game.started_at >= since
     query = (

@@ -300,6 +300,36 @@ def _add_catalog_info(db: pw.Database) -> None:
     migrate(migrator.add_column("models", "catalog_info", pw.TextField(default="{}")))
 
 
+def _v9_tables(db: pw.Database) -> list[type[pw.Model]]:
+    """The table migration 9 adds, frozen. Never edit: add a migration instead."""
+
+    class AuditLog(pw.Model):
+        at = pw.DateTimeField(default=utcnow, index=True)
+        actor = pw.CharField()
+        action = pw.CharField()
+        subject_kind = pw.CharField()
+        subject_id = pw.CharField()
+        reason = pw.TextField(default="")
+        details = pw.TextField(default="{}")
+
+        class Meta:
+            database = db
+            table_name = "audit_log"
+            indexes = ((("subject_kind", "subject_id"), False),)
+
+    return [AuditLog]
+
+
+def _add_undo(db: pw.Database) -> None:
+    """The audit log, and a game's undoing: when, and by which audit row."""
+    db.create_tables(_v9_tables(db), safe=False)
+    migrator = SchemaMigrator.from_database(db)
+    migrate(
+        migrator.add_column("games", "undone_at", pw.DateTimeField(null=True)),
+        migrator.add_column("games", "undo_entry", pw.IntegerField(null=True)),
+    )
+
+
 def _v10_tables(db: pw.Database) -> list[type[pw.Model]]:
     """The table migration 10 adds, frozen. Never edit: add a migration instead."""
 
@@ -348,6 +378,7 @@ MIGRATIONS: list[Migration] = [
         _add_prompt_variants,
     ),
     (8, "models.catalog_info: what a model list or catalogue said", _add_catalog_info),
+    (9, "audit_log; games.undone_at, undo_entry: undoing a game", _add_undo),
     (10, "batches.webhook_url; webhook_events", _add_webhooks),
 ]
 

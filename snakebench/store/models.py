@@ -206,6 +206,11 @@ class Game(BaseModel):
     # The order ratings apply in: set when the game is first rated, kept ever after, so
     # a rebuild (even after a model's retirement and return) replays the same order.
     rating_seq = pw.BigIntegerField(null=True, index=True)
+    # Set when the game was undone (``snakebench games undo``): it stays stored and
+    # listed, but no longer counts anywhere (store/counted.py); ``undo_entry`` is the id
+    # of the audit row that undid it. Both NULL again once restored.
+    undone_at = pw.DateTimeField(null=True)
+    undo_entry = pw.IntegerField(null=True)
 
     class Meta:
         table_name = "games"
@@ -374,6 +379,29 @@ class PromptVariantRow(BaseModel):
         table_name = "prompt_variants"
 
 
+AUDIT_ACTIONS = ("undo-game", "restore-game", "reset-evaluation")
+
+
+class AuditEntry(BaseModel):
+    """One change to what counts, by hand: who (``actor``), when (``at``), why
+    (``reason``), what (``action`` on ``subject_kind`` ``subject_id``: a game's id, a
+    model's name) and its figures (``details``: the games touched, rating deltas).
+    Written in the same transaction as the change (:mod:`snakebench.store.undo_queries`)."""
+
+    id = pw.AutoField()
+    at = pw.DateTimeField(default=utcnow, index=True)
+    actor = pw.CharField()
+    action = pw.CharField()  # one of AUDIT_ACTIONS
+    subject_kind = pw.CharField()  # game | model
+    subject_id = pw.CharField()
+    reason = pw.TextField(default="")
+    details = JSONTextField(default=dict)
+
+    class Meta:
+        table_name = "audit_log"
+        indexes = ((("subject_kind", "subject_id"), False),)
+
+
 WEBHOOK_STATUSES = ("pending", "delivered", "failed")
 
 
@@ -402,4 +430,5 @@ class WebhookEvent(BaseModel):
 ALL_MODELS: list[type[BaseModel]] = [
     Model, Batch, Game, Participant, RatingChange, Evaluation, Spend, RequestLimit,
     PromptVariantRow, WebhookEvent,
+    AuditEntry,
 ]  # fmt: skip

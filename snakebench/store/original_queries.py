@@ -5,7 +5,8 @@ model's games with its opponent's rating.
 
 A game's "total score" is the original's ``games.total_score``: the apples both
 snakes ate, the sum of its participants' scores. Only completed games with a replay
-are listed, as the original lists only games whose replay it can link.
+are listed, as the original lists only games whose replay it can link, and none that
+was undone (:mod:`snakebench.store.counted`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import peewee as pw
 
 from snakebench.store.batch_queries import rows_of
+from snakebench.store.counted import counted
 from snakebench.store.models import Game, Model, Participant
 
 # sort_by values and their order, as the original's ``get_games`` takes them.
@@ -31,8 +33,8 @@ def _total_score() -> Any:
 
 
 def _listed() -> Any:
-    """Games the original would list: completed, with a replay."""
-    return (Game.status == "completed") & Game.replay_path.is_null(False)
+    """Games the original would list: completed and not undone, with a replay."""
+    return counted() & Game.replay_path.is_null(False)
 
 
 def _started() -> Any:
@@ -83,7 +85,7 @@ class ModelTotals:
 def model_totals() -> dict[str, ModelTotals]:
     """Each model's :class:`ModelTotals` by name, in one query (a model that never
     played is absent)."""
-    completed_score = pw.Case(None, [(Game.status == "completed", Participant.score)], None)
+    completed_score = pw.Case(None, [(counted(), Participant.score)], None)
     query = (
         Participant.select(Model.name, pw.fn.MAX(completed_score), pw.fn.SUM(Participant.cost))
         .join(Model)
@@ -135,7 +137,7 @@ def model_game_rows(model_id: int, limit: int) -> list[ModelGameRow]:
         .join(Game)
         .join(Opponent, on=(Opponent.game == Game.id) & (Opponent.slot != Participant.slot))
         .join(OpponentModel, on=Opponent.model_id == OpponentModel.id)
-        .where((Participant.model == model_id) & (Game.status == "completed"))
+        .where((Participant.model == model_id) & counted())
         .order_by(_started().desc(), Game.id)
         .limit(limit)
     )

@@ -7,15 +7,16 @@ writes new ones, so the read must hold a lock until commit or one update overwri
 another: PostgreSQL takes the rows ``FOR UPDATE`` (in id order, so two games of the
 same pair cannot deadlock), and SQLite's ``BEGIN IMMEDIATE`` already serialises writers.
 
-A game counts towards ratings ("rated") when it completed, none of its models is
-retired and it is not a model against itself: :func:`rated_game_ids` is the one
+A game counts towards ratings ("rated") when it completed and was not undone
+(:func:`snakebench.store.counted.counted`), none of its models is retired and it is
+not a model against itself: :func:`rated_game_ids` is the one
 definition, shared by the rebuild, Bradley-Terry, the leaderboard and every model's
 record (:func:`snakebench.store.record_queries.model_records`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 import peewee as pw
 
 from snakebench.ratings.trueskill_rating import Skill, rate_match
+from snakebench.store.counted import counted
 from snakebench.store.db import is_postgres, transaction
 from snakebench.store.models import Game, Model, Participant, RatingChange, utcnow
 
@@ -116,11 +118,12 @@ def _set_skill(model_id: int, skill: Skill) -> None:
 
 
 def rated_game_ids(within: pw.ModelSelect[Any] | None = None) -> pw.ModelSelect[Game]:
-    """The ids of rated games (completed, no retired model, two different models), for
-    ``IN`` sub-selects; ``within`` (a select of game ids: one model's games) keeps the
-    look at the games, and the subqueries, to those instead of the whole table."""
+    """The ids of rated games (completed, not undone, no retired model, two different
+    models), for ``IN`` sub-selects; ``within`` (a select of game ids: one model's
+    games) keeps the look at the games, and the subqueries, to those instead of the
+    whole table."""
     games = Game.select(Game.id).where(
-        (Game.status == "completed")
+        counted()
         & Game.id.not_in(_games_with_retired_models(within))
         & Game.id.not_in(_self_play_games(within))
     )
@@ -161,19 +164,7 @@ def rebuild_trueskill(*, write: bool = True) -> RebuildReport:
     """
     with transaction(immediate=write):
         models = _all_models(lock=write)
-        skills: dict[int, Skill] = {model_id: Skill() for model_id in models}
-        changes: list[dict[str, object]] = []
-        games: list[Game] = list(rated_games())
-        lineups = _lineups([game.id for game in games])
-        for game in games:
-            lineup = lineups.get(game.id, [])
-            if len(lineup) < 2 or any(result is None for _, result in lineup):
-                continue
-            before = [skills[model_id] for model_id, _ in lineup]
-            after = rate_match(before, [str(result) for _, result in lineup])
-            for (model_id, _), old, new in zip(lineup, before, after, strict=True):
-                skills[model_id] = new
-                changes.append(_change_row(game, model_id, old, new))
+        skills, changes, games = _replay(models)
         difference = max(
             (_distance(models[model_id], skill) for model_id, skill in skills.items()),
             default=0.0,
@@ -183,6 +174,35 @@ def rebuild_trueskill(*, write: bool = True) -> RebuildReport:
             _replace_ratings(skills, changes)
     rated = len({row["game"] for row in changes})
     return RebuildReport(games=rated, models=len(models), max_difference=difference, written=write)
+
+
+def replay_trueskill(excluding: Collection[str] = ()) -> dict[int, Skill]:
+    """Each model's TrueSkill (by model id) as :func:`rebuild_trueskill` would rebuild
+    it were the games ``excluding`` not rated; reads only (a dry run's answer)."""
+    with transaction():
+        skills, _, _ = _replay(_all_models(lock=False), excluding)
+    return skills
+
+
+def _replay(
+    models: dict[int, Model], excluding: Collection[str] = ()
+) -> tuple[dict[int, Skill], list[dict[str, object]], list[Game]]:
+    """Every rated game's update (but those ``excluding``) from the initial ratings,
+    in the original order: the ratings, the rating-change rows, the games replayed."""
+    skills: dict[int, Skill] = {model_id: Skill() for model_id in models}
+    changes: list[dict[str, object]] = []
+    games: list[Game] = [game for game in rated_games() if game.id not in excluding]
+    lineups = _lineups([game.id for game in games])
+    for game in games:
+        lineup = lineups.get(game.id, [])
+        if len(lineup) < 2 or any(result is None for _, result in lineup):
+            continue
+        before = [skills[model_id] for model_id, _ in lineup]
+        after = rate_match(before, [str(result) for _, result in lineup])
+        for (model_id, _), old, new in zip(lineup, before, after, strict=True):
+            skills[model_id] = new
+            changes.append(_change_row(game, model_id, old, new))
+    return skills, changes, games
 
 
 def _all_models(*, lock: bool) -> dict[int, Model]:
@@ -247,10 +267,7 @@ def retire_model(model: Model) -> RebuildReport:
 def unretire_model(model: Model) -> RebuildReport:
     """Undo :func:`retire_model`: the model plays again and its games count again."""
     played = (
-        Participant.select()
-        .join(Game)
-        .where((Participant.model == model.id) & (Game.status == "completed"))
-        .exists()
+        Participant.select().join(Game).where((Participant.model == model.id) & counted()).exists()
     )
     with transaction(immediate=True):
         _all_models(lock=True)

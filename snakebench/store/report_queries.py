@@ -38,14 +38,15 @@ def rated_lineups() -> dict[str, list[tuple[str, str]]]:
     return lineups
 
 
-def rated_fingerprint() -> tuple[int, int]:
-    """How many rated games there are and the highest rating sequence among them: both
-    change whenever a game is rated or a retirement takes games out."""
-    query = Game.select(pw.fn.COUNT(Game.id), pw.fn.MAX(Game.rating_seq)).where(
-        Game.id.in_(rated_game_ids())
-    )
-    count, top = rows_of(query)[0]
-    return int(count or 0), int(top or 0)
+def rated_fingerprint() -> tuple[int, int, int]:
+    """How many rated games there are, the highest rating sequence among them and the
+    sum of their sequences: these change whenever a game is rated or a retirement takes
+    games out, and when an undo or restore swaps one game for another."""
+    query = Game.select(
+        pw.fn.COUNT(Game.id), pw.fn.MAX(Game.rating_seq), pw.fn.SUM(Game.rating_seq)
+    ).where(Game.id.in_(rated_game_ids()))
+    count, top, total = rows_of(query)[0]
+    return int(count or 0), int(top or 0), int(total or 0)
 
 
 def rating_history(model_id: int) -> list[tuple[str, datetime | None, float, float]]:

@@ -9,6 +9,7 @@ from typing import Any
 import peewee as pw
 
 from snakebench.store.batch_queries import participant_sums, result_counts, rows_of
+from snakebench.store.counted import counted
 from snakebench.store.models import Game, Model, Participant
 
 
@@ -25,7 +26,7 @@ def latest_batch_of_type(game_type: str) -> str | None:
 
 
 def _completed_in(batch_id: str) -> Any:
-    return (Game.batch == batch_id) & (Game.status == "completed")
+    return (Game.batch == batch_id) & counted()
 
 
 def results_by_model(batch_id: str) -> list[tuple[str, int, int, int, int, int, float]]:

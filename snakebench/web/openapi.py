@@ -167,6 +167,7 @@ GAME_SUMMARY_PROPERTIES: dict[str, Any] = {
     "total_cost": NUM,
     "players": {"type": "array", "items": _ref("Player")},
     "winner": NULL_STR,
+    "undone_at": NULL_STR,
 }
 PARTICIPANT = _object(
     {

@@ -164,6 +164,7 @@ def model(name: str) -> str:
         fallback_rate=ratio(record["fallback_parses"], record["moves"]),
         win_rate=ratio(record["wins"] + 0.5 * record["ties"], record["games"]),
         chart=history_chart(detail["rating_history"]),
+        resets=data.evaluation_resets(detail["model"]["name"]),
     )
 
 
@@ -210,6 +211,7 @@ def game(game_id: str) -> str:
         replay=replay,
         positions=positions,
         events=death_events(replay, detail),
+        undone=data.game_undone(game_id),
         video_offered=replay is not None and video_offered(game_id),
     )
 
@@ -237,6 +239,12 @@ def batches() -> str:
 @blueprint.get("/batches/<batch_id>")
 def batch(batch_id: str) -> str:
     return render_template("batch.html", b=data.batch_detail(batch_id))
+
+
+@blueprint.get("/audit")
+def audit() -> str:
+    """Who undid or restored which game, and reset which evaluation: when and why."""
+    return render_template("audit.html", entries=data.audit_entries(), nav_active="audit")
 
 
 # --- errors -----------------------------------------------------------------------------

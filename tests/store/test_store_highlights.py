@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import peewee as pw
 
 from snakebench.services.highlights import model_games_with_ranks, ranks_at
+from snakebench.services.undo import undo_game
 from snakebench.store import Game, complete_game, create_game, get_model, upsert_model
 from snakebench.store.highlight_queries import (
     completed_games_since,
@@ -155,3 +156,14 @@ def test_report_games_since_a_date(db: pw.Database) -> None:
     ]
     assert game.ended_at is not None and game.started_at is not None
     assert (game.ended_at - game.started_at).total_seconds() == 90.5
+
+
+def test_an_undone_game_leaves_the_totals_and_the_report(db: pw.Database) -> None:
+    _models("x", "y")
+    day = datetime(2026, 11, 1, 12, 0)
+    kept = _play("x", "y", "a", (4, 1), started=day, seconds=30)
+    undone = _play("y", "x", "b", (2, 30), started=day, seconds=60)
+    undo_game(undone, reason="replayed by mistake", actor="ops")
+    totals = site_totals()
+    assert (totals.games, totals.top_score) == (1, 4)  # the undone 30 counts nowhere
+    assert [g.game_id for g in completed_games_since(None)] == [kept]

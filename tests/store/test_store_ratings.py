@@ -10,6 +10,7 @@ import peewee as pw
 import pytest
 import trueskill
 
+from snakebench.services.undo import restore_game, undo_game
 from snakebench.store import (
     Game,
     Model,
@@ -173,13 +174,16 @@ def test_concurrent_completions_lose_no_update(db_url: str, db: pw.Database) -> 
     assert get_model("x").games_played == 24
 
 
-def test_retiring_while_games_complete_neither_deadlocks_nor_loses_updates(
-    db_url: str, db: pw.Database
+@pytest.mark.parametrize("churn_by", ["retiring", "undoing"])
+def test_retiring_or_undoing_while_games_complete_neither_deadlocks_nor_loses_updates(
+    db_url: str, db: pw.Database, churn_by: str
 ) -> None:
-    """A retire/restore loop runs while threads finish games of the model it retires:
-    retire locks every model in the same id order completions do, so no lock cycle."""
+    """A retire/restore loop (or an undo/restore loop of one of z's games) runs while
+    threads finish games of z: both lock every model in the same id order completions
+    do, so no lock cycle, and the rebuilds they run lose no completion's update."""
     for name in "xyz":
         _model(name)
+    earlier = _play("z", "x", "a")
     pairs = [("x", "z"), ("z", "y"), ("y", "x")]
     games = [create_game(seed=i, players=list(pairs[i % 3])).id for i in range(30)]
     barrier = threading.Barrier(4)
@@ -207,8 +211,12 @@ def test_retiring_while_games_complete_neither_deadlocks_nor_loses_updates(
 
     def churn() -> None:
         for _ in range(5):
-            retire_model(get_model("z"))
-            unretire_model(get_model("z"))
+            if churn_by == "retiring":
+                retire_model(get_model("z"))
+                unretire_model(get_model("z"))
+            else:
+                undo_game(earlier, reason="churn", actor="test")
+                restore_game(earlier, reason="churn", actor="test")
 
     threads = [threading.Thread(target=guarded, args=(finish(games[i::3]),)) for i in range(3)]
     threads.append(threading.Thread(target=guarded, args=(churn,)))
@@ -218,7 +226,8 @@ def test_retiring_while_games_complete_neither_deadlocks_nor_loses_updates(
         thread.join(timeout=120)
     assert errors == []
     assert get_model("z").test_status != "retired"
-    assert RatingChange.select().count() == 60  # every game rated once z is back
+    assert RatingChange.select().count() == 62  # every game rated once z (or it) is back
+    assert sum(model.games_played for model in Model.select()) == 62  # counters agree
     assert rebuild_trueskill(write=False).max_difference == 0.0
 
 

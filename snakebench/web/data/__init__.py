@@ -12,6 +12,7 @@ raise the store's :class:`UnknownGameError`, :class:`UnknownModelError` or
 """
 
 from snakebench.store import UnknownBatchError, UnknownGameError, UnknownModelError
+from snakebench.web.data.audit import audit_entries, evaluation_resets, game_undone
 from snakebench.web.data.batches import batch_detail, list_batches
 from snakebench.web.data.common import (
     MAX_LIMIT,
@@ -36,10 +37,13 @@ __all__ = [
     "UnknownBatchError",
     "UnknownGameError",
     "UnknownModelError",
+    "audit_entries",
     "batch_detail",
+    "evaluation_resets",
     "game_detail",
     "game_replay",
     "game_summary",
+    "game_undone",
     "iso",
     "leaderboard",
     "list_batches",

@@ -69,6 +69,7 @@ def game_summary(
             for p in players
         ],
         "winner": winners[0] if len(winners) == 1 else None,
+        "undone_at": iso(game.undone_at),
     }
 
 
