@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,18 @@ def test_redis_urls_without_a_usable_host_are_refused(url: str, message: str) ->
 )
 def test_usable_redis_urls_pass(url: str) -> None:
     assert Settings.from_env({"REDIS_URL": url}).redis_url == url
+
+
+def test_the_deploy_buttons_defaults_are_settings_that_parse() -> None:
+    """app.json's config vars (the Heroku button) as a new deployment gets them: each
+    SnakeBench one is read by Settings (or the web app's), and their defaults together
+    start the app."""
+    app = json.loads((Path(__file__).resolve().parents[1] / "app.json").read_text())
+    ours = {k: v for k, v in app["env"].items() if k.startswith("SNAKEBENCH_")}
+    package = Path(__file__).resolve().parents[1] / "snakebench"
+    source = (package / "config.py").read_text() + (package / "web" / "config.py").read_text()
+    assert [name for name in ours if f'"{name}"' not in source] == []
+    defaults = {k: v["value"] for k, v in ours.items() if "value" in v}
+    assert "SNAKEBENCH_PLACEMENT_EVERY" in defaults  # the scheduled sweeps ship off
+    settings = Settings.from_env(defaults)
+    assert (settings.placement_every, settings.stale_every, settings.videos) == (0, 0, False)
