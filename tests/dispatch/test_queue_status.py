@@ -110,7 +110,7 @@ def answered_by(fake: fakeredis.FakeRedis, **worker_options: Any) -> list[dict[s
     asking = threading.Thread(target=lambda: answers.extend(health_check(fake, timeout=20)))
     asking.start()
     queues = [Queue(name, connection=fake, serializer=SERIALIZER) for name in WORKER_QUEUES]
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 20  # the question's thread may start late on a busy machine
     while sum(q.count for q in queues) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
     SimpleWorker(queues, connection=fake, **worker_options).work(burst=True)
