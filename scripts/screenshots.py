@@ -8,8 +8,9 @@ as the Procfile says, and Debian's chromium (through Playwright) saves
 ``leaderboard.png`` (the leaderboard, /), ``replay.png`` (the replay viewer,
 /games/<id>, part-way through a fake-LLM game), ``audit.png`` (/audit, one game
 undone), ``live-thoughts.png`` (a slow fake-LLM game followed on /live/<id> while a
-worker plays it) and ``model-page.png`` (a fake-LLM model's page, /models/<name>, with
-its games). The set-up is the browser tests'
+worker plays it), ``model-page.png`` (a fake-LLM model's page, /models/<name>, with
+its games) and ``board-preview.png`` (a game's social preview image). The set-up is
+the browser tests'
 (``scripts/browser_site.py``): it claims a free database of the Redis on 127.0.0.1:6379
 and flushes it when done.
 """
@@ -63,6 +64,10 @@ def populate(site: Site) -> str:
 def save(page: Page, out: Path, name: str, *, full_page: bool) -> None:
     path = out / name
     page.screenshot(path=str(path), full_page=full_page)
+    wrote(path)
+
+
+def wrote(path: Path) -> None:
     print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
 
@@ -144,7 +149,7 @@ def shoot_board_preview(page: Page, site: Site, game_id: str, out: Path) -> None
     page.goto(url)
     page.locator("img").wait_for()
     page.locator("img").screenshot(path=str(out / "board-preview.png"))
-    print(f"wrote {out / 'board-preview.png'}")
+    wrote(out / "board-preview.png")
 
 
 # Each screenshot by name, in the order they are taken; ``--only`` picks some. A new
