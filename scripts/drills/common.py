@@ -389,12 +389,20 @@ def audit(env: Env, batch_id: str, *, final: tuple[str, ...] = ("completed",)) -
     for gid, model, n in _repeated(RatingChange, RatingChange.game, RatingChange.model, ids):
         dup_games.add(gid)
         notes.append(f"{gid}: {n} rating_changes rows for model {model}")
+    # A replay is ``snake_game_<id>.json``; a run killed between staging its replay and
+    # committing leaves ``.snake_game_<id>.json.<attempt>`` (simulation._record): a
+    # stray file of a run that recorded nothing, noted, not counted as a second replay.
     files: Counter[str] = Counter()
+    staged = 0
     if env.replay_dir.exists():
         for path in env.replay_dir.iterdir():
-            match = re.search(r"snake_game_([0-9a-f-]{36})\.json", path.name)
+            match = re.fullmatch(r"snake_game_([0-9a-f-]{36})\.json", path.name)
             if match:
                 files[match.group(1)] += 1
+            elif re.match(r"\.snake_game_[0-9a-f-]{36}\.json\.", path.name):
+                staged += 1
+    if staged:
+        notes.append(f"{staged} staged replay files left by killed runs (nothing recorded)")
     for gid, n in files.items():
         if n > 1:
             dup_games.add(gid)
