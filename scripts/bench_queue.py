@@ -3,6 +3,7 @@ workers and through Celery on the same Redis, next to a loop that calls the job'
 function in this process, all in one table (issue 8, part 1).
 
     python scripts/bench_queue.py [--quick] [--repeat K] [--concurrency 1,2]
+    python scripts/bench_queue.py --counts   # SQL and Redis per game (bench_queue_counts)
 
 Needs Celery, which is no runtime dependency: ``pip install -e ".[bench]"``.
 
@@ -553,7 +554,8 @@ def kind_rows(bench: Bench, kind: Kind, base: Run) -> list[list[str]]:
 
 
 def header_line(bench: Bench) -> str:
-    versions = ", ".join(f"{p} {version(p)}" for p in ("rq", "redis", "celery", "kombu"))
+    packages = ("rq", "redis") if bench.args.counts else ("rq", "redis", "celery", "kombu")
+    versions = ", ".join(f"{p} {version(p)}" for p in packages)
     server = bench.rq.info("server")["redis_version"]
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return (
@@ -596,8 +598,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15", help="RQ's")
     parser.add_argument("--celery-url", default="redis://127.0.0.1:6379/7", help="Celery's")
     parser.add_argument("--commands", action="store_true", help="print Redis commands by name")
+    parser.add_argument(
+        "--counts",
+        action="store_true",
+        help="only the SQL statements and Redis commands per game (seconds; no Celery)",
+    )
+    parser.add_argument("--count-games", type=int, default=10, help="games per --counts row")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
+    if args.counts and args.kinds == "noop,game":
+        args.kinds = "game,llm"
     quick = args.quick
     args.repeat = args.repeat or (1 if quick else 3)
     args.noops = args.noops or (50 if quick else 1000)
@@ -621,7 +631,7 @@ def held_redis(url: str) -> Iterator[redis.Redis]:
 
 def main() -> int:
     args = parse_args()
-    if importlib.util.find_spec("celery") is None:
+    if not args.counts and importlib.util.find_spec("celery") is None:
         print('bench_queue: Celery is not installed: pip install -e ".[bench]"')
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="bench-queue-"))
@@ -648,7 +658,7 @@ def main() -> int:
         print(f"bench_queue: {header_line(bench)}; work in {tmp}", flush=True)
         before = host_speed()
         print(f"  {before}", flush=True)
-        report(bench)
+        (report_counts if args.counts else report)(bench)
         print(f"  ({time.perf_counter() - started:.0f} s in all)")
         print(f"  before: {before}\n  after:  {host_speed()}")
     return 0
@@ -680,6 +690,26 @@ def report(bench: Bench) -> None:
         f"  counted with MONITOR in an extra run of {COUNTED_JOBS} jobs; cores: ours = the\n"
         f"  workers + this process, machine = all {os.cpu_count()} cores (the rest is other load)"
     )
+
+
+def report_counts(bench: Bench) -> None:
+    """``--counts``: SQL statements and Redis commands per game, on the product's worker
+    paths, beside the baseline's (:mod:`bench_queue_counts`)."""
+    import bench_queue_counts
+
+    kinds = [
+        Kind(name, f"{MAX_ROUNDS}-round {label}", bench.args.count_games, game=True, players=p)
+        for name, label, p in (("game", "game", ("greedy", "random")), ("llm", "LLM game", LLM))
+        if name in bench.args.kinds.split(",")
+    ]
+    if any(kind.players == LLM for kind in kinds):
+        bench.stack.enter_context(fake_llm_model())
+    paths = [
+        v
+        for v in variants(bench.args)
+        if v.label == "RQ Worker: WORKER_COMMAND" or v.worker_class == THREAD_WORKER
+    ]
+    bench_queue_counts.report(bench, kinds, paths)
 
 
 @contextmanager
