@@ -54,7 +54,6 @@ from snakebench.store import (
     Game,
     Model,
     Participant,
-    get_batch,
     ledger_total,
     open_call,
     settle_call,
@@ -324,7 +323,7 @@ def meter_players(
     model, the game's batch and the server; return them. Bots spend nothing and get
     none."""
     counters: Counters = RedisCounters(connection) if connection is not None else LedgerCounters()
-    batch = get_batch(game.batch_id) if game.batch_id else None
+    batch: Batch | None = game.batch if game.batch_id else None  # read with the game
     meters = []
     for participant in lineup:
         player = players[str(participant.slot)]
