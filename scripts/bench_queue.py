@@ -69,17 +69,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from benchlib import CpuMeter, Procs, host_speed, table
@@ -101,6 +98,7 @@ from snakebench.queueing import (
 )
 from snakebench.services.batches import BatchSpec, plan_batch, write_batch
 from snakebench.store import batch_game_ids, database, open_store, upsert_model
+from snakebench.testing.redis_monitor import CommandCounter
 from snakebench.testing.support import RQ, claim_redis_db, holding, wait_for
 
 SCRIPTS = Path(__file__).resolve().parent
@@ -254,43 +252,6 @@ def run_jobs(roots: list[int], staged: Staged, jobs: int, poll: float = POLL) ->
     )
 
 
-class CommandCounter:
-    """Redis commands run on database ``db`` while in use, by name, read with MONITOR
-    (which slows Redis down: only for the untimed, counted run)."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.client = redis.Redis.from_url(url)
-        self.db = int(self.client.connection_pool.connection_kwargs.get("db", 0))
-        self.counts: Counter[str] = Counter()
-        self.stopping = threading.Event()
-        self.listening = threading.Event()
-        self.thread = threading.Thread(target=self._listen, daemon=True)
-
-    def _listen(self) -> None:
-        with self.client.monitor() as monitor:  # type: ignore[no-untyped-call]
-            self.listening.set()
-            while not self.stopping.is_set():
-                command = monitor.next_command()
-                if command["db"] == self.db and command["command"]:
-                    self.counts[command["command"].split()[0].upper()] += 1
-
-    def __enter__(self) -> CommandCounter:
-        self.thread.start()
-        self.listening.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopping.set()
-        # MONITOR waits for the next command: send one, on another database.
-        parts = urlsplit(self.url)
-        wake = redis.Redis.from_url(urlunsplit(parts._replace(path="/1" if self.db == 0 else "/0")))
-        wake.ping()
-        self.thread.join(10)
-        wake.close()
-        self.client.close()
-
-
 def measure_cell(bench: Bench, url: str, roots: list[int], stage: Stage, kind: Kind) -> Run:
     """A few untimed warm-up jobs, the best of ``--repeat`` timed runs, and one more
     untimed run whose Redis commands are counted."""
@@ -363,6 +324,8 @@ def rq_commands(variant: Variant, kind: Kind, workers: int, url: str) -> list[li
         words[words.index("-j") + 1] = NOOP_JOB_CLASS
         words[:0] = ["-P", str(SCRIPTS)]
     if variant.worker_class:
+        if "-w" in words:  # WORKER_COMMAND's own class gives way to the variant's
+            del words[words.index("-w") : words.index("-w") + 2]
         words += ["-w", variant.worker_class]
     words += ["--url", url]
     if variant.pool:

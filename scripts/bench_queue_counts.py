@@ -13,16 +13,17 @@ after two warm-up games. Its figures, per game:
   statement the game's code sends; ``BEGIN``/``COMMIT``, which peewee sends to the
   driver directly, are not in that log;
 - Redis commands: MONITOR on the bench's database, submitting the game included (RQ's
-  enqueue), the bench's own polls for the end excluded. The worker's time-driven
-  commands (its scheduler's checks, about one a second) land in whichever game runs.
+  enqueue), the bench's own polls for the end excluded, and so are the commands of the
+  worker's scheduler (``--with-scheduler``: its lock and the scheduled registries,
+  about four a second whatever runs), shown apart: they come with time, not games.
 
 The counts are deterministic for SQL (the same game, the same statements); Redis's
-move by a few with the scheduler's timing. Fast: a row takes seconds, no Celery needed.
+move by a fraction with timing (a game longer than the worker's 30 s job monitoring
+interval adds its heartbeats). Fast: a row takes seconds, no Celery needed.
 """
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from collections import Counter
@@ -33,6 +34,9 @@ from typing import TYPE_CHECKING
 from benchlib import table
 from rq import Worker
 
+from snakebench.testing.query_log import statement_name
+from snakebench.testing.redis_monitor import SCHEDULER, CommandCounter, per_job
+
 if TYPE_CHECKING:
     from bench_queue import Bench, Kind, Variant
 
@@ -40,25 +44,13 @@ if TYPE_CHECKING:
 # item 3: the script added, snakebench/ and jobs/ untouched), 10 games a row.
 BASELINE_COMMIT = "15aece9"
 BASELINE: dict[tuple[str, str], tuple[float, float]] = {  # (kind, path) -> (SQL, Redis)
-    ("game", "RQ Worker: WORKER_COMMAND"): (33.0, 67.7),
-    ("game", "RQ ThreadWorker, 1 thread"): (31.0, 65.0),
-    ("llm", "RQ Worker: WORKER_COMMAND"): (94.0, 131.8),
-    ("llm", "RQ ThreadWorker, 1 thread"): (92.0, 124.0),
+    ("game", "RQ Worker: WORKER_COMMAND"): (33.0, 65.2),
+    ("game", "RQ ThreadWorker, 1 thread"): (31.0, 64.5),
+    ("llm", "RQ Worker: WORKER_COMMAND"): (94.0, 126.0),
+    ("llm", "RQ ThreadWorker, 1 thread"): (92.0, 123.2),
 }
 WARM_UP = 2
 SETTLE = 0.3  # seconds after the last game's end, for the worker's own last commands
-
-_TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
-
-
-def statement_name(sql: str) -> str:
-    """A statement's kind: its verb and the first table it names (``SELECT games``)."""
-    words = sql.split()
-    verb = words[0].upper() if words else "?"
-    if verb in ("SAVEPOINT", "RELEASE", "ROLLBACK"):
-        return verb
-    found = _TABLE.search(sql)
-    return f"{verb} {found.group(1)}" if found else verb
 
 
 @dataclass
@@ -70,7 +62,10 @@ class Counts:
     redis: Counter[str] = field(default_factory=Counter)
 
     def per_game(self, counter: Counter[str]) -> float:
-        return sum(counter.values()) / self.games
+        return per_job(counter, self.games)
+
+    def scheduler(self) -> float:
+        return sum(n for name, n in self.redis.items() if name.endswith(SCHEDULER)) / self.games
 
     def breakdown(self, counter: Counter[str]) -> str:
         return ", ".join(f"{name} {n / self.games:g}" for name, n in counter.most_common())
@@ -86,7 +81,7 @@ def read_sql_log(path: Path) -> Counter[str]:
 
 def count_cell(bench: Bench, variant: Variant, kind: Kind) -> Counts | str:
     """``kind.count`` games of ``kind`` through one worker of ``variant``, counted."""
-    from bench_queue import CommandCounter, RqStaged, rq_commands, run_jobs, started
+    from bench_queue import RqStaged, rq_commands, run_jobs, started
 
     sql_log = bench.tmp / f"sql-{uuid.uuid4().hex[:8]}.log"
     env = bench.worker_env({**variant.env, "BENCH_SQL_LOG": str(sql_log)})
@@ -113,7 +108,7 @@ def count_cell(bench: Bench, variant: Variant, kind: Kind) -> Counts | str:
 
 
 HEADER = ["job: path", "games", "SQL/game", "at " + BASELINE_COMMIT, "Redis/game",
-          "at " + BASELINE_COMMIT]  # fmt: skip
+          "at " + BASELINE_COMMIT, "scheduler/game"]  # fmt: skip
 
 
 def report(bench: Bench, kinds: list[Kind], paths: list[Variant]) -> None:
@@ -126,7 +121,7 @@ def report(bench: Bench, kinds: list[Kind], paths: list[Variant]) -> None:
             label = f"{kind.label}: {variant.label}"
             sql0, redis0 = BASELINE.get((kind.name, variant.label), (None, None))
             if isinstance(cell, str):
-                rows.append([label, str(kind.count), cell, "", "", ""])
+                rows.append([label, str(kind.count), cell, "", "", "", ""])
                 continue
             rows.append(
                 [
@@ -136,13 +131,15 @@ def report(bench: Bench, kinds: list[Kind], paths: list[Variant]) -> None:
                     "-" if sql0 is None else f"{sql0:.1f}",
                     f"{cell.per_game(cell.redis):.1f}",
                     "-" if redis0 is None else f"{redis0:.1f}",
+                    f"{cell.scheduler():.1f}",
                 ]
             )
             details.append(f"{label}\n    SQL: {cell.breakdown(cell.sql)}")
             details.append(f"    Redis: {cell.breakdown(cell.redis)}")
     table(
         f"round trips per game: SQL statements (peewee's query log) and Redis commands "
-        f"(MONITOR, submitting included) beside commit {BASELINE_COMMIT}'s",
+        f"(MONITOR, submitting included, the scheduler's apart) beside commit "
+        f"{BASELINE_COMMIT}'s",
         HEADER,
         rows,
     )

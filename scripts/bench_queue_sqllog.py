@@ -4,9 +4,8 @@
 Loaded by the worker before it forks a work horse per game, so every horse (and every
 ThreadWorker thread) logs through the same handler: one line per SQL statement the
 game's code sends, ``<pid> <statement>``, appended and flushed at once (a horse ends
-with ``os._exit``, which flushes nothing). peewee logs every statement it executes at
-DEBUG on the ``peewee`` logger; what it runs through the driver directly (``BEGIN``,
-``COMMIT``, the SQLite PRAGMAs at connect) is not in that log, and is not counted.
+with ``os._exit``, which flushes nothing). What is in peewee's query log and what
+is not: :mod:`snakebench.testing.query_log`.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ import logging
 import os
 
 from jobs.run_game import REDIS_URL  # the product's settings module, loaded as it loads
+from snakebench.testing.query_log import logged_sql
 
 __all__ = ["REDIS_URL"]
 
@@ -27,9 +27,8 @@ class StatementLog(logging.Handler):
         self.path = path
 
     def emit(self, record: logging.LogRecord) -> None:
-        sql = record.msg[0] if isinstance(record.msg, tuple) else str(record.msg)
         with open(self.path, "a", encoding="utf-8") as out:
-            out.write(f"{os.getpid()} {' '.join(str(sql).split())}\n")
+            out.write(f"{os.getpid()} {' '.join(logged_sql(record).split())}\n")
 
 
 def log_statements(path: str) -> None:
