@@ -36,7 +36,7 @@ from snakebench.games.loop import GameOutcome, GameSetup, RoundHook, RunSupersed
 from snakebench.games.players import make_player
 from snakebench.games.prompts import lineup_prompt, prompt_variant, usable_prompt_variant
 from snakebench.games.request_limits import gate_players
-from snakebench.games.spending import meter_players
+from snakebench.games.spending import SpendMeter, meter_players
 from snakebench.options import GameOptions
 from snakebench.players.base import Player
 from snakebench.players.llm import LLMPlayer
@@ -141,9 +141,10 @@ def run_stored_game(
     published for the web (:mod:`snakebench.games.live`), and
     the spending caps are counted there (:mod:`snakebench.games.spending`).
 
-    The run is fenced: it plays under the token :func:`mark_running` gave it, checks
-    before each round that calls a provider that the token is still the game's (and the
-    game still running), and records its result only if so. A run that another has
+    The run is fenced: it plays under the token :func:`mark_running` gave it, books
+    each provider call only while the token is still the game's (and the game still
+    running: the ledger row's INSERT checks it, :func:`snakebench.store.open_fenced_call`),
+    and records its result only if so. A run that another has
     overtaken (a worker cut off while ``reconcile`` enqueued the game again), or whose
     game was cancelled, stops and returns what is stored;
     :class:`snakebench.store.GameStateError` when it had already played to the end."""
@@ -178,7 +179,7 @@ def run_stored_game(
                 _setup(game, lineup, prompts),
                 players,
                 hooks,
-                keep_playing=lambda: run_is_current(game.id, token),
+                keep_playing=None if _fenced(players) else lambda: run_is_current(game.id, token),
                 stopped=game_over,
             )
     except KeyboardInterrupt:
@@ -201,6 +202,14 @@ def run_stored_game(
         log.info("batch %s: its cap is spent; %d queued games cancelled", game.batch_id,
                  len(stopped))  # fmt: skip
     return summary
+
+
+def _fenced(players: dict[str, Player]) -> bool:
+    """Whether every player that calls a provider books each call through a fenced
+    ledger row (:func:`snakebench.games.spending.meter_players` metered it): then the
+    rounds need no check of their own, a statement each."""
+    remote = [player for player in players.values() if player.remote]
+    return all(isinstance(p, LLMPlayer) and isinstance(p.meter, SpendMeter) for p in remote)
 
 
 def _not_to_be_played(game: Game) -> dict[str, Any] | None:

@@ -132,6 +132,7 @@ from snakebench.store.spend_queries import (
     ledger_by_model,
     ledger_total,
     open_call,
+    open_fenced_call,
     settle_call,
 )
 from snakebench.store.tournament_queries import (
@@ -223,6 +224,7 @@ __all__ = [
     "move_batch_counter",
     "new_id",
     "open_call",
+    "open_fenced_call",
     "open_store",
     "open_store_once",
     "participant_sums",

@@ -334,11 +334,13 @@ def supersede_runs(game_ids: Sequence[str]) -> None:
 
 def run_is_current(game_id: str, attempt: int) -> bool:
     """Whether the run holding token ``attempt`` is still the game's run."""
-    return bool(
-        Game.select(Game.id)
-        .where((Game.id == game_id) & (Game.attempt == attempt) & (Game.status == "running"))
-        .exists()
-    )
+    return bool(Game.select(Game.id).where(current_run(game_id, attempt)).exists())
+
+
+def current_run(game_id: str, attempt: int) -> Any:
+    """The WHERE clause on games: the run holding ``attempt`` is still the game's run
+    (the game running, its token this one)."""
+    return (Game.id == game_id) & (Game.attempt == attempt) & (Game.status == "running")
 
 
 def cancel_game(game_id: str) -> bool:
