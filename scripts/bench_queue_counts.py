@@ -41,13 +41,14 @@ if TYPE_CHECKING:
     from bench_queue import Bench, Kind, Variant
 
 # Per game, measured with this very module at commit 15aece9 (the code before issue 19's
-# item 3: the script added, snakebench/ and jobs/ untouched), 10 games a row.
+# item 3), 10 games a row: a checkout of 15aece9 with this script, bench_queue.py,
+# bench_queue_sqllog.py and snakebench/testing/{query_log,redis_monitor}.py copied in.
 BASELINE_COMMIT = "15aece9"
 BASELINE: dict[tuple[str, str], tuple[float, float]] = {  # (kind, path) -> (SQL, Redis)
-    ("game", "RQ Worker: WORKER_COMMAND"): (33.0, 65.2),
-    ("game", "RQ ThreadWorker, 1 thread"): (31.0, 64.5),
-    ("llm", "RQ Worker: WORKER_COMMAND"): (94.0, 126.0),
-    ("llm", "RQ ThreadWorker, 1 thread"): (92.0, 123.2),
+    ("game", "RQ Worker: WORKER_COMMAND"): (33.0, 64.3),
+    ("game", "RQ ThreadWorker, 1 thread"): (31.0, 63.3),
+    ("llm", "RQ Worker: WORKER_COMMAND"): (94.0, 123.3),
+    ("llm", "RQ ThreadWorker, 1 thread"): (92.0, 122.3),
 }
 WARM_UP = 2
 SETTLE = 0.3  # seconds after the last game's end, for the worker's own last commands

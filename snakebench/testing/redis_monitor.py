@@ -2,8 +2,10 @@
 (tests/integration/test_round_trips.py) and what ``scripts/bench_queue.py`` counts.
 
 MONITOR slows Redis down: only for untimed runs. Commands of RQ's scheduler (its lock
-and the scheduled registries: ``--with-scheduler``, about four a second whatever runs)
-are named apart (:data:`SCHEDULER`), as they come with time, not with jobs.
+and the scheduled registries: ``--with-scheduler``, a few a second whatever runs) are
+named apart (:data:`SCHEDULER`), as they come with time, not with jobs: every command
+of a connection that touched them (the scheduler is a process of its own, with its own
+connection: its MULTI, EXEC and SCRIPT LOAD too).
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ SCHEDULER = " (scheduler)"
 
 
 def command_name(line: str) -> str:
-    """A MONITOR line's command name, the scheduler's marked with :data:`SCHEDULER`."""
-    name = line.split()[0].upper()
-    return name + SCHEDULER if "rq:schedule" in line else name
+    """A MONITOR line's command name."""
+    return line.split()[0].upper()
+
+
+def is_scheduler(line: str) -> bool:
+    return "rq:schedule" in line
 
 
 def per_job(counts: Counter[str], jobs: int) -> float:
@@ -35,7 +40,9 @@ class CommandCounter:
         self.url = url
         self.client = redis.Redis.from_url(url)
         self.db = int(self.client.connection_pool.connection_kwargs.get("db", 0))
-        self.counts: Counter[str] = Counter()
+        self.counts: Counter[str] = Counter()  # filled when the block ends
+        self.seen: list[tuple[str, str]] = []  # (client, command name) in order
+        self.schedulers: set[str] = set()  # clients that touched the scheduler's keys
         self.stopping = threading.Event()
         self.listening = threading.Event()
         self.thread = threading.Thread(target=self._listen, daemon=True)
@@ -45,8 +52,14 @@ class CommandCounter:
             self.listening.set()
             while not self.stopping.is_set():
                 command = monitor.next_command()
-                if command["db"] == self.db and command["command"]:
-                    self.counts[command_name(command["command"])] += 1
+                line = command["command"]
+                if command["db"] != self.db or not line:
+                    continue
+                client = f"{command.get('client_address')}:{command.get('client_port')}"
+                if is_scheduler(line):
+                    self.schedulers.add(client)
+                    client = "scheduler"  # (a script's commands come from "lua")
+                self.seen.append((client, command_name(line)))
 
     def __enter__(self) -> CommandCounter:
         self.thread.start()
@@ -62,3 +75,6 @@ class CommandCounter:
         self.thread.join(10)
         wake.close()
         self.client.close()
+        for client, name in self.seen:
+            scheduler = client == "scheduler" or client in self.schedulers
+            self.counts[name + SCHEDULER if scheduler else name] += 1

@@ -6,7 +6,7 @@ Not an exact pin: RQ refreshes the worker's heartbeat after a blocking pop that 
 longer than a second, so a count moves by a few with timing. The bound sits a few
 commands above what a job costs (docs/PERFORMANCE.md, "Round trips per game"): 52
 with the hardened command (``WORKER_COMMAND``) and 51 with ThreadWorker, where commit
-15aece9's code cost 65 and 64 (the live board's SET and DEL, the worker's heartbeat
+15aece9's code cost 64 and 63 (the live board's SET and DEL, the worker's heartbeat
 sent four times and its state twice, the job's look-up of its worker's pid). A change
 that puts a command back on every job fails here."""
 
@@ -29,7 +29,7 @@ from .conftest import Stack
 
 GAMES = 4
 SETTLE = 0.5  # seconds for the worker's last commands after the last game's end
-BOUND = 56  # commands per game job, the scheduler's left out; 65 at commit 15aece9
+BOUND = 56  # commands per game job, the scheduler's left out; 64 at commit 15aece9
 THREADS = f"{ThreadWorker.__module__}.{ThreadWorker.__qualname__}"
 
 
