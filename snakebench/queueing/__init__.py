@@ -51,7 +51,7 @@ PLAIN_WORKER_COMMAND = "rq worker games-high games games-low --with-scheduler"
 # functions and callbacks run (GameJob); -c jobs.run_game: the game code and the
 # provider SDKs (~3 s of imports) are loaded once, before the worker forks a work horse
 # per game, instead of in every horse; -w: RQ's Worker without its redundant heartbeats
-# (snakebench.queueing.quiet_worker: a dozen fewer Redis commands a job).
+# (snakebench.queueing.quiet_worker: 11 fewer Redis commands a job).
 WORKER_COMMAND = (
     "rq worker -w snakebench.queueing.quiet_worker.QuietWorker "
     "-S snakebench.queueing.RestrictedPickle -j snakebench.queueing.GameJob "
