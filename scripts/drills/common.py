@@ -27,6 +27,7 @@ from typing import Any
 import peewee as pw
 import psycopg2
 import redis
+from drills.netns import Cluster, Host, HostPostgres, HostRedis
 from psycopg2 import sql
 
 from snakebench.config import Settings
@@ -70,6 +71,7 @@ class Worker:
     name: str
     process: subprocess.Popen[bytes]
     log: Path
+    host: Host | None = None  # the network-namespace host it runs on (netns drills)
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -140,9 +142,13 @@ class Env:
     """One drill's Redis, database, replay folder, workers and environment."""
 
     tmp: Path
-    redis_server: RedisServer
+    redis_server: RedisServer | HostRedis
     db_url: str
     pg_database: str | None = None
+    # netns drills: the hosts workers are placed on, round-robin, and the private
+    # PostgreSQL of the services host (stopped at teardown instead of a dropped database).
+    worker_hosts: list[Host] = field(default_factory=list)
+    host_postgres: HostPostgres | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
     all_workers: list[Worker] = field(default_factory=list)
@@ -187,22 +193,28 @@ class Env:
         os.environ.update(self.env())
         open_store(self.settings)
 
-    def start_workers(self, count: int, wait: float = 60.0) -> list[Worker]:
+    def start_workers(
+        self, count: int, wait: float = 60.0, host: Host | None = None
+    ) -> list[Worker]:
+        """``count`` workers, each on ``host``, or (netns drills) on the worker host with
+        the fewest live workers, or else on this machine."""
         started = []
         for _ in range(count):
             name = f"drill-{uuid.uuid4().hex[:8]}"
             log = self.tmp / f"worker-{name}.log"
+            on = host or self._least_busy_host()
+            argv = worker_command(self.redis_server.url, name=name, command=self.worker_command)
             with log.open("wb") as out:
                 process = subprocess.Popen(
-                    worker_command(self.redis_server.url, name=name, command=self.worker_command),
+                    on.command(argv) if on else argv,
                     env=self.env(),
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
                     cwd=self.tmp,
                 )
-            started.append(Worker(name, process, log))
-        self.workers.extend(started)
+            started.append(Worker(name, process, log, on))
+            self.workers.extend(started[-1:])
         self.all_workers.extend(started)
         conn = self.redis
         deadline = time.monotonic() + wait
@@ -213,6 +225,15 @@ class Env:
                 time.sleep(0.1)
         conn.close()
         return started
+
+    def _least_busy_host(self) -> Host | None:
+        if not self.worker_hosts:
+            return None
+        load = Counter(w.host.name for w in self.live_workers() if w.host)
+        return min(self.worker_hosts, key=lambda h: load[h.name])
+
+    def workers_on(self, host: Host) -> list[Worker]:
+        return [w for w in self.live_workers() if w.host is host]
 
     def live_workers(self) -> list[Worker]:
         self.workers = [w for w in self.workers if w.alive()]
@@ -264,6 +285,21 @@ def make_env(tmp: Path, backend: str) -> Env:
     return Env(tmp, server, url, pg_database=name)
 
 
+def make_net_env(tmp: Path, hosts: Cluster) -> Env:
+    """An Env on separate hosts: Redis and a private PostgreSQL on the services host,
+    workers spread over the worker hosts; this process (the audit) reaches both over the
+    bridge. Always PostgreSQL: SQLite cannot be shared across machines."""
+    server = HostRedis(hosts.services, tmp)
+    server.start()
+    postgres = HostPostgres(hosts.services, tmp)
+    try:
+        postgres.start()
+    except BaseException:
+        server.stop()
+        raise
+    return Env(tmp, server, postgres.url, worker_hosts=hosts.workers, host_postgres=postgres)
+
+
 def pg_admin() -> Any:
     """The tests' PostgreSQL admin connection (to the ``postgres`` database, which every
     server has), a DrillError when the server does not answer."""
@@ -282,6 +318,8 @@ def teardown(env: Env) -> None:
     env.redis_server.stop()
     if not database.is_closed():
         database.close()
+    if env.host_postgres:
+        env.host_postgres.stop()
     if env.pg_database:
         for _ in range(10):  # the server may still be coming back from a restart drill
             try:
