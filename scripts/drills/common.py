@@ -514,3 +514,27 @@ def summary_row(drill: str, load: str, faults: str, result: Audit, wall: float) 
         "PASS" if ok else "FAIL",
     ]
     return " | ".join(cells), ok
+
+
+def read_summary(out: str, name: str) -> dict[str, str]:
+    """The summary row ``scripts/drill.py NAME`` printed, by column (the tests' check)."""
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("drill | "))
+    keys = [k.strip() for k in lines[header].split("|")]
+    values = [v.strip() for v in lines[header + 1].split("|")]
+    row = dict(zip(keys, values, strict=True))
+    if row["drill"] != name:
+        raise DrillError(f"summary row names {row['drill']}, not {name}")
+    return row
+
+
+def finish_drill(proc: subprocess.Popen[str], timeout: float) -> tuple[int | None, str]:
+    """Wait for a drill started as a subprocess; a return code of None: still running
+    after ``timeout`` seconds (then terminated), its output so far."""
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+        return None, out
+    return proc.returncode, out
