@@ -8,11 +8,13 @@ and a few request fields differ (see :func:`snakebench.providers.model_options.r
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from snakebench.providers.base import Completion, ModelSpec, TransientProviderError
+from snakebench.providers.chat_request import CHAT_PATH, ChatRequest
 from snakebench.providers.model_options import request_extra
 from snakebench.providers.sdk_common import (
     SdkErrorTypes,
@@ -23,6 +25,9 @@ from snakebench.providers.sdk_common import (
     shared_sdk_client,
     usage_count,
 )
+
+if TYPE_CHECKING:
+    from openai._types import RequestOptions
 
 OPENAI_ERRORS = SdkErrorTypes(
     timeout=openai.APITimeoutError,
@@ -94,13 +99,18 @@ class OpenAISdkClient:
         try:
             return create(model=self.spec.model_slug, **request, **self._kwargs)
         except openai.APIError as exc:
-            raise map_sdk_error(
-                exc, OPENAI_ERRORS, self.spec.name, self._timeout, self._secret
-            ) from None
+            raise self._mapped(exc) from None
+
+    def _mapped(self, exc: openai.APIError) -> Exception:
+        return map_sdk_error(exc, OPENAI_ERRORS, self.spec.name, self._timeout, self._secret)
 
 
 class OpenAICompatClient(OpenAISdkClient):
-    """One model on one OpenAI-compatible endpoint."""
+    """One model on one OpenAI-compatible endpoint. Its request is built once
+    (:class:`snakebench.providers.chat_request.ChatRequest`): a move posts it with the
+    prompt rather than have ``create`` rebuild it."""
+
+    _request: ChatRequest
 
     def _fixed_fields(self, spec: ModelSpec) -> dict[str, Any]:
         extra = request_extra(spec.extra, provider=spec.provider, api=spec.api)
@@ -110,11 +120,21 @@ class OpenAICompatClient(OpenAISdkClient):
         for name in OUTPUT_CAP_NAMES:
             kwargs.pop(name, None)
         kwargs[OUTPUT_CAP_NAMES[spec.provider not in COMPLETION_CAP_PROVIDERS]] = spec.output_cap
+        self._request = ChatRequest.of(kwargs)
         return kwargs
 
     def complete(self, prompt: str) -> Completion:
-        messages = [{"role": "user", "content": prompt}]
-        return self._completion(self._create(self._sdk.chat.completions.create, messages=messages))
+        body = self._request.body(self.spec.model_slug, prompt)
+        try:
+            response = self._sdk.post(
+                CHAT_PATH,
+                cast_to=ChatCompletion,
+                body=body,
+                options=cast("RequestOptions", self._request.options),
+            )
+        except openai.APIError as exc:
+            raise self._mapped(exc) from None
+        return self._completion(response)
 
     def _completion(self, response: Any) -> Completion:
         """Text and usage from a reply. A reply without choices is no answer at all
