@@ -11,10 +11,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 import openai
-from openai.types.chat import ChatCompletion
 
 from snakebench.providers.base import Completion, ModelSpec, TransientProviderError
-from snakebench.providers.chat_request import CHAT_PATH, ChatRequest
+from snakebench.providers.chat_request import CHAT_PATH, ChatRequest, reply_document, reply_usage
 from snakebench.providers.model_options import request_extra
 from snakebench.providers.sdk_common import (
     SdkErrorTypes,
@@ -126,34 +125,34 @@ class OpenAICompatClient(OpenAISdkClient):
     def complete(self, prompt: str) -> Completion:
         body = self._request.body(self.spec.model_slug, prompt)
         try:
-            response = self._sdk.post(
+            reply = self._sdk.post(
                 CHAT_PATH,
-                cast_to=ChatCompletion,
+                cast_to=object,
                 body=body,
                 options=cast("RequestOptions", self._request.options),
             )
         except openai.APIError as exc:
             raise self._mapped(exc) from None
-        return self._completion(response)
+        return self._completion(reply_document(reply))
 
-    def _completion(self, response: Any) -> Completion:
-        """Text and usage from a reply. A reply without choices is no answer at all
-        (some gateways send one with an error object), so it is retried; a choice
+    def _completion(self, reply: dict[str, Any] | None) -> Completion:
+        """Text and usage from a reply's JSON. A reply without choices is no answer at
+        all (some gateways send one with an error object), so it is retried; a choice
         with empty content is the model's own empty answer."""
-        if not getattr(response, "choices", None):
+        if not (reply or {}).get("choices"):
             raise TransientProviderError(f"model {self.spec.name!r}: reply without choices")
-        message = response.choices[0].message
-        usage = response.usage
-        reasoning = next(
-            (text for name in REASONING_FIELDS if (text := getattr(message, name, None))), ""
-        )
+        assert reply is not None
+        choice = reply["choices"][0]
+        message = choice["message"]
+        usage = reply_usage(reply)
+        reasoning = next((text for name in REASONING_FIELDS if (text := message.get(name))), "")
         tokens_in, tokens_out = billed_tokens(usage, "prompt_tokens", "completion_tokens")
         return Completion(
-            text=message.content or "",
+            text=message.get("content") or "",
             input_tokens=tokens_in,
             output_tokens=tokens_out,
             reasoning=reasoning if isinstance(reasoning, str) else "",
             reasoning_tokens=usage_count(usage, "completion_tokens_details", "reasoning_tokens"),
             provider_cost=reported_cost(usage),
-            truncated=getattr(response.choices[0], "finish_reason", None) == "length",
+            truncated=choice.get("finish_reason") == "length",
         )

@@ -103,19 +103,35 @@ REPLIES: list[dict[str, Any]] = [
     },
     {"choices": [], "error": {"message": "upstream overloaded"}},
     {"object": "error"},
+    {
+        "choices": [{"message": {"content": ["not", "text"]}, "finish_reason": None}],
+        "usage": {"prompt_tokens": "many", "completion_tokens": 3, "total_tokens": 2.5},
+    },
+    {"choices": [{"message": {"content": "LEFT"}}]},
+    [{"choices": [{"message": {"content": "LEFT"}}]}],
 ]
 
 
 class Recorder:
-    """An in-memory HTTP server: records each request, answers with ``reply``."""
+    """An in-memory HTTP server: records each request, answers with ``reply`` as JSON
+    (or the bytes ``raw``) under ``content_type``."""
 
-    def __init__(self, reply: Any, status: int = 200) -> None:
-        self.reply, self.status = reply, status
+    def __init__(
+        self,
+        reply: Any,
+        status: int = 200,
+        *,
+        content_type: str = "application/json",
+        raw: bytes | None = None,
+    ) -> None:
+        self.status, self.content_type = status, content_type
+        self.body = raw if raw is not None else json.dumps(reply).encode()
         self.requests: list[httpx2.Request] = []
 
     def __call__(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
-        return httpx2.Response(self.status, json=self.reply)
+        headers = {"content-type": self.content_type}
+        return httpx2.Response(self.status, content=self.body, headers=headers)
 
 
 def clients(spec: ModelSpec, server: Recorder) -> tuple[OpenAICompatClient, openai.OpenAI]:
@@ -132,10 +148,11 @@ def clients(spec: ModelSpec, server: Recorder) -> tuple[OpenAICompatClient, open
     return client, client._sdk
 
 
-def by_create(client: OpenAICompatClient, sdk: openai.OpenAI, prompt: str) -> Completion:
-    """The move as the SDK's ``create`` makes it (what ``complete`` did before)."""
+def by_create(client: OpenAICompatClient, sdk: openai.OpenAI, prompt: str) -> object:
+    """The move's request as the SDK's ``create`` makes it (how ``complete`` made it
+    before), its errors mapped as ``complete`` maps them."""
     messages = [{"role": "user", "content": prompt}]
-    return client._completion(client._create(sdk.chat.completions.create, messages=messages))
+    return client._create(sdk.chat.completions.create, messages=messages)
 
 
 def outcome(call: Any) -> Completion | str:
@@ -158,12 +175,34 @@ def test_the_request_is_the_one_create_sends(spec: ModelSpec) -> None:
     assert json.loads(ours.content)["messages"] == [{"role": "user", "content": PROMPT}]
 
 
-@pytest.mark.parametrize("reply", REPLIES, ids=range(len(REPLIES)))
-def test_a_reply_reads_as_create_reads_it(reply: dict[str, Any]) -> None:
-    client, sdk = clients(SPECS[4], Recorder(reply))
-    assert outcome(lambda: client.complete(PROMPT)) == outcome(
-        lambda: by_create(client, sdk, PROMPT)
-    )
+# What each of REPLIES read as when ``complete`` parsed replies into the SDK's
+# ChatCompletion (its loose coercions included: "700" and 90.0 read as counts, a usage
+# that fails validation kept as sent): the JSON is read directly now, to the same result.
+NO_CHOICES = "TransientProviderError: model 'routed': reply without choices"
+READ_BEFORE: list[Completion | str] = [
+    Completion("Go right.\nRIGHT", 700, 20),
+    Completion("", 700, 100, "hmm...", 85, 0.0012, truncated=True),
+    Completion("UP", 5, 4, "think"),
+    NO_CHOICES,
+    NO_CHOICES,
+    Completion(["not", "text"], 0, 3),  # type: ignore[arg-type]
+    Completion("LEFT", 0, 0),
+    NO_CHOICES,
+]
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"), list(zip(REPLIES, READ_BEFORE, strict=True)), ids=range(len(REPLIES))
+)
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain"])
+def test_a_reply_reads_as_before(reply: Any, expected: Completion | str, content_type: str) -> None:
+    client, _ = clients(SPECS[4], Recorder(reply, content_type=content_type))
+    assert outcome(lambda: client.complete(PROMPT)) == expected
+
+
+def test_a_reply_that_is_not_json_is_no_answer() -> None:
+    client, _ = clients(SPECS[4], Recorder(None, content_type="text/plain", raw=b"<html>busy"))
+    assert outcome(lambda: client.complete(PROMPT)) == NO_CHOICES
 
 
 @pytest.mark.parametrize("status", [400, 401, 404, 429, 500, 503])
