@@ -1,0 +1,255 @@
+"""Worker CPU per LLM round, part by part: what one round of a game between two language
+models costs the worker process, each part timed alone in one thread.
+
+    python scripts/bench_round.py [--rounds 400]
+
+On the worker, one round of an LLM v LLM game is: two prompts written, two SDK calls
+(the request built, sent over HTTP, the reply parsed), two replies read into moves, two
+spend-ledger rows written and settled, the fencing check, the engine's step and the
+replay frame, three live-board documents (the round's start, each move as it comes back)
+and the hand-offs between the game's thread and its two move threads. Each part runs
+``--rounds`` times here, as a game runs it, and is timed in CPU seconds of this process
+(``time.process_time``): other load on a shared machine slows it little, unlike wall
+time. The fake provider (``snakebench fake-llm``, no added latency) is a process of its
+own; its CPU is not counted.
+
+The SDK call is timed both ways: through the SDK's ``chat.completions.create`` (how every
+move was made before, the baseline) and as ``OpenAICompatClient.complete`` makes it now
+(the model's request built once, posted per move). The whole round, in real games and
+under contention, is ``scripts/bench_scale.py``'s "worker CPU ms/round" column: this
+script says where it goes. It uses a temporary SQLite database and a Redis database of
+127.0.0.1:6379 (claimed, flushed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import redis
+from benchlib import host_speed, table
+
+from snakebench.config import Settings
+from snakebench.engine import Direction, Rules, SeededSpawner, new_game, step
+from snakebench.engine.replay import ReplayBuilder
+from snakebench.games.live import LivePublisher
+from snakebench.games.loop import _MoveGatherer, at_home
+from snakebench.players.base import MoveDecision, Turn
+from snakebench.players.bots import bot_move
+from snakebench.players.llm import LLMPlayer
+from snakebench.providers import ModelSpec, RetryPolicy
+from snakebench.providers.openai_compat import OpenAICompatClient
+from snakebench.store import (
+    create_game,
+    mark_running,
+    open_call,
+    open_store,
+    run_is_current,
+    settle_call,
+    upsert_model,
+)
+from snakebench.testing.support import bench_redis
+
+BIN = Path(sys.executable).parent
+# What scripts/bench_scale.py measured a round at before this work, in real games:
+# ThreadWorker, 4 processes, 64 and 128 games (docs/PERFORMANCE.md, part 2).
+BASELINE_ROUND_MS = 4.6
+
+
+def start_fake() -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = [str(BIN / "snakebench"), "fake-llm", "--port", str(port), "--latency-ms", "0"]
+    fake = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=2).close()
+            return fake, url
+        except OSError:
+            if time.monotonic() > deadline:
+                fake.terminate()
+                raise SystemExit("the fake provider did not start") from None
+            time.sleep(0.2)
+
+
+def cpu_ms(work: Callable[[], object], rounds: int, repeat: int = 3) -> float:
+    """CPU milliseconds of one ``work()``, the least of ``repeat`` runs of ``rounds``."""
+    work()  # warm: connections, caches
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.process_time()
+        for _ in range(rounds):
+            work()
+        best = min(best, (time.process_time() - start) / rounds * 1000)
+    return best
+
+
+class Parts:
+    """One game's worth of everything a round touches, built once."""
+
+    def __init__(self, url: str, tmp: Path, redis_url: str) -> None:
+        self.rules = Rules(max_rounds=100)
+        self.state = new_game(self.rules, 7, ("0", "1"))
+        self.spawn = SeededSpawner(7)
+        for _ in range(10):  # a board some rounds in: longer snakes, scores
+            self.state = step(self.state, self.moves(), self.rules, self.spawn)
+        self.turns = [Turn(sid, self.state, self.rules) for sid in ("0", "1")]
+        self.next_moves = self.moves()
+        spec = ModelSpec("fake-a", "openai", "fake-a", f"{url}/v1", price_input_per_m=1.0)
+        self.client = OpenAICompatClient(spec, spec.base_url, "sk-bench", 30.0)
+        self.player = LLMPlayer(
+            spec, self.client, seed=7, retry=RetryPolicy(1, 0.0, 0.0), sleep=lambda _: None
+        )
+        self.prompts = [
+            self.player.prompt.render(turn, "UP", "Up is safe.\nUP") for turn in self.turns
+        ]
+        self.completion = self.client.complete(self.prompts[0])
+        settings = Settings(database_url=f"sqlite:///{tmp / 'round.db'}", redis_url=redis_url)
+        open_store(settings)
+        model = upsert_model(
+            "fake-a", provider="openai", model_slug="fake-a", base_url=spec.base_url
+        )
+        game = create_game(seed=7, players=("fake-a", "fake-a"))
+        self.game = mark_running(game.id, "bench")
+        self.model_id = int(model.id)
+        self.builder = ReplayBuilder(
+            game_id=game.id,
+            rules=self.rules,
+            players={sid: {"model_id": "1", "name": "fake-a"} for sid in ("0", "1")},
+            initial=self.state,
+            started_at=datetime.now(UTC),
+            game_type="ladder",
+            seed=7,
+        )
+        self.live = LivePublisher(redis.Redis.from_url(redis_url), game.id, remote=True)
+        self.decisions = {
+            sid: self.player._decide(turn, self.completion, 300.0, 0)
+            for sid, turn in zip(("0", "1"), self.turns, strict=True)
+        }
+
+    def moves(self) -> dict[str, Direction]:
+        return {sid: bot_move("survivor", self.state, self.rules, sid, 7) for sid in ("0", "1")}
+
+    def prompts_x2(self) -> None:
+        for turn in self.turns:
+            self.player.prompt.render(turn, "UP", "Up is safe.\nUP")
+
+    def sdk_create_x2(self) -> None:
+        """The move as the SDK's ``create`` made it (the baseline)."""
+        for prompt in self.prompts:
+            messages = [{"role": "user", "content": prompt}]
+            sdk = self.client._sdk
+            self.client._completion(
+                self.client._create(sdk.chat.completions.create, messages=messages)
+            )
+
+    def sdk_complete_x2(self) -> None:
+        for prompt in self.prompts:
+            self.client.complete(prompt)
+
+    def replies_x2(self) -> None:
+        for turn in self.turns:
+            self.player._decide(turn, self.completion, 300.0, 0)
+
+    def ledger_x2(self) -> None:
+        for _ in self.turns:
+            call = open_call(game_id=self.game.id, attempt=self.game.attempt, batch_id=None,
+                             model_id=self.model_id, day="2026-01-01", reserved=0.01)  # fmt: skip
+            settle_call(call, status="answered", input_tokens=700, output_tokens=20, cost=0.001)
+
+    def fencing(self) -> None:
+        run_is_current(self.game.id, self.game.attempt)
+
+    def engine_and_replay(self) -> None:
+        state = step(self.state, self.next_moves, self.rules, self.spawn)
+        self.builder.add_round({sid: d.record() for sid, d in self.decisions.items()}, state)
+
+    def live_board_x3(self) -> None:
+        self.live.round_started(self.state)
+        for sid, decision in self.decisions.items():
+            self.live.moved(sid, decision)
+
+    def hand_offs(self, gather: _MoveGatherer) -> None:
+        gather(self.state, self.rules)
+
+
+class Errands:
+    """A remote player whose move is nothing but what the loop does around a real one:
+    two errands sent home (the ledger's reserve and settle), then the decision."""
+
+    remote = True
+    name = "errands"
+
+    def __init__(self, decision: MoveDecision) -> None:
+        self.decision = decision
+
+    def choose(self, turn: Turn) -> MoveDecision:
+        at_home(lambda: 0)
+        at_home(lambda: 0)
+        return self.decision
+
+
+def measure(parts: Parts, rounds: int) -> list[tuple[str, float, float]]:
+    """(part, before ms, now ms) per round."""
+    players = {sid: Errands(d) for sid, d in parts.decisions.items()}
+    with _MoveGatherer(players, threading.Event()) as gather:
+        hand_offs = cpu_ms(lambda: parts.hand_offs(gather), rounds)
+    same = [
+        ("prompts (2)", cpu_ms(parts.prompts_x2, rounds)),
+        ("replies read into moves (2)", cpu_ms(parts.replies_x2, rounds)),
+        ("spend ledger: row written, settled (2)", cpu_ms(parts.ledger_x2, rounds)),
+        ("fencing check (1 SELECT)", cpu_ms(parts.fencing, rounds)),
+        ("engine step + replay frame", cpu_ms(parts.engine_and_replay, rounds)),
+        ("live board: 3 documents to Redis", cpu_ms(parts.live_board_x3, rounds)),
+        ("thread hand-offs: 2 moves, 4 errands", hand_offs),
+    ]
+    sdk_before = cpu_ms(parts.sdk_create_x2, rounds)
+    sdk_now = cpu_ms(parts.sdk_complete_x2, rounds)
+    return [("SDK calls (2)", sdk_before, sdk_now), *[(name, ms, ms) for name, ms in same]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=400, help="rounds timed per part")
+    parser.add_argument("--redis-url", help="a Redis database to use (flushed!)")
+    args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    print(host_speed(), flush=True)
+    fake, url = start_fake()
+    try:
+        with bench_redis(args.redis_url) as redis_url, tempfile.TemporaryDirectory() as tmp:
+            rows = measure(Parts(url, Path(tmp), redis_url), args.rounds)
+    finally:
+        fake.terminate()
+    before, now = sum(r[1] for r in rows), sum(r[2] for r in rows)
+    lines = [[name, f"{b:.3f}", f"{n:.3f}", f"{n / now:.0%}"] for name, b, n in rows]
+    lines.append(["sum", f"{before:.3f}", f"{now:.3f}", "100%"])
+    table(
+        f"Worker CPU ms per LLM round, part by part ({args.rounds} rounds each, one thread, "
+        "fake provider without latency)",
+        ["part", "before", "now", "share now"],
+        lines,
+    )
+    print(
+        f"  before: the SDK's chat.completions.create per move; bench_scale.py measured "
+        f"{BASELINE_ROUND_MS} ms/round in real games then\n  (contention between a "
+        "process's threads comes on top of this sum)"
+    )
+    print(f"  {host_speed()}")
+
+
+if __name__ == "__main__":
+    main()
