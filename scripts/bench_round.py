@@ -44,12 +44,17 @@ from snakebench.engine import Direction, Rules, SeededSpawner, new_game, step
 from snakebench.engine.replay import ReplayBuilder
 from snakebench.games.live import LivePublisher
 from snakebench.games.loop import _MoveGatherer, at_home
+from snakebench.games.simulation import run_stored_game
 from snakebench.players.base import MoveDecision, Turn
 from snakebench.players.bots import bot_move
 from snakebench.players.llm import LLMPlayer
 from snakebench.providers import ModelSpec, RetryPolicy
+from snakebench.providers.base import Completion
 from snakebench.providers.openai_compat import OpenAICompatClient
+from snakebench.providers.sdk_common import billed_tokens, reported_cost, usage_count
+from snakebench.services.batches import BatchSpec, create_batch_games
 from snakebench.store import (
+    batch_game_ids,
     create_game,
     mark_running,
     open_call,
@@ -232,19 +237,65 @@ def measure(parts: Parts, rounds: int, repeat: int) -> list[tuple[str, float, fl
     return rows + [(name, value, value) for name, value in ms.items()]
 
 
+def legacy_complete(client: OpenAICompatClient, prompt: str) -> Completion:
+    """A move as ``OpenAICompatClient.complete`` made it before (the baseline of the whole
+    games): the SDK's ``create``, its ``ChatCompletion`` read."""
+    messages = [{"role": "user", "content": prompt}]
+    reply = client._create(client._sdk.chat.completions.create, messages=messages)
+    usage = reply.usage
+    tokens_in, tokens_out = billed_tokens(usage, "prompt_tokens", "completion_tokens")
+    return Completion(
+        reply.choices[0].message.content or "",
+        tokens_in,
+        tokens_out,
+        reasoning_tokens=usage_count(usage, "completion_tokens_details", "reasoning_tokens"),
+        provider_cost=reported_cost(usage),
+        truncated=reply.choices[0].finish_reason == "length",
+    )
+
+
+def whole_games(url: str, tmp: Path, redis_url: str, games: int, repeat: int) -> dict[str, float]:
+    """CPU ms per round of whole LLM v LLM games (``run_stored_game``: the database, the
+    live board, the ledger; one game at a time, its two moves on its move threads), the
+    moves made before's way and now's, taking turns; the least turn of each."""
+    settings = Settings(
+        database_url=f"sqlite:///{tmp / 'games.db'}", redis_url=redis_url, replay_dir=tmp / "r"
+    )
+    open_store(settings)
+    for name in ("fake-a", "fake-b"):
+        upsert_model(name, provider="openai-compatible", model_slug=name, base_url=f"{url}/v1")
+    live = redis.Redis.from_url(redis_url)
+    now = OpenAICompatClient.complete
+    best = {"before": float("inf"), "now": float("inf")}
+    for turn in range(repeat):
+        for variant in best:
+            OpenAICompatClient.complete = legacy_complete if variant == "before" else now  # type: ignore[method-assign]
+            spec = BatchSpec("fake-a", "fake-b", count=games, max_rounds=100, seed=turn)
+            batch = create_batch_games(spec, settings)
+            start, rounds = time.process_time(), 0
+            for game in batch_game_ids(batch.id):
+                rounds += run_stored_game(game, settings=settings, live=live)["rounds"]
+            best[variant] = min(best[variant], (time.process_time() - start) / rounds * 1000)
+    OpenAICompatClient.complete = now  # type: ignore[method-assign]
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=100, help="rounds timed per part and turn")
     parser.add_argument("--repeat", type=int, default=5, help="turns; the least is kept")
+    parser.add_argument("--games", type=int, default=4, help="whole games per turn (0: none)")
     parser.add_argument("--redis-url", help="a Redis database to use (flushed!)")
     args = parser.parse_args()
-    if args.rounds < 1 or args.repeat < 1:
-        parser.error("--rounds and --repeat must be at least 1")
+    if args.rounds < 1 or args.repeat < 1 or args.games < 0:
+        parser.error("--rounds and --repeat must be at least 1, --games at least 0")
     print(host_speed(), flush=True)
     fake, url = start_fake()
     try:
         with bench_redis(args.redis_url) as redis_url, tempfile.TemporaryDirectory() as tmp:
             rows = measure(Parts(url, Path(tmp), redis_url), args.rounds, args.repeat)
+            if args.games:
+                games = whole_games(url, Path(tmp), redis_url, args.games, args.repeat)
     finally:
         fake.terminate()
     before, now = sum(r[1] for r in rows), sum(r[2] for r in rows)
@@ -261,6 +312,14 @@ def main() -> None:
         f"{BASELINE_ROUND_MS} ms/round in real games then\n  (contention between a "
         "process's threads comes on top of this sum)"
     )
+    if args.games:
+        table(
+            f"Whole LLM v LLM games in one process, {args.games} a turn, one at a time (least "
+            f"of {args.repeat} turns)",
+            ["moves made", "worker CPU ms/round"],
+            [[variant, f"{ms:.2f}"] for variant, ms in games.items()],
+        )
+        print(f"  now / before: {games['now'] / games['before']:.0%}")
     print(f"  {host_speed()}")
 
 
