@@ -11,8 +11,8 @@ and the hand-offs between the game's thread and its two move threads. Each part 
 ``--rounds`` times in a turn, the parts taking turns ``--repeat`` times, and the least
 turn of each is kept; it is timed in CPU seconds of this process (``time.process_time``):
 other load on a shared machine slows it much less than wall time. The fake provider
-(``snakebench fake-llm``, no added latency) is a process of its own; its CPU is not
-counted.
+(``snakebench fake-llm`` as bench_spend.py starts it: no added latency) runs in a process
+of its own; its CPU is not counted.
 
 The SDK call is timed both ways: through the SDK's ``chat.completions.create`` (how every
 move was made before, the baseline) and as ``OpenAICompatClient.complete`` makes it now
@@ -25,18 +25,16 @@ script says where it goes. It uses a temporary SQLite database and a Redis datab
 from __future__ import annotations
 
 import argparse
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import redis
+from bench_spend import fake_llm
 from benchlib import host_speed, table
 
 from snakebench.config import Settings
@@ -69,25 +67,6 @@ BIN = Path(sys.executable).parent
 # What scripts/bench_scale.py measured a round at before this work, in real games:
 # ThreadWorker, 4 processes, 64 and 128 games (docs/PERFORMANCE.md, part 2).
 BASELINE_ROUND_MS = 4.6
-
-
-def start_fake() -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    argv = [str(BIN / "snakebench"), "fake-llm", "--port", str(port), "--latency-ms", "0"]
-    fake = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=2).close()
-            return fake, url
-        except OSError:
-            if time.monotonic() > deadline:
-                fake.terminate()
-                raise SystemExit("the fake provider did not start") from None
-            time.sleep(0.2)
 
 
 def least_cpu_ms(
@@ -290,14 +269,14 @@ def main() -> None:
     if args.rounds < 1 or args.repeat < 1 or args.games < 0:
         parser.error("--rounds and --repeat must be at least 1, --games at least 0")
     print(host_speed(), flush=True)
-    fake, url = start_fake()
-    try:
-        with bench_redis(args.redis_url) as redis_url, tempfile.TemporaryDirectory() as tmp:
-            rows = measure(Parts(url, Path(tmp), redis_url), args.rounds, args.repeat)
-            if args.games:
-                games = whole_games(url, Path(tmp), redis_url, args.games, args.repeat)
-    finally:
-        fake.terminate()
+    with (
+        fake_llm() as url,
+        bench_redis(args.redis_url) as redis_url,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        rows = measure(Parts(url, Path(tmp), redis_url), args.rounds, args.repeat)
+        if args.games:
+            games = whole_games(url, Path(tmp), redis_url, args.games, args.repeat)
     before, now = sum(r[1] for r in rows), sum(r[2] for r in rows)
     lines = [[name, f"{b:.3f}", f"{n:.3f}", f"{n / now:.0%}"] for name, b, n in rows]
     lines.append(["sum", f"{before:.3f}", f"{now:.3f}", "100%"])
