@@ -9,9 +9,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx2
 import openai
 import pytest
+
+try:  # the HTTP library under the installed openai SDK: httpx2 from openai 3, httpx before
+    import httpx2
+except ImportError:  # pragma: no cover
+    import httpx as httpx2  # type: ignore[no-redef]
 
 from snakebench.providers import ModelSpec
 from snakebench.providers.base import Completion, ProviderError
