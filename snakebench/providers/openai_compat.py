@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 import openai
 
-from snakebench.providers.base import Completion, ModelSpec, TransientProviderError
+from snakebench.providers.base import (
+    Completion,
+    ModelSpec,
+    ProviderError,
+    TransientProviderError,
+)
 from snakebench.providers.chat_request import CHAT_PATH, ChatRequest, reply_document, reply_usage
 from snakebench.providers.model_options import request_extra
 from snakebench.providers.sdk_common import (
@@ -100,7 +105,7 @@ class OpenAISdkClient:
         except openai.APIError as exc:
             raise self._mapped(exc) from None
 
-    def _mapped(self, exc: openai.APIError) -> Exception:
+    def _mapped(self, exc: openai.APIError) -> ProviderError:
         return map_sdk_error(exc, OPENAI_ERRORS, self.spec.name, self._timeout, self._secret)
 
 
@@ -139,9 +144,8 @@ class OpenAICompatClient(OpenAISdkClient):
         """Text and usage from a reply's JSON. A reply without choices is no answer at
         all (some gateways send one with an error object), so it is retried; a choice
         with empty content is the model's own empty answer."""
-        if not (reply or {}).get("choices"):
+        if reply is None or not reply.get("choices"):
             raise TransientProviderError(f"model {self.spec.name!r}: reply without choices")
-        assert reply is not None
         choice = reply["choices"][0]
         message = choice["message"]
         usage = reply_usage(reply)
