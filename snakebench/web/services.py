@@ -13,6 +13,7 @@ from typing import Any
 import redis
 from flask import Flask, current_app
 
+from snakebench.queueing.connection import redis_client
 from snakebench.store import Database, connect, pending_versions, ping, upgrade
 from snakebench.web.config import WebConfig
 
@@ -35,11 +36,10 @@ class Services:
         """A client with short timeouts (it reconnects by itself after an outage)."""
         with self._lock:
             if self._redis is None:
-                self._redis = redis.Redis.from_url(
-                    self.config.redis_url,
-                    socket_connect_timeout=REDIS_TIMEOUT,
+                self._redis = redis_client(
+                    self.config.redis_settings,
+                    connect_timeout=REDIS_TIMEOUT,
                     socket_timeout=REDIS_TIMEOUT,
-                    health_check_interval=30,
                 )
             return self._redis
 
