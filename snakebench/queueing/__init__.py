@@ -40,7 +40,7 @@ from rq.job import Job, JobStatus
 from rq.utils import utcformat
 
 from snakebench.config import ConfigError, Settings, get_settings
-from snakebench.queueing.connection import redis_client, where, why
+from snakebench.queueing.connection import failover_retry, redis_client, where, why
 
 Priority = Literal["high", "normal", "low"]
 QUEUE_NAMES: dict[str, str] = {"high": "games-high", "normal": "games", "low": "games-low"}
@@ -266,8 +266,11 @@ def connect_redis(
             settings,
             connect_timeout=timeout,
             socket_timeout=max(timeout, 30.0),  # blocking pops wait longer than this
+            failover_wait=timeout,  # a wrong REDIS_SENTINELS fails as fast as a bad URL
         )
         client.ping()
+        if settings.redis_sentinel is not None:
+            client.set_retry(failover_retry())  # from now on, ride a failover out
     except (ValueError, TypeError) as exc:  # TypeError: a query option redis-py lacks
         raise ConfigError(f"REDIS_URL={where(settings)!r} is not a Redis URL: {exc}") from None
     except redis.RedisError as exc:

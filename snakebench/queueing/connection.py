@@ -21,6 +21,8 @@ import socket
 from typing import Any
 
 import redis
+from redis.backoff import ConstantBackoff
+from redis.retry import Retry
 from redis.sentinel import MasterNotFoundError, Sentinel
 
 from snakebench.config import SentinelSettings, Settings, mask_url
@@ -38,23 +40,36 @@ KEEPALIVE_OPTIONS: dict[int, int] = {
     socket.TCP_KEEPCNT: 3,
 }
 HEALTH_CHECK_INTERVAL = 30  # seconds idle before a pooled connection is PINGed on reuse
+# How long a command behind Sentinel keeps retrying a lost primary: the Sentinels'
+# down-after-milliseconds plus an election. redis-py's own default gives up within a
+# second on a refused connection, and an `rq worker` that sees a connection error
+# anywhere but in its dequeue quits (the sentinel-failover drill: every worker did);
+# with this it rides the failover out. 30 s covers down-after-milliseconds up to about
+# 25 s; the web app waits less (a health probe must answer).
+FAILOVER_RETRY_SECONDS = 30.0
+RETRY_INTERVAL = 0.5
 
 
 def redis_client(
-    settings: Settings, *, connect_timeout: float, socket_timeout: float | None
+    settings: Settings,
+    *,
+    connect_timeout: float,
+    socket_timeout: float | None,
+    failover_wait: float = FAILOVER_RETRY_SECONDS,
 ) -> redis.Redis:
     """A client for the Redis of ``settings``; nothing is sent until it is used.
 
     ``connect_timeout`` bounds opening a connection, ``socket_timeout`` every reply (None:
-    none, for blocking pops). Raises ``ValueError`` or ``TypeError`` for a ``REDIS_URL``
-    redis-py cannot read (the caller names the setting)."""
+    none, for blocking pops); behind Sentinel, a command retries a lost primary for
+    ``failover_wait`` seconds. Raises ``ValueError`` or ``TypeError`` for a
+    ``REDIS_URL`` redis-py cannot read (the caller names the setting)."""
     found = settings.redis_sentinel
     if found is not None:
         sentinel = Sentinel(  # type: ignore[no-untyped-call]
             list(found.sentinels), sentinel_kwargs=_sentinel_kwargs(SENTINEL_TIMEOUT)
         )
         client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
-            found.master, **_primary_kwargs(found, connect_timeout, socket_timeout)
+            found.master, **_primary_kwargs(found, connect_timeout, socket_timeout, failover_wait)
         )
         return client
     return redis.Redis.from_url(
@@ -63,6 +78,12 @@ def redis_client(
         socket_timeout=socket_timeout,
         health_check_interval=HEALTH_CHECK_INTERVAL,
     )
+
+
+def failover_retry(seconds: float = FAILOVER_RETRY_SECONDS) -> Retry:
+    """A connection's retry policy behind Sentinel: every :data:`RETRY_INTERVAL` for
+    ``seconds`` (``Redis.set_retry`` gives a client another)."""
+    return Retry(ConstantBackoff(RETRY_INTERVAL), max(1, int(seconds / RETRY_INTERVAL)))
 
 
 def where(settings: Settings) -> str:
@@ -87,7 +108,7 @@ def rq_connection_settings(settings: Settings) -> dict[str, Any]:
     found = settings.redis_sentinel
     if found is None:
         return {"REDIS_URL": settings.redis_url, "SENTINEL": None}
-    kwargs = _primary_kwargs(found, connect_timeout=5.0, socket_timeout=None)
+    kwargs = _primary_kwargs(found, 5.0, None, FAILOVER_RETRY_SECONDS)
     return {
         "REDIS_URL": None,
         "SENTINEL": {
@@ -120,9 +141,13 @@ def _sentinel_kwargs(timeout: float) -> dict[str, Any]:
 
 
 def _primary_kwargs(
-    found: SentinelSettings, connect_timeout: float, socket_timeout: float | None
+    found: SentinelSettings,
+    connect_timeout: float,
+    socket_timeout: float | None,
+    failover_wait: float,
 ) -> dict[str, Any]:
     return {
+        "retry": failover_retry(failover_wait),
         "db": found.db,
         "password": found.password,
         "socket_timeout": socket_timeout,

@@ -19,6 +19,7 @@ from snakebench.web.config import WebConfig
 
 EXTENSION = "snakebench"
 REDIS_TIMEOUT = 2.0  # seconds: a health probe must answer before the platform gives up
+FAILOVER_WAIT = 5.0  # seconds a request retries a lost primary behind Sentinel, no more
 
 log = logging.getLogger("snakebench.web")
 
@@ -40,6 +41,7 @@ class Services:
                     self.config.redis_settings,
                     connect_timeout=REDIS_TIMEOUT,
                     socket_timeout=REDIS_TIMEOUT,
+                    failover_wait=FAILOVER_WAIT,
                 )
             return self._redis
 
