@@ -60,6 +60,7 @@ DOWN_AFTER_MS = 2000  # a primary silent this long is down (production: 5000 to 
 FAILOVER_TIMEOUT_MS = 10000
 MID_BATCH = 0.3  # the share of the batch done before the fault
 FAILOVER_WAIT = 60.0  # seconds the Sentinels get to promote the replica
+START_WAIT = 180.0  # seconds the first workers get to register (a loaded 2-core machine)
 
 
 @dataclass
@@ -202,7 +203,7 @@ def sentinel_failover(args: argparse.Namespace) -> Result:
     """SIGKILL the Sentinel-managed primary mid-batch after a replication stall; the
     Sentinels promote the replica, reconcile recovers what it never received."""
     with sentinel_stack(args) as (env, group, _hosts):
-        env.start_workers(args.workers)
+        env.start_workers(args.workers, wait=START_WAIT)
         batch_id = _submit(env, args, args.games)
         wait_for(lambda: _done(batch_id) >= MID_BATCH, args.deadline / 3, "the batch mid-way")
         primary_host, replica_host = group.primary.host, group.replica.host
