@@ -199,3 +199,21 @@ def test_a_stock_worker_and_rq_info_find_redis_through_the_sentinel(
     assert job.return_value()["redis"] is True
     info = run([RQ, "info", "-c", "snakebench.queueing.rq_settings"], env, tmp_path)
     assert info.returncode == 0 and "games-high" in info.stdout, info.stderr
+
+
+def test_the_web_app_and_its_dashboard_reach_redis_through_the_sentinel(
+    sentinel: dict[str, str],
+) -> None:
+    from snakebench.web import WebConfig, create_app
+
+    settings = settings_of(sentinel)
+    client = connect_redis(settings=settings)
+    Queue("games-low", connection=client, serializer=SERIALIZER).enqueue(HEALTH_CHECK)
+    config = WebConfig(redis_sentinel=settings.redis_sentinel, database_url=settings.database_url)
+    web = create_app(config).test_client()
+    health = web.get("/healthz")
+    assert health.get_json()["redis"] is True, health.get_json()
+    queues = web.get("/rq/0/data/queues.json").get_json()["queues"]
+    assert {"name": "games-low", "count": 1} in [
+        {"name": q["name"], "count": q["count"]} for q in queues
+    ]
