@@ -10,9 +10,10 @@ Sentinels on the netns harness (:mod:`drills.netns`), the primary SIGKILLed mid-
   seconds (nftables on r1: replication stalls while the primary keeps taking
   writes, the asynchronous-replication window made wide enough to see), and a second,
   small batch is submitted within it; then the primary is SIGKILLed and the replica's
-  link comes back. The Sentinels promote it;
-  the workers' next connections reach it; the old primary is started again, empty,
-  and the Sentinels make it a replica of the new one.
+  link comes back (``--cut``: the primary's link goes down instead, it lives on
+  unreachable, and nothing resets the connections to it). The Sentinels promote it;
+  the workers' next connections reach it; the old primary is started again, empty
+  (``--cut``: its link comes back), and the Sentinels make it a replica of the new one.
 
   What the promoted replica never received is lost: the late batch's jobs, and what
   jobs did in the window (a game finished there is still queued or started on the new
@@ -212,13 +213,23 @@ def sentinel_failover(args: argparse.Namespace) -> Result:
         time.sleep(args.lag)
         before = batch_progress(batch_id)
         killed_at = time.monotonic()
-        group.primary.stop()  # SIGKILL
+        if args.cut:
+            primary_host.cut()  # alive, unreachable: nothing resets its connections
+        else:
+            group.primary.stop()  # SIGKILL
         primary_host.unblock()  # before it comes back
         wait_for(lambda: group.primary_address() == replica_host.address, FAILOVER_WAIT,
                  "the Sentinels to promote the replica", 0.2)  # fmt: skip
         failover = time.monotonic() - killed_at
         loss = measure_loss(env, [batch_id, late_id])
-        group.primary.start()  # back empty: the Sentinels make it a replica
+        done = batch_progress(batch_id).done
+        wait_for(lambda: batch_progress(batch_id).done > done, FAILOVER_WAIT,
+                 "a game to finish after the failover", 0.2)  # fmt: skip
+        resumed = time.monotonic() - killed_at
+        if args.cut:
+            primary_host.heal()  # the Sentinels demote it: its data is dropped
+        else:
+            group.primary.start()  # back empty: the Sentinels make it a replica
         survivors = len(env.live_workers())
         runs = sum(reconcile_until_done(env, b, args.deadline / 2, args.workers)
                    for b in (late_id, batch_id))  # fmt: skip
@@ -228,12 +239,14 @@ def sentinel_failover(args: argparse.Namespace) -> Result:
         result = audit(env, batch_id)
         result.add(audit(env, late_id))
         rejoined = _role(group.primary) == "slave"
+    fault = "cut off" if args.cut else "SIGKILLed"
     extra = [
-        f"  primary SIGKILLed at {before.done}/{before.total} done ({before.running} "
+        f"  primary {fault} at {before.done}/{before.total} done ({before.running} "
         f"running, {before.queued} queued) after a {args.lag:g} s replication stall "
         f"(a {late_games(args)}-game batch submitted in it); "
-        f"Sentinels promoted the replica in {failover:.1f} s; old primary rejoined as "
-        f"replica: {'yes' if rejoined else 'no'}",
+        f"Sentinels promoted the replica in {failover:.1f} s, a game finished "
+        f"{resumed:.1f} s after the fault; old primary rejoined as replica: "
+        f"{'yes' if rejoined else 'no'}",
         f"  lost on failover: {loss.no_job} unfinished games without a job, {loss.stale} "
         f"finished games the new primary still held as queued/started; "
         f"{survivors}/{args.workers} workers survived, {env.restarted} replaced; "
@@ -243,7 +256,7 @@ def sentinel_failover(args: argparse.Namespace) -> Result:
     ]
     return (
         f"{args.games}+{late_games(args)} bot games, {args.workers} workers, 3 Sentinels",
-        f"primary SIGKILLed ({args.lag:g} s lag)",
+        f"primary {fault} ({args.lag:g} s lag)",
         result,
         extra,
     )

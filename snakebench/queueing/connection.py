@@ -30,14 +30,16 @@ from snakebench.config import SentinelSettings, Settings, mask_url
 # Seconds a Sentinel may take to answer "who is the primary?": Sentinels are asked one
 # after another, so one that is cut off must not hold a client up for long.
 SENTINEL_TIMEOUT = 2.0
-# TCP keepalive on every connection to a Sentinel-managed primary: a primary that is cut
-# off (not killed: nothing resets the connection) is noticed in about 5 + 3 * 2 = 11 s,
-# where a worker blocked in a dequeue would otherwise wait out RQ's socket timeout (over
-# 400 s) on a primary that no longer is one.
+# TCP keepalive and a user timeout on every connection to a Sentinel-managed primary: a
+# primary that is cut off (not killed: nothing resets the connection) is noticed in about
+# 5 + 3 * 2 = 11 s when the connection is idle (a worker blocked in a dequeue), and 11 s
+# after a request went unanswered otherwise (TCP_USER_TIMEOUT), where a worker would
+# wait out RQ's socket timeout (over 400 s) on a primary that no longer is one.
 KEEPALIVE_OPTIONS: dict[int, int] = {
     socket.TCP_KEEPIDLE: 5,
     socket.TCP_KEEPINTVL: 2,
     socket.TCP_KEEPCNT: 3,
+    socket.TCP_USER_TIMEOUT: 11_000,  # milliseconds
 }
 HEALTH_CHECK_INTERVAL = 30  # seconds idle before a pooled connection is PINGed on reuse
 # How long a command behind Sentinel keeps retrying a lost primary: the Sentinels'
