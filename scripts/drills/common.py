@@ -27,6 +27,7 @@ from typing import Any
 import peewee as pw
 import psycopg2
 import redis
+from drills.netns import Cluster, Host, HostPostgres, HostRedis
 from psycopg2 import sql
 
 from snakebench.config import Settings
@@ -35,6 +36,7 @@ from snakebench.engine.verify import verify_replay
 from snakebench.localstack.processes import free_port, process_identity
 from snakebench.localstack.redis_server import answers_ping, find_redis_server
 from snakebench.queueing import WORKER_COMMAND
+from snakebench.queueing.connection import redis_client
 from snakebench.services.batches import batch_progress
 from snakebench.store import Game, Participant, database, open_store
 from snakebench.store.models import RatingChange
@@ -47,6 +49,8 @@ FAKE_KEY = "sk-drill-not-a-secret"
 PG_ADMIN_DB = "postgres"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 JOB_OK = re.compile(r"Job OK \(([0-9a-f-]{36})\)")
+# run_game's line for a job delivered again after its game ended (it plays nothing).
+NOT_PLAYED = re.compile(r"game ([0-9a-f-]{36}) not played \(already over\)")
 
 
 class DrillError(RuntimeError):
@@ -70,6 +74,7 @@ class Worker:
     name: str
     process: subprocess.Popen[bytes]
     log: Path
+    host: Host | None = None  # the network-namespace host it runs on (netns drills)
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -140,9 +145,13 @@ class Env:
     """One drill's Redis, database, replay folder, workers and environment."""
 
     tmp: Path
-    redis_server: RedisServer
+    redis_server: RedisServer | HostRedis
     db_url: str
     pg_database: str | None = None
+    # netns drills: the hosts workers are placed on, round-robin, and the private
+    # PostgreSQL of the services host (stopped at teardown instead of a dropped database).
+    worker_hosts: list[Host] = field(default_factory=list)
+    host_postgres: HostPostgres | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
     all_workers: list[Worker] = field(default_factory=list)
@@ -156,9 +165,9 @@ class Env:
 
     @property
     def redis(self) -> redis.Redis:
-        return redis.Redis.from_url(
-            self.redis_server.url, socket_connect_timeout=2, socket_timeout=10
-        )
+        """A client made as every SnakeBench process makes one (REDIS_URL, or the
+        primary the Sentinels of REDIS_SENTINELS name: the sentinel-failover drill)."""
+        return redis_client(self.settings, connect_timeout=2, socket_timeout=10)
 
     @property
     def settings(self) -> Settings:
@@ -187,22 +196,28 @@ class Env:
         os.environ.update(self.env())
         open_store(self.settings)
 
-    def start_workers(self, count: int, wait: float = 60.0) -> list[Worker]:
+    def start_workers(
+        self, count: int, wait: float = 60.0, host: Host | None = None
+    ) -> list[Worker]:
+        """``count`` workers, each on ``host``, or (netns drills) on the worker host with
+        the fewest live workers, or else on this machine."""
         started = []
         for _ in range(count):
             name = f"drill-{uuid.uuid4().hex[:8]}"
             log = self.tmp / f"worker-{name}.log"
+            on = host or self._least_busy_host()
+            argv = worker_command(self.redis_server.url, name=name, command=self.worker_command)
             with log.open("wb") as out:
                 process = subprocess.Popen(
-                    worker_command(self.redis_server.url, name=name, command=self.worker_command),
+                    on.command(argv) if on else argv,
                     env=self.env(),
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
                     cwd=self.tmp,
                 )
-            started.append(Worker(name, process, log))
-        self.workers.extend(started)
+            started.append(Worker(name, process, log, on))
+            self.workers.extend(started[-1:])
         self.all_workers.extend(started)
         conn = self.redis
         deadline = time.monotonic() + wait
@@ -213,6 +228,15 @@ class Env:
                 time.sleep(0.1)
         conn.close()
         return started
+
+    def _least_busy_host(self) -> Host | None:
+        if not self.worker_hosts:
+            return None
+        load = Counter(w.host.name for w in self.live_workers() if w.host)
+        return min(self.worker_hosts, key=lambda h: load[h.name])
+
+    def workers_on(self, host: Host) -> list[Worker]:
+        return [w for w in self.live_workers() if w.host is host]
 
     def live_workers(self) -> list[Worker]:
         self.workers = [w for w in self.workers if w.alive()]
@@ -264,6 +288,21 @@ def make_env(tmp: Path, backend: str) -> Env:
     return Env(tmp, server, url, pg_database=name)
 
 
+def make_net_env(tmp: Path, hosts: Cluster) -> Env:
+    """An Env on separate hosts: Redis and a private PostgreSQL on the services host,
+    workers spread over the worker hosts; this process (the audit) reaches both over the
+    bridge. Always PostgreSQL: SQLite cannot be shared across machines."""
+    server = HostRedis(hosts.services, tmp)
+    server.start()
+    postgres = HostPostgres(hosts.services, tmp)
+    try:
+        postgres.start()
+    except BaseException:
+        server.stop()
+        raise
+    return Env(tmp, server, postgres.url, worker_hosts=hosts.workers, host_postgres=postgres)
+
+
 def pg_admin() -> Any:
     """The tests' PostgreSQL admin connection (to the ``postgres`` database, which every
     server has), a DrillError when the server does not answer."""
@@ -282,6 +321,8 @@ def teardown(env: Env) -> None:
     env.redis_server.stop()
     if not database.is_closed():
         database.close()
+    if env.host_postgres:
+        env.host_postgres.stop()
     if env.pg_database:
         for _ in range(10):  # the server may still be coming back from a restart drill
             try:
@@ -407,7 +448,11 @@ def audit(env: Env, batch_id: str, *, final: tuple[str, ...] = ("completed",)) -
         if n > 1:
             dup_games.add(gid)
             notes.append(f"{gid}: {n} replay files")
-    oks = Counter(JOB_OK.findall(ANSI.sub("", env.worker_logs())))
+    logs = ANSI.sub("", env.worker_logs())
+    oks = Counter(JOB_OK.findall(logs))
+    # A job RQ holds again for a game already over (a Sentinel failover's promoted
+    # replica never heard it finished) runs to "Job OK" without playing: not a replay.
+    oks.subtract(NOT_PLAYED.findall(logs))
     for gid, n in oks.items():
         if n > 1 and gid in ids:
             dup_games.add(gid)
@@ -476,3 +521,27 @@ def summary_row(drill: str, load: str, faults: str, result: Audit, wall: float) 
         "PASS" if ok else "FAIL",
     ]
     return " | ".join(cells), ok
+
+
+def read_summary(out: str, name: str) -> dict[str, str]:
+    """The summary row ``scripts/drill.py NAME`` printed, by column (the tests' check)."""
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("drill | "))
+    keys = [k.strip() for k in lines[header].split("|")]
+    values = [v.strip() for v in lines[header + 1].split("|")]
+    row = dict(zip(keys, values, strict=True))
+    if row["drill"] != name:
+        raise DrillError(f"summary row names {row['drill']}, not {name}")
+    return row
+
+
+def finish_drill(proc: subprocess.Popen[str], timeout: float) -> tuple[int | None, str]:
+    """Wait for a drill started as a subprocess; a return code of None: still running
+    after ``timeout`` seconds (then terminated), its output so far."""
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+        return None, out
+    return proc.returncode, out

@@ -17,6 +17,10 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+from drills.common import finish_drill, read_summary
+
 pytestmark = pytest.mark.slow
 
 DRILL = Path(__file__).resolve().parents[2] / "scripts" / "drill.py"
@@ -81,23 +85,13 @@ def runs() -> Iterator[dict[str, subprocess.Popen[str]]]:
 
 
 def finish(proc: subprocess.Popen[str]) -> tuple[int, str]:
-    try:
-        out, _ = proc.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=30)
+    code, out = finish_drill(proc, TIMEOUT)
+    if code is None:
         pytest.fail(f"drill still running after {TIMEOUT} s:\n{out}")
-    return proc.returncode, out
+    return code, out
 
 
-def summary(out: str, name: str) -> dict[str, str]:
-    lines = out.splitlines()
-    header = next(i for i, line in enumerate(lines) if line.startswith("drill | "))
-    keys = [k.strip() for k in lines[header].split("|")]
-    values = [v.strip() for v in lines[header + 1].split("|")]
-    row = dict(zip(keys, values, strict=True))
-    assert row["drill"] == name
-    return row
+summary = read_summary
 
 
 @pytest.mark.parametrize(
