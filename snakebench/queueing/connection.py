@@ -61,10 +61,10 @@ class PrimaryConnection(SentinelManagedConnection):
     command whose connection broke reconnects through ``send_packed_command``, which calls
     ``connect_check_health`` and retries the socket connect, with the connection's retry
     policy, to the address it had (redis-py issue 3874, open). After a failover that is
-    the old primary: killed, it refuses at once and the retries run out in 30 s; cut off,
-    each SYN waits out the connect timeout, so a worker spent minutes on it (the
-    sentinel-failover drill's ``--cut``: no game finished in the minute after the
-    promotion). Here that path goes through ``connect()``, whose every try re-discovers.
+    the old primary: killed, each try is refused at once; cut off, each SYN waits out
+    the connect timeout, so a worker spent minutes on it (the sentinel-failover drill's
+    ``--cut``: no game finished in the minute after the promotion). Here that path goes
+    through ``connect()``, whose every try asks the Sentinels.
     """
 
     def connect_check_health(
