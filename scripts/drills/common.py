@@ -288,13 +288,14 @@ def make_env(tmp: Path, backend: str) -> Env:
     return Env(tmp, server, url, pg_database=name)
 
 
-def make_net_env(tmp: Path, hosts: Cluster) -> Env:
-    """An Env on separate hosts: Redis and a private PostgreSQL on the services host,
-    workers spread over the worker hosts; this process (the audit) reaches both over the
-    bridge. Always PostgreSQL: SQLite cannot be shared across machines."""
+def make_net_env(tmp: Path, hosts: Cluster, postgres: HostPostgres | None = None) -> Env:
+    """An Env on separate hosts: Redis and a private PostgreSQL on the services host
+    (``postgres``, not yet started, to give it settings), workers spread over the worker
+    hosts; this process (the audit) reaches both over the bridge. Always PostgreSQL:
+    SQLite cannot be shared across machines."""
     server = HostRedis(hosts.services, tmp)
     server.start()
-    postgres = HostPostgres(hosts.services, tmp)
+    postgres = postgres or HostPostgres(hosts.services, tmp)
     try:
         postgres.start()
     except BaseException:

@@ -322,9 +322,14 @@ class HostPostgres:
     ``postgres`` user, as the server refuses to run as root), listening on the host's
     address, trust auth for the subnet. Nothing is shared with the machine's server."""
 
-    def __init__(self, host: Host, tmp: Path, port: int = 5432) -> None:
+    def __init__(
+        self, host: Host, tmp: Path, port: int = 5432, settings: Sequence[str] = ()
+    ) -> None:
         self.host = host
         self.port = port
+        # Extra ``-c name=value`` server settings (the capacity bench preloads
+        # pg_stat_statements to count statements).
+        self.settings = list(settings)
         self.data = tmp / "pgdata"
         self.log = tmp / "postgres.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -357,6 +362,8 @@ class HostPostgres:
             "-c", f"max_connections={max_connections}",
             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
         ]  # fmt: skip
+        for setting in self.settings:
+            server += ["-c", setting]
         self.process = self.host.popen(self._as_postgres(server), log=self.log)
         wait_port(self.host.address, self.port, 30, "the host's PostgreSQL")
         createdb = [str(pg_bin() / "createdb"), "-h", str(self.data), "-p", str(self.port)]

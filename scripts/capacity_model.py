@@ -1,0 +1,279 @@
+"""From measured figures per round and per concurrent game to what ``games`` concurrent
+games on ``machines`` worker machines need, and which part gives out first.
+
+The arithmetic docs/SCALING.md explains, done by ``scripts/bench_capacity.py`` on its
+own measurements so that a rerun refreshes every figure. Rates scale with rounds: at
+the bench's model latency a game plays one round per 0.3667 s (the slower of two
+300 ms + U(0, 100 ms) replies); a model k times slower divides every per-second figure
+by k, and leaves connections and memory (held per running game) as they are.
+
+The limits are stated assumptions, printed with the table: Redis runs commands on one
+thread (1 core); a PgBouncer process is single-threaded too (1 core); PostgreSQL's
+default ``max_connections`` is 100; a worker machine has this machine's cores; links
+are 1 Gbit/s.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+from dataclasses import dataclass, field
+
+from snakebench.queueing import RESULT_TTL
+
+MEAN_SLOWER_MOVE = (300.0 + 2 * 100.0 / 3) / 1000
+PG_MAX_CONNECTIONS = 100  # PostgreSQL's default
+LINK_MBIT = 1000.0
+
+
+@dataclass
+class Measured:
+    """One window of scripts/bench_capacity.py: ``games`` running, workers reaching
+    PostgreSQL ``pooler`` (direct or pgbouncer)."""
+
+    pooler: str
+    games: int
+    processes: int
+    seconds: float
+    rounds: float
+    ideal_rounds: float
+    finished: int
+    running: float
+    redis_commands: int
+    top_commands: dict[str, int]
+    statements: int
+    statement_kinds: dict[str, int]
+    top_statements: list[tuple[int, str]]  # (calls, text) of the most called
+    sql_writes: int
+    rows_written: int
+    commits: int
+    bytes: dict[str, int]  # "<service>_in"/"<service>_out": bytes on the services host
+    cpu: dict[str, float]  # CPU seconds in the window: workers, redis, postgres, pgbouncer
+    idle_cpu: dict[str, float]  # cores each service used idle (subtracted from cpu)
+    server_connections: list[int]
+    client_connections: list[int]
+    bouncer_xacts: int
+    bouncer_xact_us: int
+    pool_size: int
+    worker_pss_kb: int
+    redis_footprint: dict[str, list[int]]  # kind: [keys, bytes], at the window's end
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.rounds / self.seconds
+
+    def per_round(self, value: float) -> float:
+        return value / max(self.rounds, 1.0)
+
+    def per_game_s(self, value: float) -> float:
+        return value / self.seconds / self.games
+
+    def per_finished(self, value: float) -> float:
+        """Per game, as statements per game: ``value`` over the games that ended in the
+        window (as many start as end, running steady)."""
+        return value / max(self.finished, 1)
+
+    def job_kb(self, kind: str) -> float:
+        jobs, size = self.redis_footprint[kind]
+        return size / 1024 / max(jobs, 1)
+
+    def traffic(self, service: str) -> int:
+        return self.bytes.get(f"{service}_in", 0) + self.bytes.get(f"{service}_out", 0)
+
+    @property
+    def redis_us_per_command(self) -> float:
+        return self.cpu.get("redis", 0.0) / max(self.redis_commands, 1) * 1e6
+
+    @property
+    def pg_us_per_statement(self) -> float:
+        return self.cpu.get("postgres", 0.0) / max(self.statements, 1) * 1e6
+
+    def connections(self, samples: list[int]) -> str:
+        return f"{statistics.mean(samples):.1f} / {max(samples)}" if samples else "-"
+
+    @property
+    def bouncer_line(self) -> str:
+        if not self.bouncer_xacts:
+            return "-"
+        return f"{self.pool_size} / {self.bouncer_xact_us / self.bouncer_xacts:,.0f}"
+
+
+@dataclass
+class Plan:
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    notes: list[str]
+
+
+def project(results: list[Measured], *, games: int, machines: int) -> Plan:
+    """The needs of ``games`` concurrent games on ``machines`` machines, from the
+    largest measured row of each pooler."""
+    direct = _largest(results, "direct")
+    pooled = _largest(results, "pgbouncer")
+    base = direct or pooled
+    header = ["need", "per unit (measured)", f"x {games:,} games", "limit (assumed)", "used"]
+    if base is None:
+        return Plan("No measurements to project", header, [], [])
+    rounds = games / MEAN_SLOWER_MOVE  # rounds/s, all games at the bench's model latency
+    cores = os.cpu_count() or 1
+    per_round = base.per_round
+    rows: list[tuple[str, str, float, str, float | None]] = []
+
+    def need(name: str, unit: str, total: float, limit: str, cap: float | None) -> None:
+        rows.append((name, unit, total, limit, total / cap if cap else None))
+
+    need("rounds/s", f"{1 / MEAN_SLOWER_MOVE:.2f}/s a game", rounds, "", None)
+    worker_cpu = per_round(base.cpu["workers"]) * rounds / machines
+    need(
+        "worker cores a machine",
+        f"{per_round(base.cpu['workers']) * 1e3:.1f} ms/round",
+        worker_cpu,
+        f"{cores} cores",
+        cores,
+    )
+    per_game, per_process = _memory(results)
+    on_one = games / machines
+    processes = math.ceil(on_one / (base.games / base.processes))  # as many games a process
+    need(
+        "worker MB a machine",
+        f"{per_game:.1f} MB/game + {per_process:.0f}/process",
+        per_game * on_one + per_process * processes,
+        "",
+        None,
+    )
+    commands = per_round(base.redis_commands) * rounds
+    need("Redis commands/s", f"{per_round(base.redis_commands):.2f}/round", commands, "", None)
+    redis_cores = base.redis_us_per_command * commands / 1e6
+    need(
+        "Redis cores",
+        f"{base.redis_us_per_command:.1f} us/command",
+        redis_cores,
+        "1 core (one thread)",
+        1.0,
+    )
+    live_kb = base.job_kb("live job")
+    need("Redis MB, running jobs", f"{live_kb:.1f} KB/job", live_kb * games / 1024, "", None)
+    ended = rounds / (base.rounds / max(base.finished, 1))  # games ending per second
+    kept = base.job_kb("finished job") * ended * RESULT_TTL / 1024 / 1024
+    need(
+        "Redis GB, finished jobs kept",
+        f"{base.job_kb('finished job'):.1f} KB/job, {RESULT_TTL / 3600:.0f} h",
+        kept,
+        "",
+        None,
+    )
+    redis_mbit = per_round(base.traffic("redis")) * rounds * 8 / 1e6
+    need(
+        "Redis Mbit/s",
+        f"{per_round(base.traffic('redis')):,.0f} B/round",
+        redis_mbit,
+        f"{LINK_MBIT:,.0f} Mbit/s link",
+        LINK_MBIT,
+    )
+    statements = per_round(base.statements) * rounds
+    need("SQL statements/s", f"{base.per_finished(base.statements):.1f}/game", statements, "", None)
+    need(
+        "SQL rows written/s",
+        f"{base.per_finished(base.rows_written):.1f}/game",
+        per_round(base.rows_written) * rounds,
+        "",
+        None,
+    )
+    need(
+        "commits/s",
+        f"{base.per_finished(base.commits):.1f}/game",
+        per_round(base.commits) * rounds,
+        "",
+        None,
+    )
+    need(
+        "PostgreSQL cores",
+        f"{base.pg_us_per_statement:.0f} us/statement",
+        base.pg_us_per_statement * statements / 1e6,
+        "",
+        None,
+    )
+    pg_mbit = per_round(base.traffic("postgres")) * rounds * 8 / 1e6
+    need(
+        "PostgreSQL Mbit/s",
+        f"{per_round(base.traffic('postgres')):,.0f} B/round",
+        pg_mbit,
+        f"{LINK_MBIT:,.0f} Mbit/s link",
+        LINK_MBIT,
+    )
+    if direct is not None:
+        held = statistics.mean(direct.server_connections) / max(direct.running, 1.0)
+        need(
+            "PG connections, direct",
+            f"{held:.2f}/running game",
+            held * games,
+            f"max_connections {PG_MAX_CONNECTIONS}",
+            PG_MAX_CONNECTIONS,
+        )
+    if pooled is not None and pooled.bouncer_xacts:
+        xacts = pooled.per_round(pooled.bouncer_xacts) * rounds
+        busy = xacts * pooled.bouncer_xact_us / pooled.bouncer_xacts / 1e6  # Little's law
+        xact_us = pooled.bouncer_xact_us / pooled.bouncer_xacts
+        need(
+            "PG server conns, PgBouncer",
+            f"{xact_us:,.0f} us/xact",
+            busy,
+            f"max_connections {PG_MAX_CONNECTIONS}",
+            PG_MAX_CONNECTIONS,
+        )
+        bouncer_us = pooled.cpu.get("pgbouncer", 0.0) / pooled.bouncer_xacts * 1e6
+        need(
+            "PgBouncer cores",
+            f"{bouncer_us:.0f} us/xact",
+            bouncer_us * xacts / 1e6,
+            "1 core (one thread)",
+            1.0,
+        )
+    limited = [r for r in rows if r[4] is not None]
+    first = max(limited, key=lambda r: r[4] or 0.0) if limited else None
+    notes = [
+        f"from the {base.games}-game {base.pooler} column"
+        + (
+            f" and the {pooled.games}-game pgbouncer column"
+            if pooled and base is not pooled
+            else ""
+        )
+        + f"; {rounds:,.0f} rounds/s = {games:,} / {MEAN_SLOWER_MOVE:.4f} s (the bench's "
+        "model latency; a slower model divides every per-second figure)",
+    ]
+    if first is not None:
+        notes.append(f"gives out first: {first[0]} ({first[4]:.0%} of {first[3]})")
+    return Plan(
+        f"{games:,} concurrent games on {machines} worker machines",
+        header,
+        [
+            [n, u, _fmt(t), lim, f"{use:.0%}" if use is not None else ""]
+            for n, u, t, lim, use in rows
+        ],
+        notes,
+    )
+
+
+def _memory(results: list[Measured]) -> tuple[float, float]:
+    """(MB per game, MB per process) of the workers' Pss: the slope and the fixed part
+    across the columns' game counts (with one count, all of it per game)."""
+    points = sorted({(m.games, m.worker_pss_kb / 1024 / m.processes) for m in results})
+    if len(points) < 2 or points[0][0] == points[-1][0]:
+        m = results[0]
+        return m.worker_pss_kb / 1024 / m.games, 0.0
+    (n0, p0), (n1, p1) = points[0], points[-1]
+    processes = results[0].processes
+    slope = (p1 - p0) * processes / (n1 - n0)  # MB per game
+    return slope, p1 - slope * n1 / processes
+
+
+def _largest(results: list[Measured], pooler: str) -> Measured | None:
+    found = [m for m in results if m.pooler == pooler]
+    return max(found, key=lambda m: m.games) if found else None
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.2f}"
