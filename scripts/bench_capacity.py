@@ -32,9 +32,10 @@ import statistics
 import tempfile
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+import peewee as pw
 import redis
 from benchlib import CpuMeter, descendants, host_speed, pss_kb, table
 from capacity_model import Measured, project
@@ -53,14 +54,18 @@ from snakebench.services.batches import (
     create_batch_games,
     enqueue_batch,
 )
-from snakebench.store import database, upsert_model
+from snakebench.store import Game, database, upsert_model
 
 LATENCY_MS, JITTER_MS = 300.0, 100.0
 MEAN_SLOWER_MOVE = (LATENCY_MS + 2 * JITTER_MS / 3) / 1000  # E[max of two U(0, jitter)]
 ROUNDS = 100
 QUEUES = ("games-high", "games", "games-low")
 THREAD_WORKER = " -w snakebench.queueing.thread_worker.ThreadWorker"
-PG_SETTINGS = ("shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track=all")
+PG_SETTINGS = (
+    "shared_preload_libraries=pg_stat_statements",
+    "pg_stat_statements.track=all",
+    "max_connections=600",  # the direct rows hold one a game: 256 and more
+)
 
 
 @dataclass
@@ -117,6 +122,7 @@ def measure(stack: Stack, args: argparse.Namespace, n: int, pooler: str) -> Meas
         }
         footprint = redis_footprint(stack.redis, finished_ids)
         finished = _finished(batch.id) - done_before
+        game_rounds = _rounds_per_game(batch.id)
         cancel_batch(batch.id, stack.redis)
         database.close()
     finally:
@@ -151,7 +157,19 @@ def measure(stack: Stack, args: argparse.Namespace, n: int, pooler: str) -> Meas
         pool_size=stack.bouncer.pool_size if pooler == "pgbouncer" else 0,
         worker_pss_kb=seen["pss"][0],
         redis_footprint=footprint,
+        rounds_per_game=game_rounds,
     )
+
+
+def _rounds_per_game(batch_id: str) -> float:
+    """The mean rounds of the batch's completed games (every one of the run, not only
+    the window's: snakes die before round 100)."""
+    query = Game.select(pw.fn.AVG(Game.rounds)).where(
+        (Game.batch == batch_id) & (Game.status == "completed")
+    )
+    mean = query.scalar()
+    database.close()
+    return float(mean or ROUNDS)
 
 
 def _idle_cpu(stack: Stack, seconds: float) -> dict[str, float]:
@@ -237,6 +255,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--games", type=int, default=10_000, help="games the projection plans")
     parser.add_argument("--machines", type=int, default=100, help="worker machines planned")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--from-json", type=Path, help="print the tables of a --json file again; run nothing"
+    )
     parser.add_argument("--quick", action="store_true", help="12 games, 15 s windows")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
@@ -253,6 +274,14 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    if args.from_json:
+        try:
+            saved = json.loads(args.from_json.read_text())
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"bench_capacity: cannot read {args.from_json}: {exc}") from None
+        known = {f.name for f in fields(Measured)}
+        report([Measured(**{k: v for k, v in m.items() if k in known}) for m in saved], args)
+        return
     reason = unavailable_reason() or ("pgbouncer" in args.poolers and pgbouncer_missing())
     if reason:
         raise SystemExit(f"bench_capacity: {reason}")
@@ -295,7 +324,8 @@ def report(results: list[Measured], args: argparse.Namespace) -> None:
     table(plan.title, plan.header, plan.rows)
     for line in plan.notes:
         print(f"  {line}")
-    print(f"  after: {host_speed()}")
+    if not args.from_json:
+        print(f"  after: {host_speed()}")
     if args.json:
         args.json.write_text(json.dumps([asdict(m) for m in results], indent=1))
 
@@ -310,11 +340,15 @@ def _columns(results: list[Measured]) -> list[tuple[str, list[str]]]:
     return [
         ("worker processes", each("{}", lambda m: m.processes)),
         ("running mean", each("{:.1f}", lambda m: m.running)),
-        ("rounds/s (ideal)", [f"{m.rate:.1f} ({m.games / MEAN_SLOWER_MOVE:.1f})" for m in results]),
-        ("efficiency", each("{:.0%}", lambda m: m.rate * MEAN_SLOWER_MOVE / m.games)),
+        (
+            "rounds/s (ideal)",
+            [f"{m.rate:.1f} ({m.running / MEAN_SLOWER_MOVE:.1f})" for m in results],
+        ),
+        ("efficiency", each("{:.0%}", lambda m: m.efficiency)),
         ("games finished", each("{}", lambda m: m.finished)),
+        ("rounds a game", each("{:.1f}", lambda m: m.game_rounds)),
         ("worker CPU ms/round", each("{:.1f}", lambda m: m.per_round(m.cpu["workers"]) * 1e3)),
-        ("worker Pss MB/game", each("{:.1f}", lambda m: m.worker_pss_kb / 1024 / m.games)),
+        ("worker Pss MB/game", each("{:.1f}", lambda m: m.worker_pss_kb / 1024 / m.running)),
         ("Redis commands/round", each("{:.2f}", lambda m: m.per_round(m.redis_commands))),
         ("Redis commands/s/game", each("{:.2f}", lambda m: m.per_game_s(m.redis_commands))),
         ("  top: " + ", ".join(k for k, _ in top.most_common(4)), [""] * len(results)),
@@ -323,12 +357,12 @@ def _columns(results: list[Measured]) -> list[tuple[str, list[str]]]:
         ("Redis KB/live job", each("{:.1f}", lambda m: m.job_kb("live job"))),
         ("Redis KB/finished job", each("{:.1f}", lambda m: m.job_kb("finished job"))),
         ("Redis KB other", each("{:.0f}", lambda m: m.redis_footprint["other"][1] / 1024)),
-        ("SQL statements/game", each("{:.1f}", lambda m: m.per_finished(m.statements))),
-        ("SQL writes/game", each("{:.1f}", lambda m: m.per_finished(m.sql_writes))),
-        ("rows written/game", each("{:.1f}", lambda m: m.per_finished(m.rows_written))),
-        ("commits/game", each("{:.1f}", lambda m: m.per_finished(m.commits))),
-        ("PG bytes/game in+out", each("{:,.0f}", lambda m: m.per_finished(m.traffic("postgres")))),
-        ("PgBouncer bytes/game", each("{:,.0f}", lambda m: m.per_finished(m.traffic("pgbouncer")))),
+        ("SQL statements/game", each("{:.1f}", lambda m: m.per_game(m.statements))),
+        ("SQL writes/game", each("{:.1f}", lambda m: m.per_game(m.sql_writes))),
+        ("rows written/game", each("{:.1f}", lambda m: m.per_game(m.rows_written))),
+        ("commits/game", each("{:.1f}", lambda m: m.per_game(m.commits))),
+        ("PG bytes/game in+out", each("{:,.0f}", lambda m: m.per_game(m.traffic("postgres")))),
+        ("PgBouncer bytes/game", each("{:,.0f}", lambda m: m.per_game(m.traffic("pgbouncer")))),
         ("PG CPU us/statement", each("{:.0f}", lambda m: m.pg_us_per_statement)),
         ("PG server conns mean/max", [m.connections(m.server_connections) for m in results]),
         ("clients mean/max", [m.connections(m.client_connections) for m in results]),

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from snakebench.queueing import RESULT_TTL
 
@@ -58,22 +58,37 @@ class Measured:
     pool_size: int
     worker_pss_kb: int
     redis_footprint: dict[str, list[int]]  # kind: [keys, bytes], at the window's end
-    notes: list[str] = field(default_factory=list)
+    rounds_per_game: float = 0.0  # mean rounds of the batch's completed games
 
     @property
     def rate(self) -> float:
         return self.rounds / self.seconds
 
+    @property
+    def efficiency(self) -> float:
+        """Rounds played against the ideal for the games that ran."""
+        return self.rate * MEAN_SLOWER_MOVE / max(self.running, 1.0)
+
     def per_round(self, value: float) -> float:
         return value / max(self.rounds, 1.0)
 
     def per_game_s(self, value: float) -> float:
-        return value / self.seconds / self.games
+        """Per running game and second (the workers' thread slots can exceed N by a
+        few: the running mean is what played)."""
+        return value / self.seconds / max(self.running, 1.0)
 
-    def per_finished(self, value: float) -> float:
-        """Per game, as statements per game: ``value`` over the games that ended in the
-        window (as many start as end, running steady)."""
-        return value / max(self.finished, 1)
+    def per_game(self, value: float) -> float:
+        """Per game: ``value`` per round times the rounds of a game (the mean of the
+        batch's completed games). Counted per round because a window past the CPU's
+        limit sees few games end; a game's start and end statements are in the rounds'
+        figures in proportion to the games that started and ended in the window."""
+        return self.per_round(value) * self.game_rounds
+
+    @property
+    def game_rounds(self) -> float:
+        if self.rounds_per_game:
+            return self.rounds_per_game
+        return min(100.0, self.rounds / max(self.finished, 1))  # a --json of before
 
     def job_kb(self, kind: str) -> float:
         jobs, size = self.redis_footprint[kind]
@@ -111,8 +126,8 @@ class Plan:
 def project(results: list[Measured], *, games: int, machines: int) -> Plan:
     """The needs of ``games`` concurrent games on ``machines`` machines, from the
     largest measured row of each pooler."""
-    direct = _largest(results, "direct")
-    pooled = _largest(results, "pgbouncer")
+    direct = _representative(results, "direct")
+    pooled = _representative(results, "pgbouncer")
     base = direct or pooled
     header = ["need", "per unit (measured)", f"x {games:,} games", "limit (assumed)", "used"]
     if base is None:
@@ -174,17 +189,17 @@ def project(results: list[Measured], *, games: int, machines: int) -> Plan:
         LINK_MBIT,
     )
     statements = per_round(base.statements) * rounds
-    need("SQL statements/s", f"{base.per_finished(base.statements):.1f}/game", statements, "", None)
+    need("SQL statements/s", f"{base.per_game(base.statements):.1f}/game", statements, "", None)
     need(
         "SQL rows written/s",
-        f"{base.per_finished(base.rows_written):.1f}/game",
+        f"{base.per_game(base.rows_written):.1f}/game",
         per_round(base.rows_written) * rounds,
         "",
         None,
     )
     need(
         "commits/s",
-        f"{base.per_finished(base.commits):.1f}/game",
+        f"{base.per_game(base.commits):.1f}/game",
         per_round(base.commits) * rounds,
         "",
         None,
@@ -259,20 +274,27 @@ def project(results: list[Measured], *, games: int, machines: int) -> Plan:
 
 def _memory(results: list[Measured]) -> tuple[float, float]:
     """(MB per game, MB per process) of the workers' Pss: the slope and the fixed part
-    across the columns' game counts (with one count, all of it per game)."""
-    points = sorted({(m.games, m.worker_pss_kb / 1024 / m.processes) for m in results})
-    if len(points) < 2 or points[0][0] == points[-1][0]:
-        m = results[0]
-        return m.worker_pss_kb / 1024 / m.games, 0.0
-    (n0, p0), (n1, p1) = points[0], points[-1]
-    processes = results[0].processes
-    slope = (p1 - p0) * processes / (n1 - n0)  # MB per game
-    return slope, p1 - slope * n1 / processes
+    between the fewest and the most games measured (with one game count, or two too
+    close to tell apart, all of it counts per game)."""
+    low = min(results, key=lambda m: m.running)
+    high = max(results, key=lambda m: m.running)
+    if high.running < 1.5 * low.running:
+        return high.worker_pss_kb / 1024 / high.running, 0.0
+    slope = (high.worker_pss_kb - low.worker_pss_kb) / 1024 / (high.running - low.running)
+    fixed = (high.worker_pss_kb / 1024 - slope * high.running) / high.processes
+    return slope, max(fixed, 0.0)
 
 
-def _largest(results: list[Measured], pooler: str) -> Measured | None:
+def _representative(results: list[Measured], pooler: str) -> Measured | None:
+    """The most games measured at 50% of the ideal or more (past that the workers' CPU
+    is the limit: games slow down, few end in the window), else the most efficient."""
     found = [m for m in results if m.pooler == pooler]
-    return max(found, key=lambda m: m.games) if found else None
+    if not found:
+        return None
+    steady = [m for m in found if m.efficiency >= 0.5]
+    if steady:
+        return max(steady, key=lambda m: m.games)
+    return max(found, key=lambda m: m.efficiency)
 
 
 def _fmt(value: float) -> str:
