@@ -254,6 +254,14 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--games", type=int, default=10_000, help="games the projection plans")
     parser.add_argument("--machines", type=int, default=100, help="worker machines planned")
+    parser.add_argument(
+        "--plan-round-seconds",
+        type=float,
+        nargs="+",
+        default=[MEAN_SLOWER_MOVE],
+        help="seconds a round takes in the projection (default: the bench's 0.3667); "
+        "one table each",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument(
         "--from-json", type=Path, help="print the tables of a --json file again; run nothing"
@@ -269,6 +277,8 @@ def parse_args() -> argparse.Namespace:
         parser.error(f"--poolers takes direct and/or pgbouncer, not {', '.join(sorted(unknown))}")
     if min(args.concurrency) < 1 or min(args.hosts, args.processes, args.pool_size) < 1:
         parser.error("--concurrency, --hosts, --processes and --pool-size must be positive")
+    if min(args.plan_round_seconds) <= 0 or min(args.games, args.machines) < 1:
+        parser.error("--plan-round-seconds, --games and --machines must be positive")
     return args
 
 
@@ -320,10 +330,11 @@ def report(results: list[Measured], args: argparse.Namespace) -> None:
         rows,
     )
     print(f"  ideal rounds/s = N / {MEAN_SLOWER_MOVE:.4f} s; bytes: packets on the services host")
-    plan = project(results, games=args.games, machines=args.machines)
-    table(plan.title, plan.header, plan.rows)
-    for line in plan.notes:
-        print(f"  {line}")
+    for seconds in args.plan_round_seconds:
+        plan = project(results, games=args.games, machines=args.machines, move_seconds=seconds)
+        table(plan.title, plan.header, plan.rows)
+        for line in plan.notes:
+            print(f"  {line}")
     if not args.from_json:
         print(f"  after: {host_speed()}")
     if args.json:

@@ -123,16 +123,19 @@ class Plan:
     notes: list[str]
 
 
-def project(results: list[Measured], *, games: int, machines: int) -> Plan:
-    """The needs of ``games`` concurrent games on ``machines`` machines, from the
-    largest measured row of each pooler."""
+def project(
+    results: list[Measured], *, games: int, machines: int, move_seconds: float = MEAN_SLOWER_MOVE
+) -> Plan:
+    """The needs of ``games`` concurrent games on ``machines`` machines, a round taking
+    ``move_seconds`` (the slower of a round's two replies), from the representative
+    measured column of each pooler."""
     direct = _representative(results, "direct")
     pooled = _representative(results, "pgbouncer")
     base = direct or pooled
     header = ["need", "per unit (measured)", f"x {games:,} games", "limit (assumed)", "used"]
     if base is None:
         return Plan("No measurements to project", header, [], [])
-    rounds = games / MEAN_SLOWER_MOVE  # rounds/s, all games at the bench's model latency
+    rounds = games / move_seconds  # rounds/s of all the games
     cores = os.cpu_count() or 1
     per_round = base.per_round
     rows: list[tuple[str, str, float, str, float | None]] = []
@@ -140,7 +143,7 @@ def project(results: list[Measured], *, games: int, machines: int) -> Plan:
     def need(name: str, unit: str, total: float, limit: str, cap: float | None) -> None:
         rows.append((name, unit, total, limit, total / cap if cap else None))
 
-    need("rounds/s", f"{1 / MEAN_SLOWER_MOVE:.2f}/s a game", rounds, "", None)
+    need("rounds/s", f"{1 / move_seconds:.2f}/s a game", rounds, "", None)
     worker_cpu = per_round(base.cpu["workers"]) * rounds / machines
     need(
         "worker cores a machine",
@@ -247,8 +250,7 @@ def project(results: list[Measured], *, games: int, machines: int) -> Plan:
             "1 core (one thread)",
             1.0,
         )
-    limited = [r for r in rows if r[4] is not None]
-    first = max(limited, key=lambda r: r[4] or 0.0) if limited else None
+    limited = sorted((r for r in rows if r[4] is not None), key=lambda r: -(r[4] or 0.0))
     notes = [
         f"from the {base.games}-game {base.pooler} column"
         + (
@@ -256,13 +258,14 @@ def project(results: list[Measured], *, games: int, machines: int) -> Plan:
             if pooled and base is not pooled
             else ""
         )
-        + f"; {rounds:,.0f} rounds/s = {games:,} / {MEAN_SLOWER_MOVE:.4f} s (the bench's "
-        "model latency; a slower model divides every per-second figure)",
+        + f"; {rounds:,.0f} rounds/s = {games:,} / {move_seconds:.4g} s a round (the bench's "
+        f"models: {MEAN_SLOWER_MOVE:.4f} s; --plan-round-seconds plans slower ones)",
     ]
-    if first is not None:
-        notes.append(f"gives out first: {first[0]} ({first[4]:.0%} of {first[3]})")
+    if limited:
+        order = ", ".join(f"{r[0]} {r[4]:.0%}" for r in limited)
+        notes.append(f"against the assumed limits, in order: {order}")
     return Plan(
-        f"{games:,} concurrent games on {machines} worker machines",
+        f"{games:,} concurrent games on {machines} worker machines, {move_seconds:.4g} s a round",
         header,
         [
             [n, u, _fmt(t), lim, f"{use:.0%}" if use is not None else ""]
