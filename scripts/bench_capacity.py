@@ -152,6 +152,7 @@ def measure(stack: Stack, args: argparse.Namespace, n: int, pooler: str) -> Meas
         idle_cpu=idle,
         server_connections=seen["server"],
         client_connections=seen["clients"],
+        pool_waiting=seen["waiting"],
         bouncer_xacts=xacts,
         bouncer_xact_us=xact_us,
         pool_size=stack.bouncer.pool_size if pooler == "pgbouncer" else 0,
@@ -192,6 +193,7 @@ def _watch(
 ) -> dict[str, list[int]]:
     """Sample connections and running games each second; memory once, mid-window."""
     seen: dict[str, list[int]] = {"running": [], "server": [], "clients": [], "pss": []}
+    seen["waiting"] = []  # clients waiting for a server connection (pool too small)
     registries = [StartedJobRegistry(q, connection=stack.redis) for q in QUEUES]
     while time.monotonic() < start + args.window:
         seen["running"].append(sum(stack.redis.zcard(r.key) for r in registries))
@@ -199,6 +201,7 @@ def _watch(
         if pooler == "pgbouncer":
             pools = stack.bouncer.pools()
             seen["clients"].append(pools.get("cl_active", 0) + pools.get("cl_waiting", 0))
+            seen["waiting"].append(pools.get("cl_waiting", 0))
         if not seen["pss"] and time.monotonic() >= start + args.window / 2:
             family = [p for pid in workers for p in [pid, *descendants(pid)]]
             seen["pss"].append(sum(pss_kb(pid) for pid in family))
@@ -377,7 +380,7 @@ def _columns(results: list[Measured]) -> list[tuple[str, list[str]]]:
         ("PG CPU us/statement", each("{:.0f}", lambda m: m.pg_us_per_statement)),
         ("PG server conns mean/max", [m.connections(m.server_connections) for m in results]),
         ("clients mean/max", [m.connections(m.client_connections) for m in results]),
-        ("PgBouncer pool / xact us", [m.bouncer_line for m in results]),
+        ("PgBouncer pool / xact us / waiting", [m.bouncer_line for m in results]),
     ]
 
 

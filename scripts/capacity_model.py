@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from snakebench.queueing import RESULT_TTL
 
@@ -59,6 +59,7 @@ class Measured:
     worker_pss_kb: int
     redis_footprint: dict[str, list[int]]  # kind: [keys, bytes], at the window's end
     rounds_per_game: float = 0.0  # mean rounds of the batch's completed games
+    pool_waiting: list[int] = field(default_factory=list)  # clients PgBouncer queued
 
     @property
     def rate(self) -> float:
@@ -112,7 +113,8 @@ class Measured:
     def bouncer_line(self) -> str:
         if not self.bouncer_xacts:
             return "-"
-        return f"{self.pool_size} / {self.bouncer_xact_us / self.bouncer_xacts:,.0f}"
+        waiting = f"{statistics.mean(self.pool_waiting):.1f}" if self.pool_waiting else "-"
+        return f"{self.pool_size} / {self.bouncer_xact_us / self.bouncer_xacts:,.0f} / {waiting}"
 
 
 @dataclass
