@@ -310,6 +310,17 @@ def wait_port(address: str, port: int, timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
+def terminate(process: subprocess.Popen[bytes] | None, grace: float) -> None:
+    """SIGTERM (a server's clean shutdown), SIGKILL after ``grace`` seconds."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
 def pg_bin() -> Path:
     found = sorted(Path("/").glob(PG_BIN_GLOB.lstrip("/")))
     if not found:
@@ -376,13 +387,7 @@ class HostPostgres:
             raise NetnsUnavailable(f"createdb failed: {created.stderr.strip()}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        terminate(self.process, 20)
         self.process = None
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2
-from drills.netns import Host, HostPostgres, NetnsUnavailable, wait_port
+from drills.netns import Host, HostPostgres, NetnsUnavailable, terminate, wait_port
 
 PGBOUNCER = "pgbouncer"
 PORT = 6432
@@ -130,13 +130,7 @@ class HostPgBouncer:
             conn.close()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        terminate(self.process, 10)
         self.process = None
 
 
