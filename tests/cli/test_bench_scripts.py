@@ -13,7 +13,7 @@ import pytest
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 BENCHES = [
     "bench_engine", "bench_dispatch", "bench_queue", "bench_scale", "bench_ratings", "bench_live",
-    "bench_video",
+    "bench_video", "bench_capacity",
 ]  # fmt: skip
 
 
@@ -37,3 +37,18 @@ def test_bench_scale_refuses_an_unknown_variant() -> None:
     done = run_script("bench_scale", "--variants", "greenlets")
     assert done.returncode == 2
     assert "greenlets" in done.stderr.strip().splitlines()[-1]
+
+
+def test_bench_capacity_refuses_an_unknown_pooler() -> None:
+    done = run_script("bench_capacity", "--poolers", "pgpool")
+    assert done.returncode == 2
+    assert "pgpool" in done.stderr.strip().splitlines()[-1]
+
+
+def test_bench_capacity_names_a_saved_run_it_cannot_read(tmp_path: Path) -> None:
+    done = run_script("bench_capacity", "--from-json", str(tmp_path / "none.json"))
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"bench_capacity: cannot read {tmp_path / 'none.json'}: "
+        f"[Errno 2] No such file or directory: '{tmp_path / 'none.json'}'"
+    ]
