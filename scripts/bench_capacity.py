@@ -35,7 +35,6 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-import peewee as pw
 import redis
 from benchlib import CpuMeter, descendants, host_speed, pss_kb, table
 from capacity_model import Measured, project
@@ -54,7 +53,7 @@ from snakebench.services.batches import (
     create_batch_games,
     enqueue_batch,
 )
-from snakebench.store import Game, database, upsert_model
+from snakebench.store import database, upsert_model
 
 LATENCY_MS, JITTER_MS = 300.0, 100.0
 MEAN_SLOWER_MOVE = (LATENCY_MS + 2 * JITTER_MS / 3) / 1000  # E[max of two U(0, jitter)]
@@ -122,7 +121,6 @@ def measure(stack: Stack, args: argparse.Namespace, n: int, pooler: str) -> Meas
         }
         footprint = redis_footprint(stack.redis, finished_ids)
         finished = _finished(batch.id) - done_before
-        game_rounds = _rounds_per_game(batch.id)
         cancel_batch(batch.id, stack.redis)
         database.close()
     finally:
@@ -158,19 +156,9 @@ def measure(stack: Stack, args: argparse.Namespace, n: int, pooler: str) -> Meas
         pool_size=stack.bouncer.pool_size if pooler == "pgbouncer" else 0,
         worker_pss_kb=seen["pss"][0],
         redis_footprint=footprint,
-        rounds_per_game=game_rounds,
+        max_rounds=ROUNDS,
+        exec_ms=pg_after.exec_ms - pg_before.exec_ms,
     )
-
-
-def _rounds_per_game(batch_id: str) -> float:
-    """The mean rounds of the batch's completed games (every one of the run, not only
-    the window's: snakes die before round 100)."""
-    query = Game.select(pw.fn.AVG(Game.rounds)).where(
-        (Game.batch == batch_id) & (Game.status == "completed")
-    )
-    mean = query.scalar()
-    database.close()
-    return float(mean or ROUNDS)
 
 
 def _idle_cpu(stack: Stack, seconds: float) -> dict[str, float]:
@@ -360,7 +348,6 @@ def _columns(results: list[Measured]) -> list[tuple[str, list[str]]]:
         ),
         ("efficiency", each("{:.0%}", lambda m: m.efficiency)),
         ("games finished", each("{}", lambda m: m.finished)),
-        ("rounds a game", each("{:.1f}", lambda m: m.game_rounds)),
         ("worker CPU ms/round", each("{:.1f}", lambda m: m.per_round(m.cpu["workers"]) * 1e3)),
         ("worker Pss MB/game", each("{:.1f}", lambda m: m.worker_pss_kb / 1024 / m.running)),
         ("Redis commands/round", each("{:.2f}", lambda m: m.per_round(m.redis_commands))),
@@ -371,13 +358,14 @@ def _columns(results: list[Measured]) -> list[tuple[str, list[str]]]:
         ("Redis KB/live job", each("{:.1f}", lambda m: m.job_kb("live job"))),
         ("Redis KB/finished job", each("{:.1f}", lambda m: m.job_kb("finished job"))),
         ("Redis KB other", each("{:.0f}", lambda m: m.redis_footprint["other"][1] / 1024)),
-        ("SQL statements/game", each("{:.1f}", lambda m: m.per_game(m.statements))),
-        ("SQL writes/game", each("{:.1f}", lambda m: m.per_game(m.sql_writes))),
-        ("rows written/game", each("{:.1f}", lambda m: m.per_game(m.rows_written))),
-        ("commits/game", each("{:.1f}", lambda m: m.per_game(m.commits))),
-        ("PG bytes/game in+out", each("{:,.0f}", lambda m: m.per_game(m.traffic("postgres")))),
-        ("PgBouncer bytes/game", each("{:,.0f}", lambda m: m.per_game(m.traffic("pgbouncer")))),
+        ("SQL statements/round", each("{:.2f}", lambda m: m.per_round(m.statements))),
+        ("SQL writes/round", each("{:.2f}", lambda m: m.per_round(m.sql_writes))),
+        ("rows written/round", each("{:.2f}", lambda m: m.per_round(m.rows_written))),
+        ("commits/round", each("{:.2f}", lambda m: m.per_round(m.commits))),
+        ("PG bytes/round in+out", each("{:,.0f}", lambda m: m.per_round(m.traffic("postgres")))),
+        ("PgBouncer bytes/round", each("{:,.0f}", lambda m: m.per_round(m.traffic("pgbouncer")))),
         ("PG CPU us/statement", each("{:.0f}", lambda m: m.pg_us_per_statement)),
+        ("PG exec us/statement", each("{:.0f}", lambda m: m.exec_ms / max(m.statements, 1) * 1e3)),
         ("PG server conns mean/max", [m.connections(m.server_connections) for m in results]),
         ("clients mean/max", [m.connections(m.client_connections) for m in results]),
         ("PgBouncer pool / xact us / waiting", [m.bouncer_line for m in results]),

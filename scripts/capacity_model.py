@@ -58,7 +58,8 @@ class Measured:
     pool_size: int
     worker_pss_kb: int
     redis_footprint: dict[str, list[int]]  # kind: [keys, bytes], at the window's end
-    rounds_per_game: float = 0.0  # mean rounds of the batch's completed games
+    max_rounds: int = 100  # a game's rounds when no snake dies
+    exec_ms: float = 0.0  # pg_stat_statements' total_exec_time over the window
     pool_waiting: list[int] = field(default_factory=list)  # clients PgBouncer queued
 
     @property
@@ -79,17 +80,12 @@ class Measured:
         return value / self.seconds / max(self.running, 1.0)
 
     def per_game(self, value: float) -> float:
-        """Per game: ``value`` per round times the rounds of a game (the mean of the
-        batch's completed games). Counted per round because a window past the CPU's
-        limit sees few games end; a game's start and end statements are in the rounds'
-        figures in proportion to the games that started and ended in the window."""
-        return self.per_round(value) * self.game_rounds
-
-    @property
-    def game_rounds(self) -> float:
-        if self.rounds_per_game:
-            return self.rounds_per_game
-        return min(100.0, self.rounds / max(self.finished, 1))  # a --json of before
+        """Per game of ``max_rounds`` rounds: ``value`` per round times those rounds.
+        Counted per round, not over the games that ended in the window: those are the
+        short ones (a snake died early), and past the CPU's limit there are few. A
+        game's start and end statements are in the per-round figure in proportion to
+        the games that started and ended in the window."""
+        return self.per_round(value) * self.max_rounds
 
     def job_kb(self, kind: str) -> float:
         jobs, size = self.redis_footprint[kind]
@@ -194,21 +190,13 @@ def project(
         LINK_MBIT,
     )
     statements = per_round(base.statements) * rounds
-    need("SQL statements/s", f"{base.per_game(base.statements):.1f}/game", statements, "", None)
-    need(
-        "SQL rows written/s",
-        f"{base.per_game(base.rows_written):.1f}/game",
-        per_round(base.rows_written) * rounds,
-        "",
-        None,
-    )
-    need(
-        "commits/s",
-        f"{base.per_game(base.commits):.1f}/game",
-        per_round(base.commits) * rounds,
-        "",
-        None,
-    )
+    for name, value in (
+        ("SQL statements/s", base.statements),
+        ("SQL rows written/s", base.rows_written),
+        ("commits/s", base.commits),
+    ):
+        unit = f"{per_round(value):.2f}/round, {base.per_game(value):.0f}/game"
+        need(name, unit, per_round(value) * rounds, "", None)
     need(
         "PostgreSQL cores",
         f"{base.pg_us_per_statement:.0f} us/statement",

@@ -110,6 +110,7 @@ class PgCounts:
     statements: Counter[str]  # calls by first keyword (SELECT, INSERT, BEGIN, ...)
     rows_written: int  # tuples inserted + updated + deleted
     commits: int
+    exec_ms: float  # the statements' execution time in the server, summed
 
 
 class PgProbe:
@@ -131,7 +132,8 @@ class PgProbe:
 
     def counts(self) -> PgCounts:
         by_kind = self._sql(
-            "SELECT upper(split_part(ltrim(s.query), ' ', 1)), sum(s.calls)::bigint "
+            "SELECT upper(split_part(ltrim(s.query), ' ', 1)), sum(s.calls)::bigint, "
+            "sum(s.total_exec_time) "
             "FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
             "WHERE d.datname = 'snakebench' GROUP BY 1"
         )
@@ -139,7 +141,9 @@ class PgProbe:
             "SELECT tup_inserted + tup_updated + tup_deleted, xact_commit "
             "FROM pg_stat_database WHERE datname = 'snakebench'"
         )
-        return PgCounts(Counter({k: int(v) for k, v in by_kind}), int(written), int(commits))
+        kinds = Counter({k: int(v) for k, v, _ in by_kind})
+        exec_ms = sum(float(ms) for _, _, ms in by_kind)
+        return PgCounts(kinds, int(written), int(commits), exec_ms)
 
     def top(self, n: int = 8) -> list[tuple[int, str]]:
         """The ``n`` statements called most since the reset: (calls, text)."""
