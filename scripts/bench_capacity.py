@@ -14,12 +14,16 @@ then measures one window on the services host: Redis commands (INFO commandstats
 SQL statements by kind (pg_stat_statements), rows written and commits
 (pg_stat_database), bytes per service port (nftables counters), PostgreSQL
 connections held (pg_stat_activity, and PgBouncer's SHOW POOLS, sampled each second),
-CPU of the workers, Redis, PostgreSQL and PgBouncer, the workers' Pss and Redis's
-used_memory over its idle level. Rounds come from the fake servers' move counters.
+CPU of the workers, Redis, PostgreSQL and PgBouncer (their idle rate subtracted), the
+workers' Pss mid-window and MEMORY USAGE of every Redis key at the window's end.
+Rounds come from the fake servers' move counters.
 
 Figures are per round and per concurrent game, so that ``capacity_model`` scales them
-to ``--games`` games on ``--machines`` machines (docs/SCALING.md). Root and network
-namespaces are needed (as for the network drills); pgbouncer for its rows.
+to ``--games`` games on ``--machines`` machines (docs/SCALING.md); ``--json`` saves
+them and ``--from-json`` prints a saved run's tables again. Root and network
+namespaces are needed (as for the network drills); pgbouncer for its rows. The fake
+providers' replies stay on each worker host's loopback: the bridge carries only the
+services' traffic.
 """
 
 from __future__ import annotations
