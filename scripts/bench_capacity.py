@@ -116,7 +116,8 @@ def measure(stack: Stack, args: argparse.Namespace, n: int, pooler: str) -> Meas
         cpu = {name: meter.cores()[0] * seconds for name, meter in meters.items()}
         for name, rate in idle.items():  # the services' own upkeep is no game's
             cpu[name] = max(0.0, cpu[name] - rate * seconds)
-        commands, pg_after = redis_commands(stack.redis), stack.pg.counts()
+        own = Counter({"zcard": len(seen["running"]) * len(QUEUES)})  # _watch's
+        commands, pg_after = redis_commands(stack.redis, own), stack.pg.counts()
         sent = stack.bytes.read()
         bouncer_after = stack.bouncer.stats() if pooler == "pgbouncer" else {}
         top_statements = stack.pg.top()
