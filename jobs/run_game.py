@@ -11,6 +11,7 @@ import logging
 import os
 import platform
 import socket
+import sys
 from importlib.metadata import version
 from typing import Any
 
@@ -23,7 +24,13 @@ from jobs.webhooks import after_game
 from snakebench.config import Settings, get_settings
 from snakebench.games.simulation import run_stored_game, stored_summary
 from snakebench.logs import bounded
-from snakebench.queueing import connect_redis, fail_for_good, is_work_horse, mark_run_started
+from snakebench.queueing import (
+    connect_redis,
+    fail_for_good,
+    is_work_horse,
+    job_taken_over,
+    mark_run_started,
+)
 from snakebench.queueing.orphans import children_die_with_this_process, die_with_parent
 from snakebench.store import GameStateError, database, get_game, open_store_once
 
@@ -69,9 +76,11 @@ def run_game(game_id: str) -> dict[str, Any]:
     if not isinstance(game_id, str):
         raise TypeError(f"run_game takes a game id, not {type(game_id).__name__}")
     job = get_current_job()
+    horse = False
     if job is not None:
         mark_run_started(job)
-        if is_work_horse(job):  # a plain worker's horse: die with it too, however started
+        horse = is_work_horse(job)
+        if horse:  # a plain worker's horse: die with it too, however started
             die_with_parent(os.getppid())
     settings = get_settings()
     open_store_once(settings)
@@ -86,13 +95,35 @@ def run_game(game_id: str) -> dict[str, Any]:
         summary = stored_summary(get_game(game_id))
         log.warning("game %s: this run's result was not recorded, the game is %s: %s",
                     game_id, summary["status"], bounded(exc))  # fmt: skip
+    except Exception as exc:  # the database or Redis gone: the job fails, RQ retries it
+        if job is not None and job_taken_over(job):
+            _leave_to_new_run(game_id, f"this run failed: {bounded(exc)}", horse)
+        raise
     finally:
         database.close()  # a work horse is about to exit; do not leak the connection
+    if job is not None and job_taken_over(job):
+        _leave_to_new_run(game_id, f"the game is {summary['status']}", horse)
     video_after_game(summary, settings, _job_connection())  # SNAKEBENCH_VIDEOS=1
     if summary["status"] == "failed":
         fail_for_good(job)
         raise GameFailedError(f"game {game_id} failed: {summary['error']}")
     return summary
+
+
+def _leave_to_new_run(game_id: str, outcome: str, horse: bool) -> None:
+    """This attempt's job was replaced in Redis (its worker was cut off past its
+    heartbeat, and reconcile enqueued the game again): the game's result is the new
+    run's, and so is the job. A work horse exits here, before RQ would mark the job
+    finished or failed over the new run's state; the worker sees a clean exit and
+    moves on. (A worker that runs jobs in its own process cannot leave so; RQ then
+    records this attempt's end, and reconcile may run the game a third time, which
+    the fencing token keeps from recording twice.)"""
+    log.warning("game %s: its job was enqueued again while this run was cut off (%s); "
+                "left to its new run unreported", game_id, outcome)  # fmt: skip
+    if horse:
+        logging.shutdown()  # flush: os._exit skips it
+        sys.stdout.flush()
+        os._exit(0)
 
 
 def health_check() -> dict[str, Any]:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from drills import net_partition
 from drills.common import (
     Audit,
     DrillError,
@@ -659,6 +660,18 @@ DRILLS: dict[str, tuple[DrillFn, str, dict[str, Any]]] = {
         provider_limits,
         "64 games at once vs a provider capped at 8 in flight, 300/min: no 429s, no voids",
         {"games": 64, "max_rounds": 10, "deadline": 900},
+    ),
+    "partition-heal": (
+        net_partition.partition_heal,
+        "netns: a busy worker host cut off past the heartbeat TTL, its games replayed "
+        "elsewhere, healed: each runs once",
+        {"games": 80, "workers": 6, "hosts": 3, "max_rounds": 40, "cut_for": 180, "deadline": 600},
+    ),
+    "half-partition": (
+        net_partition.half_partition,
+        "netns: a busy worker host loses Redis only past the heartbeat TTL, then another "
+        "loses PostgreSQL only",
+        {"games": 80, "workers": 6, "hosts": 3, "max_rounds": 40, "cut_for": 180, "deadline": 600},
     ),
     "load": (
         load,

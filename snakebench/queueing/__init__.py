@@ -224,6 +224,22 @@ def attempt_never_ran(job: Job) -> bool:
     return job.started_at is not None and job.meta.get(RUN_MARK) != _attempt_of(job)
 
 
+def job_taken_over(job: Job) -> bool:
+    """Whether the job Redis holds under ``job``'s id is no longer this attempt's: its
+    mark (:func:`mark_run_started`) is gone or another attempt's. So it is when this
+    attempt's worker was cut off past its heartbeat and ``reconcile`` deleted the job
+    and enqueued the game again: the job under that id now belongs to the game's new
+    run, and whatever this attempt told RQ (finished, failed) would overwrite that job's
+    state (``rq info``, the dashboard, and reconcile, which would take the new run for
+    dead and hand the game to a third)."""
+    raw = job.connection.hget(job.key, "meta")
+    try:
+        meta = job.serializer.loads(raw) if isinstance(raw, bytes) else None
+    except Exception:  # unreadable: not the meta this attempt wrote
+        return True
+    return not isinstance(meta, dict) or meta.get(RUN_MARK) != _attempt_of(job)
+
+
 def _attempt_of(job: Job) -> str | None:
     return utcformat(job.started_at) if job.started_at is not None else None
 

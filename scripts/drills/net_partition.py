@@ -1,0 +1,433 @@
+"""Network partitions of a worker host (issue 19): hosts in network namespaces
+(:mod:`drills.netns`), a worker host cut off mid-game, then healed.
+
+- ``partition-heal``: one busy worker host loses its link (``Host.cut``: every packet
+  stops, nothing is reset) for longer than the jobs' heartbeat TTL. ``dispatch
+  reconcile``, run from the dispatcher host, finds their started-registry entries
+  lapsed and enqueues the games again; other hosts replay and record them; then the
+  link comes back. The stale work horses wake up mid-game: none may record anything
+  (participants, rating changes, replay, status) nor mark the job the other run now
+  holds finished or failed in Redis.
+- ``half-partition``: two phases. A busy worker host loses Redis only
+  (``Host.block(services, 6379)``) past the heartbeat TTL, then gets it back; then
+  another busy worker host loses PostgreSQL only (port 5432) for as long, then gets
+  it back.
+
+Each game is an LLM game against the fake provider. Each worker host runs its own
+``snakebench fake-llm`` on its loopback, on one port, so the models' one base URL
+(``http://127.0.0.1:PORT/v1``) reaches a provider from every host and a partition
+cuts a host off from Redis and PostgreSQL, never from its provider: the stale runs
+really are mid-game when the network comes back.
+
+The heartbeat TTL is RQ's: a busy worker refreshes its job's started-registry entry
+every ``--job-monitoring-interval`` seconds (30 by default) to last that interval
+plus 60 s (RQ's fixed margin; no option lowers it). The drill's workers run with an
+interval of :data:`MONITOR_INTERVAL` s (the documented ``rq worker`` option; the
+production command keeps RQ's default), so a lapse takes 65 s, not 90.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import redis
+from drills.common import (
+    ANSI,
+    JOB_OK,
+    PY,
+    Audit,
+    DrillError,
+    Env,
+    audit,
+    make_net_env,
+    new_tmp,
+    teardown,
+    wait_for,
+)
+from drills.netns import Cluster, Host, NetnsUnavailable, cluster
+from rq import Queue
+from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
+
+from snakebench.queueing import WORKER_COMMAND, WORKER_QUEUES, job_statuses
+from snakebench.services.batches import BatchSpec, batch_progress, submit_batch
+from snakebench.store import Game, Participant, upsert_model
+from snakebench.store.models import RatingChange
+
+Result = tuple[str, str, Audit, list[str]]  # as drills.scenarios' drills return
+MONITOR_INTERVAL = 5  # rq worker --job-monitoring-interval for the drill's workers
+HEARTBEAT_TTL = MONITOR_INTERVAL + 60  # RQ: the interval plus its fixed 60 s
+FAKE_PORT = 18765  # each worker host's own fake provider, on its loopback
+LATENCY_MS = 150  # per reply: games last seconds, so a partition finds them mid-game
+MID_BATCH = 0.2  # the share of the batch done before a partition
+BUSY_WAIT = 120.0  # seconds to wait for a worker host with every worker mid-game
+WORKER_START = 240.0  # seconds for the workers to register (SDK imports on a loaded machine)
+RECONCILE_EVERY = 5.0  # seconds between `dispatch reconcile` runs from the dispatcher
+RECONCILE_TIMEOUT = 120.0  # seconds one reconcile may take (a stalled database: longer)
+REDIS_PORT = 6379
+PG_PORT = 5432
+# What a stale run of a game logs when it ends without recording (jobs/run_game.py,
+# snakebench/games/game_log.py): the three places it can be refused.
+STALE_LINES = {
+    "stopped before its next round": re.compile(r"game ([0-9a-f-]{36}): run \d+ stopped after"),
+    "result refused": re.compile(r"game ([0-9a-f-]{36}): this run's result was not recorded"),
+    "job left to its new run": re.compile(r"game ([0-9a-f-]{36}): its job was enqueued again"),
+}
+
+
+@dataclass
+class Partition:
+    """What one fault did: the host, the games it held, and how long it lasted."""
+
+    host: Host
+    games: dict[str, int]  # game id: the attempt (fencing token) its stale run held
+    seconds: float = 0.0
+    replayed_before_heal: int = 0
+
+
+@contextmanager
+def net_stack(args: argparse.Namespace) -> Iterator[tuple[Cluster, Env]]:
+    """The cluster, its Redis and PostgreSQL, a fake provider on every worker host,
+    the two fake models, and ``--workers`` workers spread over the worker hosts."""
+    with cluster(worker_hosts=args.hosts) as hosts:
+        tmp = new_tmp()
+        try:
+            env = make_net_env(tmp, hosts)
+        except NetnsUnavailable as exc:
+            raise DrillError(str(exc)) from None
+        try:
+            env.worker_command = f"{WORKER_COMMAND} --job-monitoring-interval {MONITOR_INTERVAL}"
+            env.open()
+            _start_fake_providers(hosts, env)
+            for name in ("fake-a", "fake-b"):
+                upsert_model(name, provider="openai", model_slug=name,
+                             base_url=f"http://127.0.0.1:{FAKE_PORT}/v1")  # fmt: skip
+            env.start_workers(args.workers, wait=WORKER_START)
+            yield hosts, env
+        finally:
+            for host in hosts.workers:
+                host.heal()
+                host.unblock()
+            teardown(env)
+            if args.keep:
+                print(f"  (kept {tmp})")
+            else:
+                subprocess.run(["rm", "-rf", str(tmp)], check=False)
+
+
+def _start_fake_providers(hosts: Cluster, env: Env) -> None:
+    """``snakebench fake-llm``'s server on each worker host's loopback (started by its
+    module alone: the CLI's imports take seconds of CPU on a loaded machine)."""
+    for host in hosts.workers:
+        argv = [PY, "-c", _SERVE, str(FAKE_PORT), str(LATENCY_MS)]
+        host.popen(argv, env=env.env(), log=env.tmp / f"fake-llm-{host.name}.log")
+    for host in hosts.workers:
+        ready = host.run([PY, "-c", _PROBE, str(FAKE_PORT)], timeout=120)
+        if ready.returncode != 0:
+            raise DrillError(f"the fake provider on {host.name} did not start: {ready.stdout}")
+
+
+_SERVE = """
+import sys
+from snakebench.fakellm.faults import FakeOptions
+from snakebench.fakellm.server import serve_forever
+serve_forever(FakeOptions(latency_ms=float(sys.argv[2])), "127.0.0.1", int(sys.argv[1]))
+"""
+# Run on a host: wait until its own fake provider listens on loopback.
+_PROBE = """
+import socket, sys, time
+deadline = time.monotonic() + 90
+while True:
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
+        break
+    except OSError as exc:
+        if time.monotonic() > deadline:
+            print(exc); sys.exit(1)
+        time.sleep(0.2)
+"""
+
+
+def submit(env: Env, args: argparse.Namespace) -> str:
+    spec = BatchSpec("fake-a", "fake-b", count=args.games, max_rounds=args.max_rounds,
+                     seed=args.seed)  # fmt: skip
+    conn = env.redis
+    batch = submit_batch(spec, conn, settings=env.settings)
+    conn.close()
+    return str(batch.id)
+
+
+def reconcile_from(host: Host, env: Env, batch_id: str) -> None:
+    """``python -m snakebench.dispatch reconcile --batch ID`` on ``host``."""
+    try:
+        done = host.run([PY, "-m", "snakebench.dispatch", "reconcile", "--batch", batch_id],
+                        env=env.env(), cwd=env.tmp, timeout=RECONCILE_TIMEOUT)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise DrillError(f"reconcile on {host.name} hung over {RECONCILE_TIMEOUT:.0f} s") from None
+    if done.returncode != 0:
+        raise DrillError(f"reconcile on {host.name} failed: {done.stderr.strip()[-300:]}")
+
+
+def busy_host(env: Env, hosts: Cluster, batch_id: str, skip: Host | None = None) -> Partition:
+    """Wait for a fifth of the batch done and a worker host whose every worker is mid-game;
+    return it with the games it holds and their runs' tokens."""
+
+    def found() -> Partition | None:
+        progress = batch_progress(batch_id)
+        if progress.done < progress.total * MID_BATCH:
+            return None
+        for host in hosts.workers:
+            if host is skip:
+                continue
+            names = [w.name for w in env.workers_on(host)]
+            games = list(Game.select().where(
+                Game.batch == batch_id, Game.status == "running", Game.worker.in_(names)
+            ))  # fmt: skip
+            if names and len(games) == len(names):
+                return Partition(host, {g.id: g.attempt for g in games})
+        return None
+
+    return wait_for(found, BUSY_WAIT, "a worker host with every worker mid-game", 0.3)
+
+
+def partition(
+    env: Env, hosts: Cluster, batch_id: str, victim: Partition, most: float, cut: bool
+) -> Partition:
+    """Cut ``victim.host`` off (its link when ``cut``, else whatever was blocked
+    already) and reconcile from the dispatcher until every game it held has been
+    recorded by another run, for at least the heartbeat TTL and at most ``most``
+    seconds; then heal."""
+    started = time.monotonic()
+    if cut:
+        victim.host.cut()
+    ids = list(victim.games)
+    try:
+        while True:
+            time.sleep(RECONCILE_EVERY)
+            elapsed = time.monotonic() - started
+            if elapsed > HEARTBEAT_TTL:
+                reconcile_from(hosts.dispatcher, env, batch_id)
+            over = Game.select().where(Game.id.in_(ids), Game.status == "completed").count()
+            if (elapsed > HEARTBEAT_TTL and over == len(ids)) or elapsed > most:
+                victim.replayed_before_heal = over
+                break
+    finally:
+        victim.host.heal()
+        victim.host.unblock()
+        victim.seconds = time.monotonic() - started
+    return victim
+
+
+def finish(env: Env, hosts: Cluster, batch_id: str, timeout: float) -> int:
+    """Reconcile from the dispatcher until the batch is done; returns the passes."""
+    deadline = time.monotonic() + timeout
+    runs = 0
+    while time.monotonic() < deadline and not batch_progress(batch_id).finished:
+        reconcile_from(hosts.dispatcher, env, batch_id)
+        runs += 1
+        end = min(deadline, time.monotonic() + RECONCILE_EVERY)
+        while time.monotonic() < end and not batch_progress(batch_id).finished:
+            time.sleep(0.5)
+    return runs
+
+
+def wait_stale_runs(env: Env, victims: list[Partition], timeout: float = 90.0) -> None:
+    """Wait until the partitioned hosts' runs of their games have ended (a horse that
+    woke up mid-game plays to its next round or its end, then reports)."""
+
+    def ended() -> bool:
+        for victim in victims:
+            for worker in env.workers_on(victim.host):
+                if worker.horses():
+                    return False
+        return True
+
+    wait_for(ended, timeout, "the partitioned hosts' stale runs to end", 0.5)
+
+
+def stale_refusals(env: Env, victim: Partition) -> Counter[str]:
+    """How the partitioned host's stale runs of its games were refused, from its
+    workers' logs."""
+    logs = ANSI.sub("", "\n".join(
+        w.log.read_text(errors="replace") for w in env.all_workers if w.host is victim.host
+    ))  # fmt: skip
+    found: Counter[str] = Counter()
+    for label, pattern in STALE_LINES.items():
+        found[label] = sum(1 for gid in pattern.findall(logs) if gid in victim.games)
+    return found
+
+
+def check_ran_once(env: Env, victim: Partition, result: Audit) -> str:
+    """Each of the victim's games: recorded by exactly one run, not the stale one: one
+    participant row per slot, two rating changes, one replay file, one ``Job OK`` in
+    all the workers' logs, and a recorded worker other than the victim's. Adds what is
+    wrong to ``result``; returns a one-line account."""
+    stale_workers = {w.name for w in env.all_workers if w.host is victim.host}
+    oks = Counter(JOB_OK.findall(ANSI.sub("", env.worker_logs())))
+    by_stale = once = 0
+    for gid in victim.games:
+        game = Game.get_by_id(gid)
+        slots = Participant.select().where(Participant.game == gid).count()
+        rated = RatingChange.select().where(RatingChange.game == gid).count()
+        replays = len(list(env.replay_dir.glob(f"snake_game_{gid}.json")))
+        if game.worker in stale_workers and game.attempt == victim.games[gid]:
+            by_stale += 1
+            result.duplicated += 1
+            result.notes.append(f"{gid}: recorded by the stale run (attempt {game.attempt})")
+        elif (game.status, slots, rated, replays, oks[gid]) == ("completed", 2, 2, 1, 1):
+            once += 1
+        else:
+            result.notes.append(
+                f"{gid}: {game.status}, {slots} participants, {rated} rating changes, "
+                f"{replays} replays, {oks[gid]} Job OK"
+            )
+            result.duplicated += oks[gid] > 1
+    return (
+        f"{once}/{len(victim.games)} of its games ran once (recorded by another host), "
+        f"{by_stale} recorded by the stale run"
+    )
+
+
+def check_rq(env: Env, batch_id: str, result: Audit) -> str:
+    """Redis after the batch: every game's job finished, none started or failed left,
+    the batch's counters equal to its rows (``rq info`` and ``dispatch status`` read
+    these)."""
+    conn: redis.Redis = env.redis
+    ids = [g.id for g in Game.select(Game.id).where(Game.batch == batch_id)]
+    statuses = Counter(job_statuses(ids, conn).values())
+    counts: Counter[str] = Counter()
+    for name in WORKER_QUEUES:
+        queue = Queue(name, connection=conn)
+        counts["started"] += StartedJobRegistry(queue=queue).get_job_count(cleanup=False)
+        counts["finished"] += FinishedJobRegistry(queue=queue).get_job_count(cleanup=False)
+        counts["failed"] += FailedJobRegistry(queue=queue).get_job_count(cleanup=False)
+        counts["queued"] += queue.count
+    conn.close()
+    progress = batch_progress(batch_id)
+    rows = Counter(g.status for g in Game.select(Game.status).where(Game.batch == batch_id))
+    counters = {"completed": progress.completed, "running": progress.running,
+                "queued": progress.queued, "failed": progress.failed,
+                "void": progress.void}  # fmt: skip
+    if any(counters[k] != rows.get(k, 0) for k in counters):
+        result.wrongly_scored += 1
+        result.notes.append(f"batch counters {counters} != game rows {dict(rows)}")
+    if statuses != Counter({"finished": len(ids)}) or counts["started"] or counts["queued"]:
+        result.violations += 1
+        result.notes.append(f"Redis after the batch: jobs {dict(statuses)}, registries "
+                            f"{dict(counts)}")  # fmt: skip
+    return f"jobs {dict(statuses)}; registries {dict(counts)}; batch counters {counters}"
+
+
+# --- partition-heal -----------------------------------------------------------------------
+
+
+def partition_heal(args: argparse.Namespace) -> Result:
+    """A busy worker host cut off past the heartbeat TTL, its games replayed elsewhere,
+    then healed: each of its games runs (is recorded) once, the stale runs' are refused."""
+    with net_stack(args) as (hosts, env):
+        batch_id = submit(env, args)
+        victim = busy_host(env, hosts, batch_id)
+        at = batch_progress(batch_id)
+        partition(env, hosts, batch_id, victim, args.cut_for, cut=True)
+        wait_stale_runs(env, [victim])
+        runs = finish(env, hosts, batch_id, args.deadline)
+        time.sleep(2)  # the last worker logs its job OK after the horse commits
+        result = audit(env, batch_id)
+        once = check_ran_once(env, victim, result)
+        refused = stale_refusals(env, victim)
+        rq_state = check_rq(env, batch_id, result)
+    extra = [
+        f"  {victim.host.name} cut at {at.done}/{at.total} done holding {len(victim.games)} "
+        f"games, for {victim.seconds:.0f} s (heartbeat TTL {HEARTBEAT_TTL} s); "
+        f"{victim.replayed_before_heal} replayed and recorded elsewhere before the heal",
+        f"  {once}; stale attempts refused: {dict(refused)}",
+        f"  reconcile ran {runs} more times after the heal; {rq_state}",
+        f"  statuses {dict(result.statuses)}",
+    ]
+    return _load(args), f"1 worker host cut {victim.seconds:.0f} s", result, extra
+
+
+# --- half-partition -------------------------------------------------------------------------
+
+
+def half_partition(args: argparse.Namespace) -> Result:
+    """A busy worker host loses Redis only, past the heartbeat TTL; healed; then
+    another loses PostgreSQL only as long; healed."""
+    with net_stack(args) as (hosts, env):
+        batch_id = submit(env, args)
+        services = hosts.services.address
+        no_redis = busy_host(env, hosts, batch_id)
+        no_redis.host.block(services, REDIS_PORT)
+        partition(env, hosts, batch_id, no_redis, args.cut_for, cut=False)
+        no_pg = busy_host(env, hosts, batch_id, skip=no_redis.host)
+        pg_status = _blocked_pg(env, hosts, batch_id, no_pg, HEARTBEAT_TTL + 10)
+        wait_stale_runs(env, [no_redis, no_pg])
+        runs = finish(env, hosts, batch_id, args.deadline)
+        time.sleep(2)
+        result = audit(env, batch_id)
+        once = check_ran_once(env, no_redis, result)
+        refused = stale_refusals(env, no_redis)
+        pg_refused = stale_refusals(env, no_pg)
+        rq_state = check_rq(env, batch_id, result)
+        failed_jobs = _failure_reasons(env)
+    extra = [
+        f"  Redis blocked on {no_redis.host.name} for {no_redis.seconds:.0f} s holding "
+        f"{len(no_redis.games)} games (TTL {HEARTBEAT_TTL} s): {once}; stale attempts "
+        f"refused: {dict(refused)}",
+        f"  PostgreSQL blocked on {no_pg.host.name} for {no_pg.seconds:.0f} s holding "
+        f"{len(no_pg.games)} games; their runs' ends: {dict(pg_refused)}; {pg_status}",
+        f"  failed jobs' reasons: {failed_jobs or 'none'}",
+        f"  reconcile ran {runs} more times after the heals; {rq_state}",
+        f"  statuses {dict(result.statuses)}",
+    ]
+    faults = f"Redis-only {no_redis.seconds:.0f} s, PostgreSQL-only {no_pg.seconds:.0f} s"
+    return _load(args), faults, result, extra
+
+
+def _load(args: argparse.Namespace) -> str:
+    per_host = args.workers // args.hosts
+    return f"{args.games} LLM games, {args.hosts} worker hosts x {per_host} workers"
+
+
+def _blocked_pg(env: Env, hosts: Cluster, batch_id: str, victim: Partition, seconds: float) -> str:
+    """Block PostgreSQL on the victim for ``seconds`` (reconciling meanwhile); return
+    what ``dispatch status`` said half-way through."""
+    victim.host.block(hosts.services.address, PG_PORT)
+    started = time.monotonic()
+    status = ""
+    try:
+        while time.monotonic() - started < seconds:
+            time.sleep(RECONCILE_EVERY)
+            reconcile_from(hosts.dispatcher, env, batch_id)
+            if not status and time.monotonic() - started > seconds / 2:
+                status = _status_line(env, hosts)
+    finally:
+        victim.host.unblock()
+        victim.seconds = time.monotonic() - started
+    return f"dispatch status mid-block: {status}"
+
+
+def _status_line(env: Env, hosts: Cluster) -> str:
+    done = hosts.dispatcher.run([PY, "-m", "snakebench.dispatch", "status"], env=env.env(),
+                                cwd=env.tmp, timeout=60)  # fmt: skip
+    return " / ".join(line.strip() for line in done.stdout.splitlines() if line.strip())[:400]
+
+
+def _failure_reasons(env: Env) -> dict[str, int]:
+    """Failed jobs by the first line of their reason (what rq-dashboard shows)."""
+    conn: redis.Redis = env.redis
+    reasons: Counter[str] = Counter()
+    for name in WORKER_QUEUES:
+        queue = Queue(name, connection=conn)
+        for job_id in FailedJobRegistry(queue=queue).get_job_ids(cleanup=False):
+            job = queue.fetch_job(job_id)
+            info = (job.exc_info or "").strip().splitlines() if job else []
+            reasons[(info[-1] if info else "?")[:120]] += 1
+    conn.close()
+    return dict(reasons)
