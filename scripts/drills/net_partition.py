@@ -174,54 +174,56 @@ def reconcile_from(host: Host, env: Env, batch_id: str) -> None:
         raise DrillError(f"reconcile on {host.name} failed: {done.stderr.strip()[-300:]}")
 
 
-def busy_host(env: Env, hosts: Cluster, batch_id: str, skip: Host | None = None) -> Partition:
-    """Wait for a fifth of the batch done and a worker host whose every worker is mid-game;
-    return it with the games it holds and their runs' tokens."""
+def busy_hosts(env: Env, hosts: Cluster, batch_id: str, count: int = 1) -> list[Partition]:
+    """Wait for a fifth of the batch done and ``count`` worker hosts whose every worker
+    is mid-game; return them with the games they hold and their runs' tokens."""
 
-    def found() -> Partition | None:
+    def found() -> list[Partition] | None:
         progress = batch_progress(batch_id)
         if progress.done < progress.total * MID_BATCH:
             return None
+        busy = []
         for host in hosts.workers:
-            if host is skip:
-                continue
             names = [w.name for w in env.workers_on(host)]
             games = list(Game.select().where(
                 Game.batch == batch_id, Game.status == "running", Game.worker.in_(names)
             ))  # fmt: skip
             if names and len(games) == len(names):
-                return Partition(host, {g.id: g.attempt for g in games})
-        return None
+                busy.append(Partition(host, {g.id: g.attempt for g in games}))
+        return busy[:count] if len(busy) >= count else None
 
-    return wait_for(found, BUSY_WAIT, "a worker host with every worker mid-game", 0.3)
+    return wait_for(found, BUSY_WAIT, f"{count} worker hosts with every worker mid-game", 0.3)
 
 
 def partition(
-    env: Env, hosts: Cluster, batch_id: str, victim: Partition, most: float, cut: bool
-) -> Partition:
-    """Cut ``victim.host`` off (its link when ``cut``, else whatever was blocked
-    already) and reconcile from the dispatcher until every game it held has been
-    recorded by another run, for at least the heartbeat TTL and at most ``most``
-    seconds; then heal."""
+    env: Env, hosts: Cluster, batch_id: str, victims: list[Partition], most: float
+) -> str:
+    """With the victims already cut off, reconcile from the dispatcher until every game
+    they held has been recorded by another run, for at least the heartbeat TTL and at
+    most ``most`` seconds; then heal them all. Returns what ``dispatch status`` said
+    half-way through the heartbeat TTL (what an operator would see)."""
     started = time.monotonic()
-    if cut:
-        victim.host.cut()
-    ids = list(victim.games)
+    ids = [gid for victim in victims for gid in victim.games]
+    status = ""
     try:
         while True:
             time.sleep(RECONCILE_EVERY)
             elapsed = time.monotonic() - started
+            if not status and elapsed > HEARTBEAT_TTL / 2:
+                status = _status_line(env, hosts)
             if elapsed > HEARTBEAT_TTL:
                 reconcile_from(hosts.dispatcher, env, batch_id)
-            over = Game.select().where(Game.id.in_(ids), Game.status == "completed").count()
-            if (elapsed > HEARTBEAT_TTL and over == len(ids)) or elapsed > most:
-                victim.replayed_before_heal = over
+            over = Game.select().where(Game.id.in_(ids), Game.status == "completed")
+            if (elapsed > HEARTBEAT_TTL and over.count() == len(ids)) or elapsed > most:
                 break
     finally:
-        victim.host.heal()
-        victim.host.unblock()
-        victim.seconds = time.monotonic() - started
-    return victim
+        for victim in victims:
+            victim.host.heal()
+            victim.host.unblock()
+            victim.seconds = time.monotonic() - started
+    for victim in victims:
+        victim.replayed_before_heal = over.where(Game.id.in_(list(victim.games))).count()
+    return status
 
 
 def finish(env: Env, hosts: Cluster, batch_id: str, timeout: float) -> int:
@@ -289,7 +291,7 @@ def check_ran_once(env: Env, victim: Partition, result: Audit) -> str:
             )
             result.duplicated += oks[gid] > 1
     return (
-        f"{once}/{len(victim.games)} of its games ran once (recorded by another host), "
+        f"{once}/{len(victim.games)} of its games ran once (recorded by a later run), "
         f"{by_stale} recorded by the stale run"
     )
 
@@ -332,9 +334,10 @@ def partition_heal(args: argparse.Namespace) -> Result:
     then healed: each of its games runs (is recorded) once, the stale runs' are refused."""
     with net_stack(args) as (hosts, env):
         batch_id = submit(env, args)
-        victim = busy_host(env, hosts, batch_id)
+        (victim,) = busy_hosts(env, hosts, batch_id)
         at = batch_progress(batch_id)
-        partition(env, hosts, batch_id, victim, args.cut_for, cut=True)
+        victim.host.cut()
+        status = partition(env, hosts, batch_id, [victim], args.cut_for)
         wait_stale_runs(env, [victim])
         runs = finish(env, hosts, batch_id, args.deadline)
         time.sleep(2)  # the last worker logs its job OK after the horse commits
@@ -347,6 +350,7 @@ def partition_heal(args: argparse.Namespace) -> Result:
         f"games, for {victim.seconds:.0f} s (heartbeat TTL {HEARTBEAT_TTL} s); "
         f"{victim.replayed_before_heal} replayed and recorded elsewhere before the heal",
         f"  {once}; stale attempts refused: {dict(refused)}",
+        f"  dispatch status mid-cut: {status}",
         f"  reconcile ran {runs} more times after the heal; {rq_state}",
         f"  statuses {dict(result.statuses)}",
     ]
@@ -357,60 +361,43 @@ def partition_heal(args: argparse.Namespace) -> Result:
 
 
 def half_partition(args: argparse.Namespace) -> Result:
-    """A busy worker host loses Redis only, past the heartbeat TTL; healed; then
-    another loses PostgreSQL only as long; healed."""
+    """Two busy worker hosts at once, past the heartbeat TTL: one loses Redis only, the
+    other PostgreSQL only; then both are healed."""
     with net_stack(args) as (hosts, env):
         batch_id = submit(env, args)
         services = hosts.services.address
-        no_redis = busy_host(env, hosts, batch_id)
+        no_redis, no_pg = busy_hosts(env, hosts, batch_id, 2)
         no_redis.host.block(services, REDIS_PORT)
-        partition(env, hosts, batch_id, no_redis, args.cut_for, cut=False)
-        no_pg = busy_host(env, hosts, batch_id, skip=no_redis.host)
-        pg_status = _blocked_pg(env, hosts, batch_id, no_pg, HEARTBEAT_TTL + 10)
+        no_pg.host.block(services, PG_PORT)
+        status = partition(env, hosts, batch_id, [no_redis, no_pg], args.cut_for)
         wait_stale_runs(env, [no_redis, no_pg])
         runs = finish(env, hosts, batch_id, args.deadline)
         time.sleep(2)
         result = audit(env, batch_id)
-        once = check_ran_once(env, no_redis, result)
-        refused = stale_refusals(env, no_redis)
-        pg_refused = stale_refusals(env, no_pg)
+        lines = []
+        for victim, lost in ((no_redis, "Redis"), (no_pg, "PostgreSQL")):
+            once = check_ran_once(env, victim, result)
+            lines.append(
+                f"  {lost} blocked on {victim.host.name} for {victim.seconds:.0f} s holding "
+                f"{len(victim.games)} games (TTL {HEARTBEAT_TTL} s): {once}; how its runs "
+                f"ended: {dict(stale_refusals(env, victim))}"
+            )
         rq_state = check_rq(env, batch_id, result)
         failed_jobs = _failure_reasons(env)
     extra = [
-        f"  Redis blocked on {no_redis.host.name} for {no_redis.seconds:.0f} s holding "
-        f"{len(no_redis.games)} games (TTL {HEARTBEAT_TTL} s): {once}; stale attempts "
-        f"refused: {dict(refused)}",
-        f"  PostgreSQL blocked on {no_pg.host.name} for {no_pg.seconds:.0f} s holding "
-        f"{len(no_pg.games)} games; their runs' ends: {dict(pg_refused)}; {pg_status}",
+        *lines,
+        f"  dispatch status mid-partition: {status}",
         f"  failed jobs' reasons: {failed_jobs or 'none'}",
         f"  reconcile ran {runs} more times after the heals; {rq_state}",
         f"  statuses {dict(result.statuses)}",
     ]
-    faults = f"Redis-only {no_redis.seconds:.0f} s, PostgreSQL-only {no_pg.seconds:.0f} s"
+    faults = f"Redis-only and PostgreSQL-only, {no_redis.seconds:.0f} s"
     return _load(args), faults, result, extra
 
 
 def _load(args: argparse.Namespace) -> str:
     per_host = args.workers // args.hosts
     return f"{args.games} LLM games, {args.hosts} worker hosts x {per_host} workers"
-
-
-def _blocked_pg(env: Env, hosts: Cluster, batch_id: str, victim: Partition, seconds: float) -> str:
-    """Block PostgreSQL on the victim for ``seconds`` (reconciling meanwhile); return
-    what ``dispatch status`` said half-way through."""
-    victim.host.block(hosts.services.address, PG_PORT)
-    started = time.monotonic()
-    status = ""
-    try:
-        while time.monotonic() - started < seconds:
-            time.sleep(RECONCILE_EVERY)
-            reconcile_from(hosts.dispatcher, env, batch_id)
-            if not status and time.monotonic() - started > seconds / 2:
-                status = _status_line(env, hosts)
-    finally:
-        victim.host.unblock()
-        victim.seconds = time.monotonic() - started
-    return f"dispatch status mid-block: {status}"
 
 
 def _status_line(env: Env, hosts: Cluster) -> str:
