@@ -29,6 +29,7 @@ production command keeps RQ's default), so a lapse takes 65 s, not 90.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import time
@@ -89,6 +90,16 @@ class Partition:
     games: dict[str, int]  # game id: the attempt (fencing token) its stale run held
     seconds: float = 0.0
     replayed_before_heal: int = 0
+    # Heal after this many seconds whatever happened; None: once its games are recorded
+    # by other runs, past the heartbeat TTL.
+    lasts: float | None = None
+    healed: bool = False
+
+    def heal(self, started: float) -> None:
+        self.host.heal()
+        self.host.unblock()
+        self.seconds = time.monotonic() - started
+        self.healed = True
 
 
 @contextmanager
@@ -198,32 +209,37 @@ def busy_hosts(env: Env, hosts: Cluster, batch_id: str, count: int = 1) -> list[
 def partition(
     env: Env, hosts: Cluster, batch_id: str, victims: list[Partition], most: float
 ) -> str:
-    """With the victims already cut off, reconcile from the dispatcher until every game
-    they held has been recorded by another run, for at least the heartbeat TTL and at
-    most ``most`` seconds; then heal them all. Returns what ``dispatch status`` said
-    half-way through the heartbeat TTL (what an operator would see)."""
+    """With the victims already cut off, reconcile from the dispatcher; heal each once
+    its ``lasts`` is up, or (None) once every game it held has been recorded by another
+    run past the heartbeat TTL; heal all after ``most`` seconds. Returns what ``dispatch
+    status`` said half-way through the heartbeat TTL (what an operator would see)."""
     started = time.monotonic()
-    ids = [gid for victim in victims for gid in victim.games]
     status = ""
     try:
-        while True:
+        while not all(victim.healed for victim in victims):
             time.sleep(RECONCILE_EVERY)
             elapsed = time.monotonic() - started
             if not status and elapsed > HEARTBEAT_TTL / 2:
                 status = _status_line(env, hosts)
             if elapsed > HEARTBEAT_TTL:
                 reconcile_from(hosts.dispatcher, env, batch_id)
-            over = Game.select().where(Game.id.in_(ids), Game.status == "completed")
-            if (elapsed > HEARTBEAT_TTL and over.count() == len(ids)) or elapsed > most:
-                break
+            for victim in victims:
+                if not victim.healed and _healing_time(victim, elapsed, most):
+                    victim.heal(started)
     finally:
         for victim in victims:
-            victim.host.heal()
-            victim.host.unblock()
-            victim.seconds = time.monotonic() - started
-    for victim in victims:
-        victim.replayed_before_heal = over.where(Game.id.in_(list(victim.games))).count()
+            if not victim.healed:
+                victim.heal(started)
     return status
+
+
+def _healing_time(victim: Partition, elapsed: float, most: float) -> bool:
+    victim.replayed_before_heal = (
+        Game.select().where(Game.id.in_(list(victim.games)), Game.status == "completed").count()
+    )
+    if victim.lasts is not None or elapsed > most:
+        return elapsed >= min(most, victim.lasts or most)
+    return elapsed > HEARTBEAT_TTL and victim.replayed_before_heal == len(victim.games)
 
 
 def finish(env: Env, hosts: Cluster, batch_id: str, timeout: float) -> int:
@@ -361,12 +377,13 @@ def partition_heal(args: argparse.Namespace) -> Result:
 
 
 def half_partition(args: argparse.Namespace) -> Result:
-    """Two busy worker hosts at once, past the heartbeat TTL: one loses Redis only, the
-    other PostgreSQL only; then both are healed."""
+    """Two busy worker hosts at once: one loses Redis only, past the heartbeat TTL, the
+    other PostgreSQL only, for ``--pg-for`` seconds; then each is healed."""
     with net_stack(args) as (hosts, env):
         batch_id = submit(env, args)
         services = hosts.services.address
         no_redis, no_pg = busy_hosts(env, hosts, batch_id, 2)
+        no_pg.lasts = args.pg_for
         no_redis.host.block(services, REDIS_PORT)
         no_pg.host.block(services, PG_PORT)
         status = partition(env, hosts, batch_id, [no_redis, no_pg], args.cut_for)
@@ -374,24 +391,25 @@ def half_partition(args: argparse.Namespace) -> Result:
         runs = finish(env, hosts, batch_id, args.deadline)
         time.sleep(2)
         result = audit(env, batch_id)
-        lines = []
-        for victim, lost in ((no_redis, "Redis"), (no_pg, "PostgreSQL")):
-            once = check_ran_once(env, victim, result)
-            lines.append(
-                f"  {lost} blocked on {victim.host.name} for {victim.seconds:.0f} s holding "
-                f"{len(victim.games)} games (TTL {HEARTBEAT_TTL} s): {once}; how its runs "
-                f"ended: {dict(stale_refusals(env, victim))}"
-            )
+        once_redis = check_ran_once(env, no_redis, result)
+        once_pg = check_ran_once(env, no_pg, result)
+        refused = stale_refusals(env, no_redis)
+        failures = failure_reasons(env, no_pg)
+        redis_errors = failure_reasons(env, no_redis)
         rq_state = check_rq(env, batch_id, result)
-        failed_jobs = _failure_reasons(env)
     extra = [
-        *lines,
+        f"  Redis blocked on {no_redis.host.name} for {no_redis.seconds:.0f} s (heartbeat TTL "
+        f"{HEARTBEAT_TTL} s) holding {len(no_redis.games)} games: {once_redis}; stale "
+        f"attempts refused: {dict(refused)}; errors its workers logged: "
+        f"{dict(redis_errors.most_common(3))}",
+        f"  PostgreSQL blocked on {no_pg.host.name} for {no_pg.seconds:.0f} s holding "
+        f"{len(no_pg.games)} games: {once_pg}; its failed job attempts: "
+        f"{sum(failures.values())} {dict(failures.most_common(3))}",
         f"  dispatch status mid-partition: {status}",
-        f"  failed jobs' reasons: {failed_jobs or 'none'}",
         f"  reconcile ran {runs} more times after the heals; {rq_state}",
         f"  statuses {dict(result.statuses)}",
     ]
-    faults = f"Redis-only and PostgreSQL-only, {no_redis.seconds:.0f} s"
+    faults = f"Redis-only {no_redis.seconds:.0f} s, PostgreSQL-only {no_pg.seconds:.0f} s"
     return _load(args), faults, result, extra
 
 
@@ -401,20 +419,32 @@ def _load(args: argparse.Namespace) -> str:
 
 
 def _status_line(env: Env, hosts: Cluster) -> str:
-    done = hosts.dispatcher.run([PY, "-m", "snakebench.dispatch", "status"], env=env.env(),
-                                cwd=env.tmp, timeout=60)  # fmt: skip
-    return " / ".join(line.strip() for line in done.stdout.splitlines() if line.strip())[:400]
+    """``dispatch status --json`` from the dispatcher host, in one line."""
+    done = hosts.dispatcher.run([PY, "-m", "snakebench.dispatch", "status", "--json"],
+                                env=env.env(), cwd=env.tmp, timeout=60)  # fmt: skip
+    try:
+        status = json.loads(done.stdout)
+    except ValueError:
+        return f"unreadable ({done.stderr.strip()[-200:]})"
+    busy = sum(1 for worker in status["workers"] if worker["state"] == "busy")
+    registries = {k: v for k, v in status["registries"].items() if v}
+    return (
+        f"{len(status['workers'])} workers listed ({busy} busy), registries {registries}, "
+        f"{status['abandoned']} abandoned, {status['games_without_job']} games without a job"
+    )
 
 
-def _failure_reasons(env: Env) -> dict[str, int]:
-    """Failed jobs by the first line of their reason (what rq-dashboard shows)."""
-    conn: redis.Redis = env.redis
-    reasons: Counter[str] = Counter()
-    for name in WORKER_QUEUES:
-        queue = Queue(name, connection=conn)
-        for job_id in FailedJobRegistry(queue=queue).get_job_ids(cleanup=False):
-            job = queue.fetch_job(job_id)
-            info = (job.exc_info or "").strip().splitlines() if job else []
-            reasons[(info[-1] if info else "?")[:120]] += 1
-    conn.close()
-    return dict(reasons)
+# The last line of a traceback a worker logged for a failed job: "Module.Error: reason".
+FAILURE = re.compile(r"^([\w.]+(?:Error|Exception)): (.*)$", re.MULTILINE)
+
+
+def failure_reasons(env: Env, host: Host) -> Counter[str]:
+    """The failed job attempts of ``host``'s workers, by exception and reason (first
+    60 characters): what their logs and rq-dashboard showed."""
+    logs = ANSI.sub("", "\n".join(
+        w.log.read_text(errors="replace") for w in env.all_workers if w.host is host
+    ))  # fmt: skip
+    found: Counter[str] = Counter()
+    for name, reason in FAILURE.findall(logs):
+        found[f"{name.rsplit('.', 1)[-1]}: {reason[:60]}"] += 1
+    return found

@@ -669,9 +669,17 @@ DRILLS: dict[str, tuple[DrillFn, str, dict[str, Any]]] = {
     ),
     "half-partition": (
         net_partition.half_partition,
-        "netns: a busy worker host loses Redis only past the heartbeat TTL, then another "
-        "loses PostgreSQL only",
-        {"games": 80, "workers": 6, "hosts": 3, "max_rounds": 40, "cut_for": 180, "deadline": 600},
+        "netns: a busy worker host loses Redis only past the heartbeat TTL, another "
+        "PostgreSQL only",
+        {
+            "games": 80,
+            "workers": 6,
+            "hosts": 3,
+            "max_rounds": 40,
+            "cut_for": 180,
+            "pg_for": 75,
+            "deadline": 600,
+        },
     ),
     "load": (
         load,
