@@ -69,6 +69,9 @@ LATENCY_MS = 150  # per reply: games last seconds, so a partition finds them mid
 MID_BATCH = 0.2  # the share of the batch done before a partition
 BUSY_WAIT = 120.0  # seconds to wait for a worker host with every worker mid-game
 WORKER_START = 240.0  # seconds for the workers to register (SDK imports on a loaded machine)
+# A connection without a socket timeout (RQ's own to Redis) wakes at TCP's next
+# retransmission after a heal, up to two minutes later (the backoff doubles to 120 s).
+STALE_WAIT = 300.0
 RECONCILE_EVERY = 5.0  # seconds between `dispatch reconcile` runs from the dispatcher
 RECONCILE_TIMEOUT = 120.0  # seconds one reconcile may take (a stalled database: longer)
 REDIS_PORT = 6379
@@ -255,9 +258,11 @@ def finish(env: Env, hosts: Cluster, batch_id: str, timeout: float) -> int:
     return runs
 
 
-def wait_stale_runs(env: Env, victims: list[Partition], timeout: float = 90.0) -> None:
+def wait_stale_runs(env: Env, victims: list[Partition], timeout: float = STALE_WAIT) -> float:
     """Wait until the partitioned hosts' runs of their games have ended (a horse that
-    woke up mid-game plays to its next round or its end, then reports)."""
+    woke up mid-game plays to its next round or its end, then reports); returns how
+    long that took."""
+    started = time.monotonic()
 
     def ended() -> bool:
         for victim in victims:
@@ -267,6 +272,7 @@ def wait_stale_runs(env: Env, victims: list[Partition], timeout: float = 90.0) -
         return True
 
     wait_for(ended, timeout, "the partitioned hosts' stale runs to end", 0.5)
+    return time.monotonic() - started
 
 
 def stale_refusals(env: Env, victim: Partition) -> Counter[str]:
@@ -354,7 +360,7 @@ def partition_heal(args: argparse.Namespace) -> Result:
         at = batch_progress(batch_id)
         victim.host.cut()
         status = partition(env, hosts, batch_id, [victim], args.cut_for)
-        wait_stale_runs(env, [victim])
+        woke = wait_stale_runs(env, [victim])
         runs = finish(env, hosts, batch_id, args.deadline)
         time.sleep(2)  # the last worker logs its job OK after the horse commits
         result = audit(env, batch_id)
@@ -364,7 +370,8 @@ def partition_heal(args: argparse.Namespace) -> Result:
     extra = [
         f"  {victim.host.name} cut at {at.done}/{at.total} done holding {len(victim.games)} "
         f"games, for {victim.seconds:.0f} s (heartbeat TTL {HEARTBEAT_TTL} s); "
-        f"{victim.replayed_before_heal} replayed and recorded elsewhere before the heal",
+        f"{victim.replayed_before_heal} replayed and recorded elsewhere before the heal; "
+        f"its stale runs ended {woke:.0f} s after it",
         f"  {once}; stale attempts refused: {dict(refused)}",
         f"  dispatch status mid-cut: {status}",
         f"  reconcile ran {runs} more times after the heal; {rq_state}",
@@ -387,7 +394,7 @@ def half_partition(args: argparse.Namespace) -> Result:
         no_redis.host.block(services, REDIS_PORT)
         no_pg.host.block(services, PG_PORT)
         status = partition(env, hosts, batch_id, [no_redis, no_pg], args.cut_for)
-        wait_stale_runs(env, [no_redis, no_pg])
+        woke = wait_stale_runs(env, [no_redis, no_pg])
         runs = finish(env, hosts, batch_id, args.deadline)
         time.sleep(2)
         result = audit(env, batch_id)
@@ -406,7 +413,8 @@ def half_partition(args: argparse.Namespace) -> Result:
         f"{len(no_pg.games)} games: {once_pg}; its failed job attempts: "
         f"{sum(failures.values())} {dict(failures.most_common(3))}",
         f"  dispatch status mid-partition: {status}",
-        f"  reconcile ran {runs} more times after the heals; {rq_state}",
+        f"  the stale runs ended {woke:.0f} s after the heals; reconcile ran {runs} more "
+        f"times; {rq_state}",
         f"  statuses {dict(result.statuses)}",
     ]
     faults = f"Redis-only {no_redis.seconds:.0f} s, PostgreSQL-only {no_pg.seconds:.0f} s"
