@@ -17,6 +17,7 @@ from typing import Any
 
 import redis
 from rq import get_current_job
+from rq.job import Job
 
 import jobs.evaluate  # noqa: F401  (the evaluation games' callbacks, loaded with the jobs)
 from jobs.video import video_after_game
@@ -27,6 +28,7 @@ from snakebench.logs import bounded
 from snakebench.queueing import (
     connect_redis,
     fail_for_good,
+    forget_execution,
     is_work_horse,
     job_taken_over,
     mark_run_started,
@@ -97,12 +99,12 @@ def run_game(game_id: str) -> dict[str, Any]:
                     game_id, summary["status"], bounded(exc))  # fmt: skip
     except Exception as exc:  # the database or Redis gone: the job fails, RQ retries it
         if job is not None and job_taken_over(job):
-            _leave_to_new_run(game_id, f"this run failed: {bounded(exc)}", horse)
+            _leave_to_new_run(job, f"this run failed: {bounded(exc)}", horse)
         raise
     finally:
         database.close()  # a work horse is about to exit; do not leak the connection
     if job is not None and job_taken_over(job):
-        _leave_to_new_run(game_id, f"the game is {summary['status']}", horse)
+        _leave_to_new_run(job, f"the game is {summary['status']}", horse)
     video_after_game(summary, settings, _job_connection())  # SNAKEBENCH_VIDEOS=1
     if summary["status"] == "failed":
         fail_for_good(job)
@@ -110,7 +112,7 @@ def run_game(game_id: str) -> dict[str, Any]:
     return summary
 
 
-def _leave_to_new_run(game_id: str, outcome: str, horse: bool) -> None:
+def _leave_to_new_run(job: Job, outcome: str, horse: bool) -> None:
     """This attempt's job was replaced in Redis (its worker was cut off past its
     heartbeat, and reconcile enqueued the game again): the game's result is the new
     run's, and so is the job. A work horse exits here, before RQ would mark the job
@@ -119,8 +121,9 @@ def _leave_to_new_run(game_id: str, outcome: str, horse: bool) -> None:
     records this attempt's end, and reconcile may run the game a third time, which
     the fencing token keeps from recording twice.)"""
     log.warning("game %s: its job was enqueued again while this run was cut off (%s); "
-                "left to its new run unreported", game_id, outcome)  # fmt: skip
+                "left to its new run unreported", job.id, outcome)  # fmt: skip
     if horse:
+        forget_execution(job)
         logging.shutdown()  # flush: os._exit skips it
         sys.stdout.flush()
         os._exit(0)

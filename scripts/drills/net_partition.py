@@ -288,24 +288,22 @@ def stale_refusals(env: Env, victim: Partition) -> Counter[str]:
 
 
 def check_ran_once(env: Env, victim: Partition, result: Audit) -> str:
-    """Each of the victim's games: recorded by exactly one run, not the stale one: one
-    participant row per slot, two rating changes, one replay file, one ``Job OK`` in
-    all the workers' logs, and a recorded worker other than the victim's. Adds what is
-    wrong to ``result``; returns a one-line account."""
-    stale_workers = {w.name for w in env.all_workers if w.host is victim.host}
+    """Each of the victim's games: recorded by exactly one run: one participant row per
+    slot, two rating changes, one replay file, one ``Job OK`` in all the workers' logs.
+    The run may be the partitioned one (a game it finished before anyone replaced it,
+    e.g. with PostgreSQL still in reach) or a later one; a replaced run cannot record
+    (the fence). Adds what is wrong to ``result``; returns a one-line account."""
+    partitioned = {w.name for w in env.all_workers if w.host is victim.host}
     oks = Counter(JOB_OK.findall(ANSI.sub("", env.worker_logs())))
-    by_stale = once = 0
+    once = by_partitioned = 0
     for gid in victim.games:
         game = Game.get_by_id(gid)
         slots = Participant.select().where(Participant.game == gid).count()
         rated = RatingChange.select().where(RatingChange.game == gid).count()
         replays = len(list(env.replay_dir.glob(f"snake_game_{gid}.json")))
-        if game.worker in stale_workers and game.attempt == victim.games[gid]:
-            by_stale += 1
-            result.duplicated += 1
-            result.notes.append(f"{gid}: recorded by the stale run (attempt {game.attempt})")
-        elif (game.status, slots, rated, replays, oks[gid]) == ("completed", 2, 2, 1, 1):
+        if (game.status, slots, rated, replays, oks[gid]) == ("completed", 2, 2, 1, 1):
             once += 1
+            by_partitioned += game.worker in partitioned and game.attempt == victim.games[gid]
         else:
             result.notes.append(
                 f"{gid}: {game.status}, {slots} participants, {rated} rating changes, "
@@ -313,8 +311,8 @@ def check_ran_once(env: Env, victim: Partition, result: Audit) -> str:
             )
             result.duplicated += oks[gid] > 1
     return (
-        f"{once}/{len(victim.games)} of its games ran once (recorded by a later run), "
-        f"{by_stale} recorded by the stale run"
+        f"{once}/{len(victim.games)} of its games ran once ({by_partitioned} recorded by "
+        f"the partitioned run itself, {once - by_partitioned} by a later run)"
     )
 
 
@@ -332,6 +330,13 @@ def check_rq(env: Env, batch_id: str, result: Audit) -> str:
         counts["finished"] += FinishedJobRegistry(queue=queue).get_job_count(cleanup=False)
         counts["failed"] += FailedJobRegistry(queue=queue).get_job_count(cleanup=False)
         counts["queued"] += queue.count
+    if counts["started"]:  # whose, and until when (each entry is "job id:execution id")
+        now = time.time()
+        left = [(entry.decode()[:13], round(score - now))
+                for name in WORKER_QUEUES
+                for entry, score in conn.zrange(StartedJobRegistry(name, connection=conn).key,
+                                                0, -1, withscores=True)]  # fmt: skip
+        result.notes.append(f"started entries left (job:execution, seconds to live): {left}")
     conn.close()
     progress = batch_progress(batch_id)
     rows = Counter(g.status for g in Game.select(Game.status).where(Game.batch == batch_id))

@@ -34,6 +34,7 @@ from typing import Any, Literal
 import redis
 import redis.utils
 from rq import Callback, Queue, Retry, Worker
+from rq.executions import WORKER_EXECUTIONS_KEY_TEMPLATE
 from rq.job import Job, JobStatus
 from rq.utils import utcformat
 
@@ -238,6 +239,21 @@ def job_taken_over(job: Job) -> bool:
     except Exception:  # unreadable: not the meta this attempt wrote
         return True
     return not isinstance(meta, dict) or meta.get(RUN_MARK) != _attempt_of(job)
+
+
+def forget_execution(job: Job) -> None:
+    """Take this attempt's entry out of the job's started registry, as RQ does when a
+    job ends, without writing the job: for an attempt leaving a job taken over
+    (:func:`job_taken_over`). Reconcile may have left that entry behind (it deletes the
+    executions RQ still lists, and a lapsed one no longer is), and the worker's
+    heartbeat would keep it alive for a minute more: ``rq info`` counting a job started
+    twice, reconcile taking the game for one with a live run. The entries are found
+    through the worker's own list of its executions."""
+    listed = WORKER_EXECUTIONS_KEY_TEMPLATE.format(job.worker_name)
+    members: set[bytes] = job.connection.smembers(listed)  # type: ignore[assignment]
+    mine = [m for m in members if m.decode().startswith(f"{job.id}:")]
+    if mine:
+        job.connection.zrem(job.started_job_registry.key, *mine)
 
 
 def _attempt_of(job: Job) -> str | None:

@@ -82,6 +82,7 @@ def test_a_healed_workers_stale_run_neither_records_nor_reports(
     assert "left to its new run unreported" in stale.output()
     job = Job.fetch(game_id, connection=stack.redis, serializer=SERIALIZER)
     assert job.get_status() == "finished" and job.worker_name == other.name
+    assert job.started_job_registry.get_job_ids(cleanup=False) == []  # none left behind
     assert stale.alive(), stale.output()
 
 
