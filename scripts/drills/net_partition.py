@@ -353,6 +353,20 @@ def check_rq(env: Env, batch_id: str, result: Audit) -> str:
     return f"jobs {dict(statuses)}; registries {dict(counts)}; batch counters {counters}"
 
 
+def partition_to_end(
+    env: Env, hosts: Cluster, batch_id: str, victims: list[Partition], args: argparse.Namespace
+) -> tuple[str, float, int, Audit]:
+    """The victims already cut off: :func:`partition` (healing them), wait for their
+    stale runs, reconcile until the batch is done, audit it. Returns ``dispatch
+    status`` mid-partition, how long the stale runs took to end after the heal, how
+    many reconcile passes finishing took, and the audit."""
+    status = partition(env, hosts, batch_id, victims, args.cut_for)
+    woke = wait_stale_runs(env, victims)
+    runs = finish(env, hosts, batch_id, args.deadline)
+    time.sleep(2)  # the last worker logs its job OK after the horse commits
+    return status, woke, runs, audit(env, batch_id)
+
+
 # --- partition-heal -----------------------------------------------------------------------
 
 
@@ -364,11 +378,7 @@ def partition_heal(args: argparse.Namespace) -> Result:
         (victim,) = busy_hosts(env, hosts, batch_id)
         at = batch_progress(batch_id)
         victim.host.cut()
-        status = partition(env, hosts, batch_id, [victim], args.cut_for)
-        woke = wait_stale_runs(env, [victim])
-        runs = finish(env, hosts, batch_id, args.deadline)
-        time.sleep(2)  # the last worker logs its job OK after the horse commits
-        result = audit(env, batch_id)
+        status, woke, runs, result = partition_to_end(env, hosts, batch_id, [victim], args)
         once = check_ran_once(env, victim, result)
         refused = stale_refusals(env, victim)
         rq_state = check_rq(env, batch_id, result)
@@ -398,11 +408,8 @@ def half_partition(args: argparse.Namespace) -> Result:
         no_pg.lasts = args.pg_for
         no_redis.host.block(services, REDIS_PORT)
         no_pg.host.block(services, PG_PORT)
-        status = partition(env, hosts, batch_id, [no_redis, no_pg], args.cut_for)
-        woke = wait_stale_runs(env, [no_redis, no_pg])
-        runs = finish(env, hosts, batch_id, args.deadline)
-        time.sleep(2)
-        result = audit(env, batch_id)
+        victims = [no_redis, no_pg]
+        status, woke, runs, result = partition_to_end(env, hosts, batch_id, victims, args)
         once_redis = check_ran_once(env, no_redis, result)
         once_pg = check_ran_once(env, no_pg, result)
         refused = stale_refusals(env, no_redis)

@@ -665,7 +665,7 @@ DRILLS: dict[str, tuple[DrillFn, str, dict[str, Any]]] = {
         net_partition.partition_heal,
         "netns: a busy worker host cut off past the heartbeat TTL, its games replayed "
         "elsewhere, healed: each runs once",
-        {"games": 80, "workers": 6, "hosts": 3, "max_rounds": 40, "cut_for": 180, "deadline": 600},
+        {"games": 80, "workers": 6, "hosts": 3, "max_rounds": 40, "cut_for": 420, "deadline": 600},
     ),
     "half-partition": (
         net_partition.half_partition,
@@ -676,7 +676,7 @@ DRILLS: dict[str, tuple[DrillFn, str, dict[str, Any]]] = {
             "workers": 6,
             "hosts": 3,
             "max_rounds": 40,
-            "cut_for": 180,
+            "cut_for": 420,
             "pg_for": 75,
             "deadline": 600,
         },

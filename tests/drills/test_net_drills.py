@@ -33,9 +33,9 @@ pytestmark = [
 NET_SIZES: dict[str, list[str]] = {
     # A heartbeat TTL of 65 s (net_partition.HEARTBEAT_TTL) is the floor of both.
     "partition-heal": ["--games", "18", "--workers", "6", "--max-rounds", "25",
-                       "--cut-for", "110", "--deadline", "120"],
+                       "--cut-for", "80", "--deadline", "120"],
     "half-partition": ["--games", "24", "--workers", "6", "--max-rounds", "25",
-                       "--cut-for", "110", "--pg-for", "20", "--deadline", "120"],
+                       "--cut-for", "80", "--pg-for", "20", "--deadline", "120"],
 }  # fmt: skip
 
 
