@@ -67,7 +67,7 @@ HEARTBEAT_TTL = MONITOR_INTERVAL + 60  # RQ: the interval plus its fixed 60 s
 FAKE_PORT = 18765  # each worker host's own fake provider, on its loopback
 LATENCY_MS = 150  # per reply: games last seconds, so a partition finds them mid-game
 MID_BATCH = 0.2  # the share of the batch done before a partition
-BUSY_WAIT = 120.0  # seconds to wait for a worker host with every worker mid-game
+BUSY_WAIT = 600.0  # seconds to wait for busy worker hosts (a loaded machine: minutes)
 WORKER_START = 240.0  # seconds for the workers to register (SDK imports on a loaded machine)
 # A connection without a socket timeout (RQ's own to Redis) wakes at TCP's next
 # retransmission after a heal, up to two minutes later (the backoff doubles to 120 s).
