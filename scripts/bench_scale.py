@@ -1,7 +1,7 @@
-"""Latency-bound scale: LLM games per minute at 8 to 128 concurrent games, against the
+"""Latency-bound scale: LLM games per minute at 8 to 256 concurrent games, against the
 ideal, for one game per process and for several games per process.
 
-    python scripts/bench_scale.py [--quick] [--concurrency 8 16 32 64 128]
+    python scripts/bench_scale.py [--quick] [--concurrency 8 16 32 64 128 256]
 
 A game waits on two model replies per round, so the most it can do is one round per
 "slower of the two moves". ``snakebench fake-llm --latency-ms 300 --jitter-ms 100``
@@ -17,6 +17,11 @@ baseline being the ideal and the other way:
   processes, each forking a work horse per game (RQ's default ``Worker``);
 - ``threads``: ``rq worker-pool -n 2 -w snakebench.queueing.thread_worker.ThreadWorker`` with
   ``SNAKEBENCH_WORKER_THREADS = N / 2``: one process per core, N/2 games each.
+
+The workers' CPU per round (their process trees' CPU time over the rounds counted) is
+printed beside :data:`BASELINE_CPU_MS`, what a round cost before the request of a move
+was built once per model (``scripts/bench_round.py`` breaks a round down): unlike the
+rate, it hardly moves when other load shares the machine.
 
 Memory is the Pss (shared pages split among sharers) of every process of the
 workers, summed, sampled mid-window: real memory per concurrent game. It uses Redis
@@ -61,6 +66,9 @@ LATENCY_MS, JITTER_MS = 300.0, 100.0
 MEAN_SLOWER_MOVE = (LATENCY_MS + 2 * JITTER_MS / 3) / 1000  # E[max of two U(0, jitter)]
 ROUNDS = 100
 FAKE_KEY = "sk-bench-not-a-secret"
+# Worker CPU ms per round before the move's request was built once per model: ThreadWorker,
+# 4 processes, 64 and 128 games (docs/PERFORMANCE.md, part 2: 4.6 and 4.3).
+BASELINE_CPU_MS = 4.6
 
 
 @dataclass
@@ -182,7 +190,7 @@ def row(label: str, concurrency: int, seen: Window | str) -> list[str]:
         f"{rate * 60 / ROUNDS:.1f}",
         f"{ideal * 60 / ROUNDS:.1f}",
         f"{workers:.2f} / {fake:.2f} / {machine:.2f}",
-        f"{workers / rate * 1000:.1f}",
+        f"{workers / rate * 1000:.1f} ({workers / rate * 1000 / BASELINE_CPU_MS:.0%})",
         f"{seen.pss_kb / 1024:,.0f} ({seen.pss_kb / 1024 / concurrency:.1f})",
     ]
 
@@ -198,14 +206,14 @@ HEADER = [
     "games/min",
     "ideal/min",
     "cores: workers / fake / machine",
-    "worker CPU ms/round",
+    f"worker CPU ms/round (of {BASELINE_CPU_MS} before)",
     "Pss MB (per game)",
 ]
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 16, 32, 64, 128])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 16, 32, 64, 128, 256])
     parser.add_argument("--variants", default="pool,threads", help="pool, threads or both")
     parser.add_argument("--window", type=float, default=45.0, help="seconds measured per row")
     parser.add_argument("--warmup", type=float, default=8.0, help="seconds before a window")

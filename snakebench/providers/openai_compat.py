@@ -8,11 +8,17 @@ and a few request fields differ (see :func:`snakebench.providers.model_options.r
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import openai
 
-from snakebench.providers.base import Completion, ModelSpec, TransientProviderError
+from snakebench.providers.base import (
+    Completion,
+    ModelSpec,
+    ProviderError,
+    TransientProviderError,
+)
+from snakebench.providers.chat_request import CHAT_PATH, ChatRequest, reply_document, reply_usage
 from snakebench.providers.model_options import request_extra
 from snakebench.providers.sdk_common import (
     SdkErrorTypes,
@@ -23,6 +29,9 @@ from snakebench.providers.sdk_common import (
     shared_sdk_client,
     usage_count,
 )
+
+if TYPE_CHECKING:
+    from openai._types import RequestOptions
 
 OPENAI_ERRORS = SdkErrorTypes(
     timeout=openai.APITimeoutError,
@@ -94,13 +103,18 @@ class OpenAISdkClient:
         try:
             return create(model=self.spec.model_slug, **request, **self._kwargs)
         except openai.APIError as exc:
-            raise map_sdk_error(
-                exc, OPENAI_ERRORS, self.spec.name, self._timeout, self._secret
-            ) from None
+            raise self._mapped(exc) from None
+
+    def _mapped(self, exc: openai.APIError) -> ProviderError:
+        return map_sdk_error(exc, OPENAI_ERRORS, self.spec.name, self._timeout, self._secret)
 
 
 class OpenAICompatClient(OpenAISdkClient):
-    """One model on one OpenAI-compatible endpoint."""
+    """One model on one OpenAI-compatible endpoint. Its request is built once
+    (:class:`snakebench.providers.chat_request.ChatRequest`): a move posts it with the
+    prompt rather than have ``create`` rebuild it."""
+
+    _request: ChatRequest
 
     def _fixed_fields(self, spec: ModelSpec) -> dict[str, Any]:
         extra = request_extra(spec.extra, provider=spec.provider, api=spec.api)
@@ -110,30 +124,39 @@ class OpenAICompatClient(OpenAISdkClient):
         for name in OUTPUT_CAP_NAMES:
             kwargs.pop(name, None)
         kwargs[OUTPUT_CAP_NAMES[spec.provider not in COMPLETION_CAP_PROVIDERS]] = spec.output_cap
+        self._request = ChatRequest.of(kwargs)
         return kwargs
 
     def complete(self, prompt: str) -> Completion:
-        messages = [{"role": "user", "content": prompt}]
-        return self._completion(self._create(self._sdk.chat.completions.create, messages=messages))
+        body = self._request.body(self.spec.model_slug, prompt)
+        try:
+            reply = self._sdk.post(
+                CHAT_PATH,
+                cast_to=object,
+                body=body,
+                options=cast("RequestOptions", self._request.options),
+            )
+        except openai.APIError as exc:
+            raise self._mapped(exc) from None
+        return self._completion(reply_document(reply))
 
-    def _completion(self, response: Any) -> Completion:
-        """Text and usage from a reply. A reply without choices is no answer at all
-        (some gateways send one with an error object), so it is retried; a choice
+    def _completion(self, reply: dict[str, Any] | None) -> Completion:
+        """Text and usage from a reply's JSON. A reply without choices is no answer at
+        all (some gateways send one with an error object), so it is retried; a choice
         with empty content is the model's own empty answer."""
-        if not getattr(response, "choices", None):
+        if reply is None or not reply.get("choices"):
             raise TransientProviderError(f"model {self.spec.name!r}: reply without choices")
-        message = response.choices[0].message
-        usage = response.usage
-        reasoning = next(
-            (text for name in REASONING_FIELDS if (text := getattr(message, name, None))), ""
-        )
+        choice = reply["choices"][0]
+        message = choice["message"]
+        usage = reply_usage(reply)
+        reasoning = next((text for name in REASONING_FIELDS if (text := message.get(name))), "")
         tokens_in, tokens_out = billed_tokens(usage, "prompt_tokens", "completion_tokens")
         return Completion(
-            text=message.content or "",
+            text=message.get("content") or "",
             input_tokens=tokens_in,
             output_tokens=tokens_out,
             reasoning=reasoning if isinstance(reasoning, str) else "",
             reasoning_tokens=usage_count(usage, "completion_tokens_details", "reasoning_tokens"),
             provider_cost=reported_cost(usage),
-            truncated=getattr(response.choices[0], "finish_reason", None) == "length",
+            truncated=choice.get("finish_reason") == "length",
         )

@@ -200,10 +200,8 @@ def test_claude_thinking_is_kept_as_reasoning(
 def test_reasoning_content_of_deepseek_style_servers_is_read() -> None:
     """DeepSeek (and vLLM's reasoning parsers) put the reasoning in ``reasoning_content``;
     the SDK keeps such extra fields, the client reads them (the fake sends OpenRouter's
-    ``reasoning`` instead, so the reply is built here from the SDK's own type)."""
-    from openai.types.chat import ChatCompletion
-
-    reply = ChatCompletion.model_validate(
+    ``reasoning`` instead, so the reply's JSON is built here)."""
+    reply = (
         {"id": "x", "object": "chat.completion", "created": 0, "model": "deepseek-reasoner",
          "choices": [{"index": 0, "finish_reason": "stop", "message": {
              "role": "assistant", "content": "UP", "reasoning_content": "Up is free."}}],
@@ -222,9 +220,7 @@ def test_reasoning_content_of_deepseek_style_servers_is_read() -> None:
 def test_reasoning_left_out_of_completion_tokens_is_still_priced() -> None:
     """A server reporting thoughts only in total_tokens (some Gemini gateways): the
     output counted is what the total says the model produced."""
-    from openai.types.chat import ChatCompletion
-
-    reply = ChatCompletion.model_validate(
+    reply = (
         {"id": "x", "object": "chat.completion", "created": 0, "model": "gemini-2.5-flash",
          "choices": [{"index": 0, "finish_reason": "stop",
                       "message": {"role": "assistant", "content": "LEFT"}}],
