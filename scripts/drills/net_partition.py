@@ -455,7 +455,7 @@ def _status_line(env: Env, hosts: Cluster) -> str:
 
 
 # The last line of a traceback a worker logged for a failed job: "Module.Error: reason".
-FAILURE = re.compile(r"^([\w.]+(?:Error|Exception)): (.*)$", re.MULTILINE)
+FAILURE = re.compile(r"^([\w.]+(?:Error|Exception))(?:: (.*))?$", re.MULTILINE)
 
 
 def failure_reasons(env: Env, host: Host) -> Counter[str]:
