@@ -177,7 +177,7 @@ def play_game(
         except not_results:
             raise
         except _RoundLost as lost:
-            if isinstance(lost.cause, not_results):
+            if isinstance(lost.cause, (RunSuperseded, *not_results)):  # an overtaken run, a DB gone
                 raise lost.cause from None
             # The moves that did come back were paid for, though never played.
             for sid, decision in lost.completed.items():

@@ -12,7 +12,9 @@ Behind Sentinel a client holds no fixed address: each new connection asks a Sent
 for the current primary. When the primary dies, commands fail with a connection error
 until the Sentinels have promoted a replica (``down-after-milliseconds`` plus an
 election, a few seconds); redis-py retries each command with backoff meanwhile, and a
-connection opened after the promotion reaches the new primary.
+connection opened after the promotion reaches the new primary. Every connection to the
+primary is a :class:`PrimaryConnection`, which asks the Sentinels again on each reconnect
+(redis-py's own reconnects the old address: see the class).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 import redis
 from redis.backoff import ConstantBackoff
 from redis.retry import Retry
-from redis.sentinel import MasterNotFoundError, Sentinel
+from redis.sentinel import MasterNotFoundError, Sentinel, SentinelManagedConnection
 
 from snakebench.config import SentinelSettings, Settings, mask_url
 
@@ -50,6 +52,31 @@ HEALTH_CHECK_INTERVAL = 30  # seconds idle before a pooled connection is PINGed 
 # 25 s; the web app waits less (a health probe must answer).
 FAILOVER_RETRY_SECONDS = 30.0
 RETRY_INTERVAL = 0.5
+
+
+class PrimaryConnection(SentinelManagedConnection):
+    """A connection to the primary that asks the Sentinels where it is on every reconnect.
+
+    redis-py's :class:`SentinelManagedConnection` asks them only in ``connect()``. A
+    command whose connection broke reconnects through ``send_packed_command``, which calls
+    ``connect_check_health`` and retries the socket connect, with the connection's retry
+    policy, to the address it had (redis-py issue 3874, open). After a failover that is
+    the old primary: killed, each try is refused at once; cut off, each SYN waits out
+    the connect timeout, so a worker spent minutes on it (the sentinel-failover drill's
+    ``--cut``: no game finished in the minute after the promotion). Here that path goes
+    through ``connect()``, whose every try asks the Sentinels.
+    """
+
+    def connect_check_health(
+        self, check_health: bool = True, retry_socket_connect: bool = True
+    ) -> None:
+        if self._sock:
+            return
+        if retry_socket_connect:  # a reconnect: each try must ask the Sentinels again
+            # connect() retries _connect_retry -> connect_to -> the branch below
+            self.connect()  # type: ignore[no-untyped-call]
+            return
+        super().connect_check_health(check_health, retry_socket_connect=False)
 
 
 def redis_client(
@@ -157,4 +184,5 @@ def _primary_kwargs(
         "socket_keepalive": True,
         "socket_keepalive_options": dict(KEEPALIVE_OPTIONS),
         "health_check_interval": HEALTH_CHECK_INTERVAL,
+        "connection_class": PrimaryConnection,
     }

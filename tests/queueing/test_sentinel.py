@@ -5,6 +5,7 @@ real primary watched by a real Sentinel reached by the dispatcher's client, a st
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from redis.sentinel import SentinelConnectionPool
 from rq import Queue
 from rq.cli.helpers import get_redis_from_config
@@ -20,7 +23,12 @@ from snakebench.config import ConfigError, SentinelSettings, Settings
 from snakebench.localstack.processes import free_port
 from snakebench.localstack.redis_server import find_redis_server
 from snakebench.queueing import HEALTH_CHECK, SERIALIZER, QueueError, connect_redis
-from snakebench.queueing.connection import dashboard_url, redis_client, rq_connection_settings
+from snakebench.queueing.connection import (
+    KEEPALIVE_OPTIONS,
+    dashboard_url,
+    redis_client,
+    rq_connection_settings,
+)
 from snakebench.testing.support import RQ, start_worker, wait_for
 
 MASTER = "sbtest"
@@ -180,6 +188,49 @@ def test_the_dispatchers_client_reaches_the_primary_sentinel_names(
     client.set("sb:sentinel-test", b"here")
     direct = redis.Redis("127.0.0.1", int(sentinel["_PORT"]), db=3)
     assert direct.get("sb:sentinel-test") == b"here"
+
+
+def primary_clients(env: dict[str, str]) -> dict[str, redis.Redis]:
+    """The dispatcher's client and the one `rq worker -c jobs.run_game` builds."""
+    settings = settings_of(env)
+    return {
+        "ours": connect_redis(settings=settings),
+        "rq's": get_redis_from_config(rq_connection_settings(settings)),
+    }
+
+
+def test_connections_to_the_primary_carry_keepalive_and_a_user_timeout(
+    sentinel: dict[str, str],
+) -> None:
+    # A primary cut off resets nothing: these are what notice it (docs/HA.md).
+    for name, client in primary_clients(sentinel).items():
+        client.ping()
+        conn = client.connection_pool.get_connection()
+        sock = conn._sock
+        assert sock is not None, name
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1, name
+        for option, value in KEEPALIVE_OPTIONS.items():
+            assert sock.getsockopt(socket.IPPROTO_TCP, option) == value, (name, option)
+        client.connection_pool.release(conn)
+        client.close()
+
+
+def test_a_broken_connection_reconnects_where_the_sentinel_points_now(
+    sentinel: dict[str, str],
+) -> None:
+    # A command whose connection broke reconnects from send_command; redis-py's own
+    # Sentinel connection retries the address it had there, an old primary after a
+    # failover (the sentinel-failover drill's --cut stalled on it).
+    for name, client in primary_clients(sentinel).items():
+        conn = client.connection_pool.get_connection()
+        conn.disconnect()
+        conn.host, conn.port = "127.0.0.1", free_port()  # where the primary was
+        conn.retry = Retry(NoBackoff(), 2)  # the stock class fails in ms, not 30 s
+        conn.send_command("PING")
+        assert conn.read_response() == b"PONG", name
+        assert conn.port == int(sentinel["_PORT"]), name
+        conn.disconnect()
+        client.close()
 
 
 def test_a_stock_worker_and_rq_info_find_redis_through_the_sentinel(
