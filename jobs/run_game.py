@@ -11,11 +11,13 @@ import logging
 import os
 import platform
 import socket
+import sys
 from importlib.metadata import version
 from typing import Any
 
 import redis
 from rq import get_current_job
+from rq.job import Job
 
 import jobs.evaluate  # noqa: F401  (the evaluation games' callbacks, loaded with the jobs)
 from jobs.video import video_after_game
@@ -26,7 +28,9 @@ from snakebench.logs import bounded
 from snakebench.queueing import (
     connect_redis,
     fail_for_good,
+    forget_execution,
     is_work_horse,
+    job_taken_over,
     mark_run_started,
     rq_settings,
 )
@@ -76,9 +80,11 @@ def run_game(game_id: str) -> dict[str, Any]:
     if not isinstance(game_id, str):
         raise TypeError(f"run_game takes a game id, not {type(game_id).__name__}")
     job = get_current_job()
+    horse = False
     if job is not None:
         mark_run_started(job)
-        if is_work_horse(job):  # a plain worker's horse: die with it too, however started
+        horse = is_work_horse(job)
+        if horse:  # a plain worker's horse: die with it too, however started
             die_with_parent(os.getppid())
     settings = get_settings()
     open_store_once(settings)
@@ -93,13 +99,36 @@ def run_game(game_id: str) -> dict[str, Any]:
         summary = stored_summary(get_game(game_id))
         log.warning("game %s: this run's result was not recorded, the game is %s: %s",
                     game_id, summary["status"], bounded(exc))  # fmt: skip
+    except Exception as exc:  # the database or Redis gone: the job fails, RQ retries it
+        if job is not None and job_taken_over(job):
+            _leave_to_new_run(job, f"this run failed: {bounded(exc)}", horse)
+        raise
     finally:
         database.close()  # a work horse is about to exit; do not leak the connection
+    if job is not None and job_taken_over(job):
+        _leave_to_new_run(job, f"the game is {summary['status']}", horse)
     video_after_game(summary, settings, _job_connection())  # SNAKEBENCH_VIDEOS=1
     if summary["status"] == "failed":
         fail_for_good(job)
         raise GameFailedError(f"game {game_id} failed: {summary['error']}")
     return summary
+
+
+def _leave_to_new_run(job: Job, outcome: str, horse: bool) -> None:
+    """This attempt's job was replaced in Redis (its worker was cut off past its
+    heartbeat, and reconcile enqueued the game again): the game's result is the new
+    run's, and so is the job. A work horse exits here, before RQ would mark the job
+    finished or failed over the new run's state; the worker sees a clean exit and
+    moves on. (A worker that runs jobs in its own process cannot leave so; RQ then
+    records this attempt's end, and reconcile may run the game a third time, which
+    the fencing token keeps from recording twice.)"""
+    log.warning("game %s: its job was enqueued again while this run was cut off (%s); "
+                "left to its new run unreported", job.id, outcome)  # fmt: skip
+    if horse:
+        forget_execution(job)
+        logging.shutdown()  # flush: os._exit skips it
+        sys.stdout.flush()
+        os._exit(0)
 
 
 def health_check() -> dict[str, Any]:

@@ -76,6 +76,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="provider-limits: the fake provider's reply time")  # fmt: skip
     parser.add_argument("--baseline", action="store_true",
                         help="provider-limits: set no limits (what they prevent)")  # fmt: skip
+    parser.add_argument("--hosts", type=int,
+                        help="partition-heal, half-partition: worker hosts (netns)")  # fmt: skip
+    parser.add_argument("--cut-for", type=float,
+                        help="partition-heal, half-partition: seconds a partition lasts at "
+                        "most (at least the heartbeat TTL, 65 s)")  # fmt: skip
+    parser.add_argument("--pg-for", type=float,
+                        help="half-partition: seconds PostgreSQL stays blocked")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the drill's temp folder")
     args = parser.parse_args(argv)
     if not args.list and args.name is None:

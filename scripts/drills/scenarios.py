@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from drills import net_partition
 from drills.common import (
     Audit,
     DrillError,
@@ -665,6 +666,26 @@ DRILLS: dict[str, tuple[DrillFn, str, dict[str, Any]]] = {
         sentinel_failover,
         "netns: Redis primary SIGKILLed mid-batch; Sentinel promotes its replica",
         {"games": 600, "workers": 6, "max_rounds": 100, "deadline": 400},
+    ),
+    "partition-heal": (
+        net_partition.partition_heal,
+        "netns: a busy worker host cut off past the heartbeat TTL, its games replayed "
+        "elsewhere, healed: each runs once",
+        {"games": 80, "workers": 6, "hosts": 3, "max_rounds": 40, "cut_for": 420, "deadline": 600},
+    ),
+    "half-partition": (
+        net_partition.half_partition,
+        "netns: a busy worker host loses Redis only past the heartbeat TTL, another "
+        "PostgreSQL only",
+        {
+            "games": 80,
+            "workers": 6,
+            "hosts": 3,
+            "max_rounds": 40,
+            "cut_for": 420,
+            "pg_for": 75,
+            "deadline": 600,
+        },
     ),
     "load": (
         load,

@@ -119,6 +119,7 @@ def play_game(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     keep_playing: Callable[[], bool] | None = None,
     stopped: threading.Event | None = None,
+    not_results: tuple[type[Exception], ...] = (),
 ) -> GameOutcome:
     """Play a whole game. Never raises for a player's failure: a provider outage
     gives ``void``, a spending cap that refused a call ``cancelled``, any other error
@@ -128,7 +129,9 @@ def play_game(
     which spend nothing): once it says no, :class:`RunSuperseded` is raised and no more
     moves are asked for. ``stopped`` is set when the game stops asking, however it ends
     (a move still waiting for a provider slot then gives up instead of sending a request
-    for a game that is over).
+    for a game that is over). ``not_results``: the caller's errors that say nothing of
+    the game (its database gone, raised by ``keep_playing`` or a player's meter): raised
+    as they are, not turned into a ``failed`` game, so that the run is tried again.
 
     ``on_round`` is the round hook, or :class:`GameHooks` for more."""
     hooks = on_round if isinstance(on_round, GameHooks) else GameHooks(on_round=on_round)
@@ -171,8 +174,10 @@ def play_game(
                     hooks.on_round(state, decisions)
         except RunSuperseded:
             raise
+        except not_results:
+            raise
         except _RoundLost as lost:
-            if isinstance(lost.cause, RunSuperseded):  # a call found its run overtaken
+            if isinstance(lost.cause, (RunSuperseded, *not_results)):  # an overtaken run, a DB gone
                 raise lost.cause from None
             # The moves that did come back were paid for, though never played.
             for sid, decision in lost.completed.items():

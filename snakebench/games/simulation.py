@@ -181,6 +181,7 @@ def run_stored_game(
                 hooks,
                 keep_playing=None if _fenced(players) else lambda: run_is_current(game.id, token),
                 stopped=game_over,
+                not_results=DATABASE_DOWN_ERRORS,  # the job fails and runs again
             )
     except KeyboardInterrupt:
         # Stopped by its operator: not a result, not a failure, and not to be run again.

@@ -36,6 +36,7 @@ import redis
 import redis.utils
 from redis.sentinel import SentinelConnectionPool
 from rq import Callback, Queue, Retry, Worker
+from rq.executions import WORKER_EXECUTIONS_KEY_TEMPLATE
 from rq.job import Job, JobStatus
 from rq.utils import utcformat
 
@@ -228,6 +229,37 @@ def mark_run_started(job: Job) -> None:
 def attempt_never_ran(job: Job) -> bool:
     """Whether RQ started the job's latest attempt but SnakeBench's code never ran it."""
     return job.started_at is not None and job.meta.get(RUN_MARK) != _attempt_of(job)
+
+
+def job_taken_over(job: Job) -> bool:
+    """Whether the job Redis holds under ``job``'s id is no longer this attempt's: its
+    mark (:func:`mark_run_started`) is gone or another attempt's. So it is when this
+    attempt's worker was cut off past its heartbeat and ``reconcile`` deleted the job
+    and enqueued the game again: the job under that id now belongs to the game's new
+    run, and whatever this attempt told RQ (finished, failed) would overwrite that job's
+    state (``rq info``, the dashboard, and reconcile, which would take the new run for
+    dead and hand the game to a third)."""
+    raw = job.connection.hget(job.key, "meta")
+    try:
+        meta = job.serializer.loads(raw) if isinstance(raw, bytes) else None
+    except Exception:  # unreadable: not the meta this attempt wrote
+        return True
+    return not isinstance(meta, dict) or meta.get(RUN_MARK) != _attempt_of(job)
+
+
+def forget_execution(job: Job) -> None:
+    """Take this attempt's entry out of the job's started registry, as RQ does when a
+    job ends, without writing the job: for an attempt leaving a job taken over
+    (:func:`job_taken_over`). Reconcile may have left that entry behind (it deletes the
+    executions RQ still lists, and a lapsed one no longer is), and the worker's
+    heartbeat would keep it alive for a minute more: ``rq info`` counting a job started
+    twice, reconcile taking the game for one with a live run. The entries are found
+    through the worker's own list of its executions."""
+    listed = WORKER_EXECUTIONS_KEY_TEMPLATE.format(job.worker_name)
+    members: set[bytes] = job.connection.smembers(listed)  # type: ignore[assignment]
+    mine = [m for m in members if m.decode().startswith(f"{job.id}:")]
+    if mine:
+        job.connection.zrem(job.started_job_registry.key, *mine)
 
 
 def _attempt_of(job: Job) -> str | None:

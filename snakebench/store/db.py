@@ -44,6 +44,24 @@ SQLITE_PRAGMAS: dict[str, object] = {
     "synchronous": "normal",
 }
 POSTGRES_CONNECT_TIMEOUT = 5  # seconds; an unreachable host must not hang start-up
+# A connection whose other end went silent (a partition, a pulled cable) fails within
+# about 30-60 s instead of hanging for the kernel's 15 minutes: unacknowledged data
+# (TCP_USER_TIMEOUT) or no keepalive answer. A long query's wait is neither. So a
+# worker cut off from PostgreSQL fails its job with the reason, and RQ runs it again.
+# A URL's own query (?keepalives_idle=...) overrides any of these.
+POSTGRES_LINK_PARAMS: dict[str, int] = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,  # ms
+}
+# The server's side: a transaction whose client went silent is rolled back after this,
+# its row locks released. Without it, a worker cut off mid-commit holds the models'
+# rows (complete_game locks them) and every other worker's commit waits for as long as
+# the partition lasts (the partition-heal drill, docs/RELIABILITY.md). Every
+# transaction of ours is SQL only, milliseconds long: none idles legitimately.
+IDLE_IN_TRANSACTION_TIMEOUT = "30s"
 
 
 class StoreError(Exception):
@@ -153,7 +171,7 @@ def _build_postgres(url: str) -> pw.PostgresqlDatabase:
         port = parts.port
     except ValueError:
         raise StoreError(f"database URL {mask_url(url)} has a bad port") from None
-    params: dict[str, Any] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT}
+    params: dict[str, Any] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT, **POSTGRES_LINK_PARAMS}
     params.update(parse_qsl(parts.query))  # e.g. ?sslmode=require
     for key, value in (
         ("user", parts.username),
@@ -164,7 +182,18 @@ def _build_postgres(url: str) -> pw.PostgresqlDatabase:
             params[key] = unquote(value)
     if port is not None:
         params["port"] = port
-    return pw.PostgresqlDatabase(dbname, **params)
+    return _PostgresDatabase(dbname, **params)
+
+
+class _PostgresDatabase(pw.PostgresqlDatabase):
+    """PostgreSQL, each new connection told :data:`IDLE_IN_TRANSACTION_TIMEOUT` (a
+    ``SET``, not a startup ``options``: PgBouncer refuses unknown startup parameters)."""
+
+    def _initialize_connection(self, conn: Any) -> None:
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "SET idle_in_transaction_session_timeout = %s", (IDLE_IN_TRANSACTION_TIMEOUT,)
+            )
 
 
 def _reason(exc: BaseException, url: str) -> str:

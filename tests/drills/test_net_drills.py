@@ -32,7 +32,12 @@ pytestmark = [
 # name: the small size's arguments. Each finishes in well under TIMEOUT (test_drills).
 NET_SIZES: dict[str, list[str]] = {
     "sentinel-failover": ["--games", "100", "--workers", "3", "--deadline", "200"],
-}
+    # A heartbeat TTL of 65 s (net_partition.HEARTBEAT_TTL) is the floor of both.
+    "partition-heal": ["--games", "18", "--workers", "6", "--max-rounds", "25",
+                       "--cut-for", "80", "--deadline", "120"],
+    "half-partition": ["--games", "24", "--workers", "6", "--max-rounds", "25",
+                       "--cut-for", "80", "--pg-for", "20", "--deadline", "120"],
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
