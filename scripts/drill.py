@@ -47,7 +47,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--kill-every", type=float, default=3.0, help="worker-kill, orphan-horse: seconds"
     )
-    parser.add_argument("--outage", type=float, default=2.0, help="redis-restart: seconds down")
+    parser.add_argument("--outage", type=float, default=2.0,
+                        help="redis-restart: seconds down; dispatcher-cut: seconds the cut "
+                        "dispatcher gets to give up before it is killed")  # fmt: skip
+    parser.add_argument("--cut-at", type=float, default=0.5,
+                        help="dispatcher-cut: the fraction of jobs enqueued when the link is "
+                        "cut (0: as soon as the batch is stored)")  # fmt: skip
+    parser.add_argument("--delay-ms", type=float, default=100.0,
+                        help="slow-link: added per chunk, each way, by the proxy")  # fmt: skip
+    parser.add_argument("--reset-rate", type=float, default=0.01,
+                        help="slow-link: the proxy's chance per chunk of a reset")  # fmt: skip
     parser.add_argument("--rate", type=float, default=0.2, help="provider-faults: each fault")
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="postgres",
                         help="load, budget, provider-limits: the database")  # fmt: skip

@@ -150,6 +150,9 @@ class Env:
     worker_hosts: list[Host] = field(default_factory=list)
     host_postgres: HostPostgres | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    # netns drills: what a worker on that host (by name) sees instead, e.g. REDIS_URL and
+    # DATABASE_URL pointing at a proxy on its own path (net_slow).
+    host_env: dict[str, dict[str, str]] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
     all_workers: list[Worker] = field(default_factory=list)
     restarted: int = 0  # workers the supervisor loop replaced after they exited
@@ -203,11 +206,12 @@ class Env:
             name = f"drill-{uuid.uuid4().hex[:8]}"
             log = self.tmp / f"worker-{name}.log"
             on = host or self._least_busy_host()
-            argv = worker_command(self.redis_server.url, name=name, command=self.worker_command)
+            env = {**self.env(), **(self.host_env.get(on.name, {}) if on else {})}
+            argv = worker_command(env["REDIS_URL"], name=name, command=self.worker_command)
             with log.open("wb") as out:
                 process = subprocess.Popen(
                     on.command(argv) if on else argv,
-                    env=self.env(),
+                    env=env,
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,

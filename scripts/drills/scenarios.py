@@ -28,6 +28,7 @@ from drills.common import (
     teardown,
     wait_for,
 )
+from drills.net_slow import dispatcher_cut, slow_link
 
 from snakebench.fakellm.faults import FakeOptions
 from snakebench.fakellm.server import FakeLLMServer
@@ -659,6 +660,16 @@ DRILLS: dict[str, tuple[DrillFn, str, dict[str, Any]]] = {
         provider_limits,
         "64 games at once vs a provider capped at 8 in flight, 300/min: no 429s, no voids",
         {"games": 64, "max_rounds": 10, "deadline": 900},
+    ),
+    "slow-link": (
+        slow_link,
+        "one worker host reaches Redis and PostgreSQL through a slow proxy that resets",
+        {"games": 300, "workers": 6, "max_rounds": 30, "deadline": 900},
+    ),
+    "dispatcher-cut": (
+        dispatcher_cut,
+        "the dispatcher's link cut half-way through enqueueing; reconcile finishes",
+        {"games": 10000, "workers": 4, "max_rounds": 10, "deadline": 3000},
     ),
     "load": (
         load,

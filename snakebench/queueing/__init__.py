@@ -325,27 +325,61 @@ def enqueue_games(
     at: datetime | None = None,
     settings: Settings | None = None,
     limited: bool = False,
+    fence: tuple[str, str] | None = None,
 ) -> int:
     """Enqueue one ``run_game`` job per game id, pipelined in chunks; returns the count.
 
     ``at`` schedules them instead (workers need ``--with-scheduler``); ``limited``: the
-    games may wait for provider slots (:func:`job_timeout`).
+    games may wait for provider slots (:func:`job_timeout`); ``fence``: the (key, token)
+    of a lock each chunk is enqueued under (:func:`_hold`).
     """
     queue = game_queue(priority, connection)
     timeout = job_timeout(max_rounds, settings, limited=limited)
     for start in range(0, len(game_ids), ENQUEUE_CHUNK):
-        chunk = game_ids[start : start + ENQUEUE_CHUNK]
-        with connection.pipeline() as pipe:
-            if at is None:
-                queue.enqueue_many([_job_data(gid, timeout) for gid in chunk], pipeline=pipe)
-            else:
-                for gid in chunk:
-                    job = queue.create_job(
-                        RUN_GAME, args=(gid,), job_id=gid, **_job_options(timeout)
-                    )
-                    queue.schedule_job(job, at, pipeline=pipe)
-            pipe.execute()
+        chunk = list(game_ids[start : start + ENQUEUE_CHUNK])
+        while chunk:
+            try:
+                _enqueue_chunk(queue, chunk, timeout, at, fence)
+                break
+            except redis.WatchError:
+                # The lock was renewed meanwhile (its EXPIRE aborts the EXEC), or lost
+                # (_hold raises on the next turn), or the connection broke during EXEC,
+                # which may have run: again with the jobs not there yet.
+                statuses = job_statuses(chunk, connection)
+                chunk = [gid for gid in chunk if statuses[gid] is None]
     return len(game_ids)
+
+
+def _enqueue_chunk(
+    queue: Queue, chunk: list[str], timeout: int, at: datetime | None, fence: tuple[str, str] | None
+) -> None:
+    with queue.connection.pipeline() as pipe:
+        if fence is not None:
+            _hold(pipe, fence)
+        if at is None:
+            queue.enqueue_many([_job_data(gid, timeout) for gid in chunk], pipeline=pipe)
+        else:
+            for gid in chunk:
+                job = queue.create_job(RUN_GAME, args=(gid,), job_id=gid, **_job_options(timeout))
+                queue.schedule_job(job, at, pipeline=pipe)
+        pipe.execute()
+
+
+def _hold(pipe: Any, fence: tuple[str, str]) -> None:
+    """Make the pipeline's transaction run only while the lock ``fence`` (key, token)
+    is still held unchanged: WATCH it, check the token, then MULTI.
+
+    A dispatcher cut off mid-chunk leaves that chunk's bytes in its kernel, which sends
+    them when the link comes back, even after the process was killed: without the
+    fence its EXEC would enqueue, minutes late, games that ``reconcile`` has enqueued
+    since (each then played twice). By then the lock has expired or been taken by
+    reconcile, and either change aborts the EXEC."""
+    key, token = fence
+    pipe.watch(key)
+    if pipe.get(key) != token.encode():
+        pipe.reset()
+        raise QueueError(f"lost the enqueue lock {key} (it expired or was taken) mid-enqueue")
+    pipe.multi()
 
 
 def enqueue_game_with_callbacks(

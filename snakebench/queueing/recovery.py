@@ -65,8 +65,10 @@ def enqueue_batch_games(
     *,
     at: datetime | None = None,
     settings: Settings | None = None,
+    fence: tuple[str, str] | None = None,
 ) -> int:
-    """Enqueue these games of ``batch`` on its priority's queue (pipelined).
+    """Enqueue these games of ``batch`` on its priority's queue (pipelined), each chunk
+    only while the lock ``fence`` is held (:func:`enqueue_missing` passes the batch's).
 
     An evaluation's game gets its callbacks again, whoever enqueues it (reconcile after
     a lost Redis, retry): without them the ladder would stop at that game.
@@ -96,6 +98,7 @@ def enqueue_batch_games(
         at=at,
         settings=settings,
         limited=limited,
+        fence=fence,
     )
 
 
@@ -114,14 +117,19 @@ def enqueue_missing(
     processes that both saw "no live job" would both enqueue, and a game queued twice
     could be played (and paid for) twice.
     """
-    with batch_lock(connection, batch.id):
+    with batch_lock(connection, batch.id) as fence:
         live = live_games(game_ids, connection)
-        missing = [gid for gid in game_ids if gid not in live]
+        # Read after Redis: a game the caller listed as unfinished may have been played
+        # since (reconcile beside busy workers); its job reads ``finished`` only after
+        # its result was committed, so here it shows as over, and is not enqueued for a
+        # second, empty run.
+        unfinished = set(active_batch_games(batch.id).get(batch.id, ()))
+        missing = [gid for gid in game_ids if gid not in live and gid in unfinished]
         _delete_jobs(missing, connection)
         # A run of these games still going somewhere (its worker cut off, not dead) must
         # not play on beside the new one: the next token makes it stale.
         supersede_runs(missing)
-        enqueue_batch_games(batch, missing, connection, at=at, settings=settings)
+        enqueue_batch_games(batch, missing, connection, at=at, settings=settings, fence=fence)
     return missing
 
 
@@ -224,10 +232,10 @@ LOCK_WAIT = 60.0  # seconds to wait for another process enqueueing the same batc
 @contextmanager
 def batch_lock(
     connection: redis.Redis, batch_id: str, *, wait: float = LOCK_WAIT
-) -> Iterator[None]:
+) -> Iterator[tuple[str, str]]:
     """Hold the batch's enqueue lock (:mod:`snakebench.queueing.locks`: in Redis, where
     the jobs are, renewed while held); :class:`QueueError` if another process keeps it
-    longer than ``wait``."""
+    longer than ``wait``. Yields its (key, token): the fence of what is enqueued under it."""
     key, token = f"snakebench:enqueue-lock:{batch_id}", locks.new_token()
     deadline = time.monotonic() + wait
     while not connection.set(key, token, nx=True, ex=locks.LOCK_TTL):
@@ -236,7 +244,7 @@ def batch_lock(
         time.sleep(0.05)
     try:
         with locks.kept(connection, key, token):
-            yield
+            yield key, token
     finally:
         locks.release(connection, key, token)
 
