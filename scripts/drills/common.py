@@ -197,7 +197,7 @@ class Env:
         open_store(self.settings)
 
     def start_workers(
-        self, count: int, wait: float = 60.0, host: Host | None = None
+        self, count: int, wait: float = 180.0, host: Host | None = None
     ) -> list[Worker]:
         """``count`` workers, each on ``host``, or (netns drills) on the worker host with
         the fewest live workers, or else on this machine."""
