@@ -33,6 +33,8 @@ from typing import Any, Literal
 
 import redis
 import redis.utils
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry as RedisRetry
 from rq import Callback, Queue, Retry, Worker
 from rq.job import Job, JobStatus
 from rq.utils import utcformat
@@ -49,11 +51,37 @@ PLAIN_WORKER_COMMAND = "rq worker games-high games games-low --with-scheduler"
 # -S: the restricted reader (no pickled global is ever loaded); -j: only SnakeBench's
 # functions and callbacks run (GameJob); -c jobs.run_game: the game code and the
 # provider SDKs (~3 s of imports) are loaded once, before the worker forks a work horse
-# per game, instead of in every horse.
+# per game, instead of in every horse; --connection-class: a reset connection is retried
+# rather than ending the worker (WorkerRedis).
 WORKER_COMMAND = (
     "rq worker -S snakebench.queueing.RestrictedPickle -j snakebench.queueing.GameJob "
-    "-c jobs.run_game games-high games games-low --with-scheduler"
+    "-c jobs.run_game --connection-class snakebench.queueing.WorkerRedis "
+    "games-high games games-low --with-scheduler"
 )
+# A command cut off by a reset is tried again this many times, 0.1 s, 0.2 s... apart.
+WORKER_REDIS_RETRIES = 6
+
+
+class WorkerRedis(redis.Redis):
+    """The workers' Redis client: a command whose connection breaks (reset, closed) is
+    sent again on a new connection, a few times, backing off up to 2 s.
+
+    ``rq worker`` builds its client with ``from_url``, which gives redis-py's
+    connections no retry at all, and RQ catches a ConnectionError only in its dequeue
+    loop: one reset during a heartbeat, its maintenance or a job's bookkeeping ended
+    the worker (and its work horse with it; the slow-link drill, docs/RELIABILITY.md).
+    The commands RQ sends there are idempotent writes (status fields, registry scores,
+    expiries), so sending one twice does no harm; a pop whose reply was lost is
+    recovered by ``reconcile`` (:func:`snakebench.queueing.recovery.live_games`).
+    Timeouts are not retried: a blocking pop's is RQ's to handle."""
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> Any:
+        backoff = ExponentialBackoff(cap=2.0, base=0.1)
+        errors = (redis.ConnectionError,)
+        kwargs.setdefault("retry", RedisRetry(backoff, WORKER_REDIS_RETRIES, errors))
+        return super().from_url(url, **kwargs)
+
 
 # redis-py 8 looks its own version up in the package metadata (importlib.metadata: a
 # directory scan and a header parse, ~1 ms) for every connection it opens, to send

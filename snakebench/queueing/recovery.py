@@ -145,7 +145,8 @@ def live_games(game_ids: Sequence[str], connection: redis.Redis) -> set[str]:
     started = {gid for gid, status in statuses.items() if status == "started"}
     queued = {gid for gid, status in statuses.items() if status == "queued"}
     dead = (started - _heartbeating(connection)) | _overdue_scheduled(connection)
-    return live_of(statuses) - dead - _stranded(connection, queued)
+    stranded = _stranded(connection, queued)
+    return live_of(statuses) - dead - stranded - _unlisted(connection, queued - stranded)
 
 
 SCHEDULER_GRACE = 60.0  # seconds a due job may wait for the scheduler's next pass
@@ -178,6 +179,47 @@ def _stranded(connection: redis.Redis, queued: set[str]) -> set[str]:
                 waiting.remove(job_id)
                 stranded.add(job_id)
     return stranded
+
+
+UNLISTED_PREFIX = "snakebench:unlisted:"  # + job id + enqueued_at: first seen in no list
+UNLISTED_AFTER = 60.0  # seconds a popped job may take to show as started
+
+
+def _unlisted(connection: redis.Redis, queued: set[str]) -> set[str]:
+    """Queued jobs in no queue and not in RQ's intermediate list: popped by a worker
+    whose connection broke before the reply reached it. A worker listening on several
+    queues pops with ``BLPOP``: the id leaves the list in Redis, the worker never learns
+    of it, and nothing would ever run the game. Found by the slow-link drill (a reset
+    on a worker's path). RQ's intermediate rule again: the first look marks the job (by
+    its id and enqueue time, so a job enqueued afresh starts over), a look a minute or
+    more later that still finds it unlisted and queued takes it as dead; a healthy
+    worker that has just popped one marks it started within that minute."""
+    if not queued:
+        return set()
+    listed: set[str] = set()
+    for name in WORKER_QUEUES:
+        queue = Queue(name, connection=connection, serializer=SERIALIZER)
+        listed.update(queue.get_job_ids())
+        listed.update(IntermediateQueue(queue.key, connection).get_job_ids())
+    gone = sorted(queued - listed)
+    if not gone:
+        return set()
+    with connection.pipeline(transaction=False) as pipe:
+        for gid in gone:
+            pipe.hget(Job.key_for(gid), "enqueued_at")
+        enqueued: list[bytes | None] = pipe.execute()
+    now = time.time()
+    keys = [
+        f"{UNLISTED_PREFIX}{gid}:{(at or b'').decode()}"
+        for gid, at in zip(gone, enqueued, strict=True)
+    ]
+    with connection.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.set(key, now, nx=True, ex=int(10 * UNLISTED_AFTER))
+            pipe.get(key)
+        marks = pipe.execute()[1::2]
+    return {gid for gid, mark in zip(gone, marks, strict=True)
+            if mark is not None and now - float(mark) >= UNLISTED_AFTER}  # fmt: skip
 
 
 def _heartbeating(connection: redis.Redis) -> set[str]:

@@ -492,3 +492,20 @@ def test_a_lock_renewed_mid_chunk_enqueues_each_game_once(
     assert sorted(gid for gid in listed if gid in ids) == sorted(ids)
     for gid in ids:
         Job.fetch(gid, connection=real_redis).delete(remove_from_queue=True)
+
+
+def test_reconcile_takes_a_job_popped_by_a_worker_that_never_got_it(
+    store: Settings, fake: fakeredis.FakeRedis
+) -> None:
+    """A reset on a worker's path as Redis replies to its BLPOP: the id left the queue,
+    the worker never saw it, the job stays ``queued`` in no list (the slow-link drill).
+    The first look only marks it; a minute later it is dead and enqueued afresh."""
+    batch = submit_batch(BatchSpec("greedy", "random", count=2), fake)
+    lost, kept = batch_game_ids(batch.id)
+    fake.lrem(queue(fake).key, 1, lost)  # popped, the reply lost on the way
+    assert reconcile(fake) == []  # marked: a healthy worker may be about to start it
+    for key in fake.scan_iter(f"{recovery.UNLISTED_PREFIX}{lost}:*"):
+        fake.set(key, time.time() - recovery.UNLISTED_AFTER - 1)  # a minute on
+    assert reconcile(fake) == [lost]
+    assert sorted(queue(fake).job_ids) == sorted([lost, kept])  # each once
+    assert reconcile(fake) == []

@@ -30,7 +30,24 @@ pytestmark = [
 ]
 
 # name: the small size's arguments. Each finishes in well under TIMEOUT (test_drills).
-NET_SIZES: dict[str, list[str]] = {}
+NET_SIZES: dict[str, list[str]] = {
+    # A third of the workers behind the slow, lossy proxy (scripts/drills/proxy.py).
+    "slow-link": ["--games", "30", "--workers", "3", "--deadline", "200"],
+    # 300 jobs are one enqueue chunk: cut as soon as the batch is stored (the full
+    # size, 10,000 games in chunks of 1,000, is cut half-way: docs/RELIABILITY.md).
+    "dispatcher-cut": [
+        "--games",
+        "300",
+        "--workers",
+        "2",
+        "--cut-at",
+        "0",
+        "--outage",
+        "15",
+        "--deadline",
+        "200",
+    ],
+}
 
 
 @pytest.fixture(scope="module")
