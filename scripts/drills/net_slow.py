@@ -195,8 +195,7 @@ def dispatcher_cut(args: argparse.Namespace) -> Result:
             hosts.dispatcher.heal()
         batch_id = _only_batch()
         stored = batch_progress(batch_id).total
-        status = env.dispatch("status")
-        without = _status_without_job(status)
+        without = int(json.loads(env.dispatch("status", "--json"))["games_without_job"])
         reenqueued = int(env.dispatch("reconcile", "--batch", batch_id).split()[1])
         runs = reconcile_until_done(env, batch_id, args.deadline, args.workers, every=20)
         result = settle_and_audit(env, batch_id)
@@ -241,10 +240,3 @@ def _only_batch() -> str:
     if len(batches) != 1:
         raise DrillError(f"{len(batches)} batches stored; the cut came before the write")
     return str(batches[0].id)
-
-
-def _status_without_job(status: str) -> int:
-    for line in status.splitlines():
-        if "have no job" in line:
-            return int(line.split("WARNING:", 1)[1].split()[0])
-    return 0
