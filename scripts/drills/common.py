@@ -18,8 +18,8 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -345,6 +345,21 @@ def teardown(env: Env) -> None:
 
 def new_tmp() -> Path:
     return Path(tempfile.mkdtemp(prefix="snakebench-drill-"))
+
+
+@contextmanager
+def opened(env: Env, keep: bool) -> Iterator[Env]:
+    """Point this process at ``env``; at the end tear it down and remove its temp
+    folder (unless ``keep``: then say where it is)."""
+    try:
+        env.open()
+        yield env
+    finally:
+        teardown(env)
+        if keep:
+            print(f"  (kept {env.tmp})")
+        else:
+            subprocess.run(["rm", "-rf", str(env.tmp)], check=False)
 
 
 # --- waiting ----------------------------------------------------------------------------

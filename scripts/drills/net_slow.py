@@ -35,8 +35,8 @@ from drills.common import (
     audit,
     make_net_env,
     new_tmp,
+    opened,
     reconcile_until_done,
-    teardown,
     wait_for,
 )
 from drills.netns import Cluster, Host, cluster
@@ -56,17 +56,8 @@ def net_stack(args: argparse.Namespace, worker_hosts: int = 3) -> Iterator[tuple
     """A cluster of hosts with Redis and PostgreSQL on its services host, this process
     pointed at them; everything removed at the end (the temp folder unless ``--keep``)."""
     tmp = new_tmp()
-    with cluster(worker_hosts) as hosts:
-        env = make_net_env(tmp, hosts)
-        try:
-            env.open()
-            yield env, hosts
-        finally:
-            teardown(env)
-            if args.keep:
-                print(f"  (kept {tmp})")
-            else:
-                subprocess.run(["rm", "-rf", str(tmp)], check=False)
+    with cluster(worker_hosts) as hosts, opened(make_net_env(tmp, hosts), args.keep) as env:
+        yield env, hosts
 
 
 def settle_and_audit(env: Env, batch_id: str) -> Audit:

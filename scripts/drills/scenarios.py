@@ -24,8 +24,8 @@ from drills.common import (
     kill_pid,
     make_env,
     new_tmp,
+    opened,
     reconcile_until_done,
-    teardown,
     wait_for,
 )
 from drills.net_slow import dispatcher_cut, slow_link
@@ -46,16 +46,8 @@ ORPHAN_GRACE = 5.0  # seconds a SIGKILLed worker's children get to die with it
 @contextmanager
 def stack(args: argparse.Namespace, backend: str = "sqlite") -> Iterator[Env]:
     tmp = new_tmp()
-    env = make_env(tmp, backend)
-    try:
-        env.open()
+    with opened(make_env(tmp, backend), args.keep) as env:
         yield env
-    finally:
-        teardown(env)
-        if args.keep:
-            print(f"  (kept {tmp})")
-        else:
-            subprocess.run(["rm", "-rf", str(tmp)], check=False)
 
 
 @contextmanager
