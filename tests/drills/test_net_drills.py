@@ -33,19 +33,19 @@ pytestmark = [
 NET_SIZES: dict[str, list[str]] = {
     # A third of the workers behind the slow, lossy proxy (scripts/drills/proxy.py).
     "slow-link": ["--games", "30", "--workers", "3", "--deadline", "200"],
-    # 300 jobs are one enqueue chunk: cut as soon as the batch is stored (the full
+    # 200 jobs are one enqueue chunk: cut as soon as the batch is stored (the full
     # size, 10,000 games in chunks of 1,000, is cut half-way: docs/RELIABILITY.md).
     "dispatcher-cut": [
         "--games",
-        "300",
+        "200",
         "--workers",
         "2",
         "--cut-at",
         "0",
         "--outage",
-        "15",
+        "10",
         "--deadline",
-        "200",
+        "150",
     ],
 }
 
