@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--kill-every", type=float, default=3.0, help="worker-kill, orphan-horse: seconds"
     )
-    parser.add_argument("--outage", type=float, default=2.0,
+    parser.add_argument("--outage", type=float,
                         help="redis-restart: seconds down; dispatcher-cut: seconds the cut "
                         "dispatcher gets to give up before it is killed")  # fmt: skip
     parser.add_argument("--cut-at", type=float, default=0.5,

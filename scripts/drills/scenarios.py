@@ -626,7 +626,7 @@ DRILLS: dict[str, tuple[DrillFn, str, dict[str, Any]]] = {
     "redis-restart": (
         redis_restart,
         "private Redis stopped and started empty mid-batch",
-        {"games": 100, "workers": 4, "max_rounds": 30, "deadline": 300},
+        {"games": 100, "workers": 4, "max_rounds": 30, "deadline": 300, "outage": 2.0},
     ),
     "deploy": (
         deploy,
@@ -661,7 +661,7 @@ DRILLS: dict[str, tuple[DrillFn, str, dict[str, Any]]] = {
     "dispatcher-cut": (
         dispatcher_cut,
         "the dispatcher's link cut half-way through enqueueing; reconcile finishes",
-        {"games": 10000, "workers": 4, "max_rounds": 10, "deadline": 3000},
+        {"games": 10000, "workers": 4, "max_rounds": 10, "deadline": 3000, "outage": 20.0},
     ),
     "load": (
         load,
