@@ -32,6 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from drills.common import HEADER, DrillError, summary_row
+from drills.netns import NetnsUnavailable
 from drills.scenarios import DRILLS
 
 
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         load, faults, result, extra = fn(args)
-    except DrillError as exc:
+    except (DrillError, NetnsUnavailable) as exc:  # one line, no traceback
         print(f"drill {args.name}: ERROR: {exc}", file=sys.stderr)
         return 2
     wall = time.monotonic() - started

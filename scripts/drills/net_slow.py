@@ -191,7 +191,7 @@ def dispatcher_cut(args: argparse.Namespace) -> Result:
         runs = reconcile_until_done(env, batch_id, args.deadline, args.workers, every=20)
         result = settle_and_audit(env, batch_id)
         conn.close()
-    told = log.read_text(errors="replace").strip().splitlines()
+        told = log.read_text(errors="replace").strip().splitlines()  # before the clean-up
     said = told[-1][:200] if gave_up and told else "nothing (killed while hanging)"
     if stored != args.games:
         result.violations += 1
