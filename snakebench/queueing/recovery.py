@@ -118,19 +118,24 @@ def enqueue_missing(
     could be played (and paid for) twice.
     """
     with batch_lock(connection, batch.id) as fence:
-        live = live_games(game_ids, connection)
-        # Read after Redis: a game the caller listed as unfinished may have been played
-        # since (reconcile beside busy workers); its job reads ``finished`` only after
-        # its result was committed, so here it shows as over, and is not enqueued for a
-        # second, empty run.
-        unfinished = set(active_batch_games(batch.id).get(batch.id, ()))
-        missing = [gid for gid in game_ids if gid not in live and gid in unfinished]
+        missing = _without_job(batch, game_ids, connection)
         _delete_jobs(missing, connection)
         # A run of these games still going somewhere (its worker cut off, not dead) must
         # not play on beside the new one: the next token makes it stale.
         supersede_runs(missing)
         enqueue_batch_games(batch, missing, connection, at=at, settings=settings, fence=fence)
     return missing
+
+
+def _without_job(batch: Batch, game_ids: Sequence[str], connection: redis.Redis) -> list[str]:
+    """The games among ``game_ids`` (of ``batch``) with no live job that are still
+    unfinished. The database is read again after Redis: a game the caller listed as
+    unfinished may have been played since (reconcile or status beside busy workers); its
+    job reads ``finished`` only after its result was committed, so here it shows as over,
+    and is neither counted nor enqueued for a second, empty run."""
+    live = live_games(game_ids, connection)
+    unfinished = set(active_batch_games(batch.id).get(batch.id, ()))
+    return [gid for gid in game_ids if gid not in live and gid in unfinished]
 
 
 def live_games(game_ids: Sequence[str], connection: redis.Redis) -> set[str]:
@@ -239,10 +244,10 @@ def games_without_jobs(connection: redis.Redis, *, limit: int = 10_000) -> int:
     Reads no more than ``limit`` games, so a status stays quick at any size; a batch
     being submitted right now may show here for a moment."""
     found = 0
-    for _batch, game_ids in unfinished_batches():
+    for batch, game_ids in unfinished_batches():
         ids = game_ids[:limit]
         limit -= len(ids)
-        found += len(ids) - len(live_games(ids, connection))
+        found += len(_without_job(batch, ids, connection))
         if limit <= 0:
             break
     return found
