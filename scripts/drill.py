@@ -48,7 +48,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--kill-every", type=float, default=3.0, help="worker-kill, orphan-horse: seconds"
     )
-    parser.add_argument("--outage", type=float, default=2.0, help="redis-restart: seconds down")
+    parser.add_argument("--outage", type=float,
+                        help="redis-restart: seconds down; dispatcher-cut: seconds the cut "
+                        "dispatcher gets to give up before it is killed")  # fmt: skip
+    parser.add_argument("--cut-at", type=float, default=0.5,
+                        help="dispatcher-cut: the fraction of jobs enqueued when the link is "
+                        "cut (0: as soon as the batch is stored)")  # fmt: skip
+    parser.add_argument("--delay-ms", type=float, default=100.0,
+                        help="slow-link: added per chunk, each way, by the proxy")  # fmt: skip
+    parser.add_argument("--reset-rate", type=float, default=0.01,
+                        help="slow-link: the proxy's chance per chunk of a reset")  # fmt: skip
     parser.add_argument("--lag", type=float, default=3.0,
                         help="sentinel-failover: seconds the replica stops replicating "
                         "before the primary is SIGKILLed")  # fmt: skip
@@ -99,13 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for name, (_, about, defaults) in DRILLS.items():
             sizes = ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in defaults.items())
-            print(f"{name:16} {about}  ({sizes})")
+            print(f"{name:18} {about}  ({sizes})")
         return 0
     fn = DRILLS[args.name][0]
     started = time.monotonic()
     try:
         load, faults, result, extra = fn(args)
-    except (DrillError, NetnsUnavailable) as exc:
+    except (DrillError, NetnsUnavailable) as exc:  # one line, no traceback
         print(f"drill {args.name}: ERROR: {exc}", file=sys.stderr)
         return 2
     wall = time.monotonic() - started

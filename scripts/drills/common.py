@@ -18,8 +18,8 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,6 +153,9 @@ class Env:
     worker_hosts: list[Host] = field(default_factory=list)
     host_postgres: HostPostgres | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    # netns drills: what a worker on that host (by name) sees instead, e.g. REDIS_URL and
+    # DATABASE_URL pointing at a proxy on its own path (net_slow).
+    host_env: dict[str, dict[str, str]] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
     all_workers: list[Worker] = field(default_factory=list)
     restarted: int = 0  # workers the supervisor loop replaced after they exited
@@ -197,7 +200,7 @@ class Env:
         open_store(self.settings)
 
     def start_workers(
-        self, count: int, wait: float = 60.0, host: Host | None = None
+        self, count: int, wait: float = 180.0, host: Host | None = None
     ) -> list[Worker]:
         """``count`` workers, each on ``host``, or (netns drills) on the worker host with
         the fewest live workers, or else on this machine."""
@@ -206,11 +209,12 @@ class Env:
             name = f"drill-{uuid.uuid4().hex[:8]}"
             log = self.tmp / f"worker-{name}.log"
             on = host or self._least_busy_host()
-            argv = worker_command(self.redis_server.url, name=name, command=self.worker_command)
+            env = {**self.env(), **(self.host_env.get(on.name, {}) if on else {})}
+            argv = worker_command(env["REDIS_URL"], name=name, command=self.worker_command)
             with log.open("wb") as out:
                 process = subprocess.Popen(
                     on.command(argv) if on else argv,
-                    env=self.env(),
+                    env=env,
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
@@ -345,6 +349,21 @@ def teardown(env: Env) -> None:
 
 def new_tmp() -> Path:
     return Path(tempfile.mkdtemp(prefix="snakebench-drill-"))
+
+
+@contextmanager
+def opened(env: Env, keep: bool) -> Iterator[Env]:
+    """Point this process at ``env``; at the end tear it down and remove its temp
+    folder (unless ``keep``: then say where it is)."""
+    try:
+        env.open()
+        yield env
+    finally:
+        teardown(env)
+        if keep:
+            print(f"  (kept {env.tmp})")
+        else:
+            subprocess.run(["rm", "-rf", str(env.tmp)], check=False)
 
 
 # --- waiting ----------------------------------------------------------------------------

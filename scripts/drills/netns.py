@@ -378,11 +378,16 @@ class HostPostgres:
         self.process = self.host.popen(self._as_postgres(server), log=self.log)
         wait_port(self.host.address, self.port, 30, "the host's PostgreSQL")
         createdb = [str(pg_bin() / "createdb"), "-h", str(self.data), "-p", str(self.port)]
-        created = subprocess.run(
-            self._as_postgres([*createdb, "snakebench"]),
-            capture_output=True,
-            text=True,
-        )
+        deadline = time.monotonic() + 30
+        while True:  # the port answers before the server accepts logins ("starting up")
+            created = subprocess.run(
+                self._as_postgres([*createdb, "snakebench"]),
+                capture_output=True,
+                text=True,
+            )
+            if "starting up" not in created.stderr or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         if created.returncode != 0 and "already exists" not in created.stderr:
             raise NetnsUnavailable(f"createdb failed: {created.stderr.strip()}")
 

@@ -25,11 +25,12 @@ from drills.common import (
     kill_pid,
     make_env,
     new_tmp,
+    opened,
     reconcile_until_done,
-    teardown,
     wait_for,
 )
 from drills.net_sentinel import sentinel_failover
+from drills.net_slow import dispatcher_cut, slow_link
 
 from snakebench.fakellm.faults import FakeOptions
 from snakebench.fakellm.server import FakeLLMServer
@@ -47,16 +48,8 @@ ORPHAN_GRACE = 5.0  # seconds a SIGKILLed worker's children get to die with it
 @contextmanager
 def stack(args: argparse.Namespace, backend: str = "sqlite") -> Iterator[Env]:
     tmp = new_tmp()
-    env = make_env(tmp, backend)
-    try:
-        env.open()
+    with opened(make_env(tmp, backend), args.keep) as env:
         yield env
-    finally:
-        teardown(env)
-        if args.keep:
-            print(f"  (kept {tmp})")
-        else:
-            subprocess.run(["rm", "-rf", str(tmp)], check=False)
 
 
 @contextmanager
@@ -635,7 +628,7 @@ DRILLS: dict[str, tuple[DrillFn, str, dict[str, Any]]] = {
     "redis-restart": (
         redis_restart,
         "private Redis stopped and started empty mid-batch",
-        {"games": 100, "workers": 4, "max_rounds": 30, "deadline": 300},
+        {"games": 100, "workers": 4, "max_rounds": 30, "deadline": 300, "outage": 2.0},
     ),
     "deploy": (
         deploy,
@@ -686,6 +679,16 @@ DRILLS: dict[str, tuple[DrillFn, str, dict[str, Any]]] = {
             "pg_for": 75,
             "deadline": 600,
         },
+    ),
+    "slow-link": (
+        slow_link,
+        "netns: one worker host reaches Redis and PostgreSQL through a slow proxy that resets",
+        {"games": 300, "workers": 6, "max_rounds": 30, "deadline": 900},
+    ),
+    "dispatcher-cut": (
+        dispatcher_cut,
+        "netns: the dispatcher's link cut half-way through enqueueing; reconcile finishes",
+        {"games": 10000, "workers": 4, "max_rounds": 10, "deadline": 3000, "outage": 20.0},
     ),
     "load": (
         load,

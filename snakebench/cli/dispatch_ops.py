@@ -98,7 +98,8 @@ def status(
     if lost:
         warnings.append(
             f"WARNING: {lost} queued or running games have no job in Redis (was it flushed "
-            "or replaced?): `python -m snakebench.dispatch reconcile` enqueues them again"
+            "or replaced, or a submission cut off?): `python -m snakebench.dispatch "
+            "reconcile` enqueues them"
         )
     for warning in warnings:
         err.print(safe_text(warning, style="yellow"))  # a worker's name is not markup

@@ -34,6 +34,8 @@ from typing import Any, Literal
 
 import redis
 import redis.utils
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry as RedisRetry
 from redis.sentinel import SentinelConnectionPool
 from rq import Callback, Queue, Retry, Worker
 from rq.executions import WORKER_EXECUTIONS_KEY_TEMPLATE
@@ -55,12 +57,38 @@ PLAIN_WORKER_COMMAND = "rq worker games-high games games-low --with-scheduler"
 # functions and callbacks run (GameJob); -c jobs.run_game: the game code and the
 # provider SDKs (~3 s of imports) are loaded once, before the worker forks a work horse
 # per game, instead of in every horse; -w: RQ's Worker without its redundant heartbeats
-# (snakebench.queueing.quiet_worker: 11 fewer Redis commands a job).
+# (snakebench.queueing.quiet_worker: 11 fewer Redis commands a job); --connection-class:
+# a reset connection is retried rather than ending the worker (WorkerRedis).
 WORKER_COMMAND = (
     "rq worker -w snakebench.queueing.quiet_worker.QuietWorker "
     "-S snakebench.queueing.RestrictedPickle -j snakebench.queueing.GameJob "
-    "-c jobs.run_game games-high games games-low --with-scheduler"
+    "-c jobs.run_game --connection-class snakebench.queueing.WorkerRedis "
+    "games-high games games-low --with-scheduler"
 )
+# A command cut off by a reset is tried again this many times, 0.1 s, 0.2 s... apart.
+WORKER_REDIS_RETRIES = 6
+
+
+class WorkerRedis(redis.Redis):
+    """The workers' Redis client: a command whose connection breaks (reset, closed) is
+    sent again on a new connection, a few times, backing off up to 2 s.
+
+    ``rq worker`` builds its client with ``from_url``, which gives redis-py's
+    connections no retry at all, and RQ catches a ConnectionError only in its dequeue
+    loop: one reset during a heartbeat, its maintenance or a job's bookkeeping ended
+    the worker (and its work horse with it; the slow-link drill, docs/RELIABILITY.md).
+    The commands RQ sends there are idempotent writes (status fields, registry scores,
+    expiries), so sending one twice does no harm; a pop whose reply was lost is
+    recovered by ``reconcile`` (:func:`snakebench.queueing.recovery.live_games`).
+    Timeouts are not retried: a blocking pop's is RQ's to handle."""
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> Any:
+        backoff = ExponentialBackoff(cap=2.0, base=0.1)
+        errors = (redis.ConnectionError,)
+        kwargs.setdefault("retry", RedisRetry(backoff, WORKER_REDIS_RETRIES, errors))
+        return super().from_url(url, **kwargs)
+
 
 # redis-py 8 looks its own version up in the package metadata (importlib.metadata: a
 # directory scan and a header parse, ~1 ms) for every connection it opens, to send
@@ -377,27 +405,61 @@ def enqueue_games(
     at: datetime | None = None,
     settings: Settings | None = None,
     limited: bool = False,
+    fence: tuple[str, str] | None = None,
 ) -> int:
     """Enqueue one ``run_game`` job per game id, pipelined in chunks; returns the count.
 
     ``at`` schedules them instead (workers need ``--with-scheduler``); ``limited``: the
-    games may wait for provider slots (:func:`job_timeout`).
+    games may wait for provider slots (:func:`job_timeout`); ``fence``: the (key, token)
+    of a lock each chunk is enqueued under (:func:`_hold`).
     """
     queue = game_queue(priority, connection)
     timeout = job_timeout(max_rounds, settings, limited=limited)
     for start in range(0, len(game_ids), ENQUEUE_CHUNK):
-        chunk = game_ids[start : start + ENQUEUE_CHUNK]
-        with connection.pipeline() as pipe:
-            if at is None:
-                queue.enqueue_many([_job_data(gid, timeout) for gid in chunk], pipeline=pipe)
-            else:
-                for gid in chunk:
-                    job = queue.create_job(
-                        RUN_GAME, args=(gid,), job_id=gid, **_job_options(timeout)
-                    )
-                    queue.schedule_job(job, at, pipeline=pipe)
-            pipe.execute()
+        chunk = list(game_ids[start : start + ENQUEUE_CHUNK])
+        while chunk:
+            try:
+                _enqueue_chunk(queue, chunk, timeout, at, fence)
+                break
+            except redis.WatchError:
+                # The lock was renewed meanwhile (its EXPIRE aborts the EXEC), or lost
+                # (_hold raises on the next turn), or the connection broke during EXEC,
+                # which may have run: again with the jobs not there yet.
+                statuses = job_statuses(chunk, connection)
+                chunk = [gid for gid in chunk if statuses[gid] is None]
     return len(game_ids)
+
+
+def _enqueue_chunk(
+    queue: Queue, chunk: list[str], timeout: int, at: datetime | None, fence: tuple[str, str] | None
+) -> None:
+    with queue.connection.pipeline() as pipe:
+        if fence is not None:
+            _hold(pipe, fence)
+        if at is None:
+            queue.enqueue_many([_job_data(gid, timeout) for gid in chunk], pipeline=pipe)
+        else:
+            for gid in chunk:
+                job = queue.create_job(RUN_GAME, args=(gid,), job_id=gid, **_job_options(timeout))
+                queue.schedule_job(job, at, pipeline=pipe)
+        pipe.execute()
+
+
+def _hold(pipe: Any, fence: tuple[str, str]) -> None:
+    """Make the pipeline's transaction run only while the lock ``fence`` (key, token)
+    is still held unchanged: WATCH it, check the token, then MULTI.
+
+    A dispatcher cut off mid-chunk leaves that chunk's bytes in its kernel, which sends
+    them when the link comes back, even after the process was killed: without the
+    fence its EXEC would enqueue, minutes late, games that ``reconcile`` has enqueued
+    since (each then played twice). By then the lock has expired or been taken by
+    reconcile, and either change aborts the EXEC."""
+    key, token = fence
+    pipe.watch(key)
+    if pipe.get(key) != token.encode():
+        pipe.reset()
+        raise QueueError(f"lost the enqueue lock {key} (it expired or was taken) mid-enqueue")
+    pipe.multi()
 
 
 def enqueue_game_with_callbacks(

@@ -65,8 +65,10 @@ def enqueue_batch_games(
     *,
     at: datetime | None = None,
     settings: Settings | None = None,
+    fence: tuple[str, str] | None = None,
 ) -> int:
-    """Enqueue these games of ``batch`` on its priority's queue (pipelined).
+    """Enqueue these games of ``batch`` on its priority's queue (pipelined), each chunk
+    only while the lock ``fence`` is held (:func:`enqueue_missing` passes the batch's).
 
     An evaluation's game gets its callbacks again, whoever enqueues it (reconcile after
     a lost Redis, retry): without them the ladder would stop at that game.
@@ -96,6 +98,7 @@ def enqueue_batch_games(
         at=at,
         settings=settings,
         limited=limited,
+        fence=fence,
     )
 
 
@@ -114,15 +117,25 @@ def enqueue_missing(
     processes that both saw "no live job" would both enqueue, and a game queued twice
     could be played (and paid for) twice.
     """
-    with batch_lock(connection, batch.id):
-        live = live_games(game_ids, connection)
-        missing = [gid for gid in game_ids if gid not in live]
+    with batch_lock(connection, batch.id) as fence:
+        missing = _without_job(batch, game_ids, connection)
         _delete_jobs(missing, connection)
         # A run of these games still going somewhere (its worker cut off, not dead) must
         # not play on beside the new one: the next token makes it stale.
         supersede_runs(missing)
-        enqueue_batch_games(batch, missing, connection, at=at, settings=settings)
+        enqueue_batch_games(batch, missing, connection, at=at, settings=settings, fence=fence)
     return missing
+
+
+def _without_job(batch: Batch, game_ids: Sequence[str], connection: redis.Redis) -> list[str]:
+    """The games among ``game_ids`` (of ``batch``) with no live job that are still
+    unfinished. The database is read again after Redis: a game the caller listed as
+    unfinished may have been played since (reconcile or status beside busy workers); its
+    job reads ``finished`` only after its result was committed, so here it shows as over,
+    and is neither counted nor enqueued for a second, empty run."""
+    live = live_games(game_ids, connection)
+    unfinished = set(active_batch_games(batch.id).get(batch.id, ()))
+    return [gid for gid in game_ids if gid not in live and gid in unfinished]
 
 
 def live_games(game_ids: Sequence[str], connection: redis.Redis) -> set[str]:
@@ -137,7 +150,8 @@ def live_games(game_ids: Sequence[str], connection: redis.Redis) -> set[str]:
     started = {gid for gid, status in statuses.items() if status == "started"}
     queued = {gid for gid, status in statuses.items() if status == "queued"}
     dead = (started - _heartbeating(connection)) | _overdue_scheduled(connection)
-    return live_of(statuses) - dead - _stranded(connection, queued)
+    stranded = _stranded(connection, queued)
+    return live_of(statuses) - dead - stranded - _unlisted(connection, queued - stranded)
 
 
 SCHEDULER_GRACE = 60.0  # seconds a due job may wait for the scheduler's next pass
@@ -172,6 +186,47 @@ def _stranded(connection: redis.Redis, queued: set[str]) -> set[str]:
     return stranded
 
 
+UNLISTED_PREFIX = "snakebench:unlisted:"  # + job id + enqueued_at: first seen in no list
+UNLISTED_AFTER = 60.0  # seconds a popped job may take to show as started
+
+
+def _unlisted(connection: redis.Redis, queued: set[str]) -> set[str]:
+    """Queued jobs in no queue and not in RQ's intermediate list: popped by a worker
+    whose connection broke before the reply reached it. A worker listening on several
+    queues pops with ``BLPOP``: the id leaves the list in Redis, the worker never learns
+    of it, and nothing would ever run the game. Found by the slow-link drill (a reset
+    on a worker's path). RQ's intermediate rule again: the first look marks the job (by
+    its id and enqueue time, so a job enqueued afresh starts over), a look a minute or
+    more later that still finds it unlisted and queued takes it as dead; a healthy
+    worker that has just popped one marks it started within that minute."""
+    if not queued:
+        return set()
+    listed: set[str] = set()
+    for name in WORKER_QUEUES:
+        queue = Queue(name, connection=connection, serializer=SERIALIZER)
+        listed.update(queue.get_job_ids())
+        listed.update(IntermediateQueue(queue.key, connection).get_job_ids())
+    gone = sorted(queued - listed)
+    if not gone:
+        return set()
+    with connection.pipeline(transaction=False) as pipe:
+        for gid in gone:
+            pipe.hget(Job.key_for(gid), "enqueued_at")
+        enqueued: list[bytes | None] = pipe.execute()
+    now = time.time()
+    keys = [
+        f"{UNLISTED_PREFIX}{gid}:{(at or b'').decode()}"
+        for gid, at in zip(gone, enqueued, strict=True)
+    ]
+    with connection.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.set(key, now, nx=True, ex=int(10 * UNLISTED_AFTER))
+            pipe.get(key)
+        marks = pipe.execute()[1::2]
+    return {gid for gid, mark in zip(gone, marks, strict=True)
+            if mark is not None and now - float(mark) >= UNLISTED_AFTER}  # fmt: skip
+
+
 def _heartbeating(connection: redis.Redis) -> set[str]:
     """Jobs whose worker heartbeat keeps their started-registry entry in the future."""
     now = time.time()
@@ -189,10 +244,10 @@ def games_without_jobs(connection: redis.Redis, *, limit: int = 10_000) -> int:
     Reads no more than ``limit`` games, so a status stays quick at any size; a batch
     being submitted right now may show here for a moment."""
     found = 0
-    for _batch, game_ids in unfinished_batches():
+    for batch, game_ids in unfinished_batches():
         ids = game_ids[:limit]
         limit -= len(ids)
-        found += len(ids) - len(live_games(ids, connection))
+        found += len(_without_job(batch, ids, connection))
         if limit <= 0:
             break
     return found
@@ -224,10 +279,10 @@ LOCK_WAIT = 60.0  # seconds to wait for another process enqueueing the same batc
 @contextmanager
 def batch_lock(
     connection: redis.Redis, batch_id: str, *, wait: float = LOCK_WAIT
-) -> Iterator[None]:
+) -> Iterator[tuple[str, str]]:
     """Hold the batch's enqueue lock (:mod:`snakebench.queueing.locks`: in Redis, where
     the jobs are, renewed while held); :class:`QueueError` if another process keeps it
-    longer than ``wait``."""
+    longer than ``wait``. Yields its (key, token): the fence of what is enqueued under it."""
     key, token = f"snakebench:enqueue-lock:{batch_id}", locks.new_token()
     deadline = time.monotonic() + wait
     while not connection.set(key, token, nx=True, ex=locks.LOCK_TTL):
@@ -236,7 +291,7 @@ def batch_lock(
         time.sleep(0.05)
     try:
         with locks.kept(connection, key, token):
-            yield
+            yield key, token
     finally:
         locks.release(connection, key, token)
 

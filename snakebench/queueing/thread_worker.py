@@ -8,7 +8,8 @@ by default) in threads of one process instead::
 
     rq worker -w snakebench.queueing.thread_worker.ThreadWorker \\
         -S snakebench.queueing.RestrictedPickle -j snakebench.queueing.GameJob \\
-        -c jobs.run_game games-high games games-low
+        -c jobs.run_game --connection-class snakebench.queueing.WorkerRedis \\
+        games-high games games-low
 
 (``rq worker -w snakebench.queueing.thread_worker.ThreadWorker games`` works too.)
 

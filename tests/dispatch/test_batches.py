@@ -57,6 +57,7 @@ from snakebench.store import (
     UnknownBatchError,
     UnknownModelError,
     batch_game_ids,
+    cancel_game,
     complete_game,
     mark_running,
     upsert_model,
@@ -433,3 +434,78 @@ def test_reconcile_recovers_a_job_stranded_between_dequeue_and_start(
     assert reconcile(fake, batch_id=batch.id) == [game_id]
     assert game_id in queue(fake).job_ids and waiting.get_job_ids() == []
     assert counters_match(batch.id)
+
+
+def test_enqueue_missing_skips_a_game_that_ended_since_it_was_listed(
+    store: Settings, fake: fakeredis.FakeRedis
+) -> None:
+    """Reconcile lists unfinished games, then reads their jobs: a game played in between
+    (its job ``finished``, not live) must not get a second, empty run."""
+    batch = create_batch_games(BatchSpec("greedy", "random", count=3))
+    ids = batch_game_ids(batch.id)
+    cancel_game(ids[0])  # ended after the caller listed it
+    assert recovery.enqueue_missing(batch, ids, fake) == ids[1:]
+    assert queue(fake).job_ids == ids[1:]
+
+
+def fenced(real_redis: redis.Redis, batch: Batch, meanwhile: Callable[[str], Any]) -> str:
+    """Hold the batch's lock as ``old`` and make ``meanwhile(key)`` happen between a
+    chunk's WATCH and its EXEC; returns the lock's key."""
+    key = f"snakebench:enqueue-lock:{batch.id}"
+    real_redis.set(key, "old", ex=60)
+    original = Queue.enqueue_many
+
+    def and_meanwhile(self: Queue, *args: Any, **kwargs: Any) -> Any:
+        jobs = original(self, *args, **kwargs)
+        if not getattr(and_meanwhile, "done", False):
+            and_meanwhile.done = True  # type: ignore[attr-defined]
+            meanwhile(key)
+        return jobs
+
+    Queue.enqueue_many = and_meanwhile  # type: ignore[method-assign]
+    return key
+
+
+def test_a_chunk_whose_lock_was_taken_before_its_exec_enqueues_nothing(
+    store: Settings, real_redis: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dispatcher cut off mid-chunk: its EXEC reaches Redis when the link heals, after
+    the lock expired and reconcile took it. The fence aborts it."""
+    monkeypatch.setattr(Queue, "enqueue_many", Queue.enqueue_many)  # restored afterwards
+    batch = create_batch_games(BatchSpec("greedy", "random", count=3))
+    ids = batch_game_ids(batch.id)
+    key = fenced(real_redis, batch, lambda key: real_redis.set(key, "reconcile"))
+    with pytest.raises(QueueError, match="lost the enqueue lock"):
+        enqueue_games(ids, max_rounds=10, connection=real_redis, fence=(key, "old"))
+    assert live_job_ids(ids, real_redis) == set()
+
+
+def test_a_lock_renewed_mid_chunk_enqueues_each_game_once(
+    store: Settings, real_redis: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Queue, "enqueue_many", Queue.enqueue_many)
+    batch = create_batch_games(BatchSpec("greedy", "random", count=3))
+    ids = batch_game_ids(batch.id)
+    key = fenced(real_redis, batch, lambda key: real_redis.expire(key, 60))  # the renewer
+    assert enqueue_games(ids, max_rounds=10, connection=real_redis, fence=(key, "old")) == 3
+    listed = Queue("games", connection=real_redis).job_ids
+    assert sorted(gid for gid in listed if gid in ids) == sorted(ids)
+    for gid in ids:
+        Job.fetch(gid, connection=real_redis).delete(remove_from_queue=True)
+
+
+def test_reconcile_takes_a_job_popped_by_a_worker_that_never_got_it(
+    store: Settings, fake: fakeredis.FakeRedis
+) -> None:
+    """A reset on a worker's path as Redis replies to its BLPOP: the id left the queue,
+    the worker never saw it, the job stays ``queued`` in no list (the slow-link drill).
+    The first look only marks it; a minute later it is dead and enqueued afresh."""
+    batch = submit_batch(BatchSpec("greedy", "random", count=2), fake)
+    lost, kept = batch_game_ids(batch.id)
+    fake.lrem(queue(fake).key, 1, lost)  # popped, the reply lost on the way
+    assert reconcile(fake) == []  # marked: a healthy worker may be about to start it
+    for key in fake.scan_iter(f"{recovery.UNLISTED_PREFIX}{lost}:*"):
+        fake.set(key, time.time() - recovery.UNLISTED_AFTER - 1)  # a minute on
+    assert reconcile(fake) == [lost]
+    assert sorted(queue(fake).job_ids) == sorted([lost, kept])  # each once
+    assert reconcile(fake) == []

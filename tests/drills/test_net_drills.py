@@ -37,6 +37,12 @@ NET_SIZES: dict[str, list[str]] = {
                        "--cut-for", "80", "--deadline", "120"],
     "half-partition": ["--games", "24", "--workers", "6", "--max-rounds", "25",
                        "--cut-for", "80", "--pg-for", "20", "--deadline", "120"],
+    # A third of the workers behind the slow, lossy proxy (scripts/drills/proxy.py).
+    "slow-link": ["--games", "30", "--workers", "3", "--deadline", "200"],
+    # 200 jobs are one enqueue chunk: cut as soon as the batch is stored (the full
+    # size, 10,000 games in chunks of 1,000, is cut half-way: docs/RELIABILITY.md).
+    "dispatcher-cut": ["--games", "200", "--workers", "2", "--cut-at", "0",
+                       "--outage", "10", "--deadline", "150"],
 }  # fmt: skip
 
 
