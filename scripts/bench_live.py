@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import host_speed, table
 
 from snakebench.engine import Direction, GameState, Rules
-from snakebench.games.live import MAX_RATIONALE_CHARS, LivePublisher
+from snakebench.games.live import MAX_RATIONALE_CHARS, LivePublisher, mark_watched
 from snakebench.games.loop import GameSetup, play_game
 from snakebench.players.base import MoveDecision
 from snakebench.players.bots import make_bot
@@ -54,6 +54,9 @@ class Counting:
 
     def delete(self, key: str) -> None:
         self.client.delete(key)
+
+    def exists(self, key: str) -> int:
+        return int(self.client.exists(key))
 
 
 def recorded_states(rounds: int) -> list[GameState]:
@@ -128,6 +131,7 @@ def main() -> None:
     ]
     with holding(claim_redis_db()) as claim:
         connection = redis.Redis.from_url(claim.url)
+        mark_watched(connection)  # what is measured: publishing to someone watching
         rows = [[name, *measure(connection, states, variant)] for name, variant in variants]
         connection.close()
     table(

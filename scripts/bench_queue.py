@@ -3,6 +3,7 @@ workers and through Celery on the same Redis, next to a loop that calls the job'
 function in this process, all in one table (issue 8, part 1).
 
     python scripts/bench_queue.py [--quick] [--repeat K] [--concurrency 1,2]
+    python scripts/bench_queue.py --counts   # SQL and Redis per game (bench_queue_counts)
 
 Needs Celery, which is no runtime dependency: ``pip install -e ".[bench]"``.
 
@@ -68,17 +69,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from benchlib import CpuMeter, Procs, host_speed, table
@@ -100,6 +98,7 @@ from snakebench.queueing import (
 )
 from snakebench.services.batches import BatchSpec, plan_batch, write_batch
 from snakebench.store import batch_game_ids, database, open_store, upsert_model
+from snakebench.testing.redis_monitor import CommandCounter
 from snakebench.testing.support import RQ, claim_redis_db, holding, wait_for
 
 SCRIPTS = Path(__file__).resolve().parent
@@ -253,43 +252,6 @@ def run_jobs(roots: list[int], staged: Staged, jobs: int, poll: float = POLL) ->
     )
 
 
-class CommandCounter:
-    """Redis commands run on database ``db`` while in use, by name, read with MONITOR
-    (which slows Redis down: only for the untimed, counted run)."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.client = redis.Redis.from_url(url)
-        self.db = int(self.client.connection_pool.connection_kwargs.get("db", 0))
-        self.counts: Counter[str] = Counter()
-        self.stopping = threading.Event()
-        self.listening = threading.Event()
-        self.thread = threading.Thread(target=self._listen, daemon=True)
-
-    def _listen(self) -> None:
-        with self.client.monitor() as monitor:  # type: ignore[no-untyped-call]
-            self.listening.set()
-            while not self.stopping.is_set():
-                command = monitor.next_command()
-                if command["db"] == self.db and command["command"]:
-                    self.counts[command["command"].split()[0].upper()] += 1
-
-    def __enter__(self) -> CommandCounter:
-        self.thread.start()
-        self.listening.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopping.set()
-        # MONITOR waits for the next command: send one, on another database.
-        parts = urlsplit(self.url)
-        wake = redis.Redis.from_url(urlunsplit(parts._replace(path="/1" if self.db == 0 else "/0")))
-        wake.ping()
-        self.thread.join(10)
-        wake.close()
-        self.client.close()
-
-
 def measure_cell(bench: Bench, url: str, roots: list[int], stage: Stage, kind: Kind) -> Run:
     """A few untimed warm-up jobs, the best of ``--repeat`` timed runs, and one more
     untimed run whose Redis commands are counted."""
@@ -362,6 +324,8 @@ def rq_commands(variant: Variant, kind: Kind, workers: int, url: str) -> list[li
         words[words.index("-j") + 1] = NOOP_JOB_CLASS
         words[:0] = ["-P", str(SCRIPTS)]
     if variant.worker_class:
+        if "-w" in words:  # WORKER_COMMAND's own class gives way to the variant's
+            del words[words.index("-w") : words.index("-w") + 2]
         words += ["-w", variant.worker_class]
     words += ["--url", url]
     if variant.pool:
@@ -553,7 +517,8 @@ def kind_rows(bench: Bench, kind: Kind, base: Run) -> list[list[str]]:
 
 
 def header_line(bench: Bench) -> str:
-    versions = ", ".join(f"{p} {version(p)}" for p in ("rq", "redis", "celery", "kombu"))
+    packages = ("rq", "redis") if bench.args.counts else ("rq", "redis", "celery", "kombu")
+    versions = ", ".join(f"{p} {version(p)}" for p in packages)
     server = bench.rq.info("server")["redis_version"]
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return (
@@ -596,8 +561,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15", help="RQ's")
     parser.add_argument("--celery-url", default="redis://127.0.0.1:6379/7", help="Celery's")
     parser.add_argument("--commands", action="store_true", help="print Redis commands by name")
+    parser.add_argument(
+        "--counts",
+        action="store_true",
+        help="only the SQL statements and Redis commands per game (seconds; no Celery)",
+    )
+    parser.add_argument("--count-games", type=int, default=10, help="games per --counts row")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
+    if args.counts and args.kinds == "noop,game":
+        args.kinds = "game,llm"
     quick = args.quick
     args.repeat = args.repeat or (1 if quick else 3)
     args.noops = args.noops or (50 if quick else 1000)
@@ -621,7 +594,7 @@ def held_redis(url: str) -> Iterator[redis.Redis]:
 
 def main() -> int:
     args = parse_args()
-    if importlib.util.find_spec("celery") is None:
+    if not args.counts and importlib.util.find_spec("celery") is None:
         print('bench_queue: Celery is not installed: pip install -e ".[bench]"')
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="bench-queue-"))
@@ -648,7 +621,7 @@ def main() -> int:
         print(f"bench_queue: {header_line(bench)}; work in {tmp}", flush=True)
         before = host_speed()
         print(f"  {before}", flush=True)
-        report(bench)
+        (report_counts if args.counts else report)(bench)
         print(f"  ({time.perf_counter() - started:.0f} s in all)")
         print(f"  before: {before}\n  after:  {host_speed()}")
     return 0
@@ -680,6 +653,26 @@ def report(bench: Bench) -> None:
         f"  counted with MONITOR in an extra run of {COUNTED_JOBS} jobs; cores: ours = the\n"
         f"  workers + this process, machine = all {os.cpu_count()} cores (the rest is other load)"
     )
+
+
+def report_counts(bench: Bench) -> None:
+    """``--counts``: SQL statements and Redis commands per game, on the product's worker
+    paths, beside the baseline's (:mod:`bench_queue_counts`)."""
+    import bench_queue_counts
+
+    kinds = [
+        Kind(name, f"{MAX_ROUNDS}-round {label}", bench.args.count_games, game=True, players=p)
+        for name, label, p in (("game", "game", ("greedy", "random")), ("llm", "LLM game", LLM))
+        if name in bench.args.kinds.split(",")
+    ]
+    if any(kind.players == LLM for kind in kinds):
+        bench.stack.enter_context(fake_llm_model())
+    paths = [
+        v
+        for v in variants(bench.args)
+        if v.label == "RQ Worker: WORKER_COMMAND" or v.worker_class == THREAD_WORKER
+    ]
+    bench_queue_counts.report(bench, kinds, paths)
 
 
 @contextmanager

@@ -8,6 +8,14 @@ are published too (a few a round, each round seconds long); otherwise at most on
 document per :data:`MIN_INTERVAL`: a bot game's hundreds of rounds a second would cost
 a third of its CPU in boards nobody can watch that fast (docs/PERFORMANCE.md). A
 document is at most :data:`MAX_DOCUMENT_BYTES`, its rationales cut to fit.
+
+Boards cost nothing while nobody watches. Every read of boards (:func:`read_many`, the
+web's pages and API) sets :data:`WATCHED_KEY` for :data:`WATCHED_TTL` seconds; a
+publisher looks at it at most once per :data:`WATCH_CHECK` seconds and publishes only
+while it is set, so a watcher sees boards within a couple of seconds of looking. A bot
+game publishes nothing in its first :data:`MIN_INTERVAL` (most have ended by then: no
+command at all), and a game nobody watches still publishes one board every
+:data:`HEARTBEAT_SECONDS`: the stale-games sweep reads a board as "still being played".
 Publishing is best effort: a failure is logged and the game goes on,
 and after one the publisher stays quiet for :data:`BACKOFF_SECONDS`, so an unreachable
 Redis costs at most one connection timeout per back-off rather than one per round.
@@ -33,6 +41,10 @@ from snakebench.players.base import MoveDecision
 
 KEY_PREFIX = "snakebench:live:"
 TTL_SECONDS = 120
+WATCHED_KEY = "snakebench:live-watched"  # set while someone reads boards
+WATCHED_TTL = 60  # seconds a read keeps boards coming (pages poll each second)
+WATCH_CHECK = 1.0  # seconds between a publisher's looks at WATCHED_KEY
+HEARTBEAT_SECONDS = 30.0  # an unwatched game's board, well within TTL_SECONDS
 BACKOFF_SECONDS = 30.0
 MIN_INTERVAL = 0.2  # seconds between two boards of one game (the page polls each second)
 MAX_RATIONALE_CHARS = 2000  # a rationale longer than this is cut, ending in an ellipsis
@@ -113,8 +125,14 @@ class LivePublisher:
         self.clock = clock
         self.wall = wall
         self.remote = remote
-        self.quiet_until = 0.0  # no board before this (MIN_INTERVAL)
+        started = clock()
+        # No board before this (MIN_INTERVAL); a bot game's first only after one interval.
+        self.quiet_until = 0.0 if remote else started + MIN_INTERVAL
         self.backoff_until = 0.0  # nothing at all before this (after a Redis failure)
+        self.check_at = 0.0  # the next look at WATCHED_KEY
+        self.watched = False
+        self.heartbeat_at = started + HEARTBEAT_SECONDS  # the next board, watched or not
+        self.published = False  # a board of this run is in Redis: delete it at the end
         self.state: GameState | None = None
         self.players: dict[str, dict[str, Any]] = {}
 
@@ -156,7 +174,10 @@ class LivePublisher:
         now = self.clock()
         if self.state is None or now < self.backoff_until or (not force and now < self.quiet_until):
             return
+        if not self._wanted(now):
+            return
         self.quiet_until = now + MIN_INTERVAL
+        self.heartbeat_at = now + HEARTBEAT_SECONDS
         document = encode_bounded(board_document(self.game_id, self.state, self.players))
         if document is None:
             log.warning("game %s: live board over %d bytes, not published", self.game_id,
@@ -164,11 +185,32 @@ class LivePublisher:
             return
         try:
             self.connection.set(live_key(self.game_id), document, ex=TTL_SECONDS)
+            self.published = True
         except (redis.RedisError, OSError) as exc:
-            self.backoff_until = self.clock() + BACKOFF_SECONDS
-            log.warning("game %s: live board not published: %s", self.game_id, exc)
+            self._failed("live board not published", exc)
+
+    def _wanted(self, now: float) -> bool:
+        """Whether a board is worth a command now: someone watches (looked up at most
+        every WATCH_CHECK), or the heartbeat is due."""
+        if now >= self.heartbeat_at:
+            return True
+        if now >= self.check_at:
+            self.check_at = now + WATCH_CHECK
+            try:
+                self.watched = bool(self.connection.exists(WATCHED_KEY))
+            except (redis.RedisError, OSError) as exc:
+                self._failed("live board not published", exc)
+                return False
+        return self.watched
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        self.backoff_until = self.clock() + BACKOFF_SECONDS
+        log.warning("game %s: %s: %s", self.game_id, what, exc)
 
     def clear(self) -> None:
+        """Delete this run's board, if it published one (an earlier run's expires)."""
+        if not self.published:
+            return
         try:
             self.connection.delete(live_key(self.game_id))
         except (redis.RedisError, OSError) as exc:  # the TTL removes it anyway
@@ -202,12 +244,21 @@ def publishing(
         publisher.clear()
 
 
+def mark_watched(connection: redis.Redis) -> None:
+    """Tell publishers that someone reads boards (for :data:`WATCHED_TTL` seconds)."""
+    connection.set(WATCHED_KEY, 1, ex=WATCHED_TTL)
+
+
 def read_many(connection: redis.Redis, game_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The published boards of ``game_ids`` (one MGET); games without one are left
-    out, and so is a value that is not a board (logged)."""
+    """The published boards of ``game_ids`` (one MGET, sent with :func:`mark_watched`'s
+    SET: one round trip); games without one are left out, and so is a value that is
+    not a board (logged)."""
     if not game_ids:
         return {}
-    values: list[Any] = connection.mget([live_key(game_id) for game_id in game_ids])
+    with connection.pipeline(transaction=False) as pipe:
+        pipe.set(WATCHED_KEY, 1, ex=WATCHED_TTL)
+        pipe.mget([live_key(game_id) for game_id in game_ids])
+        values: list[Any] = pipe.execute()[1]
     found: dict[str, dict[str, Any]] = {}
     for game_id, raw in zip(game_ids, values, strict=True):
         if raw is None:

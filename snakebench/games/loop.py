@@ -172,6 +172,8 @@ def play_game(
         except RunSuperseded:
             raise
         except _RoundLost as lost:
+            if isinstance(lost.cause, RunSuperseded):  # a call found its run overtaken
+                raise lost.cause from None
             # The moves that did come back were paid for, though never played.
             for sid, decision in lost.completed.items():
                 stats[sid].add(decision)

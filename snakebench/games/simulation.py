@@ -36,7 +36,7 @@ from snakebench.games.loop import GameOutcome, GameSetup, RoundHook, RunSupersed
 from snakebench.games.players import make_player
 from snakebench.games.prompts import lineup_prompt, prompt_variant, usable_prompt_variant
 from snakebench.games.request_limits import gate_players
-from snakebench.games.spending import meter_players
+from snakebench.games.spending import SpendMeter, meter_players
 from snakebench.options import GameOptions
 from snakebench.players.base import Player
 from snakebench.players.llm import LLMPlayer
@@ -46,14 +46,15 @@ from snakebench.store import (
     Game,
     Model,
     Participant,
-    batch_over_budget,
+    budget_spent,
     cancel_game,
-    complete_game,
     create_game,
     game_participants,
     get_active_model,
     get_game,
+    get_game_and_batch,
     mark_running,
+    record_game_end,
     run_is_current,
     stop_queued_games,
 )
@@ -140,14 +141,15 @@ def run_stored_game(
     published for the web (:mod:`snakebench.games.live`), and
     the spending caps are counted there (:mod:`snakebench.games.spending`).
 
-    The run is fenced: it plays under the token :func:`mark_running` gave it, checks
-    before each round that calls a provider that the token is still the game's (and the
-    game still running), and records its result only if so. A run that another has
+    The run is fenced: it plays under the token :func:`mark_running` gave it, books
+    each provider call only while the token is still the game's (and the game still
+    running: the ledger row's INSERT checks it, :func:`snakebench.store.open_fenced_call`),
+    and records its result only if so. A run that another has
     overtaken (a worker cut off while ``reconcile`` enqueued the game again), or whose
     game was cancelled, stops and returns what is stored;
     :class:`snakebench.store.GameStateError` when it had already played to the end."""
     settings = settings or get_settings()
-    game = get_game(game_id)
+    game = get_game_and_batch(game_id)  # read once, its batch with it, and passed along
     unplayed = _not_to_be_played(game)
     if unplayed is not None:
         return unplayed
@@ -155,8 +157,7 @@ def run_stored_game(
     lineup = game_participants(game_id)
     names = player_names(lineup)
     worker = worker or f"{socket.gethostname()}:{os.getpid()}"
-    game = mark_running(game_id, worker)
-    token = game.attempt
+    token = game.attempt = mark_running(game_id, worker, seen=game).attempt
     started = time.monotonic()
     game_started(game.id, names, token, worker)
     try:
@@ -168,7 +169,7 @@ def run_stored_game(
     except DATABASE_DOWN_ERRORS:
         raise  # an outage, not bad data: the job fails and RQ runs it again later
     except Exception as exc:  # a key gone missing since dispatch: bad data, not a game
-        summary = _record_unplayable(game.id, token, f"{type(exc).__name__}: {exc}")
+        summary = _record_unplayable(game.id, token, f"{type(exc).__name__}: {exc}", lineup)
         game_ended(summary, names, 0.0, time.monotonic() - started)
         return summary
     try:
@@ -178,7 +179,7 @@ def run_stored_game(
                 _setup(game, lineup, prompts),
                 players,
                 hooks,
-                keep_playing=lambda: run_is_current(game.id, token),
+                keep_playing=None if _fenced(players) else lambda: run_is_current(game.id, token),
                 stopped=game_over,
             )
     except KeyboardInterrupt:
@@ -191,7 +192,7 @@ def run_stored_game(
         summary = stored_summary(get_game(game.id))
         game_left(summary, token, time.monotonic() - started)
         return summary
-    summary = _record(game, outcome, settings, token, prompts)
+    summary = _record(game, outcome, settings, token, prompts, lineup)
     waited = sum(stats.wait_ms for stats in outcome.stats.values()) / 1000
     game_ended(summary, names, outcome.total_cost, time.monotonic() - started, waited)
     if game.batch_id and any(meter.batch_spent for meter in meters):
@@ -203,12 +204,20 @@ def run_stored_game(
     return summary
 
 
+def _fenced(players: dict[str, Player]) -> bool:
+    """Whether every player that calls a provider books each call through a fenced
+    ledger row (:func:`snakebench.games.spending.meter_players` metered it): then the
+    rounds need no check of their own, a statement each."""
+    remote = [player for player in players.values() if player.remote]
+    return all(isinstance(p, LLMPlayer) and isinstance(p.meter, SpendMeter) for p in remote)
+
+
 def _not_to_be_played(game: Game) -> dict[str, Any] | None:
     """The stored summary of a game this run must not play, the reason logged; None
     for a game to play."""
     if game.status in FINAL_GAME_STATUSES:  # finished, cancelled or given up: not again
         why, summary = "already over", stored_summary(game)
-    elif batch_over_budget(game.batch_id):  # the budget holds even with no monitor running
+    elif budget_spent(game.batch):  # the budget holds even with no monitor running
         cancel_game(game.id)
         why, summary = "its batch's --max-cost is spent", stored_summary(get_game(game.id))
     else:
@@ -217,9 +226,11 @@ def _not_to_be_played(game: Game) -> dict[str, Any] | None:
     return summary
 
 
-def _record_unplayable(game_id: str, token: int, error: str) -> dict[str, Any]:
+def _record_unplayable(
+    game_id: str, token: int, error: str, lineup: list[Participant]
+) -> dict[str, Any]:
     """Record a game that failed before its first move (no players, no rounds)."""
-    complete_game(
+    game, saved = record_game_end(
         game_id,
         rounds=0,
         replay_path=None,
@@ -228,8 +239,9 @@ def _record_unplayable(game_id: str, token: int, error: str) -> dict[str, Any]:
         status="failed",
         error=error,
         attempt=token,
+        lineup=lineup,
     )
-    return stored_summary(get_game(game_id))
+    return summary_of(game, saved)
 
 
 def _setup(game: Game, lineup: list[Participant], prompts: PromptRecords) -> GameSetup:
@@ -258,7 +270,12 @@ def usable_replay_dir(settings: Settings) -> Path:
 
 
 def _record(
-    game: Game, outcome: GameOutcome, settings: Settings, token: int, prompts: PromptRecords
+    game: Game,
+    outcome: GameOutcome,
+    settings: Settings,
+    token: int,
+    prompts: PromptRecords,
+    lineup: list[Participant],
 ) -> dict[str, Any]:
     """Store the end of a game: the replay is staged under a name of this attempt's
     own, the result committed, and only then the file renamed into place. So a
@@ -273,7 +290,7 @@ def _record(
     except OSError as exc:  # disk full, folder removed: the result stands, the record fails
         status, error = "failed", f"cannot write replay {final}: {exc.strerror or exc}"
     try:
-        complete_game(
+        ended, saved = record_game_end(
             game.id,
             rounds=outcome.state.round,
             replay_path=replay_path,
@@ -282,13 +299,14 @@ def _record(
             status=status,
             error=error,
             attempt=token,
+            lineup=lineup,
         )
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
     if replay_path:
         staged.replace(final)
-    return stored_summary(get_game(game.id))
+    return summary_of(ended, saved)
 
 
 def _participant_rows(outcome: GameOutcome, prompts: PromptRecords) -> list[dict[str, Any]]:
@@ -323,7 +341,12 @@ def stored_summary(game: Game) -> dict[str, Any]:
     """The original's ``run_simulation`` result (``game_id``, ``final_scores``,
     ``game_result``) plus status, rounds, deaths, replay path and error, read back
     from the database so that a first run and a repeated one answer the same."""
-    lineup = game_participants(game.id)
+    return summary_of(game, game_participants(game.id))
+
+
+def summary_of(game: Game, lineup: list[Participant]) -> dict[str, Any]:
+    """:func:`stored_summary` of the game and participants as recorded (what
+    :func:`snakebench.store.record_game_end` returns): the same answer, not read back."""
     return {
         "game_id": game.id,
         "final_scores": {str(p.slot): p.score for p in lineup},

@@ -19,11 +19,15 @@ are caught after the first call that shows them, though not before it.
 
 **Where the figures live.** The ledger (the ``spend`` table, :mod:`snakebench.store`) is the
 record: one row per call, written before the call and settled after it, so a run killed
-mid-call leaves its call counted at its worst case. The caps are checked against counters
-in Redis, one per budget, moved by ``WATCH``/``MULTI`` transactions (``Redis.transaction``,
-redone when another worker moved a key meanwhile) so that two workers can never both take
-the last room. A counter Redis does not have (evicted, expired, a Redis
-that came back empty) is rebuilt from the ledger on first use.
+mid-call leaves its call counted at its worst case. The row is written only while the
+run still holds the game (its fencing token, the game running: the same statement
+checks it), so a stale or cancelled run stops right there, before the call
+(:class:`snakebench.games.loop.RunSuperseded`), its reservation given back.
+The caps are checked against counters in Redis, one per budget, moved by
+``WATCH``/``MULTI`` transactions (``Redis.transaction``, redone when another worker
+moved a key meanwhile) so that two workers can never both take the last room. A
+counter Redis does not have (evicted, expired, a Redis that came back empty) is rebuilt
+from the ledger on first use.
 
 **Order, and why it errs only towards money possibly spent.** reserve: counter, then
 ledger row (written only for a call about to be made). settle: counter, then ledger row.
@@ -46,7 +50,7 @@ from typing import Any, Protocol
 import redis
 
 from snakebench.config import Settings
-from snakebench.games.loop import at_home
+from snakebench.games.loop import RunSuperseded, at_home
 from snakebench.players.base import BudgetExceeded, CallUsage, InfrastructureError, Player
 from snakebench.players.llm import LLMPlayer
 from snakebench.store import (
@@ -54,9 +58,8 @@ from snakebench.store import (
     Game,
     Model,
     Participant,
-    get_batch,
     ledger_total,
-    open_call,
+    open_fenced_call,
     settle_call,
 )
 
@@ -264,7 +267,7 @@ class SpendMeter:
         budgets = self.budgets(day)
 
         def record() -> int:
-            return open_call(
+            call = open_fenced_call(
                 game_id=self.game_id,
                 attempt=self.attempt,
                 batch_id=self.batch_id,
@@ -272,6 +275,9 @@ class SpendMeter:
                 day=day,
                 reserved=worst_cost,
             )
+            if call is None:  # overtaken or cancelled: no call, the room given back
+                raise RunSuperseded(self.game_id)
+            return call
 
         try:
             call = self.counters.reserve(budgets, worst_cost, record)
@@ -324,7 +330,7 @@ def meter_players(
     model, the game's batch and the server; return them. Bots spend nothing and get
     none."""
     counters: Counters = RedisCounters(connection) if connection is not None else LedgerCounters()
-    batch = get_batch(game.batch_id) if game.batch_id else None
+    batch: Batch | None = game.batch if game.batch_id else None  # read with the game
     meters = []
     for participant in lineup:
         player = players[str(participant.slot)]

@@ -49,6 +49,7 @@ from rq.timeouts import TimerDeathPenalty
 from rq.worker import BaseWorker, WorkerStatus
 
 from snakebench.config import get_settings
+from snakebench.queueing.quiet_worker import FewerCommands, runs_jobs_in_process
 
 WAIT_STEP = 1.0  # seconds between checks for a stop request while waiting on games
 
@@ -68,13 +69,15 @@ class JobStopped(BaseException):
     to record it; a stop must end the job itself."""
 
 
-class ThreadWorker(BaseWorker):
-    """An RQ worker that keeps up to ``threads`` jobs running in threads of itself."""
+class ThreadWorker(FewerCommands, BaseWorker):
+    """An RQ worker that keeps up to ``threads`` jobs running in threads of itself
+    (its heartbeats and states sent once, not again and again: :class:`FewerCommands`)."""
 
     death_penalty_class = TimerDeathPenalty
 
     def __init__(self, *args: Any, threads: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        runs_jobs_in_process()  # is_work_horse: no horse here, no need to ask Redis
         self.threads = threads or get_settings().worker_threads
         self._running: dict[str, Running] = {}  # execution id -> what runs it
         self._changed = threading.Condition()  # notified when a game ends

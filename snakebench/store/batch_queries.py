@@ -257,6 +257,11 @@ def batch_over_budget(batch_id: str | None) -> bool:
     return bool(query.exists())
 
 
+def budget_spent(batch: Batch | None) -> bool:
+    """:func:`batch_over_budget` for a batch row already read (no query)."""
+    return batch is not None and batch.max_cost is not None and batch.total_cost >= batch.max_cost
+
+
 def cancel_batch_games(batch_id: str) -> list[str]:
     """Mark every queued or running game of the batch ``cancelled`` (counters follow)
     and the batch ``cancelled`` if anything was; return the ids that changed."""

@@ -258,6 +258,20 @@ def get_game(game_id: str) -> Game:
     return game
 
 
+def get_game_and_batch(game_id: str) -> Game:
+    """The game ``game_id`` with its batch read in the same query: ``game.batch`` costs
+    no second one (None outside a batch). :class:`UnknownGameError` if absent."""
+    game: Game | None = (
+        Game.select(Game, Batch)
+        .join(Batch, pw.JOIN.LEFT_OUTER)
+        .where(Game.id == game_id)
+        .get_or_none()
+    )
+    if game is None:
+        raise UnknownGameError(f"unknown game {game_id!r}")
+    return game
+
+
 def game_participants(game_id: str) -> list[Participant]:
     """The game's participants by slot, each with its model loaded (one query)."""
     query = (
@@ -272,7 +286,7 @@ def game_participants(game_id: str) -> list[Participant]:
 # --- the game life cycle ------------------------------------------------------------
 
 
-def mark_running(game_id: str, worker: str) -> Game:
+def mark_running(game_id: str, worker: str, seen: Game | None = None) -> Game:
     """Claim a queued game for ``worker``; a running one (a crashed job retried) is
     re-claimed. A game already final raises :class:`GameStateError`.
 
@@ -281,19 +295,29 @@ def mark_running(game_id: str, worker: str) -> Game:
     :func:`complete_game` records only the run whose token is the game's. A run that a
     later claim or :func:`supersede_runs` has overtaken is stale: it stops before its
     next provider call, and its result is refused.
+
+    ``seen``: the game as the caller read it: its status is tried first (one UPDATE,
+    not two, when it still holds). The returned game is the row as this UPDATE left it
+    (``RETURNING``), so its token is this claim's even if another claim follows at once.
     """
     with transaction(immediate=True):
-        old = _transition(
+        old, game = _transition(
             game_id,
-            ("queued", "running"),
+            _seen_first(("queued", "running"), seen),
             "running",
             started_at=utcnow(),
             worker=worker,
             attempt=Game.attempt + 1,
         )
-        if old == "queued":
-            _move_game_batch_counter(game_id, "queued", "running")
-    return get_game(game_id)
+        if old == "queued" and game.batch_id is not None:
+            move_batch_counter(game.batch_id, "queued", "running")
+    return game
+
+
+def _seen_first(sources: Sequence[str], seen: Game | None) -> tuple[str, ...]:
+    if seen is None or seen.status not in sources:
+        return tuple(sources)
+    return (seen.status, *(source for source in sources if source != seen.status))
 
 
 def supersede_runs(game_ids: Sequence[str]) -> None:
@@ -310,21 +334,24 @@ def supersede_runs(game_ids: Sequence[str]) -> None:
 
 def run_is_current(game_id: str, attempt: int) -> bool:
     """Whether the run holding token ``attempt`` is still the game's run."""
-    return bool(
-        Game.select(Game.id)
-        .where((Game.id == game_id) & (Game.attempt == attempt) & (Game.status == "running"))
-        .exists()
-    )
+    return bool(Game.select(Game.id).where(current_run(game_id, attempt)).exists())
+
+
+def current_run(game_id: str, attempt: int) -> Any:
+    """The WHERE clause on games: the run holding ``attempt`` is still the game's run
+    (the game running, its token this one)."""
+    return (Game.id == game_id) & (Game.attempt == attempt) & (Game.status == "running")
 
 
 def cancel_game(game_id: str) -> bool:
     """Cancel a queued or running game; False when it had already ended."""
     with transaction(immediate=True):
         try:
-            old = _transition(game_id, ("queued", "running"), "cancelled", ended_at=utcnow())
+            old, game = _transition(game_id, ("queued", "running"), "cancelled", ended_at=utcnow())
         except GameStateError:
             return False
-        _move_game_batch_counter(game_id, old, "cancelled")
+        if game.batch_id is not None:
+            move_batch_counter(game.batch_id, old, "cancelled")
     return True
 
 
@@ -350,12 +377,46 @@ def complete_game(
     a result is never recorded twice; so does a stale run's result (``attempt``, its
     token, no longer the game's: another run has the game).
     """
+    game, _ = record_game_end(
+        game_id,
+        rounds=rounds,
+        replay_path=replay_path,
+        total_cost=total_cost,
+        participants=participants,
+        status=status,
+        error=error,
+        attempt=attempt,
+    )
+    return game
+
+
+def record_game_end(
+    game_id: str,
+    *,
+    rounds: int,
+    replay_path: str | None,
+    total_cost: float,
+    participants: Sequence[Mapping[str, Any]],
+    status: str = "completed",
+    error: str | None = None,
+    attempt: int | None = None,
+    lineup: Sequence[Participant] | None = None,
+) -> tuple[Game, list[Participant]]:
+    """:func:`complete_game`, returning the game and its participants as recorded
+    (by slot, models loaded) without reading them back. ``lineup``: the game's
+    participants as :func:`game_participants` read them, when the caller has them
+    (a run does), so they are not read again.
+
+    What a game's end costs: the game's UPDATE (``RETURNING`` the row), the
+    participants' one INSERT ... ON CONFLICT, and for a completed game the models'
+    locked read, the rating sequence, one UPDATE per model (counters and rating
+    together), the rating changes' one INSERT; then the batch's one UPDATE."""
     if status not in RESULT_STATUSES:
         raise ValueError(f"status must be one of {', '.join(RESULT_STATUSES)}, not {status!r}")
     _check_participants(participants)
     ended_at = utcnow()
     with transaction(immediate=True):
-        old = _transition(
+        old, game = _transition(
             game_id,
             ("running", "queued"),
             status,
@@ -366,14 +427,12 @@ def complete_game(
             error=error,
             ended_at=ended_at,
         )
-        saved = _write_participants(game_id, participants)
+        saved = _write_participants(game_id, participants, lineup)
         if status == "completed":
-            models = locked_models(p.model_id for p in saved)
-            for participant in saved:
-                _count_result(participant, ended_at)
-            record_trueskill(game_id, saved, models, ended_at)
-        _move_game_batch_counter(game_id, old, status, cost=total_cost)
-    return get_game(game_id)
+            _count_results(game_id, saved, ended_at)
+        if game.batch_id is not None:
+            move_batch_counter(game.batch_id, old, status, cost=total_cost)
+    return game, saved
 
 
 def save_participants(game_id: str, participants: Sequence[Mapping[str, Any]]) -> list[Participant]:
@@ -382,34 +441,66 @@ def save_participants(game_id: str, participants: Sequence[Mapping[str, Any]]) -
     Saving the same results twice leaves one row per slot (``UNIQUE (game_id, slot)``).
     """
     _check_participants(participants)
-    return _write_participants(game_id, participants)
-
-
-def _write_participants(
-    game_id: str, participants: Sequence[Mapping[str, Any]]
-) -> list[Participant]:
-    """:func:`save_participants` for rows already checked."""
     with transaction(immediate=True):
-        lineup = {p.slot: p for p in game_participants(game_id)}
-        for row in participants:
-            _save_participant(game_id, lineup.get(int(row["slot"])), row)
+        _write_participants(game_id, participants)
         return game_participants(game_id)
 
 
-def _save_participant(game_id: str, existing: Participant | None, row: Mapping[str, Any]) -> None:
-    stats = {key: value for key, value in row.items() if key in PARTICIPANT_STATS}
+def _write_participants(
+    game_id: str,
+    participants: Sequence[Mapping[str, Any]],
+    lineup: Sequence[Participant] | None = None,
+) -> list[Participant]:
+    """:func:`save_participants` for rows already checked, in one INSERT ... ON CONFLICT
+    (UPDATE) per set of columns given (one for a game's end); returns the game's
+    participants by slot as written (new rows without their ids)."""
+    existing = {p.slot: p for p in (game_participants(game_id) if lineup is None else lineup)}
+    written = dict(existing)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in participants:
+        slot = int(row["slot"])
+        stats = {key: value for key, value in row.items() if key in PARTICIPANT_STATS}
+        model = _slot_model(game_id, existing.get(slot), row)
+        if slot in existing and not stats:
+            continue
+        written[slot] = _with_stats(existing.get(slot), game_id, model, slot, stats)
+        values = {"game": game_id, "model": model.id, "slot": slot, **stats}
+        groups.setdefault(tuple(sorted(stats)), []).append(values)
+    for columns, rows in groups.items():
+        update = [Participant._meta.fields[name] for name in columns]
+        query = Participant.insert_many(rows)
+        if update:
+            query = query.on_conflict(
+                conflict_target=[Participant.game, Participant.slot], preserve=update
+            )
+        query.execute()
+    return [written[slot] for slot in sorted(written)]
+
+
+def _slot_model(game_id: str, existing: Participant | None, row: Mapping[str, Any]) -> Model:
+    """The model of the row's slot: the existing row's (a different ``model`` given is
+    an error), or for a new slot the one the row names."""
     if existing is None:
         if "model" not in row:
             raise ValueError(f"slot {row['slot']} of game {game_id} has no model")
-        model = get_model(str(row["model"]))
-        Participant.create(game=game_id, model=model.id, slot=row["slot"], **stats)
-        return
+        return get_model(str(row["model"]))
     if "model" in row and row["model"] != existing.model.name:
         raise ValueError(
             f"slot {row['slot']} of game {game_id} is {existing.model.name!r}, not {row['model']!r}"
         )
-    if stats:
-        Participant.update(**stats).where(Participant.id == existing.id).execute()
+    model: Model = existing.model
+    return model
+
+
+def _with_stats(
+    existing: Participant | None, game_id: str, model: Model, slot: int, stats: Mapping[str, Any]
+) -> Participant:
+    """The participant row as the write leaves it, built in memory."""
+    if existing is None:
+        return Participant(game=game_id, model=model, slot=slot, **stats)
+    row = Participant(**{**existing.__data__, **stats})
+    row.model = model
+    return row
 
 
 def _check_participants(participants: Sequence[Mapping[str, Any]]) -> None:
@@ -428,26 +519,35 @@ def _check_participants(participants: Sequence[Mapping[str, Any]]) -> None:
             raise ValueError(f"participant result must be won|lost|tied, not {row['result']!r}")
 
 
-def _count_result(participant: Participant, played_at: datetime) -> None:
-    """Add one completed game to the participant's model, in a single atomic UPDATE."""
+def _count_results(game_id: str, saved: Sequence[Participant], played_at: datetime) -> None:
+    """Add a completed game to its models' counters and ratings: one atomic UPDATE per
+    model, counters and rating together when the game is rated."""
+    models = locked_models(p.model_id for p in saved)
+    counters = [(p.model_id, _result_counters(p, played_at)) for p in saved]
+    if not record_trueskill(game_id, saved, models, played_at, also=dict(counters)):
+        for model_id, changes in counters:  # per participant: a model against itself twice
+            Model.update(changes).where(Model.id == model_id).execute()
+
+
+def _result_counters(participant: Participant, played_at: datetime) -> dict[Any, Any]:
+    """What one completed game adds to the participant's model (column expressions)."""
     result = participant.result
-    Model.update(
-        {
-            Model.wins: Model.wins + (1 if result == "won" else 0),
-            Model.losses: Model.losses + (1 if result == "lost" else 0),
-            Model.ties: Model.ties + (1 if result == "tied" else 0),
-            Model.apples_eaten: Model.apples_eaten + participant.score,
-            Model.games_played: Model.games_played + 1,
-            Model.last_played_at: played_at,
-            Model.updated_at: utcnow(),
-        }
-    ).where(Model.id == participant.model_id).execute()
+    return {
+        Model.wins: Model.wins + (1 if result == "won" else 0),
+        Model.losses: Model.losses + (1 if result == "lost" else 0),
+        Model.ties: Model.ties + (1 if result == "tied" else 0),
+        Model.apples_eaten: Model.apples_eaten + participant.score,
+        Model.games_played: Model.games_played + 1,
+        Model.last_played_at: played_at,
+        Model.updated_at: utcnow(),
+    }
 
 
 def _transition(
     game_id: str, sources: Sequence[str], target: str, fence: Any = None, **fields: Any
-) -> str:
-    """Move the game from the first of ``sources`` it is in to ``target``; return which.
+) -> tuple[str, Game]:
+    """Move the game from the first of ``sources`` it is in to ``target``; return which,
+    and the row as the UPDATE left it (``RETURNING``: no read after).
 
     Each attempt is ``UPDATE ... WHERE id = ? AND status = ?`` (and ``fence``, a further
     condition, when given): atomic, so of two processes racing for the same change
@@ -457,22 +557,14 @@ def _transition(
     if fence is not None:
         condition &= fence
     for source in sources:
-        if (
-            Game.update(status=target, **fields)
-            .where(condition & (Game.status == source))
-            .execute()
-        ):
-            return source
+        query = Game.update(status=target, **fields).where(condition & (Game.status == source))
+        rows = list(query.returning(Game).execute())
+        if rows:
+            return source, rows[0]
     game = get_game(game_id)  # raises UnknownGameError if absent
     if fence is not None and game.status in sources:
         raise GameStateError(f"game {game_id} has a newer run (attempt {game.attempt})")
     raise GameStateError(f"game {game_id} is {game.status}; it cannot become {target}")
-
-
-def _move_game_batch_counter(game_id: str, old: str | None, new: str, cost: float = 0.0) -> None:
-    batch_id = Game.select(Game.batch).where(Game.id == game_id).scalar()
-    if batch_id is not None:
-        move_batch_counter(batch_id, old, new, cost)
 
 
 def move_batch_counter(
@@ -480,8 +572,9 @@ def move_batch_counter(
 ) -> None:
     """``count`` games of the batch left status ``old`` (None: they are new) for ``new``.
 
-    When that leaves no game of the batch to play, the batch becomes ``finished``
-    (a conditional UPDATE, so whichever game ends last flips it, exactly once).
+    When that leaves no game of the batch to play, the batch becomes ``finished``, in
+    the same UPDATE (a ``CASE`` on the counters as they were, plus this move: whichever
+    game ends last flips it, exactly once).
     """
     changes: dict[pw.Field[Any], Any] = {}
     if old is not None:
@@ -491,12 +584,9 @@ def move_batch_counter(
     changes[field] = field + count
     if cost:
         changes[Batch.total_cost] = Batch.total_cost + cost
-    Batch.update(changes).where(Batch.id == batch_id).execute()
     if new in FINAL_GAME_STATUSES:
-        done = Batch.completed + Batch.failed + Batch.void + Batch.cancelled
-        Batch.update(status="finished").where(
-            (Batch.id == batch_id)
-            & (Batch.status == "active")
-            & (Batch.total_games > 0)
-            & (done >= Batch.total_games)
-        ).execute()
+        ended = count - (count if old in FINAL_GAME_STATUSES else 0)
+        done = Batch.completed + Batch.failed + Batch.void + Batch.cancelled + ended
+        last = (Batch.status == "active") & (Batch.total_games > 0) & (done >= Batch.total_games)
+        changes[Batch.status] = pw.Case(None, ((last, "finished"),), Batch.status)
+    Batch.update(changes).where(Batch.id == batch_id).execute()

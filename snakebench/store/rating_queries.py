@@ -16,7 +16,7 @@ record (:func:`snakebench.store.record_queries.model_records`).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,12 +43,19 @@ class RebuildReport:
 
 
 def record_trueskill(
-    game_id: str, participants: Sequence[Participant], models: dict[int, Model], at: datetime
+    game_id: str,
+    participants: Sequence[Participant],
+    models: dict[int, Model],
+    at: datetime,
+    also: Mapping[int, Mapping[Any, Any]] | None = None,
 ) -> bool:
     """Apply one completed game's TrueSkill update; False when the game is not rated.
 
     Call inside the completion transaction with ``models`` from :func:`locked_models`.
     A game with a retired model, or a slot without a result, changes no rating.
+    ``also`` holds more column changes per model id (the game's counters), written in
+    the same UPDATE as the rating when the game is rated: one statement per model, not
+    two (the caller writes them itself when this returns False).
     """
     if len(participants) < 2 or any(p.result is None for p in participants):
         return False
@@ -60,17 +67,21 @@ def record_trueskill(
     _assign_rating_seq([game_id])
     before = [_skill_of(models[p.model_id]) for p in ordered]
     after = rate_match(before, [str(p.result) for p in ordered])
+    changes = []
     for participant, old, new in zip(ordered, before, after, strict=True):
-        _set_skill(participant.model_id, new)
-        RatingChange.create(
-            game=game_id,
-            model=participant.model_id,
-            mu_before=old.mu,
-            sigma_before=old.sigma,
-            mu_after=new.mu,
-            sigma_after=new.sigma,
-            created_at=at,
+        _set_skill(participant.model_id, new, (also or {}).get(participant.model_id, {}))
+        changes.append(
+            {
+                "game": game_id,
+                "model": participant.model_id,
+                "mu_before": old.mu,
+                "sigma_before": old.sigma,
+                "mu_after": new.mu,
+                "sigma_after": new.sigma,
+                "created_at": at,
+            }
         )
+    RatingChange.insert_many(changes).execute()
     return True
 
 
@@ -79,11 +90,13 @@ def _assign_rating_seq(game_ids: Sequence[str]) -> None:
 
     Read after the models are locked, so of two games sharing a model the later one
     always gets the higher number; two games sharing none may get the same number,
-    and then their order does not change any rating.
+    and then their order does not change any rating. Each game's number is read and
+    written in one statement (``SET rating_seq = MAX + 1``: indexed, no scan).
     """
-    last = Game.select(pw.fn.MAX(Game.rating_seq)).scalar() or 0  # indexed: no scan
-    for number, game_id in enumerate(game_ids, start=last + 1):
-        Game.update(rating_seq=number).where(
+    latest = Game.alias()
+    following = latest.select(pw.fn.COALESCE(pw.fn.MAX(latest.rating_seq), 0) + 1)
+    for game_id in game_ids:
+        Game.update(rating_seq=following).where(
             (Game.id == game_id) & Game.rating_seq.is_null()
         ).execute()
 
@@ -105,9 +118,10 @@ def _skill_of(model: Model) -> Skill:
     return Skill(model.trueskill_mu, model.trueskill_sigma)
 
 
-def _set_skill(model_id: int, skill: Skill) -> None:
+def _set_skill(model_id: int, skill: Skill, also: Mapping[Any, Any] | None = None) -> None:
     Model.update(
         {
+            **(also or {}),
             Model.trueskill_mu: skill.mu,
             Model.trueskill_sigma: skill.sigma,
             Model.trueskill_exposed: skill.exposed,

@@ -13,7 +13,8 @@ from typing import Any
 import peewee as pw
 
 from snakebench.store.batch_queries import rows_of
-from snakebench.store.models import Spend, utcnow
+from snakebench.store.models import Game, Spend, utcnow
+from snakebench.store.queries import current_run
 
 # A settled row counts what it cost; a row never settled (its run died mid-call)
 # counts its worst case, since the provider may have billed it.
@@ -43,6 +44,35 @@ def open_call(
         reserved=reserved,
     )
     return int(row.id)
+
+
+def open_fenced_call(
+    *, game_id: str, attempt: int, batch_id: str | None, model_id: int, day: str, reserved: float
+) -> int | None:
+    """:func:`open_call` for a run of a game, only while that run (its token
+    ``attempt``) is still the game's and the game running: one ``INSERT ... SELECT``
+    from the game's row, so the run's fence is checked by the very statement that
+    books the call, right before it is made. None, and no row, for a stale run (or a
+    game cancelled meanwhile)."""
+    values: dict[pw.Field[Any], Any] = {
+        Spend.game_id: game_id,
+        Spend.attempt: attempt,
+        Spend.batch_id: batch_id,
+        Spend.model_id: model_id,
+        Spend.day: day,
+        Spend.status: "reserved",
+        Spend.reserved: reserved,
+        Spend.cost: 0.0,
+        Spend.input_tokens: 0,
+        Spend.output_tokens: 0,
+        Spend.reasoning_tokens: 0,
+        Spend.created_at: utcnow(),
+    }
+    row = Game.select(
+        *(pw.Value(value, converter=field.db_value) for field, value in values.items())
+    ).where(current_run(game_id, attempt))
+    ids = list(Spend.insert_from(row, list(values)).returning(Spend.id).tuples().execute())
+    return int(ids[0][0]) if ids else None
 
 
 def settle_call(

@@ -411,6 +411,8 @@ def worker_command(
     if max_jobs:
         extra += ["--max-jobs", str(max_jobs)]
     if worker_class:
+        if "-w" in words:  # the command's own class gives way
+            del words[words.index("-w") : words.index("-w") + 2]
         extra += ["-w", worker_class]
     return [RQ, *words[1:], *extra]
 

@@ -24,6 +24,7 @@ from snakebench.games.live import (
     LivePublisher,
     encode_bounded,
     live_key,
+    mark_watched,
     publishing,
 )
 from snakebench.games.loop import GameHooks, GameSetup, play_game
@@ -45,6 +46,8 @@ class Clock:
 
 @pytest.fixture
 def connection(real_redis: redis.Redis) -> redis.Redis:
+    """The real Redis, someone watching boards (nobody watching: the tests at the end)."""
+    mark_watched(real_redis)
     return real_redis
 
 
@@ -102,10 +105,13 @@ def test_a_bot_game_still_publishes_at_most_every_min_interval(connection: redis
     clock = Clock(100.0)
     publisher = LivePublisher(connection, "g2", clock=clock, wall=Clock(5.0))
     state = start()
+    publisher.round_started(state)  # a bot game's first interval: nothing yet
+    assert connection.exists(live_key("g2")) == 0
+    clock.at = 100.2
     publisher.round_started(state)  # the first is published
     publisher.moved("0", MoveDecision(Direction.UP, rationale="bot"))  # too soon: skipped
     assert published(connection, "g2")["players"]["0"]["rationale"] == ""
-    clock.at = 100.25
+    clock.at = 100.45
     publisher.moved("1", MoveDecision(Direction.UP, rationale="bot 1"))
     players = published(connection, "g2")["players"]
     assert players["0"]["rationale"] == "bot" and players["1"]["rationale"] == "bot 1"
@@ -255,3 +261,51 @@ def test_a_worker_game_publishes_each_models_rationale(
         assert gpt["rationale"].strip(), "the model's reply is its rationale"
         assert bot["rationale_round"] == entry["round"]
     assert connection.exists(live_key(game.id)) == 0  # cleared at the end
+
+
+class Commands:
+    """A Redis client that counts the commands sent through it."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self.sent: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        self.sent.append(name)
+        return getattr(self.client, name)
+
+
+def test_nobody_watching_costs_one_look_per_interval_and_a_heartbeat(
+    real_redis: redis.Redis,
+) -> None:
+    """Without a reader a game of models publishes nothing but a board per heartbeat,
+    looking for a watcher at most once per WATCH_CHECK; once someone reads boards,
+    they come within that check."""
+    client = Commands(real_redis)
+    clock = Clock(0.0)
+    publisher = LivePublisher(client, "g6", clock=clock, remote=True)  # type: ignore[arg-type]
+    for tick in range(10):  # a second of rounds, nobody watching
+        clock.at = tick / 10
+        publisher.round_started(start())
+        publisher.moved("0", MoveDecision(Direction.UP, rationale="hm"))
+    assert client.sent == ["exists"] and real_redis.exists(live_key("g6")) == 0
+    clock.at = live.HEARTBEAT_SECONDS
+    publisher.round_started(start())
+    assert client.sent == ["exists", "set"] and real_redis.exists(live_key("g6")) == 1
+    assert live.read_many(real_redis, ["g6"])  # someone reads boards now
+    clock.at += live.WATCH_CHECK
+    publisher.moved("0", MoveDecision(Direction.UP, rationale="seen"))
+    assert client.sent == ["exists", "set", "exists", "set"]
+    assert published(real_redis, "g6")["players"]["0"]["rationale"] == "seen"
+    publisher.clear()
+    assert real_redis.exists(live_key("g6")) == 0
+
+
+def test_a_short_unwatched_bot_game_sends_nothing(real_redis: redis.Redis) -> None:
+    client = Commands(real_redis)
+    with publishing(client, "g7") as hooks:  # type: ignore[arg-type]
+        assert hooks.on_round is not None and hooks.on_round_start is not None
+        for _ in range(20):
+            hooks.on_round_start(start())
+            hooks.on_round(start(), {})
+    assert client.sent == []

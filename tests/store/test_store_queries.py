@@ -31,7 +31,7 @@ from snakebench.store import (
     upsert_model,
     utcnow,
 )
-from snakebench.store import queries as queries_module
+from snakebench.store import rating_queries as rating_module
 
 COUNTERS = ("wins", "losses", "ties", "apples_eaten", "games_played")
 
@@ -283,23 +283,24 @@ def test_void_and_failed_games_touch_no_model(running_game: Game, status: str) -
 def test_failure_midway_rolls_everything_back(
     running_game: Game, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The last step (model counters) fails after the game row and participants were written."""
-    real = queries_module._count_result
+    """The last step (the models' counters and ratings) fails after the game row, the
+    participants and the first model were written."""
+    real = rating_module._set_skill
     calls: list[int] = []
 
-    def fail_second(participant: Participant, played_at: Any) -> None:
-        calls.append(participant.slot)
+    def fail_second(model_id: int, *args: Any) -> None:
+        calls.append(model_id)
         if len(calls) == 2:
             raise pw.OperationalError("disk I/O error")
-        real(participant, played_at)
+        real(model_id, *args)
 
-    monkeypatch.setattr(queries_module, "_count_result", fail_second)
+    monkeypatch.setattr(rating_module, "_set_skill", fail_second)
     batch_before = _batch_counts(running_game.batch_id or "")
     with pytest.raises(pw.OperationalError):
         complete_game(
             running_game.id, rounds=9, replay_path="r.json", total_cost=1, participants=_results()
         )
-    assert calls == [0, 1]
+    assert len(calls) == 2
     game = get_game(running_game.id)
     assert (game.status, game.rounds, game.ended_at, game.replay_path) == ("running", 0, None, None)
     assert [(p.score, p.result) for p in game_participants(game.id)] == [(0, None), (0, None)]

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from snakebench.config import Settings
 from snakebench.engine import Rules, new_game
-from snakebench.games.live import LivePublisher
+from snakebench.games.live import LivePublisher, mark_watched
 from snakebench.services.batches import BatchSpec, create_batch_games, run_batch_sync
 from snakebench.store import (
     batch_game_ids,
@@ -58,7 +58,8 @@ def filled(
     mark_running(running.id, "test-worker")
     connection = redis.Redis.from_url(redis_url)
     state = new_game(Rules(width=8, height=6), 1, ("0", "1"))
-    LivePublisher(connection, running.id)(state, {})
+    mark_watched(connection)  # someone watches: the board is published
+    LivePublisher(connection, running.id, remote=True)(state, {})
     connection.close()
     queued = create_game(seed=2, players=("greedy", "random"))
     return Filled(settings, batch.id, completed, failed_id, running.id, queued.id)

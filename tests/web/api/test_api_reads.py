@@ -160,7 +160,7 @@ def test_a_running_game_is_listed_as_far_as_it_has_got(
     """/games, the API and the game page show a running game's round and scores as its
     worker last published them (as /live does), not the 0 / 100, 0-0 of its row."""
     state = new_game(Rules(width=8, height=6), 1, ("0", "1"))
-    LivePublisher(redis.Redis.from_url(redis_url), filled.running_id)(
+    LivePublisher(redis.Redis.from_url(redis_url), filled.running_id, remote=True)(
         state._replace(round=7, scores={"0": 3, "1": 1}), {}
     )
     listed = {game["id"]: game for game in client.get("/api/games").json["games"]}

@@ -12,7 +12,15 @@ from flask.testing import FlaskClient
 
 from snakebench.engine import Direction, Rules, new_game
 from snakebench.games import live
-from snakebench.games.live import TTL_SECONDS, LivePublisher, live_key, publishing, read_many
+from snakebench.games.live import (
+    MIN_INTERVAL,
+    TTL_SECONDS,
+    LivePublisher,
+    live_key,
+    mark_watched,
+    publishing,
+    read_many,
+)
 from snakebench.games.simulation import run_stored_game
 from snakebench.players.base import MoveDecision
 from snakebench.store import create_game
@@ -22,8 +30,12 @@ from .conftest import Filled
 
 def test_publishes_one_key_per_game_with_a_ttl(redis_url: str) -> None:
     connection = redis.Redis.from_url(redis_url)
+    mark_watched(connection)
     state = new_game(Rules(width=6, height=5), 4, ("0", "1"))
-    LivePublisher(connection, "g1")(state, {})
+    now = [100.0]
+    publisher = LivePublisher(connection, "g1", clock=lambda: now[0])
+    now[0] += MIN_INTERVAL  # a bot game's first board comes after one interval
+    publisher(state, {})
     assert 0 < int(connection.ttl(live_key("g1"))) <= TTL_SECONDS
     board = read_many(connection, ["g1", "g2"])
     assert list(board) == ["g1"] and board["g1"]["round"] == 0
@@ -35,6 +47,7 @@ def test_a_stored_game_publishes_each_round_then_clears(
 ) -> None:
     monkeypatch.setattr(live, "MIN_INTERVAL", 0.0)  # a bot game's rounds come faster
     connection = redis.Redis.from_url(redis_url)
+    mark_watched(connection)
     game = create_game(seed=4, players=("greedy", "random"), max_rounds=12)
     seen: list[int] = []
 
@@ -51,7 +64,8 @@ def test_boards_come_at_most_every_min_interval(redis_url: str) -> None:
     """A bot game plays hundreds of rounds a second: publishing each would cost more
     than the game. Rounds within MIN_INTERVAL of the last board are skipped."""
     connection = redis.Redis.from_url(redis_url)
-    now = [100.0]
+    mark_watched(connection)
+    now = [100.0 - MIN_INTERVAL]  # started one interval before the first board
     publisher = LivePublisher(connection, "g3", clock=lambda: now[0])
     state = new_game(Rules(width=6, height=5), 4, ("0", "1"))
     shown = []
@@ -82,7 +96,9 @@ def test_publishing_without_redis_is_the_plain_hook() -> None:
 def test_one_live_game_with_its_players_thoughts(
     client: FlaskClient, filled: Filled, redis_url: str
 ) -> None:
-    publisher = LivePublisher(redis.Redis.from_url(redis_url), filled.running_id, remote=True)
+    connection = redis.Redis.from_url(redis_url)
+    mark_watched(connection)  # the page is open
+    publisher = LivePublisher(connection, filled.running_id, remote=True)
     state = new_game(Rules(width=8, height=6), 1, ("0", "1"))
     publisher.round_started(state._replace(round=3))
     publisher.moved("0", MoveDecision(Direction.UP, rationale="<b>up</b> & away"))
