@@ -5,14 +5,14 @@ models costs the worker process, each part timed alone in one thread.
 
 On the worker, one round of an LLM v LLM game is: two prompts written, two SDK calls
 (the request built, sent over HTTP, the reply parsed), two replies read into moves, two
-spend-ledger rows written and settled, the fencing check, the engine's step and the
-replay frame, three live-board documents (the round's start, each move as it comes back)
-and the hand-offs between the game's thread and its two move threads. Each part runs
-``--rounds`` times in a turn, the parts taking turns ``--repeat`` times, and the least
-turn of each is kept; it is timed in CPU seconds of this process (``time.process_time``):
-other load on a shared machine slows it much less than wall time. The fake provider
-(``snakebench fake-llm`` as bench_spend.py starts it: no added latency) runs in a process
-of its own; its CPU is not counted.
+spend-ledger rows written (each checking the run's fence) and settled, the engine's step
+and the replay frame, three live-board updates (the round's start, each move as it comes
+back; documents built and sent only while someone watches) and the hand-offs between the
+game's thread and its two move threads. Each part runs ``--rounds`` times in a turn, the
+parts taking turns ``--repeat`` times, and the least turn of each is kept; it is timed in
+CPU seconds of this process (``time.process_time``): other load on a shared machine slows
+it much less than wall time. The fake provider (``snakebench fake-llm`` as bench_spend.py
+starts it: no added latency) runs in a process of its own; its CPU is not counted.
 
 The SDK call is timed both ways: through the SDK's ``chat.completions.create`` (how every
 move was made before, the baseline) and as ``OpenAICompatClient.complete`` makes it now
@@ -55,9 +55,8 @@ from snakebench.store import (
     batch_game_ids,
     create_game,
     mark_running,
-    open_call,
+    open_fenced_call,
     open_store,
-    run_is_current,
     settle_call,
     upsert_model,
 )
@@ -154,12 +153,11 @@ class Parts:
 
     def ledger_x2(self) -> None:
         for _ in self.turns:
-            call = open_call(game_id=self.game.id, attempt=self.game.attempt, batch_id=None,
-                             model_id=self.model_id, day="2026-01-01", reserved=0.01)  # fmt: skip
+            call = open_fenced_call(game_id=self.game.id, attempt=self.game.attempt,
+                                    batch_id=None, model_id=self.model_id, day="2026-01-01",
+                                    reserved=0.01)  # fmt: skip
+            assert call is not None  # the bench's game is running, its run current
             settle_call(call, status="answered", input_tokens=700, output_tokens=20, cost=0.001)
-
-    def fencing(self) -> None:
-        run_is_current(self.game.id, self.game.attempt)
 
     def engine_and_replay(self) -> None:
         state = step(self.state, self.next_moves, self.rules, self.spawn)
@@ -203,10 +201,9 @@ def measure(parts: Parts, rounds: int, repeat: int) -> list[tuple[str, float, fl
                 SDK_NOW: parts.sdk_complete_x2,
                 "prompts (2)": parts.prompts_x2,
                 "replies read into moves (2)": parts.replies_x2,
-                "spend ledger: row written, settled (2)": parts.ledger_x2,
-                "fencing check (1 SELECT)": parts.fencing,
+                "spend ledger: fenced row written, settled (2)": parts.ledger_x2,
                 "engine step + replay frame": parts.engine_and_replay,
-                "live board: 3 documents to Redis": parts.live_board_x3,
+                "live board, nobody watching (3 updates)": parts.live_board_x3,
                 "thread hand-offs: 2 moves, 4 errands": lambda: parts.hand_offs(gather),
             },
             rounds,
