@@ -25,6 +25,7 @@ script says where it goes. It uses a temporary SQLite database and a Redis datab
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import tempfile
 import threading
@@ -230,10 +231,15 @@ def legacy_complete(client: OpenAICompatClient, prompt: str) -> Completion:
     )
 
 
-def whole_games(url: str, tmp: Path, redis_url: str, games: int, repeat: int) -> dict[str, float]:
+def whole_games(
+    url: str, tmp: Path, redis_url: str, games: int, repeat: int
+) -> dict[str, tuple[float, float]]:
     """CPU ms per round of whole LLM v LLM games (``run_stored_game``: the database, the
-    live board, the ledger; one game at a time, its two moves on its move threads), the
-    moves made before's way and now's, taking turns; the least turn of each."""
+    live board, the ledger; one game at a time, its two moves on its move threads), and
+    the part of it spent collecting garbage: the moves made before's way and now's, and
+    now's after ``gc.freeze()`` (as ThreadWorker does once at its start), taking turns.
+    The least turn of each; the collections' share over all turns (a full collection
+    comes once in a few hundred rounds, so the least turn may have none)."""
     settings = Settings(
         database_url=f"sqlite:///{tmp / 'games.db'}", redis_url=redis_url, replay_dir=tmp / "r"
     )
@@ -242,18 +248,36 @@ def whole_games(url: str, tmp: Path, redis_url: str, games: int, repeat: int) ->
         upsert_model(name, provider="openai-compatible", model_slug=name, base_url=f"{url}/v1")
     live = redis.Redis.from_url(redis_url)
     now = OpenAICompatClient.complete
-    best = {"before": float("inf"), "now": float("inf")}
+    variants = ("before", "now", "now, gc.freeze()")
+    best = dict.fromkeys(variants, float("inf"))
+    collected = dict.fromkeys(variants, (0.0, 0))  # CPU seconds collecting, rounds
+    collecting = [0.0, 0.0]  # CPU seconds in collections; the current one's start
+
+    def timed(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collecting[1] = time.process_time()
+        else:
+            collecting[0] += time.process_time() - collecting[1]
+
+    gc.callbacks.append(timed)
     for turn in range(repeat):
         for variant in best:
             OpenAICompatClient.complete = legacy_complete if variant == "before" else now  # type: ignore[method-assign]
             spec = BatchSpec("fake-a", "fake-b", count=games, max_rounds=100, seed=turn)
             batch = create_batch_games(spec, settings)
-            start, rounds = time.process_time(), 0
+            if variant.endswith("freeze()"):
+                gc.freeze()
+            start, rounds, collecting[0] = time.process_time(), 0, 0.0
             for game in batch_game_ids(batch.id):
                 rounds += run_stored_game(game, settings=settings, live=live)["rounds"]
-            best[variant] = min(best[variant], (time.process_time() - start) / rounds * 1000)
+            ms = (time.process_time() - start) / rounds * 1000
+            gc.unfreeze()
+            best[variant] = min(best[variant], ms)
+            seconds, counted = collected[variant]
+            collected[variant] = (seconds + collecting[0], counted + rounds)
+    gc.callbacks.remove(timed)
     OpenAICompatClient.complete = now  # type: ignore[method-assign]
-    return best
+    return {name: (best[name], s / n * 1000) for name, (s, n) in collected.items()}
 
 
 def main() -> None:
@@ -292,10 +316,10 @@ def main() -> None:
         table(
             f"Whole LLM v LLM games in one process, {args.games} a turn, one at a time (least "
             f"of {args.repeat} turns)",
-            ["moves made", "worker CPU ms/round"],
-            [[variant, f"{ms:.2f}"] for variant, ms in games.items()],
+            ["moves made", "worker CPU ms/round", "of it collecting garbage (all turns)"],
+            [[variant, f"{ms:.2f}", f"{gc_ms:.3f}"] for variant, (ms, gc_ms) in games.items()],
         )
-        print(f"  now / before: {games['now'] / games['before']:.0%}")
+        print(f"  now / before: {games['now'][0] / games['before'][0]:.0%}")
     print(f"  {host_speed()}")
 
 
