@@ -41,7 +41,7 @@ def _run(task: Callable[[redis.Redis, Settings], T]) -> T:
     and the store open for it, closed again after."""
     settings = get_settings()
     job = get_current_job()
-    connection = job.connection if job is not None else connect_redis(settings.redis_url)
+    connection = job.connection if job is not None else connect_redis(settings=settings)
     open_store_once(settings)
     try:
         return task(connection, settings)

@@ -23,7 +23,13 @@ from jobs.webhooks import after_game
 from snakebench.config import Settings, get_settings
 from snakebench.games.simulation import run_stored_game, stored_summary
 from snakebench.logs import bounded
-from snakebench.queueing import connect_redis, fail_for_good, is_work_horse, mark_run_started
+from snakebench.queueing import (
+    connect_redis,
+    fail_for_good,
+    is_work_horse,
+    mark_run_started,
+    rq_settings,
+)
 from snakebench.queueing.orphans import children_die_with_this_process, die_with_parent
 from snakebench.store import GameStateError, database, get_game, open_store_once
 
@@ -45,10 +51,11 @@ if get_current_job() is None:
 
 # Read by `rq worker -c jobs.run_game` as its settings module: with -c, RQ takes the
 # Redis URL from the module, not the environment, so without this a worker would quietly
-# use localhost; with it, no --url "$REDIS_URL" (a password in `ps`) is needed.
+# use localhost; with it, no --url "$REDIS_URL" (a password in `ps`) is needed. Behind
+# Sentinel (REDIS_SENTINELS, docs/HA.md) REDIS_URL is None and SENTINEL is RQ's dict.
 # Validated as every other entry point does: a bad value stops the worker at start-up
 # rather than failing each job it takes.
-REDIS_URL = get_settings().redis_url
+REDIS_URL, SENTINEL = rq_settings.REDIS_URL, rq_settings.SENTINEL
 
 
 class GameFailedError(RuntimeError):
@@ -112,7 +119,7 @@ def health_check() -> dict[str, Any]:
     report["database"] = _reachable(lambda: _select_one(settings))
     job = get_current_job()
     report["redis"] = _reachable(
-        lambda: job.connection.ping() if job else connect_redis(settings.redis_url).ping()
+        lambda: job.connection.ping() if job else connect_redis(settings=settings).ping()
     )
     if report["database"] is not True or report["redis"] is not True:
         report["status"] = "unhealthy"

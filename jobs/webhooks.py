@@ -115,7 +115,7 @@ def _notify(find: Callable[[Settings], list[int]]) -> list[int]:
 
 def _connection(settings: Settings) -> redis.Redis:
     job = get_current_job()
-    return job.connection if job is not None else connect_redis(settings.redis_url)
+    return job.connection if job is not None else connect_redis(settings=settings)
 
 
 def sweep_events(connection: redis.Redis) -> dict[str, int]:
@@ -205,7 +205,7 @@ def _watch_forever(settings: Settings) -> None:
     connection: redis.Redis | None = None
     while True:
         try:
-            connection = connection or connect_redis(settings.redis_url)
+            connection = connection or connect_redis(settings=settings)
             check_workers(connection, settings)
         except Exception as exc:  # Redis or the database down: look again next time
             log.warning("worker watch: %s", bounded(exc))

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import logging
 import os
 import shlex
 import shutil
@@ -80,6 +79,7 @@ from snakebench.store import (
     open_store,
     utcnow,
 )
+from snakebench.testing.query_log import counted_statements
 from snakebench.testing.support import bench_redis, pg_url, process_table, throwaway_pg_database
 
 RQ = str(Path(sys.executable).with_name("rq"))
@@ -165,26 +165,6 @@ class Deadline:
 
     def left(self) -> float:
         return self.end - time.monotonic()
-
-
-@contextmanager
-def counting_queries() -> Iterator[list[str]]:
-    """Every SQL statement peewee runs inside the block (peewee logs each at DEBUG)."""
-    seen: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            seen.append(str(record.msg))
-
-    logger = logging.getLogger("peewee")
-    handler, level = Collect(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield seen
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 # --- (a) submit -----------------------------------------------------------------------
@@ -314,7 +294,7 @@ def measure(name: str, size: int, repeats: int, call: Callable[[], object]) -> l
     ``repeats`` timed calls (fewer if they take over :data:`REPEAT_BUDGET`)."""
     if repeats > 1:
         call()  # warm caches and the connection
-    with counting_queries() as queries:
+    with counted_statements() as queries:
         times = [timed(call)]
     end = time.perf_counter() + REPEAT_BUDGET
     while len(times) < repeats and time.perf_counter() < end:
@@ -322,7 +302,7 @@ def measure(name: str, size: int, repeats: int, call: Callable[[], object]) -> l
     return [
         name,
         f"{size:,}",
-        f"{len(queries)}",
+        f"{sum(queries.values())}",
         f"{len(times)}",
         f"{statistics.median(times) * 1000:.3f}",
         f"{min(times) * 1000:.3f}",

@@ -13,10 +13,10 @@ from __future__ import annotations
 import logging
 import os
 
-from jobs.run_game import REDIS_URL  # the product's settings module, loaded as it loads
+from jobs.run_game import REDIS_URL, SENTINEL  # the product's settings module, as it loads
 from snakebench.testing.query_log import logged_sql
 
-__all__ = ["REDIS_URL"]
+__all__ = ["REDIS_URL", "SENTINEL"]
 
 
 class StatementLog(logging.Handler):

@@ -49,6 +49,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--kill-every", type=float, default=3.0, help="worker-kill, orphan-horse: seconds"
     )
     parser.add_argument("--outage", type=float, default=2.0, help="redis-restart: seconds down")
+    parser.add_argument("--lag", type=float, default=3.0,
+                        help="sentinel-failover: seconds the replica stops replicating "
+                        "before the primary is SIGKILLed")  # fmt: skip
+    parser.add_argument("--cut", action="store_true",
+                        help="sentinel-failover: cut the primary's link instead of "
+                        "SIGKILLing it")  # fmt: skip
     parser.add_argument("--rate", type=float, default=0.2, help="provider-faults: each fault")
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="postgres",
                         help="load, budget, provider-limits: the database")  # fmt: skip

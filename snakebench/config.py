@@ -50,9 +50,32 @@ class ConfigError(ValueError):
     """A setting has a value SnakeBench cannot use; the message names the variable."""
 
 
+DEFAULT_SENTINEL_MASTER = "mymaster"  # RQ's default MASTER_NAME, and redis.conf's examples'
+
+
+@dataclass(frozen=True)
+class SentinelSettings:
+    """Redis behind Sentinel (docs/HA.md): where the Sentinels listen, the name they
+    know the primary by, and the primary's database and password. Set, it replaces
+    ``REDIS_URL``: every client asks a Sentinel for the current primary, so a failover
+    moves them all to the promoted replica."""
+
+    sentinels: tuple[tuple[str, int], ...]
+    master: str = DEFAULT_SENTINEL_MASTER
+    db: int = 0
+    password: str | None = None
+
+    def describe(self) -> str:
+        """Where it points, for errors and logs (never the password)."""
+        hosts = ",".join(f"{host}:{port}" for host, port in self.sentinels)
+        return f"sentinel://{hosts}/{self.master}/{self.db}"
+
+
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = DEFAULT_REDIS_URL
+    # REDIS_SENTINELS: Redis behind Sentinel instead of at redis_url (None: at redis_url).
+    redis_sentinel: SentinelSettings | None = None
     database_url: str = DEFAULT_DATABASE_URL
     replay_dir: Path = Path(DEFAULT_REPLAY_DIR)
     # Seconds one provider call may take before it counts as a timeout.
@@ -106,8 +129,10 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
+        sentinel = _sentinel(env)
         return cls(
-            redis_url=_redis_url(env.get("REDIS_URL", DEFAULT_REDIS_URL)),
+            redis_url=DEFAULT_REDIS_URL if sentinel else _redis_url(env),
+            redis_sentinel=sentinel,
             database_url=_database_url(env.get("DATABASE_URL", DEFAULT_DATABASE_URL)),
             replay_dir=Path(env.get("SNAKEBENCH_REPLAY_DIR", DEFAULT_REPLAY_DIR)),
             move_timeout=_positive_float(env, "SNAKEBENCH_MOVE_TIMEOUT", 60.0),
@@ -230,9 +255,9 @@ _DATABASE_SCHEMES = ("sqlite://", "postgres://", "postgresql://")
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
-def _redis_url(value: str) -> str:
+def _redis_url(env: Mapping[str, str]) -> str:
     """A Redis URL with a host (``redis://`` alone would quietly mean localhost)."""
-    value = value.strip()
+    value = env.get("REDIS_URL", DEFAULT_REDIS_URL).strip()
     if value.startswith(("redis://", "rediss://")) and not _host_of("REDIS_URL", value):
         raise ConfigError(f"REDIS_URL={mask_url(value)!r} names no host: use redis://HOST:6379/0")
     if not value.startswith(_REDIS_SCHEMES):
@@ -240,6 +265,41 @@ def _redis_url(value: str) -> str:
             f"REDIS_URL={mask_url(value)!r} is not supported: use redis://, rediss:// or unix://"
         )
     return value
+
+
+def _sentinel(env: Mapping[str, str]) -> SentinelSettings | None:
+    """REDIS_SENTINELS (``host:port,host:port``), REDIS_SENTINEL_MASTER, _DB and
+    _PASSWORD; None when REDIS_SENTINELS is unset or empty. Set together with a
+    REDIS_URL, one of them would be quietly ignored: that is an error instead."""
+    raw = env.get("REDIS_SENTINELS", "").strip()
+    if not raw:
+        for name in ("REDIS_SENTINEL_MASTER", "REDIS_SENTINEL_DB", "REDIS_SENTINEL_PASSWORD"):
+            if env.get(name, "").strip():
+                raise ConfigError(f"{name} is set but REDIS_SENTINELS is not: set both")
+        return None
+    if env.get("REDIS_URL", "").strip():
+        raise ConfigError("REDIS_URL and REDIS_SENTINELS are both set: unset one of them")
+    master = env.get("REDIS_SENTINEL_MASTER", "").strip() or DEFAULT_SENTINEL_MASTER
+    if not (master.isascii() and master.isprintable()) or " " in master:
+        raise ConfigError(f"REDIS_SENTINEL_MASTER={master!r} is not a Sentinel master name")
+    db_raw = env.get("REDIS_SENTINEL_DB", "").strip() or "0"
+    if not db_raw.isdigit():
+        raise ConfigError(f"REDIS_SENTINEL_DB={db_raw!r} is not a database number (0, 1, ...)")
+    password = env.get("REDIS_SENTINEL_PASSWORD") or None
+    sentinels = tuple(_host_port(raw, part) for part in raw.split(","))
+    return SentinelSettings(sentinels, master, int(db_raw), password)
+
+
+def _host_port(raw: str, part: str) -> tuple[str, int]:
+    """One ``host:port`` of REDIS_SENTINELS (``[v6]:port`` too)."""
+    host, sep, port = part.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not (sep and host and port.isdigit() and 0 < int(port) < 65536) or " " in host:
+        raise ConfigError(
+            f"REDIS_SENTINELS={raw!r}: {part.strip()!r} is not host:port "
+            "(use host:26379,host:26379,...)"
+        )
+    return host, int(port)
 
 
 def _host_of(name: str, value: str) -> str:

@@ -36,6 +36,7 @@ from snakebench.engine.verify import verify_replay
 from snakebench.localstack.processes import free_port, process_identity
 from snakebench.localstack.redis_server import answers_ping, find_redis_server
 from snakebench.queueing import WORKER_COMMAND
+from snakebench.queueing.connection import redis_client
 from snakebench.services.batches import batch_progress
 from snakebench.store import Game, Participant, database, open_store
 from snakebench.store.models import RatingChange
@@ -48,6 +49,8 @@ FAKE_KEY = "sk-drill-not-a-secret"
 PG_ADMIN_DB = "postgres"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 JOB_OK = re.compile(r"Job OK \(([0-9a-f-]{36})\)")
+# run_game's line for a job delivered again after its game ended (it plays nothing).
+NOT_PLAYED = re.compile(r"game ([0-9a-f-]{36}) not played \(already over\)")
 
 
 class DrillError(RuntimeError):
@@ -162,9 +165,9 @@ class Env:
 
     @property
     def redis(self) -> redis.Redis:
-        return redis.Redis.from_url(
-            self.redis_server.url, socket_connect_timeout=2, socket_timeout=10
-        )
+        """A client made as every SnakeBench process makes one (REDIS_URL, or the
+        primary the Sentinels of REDIS_SENTINELS name: the sentinel-failover drill)."""
+        return redis_client(self.settings, connect_timeout=2, socket_timeout=10)
 
     @property
     def settings(self) -> Settings:
@@ -445,7 +448,11 @@ def audit(env: Env, batch_id: str, *, final: tuple[str, ...] = ("completed",)) -
         if n > 1:
             dup_games.add(gid)
             notes.append(f"{gid}: {n} replay files")
-    oks = Counter(JOB_OK.findall(ANSI.sub("", env.worker_logs())))
+    logs = ANSI.sub("", env.worker_logs())
+    oks = Counter(JOB_OK.findall(logs))
+    # A job RQ holds again for a game already over (a Sentinel failover's promoted
+    # replica never heard it finished) runs to "Job OK" without playing: not a replay.
+    oks.subtract(NOT_PLAYED.findall(logs))
     for gid, n in oks.items():
         if n > 1 and gid in ids:
             dup_games.add(gid)

@@ -28,6 +28,7 @@ from drills.common import (
     teardown,
     wait_for,
 )
+from drills.net_sentinel import sentinel_failover
 
 from snakebench.fakellm.faults import FakeOptions
 from snakebench.fakellm.server import FakeLLMServer
@@ -659,6 +660,11 @@ DRILLS: dict[str, tuple[DrillFn, str, dict[str, Any]]] = {
         provider_limits,
         "64 games at once vs a provider capped at 8 in flight, 300/min: no 429s, no voids",
         {"games": 64, "max_rounds": 10, "deadline": 900},
+    ),
+    "sentinel-failover": (
+        sentinel_failover,
+        "netns: Redis primary SIGKILLed mid-batch; Sentinel promotes its replica",
+        {"games": 600, "workers": 6, "max_rounds": 100, "deadline": 400},
     ),
     "load": (
         load,

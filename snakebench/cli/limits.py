@@ -11,7 +11,6 @@ from rich.table import Table
 
 from snakebench.cli.app import App, UsageError, fail, print_table
 from snakebench.cli.terminal import SafeConsole
-from snakebench.config import get_settings
 from snakebench.games.request_limits import Limit, limits_of, usage
 from snakebench.providers import PROVIDER_DEFAULTS
 from snakebench.queueing import QueueError, connect_redis
@@ -118,7 +117,7 @@ def _live_usage(limits: list[Limit]) -> list[tuple[int, int]] | None:
     if not limits:
         return None
     try:
-        connection = connect_redis(get_settings().redis_url, timeout=2.0)
+        connection = connect_redis(timeout=2.0)
         return [usage(connection, limit) for limit in limits]
     except (QueueError, redis.RedisError, OSError):
         return None  # the limits still show; only the live figures are missing

@@ -182,7 +182,9 @@ class LocalStack:
 
     def _start_children(self) -> None:
         self._start_redis()
-        env = {**os.environ, "REDIS_URL": self.redis_url, "PYTHONUNBUFFERED": "1"}
+        # The private Redis replaces a Sentinel-managed one (REDIS_SENTINELS) too.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REDIS_SENTINEL")}
+        env.update(REDIS_URL=self.redis_url, PYTHONUNBUFFERED="1")
         for number in range(1, self.workers + 1):
             self._spawn(f"worker-{number}", self._worker_argv(), env)
         if self.dashboard:

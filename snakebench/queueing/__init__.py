@@ -28,16 +28,19 @@ import os
 import pickle
 import random
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
 import redis
 import redis.utils
+from redis.sentinel import SentinelConnectionPool
 from rq import Callback, Queue, Retry, Worker
 from rq.job import Job, JobStatus
 from rq.utils import utcformat
 
-from snakebench.config import ConfigError, Settings, get_settings, mask_url
+from snakebench.config import ConfigError, Settings, get_settings
+from snakebench.queueing.connection import failover_retry, redis_client, where, why
 from snakebench.queueing.quiet_worker import known_horse
 
 Priority = Literal["high", "normal", "low"]
@@ -51,7 +54,7 @@ PLAIN_WORKER_COMMAND = "rq worker games-high games games-low --with-scheduler"
 # functions and callbacks run (GameJob); -c jobs.run_game: the game code and the
 # provider SDKs (~3 s of imports) are loaded once, before the worker forks a work horse
 # per game, instead of in every horse; -w: RQ's Worker without its redundant heartbeats
-# (snakebench.queueing.quiet_worker: a dozen fewer Redis commands a job).
+# (snakebench.queueing.quiet_worker: 11 fewer Redis commands a job).
 WORKER_COMMAND = (
     "rq worker -w snakebench.queueing.quiet_worker.QuietWorker "
     "-S snakebench.queueing.RestrictedPickle -j snakebench.queueing.GameJob "
@@ -252,27 +255,34 @@ def fail_for_good(job: Job | None) -> None:
         job.retries_left = 0
 
 
-def connect_redis(url: str | None = None, *, timeout: float = 5.0) -> redis.Redis:
-    """A client for ``url`` (default ``REDIS_URL``), checked with a PING.
+def connect_redis(
+    url: str | None = None, *, timeout: float = 5.0, settings: Settings | None = None
+) -> redis.Redis:
+    """A client for ``url``, or else for the Redis of ``settings`` (default: this
+    process's: ``REDIS_URL``, or the primary Sentinel names, docs/HA.md), checked with a
+    PING.
 
     ``redis://``, ``rediss://`` (TLS; ``?ssl_cert_reqs=none`` for a self-signed
     certificate), passwords in the URL and ``unix://`` sockets all work. Timeouts
     are short so an unreachable host fails in seconds instead of hanging.
     """
-    url = url or get_settings().redis_url
+    if url is not None:
+        settings = replace(settings or Settings(), redis_url=url, redis_sentinel=None)
+    settings = settings or get_settings()
     try:
-        client = redis.Redis.from_url(
-            url,
-            socket_connect_timeout=timeout,
+        client = redis_client(
+            settings,
+            connect_timeout=timeout,
             socket_timeout=max(timeout, 30.0),  # blocking pops wait longer than this
-            health_check_interval=30,
+            failover_wait=timeout,  # a wrong REDIS_SENTINELS fails as fast as a bad URL
         )
         client.ping()
+        if settings.redis_sentinel is not None:
+            client.set_retry(failover_retry())  # from now on, ride a failover out
     except (ValueError, TypeError) as exc:  # TypeError: a query option redis-py lacks
-        raise ConfigError(f"REDIS_URL={mask_url(url)!r} is not a Redis URL: {exc}") from None
+        raise ConfigError(f"REDIS_URL={where(settings)!r} is not a Redis URL: {exc}") from None
     except redis.RedisError as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise QueueError(f"cannot reach Redis at {mask_url(url)}: {reason}") from None
+        raise QueueError(f"cannot reach Redis at {where(settings)}: {why(exc)}") from None
     return client
 
 
@@ -282,12 +292,14 @@ def ping(connection: redis.Redis) -> None:
     try:
         connection.ping()
     except redis.RedisError as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise QueueError(f"cannot reach Redis at {_where(connection)}: {reason}") from None
+        raise QueueError(f"cannot reach Redis at {_where(connection)}: {why(exc)}") from None
 
 
 def _where(connection: redis.Redis) -> str:
-    found = connection.connection_pool.connection_kwargs
+    pool = connection.connection_pool
+    if isinstance(pool, SentinelConnectionPool):
+        return f"the primary Sentinel names {pool.service_name!r}"
+    found = pool.connection_kwargs
     if "path" in found:
         return f"unix://{found['path']}"
     return f"{found.get('host', 'localhost')}:{found.get('port', 6379)}/{found.get('db', 0)}"

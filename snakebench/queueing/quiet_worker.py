@@ -2,9 +2,9 @@
 
 RQ's work loop refreshes the worker's heartbeat (``HSET`` + two ``EXPIRE``) after each
 job, again inside the suspension check, again before and after the blocking pop, and
-sets the worker's state ``idle`` twice: within a few milliseconds, twelve commands a
-job that change nothing (docs/PERFORMANCE.md, "Round trips per game"). :class:`QuietWorker`
-is stock RQ otherwise; the mixin :class:`FewerCommands` only drops:
+sets the worker's state ``idle`` twice, all within a few milliseconds: ten of those
+commands change nothing (docs/PERFORMANCE.md, "Round trips per game").
+:class:`QuietWorker` is stock RQ otherwise; the mixin :class:`FewerCommands` only drops:
 
 - a default heartbeat (the worker's TTL, ``worker_ttl + 60``) sent within
   :data:`HEARTBEAT_COALESCE` seconds of the last one it sent. Any heartbeat with

@@ -88,8 +88,8 @@ class ThreadWorker(FewerCommands, BaseWorker):
         self._failing = threading.Lock()  # RQ keeps one "stopped job" per worker
         self._cold = False
         # Everything imported so far lives as long as the process: out of the collector's
-        # sight, a full collection no longer walks it (~3% of an LLM round's CPU,
-        # docs/PERFORMANCE.md "CPU per round: the ledger's SQL").
+        # sight, a full collection no longer walks it (in a fresh process, 0.17 of an
+        # LLM round's ~5 ms: docs/PERFORMANCE.md, "CPU per round: the ledger's SQL").
         gc.collect()
         gc.freeze()
 

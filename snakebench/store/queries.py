@@ -355,38 +355,21 @@ def cancel_game(game_id: str) -> bool:
     return True
 
 
-def complete_game(
-    game_id: str,
-    *,
-    rounds: int,
-    replay_path: str | None,
-    total_cost: float,
-    participants: Sequence[Mapping[str, Any]],
-    status: str = "completed",
-    error: str | None = None,
-    attempt: int | None = None,
-) -> Game:
+def complete_game(game_id: str, **end: Any) -> Game:
     """Record a game's end in ONE transaction: game row, participants, counters, rating.
 
-    ``participants`` holds one mapping per slot: ``slot``, optionally ``model`` (a name;
-    required for a slot the game was created without) and any of
-    :data:`PARTICIPANT_STATS`. Only ``completed`` games count towards models' wins,
-    losses, ties, apples and games played, and update their TrueSkill ratings; ``void``,
-    ``failed`` and ``cancelled`` (a spending cap stopped it) games are kept for the
-    record and touch no model. A game already final raises :class:`GameStateError`, so
-    a result is never recorded twice; so does a stale run's result (``attempt``, its
-    token, no longer the game's: another run has the game).
+    Takes :func:`record_game_end`'s arguments: ``rounds``, ``replay_path``,
+    ``total_cost``, ``participants`` (one mapping per slot: ``slot``, optionally
+    ``model``, a name, required for a slot the game was created without, and any of
+    :data:`PARTICIPANT_STATS`), ``status`` (``completed`` by default), ``error`` and
+    ``attempt``. Only ``completed`` games count towards models' wins, losses, ties,
+    apples and games played, and update their TrueSkill ratings; ``void``, ``failed``
+    and ``cancelled`` (a spending cap stopped it) games are kept for the record and
+    touch no model. A game already final raises :class:`GameStateError`, so a result is
+    never recorded twice; so does a stale run's result (``attempt``, its token, no
+    longer the game's: another run has the game).
     """
-    game, _ = record_game_end(
-        game_id,
-        rounds=rounds,
-        replay_path=replay_path,
-        total_cost=total_cost,
-        participants=participants,
-        status=status,
-        error=error,
-        attempt=attempt,
-    )
+    game, _ = record_game_end(game_id, **end)
     return game
 
 

@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from snakebench.config import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, Settings
+from snakebench.config import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, SentinelSettings, Settings
 
 DEFAULT_USERNAME = "admin"
 
@@ -30,11 +30,19 @@ class WebConfig:
     """
 
     redis_url: str = DEFAULT_REDIS_URL
+    # Redis behind Sentinel instead of at redis_url (REDIS_SENTINELS, docs/HA.md).
+    redis_sentinel: SentinelSettings | None = None
     database_url: str = DEFAULT_DATABASE_URL
     username: str = DEFAULT_USERNAME
     password: str | None = None
     api_token: str | None = None
     secret_key: str | None = None
+
+    @property
+    def redis_settings(self) -> Settings:
+        """Where Redis is, as the shared connection factory takes it
+        (:func:`snakebench.queueing.connection.redis_client`)."""
+        return Settings(redis_url=self.redis_url, redis_sentinel=self.redis_sentinel)
 
     @property
     def auth_required(self) -> bool:
@@ -58,6 +66,7 @@ class WebConfig:
         settings = Settings.from_env(env)
         return cls(
             redis_url=settings.redis_url,
+            redis_sentinel=settings.redis_sentinel,
             database_url=settings.database_url,
             username=env.get("SNAKEBENCH_WEB_USER") or DEFAULT_USERNAME,
             password=env.get("SNAKEBENCH_WEB_PASSWORD") or None,

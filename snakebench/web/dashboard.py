@@ -18,6 +18,7 @@ from rq_dashboard.web import config as dashboard_settings
 from rq_dashboard.web import setup_rq_connection
 
 from snakebench.queueing import SERIALIZER
+from snakebench.queueing.connection import dashboard_url
 from snakebench.web.config import WebConfig
 
 URL_PREFIX = "/rq"
@@ -26,7 +27,9 @@ POLL_INTERVAL_MS = 2500
 
 def install_dashboard(app: Flask, config: WebConfig) -> None:
     app.config.from_object(rq_dashboard.default_settings)
-    app.config["RQ_DASHBOARD_REDIS_URL"] = config.redis_url
+    app.config["RQ_DASHBOARD_REDIS_URL"] = dashboard_url(config.redis_settings)
+    if config.redis_sentinel is not None:  # the URL has no room for it
+        app.config["RQ_DASHBOARD_REDIS_PASSWORD"] = config.redis_sentinel.password
     app.config["RQ_DASHBOARD_POLL_INTERVAL"] = POLL_INTERVAL_MS
     dashboard_settings.serializer = SERIALIZER
     setup_rq_connection(app)  # lazy: makes a client, does not connect yet

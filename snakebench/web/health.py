@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from snakebench.config import mask_url
+from snakebench.queueing.connection import where
 from snakebench.queueing.status import live_worker_count
 from snakebench.web.services import log, services
 
@@ -23,7 +24,7 @@ blueprint = Blueprint("health", __name__)
 @blueprint.get("/healthz")
 def healthz() -> tuple[Response, int]:
     found = services()
-    redis_ok = _check("redis", lambda: found.redis().ping(), found.config.redis_url)
+    redis_ok = _check("redis", lambda: found.redis().ping(), where(found.config.redis_settings))
     workers = _live_workers() if redis_ok else None
     database_ok = _check("database", found.ping_database, found.config.database_url)
     healthy = redis_ok and database_ok

@@ -13,11 +13,13 @@ from typing import Any
 import redis
 from flask import Flask, current_app
 
+from snakebench.queueing.connection import redis_client
 from snakebench.store import Database, connect, pending_versions, ping, upgrade
 from snakebench.web.config import WebConfig
 
 EXTENSION = "snakebench"
 REDIS_TIMEOUT = 2.0  # seconds: a health probe must answer before the platform gives up
+FAILOVER_WAIT = 5.0  # seconds a request retries a lost primary behind Sentinel, no more
 
 log = logging.getLogger("snakebench.web")
 
@@ -35,11 +37,11 @@ class Services:
         """A client with short timeouts (it reconnects by itself after an outage)."""
         with self._lock:
             if self._redis is None:
-                self._redis = redis.Redis.from_url(
-                    self.config.redis_url,
-                    socket_connect_timeout=REDIS_TIMEOUT,
+                self._redis = redis_client(
+                    self.config.redis_settings,
+                    connect_timeout=REDIS_TIMEOUT,
                     socket_timeout=REDIS_TIMEOUT,
-                    health_check_interval=30,
+                    failover_wait=FAILOVER_WAIT,
                 )
             return self._redis
 

@@ -30,7 +30,9 @@ pytestmark = [
 ]
 
 # name: the small size's arguments. Each finishes in well under TIMEOUT (test_drills).
-NET_SIZES: dict[str, list[str]] = {}
+NET_SIZES: dict[str, list[str]] = {
+    "sentinel-failover": ["--games", "100", "--workers", "3", "--deadline", "200"],
+}
 
 
 @pytest.fixture(scope="module")
