@@ -83,7 +83,7 @@ class _Prebuilt:
 
     The two statements each provider call costs (its row, its settlement) were built by
     peewee per call, which spent ~80% of their CPU building the same SQL text again
-    (docs/PERFORMANCE.md, "CPU per round"). This is the text peewee builds for them,
+    (docs/PERFORMANCE.md, "CPU per round: the ledger's SQL"). This is the text peewee builds,
     kept; each value still goes through its field's ``db_value``, as peewee's would.
     """
 
