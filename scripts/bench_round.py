@@ -5,14 +5,14 @@ models costs the worker process, each part timed alone in one thread.
 
 On the worker, one round of an LLM v LLM game is: two prompts written, two SDK calls
 (the request built, sent over HTTP, the reply parsed), two replies read into moves, two
-spend-ledger rows written and settled, the fencing check, the engine's step and the
-replay frame, three live-board documents (the round's start, each move as it comes back)
-and the hand-offs between the game's thread and its two move threads. Each part runs
-``--rounds`` times in a turn, the parts taking turns ``--repeat`` times, and the least
-turn of each is kept; it is timed in CPU seconds of this process (``time.process_time``):
-other load on a shared machine slows it much less than wall time. The fake provider
-(``snakebench fake-llm`` as bench_spend.py starts it: no added latency) runs in a process
-of its own; its CPU is not counted.
+spend-ledger rows written (each checking the run's fence) and settled, the engine's step
+and the replay frame, three live-board updates (the round's start, each move as it comes
+back; documents built and sent only while someone watches) and the hand-offs between the
+game's thread and its two move threads. Each part runs ``--rounds`` times in a turn, the
+parts taking turns ``--repeat`` times, and the least turn of each is kept; it is timed in
+CPU seconds of this process (``time.process_time``): other load on a shared machine slows
+it much less than wall time. The fake provider (``snakebench fake-llm`` as bench_spend.py
+starts it: no added latency) runs in a process of its own; its CPU is not counted.
 
 The SDK call is timed both ways: through the SDK's ``chat.completions.create`` (how every
 move was made before, the baseline) and as ``OpenAICompatClient.complete`` makes it now
@@ -25,6 +25,7 @@ script says where it goes. It uses a temporary SQLite database and a Redis datab
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import tempfile
 import threading
@@ -55,9 +56,8 @@ from snakebench.store import (
     batch_game_ids,
     create_game,
     mark_running,
-    open_call,
+    open_fenced_call,
     open_store,
-    run_is_current,
     settle_call,
     upsert_model,
 )
@@ -154,12 +154,11 @@ class Parts:
 
     def ledger_x2(self) -> None:
         for _ in self.turns:
-            call = open_call(game_id=self.game.id, attempt=self.game.attempt, batch_id=None,
-                             model_id=self.model_id, day="2026-01-01", reserved=0.01)  # fmt: skip
+            call = open_fenced_call(game_id=self.game.id, attempt=self.game.attempt,
+                                    batch_id=None, model_id=self.model_id, day="2026-01-01",
+                                    reserved=0.01)  # fmt: skip
+            assert call is not None  # the bench's game is running, its run current
             settle_call(call, status="answered", input_tokens=700, output_tokens=20, cost=0.001)
-
-    def fencing(self) -> None:
-        run_is_current(self.game.id, self.game.attempt)
 
     def engine_and_replay(self) -> None:
         state = step(self.state, self.next_moves, self.rules, self.spawn)
@@ -203,10 +202,9 @@ def measure(parts: Parts, rounds: int, repeat: int) -> list[tuple[str, float, fl
                 SDK_NOW: parts.sdk_complete_x2,
                 "prompts (2)": parts.prompts_x2,
                 "replies read into moves (2)": parts.replies_x2,
-                "spend ledger: row written, settled (2)": parts.ledger_x2,
-                "fencing check (1 SELECT)": parts.fencing,
+                "spend ledger: fenced row written, settled (2)": parts.ledger_x2,
                 "engine step + replay frame": parts.engine_and_replay,
-                "live board: 3 documents to Redis": parts.live_board_x3,
+                "live board, nobody watching (3 updates)": parts.live_board_x3,
                 "thread hand-offs: 2 moves, 4 errands": lambda: parts.hand_offs(gather),
             },
             rounds,
@@ -233,10 +231,15 @@ def legacy_complete(client: OpenAICompatClient, prompt: str) -> Completion:
     )
 
 
-def whole_games(url: str, tmp: Path, redis_url: str, games: int, repeat: int) -> dict[str, float]:
+def whole_games(
+    url: str, tmp: Path, redis_url: str, games: int, repeat: int
+) -> dict[str, tuple[float, float]]:
     """CPU ms per round of whole LLM v LLM games (``run_stored_game``: the database, the
-    live board, the ledger; one game at a time, its two moves on its move threads), the
-    moves made before's way and now's, taking turns; the least turn of each."""
+    live board, the ledger; one game at a time, its two moves on its move threads), and
+    the part of it spent collecting garbage: the moves made before's way and now's, and
+    now's after ``gc.freeze()`` (as ThreadWorker does once at its start), taking turns.
+    The least turn of each; the collections' share over all turns (a full collection
+    comes once in a few hundred rounds, so the least turn may have none)."""
     settings = Settings(
         database_url=f"sqlite:///{tmp / 'games.db'}", redis_url=redis_url, replay_dir=tmp / "r"
     )
@@ -245,18 +248,36 @@ def whole_games(url: str, tmp: Path, redis_url: str, games: int, repeat: int) ->
         upsert_model(name, provider="openai-compatible", model_slug=name, base_url=f"{url}/v1")
     live = redis.Redis.from_url(redis_url)
     now = OpenAICompatClient.complete
-    best = {"before": float("inf"), "now": float("inf")}
+    variants = ("before", "now", "now, gc.freeze()")
+    best = dict.fromkeys(variants, float("inf"))
+    collected = dict.fromkeys(variants, (0.0, 0))  # CPU seconds collecting, rounds
+    collecting = [0.0, 0.0]  # CPU seconds in collections; the current one's start
+
+    def timed(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collecting[1] = time.process_time()
+        else:
+            collecting[0] += time.process_time() - collecting[1]
+
+    gc.callbacks.append(timed)
     for turn in range(repeat):
         for variant in best:
             OpenAICompatClient.complete = legacy_complete if variant == "before" else now  # type: ignore[method-assign]
             spec = BatchSpec("fake-a", "fake-b", count=games, max_rounds=100, seed=turn)
             batch = create_batch_games(spec, settings)
-            start, rounds = time.process_time(), 0
+            if variant.endswith("freeze()"):
+                gc.freeze()
+            start, rounds, collecting[0] = time.process_time(), 0, 0.0
             for game in batch_game_ids(batch.id):
                 rounds += run_stored_game(game, settings=settings, live=live)["rounds"]
-            best[variant] = min(best[variant], (time.process_time() - start) / rounds * 1000)
+            ms = (time.process_time() - start) / rounds * 1000
+            gc.unfreeze()
+            best[variant] = min(best[variant], ms)
+            seconds, counted = collected[variant]
+            collected[variant] = (seconds + collecting[0], counted + rounds)
+    gc.callbacks.remove(timed)
     OpenAICompatClient.complete = now  # type: ignore[method-assign]
-    return best
+    return {name: (best[name], s / n * 1000) for name, (s, n) in collected.items()}
 
 
 def main() -> None:
@@ -295,10 +316,10 @@ def main() -> None:
         table(
             f"Whole LLM v LLM games in one process, {args.games} a turn, one at a time (least "
             f"of {args.repeat} turns)",
-            ["moves made", "worker CPU ms/round"],
-            [[variant, f"{ms:.2f}"] for variant, ms in games.items()],
+            ["moves made", "worker CPU ms/round", "of it collecting garbage (all turns)"],
+            [[variant, f"{ms:.2f}", f"{gc_ms:.3f}"] for variant, (ms, gc_ms) in games.items()],
         )
-        print(f"  now / before: {games['now'] / games['before']:.0%}")
+        print(f"  now / before: {games['now'][0] / games['before'][0]:.0%}")
     print(f"  {host_speed()}")
 
 

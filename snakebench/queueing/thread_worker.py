@@ -35,6 +35,7 @@ other).
 from __future__ import annotations
 
 import ctypes
+import gc
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,6 +88,11 @@ class ThreadWorker(FewerCommands, BaseWorker):
         self._stopping: set[str] = set()  # job ids stopped on request
         self._failing = threading.Lock()  # RQ keeps one "stopped job" per worker
         self._cold = False
+        # Everything imported so far lives as long as the process: out of the collector's
+        # sight, a full collection no longer walks it (in a fresh process, 0.17 of an
+        # LLM round's ~5 ms: docs/PERFORMANCE.md, "CPU per round: the ledger's SQL").
+        gc.collect()
+        gc.freeze()
 
     # --- taking jobs ------------------------------------------------------------------
 

@@ -8,13 +8,14 @@ ledger, and a report read from it, both err on the side of money possibly spent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import peewee as pw
 
 from snakebench.store.batch_queries import rows_of
+from snakebench.store.db import database
 from snakebench.store.models import Game, Spend, utcnow
-from snakebench.store.queries import current_run
 
 # A settled row counts what it cost; a row never settled (its run died mid-call)
 # counts its worst case, since the provider may have billed it.
@@ -54,24 +55,9 @@ def open_fenced_call(
     from the game's row, so the run's fence is checked by the very statement that
     books the call, right before it is made. None, and no row, for a stale run (or a
     game cancelled meanwhile)."""
-    values: dict[pw.Field[Any], Any] = {
-        Spend.game_id: game_id,
-        Spend.attempt: attempt,
-        Spend.batch_id: batch_id,
-        Spend.model_id: model_id,
-        Spend.day: day,
-        Spend.status: "reserved",
-        Spend.reserved: reserved,
-        Spend.cost: 0.0,
-        Spend.input_tokens: 0,
-        Spend.output_tokens: 0,
-        Spend.reasoning_tokens: 0,
-        Spend.created_at: utcnow(),
-    }
-    row = Game.select(
-        *(pw.Value(value, converter=field.db_value) for field, value in values.items())
-    ).where(current_run(game_id, attempt))
-    ids = list(Spend.insert_from(row, list(values)).returning(Spend.id).tuples().execute())
+    values = (game_id, attempt, batch_id, model_id, day, "reserved", reserved, 0.0, 0, 0, 0,
+              utcnow(), game_id, attempt, "running")  # fmt: skip
+    ids = _run(_OPEN_FENCED, values).fetchall()
     return int(ids[0][0]) if ids else None
 
 
@@ -87,15 +73,60 @@ def settle_call(
 ) -> None:
     """Settle a reserved call: ``answered`` with its usage and cost (and the cost the
     provider reported, where it does), or ``error`` (no reply, nothing billed)."""
-    Spend.update(
-        status=status,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        reasoning_tokens=reasoning_tokens,
-        cost=cost,
-        provider_cost=provider_cost,
-        settled_at=utcnow(),
-    ).where((Spend.id == call_id) & (Spend.status == "reserved")).execute()
+    values = (status, cost, input_tokens, output_tokens, reasoning_tokens, provider_cost,
+              utcnow(), call_id, "reserved")  # fmt: skip
+    _run(_SETTLE, values)
+
+
+class _Prebuilt:
+    """One statement of a game's every call, its SQL written once per database kind.
+
+    The two statements each provider call costs (its row, its settlement) were built by
+    peewee per call, which spent ~80% of their CPU building the same SQL text again
+    (docs/PERFORMANCE.md, "CPU per round: the ledger's SQL"). This is the text peewee builds,
+    kept; each value still goes through its field's ``db_value``, as peewee's would.
+    """
+
+    def __init__(self, template: str, fields: tuple[pw.Field[Any], ...]) -> None:
+        self.template = template
+        self.converters: tuple[Callable[[Any], Any], ...] = tuple(f.db_value for f in fields)
+        self.sql: dict[str, str] = {}  # per placeholder style: "?" (SQLite), "%s"
+
+    def text(self, db: Any) -> str:
+        sql = self.sql.get(db.param)
+        if sql is None:
+            sql = self.sql[db.param] = self.template.format(p=db.param)
+        return sql
+
+
+def _run(statement: _Prebuilt, values: tuple[Any, ...]) -> Any:
+    """Execute ``statement`` with ``values`` (converted) on the current database; its
+    cursor."""
+    db: Any = database.obj  # peewee's stubs leave execute_sql untyped
+    params = [convert(value) for convert, value in zip(statement.converters, values, strict=True)]
+    return db.execute_sql(statement.text(db), params)
+
+
+_LEDGER_ROW = (
+    Spend.game_id, Spend.attempt, Spend.batch_id, Spend.model_id, Spend.day, Spend.status,
+    Spend.reserved, Spend.cost, Spend.input_tokens, Spend.output_tokens,
+    Spend.reasoning_tokens, Spend.created_at,
+)  # fmt: skip
+_OPEN_FENCED = _Prebuilt(
+    'INSERT INTO "spend" ("game_id", "attempt", "batch_id", "model_id", "day", "status", '
+    '"reserved", "cost", "input_tokens", "output_tokens", "reasoning_tokens", "created_at") '
+    "SELECT {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p} "
+    'FROM "games" WHERE "id" = {p} AND "attempt" = {p} AND "status" = {p} '
+    'RETURNING "id"',
+    (*_LEDGER_ROW, Game.id, Game.attempt, Game.status),
+)
+_SETTLE = _Prebuilt(
+    'UPDATE "spend" SET "status" = {p}, "cost" = {p}, "input_tokens" = {p}, '
+    '"output_tokens" = {p}, "reasoning_tokens" = {p}, "provider_cost" = {p}, '
+    '"settled_at" = {p} WHERE "id" = {p} AND "status" = {p}',
+    (Spend.status, Spend.cost, Spend.input_tokens, Spend.output_tokens, Spend.reasoning_tokens,
+     Spend.provider_cost, Spend.settled_at, Spend.id, Spend.status),
+)  # fmt: skip
 
 
 def ledger_total(
