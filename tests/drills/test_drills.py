@@ -158,5 +158,10 @@ def test_list_names_every_drill() -> None:
         "db-restart",
         "budget",
         "provider-limits",
+        "sentinel-failover",
+        "partition-heal",
+        "half-partition",
+        "slow-link",
+        "dispatcher-cut",
         "load",
     ]
