@@ -565,3 +565,27 @@ def finish_drill(proc: subprocess.Popen[str], timeout: float) -> tuple[int | Non
         out, _ = proc.communicate(timeout=30)
         return None, out
     return proc.returncode, out
+
+
+@contextmanager
+def started_drills(sizes: dict[str, list[str]]) -> Iterator[dict[str, subprocess.Popen[str]]]:
+    """Every drill of ``sizes`` (name: its arguments) started at once as
+    ``scripts/drill.py NAME ARGS``, output captured; those still running at the end are
+    terminated (the tests' way of running drills side by side)."""
+    script = Path(__file__).resolve().parents[1] / "drill.py"
+    procs = {
+        name: subprocess.Popen(
+            [PY, str(script), name, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for name, args in sizes.items()
+    }
+    try:
+        yield procs
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(30)

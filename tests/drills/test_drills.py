@@ -19,7 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
-from drills.common import finish_drill, read_summary
+from drills.common import finish_drill, read_summary, started_drills
 
 pytestmark = pytest.mark.slow
 
@@ -68,20 +68,8 @@ TIMEOUT = 300  # seconds for the slowest drill, its deadline plus setup, settlin
 
 @pytest.fixture(scope="module")
 def runs() -> Iterator[dict[str, subprocess.Popen[str]]]:
-    procs = {
-        name: subprocess.Popen(
-            [sys.executable, str(DRILL), name, *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for name, args in SIZES.items()
-    }
-    yield procs
-    for proc in procs.values():
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(30)
+    with started_drills(SIZES) as procs:
+        yield procs
 
 
 def finish(proc: subprocess.Popen[str]) -> tuple[int, str]:

@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
-from drills.common import finish_drill, read_summary
+from drills.common import finish_drill, read_summary, started_drills
 from drills.netns import unavailable_reason
 
 DRILL = Path(__file__).resolve().parents[2] / "scripts" / "drill.py"
@@ -48,20 +48,8 @@ NET_SIZES: dict[str, list[str]] = {
 
 @pytest.fixture(scope="module")
 def runs() -> Iterator[dict[str, subprocess.Popen[str]]]:
-    procs = {
-        name: subprocess.Popen(
-            [sys.executable, str(DRILL), name, *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for name, args in NET_SIZES.items()
-    }
-    yield procs
-    for proc in procs.values():
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(30)
+    with started_drills(NET_SIZES) as procs:
+        yield procs
 
 
 @pytest.mark.parametrize("name", sorted(NET_SIZES))
