@@ -49,7 +49,7 @@ from drills.common import (
     audit,
     make_net_env,
     new_tmp,
-    teardown,
+    opened,
     wait_for,
 )
 from drills.netns import Cluster, Host, NetnsUnavailable, cluster
@@ -115,24 +115,19 @@ def net_stack(args: argparse.Namespace) -> Iterator[tuple[Cluster, Env]]:
             env = make_net_env(tmp, hosts)
         except NetnsUnavailable as exc:
             raise DrillError(str(exc)) from None
-        try:
-            env.worker_command = f"{WORKER_COMMAND} --job-monitoring-interval {MONITOR_INTERVAL}"
-            env.open()
-            _start_fake_providers(hosts, env)
-            for name in ("fake-a", "fake-b"):
-                upsert_model(name, provider="openai", model_slug=name,
-                             base_url=f"http://127.0.0.1:{FAKE_PORT}/v1")  # fmt: skip
-            env.start_workers(args.workers, wait=WORKER_START)
-            yield hosts, env
-        finally:
-            for host in hosts.workers:
-                host.heal()
-                host.unblock()
-            teardown(env)
-            if args.keep:
-                print(f"  (kept {tmp})")
-            else:
-                subprocess.run(["rm", "-rf", str(tmp)], check=False)
+        env.worker_command = f"{WORKER_COMMAND} --job-monitoring-interval {MONITOR_INTERVAL}"
+        with opened(env, args.keep):
+            try:
+                _start_fake_providers(hosts, env)
+                for name in ("fake-a", "fake-b"):
+                    upsert_model(name, provider="openai", model_slug=name,
+                                 base_url=f"http://127.0.0.1:{FAKE_PORT}/v1")  # fmt: skip
+                env.start_workers(args.workers, wait=WORKER_START)
+                yield hosts, env
+            finally:  # links back up before teardown stops what runs behind them
+                for host in hosts.workers:
+                    host.heal()
+                    host.unblock()
 
 
 def _start_fake_providers(hosts: Cluster, env: Env) -> None:
