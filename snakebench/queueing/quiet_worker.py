@@ -31,6 +31,8 @@ from rq.job import Job
 from rq.queue import Queue
 from rq.worker import BaseWorker, Worker
 
+from snakebench.queueing.database_gate import DatabaseGate
+
 HEARTBEAT_COALESCE = 1.0  # seconds; RQ's worker TTL is minutes
 
 _forked_by: int | None = None  # in a QuietWorker's work horse (and the worker): its pid
@@ -80,8 +82,9 @@ class FewerCommands(BaseWorker):
             self._heartbeat_fresh_until = 0.0
 
 
-class QuietWorker(FewerCommands, Worker):
-    """RQ's ``Worker`` (a work horse forked per job) with :class:`FewerCommands`:
+class QuietWorker(DatabaseGate, FewerCommands, Worker):
+    """RQ's ``Worker`` (a work horse forked per job) with :class:`FewerCommands`, and
+    idle while its database does not answer (:class:`DatabaseGate`):
     ``rq worker -w snakebench.queueing.quiet_worker.QuietWorker`` (WORKER_COMMAND)."""
 
     def fork_work_horse(self, job: Job, queue: Queue) -> None:

@@ -51,6 +51,7 @@ from rq.timeouts import TimerDeathPenalty
 from rq.worker import BaseWorker, WorkerStatus
 
 from snakebench.config import get_settings
+from snakebench.queueing.database_gate import DatabaseGate
 from snakebench.queueing.quiet_worker import FewerCommands, runs_jobs_in_process
 
 WAIT_STEP = 1.0  # seconds between checks for a stop request while waiting on games
@@ -71,9 +72,10 @@ class JobStopped(BaseException):
     to record it; a stop must end the job itself."""
 
 
-class ThreadWorker(FewerCommands, BaseWorker):
+class ThreadWorker(DatabaseGate, FewerCommands, BaseWorker):
     """An RQ worker that keeps up to ``threads`` jobs running in threads of itself
-    (its heartbeats and states sent once, not again and again: :class:`FewerCommands`)."""
+    (its heartbeats and states sent once, not again and again: :class:`FewerCommands`;
+    idle while its database does not answer: :class:`DatabaseGate`)."""
 
     death_penalty_class = TimerDeathPenalty
 

@@ -44,6 +44,7 @@ from snakebench.store.db import (
     is_sqlite,
     ping,
     transaction,
+    unreachable_reason,
 )
 from snakebench.store.listing_queries import (
     batch_failures,
@@ -257,6 +258,7 @@ __all__ = [
     "stored_prompt_variants",
     "supersede_runs",
     "transaction",
+    "unreachable_reason",
     "update_batch_params",
     "upgrade",
     "upgrade_store",

@@ -101,6 +101,27 @@ def ping(db: pw.Database) -> None:
     answering.execute_sql("SELECT 1")
 
 
+def unreachable_reason(url: str) -> str | None:
+    """Why the database ``url`` names does not answer now (one line, password masked),
+    or None when it does: a connection of its own, opened, asked ``SELECT 1`` and closed,
+    so the caller's connections are left as they are (a worker checks this before it
+    forks the next work horse, which must not inherit an open connection)."""
+    try:
+        db = _build(url)
+        db.connect()
+    except StoreError as exc:
+        return str(exc)
+    except (pw.PeeweeException, OSError) as exc:
+        return f"cannot connect to {mask_url(url)}: {_reason(exc, url)}"
+    try:
+        ping(db)
+    except (pw.PeeweeException, OSError) as exc:
+        return f"{mask_url(url)} does not answer: {_reason(exc, url)}"
+    finally:
+        db.close()
+    return None
+
+
 def is_sqlite(db: pw.Database | pw.DatabaseProxy | None = None) -> bool:
     """True when ``db`` (default: the proxied database) is SQLite."""
     return isinstance(_unwrap(db), pw.SqliteDatabase)
