@@ -352,10 +352,13 @@ def new_tmp() -> Path:
 
 
 @contextmanager
-def opened(env: Env, keep: bool) -> Iterator[Env]:
-    """Point this process at ``env``; at the end tear it down and remove its temp
-    folder (unless ``keep``: then say where it is)."""
+def opened(env: Env, keep: bool, start: Callable[[], None] | None = None) -> Iterator[Env]:
+    """Point this process at ``env`` (after ``start``: services ``env`` needs running
+    before it opens); at the end tear it down and remove its temp folder (unless
+    ``keep``: then say where it is)."""
     try:
+        if start is not None:
+            start()
         env.open()
         yield env
     finally:

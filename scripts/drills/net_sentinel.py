@@ -42,8 +42,8 @@ from drills.common import (
     Env,
     audit,
     new_tmp,
+    opened,
     reconcile_until_done,
-    teardown,
     wait_for,
 )
 from drills.netns import Cluster, Host, HostPostgres, HostRedis, cluster
@@ -159,18 +159,16 @@ def sentinel_stack(args: argparse.Namespace) -> Iterator[tuple[Env, SentinelRedi
         postgres = HostPostgres(hosts.services, tmp)
         env = Env(tmp, group, postgres.url, worker_hosts=hosts.workers,  # type: ignore[arg-type]
                   host_postgres=postgres, extra_env=group.env())  # fmt: skip
-        try:
+
+        def start() -> None:
             group.start()
             postgres.start()
-            env.open()
-            yield env, group, hosts
-        finally:
-            r1.unblock()
-            teardown(env)
-            if args.keep:
-                print(f"  (kept {tmp})")
-            else:
-                subprocess.run(["rm", "-rf", str(tmp)], check=False)
+
+        with opened(env, args.keep, start=start):
+            try:
+                yield env, group, hosts
+            finally:
+                r1.unblock()  # before the teardown: Redis on r1 must be reachable
 
 
 @dataclass
