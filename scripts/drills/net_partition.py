@@ -449,17 +449,25 @@ def _status_line(env: Env, hosts: Cluster) -> str:
     )
 
 
-# The last line of a traceback a worker logged for a failed job: "Module.Error: reason".
+# RQ's line for a failed job attempt, and the traceback's last line after it
+# ("Module.Error: reason"; a chained exception's is the last one before the next line
+# stamped with a time).
+ATTEMPT_FAILED = "exception raised while executing"
 FAILURE = re.compile(r"^([\w.]+(?:Error|Exception))(?:: (.*))?$", re.MULTILINE)
+STAMPED = re.compile(r"^\d\d:\d\d:\d\d ", re.MULTILINE)
 
 
 def failure_reasons(env: Env, host: Host) -> Counter[str]:
     """The failed job attempts of ``host``'s workers, by exception and reason (first
     60 characters): what their logs and rq-dashboard showed."""
-    logs = ANSI.sub("", "\n".join(
-        w.log.read_text(errors="replace") for w in env.all_workers if w.host is host
-    ))  # fmt: skip
     found: Counter[str] = Counter()
-    for name, reason in FAILURE.findall(logs):
-        found[f"{name.rsplit('.', 1)[-1]}: {reason[:60]}"] += 1
+    for worker in env.all_workers:
+        if worker.host is None or worker.host.name != host.name:
+            continue
+        log = ANSI.sub("", worker.log.read_text(errors="replace"))
+        for after in log.split(ATTEMPT_FAILED)[1:]:
+            next_line = STAMPED.search(after)
+            reasons = FAILURE.findall(after[: next_line.start() if next_line else None])
+            name, reason = reasons[-1] if reasons else ("unknown", "")
+            found[f"{name.rsplit('.', 1)[-1]}: {reason[:60]}"] += 1
     return found
