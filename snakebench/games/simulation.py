@@ -36,7 +36,7 @@ from snakebench.games.loop import GameOutcome, GameSetup, RoundHook, RunSupersed
 from snakebench.games.players import make_player
 from snakebench.games.prompts import lineup_prompt, prompt_variant, usable_prompt_variant
 from snakebench.games.request_limits import gate_players
-from snakebench.games.spending import SpendMeter, meter_players
+from snakebench.games.spending import SpendMeter, meter_players, settle_pending
 from snakebench.options import GameOptions
 from snakebench.players.base import Player
 from snakebench.players.llm import LLMPlayer
@@ -193,6 +193,10 @@ def run_stored_game(
         summary = stored_summary(get_game(game.id))
         game_left(summary, token, time.monotonic() - started)
         return summary
+    finally:
+        # However the game ended: each player's last call settled (its next call's
+        # row would have carried it), before the game's end is recorded.
+        settle_pending(meters)
     summary = _record(game, outcome, settings, token, prompts, lineup)
     waited = sum(stats.wait_ms for stats in outcome.stats.values()) / 1000
     game_ended(summary, names, outcome.total_cost, time.monotonic() - started, waited)

@@ -23,6 +23,12 @@ mid-call leaves its call counted at its worst case. The row is written only whil
 run still holds the game (its fencing token, the game running: the same statement
 checks it), so a stale or cancelled run stops right there, before the call
 (:class:`snakebench.games.loop.RunSuperseded`), its reservation given back.
+A call's settlement is not a statement of its own: the meter keeps it and the statement
+that books the player's next call writes it too (one upsert of both rows; the
+settlement is written even when the fence refuses the new row), and
+:func:`settle_pending` writes the last one when the game is over, however it ended. So a
+run killed leaves its row ``reserved`` until the player's next call, not only mid-call:
+counted at its worst case, as a kill mid-call leaves it.
 The caps are checked against counters in Redis, one per budget, moved by
 ``WATCH``/``MULTI`` transactions (``Redis.transaction``, redone when another worker
 moved a key meanwhile) so that two workers can never both take the last room. A
@@ -30,12 +36,16 @@ counter Redis does not have (evicted, expired, a Redis that came back empty) is 
 from the ledger on first use.
 
 **Order, and why it errs only towards money possibly spent.** reserve: counter, then
-ledger row (written only for a call about to be made). settle: counter, then ledger row.
-A death between any two steps leaves a counter or a row too high, never too low; a
-counter rebuilt while no reservation is in flight is exact. Only a Redis that loses a
+ledger row (written only for a call about to be made). settle: counter at once, ledger
+row with the next reservation or at the game's end. A death between any two steps
+leaves a counter or a row too high, never too low; a counter rebuilt while no
+reservation is in flight is exact, one rebuilt from rows still waiting for their
+settlement errs high by what they did not cost. Only a Redis that loses a
 counter while calls are in flight forgets those calls' reservations (at most one per
 game playing). Without Redis (``play``, ``--sync``) the ledger itself is checked and
-written under a process lock: exact in one process, not atomic across processes.
+written under a process lock: exact in one process, not atomic across processes, and
+each player's last call counted there at its worst case until its next call writes its
+settlement (a cap may stop a game one call early, never late).
 """
 
 from __future__ import annotations
@@ -58,9 +68,10 @@ from snakebench.store import (
     Game,
     Model,
     Participant,
+    Settlement,
     ledger_total,
     open_fenced_call,
-    settle_call,
+    write_settlement,
 )
 
 log = logging.getLogger(__name__)
@@ -253,7 +264,9 @@ class SpendMeter:
         self.model_id, self.model_name = model.id, model.name
         self.budgets = budgets
         self.counters = counters
-        self.open: dict[int, tuple[float, list[Budget]]] = {}
+        self.open: dict[int, tuple[float, list[Budget], str]] = {}  # worst, budgets, day
+        # The last call's settlement, written with the next call's row (or by flush).
+        self.pending: Settlement | None = None
         self.batch_spent = False  # the batch's cap refused a call: it has no room left
 
     def reserve(self, worst_cost: float) -> int:
@@ -274,7 +287,9 @@ class SpendMeter:
                 model_id=self.model_id,
                 day=day,
                 reserved=worst_cost,
+                settling=self.pending,
             )
+            self.pending = None  # written, whether or not the fence let the call be booked
             if call is None:  # overtaken or cancelled: no call, the room given back
                 raise RunSuperseded(self.game_id)
             return call
@@ -289,21 +304,26 @@ class SpendMeter:
         except redis.RedisError as exc:
             # No counters, no call: nobody's play, so the game is void (and retryable).
             raise InfrastructureError(f"spending caps cannot be checked: {exc}") from None
-        self.open[call] = (worst_cost, budgets)
+        self.open[call] = (worst_cost, budgets, day)
         return call
 
     def _settle(self, call: int, usage: CallUsage | None) -> None:
         """Caps count the larger of our price-based cost and the one the provider
-        reported (stale or zero prices must not let a cap be passed); both are recorded."""
-        worst, budgets = self.open.pop(call)
+        reported (stale or zero prices must not let a cap be passed); both are recorded.
+        The counters move now; the ledger row waits for the next call's (see the
+        module's docstring)."""
+        worst, budgets, day = self.open.pop(call)
         spent = usage or CallUsage(0, 0, 0.0)
         counted = max(spent.cost, spent.provider_cost or 0.0)
         try:
             self.counters.adjust(budgets, counted - worst)  # first: see the module's docstring
         except redis.RedisError as exc:  # the counters keep the worst case: safe, if dear
             log.warning("spend counters not settled for call %d: %s", call, exc)
-        settle_call(
+        self.flush()  # never two waiting (a reservation always writes the one before)
+        self.pending = Settlement(
             call,
+            day=day,
+            reserved=worst,
             status="answered" if usage is not None else "error",
             input_tokens=spent.input_tokens,
             output_tokens=spent.output_tokens,
@@ -312,10 +332,30 @@ class SpendMeter:
             provider_cost=spent.provider_cost,
         )
 
+    def flush(self) -> None:
+        """Write the settlement still waiting for a next call, by itself: the player
+        makes no more calls (its game is over)."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            write_settlement(pending)
+
     def abandon(self, call: int) -> None:
         """No reply, yet maybe billed (a timeout): the row stays ``reserved`` and the
         counters keep the worst case."""
         self.open.pop(call)
+
+
+def settle_pending(meters: Sequence[SpendMeter]) -> None:
+    """Write every settlement the game's meters still hold (:meth:`SpendMeter.flush`), each
+    tried whatever became of the others; run once the game makes no more calls, however
+    it ended. One that cannot be written (the database gone) is logged: its row stays
+    ``reserved``, counted at the call's worst case, as a run killed mid-call leaves it."""
+    for meter in meters:
+        try:
+            meter.flush()
+        except Exception as exc:
+            log.warning("game %s: a call of %s stays unsettled in the ledger: %s",
+                        meter.game_id, meter.model_name, exc)  # fmt: skip
 
 
 def meter_players(

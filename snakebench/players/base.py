@@ -127,8 +127,9 @@ class CallMeter(Protocol):
     """Puts every provider call of one player on the books (see
     :mod:`snakebench.games.spending`): :meth:`reserve` before the call, at its worst case,
     raising :class:`BudgetExceeded` when a cap has no room; :meth:`settle` after it
-    with what it cost, or with ``None`` when no reply came; :meth:`abandon` when no
-    reply came but the call may have been billed (it stays at its worst case)."""
+    with what it cost, or with ``None`` when no reply came (a meter may write it later,
+    with the next reservation); :meth:`abandon` when no reply came but the call may
+    have been billed (it stays at its worst case)."""
 
     def reserve(self, worst_cost: float) -> int: ...
 

@@ -2,12 +2,14 @@
 
 Money and tokens come from the ledger (:mod:`snakebench.games.spending`): one row per provider
 call, written before the call and settled after it, whatever became of its game
-(completed, cancelled, overtaken by another run, killed). So the report adds up to what
-the providers billed; a call whose run died before it was settled counts at its worst
-case and shows as ``unsettled``. Games and moves come from the participants of games
-that recorded an end (completed, void, failed, cancelled); ``recorded`` is the part of
-the money those games' own figures hold, so ``cost - recorded`` is what runs that never
-recorded a result (killed, overtaken) spent.
+(completed, cancelled, overtaken by another run, killed). A call's settlement reaches
+its row with the same player's next call (the statement that books that one), or when
+the game is over. So the report adds up to what the providers billed; a call whose run
+died before its settlement was written (mid-call, or since then until the player's next
+call) counts at its worst case and shows as ``unsettled``. Games and moves come from the
+participants of games that recorded an end (completed, void, failed, cancelled);
+``recorded`` is the part of the money those games' own figures hold, so
+``cost - recorded`` is what runs that never recorded a result (killed, overtaken) spent.
 
 Where a provider reports what each call cost (OpenRouter's usage accounting), the
 ledger keeps that too: ``provider_cost`` is its sum and ``provider_difference`` how far

@@ -129,12 +129,14 @@ from snakebench.store.report_queries import (
 )
 from snakebench.store.setup import open_store, open_store_once, store_exists, upgrade_store
 from snakebench.store.spend_queries import (
+    Settlement,
     ledger_by_batch,
     ledger_by_model,
     ledger_total,
     open_call,
     open_fenced_call,
     settle_call,
+    write_settlement,
 )
 from snakebench.store.tournament_queries import (
     latest_batch_of_type,
@@ -166,6 +168,7 @@ __all__ = [
     "PromptVariantRow",
     "PromptVariantUse",
     "RatingChange",
+    "Settlement",
     "Spend",
     "StoreError",
     "UnknownBatchError",
@@ -264,4 +267,5 @@ __all__ = [
     "upgrade_store",
     "upsert_model",
     "utcnow",
+    "write_settlement",
 ]

@@ -309,9 +309,11 @@ class Spend(BaseModel):
     A row starts ``reserved`` at the call's worst case (``reserved``: its prompt's bytes
     as input tokens plus the model's output cap, at its prices) and is settled after the
     call: ``answered`` with the usage the provider reported and its ``cost``, or
-    ``error`` (no reply, nothing billed). A run killed mid-call leaves its row
-    ``reserved``, counted at the worst case: the ledger may overstate what was billed,
-    never understate it.
+    ``error`` (no reply, nothing billed); the settlement is written with the player's
+    next call, or when the game is over (``settled_at`` is when the call ended). A run
+    killed mid-call, or before its settlement was written, leaves its row ``reserved``,
+    counted at the worst case: the ledger may overstate what was billed, never
+    understate it.
     No foreign keys: the ledger outlives games and batches deleted later.
     """
 

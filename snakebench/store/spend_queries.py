@@ -9,12 +9,14 @@ ledger, and a report read from it, both err on the side of money possibly spent.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import peewee as pw
 
 from snakebench.store.batch_queries import rows_of
-from snakebench.store.db import database
+from snakebench.store.db import database, is_postgres
 from snakebench.store.models import Game, Spend, utcnow
 
 # A settled row counts what it cost; a row never settled (its run died mid-call)
@@ -48,17 +50,61 @@ def open_call(
 
 
 def open_fenced_call(
-    *, game_id: str, attempt: int, batch_id: str | None, model_id: int, day: str, reserved: float
+    *,
+    game_id: str,
+    attempt: int,
+    batch_id: str | None,
+    model_id: int,
+    day: str,
+    reserved: float,
+    settling: Settlement | None = None,
 ) -> int | None:
     """:func:`open_call` for a run of a game, only while that run (its token
     ``attempt``) is still the game's and the game running: one ``INSERT ... SELECT``
     from the game's row, so the run's fence is checked by the very statement that
     books the call, right before it is made. None, and no row, for a stale run (or a
-    game cancelled meanwhile)."""
-    values = (game_id, attempt, batch_id, model_id, day, "reserved", reserved, 0.0, 0, 0, 0,
-              utcnow(), game_id, attempt, "running")  # fmt: skip
-    ids = _run(_OPEN_FENCED, values).fetchall()
-    return int(ids[0][0]) if ids else None
+    game cancelled meanwhile).
+
+    ``settling``, the settlement of the same player's previous call in this run, is
+    written by that same statement, an upsert of two rows: the new one fenced, the
+    settled one not, so a refused run still settles what it spent. One statement a
+    call instead of two (docs/PERFORMANCE.md, "Round trips per game")."""
+    row = (game_id, attempt, batch_id, model_id)
+    opened = (*row, day, "reserved", reserved, 0.0, 0, 0, 0, utcnow(), game_id, attempt,
+              "running")  # fmt: skip
+    if settling is None:
+        ids = _run(_OPEN_FENCED, opened).fetchall()
+    else:
+        settled = (settling.call, *row, *settling.columns(), "reserved")
+        ids = _run(_OPEN_FENCED_SETTLING, (*opened, *settled)).fetchall()
+    new = [int(found) for (found,) in ids if settling is None or found != settling.call]
+    return new[0] if new else None
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What one reserved call came to, kept until a statement writes it: ``answered``
+    with its usage and cost (and the cost the provider reported, where it does), or
+    ``error`` (no reply, nothing billed). ``day`` and ``reserved`` are its row's own;
+    ``settled_at`` is when the call ended, not when the row was written."""
+
+    call: int
+    day: str
+    reserved: float
+    status: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float = 0.0
+    reasoning_tokens: int = 0
+    provider_cost: float | None = None
+    settled_at: datetime = field(default_factory=utcnow)
+
+    def columns(self) -> tuple[Any, ...]:
+        """Its row's columns from ``day`` on, as :data:`_SETTLED_ROW` lists them (the
+        row's creation unknown here: the settlement's time stands in, were the row gone)."""
+        return (self.day, self.status, self.reserved, self.cost, self.input_tokens,
+                self.output_tokens, self.reasoning_tokens, self.settled_at,
+                self.provider_cost, self.settled_at)  # fmt: skip
 
 
 def settle_call(
@@ -70,12 +116,22 @@ def settle_call(
     cost: float = 0.0,
     reasoning_tokens: int = 0,
     provider_cost: float | None = None,
+    settled_at: datetime | None = None,
 ) -> None:
     """Settle a reserved call: ``answered`` with its usage and cost (and the cost the
     provider reported, where it does), or ``error`` (no reply, nothing billed)."""
     values = (status, cost, input_tokens, output_tokens, reasoning_tokens, provider_cost,
-              utcnow(), call_id, "reserved")  # fmt: skip
+              settled_at or utcnow(), call_id, "reserved")  # fmt: skip
     _run(_SETTLE, values)
+
+
+def write_settlement(settling: Settlement) -> None:
+    """Write a settlement by itself (a game's last call of a model, once it is over)."""
+    settle_call(settling.call, status=settling.status, input_tokens=settling.input_tokens,
+                output_tokens=settling.output_tokens, cost=settling.cost,
+                reasoning_tokens=settling.reasoning_tokens,
+                provider_cost=settling.provider_cost,
+                settled_at=settling.settled_at)  # fmt: skip
 
 
 class _Prebuilt:
@@ -95,7 +151,8 @@ class _Prebuilt:
     def text(self, db: Any) -> str:
         sql = self.sql.get(db.param)
         if sql is None:
-            sql = self.sql[db.param] = self.template.format(p=db.param)
+            serial = _NEXT_ID_POSTGRES if is_postgres(db) else "NULL"  # NULL: SQLite's rowid
+            sql = self.sql[db.param] = self.template.format(p=db.param, serial=serial)
         return sql
 
 
@@ -119,6 +176,29 @@ _OPEN_FENCED = _Prebuilt(
     'FROM "games" WHERE "id" = {p} AND "attempt" = {p} AND "status" = {p} '
     'RETURNING "id"',
     (*_LEDGER_ROW, Game.id, Game.attempt, Game.status),
+)
+# A new row's id where the statement names ids (SQLite numbers a NULL id itself).
+_NEXT_ID_POSTGRES = "nextval(pg_get_serial_sequence('spend', 'id'))"
+# The settled row's columns after its id (the new row's are _LEDGER_ROW and two NULLs).
+_SETTLED_ROW = (*_LEDGER_ROW, Spend.provider_cost, Spend.settled_at)
+_SETTLED_COLUMNS = ", ".join(f'"{field.column_name}"' for field in _SETTLED_ROW)
+_SETTLEMENT = ("status", "cost", "input_tokens", "output_tokens", "reasoning_tokens",
+               "provider_cost", "settled_at")  # fmt: skip
+# Both rows as one upsert: the new call's, fenced as _OPEN_FENCED's, and the previous
+# call's (its id taken, so it conflicts and only its settlement is written). The
+# provider cost is cast for PostgreSQL, which types two NULLs of a UNION as text;
+# ``WHERE true`` lets SQLite's parser tell the upsert's ON from a join's.
+_OPEN_FENCED_SETTLING = _Prebuilt(
+    f'INSERT INTO "spend" ("id", {_SETTLED_COLUMNS}) '
+    "SELECT {serial}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, "
+    "{p}, {p}, CAST(NULL AS DOUBLE PRECISION), NULL "
+    'FROM "games" WHERE "id" = {p} AND "attempt" = {p} AND "status" = {p} '
+    "UNION ALL SELECT {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, "
+    "{p}, {p}, {p}, CAST({p} AS DOUBLE PRECISION), {p} WHERE true "
+    'ON CONFLICT ("id") DO UPDATE SET '
+    + ", ".join(f'"{name}" = excluded."{name}"' for name in _SETTLEMENT)
+    + ' WHERE "spend"."status" = {p} RETURNING "id"',
+    (*_LEDGER_ROW, Game.id, Game.attempt, Game.status, Spend.id, *_SETTLED_ROW, Spend.status),
 )
 _SETTLE = _Prebuilt(
     'UPDATE "spend" SET "status" = {p}, "cost" = {p}, "input_tokens" = {p}, '

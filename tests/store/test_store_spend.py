@@ -1,15 +1,18 @@
-"""The ledger's two per-call statements, written as fixed SQL, on SQLite and PostgreSQL:
-the row booked only for the game's current run, settled only once."""
+"""The ledger's per-call statements, written as fixed SQL, on SQLite and PostgreSQL:
+the row booked only for the game's current run, settled only once, and a call's
+settlement written by the statement that books the next one."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import peewee as pw
 import pytest
 
 from snakebench.store import (
     Game,
+    Settlement,
     Spend,
     cancel_game,
     create_game,
@@ -19,6 +22,7 @@ from snakebench.store import (
     open_fenced_call,
     settle_call,
 )
+from snakebench.testing.query_log import counted_statements
 
 
 @pytest.fixture
@@ -78,3 +82,70 @@ def test_an_error_settles_at_nothing(running: Game) -> None:
     row = Spend.get_by_id(call)
     assert (row.status, row.cost, row.provider_cost, row.input_tokens) == ("error", 0.0, None, 0)
     assert ledger_total() == 0.0
+
+
+def previous_call(game: Game, **usage: Any) -> Settlement:
+    """A call booked for ``game``'s run and settled (not yet written): ``answered`` with
+    ``usage``, or ``error`` without."""
+    call = book(game, game.attempt, reserved=0.25)
+    assert call is not None
+    status = "answered" if usage else "error"
+    return Settlement(call, day="2026-12-03", reserved=0.25, status=status, **usage)
+
+
+def test_a_settlement_is_written_by_the_next_calls_booking(running: Game) -> None:
+    settling = previous_call(running, input_tokens=700, output_tokens=20, cost=0.01,
+                             reasoning_tokens=5, provider_cost=0.02)  # fmt: skip
+    with counted_statements() as counts:
+        call = open_fenced_call(game_id=running.id, attempt=running.attempt, batch_id=None,
+                                model_id=7, day="2026-12-04", reserved=0.5,
+                                settling=settling)  # fmt: skip
+    assert dict(counts) == {"INSERT spend": 1}
+    assert call is not None and call != settling.call
+    settled, booked = Spend.get_by_id(settling.call), Spend.get_by_id(call)
+    assert (settled.status, settled.input_tokens, settled.output_tokens) == ("answered", 700, 20)
+    assert (settled.reasoning_tokens, settled.cost, settled.provider_cost) == (5, 0.01, 0.02)
+    assert (settled.day, settled.reserved, settled.settled_at) == (
+        "2026-12-03", 0.25, settling.settled_at,
+    )  # fmt: skip
+    assert (booked.status, booked.day, booked.reserved, booked.cost) == (
+        "reserved", "2026-12-04", 0.5, 0.0,
+    )  # fmt: skip
+    assert (booked.provider_cost, booked.settled_at, booked.game_id) == (None, None, running.id)
+    assert ledger_total() == pytest.approx(0.52)  # the provider's 0.02 and a worst case
+
+
+def test_a_failed_call_is_settled_by_the_next_booking_the_same_way(running: Game) -> None:
+    settling = previous_call(running)
+    call = book_settling(running, running.attempt, settling)
+    assert call is not None
+    row = Spend.get_by_id(settling.call)
+    assert (row.status, row.cost, row.provider_cost, row.input_tokens) == ("error", 0.0, None, 0)
+    assert ledger_total() == 0.25  # only the new call, at its worst case
+
+
+def test_a_refused_booking_still_writes_the_settlement(running: Game) -> None:
+    settling = previous_call(running, input_tokens=10, output_tokens=2, cost=0.01)
+    assert book_settling(running, running.attempt + 1, settling) is None  # overtaken
+    assert cancel_game(running.id)
+    again = previous_call_row(settling)
+    assert (again.status, again.cost) == ("answered", 0.01)
+    assert Spend.select().count() == 1  # no new row
+    assert ledger_total() == 0.01
+
+
+def test_a_settlement_written_with_a_booking_is_written_once(running: Game) -> None:
+    settling = previous_call(running, cost=0.01, input_tokens=1)
+    assert book_settling(running, running.attempt, settling) is not None
+    later = Settlement(settling.call, "2026-12-03", 0.25, "error")
+    assert book_settling(running, running.attempt, later) is not None  # a no-op for the old row
+    assert previous_call_row(settling).status == "answered"
+
+
+def book_settling(game: Game, attempt: int, settling: Settlement) -> int | None:
+    return open_fenced_call(game_id=game.id, attempt=attempt, batch_id=None, model_id=7,
+                            day="2026-12-03", reserved=0.25, settling=settling)  # fmt: skip
+
+
+def previous_call_row(settling: Settlement) -> Spend:
+    return Spend.get_by_id(settling.call)
