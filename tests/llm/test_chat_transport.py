@@ -10,11 +10,15 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -76,11 +80,14 @@ class Script:
 class Recorder(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
         self.script = Script()
         self.seen: list[Seen] = []
-        self.url = f"http://127.0.0.1:{self.server_port}/v1"
+        scheme, host = ("https", "localhost") if tls else ("http", "127.0.0.1")
+        self.url = f"{scheme}://{host}:{self.server_port}/v1"
 
     @property
     def connections(self) -> int:
@@ -132,15 +139,43 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = script.close_after
 
 
-@pytest.fixture
-def server() -> Iterator[Recorder]:
-    recorder = Recorder()
+@contextmanager
+def serving(tls: ssl.SSLContext | None = None) -> Iterator[Recorder]:
+    recorder = Recorder(tls)
     thread = threading.Thread(target=recorder.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
-    yield recorder
-    recorder.shutdown()
-    recorder.server_close()
-    thread.join()
+    try:
+        yield recorder
+    finally:
+        recorder.shutdown()
+        recorder.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def server() -> Iterator[Recorder]:
+    with serving() as recorder:
+        yield recorder
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
+    """An HTTPS recorder on localhost with a self-signed certificate, trusted through
+    SSL_CERT_FILE (which httpx2 honours when it builds the SDK client's TLS context)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with serving(context) as recorder:
+        yield recorder
 
 
 def client_for(url: str, timeout: float = 30.0, **fields: Any) -> OpenAICompatClient:
@@ -235,10 +270,13 @@ def test_a_reply_reads_as_through_the_sdk(
         Script({"error": {"message": "slow down"}}, 429, {"Retry-After": "7"}),
         Script(None, 500, raw=b"<html>oops</html>", content_type="text/html"),
         Script({"error": {"message": "later"}}, 503, {"retry-after-ms": "1500"}, gzip=True),
+        Script(None, 200, {"Content-Encoding": "gzip"}, raw=b"not gzip at all"),
     ],
-    ids=["400", "401", "404", "429", "500", "503-gzip"],
+    ids=["400", "401", "404", "429", "500", "503-gzip", "200-undecodable"],
 )
-def test_an_error_reply_maps_as_through_the_sdk(server: Recorder, script: Script) -> None:
+def test_an_error_or_undecodable_reply_maps_as_through_the_sdk(
+    server: Recorder, script: Script
+) -> None:
     server.script = script
     client = client_for(server.url)
     lean(client)
@@ -386,6 +424,17 @@ def test_an_sdk_client_given_its_own_http_client_keeps_the_sdk_post() -> None:
 
     sdk = openai.OpenAI(base_url="http://x.test/v1", api_key="k", http_client=httpx2.Client())
     assert isinstance(chat_poster(sdk, {}), SdkPost)
+
+
+def test_https_moves_go_over_one_verified_connection(tls_server: Recorder) -> None:
+    client = client_for(tls_server.url)
+    lean(client)
+    for _ in range(3):
+        assert client.complete(PROMPT) == CASES.READ_BEFORE[0]
+    via_sdk(client).complete(PROMPT)
+    ours, theirs = tls_server.seen[0], tls_server.seen[-1]
+    assert sorted(ours.headers) == sorted(theirs.headers)
+    assert (tls_server.connections, lean(client)._pool.opened) == (2, 1)
 
 
 def test_https_uses_the_tls_context_httpx2_built() -> None:
