@@ -96,7 +96,9 @@ def lean_refusal(sdk: openai.OpenAI) -> str | None:
     is asked), HTTP/2, connect retries, a Unix socket, cookies, per-request credentials
     (an API key provider, workload identity, a provider runtime), idempotency keys or
     strict response validation all keep the SDK's ``post``. Any attribute missing (an
-    SDK of another shape) refuses too."""
+    SDK of another shape) refuses too. Custom CA settings (SSL_CERT_FILE/SSL_CERT_DIR)
+    do not: HTTPS goes through the very ``SSLContext`` httpx2 built for the client, so
+    they are honoured exactly as the SDK honours them."""
     if not HTTPX2:  # pragma: no cover
         return "the SDK does not run on httpx2"
     try:
@@ -145,7 +147,7 @@ def chat_poster(sdk: openai.OpenAI, options: Mapping[str, Any]) -> ChatPoster:
         else:
             pool = _ENDPOINTS[sdk] = None if lean_refusal(sdk) else ConnectionPool.of(sdk)
     fallback = SdkPost(sdk, options)
-    if pool is None:
+    if pool is None or pool.retired:
         return fallback
     return LeanPost.prepare(sdk, options, pool, fallback) or fallback
 
@@ -175,6 +177,9 @@ class ConnectionPool:
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self.opened = 0  # connections made, for the tests
+        # Set once a server set a cookie: httpx2 keeps and sends cookies, so from then on
+        # the SDK's post serves every model of the endpoint.
+        self.retired = False
 
     @classmethod
     def of(cls, sdk: openai.OpenAI) -> ConnectionPool:
@@ -314,6 +319,8 @@ class LeanPost:
         return cls(sdk, request, final.extra_json, pool, fallback)
 
     def post(self, body: dict[str, Any]) -> object:
+        if self._pool.retired:
+            return self._fallback.post(body)
         json_data = _merge_mappings(body, self._extra_json) if self._extra_json else body
         content = openapi_dumps(json_data)
         data = b"%s%d\r\n\r\n%s" % (self._head, len(content), content)
@@ -396,8 +403,7 @@ class LeanPost:
             raise openai.APIConnectionError(request=self._request()) from exc
         if response.headers.get("set-cookie"):
             self._sdk._client.cookies.extract_cookies(response)
-            with _ENDPOINTS_LOCK:  # httpx2 sends the cookies from now on: the SDK's post does
-                _ENDPOINTS[self._sdk] = None
+            self._pool.retired = True
         if response.has_redirect_location:
             return self._fallback.post(body)  # httpx2 follows redirects
         if not response.is_success:

@@ -381,12 +381,10 @@ def test_after_a_cookie_the_sdk_post_serves_and_sends_it(server: Recorder) -> No
     client = client_for(server.url)
     lean(client)
     client.complete(PROMPT)
-    sdk = client._sdk
-    client._poster = None
-    assert isinstance(client._chat_poster(), SdkPost)
     client.complete(PROMPT)
     assert ("Cookie", "lb=a1") in server.seen[-1].headers
-    assert dict(sdk._client.cookies) == {"lb": "a1"}
+    assert dict(client._sdk._client.cookies) == {"lb": "a1"}
+    assert isinstance(chat_poster(client._sdk, client._request.options), SdkPost)
 
 
 @pytest.mark.parametrize(
