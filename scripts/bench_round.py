@@ -14,12 +14,13 @@ CPU seconds of this process (``time.process_time``): other load on a shared mach
 it much less than wall time. The fake provider (``snakebench fake-llm`` as bench_spend.py
 starts it: no added latency) runs in a process of its own; its CPU is not counted.
 
-The SDK call is timed both ways: through the SDK's ``chat.completions.create`` (how every
-move was made before, the baseline) and as ``OpenAICompatClient.complete`` makes it now
-(the model's request built once, posted per move). The whole round, in real games and
-under contention, is ``scripts/bench_scale.py``'s "worker CPU ms/round" column: this
-script says where it goes. It uses a temporary SQLite database and a Redis database of
-127.0.0.1:6379 (claimed, flushed).
+The SDK call is timed three ways: through the SDK's ``chat.completions.create`` (how every
+move was made first, the baseline), through the SDK client's ``post`` with the model's
+request built once (the step after), and as ``OpenAICompatClient.complete`` makes it now
+(that request posted over the lean keep-alive path, ``providers/chat_transport.py``).
+The whole round, in real games and under contention, is ``scripts/bench_scale.py``'s
+"worker CPU ms/round" column: this script says where it goes. It uses a temporary
+SQLite database and a Redis database of 127.0.0.1:6379 (claimed, flushed).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ from snakebench.players.bots import bot_move
 from snakebench.players.llm import LLMPlayer
 from snakebench.providers import ModelSpec, RetryPolicy
 from snakebench.providers.base import Completion
+from snakebench.providers.chat_request import reply_document
+from snakebench.providers.chat_transport import SdkPost
 from snakebench.providers.openai_compat import OpenAICompatClient
 from snakebench.providers.sdk_common import billed_tokens, reported_cost, usage_count
 from snakebench.services.batches import BatchSpec, create_batch_games
@@ -100,6 +103,7 @@ class Parts:
         self.next_moves = self.moves()
         spec = ModelSpec("fake-a", "openai", "fake-a", f"{url}/v1", price_input_per_m=1.0)
         self.client = OpenAICompatClient(spec, spec.base_url, "sk-bench", 30.0)
+        self.sdk_post = SdkPost(self.client._sdk, self.client._request.options)
         self.player = LLMPlayer(
             spec, self.client, seed=7, retry=RetryPolicy(1, 0.0, 0.0), sleep=lambda _: None
         )
@@ -143,6 +147,13 @@ class Parts:
         for prompt in self.prompts:
             messages = [{"role": "user", "content": prompt}]
             self.client._create(self.client._sdk.chat.completions.create, messages=messages)
+
+    def sdk_post_x2(self) -> None:
+        """The move as ``complete`` made it before the lean path: the request built once,
+        posted through the SDK client's ``post``, the reply's JSON read."""
+        for prompt in self.prompts:
+            body = self.client._request.body("fake-a", prompt)
+            self.client._completion(reply_document(self.sdk_post.post(body)))
 
     def sdk_complete_x2(self) -> None:
         for prompt in self.prompts:
@@ -189,16 +200,21 @@ class Errands:
         return self.decision
 
 
-SDK_BEFORE, SDK_NOW = "SDK calls (2), through create()", "SDK calls (2)"
+SDK_BEFORE, SDK_POST, SDK_NOW = (
+    "SDK calls (2), through create()",
+    "SDK calls (2), through the SDK's post()",
+    "SDK calls (2)",
+)
 
 
-def measure(parts: Parts, rounds: int, repeat: int) -> list[tuple[str, float, float]]:
-    """(part, before ms, now ms) per round."""
+def measure(parts: Parts, rounds: int, repeat: int) -> tuple[list[tuple[str, float, float]], float]:
+    """(part, before ms, now ms) per round; the SDK calls through the SDK's ``post``."""
     players = {sid: Errands(d) for sid, d in parts.decisions.items()}
     with _MoveGatherer(players, threading.Event()) as gather:
         ms = least_cpu_ms(
             {
                 SDK_BEFORE: parts.sdk_create_x2,
+                SDK_POST: parts.sdk_post_x2,
                 SDK_NOW: parts.sdk_complete_x2,
                 "prompts (2)": parts.prompts_x2,
                 "replies read into moves (2)": parts.replies_x2,
@@ -210,8 +226,9 @@ def measure(parts: Parts, rounds: int, repeat: int) -> list[tuple[str, float, fl
             rounds,
             repeat,
         )
+    post = ms.pop(SDK_POST)
     rows = [(SDK_NOW, ms.pop(SDK_BEFORE), ms.pop(SDK_NOW))]
-    return rows + [(name, value, value) for name, value in ms.items()]
+    return rows + [(name, value, value) for name, value in ms.items()], post
 
 
 def legacy_complete(client: OpenAICompatClient, prompt: str) -> Completion:
@@ -295,7 +312,7 @@ def main() -> None:
         bench_redis(args.redis_url) as redis_url,
         tempfile.TemporaryDirectory() as tmp,
     ):
-        rows = measure(Parts(url, Path(tmp), redis_url), args.rounds, args.repeat)
+        rows, sdk_post = measure(Parts(url, Path(tmp), redis_url), args.rounds, args.repeat)
         if args.games:
             games = whole_games(url, Path(tmp), redis_url, args.games, args.repeat)
     before, now = sum(r[1] for r in rows), sum(r[2] for r in rows)
@@ -310,7 +327,9 @@ def main() -> None:
     print(
         f"  before: the SDK's chat.completions.create per move; bench_scale.py measured "
         f"{BASELINE_ROUND_MS} ms/round in real games then\n  (contention between a "
-        "process's threads comes on top of this sum)"
+        "process's threads comes on top of this sum)\n"
+        f"  SDK calls (2) through the SDK's post() with the request built once (the step "
+        f"before the lean path): {sdk_post:.3f} ms"
     )
     if args.games:
         table(

@@ -5,9 +5,11 @@ its ~40 typed parameters and checks each message against the union of the six me
 types, about half of a move's CPU in the worker (docs/PERFORMANCE.md, "CPU per round").
 Between two moves of a model only the prompt changes, so the model's own fields are
 transformed by the SDK once, here, and each move posts them with its one user message
-through the SDK client's ``post``, the path ``create`` itself ends in: the same headers,
-authentication, timeout and error classes. The body sent holds the same fields and values
-as ``create``'s (tests/llm/test_chat_request.py compares the two requests).
+as the SDK client's ``post`` (the path ``create`` itself ends in) would: the same
+headers, authentication, timeout and error classes (over the lean transport of
+:mod:`snakebench.providers.chat_transport` where it can stand in for ``post``). The body
+sent holds the same fields and values as ``create``'s (tests/llm/test_chat_request.py
+compares the two requests).
 
 The reply is read from its JSON rather than built into the SDK's ``ChatCompletion``
 models (another fifth of a move's CPU): the fields a move needs are taken as the SDK's

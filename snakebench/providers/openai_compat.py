@@ -8,7 +8,7 @@ and a few request fields differ (see :func:`snakebench.providers.model_options.r
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import openai
 
@@ -18,7 +18,8 @@ from snakebench.providers.base import (
     ProviderError,
     TransientProviderError,
 )
-from snakebench.providers.chat_request import CHAT_PATH, ChatRequest, reply_document, reply_usage
+from snakebench.providers.chat_request import ChatRequest, reply_document, reply_usage
+from snakebench.providers.chat_transport import ChatPoster, chat_poster
 from snakebench.providers.model_options import request_extra
 from snakebench.providers.sdk_common import (
     SdkErrorTypes,
@@ -29,9 +30,6 @@ from snakebench.providers.sdk_common import (
     shared_sdk_client,
     usage_count,
 )
-
-if TYPE_CHECKING:
-    from openai._types import RequestOptions
 
 OPENAI_ERRORS = SdkErrorTypes(
     timeout=openai.APITimeoutError,
@@ -112,9 +110,11 @@ class OpenAISdkClient:
 class OpenAICompatClient(OpenAISdkClient):
     """One model on one OpenAI-compatible endpoint. Its request is built once
     (:class:`snakebench.providers.chat_request.ChatRequest`): a move posts it with the
-    prompt rather than have ``create`` rebuild it."""
+    prompt rather than have ``create`` rebuild it, over the lean keep-alive path where
+    it can stand in for the SDK's ``post`` (:mod:`snakebench.providers.chat_transport`)."""
 
     _request: ChatRequest
+    _poster: tuple[openai.OpenAI, ChatPoster] | None = None
 
     def _fixed_fields(self, spec: ModelSpec) -> dict[str, Any]:
         extra = request_extra(spec.extra, provider=spec.provider, api=spec.api)
@@ -130,15 +130,18 @@ class OpenAICompatClient(OpenAISdkClient):
     def complete(self, prompt: str) -> Completion:
         body = self._request.body(self.spec.model_slug, prompt)
         try:
-            reply = self._sdk.post(
-                CHAT_PATH,
-                cast_to=object,
-                body=body,
-                options=cast("RequestOptions", self._request.options),
-            )
+            reply = self._chat_poster().post(body)
         except openai.APIError as exc:
             raise self._mapped(exc) from None
         return self._completion(reply_document(reply))
+
+    def _chat_poster(self) -> ChatPoster:
+        """How this model's moves are posted through its SDK client (chosen on the first
+        move, again should the SDK client be another)."""
+        made = self._poster
+        if made is None or made[0] is not self._sdk:
+            made = self._poster = (self._sdk, chat_poster(self._sdk, self._request.options))
+        return made[1]
 
     def _completion(self, reply: dict[str, Any] | None) -> Completion:
         """Text and usage from a reply's JSON. A reply without choices is no answer at

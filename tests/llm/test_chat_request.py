@@ -2,7 +2,9 @@
 client (snakebench.providers.chat_request), against what the SDK's own
 ``chat.completions.create`` sends and returns: the same request (method, URL, headers,
 JSON body) and the same completion read from the same reply, for every kind of model
-option. Both go through one real SDK client over an in-memory transport."""
+option. Both go through one real SDK client over an in-memory transport (an SDK client
+given its own HTTP client keeps the SDK's ``post``; the lean keep-alive path that stands
+in for it otherwise is held to it in test_chat_transport.py)."""
 
 from __future__ import annotations
 
