@@ -330,9 +330,7 @@ class LeanPost:
             raise openai.APITimeoutError(request=self._request()) from exc
         except httpx2.TransportError as exc:
             raise openai.APIConnectionError(request=self._request()) from exc
-        if 200 <= reply.status < 300 and not _header_in(
-            reply.headers, ("content-encoding", "set-cookie")
-        ):
+        if 200 <= reply.status < 300 and not _header_in(reply.headers, _OFF_THE_HOT_PATH):
             content_type = _header(reply.headers, "content-type", "*").split(";")[0]
             if content_type.endswith("json"):
                 return json.loads(reply.content)
