@@ -56,6 +56,7 @@ from snakebench.providers.openai_compat import OpenAICompatClient
 from snakebench.providers.sdk_common import billed_tokens, reported_cost, usage_count
 from snakebench.services.batches import BatchSpec, create_batch_games
 from snakebench.store import (
+    Settlement,
     batch_game_ids,
     create_game,
     mark_running,
@@ -119,6 +120,7 @@ class Parts:
         game = create_game(seed=7, players=("fake-a", "fake-a"))
         self.game = mark_running(game.id, "bench")
         self.model_id = int(model.id)
+        self.settling: Settlement | None = None  # the ledger's call kept for the next booking
         self.builder = ReplayBuilder(
             game_id=game.id,
             rules=self.rules,
@@ -163,13 +165,25 @@ class Parts:
         for turn in self.turns:
             self.player._decide(turn, self.completion, 300.0, 0)
 
-    def ledger_x2(self) -> None:
+    def _book(self, settling: Settlement | None = None) -> int:
+        call = open_fenced_call(game_id=self.game.id, attempt=self.game.attempt,
+                                batch_id=None, model_id=self.model_id, day="2026-01-01",
+                                reserved=0.01, settling=settling)  # fmt: skip
+        assert call is not None  # the bench's game is running, its run current
+        return call
+
+    def ledger_before_x2(self) -> None:
+        """Each call's row booked (fenced), then settled: two statements a call."""
         for _ in self.turns:
-            call = open_fenced_call(game_id=self.game.id, attempt=self.game.attempt,
-                                    batch_id=None, model_id=self.model_id, day="2026-01-01",
-                                    reserved=0.01)  # fmt: skip
-            assert call is not None  # the bench's game is running, its run current
+            call = self._book()
             settle_call(call, status="answered", input_tokens=700, output_tokens=20, cost=0.001)
+
+    def ledger_x2(self) -> None:
+        """Each call's row booked by the statement settling the player's call before:
+        one statement a call (the game's first call and last settlement aside)."""
+        for _ in self.turns:
+            self.settling = Settlement(self._book(self.settling), "2026-01-01", 0.01,
+                                       "answered", 700, 20, 0.001)  # fmt: skip
 
     def engine_and_replay(self) -> None:
         state = step(self.state, self.next_moves, self.rules, self.spawn)
@@ -205,6 +219,7 @@ SDK_BEFORE, SDK_POST, SDK_NOW = (
     "SDK calls (2), through the SDK's post()",
     "SDK calls (2)",
 )
+LEDGER_BEFORE, LEDGER_NOW = "spend ledger, before", "spend ledger: fenced rows, settlements (2)"
 
 
 def measure(parts: Parts, rounds: int, repeat: int) -> tuple[list[tuple[str, float, float]], float]:
@@ -218,7 +233,8 @@ def measure(parts: Parts, rounds: int, repeat: int) -> tuple[list[tuple[str, flo
                 SDK_NOW: parts.sdk_complete_x2,
                 "prompts (2)": parts.prompts_x2,
                 "replies read into moves (2)": parts.replies_x2,
-                "spend ledger: fenced row written, settled (2)": parts.ledger_x2,
+                LEDGER_BEFORE: parts.ledger_before_x2,
+                LEDGER_NOW: parts.ledger_x2,
                 "engine step + replay frame": parts.engine_and_replay,
                 "live board, nobody watching (3 updates)": parts.live_board_x3,
                 "thread hand-offs: 2 moves, 4 errands": lambda: parts.hand_offs(gather),
@@ -228,6 +244,7 @@ def measure(parts: Parts, rounds: int, repeat: int) -> tuple[list[tuple[str, flo
         )
     post = ms.pop(SDK_POST)
     rows = [(SDK_NOW, ms.pop(SDK_BEFORE), ms.pop(SDK_NOW))]
+    rows += [(LEDGER_NOW, ms.pop(LEDGER_BEFORE), ms.pop(LEDGER_NOW))]
     return rows + [(name, value, value) for name, value in ms.items()], post
 
 
