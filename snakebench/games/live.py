@@ -11,8 +11,10 @@ document is at most :data:`MAX_DOCUMENT_BYTES`, its rationales cut to fit.
 
 Boards cost nothing while nobody watches. Every read of boards (:func:`read_many`, the
 web's pages and API) sets :data:`WATCHED_KEY` for :data:`WATCHED_TTL` seconds; a
-publisher looks at it at most once per :data:`WATCH_CHECK` seconds and publishes only
-while it is set, so a watcher sees boards within a couple of seconds of looking. A bot
+process looks at it at most once per :data:`WATCH_CHECK` seconds for all its publishers
+(:class:`WatchedFlag`: a worker playing 32 games sends one ``EXISTS`` a second, not 32)
+and they publish only while it is set, so a watcher sees boards within a couple of
+seconds of looking. A bot
 game publishes nothing in its first :data:`MIN_INTERVAL` (most have ended by then: no
 command at all), and a game nobody watches still publishes one board every
 :data:`HEARTBEAT_SECONDS`: the stale-games sweep reads a board as "still being played".
@@ -26,7 +28,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -51,6 +55,31 @@ MAX_RATIONALE_CHARS = 2000  # a rationale longer than this is cut, ending in an 
 MAX_DOCUMENT_BYTES = 64_000  # a whole document, UTF-8; rationales are cut further to fit
 
 log = logging.getLogger(__name__)
+
+
+class WatchedFlag:
+    """Whether someone reads boards (:data:`WATCHED_KEY`), as the publishers of one
+    process that share a Redis connection pool last looked it up: at most once per
+    :data:`WATCH_CHECK` for all of them, whoever's turn it is to ask."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.check_at = 0.0  # the next look at WATCHED_KEY
+        self.watched = False
+
+    @classmethod
+    def of(cls, connection: redis.Redis) -> WatchedFlag:
+        """The flag of ``connection``'s pool (made on first use)."""
+        pool = connection.connection_pool
+        with _FLAGS_LOCK:
+            flag = _FLAGS.get(pool)
+            if flag is None:
+                flag = _FLAGS[pool] = cls()
+        return flag
+
+
+_FLAGS: weakref.WeakKeyDictionary[Any, WatchedFlag] = weakref.WeakKeyDictionary()
+_FLAGS_LOCK = threading.Lock()
 
 
 def live_key(game_id: str) -> str:
@@ -129,8 +158,7 @@ class LivePublisher:
         # No board before this (MIN_INTERVAL); a bot game's first only after one interval.
         self.quiet_until = 0.0 if remote else started + MIN_INTERVAL
         self.backoff_until = 0.0  # nothing at all before this (after a Redis failure)
-        self.check_at = 0.0  # the next look at WATCHED_KEY
-        self.watched = False
+        self.watch_flag = WatchedFlag.of(connection)  # shared by the process's publishers
         self.heartbeat_at = started + HEARTBEAT_SECONDS  # the next board, watched or not
         self.published = False  # a board of this run is in Redis: delete it at the end
         self.state: GameState | None = None
@@ -191,17 +219,19 @@ class LivePublisher:
 
     def _wanted(self, now: float) -> bool:
         """Whether a board is worth a command now: someone watches (looked up at most
-        every WATCH_CHECK), or the heartbeat is due."""
+        every WATCH_CHECK by one of the process's publishers), or the heartbeat is due."""
         if now >= self.heartbeat_at:
             return True
-        if now >= self.check_at:
-            self.check_at = now + WATCH_CHECK
-            try:
-                self.watched = bool(self.connection.exists(WATCHED_KEY))
-            except (redis.RedisError, OSError) as exc:
-                self._failed("live board not published", exc)
-                return False
-        return self.watched
+        flag = self.watch_flag
+        with flag.lock:
+            if now >= flag.check_at:
+                flag.check_at = now + WATCH_CHECK
+                try:
+                    flag.watched = bool(self.connection.exists(WATCHED_KEY))
+                except (redis.RedisError, OSError) as exc:
+                    self._failed("live board not published", exc)
+                    return False
+            return flag.watched
 
     def _failed(self, what: str, exc: BaseException) -> None:
         self.backoff_until = self.clock() + BACKOFF_SECONDS

@@ -268,6 +268,7 @@ class Commands:
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
+        self.connection_pool = client.connection_pool  # not a command
         self.sent: list[str] = []
 
     def __getattr__(self, name: str) -> Any:
@@ -299,6 +300,27 @@ def test_nobody_watching_costs_one_look_per_interval_and_a_heartbeat(
     assert published(real_redis, "g6")["players"]["0"]["rationale"] == "seen"
     publisher.clear()
     assert real_redis.exists(live_key("g6")) == 0
+
+
+def test_the_games_of_a_process_look_for_a_watcher_once_between_them(
+    real_redis: redis.Redis, redis_db_url: str
+) -> None:
+    """A worker's games share its connection pool, and with it one look a WATCH_CHECK:
+    32 games at once send one EXISTS a second, not 32. Another pool looks for itself."""
+    client = Commands(real_redis)
+    clock = Clock(0.0)
+    games = [LivePublisher(client, f"g{n}", clock=clock, remote=True) for n in range(32)]  # type: ignore[arg-type]
+    for tick in range(10):  # a second of rounds of 32 games, nobody watching
+        clock.at = tick / 10
+        for publisher in games:
+            publisher.round_started(start())
+    assert client.sent == ["exists"]
+    clock.at = live.WATCH_CHECK
+    games[5].round_started(start())
+    assert client.sent == ["exists", "exists"]
+    elsewhere = Commands(redis.Redis.from_url(redis_db_url))  # a pool of its own
+    LivePublisher(elsewhere, "g99", clock=clock, remote=True).round_started(start())  # type: ignore[arg-type]
+    assert elsewhere.sent == ["exists"]
 
 
 def test_a_short_unwatched_bot_game_sends_nothing(real_redis: redis.Redis) -> None:
