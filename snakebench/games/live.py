@@ -229,6 +229,7 @@ class LivePublisher:
                 try:
                     flag.watched = bool(self.connection.exists(WATCHED_KEY))
                 except (redis.RedisError, OSError) as exc:
+                    flag.watched = False  # the process's other games stay quiet too
                     self._failed("live board not published", exc)
                     return False
             return flag.watched

@@ -20,9 +20,11 @@ moving the bytes; a plain keep-alive POST costs a fraction of it (docs/PERFORMAN
   the httpx2 exception httpx2 would have raised, so ``map_sdk_error`` stays the one
   mapping;
 - keep-alive as httpcore2 keeps it: idle connections expire after the pool's
-  ``keepalive_expiry``, one found closed by the server is dropped, and a request that
-  fails on a reused connection before any reply byte came is sent once more on a fresh
-  one. Nothing else is retried here (the retry policy counts and records retries).
+  ``keepalive_expiry`` and one found closed by the server is dropped. A request that
+  could not even be written on a reused connection (the server closed it meanwhile) is
+  written once more on a fresh one; a request once written is never sent again here,
+  whatever happens to its reply (the server may be generating it: a second send could
+  be billed twice), so the retry policy counts and records any retry.
 
 :func:`chat_poster` decides once per SDK client whether this path can honour the SDK's
 configuration exactly; where it cannot (see :func:`lean_refusal`) the SDK's ``post``
@@ -253,6 +255,14 @@ class ConnectionPool:
             sock.close()
         self._free_slot()
 
+    def retire(self) -> None:
+        """From now on the SDK's ``post`` serves: the idle connections are closed."""
+        self.retired = True
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for sock, _ in idle:
+            sock.close()
+
     def discard(self, sock: socket.socket) -> None:
         sock.close()
         self._free_slot()
@@ -262,9 +272,9 @@ class ConnectionPool:
             self._slots.release()
 
 
-class _NoReply(Exception):
-    """The connection failed before any byte of the reply: ``error`` is what httpx2
-    raises for it; the request may go once more if the connection was a reused one."""
+class _NotWritten(Exception):
+    """The request could not be written: ``error`` is what httpx2 raises for it; the
+    request may go once more if the connection was a reused one (closed while idle)."""
 
     def __init__(self, error: httpx2.TransportError) -> None:
         super().__init__(str(error))
@@ -338,23 +348,24 @@ class LeanPost:
 
     def _send(self, data: bytes) -> Reply:
         """The request sent and its reply read, once more on a fresh connection when a
-        reused one turned out closed before any byte of the reply."""
+        reused one could not take the request at all."""
         sock, reused = self._pool.acquire(self._timeouts, fresh=False)
         try:
             return self._exchange(sock, data)
-        except _NoReply as failed:
+        except _NotWritten as failed:
             if not reused:
                 raise failed.error from failed.__cause__
         sock, _ = self._pool.acquire(self._timeouts, fresh=True)
         try:
             return self._exchange(sock, data)
-        except _NoReply as failed:
+        except _NotWritten as failed:
             raise failed.error from failed.__cause__
 
     def _exchange(self, sock: socket.socket, data: bytes) -> Reply:
         """One request on ``sock``; ``sock`` goes back to the pool or is closed."""
         timeouts = self._timeouts
         kept = False
+        response: http.client.HTTPResponse | None = None
         try:
             try:
                 sock.settimeout(timeouts["write"])
@@ -362,19 +373,15 @@ class LeanPost:
             except TimeoutError as exc:
                 raise httpx2.WriteTimeout(str(exc)) from exc
             except OSError as exc:
-                raise _NoReply(httpx2.WriteError(str(exc))) from exc
+                raise _NotWritten(httpx2.WriteError(str(exc))) from exc
             if timeouts["read"] != timeouts["write"]:
                 sock.settimeout(timeouts["read"])
             response = http.client.HTTPResponse(sock, method="POST")
             try:
                 response.begin()
             except http.client.RemoteDisconnected as exc:
-                error = httpx2.RemoteProtocolError(
-                    "Server disconnected without sending a response."
-                )
-                raise _NoReply(error) from exc
-            except ConnectionResetError as exc:
-                raise _NoReply(httpx2.ReadError(str(exc))) from exc
+                error = "Server disconnected without sending a response."
+                raise httpx2.RemoteProtocolError(error) from exc
             reply = Reply(response.status, response.msg.items(), response.read())
             kept = not response.will_close
             return reply
@@ -388,6 +395,8 @@ class LeanPost:
             if kept:
                 self._pool.release(sock)
             else:
+                if response is not None:
+                    response.close()  # its file object holds the socket open too
                 self._pool.discard(sock)
 
     def _read_slowly(self, reply: Reply, body: dict[str, Any]) -> object:
@@ -401,7 +410,7 @@ class LeanPost:
             raise openai.APIConnectionError(request=self._request()) from exc
         if response.headers.get("set-cookie"):
             self._sdk._client.cookies.extract_cookies(response)
-            self._pool.retired = True
+            self._pool.retire()
         if response.has_redirect_location:
             return self._fallback.post(body)  # httpx2 follows redirects
         if not response.is_success:

@@ -48,6 +48,7 @@ class DatabaseGate(BaseWorker):
     """The mixin: put it before the RQ worker class it guards."""
 
     probe_interval = PROBE_INTERVAL
+    _waiting = False  # for the database: the state stays "suspended" meanwhile
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,6 +69,7 @@ class DatabaseGate(BaseWorker):
         self, timeout: int | None, max_idle_time: int | None = None
     ) -> tuple[Job, Queue] | None:
         if self._database_lost[0]:
+            self._database_lost[0] = 0  # a job failing from now on raises it again
             self._wait_for_database(burst=timeout is None)  # RQ's burst mode: no timeout
         return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
 
@@ -75,7 +77,6 @@ class DatabaseGate(BaseWorker):
         url = get_settings().database_url
         reason = unreachable_reason(url)
         if reason is None:
-            self._database_lost[0] = 0
             return
         if burst:
             self.log.warning(
@@ -94,18 +95,29 @@ class DatabaseGate(BaseWorker):
         )
         before = self.get_state()
         self.set_state(WorkerStatus.SUSPENDED)
+        self._waiting = True
         started = time.monotonic()
-        while reason is not None:
-            self._sleep_unless_stopped(self.probe_interval)
-            self.heartbeat()
-            reason = unreachable_reason(url)
-        self._database_lost[0] = 0
+        try:
+            while reason is not None:
+                self._sleep_unless_stopped(self.probe_interval)
+                self.heartbeat()
+                reason = unreachable_reason(url)
+        finally:
+            self._waiting = False
         self.set_state(before)
         self.log.info(
             "Worker %s: database answers again after %.0f s: taking jobs",
             self.name,
             time.monotonic() - started,
         )
+
+    def set_state(self, state: str, pipeline: Any = None) -> None:
+        """While waiting for the database, "suspended" whatever else asks: a ThreadWorker's
+        game ending meanwhile would set "idle" (``rq info`` showing a worker that takes
+        nothing as ready)."""
+        if self._waiting and state != WorkerStatus.SUSPENDED:
+            return
+        super().set_state(state, pipeline=pipeline)
 
     def _sleep_unless_stopped(self, seconds: float) -> None:
         end = time.monotonic() + seconds

@@ -149,6 +149,19 @@ def test_a_burst_worker_exits_when_its_database_is_down(
     assert Queue("games", connection=connection).count == 2
 
 
+def test_a_worker_waiting_for_its_database_stays_suspended(real_redis: redis.Redis) -> None:
+    """A ThreadWorker's game ending meanwhile sets "idle": ``rq info`` would show a
+    worker that takes nothing as ready for work."""
+    worker = ThreadWorker(["games"], connection=real_redis, threads=2)
+    worker.set_state("suspended")
+    worker._waiting = True
+    worker.set_state("idle")
+    assert real_redis.hget(worker.key, "state") == b"suspended"
+    worker._waiting = False
+    worker.set_state("idle")
+    assert real_redis.hget(worker.key, "state") == b"idle"
+
+
 def test_the_gate_is_in_both_worker_classes() -> None:
     from snakebench.queueing.database_gate import DatabaseGate
     from snakebench.queueing.quiet_worker import QuietWorker
