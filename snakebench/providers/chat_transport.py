@@ -47,16 +47,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import openai
-from openai._base_client import SyncHttpxClientWrapper, _merge_mappings
-from openai._models import FinalRequestOptions
-from openai._utils._json import openapi_dumps
 
 from snakebench.providers.chat_request import CHAT_PATH
 
-try:  # the HTTP stack of the openai SDK from version 3; before it, the SDK's post serves
+# The SDK's HTTP stack from openai 3 on (httpx2), and the SDK's own pieces this path
+# reuses; an SDK without them (openai 1 and 2, which pyproject.toml still admits) keeps
+# the SDK's post for every move.
+try:
     import httpcore2
     import httpx2
     from httpcore2._utils import is_socket_readable
+    from openai._base_client import SyncHttpxClientWrapper, _merge_mappings
+    from openai._models import FinalRequestOptions
+    from openai._utils._json import openapi_dumps
 
     HTTPX2 = True
 except ImportError:  # pragma: no cover
@@ -102,7 +105,7 @@ def lean_refusal(sdk: openai.OpenAI) -> str | None:
     do not: HTTPS goes through the very ``SSLContext`` httpx2 built for the client, so
     they are honoured exactly as the SDK honours them."""
     if not HTTPX2:  # pragma: no cover
-        return "the SDK does not run on httpx2"
+        return "an SDK before openai 3 (no httpx2, or not the pieces this path reuses)"
     try:
         client = sdk._client
         if type(client) is not SyncHttpxClientWrapper:
