@@ -408,8 +408,8 @@ def half_partition(args: argparse.Namespace) -> Result:
         once_redis = check_ran_once(env, no_redis, result)
         once_pg = check_ran_once(env, no_pg, result)
         refused = stale_refusals(env, no_redis)
-        failures = failure_reasons(env, no_pg)
-        redis_errors = failure_reasons(env, no_redis)
+        failures = failure_reasons(env, no_pg.host)
+        redis_errors = failure_reasons(env, no_redis.host)
         rq_state = check_rq(env, batch_id, result)
     extra = [
         f"  Redis blocked on {no_redis.host.name} for {no_redis.seconds:.0f} s (heartbeat TTL "

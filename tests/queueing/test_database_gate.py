@@ -14,6 +14,8 @@ import redis
 from rq import Queue
 
 from snakebench.queueing import WORKER_COMMAND, connect_redis
+from snakebench.queueing.database_gate import DatabaseGate
+from snakebench.queueing.quiet_worker import QuietWorker
 from snakebench.queueing.thread_worker import ThreadWorker
 from snakebench.services.batches import BatchSpec, submit_batch
 from snakebench.store import batch_game_ids, get_game, open_store, unreachable_reason
@@ -150,9 +152,10 @@ def test_a_burst_worker_exits_when_its_database_is_down(
 
 
 def test_a_worker_waiting_for_its_database_stays_suspended(real_redis: redis.Redis) -> None:
-    """A ThreadWorker's game ending meanwhile sets "idle": ``rq info`` would show a
-    worker that takes nothing as ready for work."""
-    worker = ThreadWorker(["games"], connection=real_redis, threads=2)
+    """A ThreadWorker's game ending meanwhile sets "idle" (DatabaseGate's rule, shown on
+    a QuietWorker: a ThreadWorker would mark this process as one running jobs in
+    itself): ``rq info`` would show a worker that takes nothing as ready for work."""
+    worker = QuietWorker(["games"], connection=real_redis)
     worker.set_state("suspended")
     worker._waiting = True
     worker.set_state("idle")
@@ -163,7 +166,4 @@ def test_a_worker_waiting_for_its_database_stays_suspended(real_redis: redis.Red
 
 
 def test_the_gate_is_in_both_worker_classes() -> None:
-    from snakebench.queueing.database_gate import DatabaseGate
-    from snakebench.queueing.quiet_worker import QuietWorker
-
     assert issubclass(QuietWorker, DatabaseGate) and issubclass(ThreadWorker, DatabaseGate)
