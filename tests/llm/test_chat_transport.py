@@ -26,6 +26,7 @@ from typing import Any
 
 import openai
 import pytest
+from httpcore2._utils import is_socket_readable
 
 from snakebench.providers import ModelSpec
 from snakebench.providers.base import Completion, ProviderError
@@ -37,6 +38,7 @@ from snakebench.providers.chat_transport import (
     lean_refusal,
 )
 from snakebench.providers.openai_compat import OpenAICompatClient
+from snakebench.testing.support import wait_until
 
 # The reply cases and what each reads as, from the tests of the request built once.
 _spec = importlib.util.spec_from_file_location(
@@ -322,9 +324,15 @@ def test_calls_share_one_kept_alive_connection(server: Recorder) -> None:
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced(server: Recorder) -> None:
+    """Once the server's close has arrived (the idle socket reads as closed), the next
+    move takes a new connection. (A close still on its way when the next request is
+    written is a failed call, left to the retry policy, as with httpcore2: the request
+    may have reached the server.)"""
     server.script = Script(close_after=True)
     client = client_for(server.url)
     first = client.complete(PROMPT)
+    [(idle, _)] = lean(client)._pool._idle
+    wait_until(lambda: is_socket_readable(idle), 10, "the server's close to arrive")
     assert client.complete(PROMPT) == first
     assert server.connections == 2
 
