@@ -6,7 +6,7 @@ with "unable to open database file" as a lost server's would fail."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,9 @@ from snakebench.queueing.thread_worker import ThreadWorker
 from snakebench.services.batches import BatchSpec, submit_batch
 from snakebench.store import batch_game_ids, get_game, open_store, unreachable_reason
 from snakebench.testing import support
+from snakebench.testing.support import Worker
 
+StartWorker = Callable[..., Worker]  # the start_worker fixture (tests/conftest.py)
 THREADED = f"{WORKER_COMMAND} -w snakebench.queueing.thread_worker.ThreadWorker"
 
 
@@ -86,49 +88,38 @@ def test_unreachable_reason_masks_a_password() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("command", [WORKER_COMMAND, THREADED], ids=["forked", "threads"])
 def test_a_worker_takes_no_games_while_its_database_is_down(
-    command: str, worker_env: dict[str, str], tmp_path: Path
+    command: str, worker_env: dict[str, str], tmp_path: Path, start_worker: StartWorker
 ) -> None:
     """One game fails on the lost database; the two behind it stay queued (not burnt
     on the same outage) until the database is back; then all three are played, the
     failed one under its RQ retry."""
     connection = connect_redis(worker_env["REDIS_URL"])
-    worker = support.start_worker(
-        worker_env["REDIS_URL"],
-        name=f"gate-{tmp_path.name[-8:]}",
-        log=tmp_path / "worker.log",
-        env={**worker_env, "SNAKEBENCH_WORKER_THREADS": "1"},
-        cwd=tmp_path,
-        burst=False,
-        command=command,
-    )
+    worker = start_worker(burst=False, command=command, env={"SNAKEBENCH_WORKER_THREADS": "1"})
+    support.wait_until(lambda: worker.registered_or_gone(connection), 60, "the worker")
+    batch = submit_batch(BatchSpec("greedy", "random", count=3, max_rounds=5), connection)
+    games = batch_game_ids(batch.id)
+    outage = Outage(tmp_path / "sb.db")
+    outage.start()
     try:
-        support.wait_until(lambda: worker.registered_or_gone(connection), 60, "the worker")
-        batch = submit_batch(BatchSpec("greedy", "random", count=3, max_rounds=5), connection)
-        games = batch_game_ids(batch.id)
-        outage = Outage(tmp_path / "sb.db")
-        outage.start()
-        try:
-            support.wait_until(
-                lambda: "database unreachable" in worker.output(), 60, "the worker's gate"
-            )
-            assert Queue("games", connection=connection).count == 2  # not taken meanwhile
-            assert connection.hget(f"rq:worker:{worker.name}", "state") == b"suspended"
-        finally:
-            outage.end()
         support.wait_until(
-            lambda: all(get_game(game).status == "completed" for game in games),
-            120,
-            "all three games played",
-            interval=0.5,
+            lambda: "database unreachable" in worker.output(), 60, "the worker's gate"
         )
-        assert "database answers again" in worker.output()
+        assert Queue("games", connection=connection).count == 2  # not taken meanwhile
+        assert connection.hget(f"rq:worker:{worker.name}", "state") == b"suspended"
     finally:
-        support.terminate_processes([worker.process], grace=10)
+        outage.end()
+    support.wait_until(
+        lambda: all(get_game(game).status == "completed" for game in games),
+        120,
+        "all three games played",
+        interval=0.5,
+    )
+    assert "database answers again" in worker.output()
 
 
 @pytest.mark.slow
 def test_a_burst_worker_exits_when_its_database_is_down(
-    worker_env: dict[str, str], tmp_path: Path
+    worker_env: dict[str, str], tmp_path: Path, start_worker: StartWorker
 ) -> None:
     """As under ``rq suspend``: the queue left as it is, not drained into failures."""
     connection = connect_redis(worker_env["REDIS_URL"])
@@ -136,14 +127,7 @@ def test_a_burst_worker_exits_when_its_database_is_down(
     outage = Outage(tmp_path / "sb.db")
     outage.start()
     try:
-        worker = support.start_worker(
-            worker_env["REDIS_URL"],
-            name=f"gate-{tmp_path.name[-8:]}",
-            log=tmp_path / "worker.log",
-            env=worker_env,
-            cwd=tmp_path,
-            burst=True,
-        )
+        worker = start_worker(burst=True)
         support.assert_workers_exit([worker], 60)
     finally:
         outage.end()
