@@ -22,15 +22,17 @@ attribution headers it received (requests per ``X-Title`` and per ``HTTP-Referer
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
 import json
 import socket
-import socketserver
 import sys
 import threading
-from collections.abc import Mapping
+import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
 from types import TracebackType
 from typing import Any
 
@@ -44,23 +46,33 @@ from snakebench.players.bots import BOT_NAMES
 
 __all__ = ["FakeApp", "FakeLLMServer", "FakeOptions", "check_loopback", "serve_forever"]
 
+# A request head larger than this is refused (431) rather than buffered without end.
+MAX_HEAD_BYTES = 64 * 1024
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
 
 @dataclass
 class Reply:
+    """One answer: sent ``delay`` seconds after the request (the injected latency and
+    hang), with ``release`` (the request's slot in the server's limits) called just
+    before it goes out."""
+
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    release: Callable[[], None] | None = None
 
 
 class FakeApp:
-    """The server's behaviour, apart from HTTP: one request body in, one reply out."""
+    """The server's behaviour, apart from HTTP: one request body in, one reply out.
+    It never sleeps: the wait a reply asks for is the server's to keep."""
 
     def __init__(self, options: FakeOptions) -> None:
         self.options = options
         self.dice = Dice(options)
         self.stats = FakeStats()
         self.limits = ServerLimits(options.max_concurrency, options.max_rpm)
-        self.stopping = threading.Event()  # wakes sleeping handlers at shutdown
 
     def strategy_for(self, model: str) -> str:
         """The bot a request's model plays: the one its name ends with after a ``/`` or
@@ -82,9 +94,13 @@ class FakeApp:
             message = "Rate limit reached: too many requests in flight or in the last minute."
             return Reply(429, wire.error("rate_limit", message), retry_headers(wait))
         try:
-            return self._serve(wire, request)
-        finally:
-            self.limits.done()  # before the reply is sent: see ServerLimits
+            reply = self._serve(wire, request)
+        except BaseException:
+            self.limits.done()
+            raise
+        # The slot is freed when the reply is ready to go, not before: see ServerLimits.
+        reply.release = self.limits.done
+        return reply
 
     def stats_snapshot(self) -> dict[str, Any]:
         """``/stats``: the counts per model and in total, and the limits' peaks."""
@@ -94,88 +110,183 @@ class FakeApp:
         model, prompt = request.model, request.prompt
         fault = self.dice.fault()
         self.stats.record(model, CATEGORY[fault])
-        self.stopping.wait(self.dice.latency())
+        delay = self.dice.latency()
         if fault == "error":
-            return Reply(500, wire.error("server", "The fake server had an error (injected)."))
+            body = wire.error("server", "The fake server had an error (injected).")
+            return Reply(500, body, delay=delay)
         if fault == "rate_limit":
             headers = {"Retry-After": f"{self.options.retry_after:g}"}
-            return Reply(429, wire.error("rate_limit", "Rate limit reached (injected)."), headers)
+            body = wire.error("rate_limit", "Rate limit reached (injected).")
+            return Reply(429, body, headers, delay=delay)
         if fault == "timeout":
-            self.stopping.wait(self.options.hang_seconds)
+            delay += self.options.hang_seconds
         if fault == "malformed":
             text = malformed_reply(self.dice)
         else:
             text = move_reply(prompt, self.strategy_for(model), self.options.seed, self.dice)
         reply = fake_reply(request, text, reasoning_summary(text))
-        return Reply(200, wire.success(model, reply))
+        return Reply(200, wire.success(model, reply), delay=delay)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as the SDKs expect
-    # Headers and body go out in two writes; with Nagle on, the second waits for
-    # the client's delayed ACK (~40 ms per request on loopback).
-    disable_nagle_algorithm = True
-    server: _HTTPServer
+class _BadRequest(Exception):
+    """A request the HTTP layer cannot read: answered with ``status``, then closed."""
 
-    def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
-        if path == "/stats":
-            self._send(Reply(200, self.server.app.stats_snapshot()))
-        elif path == "/healthz":
-            self._send(Reply(200, {"ok": True}))
-        elif path in CATALOGUE_PATHS:  # OpenRouter's model list, for `models sync`
-            self._send(Reply(200, catalogue_body(self.server.app.options.catalogue)))
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class _Request:
+    method: str
+    path: str
+    headers: dict[str, str]  # names lower-cased
+    body: bytes
+    keep_alive: bool
+
+
+class _Connection(asyncio.Protocol):
+    """One client connection: HTTP/1.1 with keep-alive, as the SDKs speak it, one
+    request at a time (the next is read once the last is answered).
+
+    One event loop serves every connection, its waits being timers rather than sleeping
+    threads: at hundreds of requests in flight a thread each cost the fake more CPU than
+    the games it serves (docs/PERFORMANCE.md, issue 19)."""
+
+    def __init__(self, app: FakeApp, connections: set[_Connection]) -> None:
+        self.app = app
+        self.connections = connections
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.answering = False  # a request is being answered; later bytes wait
+        self.timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.connections.add(self)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # Head and body go out in one write, but a reply's write must never wait
+            # for the client's delayed ACK (~40 ms on loopback) behind the last one.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """A client that goes away mid-request (a killed worker, its own timeout) is
+        routine: a pending reply still frees its slot when due, then goes nowhere."""
+        self.transport = None
+        self.connections.discard(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        self._next()
+
+    def close(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.transport is not None:
+            self.transport.close()
+
+    def _next(self) -> None:
+        if self.answering or self.transport is None:
+            return
+        try:
+            request = self._read()
+        except _BadRequest as exc:
+            self._send(Reply(exc.status, {"error": {"message": str(exc)}}), keep_alive=False)
+            return
+        if request is None:
+            return
+        self.answering = True
+        try:
+            reply = self._answer(request)
+        except Exception:  # a bug in the fake: say so where its operator looks
+            traceback.print_exc(file=sys.stderr)
+            reply = Reply(500, {"error": {"message": "the fake server failed; see its log"}})
+        if reply.delay > 0:
+            self.timer = asyncio.get_running_loop().call_later(
+                reply.delay, self._send, reply, request.keep_alive
+            )
         else:
-            self._send(Reply(404, {"error": f"no such path {path}"}))
+            self._send(reply, request.keep_alive)
 
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length > 0 else b""
-        path = self.path.split("?", 1)[0]
+    def _read(self) -> _Request | None:
+        """The next whole request in the buffer, taken out of it; None if not all here."""
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            if len(self.buffer) > MAX_HEAD_BYTES:
+                raise _BadRequest(431, "request head too large")
+            return None
+        lines = bytes(self.buffer[:end]).decode("latin-1").split("\r\n")
+        words = lines[0].split()
+        if len(words) != 3 or not words[2].startswith("HTTP/1."):
+            raise _BadRequest(400, f"bad request line {lines[0][:80]!r}")
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, colon, value = line.partition(":")
+            if not colon:
+                raise _BadRequest(400, f"bad header line {line[:80]!r}")
+            headers[name.strip().lower()] = value.strip()
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            raise _BadRequest(411, "send the body with a Content-Length")
+        try:
+            length = int(headers.get("content-length") or 0)
+        except ValueError:
+            raise _BadRequest(400, "bad Content-Length") from None
+        if not 0 <= length <= MAX_BODY_BYTES:
+            raise _BadRequest(413, "bad Content-Length")
+        if len(self.buffer) < end + 4 + length:
+            return None
+        body = bytes(self.buffer[end + 4 : end + 4 + length])
+        del self.buffer[: end + 4 + length]
+        connection = headers.get("connection", "").lower()
+        keep_alive = "close" not in connection and (
+            words[2] != "HTTP/1.0" or "keep-alive" in connection
+        )
+        return _Request(words[0], words[1].split("?", 1)[0], headers, body, keep_alive)
+
+    def _answer(self, request: _Request) -> Reply:
+        app, path = self.app, request.path
+        if request.method == "GET":
+            if path == "/stats":
+                return Reply(200, app.stats_snapshot())
+            if path == "/healthz":
+                return Reply(200, {"ok": True})
+            if path in CATALOGUE_PATHS:  # OpenRouter's model list, for `models sync`
+                return Reply(200, catalogue_body(app.options.catalogue))
+            return Reply(404, {"error": f"no such path {path}"})
+        if request.method != "POST":
+            return Reply(405, {"error": {"message": f"method {request.method} not allowed"}})
         wire = WIRES.get(path)
         if wire is None:
-            self._send(Reply(404, {"error": {"message": f"no such path {path}"}}))
-            return
-        self._send(self.server.app.respond(wire, raw, dict(self.headers.items())))
+            return Reply(404, {"error": {"message": f"no such path {path}"}})
+        return app.respond(wire, request.body, request.headers)
 
-    def _send(self, reply: Reply) -> None:
+    def _send(self, reply: Reply, keep_alive: bool) -> None:
+        self.timer = None
+        if reply.release is not None:
+            reply.release()
+        self.answering = False
+        if self.transport is None:
+            return
         payload = json.dumps(reply.body).encode()
-        try:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True  # the client gave up (its timeout): fine
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: a drill sends thousands of requests; /stats has the counts."""
+        head = [f"HTTP/1.1 {reply.status} {_reason(reply.status)}", "Server: snakebench-fake-llm"]
+        head += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
+        head += [f"{name}: {value}" for name, value in reply.headers.items()]
+        if not keep_alive:
+            head.append("Connection: close")
+        self.transport.write("\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + payload)
+        if keep_alive:
+            self._next()
+        else:
+            self.transport.close()
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    # Benchmarks open dozens of connections at once; socketserver's backlog of 5
-    # would leave clients stalling on connection retries.
-    request_queue_size = 1024
-
-    def __init__(self, host: str, port: int, app: FakeApp) -> None:
-        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.app = app
-        super().__init__((host, port), _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that goes away mid-request (a killed worker) is routine here."""
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind looks up the host's FQDN, a DNS query we do not need.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
 
 
 def check_loopback(host: str) -> None:
@@ -192,46 +303,74 @@ def check_loopback(host: str) -> None:
 
 class FakeLLMServer:
     """The fake server on ``host:port`` (port 0: any free port). Bound at creation;
-    ``start()`` (or ``with``) serves from a background thread."""
+    ``start()`` (or ``with``) serves from a background thread, ``serve()`` from this one."""
 
     def __init__(
         self, options: FakeOptions | None = None, host: str = "127.0.0.1", port: int = 0
     ) -> None:
         check_loopback(host)
         self.app = FakeApp(options or FakeOptions())
-        self._httpd = _HTTPServer(host, port, self.app)
-        self._thread: threading.Thread | None = None
-        bound_host, bound_port = str(self._httpd.server_address[0]), self._httpd.server_port
+        self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        try:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._sock.bind((host, port))
+            # Benchmarks open hundreds of connections at once: a short backlog would
+            # leave clients stalling on connection retries.
+            self._sock.listen(1024)
+        except OSError:
+            self._sock.close()
+            raise
+        bound_host, bound_port = self._sock.getsockname()[:2]
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
         self.url = f"http://{shown}:{bound_port}"
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._connections: set[_Connection] = set()
 
     def start(self) -> FakeLLMServer:
+        serving = threading.Event()
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=self._run, args=(serving,), name="fake-llm", daemon=True
         )
         self._thread.start()
+        serving.wait()
         return self
 
     def serve(self) -> None:
         """Serve in this thread until Ctrl+C, then stop."""
-        try:
-            self._httpd.serve_forever(poll_interval=0.2)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self.app.stopping.set()
-            self._httpd.server_close()
+        with contextlib.suppress(KeyboardInterrupt):
+            self._run(threading.Event())
 
     def stop(self) -> None:
-        self.app.stopping.set()
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
+        loop, thread = self._loop, self._thread
+        if loop is not None and thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
             self._thread = None
-        self._httpd.server_close()
+        self._sock.close()
 
     def stats(self) -> dict[str, Any]:
         return self.app.stats_snapshot()
+
+    def _run(self, serving: threading.Event) -> None:
+        loop = self._loop = asyncio.new_event_loop()
+        server: asyncio.Server | None = None
+        try:
+            server = loop.run_until_complete(
+                loop.create_server(
+                    lambda: _Connection(self.app, self._connections), sock=self._sock
+                )
+            )
+            serving.set()
+            loop.run_forever()
+        finally:
+            serving.set()
+            for connection in list(self._connections):
+                connection.close()
+            if server is not None:
+                server.close()
+            loop.run_until_complete(asyncio.sleep(0))  # let the transports close
+            loop.close()
 
     def __enter__(self) -> FakeLLMServer:
         return self.start()

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -146,3 +149,97 @@ def test_a_model_named_after_a_bot_plays_that_bot() -> None:
     assert app.strategy_for("ollama:random") == "random"
     assert app.strategy_for("gpt-4o-mini") == "greedy"
     assert app.strategy_for("fake/unknown-bot") == "greedy"
+
+
+def exchange(server: FakeLLMServer, data: bytes, replies: int = 1) -> list[bytes]:
+    """Send raw bytes on one connection; the status lines of ``replies`` replies, then
+    b"" if the server closed the connection after them (else b"open")."""
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(data)
+        stream = sock.makefile("rb")
+        seen = []
+        for _ in range(replies):
+            status = stream.readline()
+            length = 0
+            while (line := stream.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            stream.read(length)
+            seen.append(status.strip())
+        sock.settimeout(0.5)
+        try:
+            seen.append(b"" if stream.read(1) == b"" else b"more")
+        except TimeoutError:
+            seen.append(b"open")
+        return seen
+
+
+def post(path: str, body: bytes, extra: str = "") -> bytes:
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
+    return head.encode() + body
+
+
+def test_keep_alive_answers_requests_in_turn_on_one_connection(
+    fake_server: StartServer,
+) -> None:
+    server = fake_server(latency_ms=30)
+    body = json.dumps(CHAT).encode()
+    requests = post("/v1/chat/completions", body) * 3  # sent at once: answered in order
+    assert exchange(server, requests, replies=3) == [b"HTTP/1.1 200 OK"] * 3 + [b"open"]
+    assert server.stats()["total"]["requests"] == 3
+
+
+def test_connection_close_and_http_1_0_close_after_the_reply(fake_server: StartServer) -> None:
+    server = fake_server()
+    closing = post("/v1/chat/completions", json.dumps(CHAT).encode(), "Connection: close\r\n")
+    assert exchange(server, closing) == [b"HTTP/1.1 200 OK", b""]
+    assert exchange(server, b"GET /healthz HTTP/1.0\r\n\r\n") == [b"HTTP/1.1 200 OK", b""]
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"NONSENSE\r\n\r\n", b"HTTP/1.1 400 Bad Request"),
+        (b"GET / HTTP/1.1\r\nno colon here\r\n\r\n", b"HTTP/1.1 400 Bad Request"),
+        (
+            post("/v1/messages", b"", "Transfer-Encoding: chunked\r\n"),
+            b"HTTP/1.1 411 Length Required",
+        ),
+        (b"POST /v1/messages HTTP/1.1\r\nContent-Length: x\r\n\r\n", b"HTTP/1.1 400 Bad Request"),
+        (b"GET /" + b"a" * 70_000, b"HTTP/1.1 431 Request Header Fields Too Large"),
+        (b"DELETE /stats HTTP/1.1\r\n\r\n", b"HTTP/1.1 405 Method Not Allowed"),
+    ],
+)
+def test_unreadable_http_is_answered_not_dropped(
+    fake_server: StartServer, request_bytes: bytes, status: bytes
+) -> None:
+    server = fake_server()
+    assert exchange(server, request_bytes)[0] == status
+    assert call(f"{server.url}/healthz")[0] == 200  # and the server goes on serving
+
+
+def test_a_client_gone_mid_wait_frees_its_slot_when_the_reply_falls_due(
+    fake_server: StartServer,
+) -> None:
+    """As a real provider counts a request until it has answered it, whoever left."""
+    server = fake_server(latency_ms=300, max_concurrency=1)
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(post("/v1/chat/completions", json.dumps(CHAT).encode()))
+        time.sleep(0.1)
+    assert server.stats()["limits"]["in_flight"] == 1
+    assert call(f"{server.url}/v1/chat/completions", CHAT)[0] == 429
+    time.sleep(0.4)
+    assert server.stats()["limits"]["in_flight"] == 0
+    assert call(f"{server.url}/v1/chat/completions", CHAT)[0] == 200
+
+
+def test_a_reply_waits_its_latency_without_holding_up_others(fake_server: StartServer) -> None:
+    """Many requests in flight share one event loop: each waits its own time, together."""
+    server = fake_server(latency_ms=400)
+    chats = [post("/v1/chat/completions", json.dumps(CHAT).encode())] * 64
+    with ThreadPoolExecutor(64) as pool:
+        statuses = list(pool.map(lambda data: exchange(server, data)[0], chats))
+    assert statuses == [b"HTTP/1.1 200 OK"] * 64
+    assert server.stats()["limits"]["peak_concurrency"] > 32  # waited side by side
