@@ -96,14 +96,16 @@ class WorkerRedis(redis.Redis):
 # lookup was part of every game's queue overhead (docs/PERFORMANCE.md, part 1). The
 # version cannot change within a process: remember it, here, where every worker,
 # command and web process that talks to Redis passes, and before any horse is forked.
-_REDIS_PY_VERSION: str = redis.utils.get_lib_version()  # type: ignore[no-untyped-call]
+# (Any: redis-py before 8.2 leaves the function untyped, 8.2 wraps it in lru_cache.)
+_redis_utils: Any = redis.utils
+_REDIS_PY_VERSION: str = _redis_utils.get_lib_version()
 
 
 def _redis_py_version() -> str:
     return _REDIS_PY_VERSION
 
 
-redis.utils.get_lib_version = _redis_py_version
+_redis_utils.get_lib_version = _redis_py_version
 
 # Referenced by name, so that enqueueing never imports the workers' code.
 RUN_GAME = "jobs.run_game.run_game"

@@ -94,10 +94,11 @@ def redis_client(
     ``REDIS_URL`` redis-py cannot read (the caller names the setting)."""
     found = settings.redis_sentinel
     if found is not None:
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        # Any: redis-py before 8.2 leaves Sentinel untyped, 8.2 types it.
+        sentinel: Any = Sentinel(
             list(found.sentinels), sentinel_kwargs=_sentinel_kwargs(SENTINEL_TIMEOUT)
         )
-        client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
+        client: redis.Redis = sentinel.master_for(
             found.master, **_primary_kwargs(found, connect_timeout, socket_timeout, failover_wait)
         )
         return client
