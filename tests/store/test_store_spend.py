@@ -149,3 +149,30 @@ def book_settling(game: Game, attempt: int, settling: Settlement) -> int | None:
 
 def previous_call_row(settling: Settlement) -> Spend:
     return Spend.get_by_id(settling.call)
+
+
+def test_a_refused_booking_is_none_whatever_the_connection_wrote_last(running: Game) -> None:
+    """On SQLite the booked id is the connection's last inserted row: it must not be
+    taken for a booking when the fence refused the new row (nor the settled row's)."""
+    settling = previous_call(running)
+    other = book(running, running.attempt)  # the other player's call, inserted after
+    assert other is not None and other > settling.call
+    assert book_settling(running, running.attempt + 1, settling) is None
+    already = Settlement(settling.call, "2026-12-03", 0.25, "answered", cost=0.5)
+    assert book_settling(running, running.attempt + 1, already) is None  # settled before
+    assert Spend.select().count() == 2
+
+
+def test_a_booking_made_after_its_settled_row_was_removed_is_the_new_row(
+    running: Game,
+) -> None:
+    """The settled row comes back as the settlement says; the id returned is the new
+    call's, not that one's."""
+    settling = previous_call(running, cost=0.01)
+    Spend.delete_by_id(settling.call)
+    call = book_settling(running, running.attempt, settling)
+    assert call is not None and call != settling.call
+    assert Spend.get_by_id(call).status == "reserved"
+    assert (previous_call_row(settling).status, previous_call_row(settling).cost) == (
+        "answered", 0.01,
+    )  # fmt: skip
