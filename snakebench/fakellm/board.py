@@ -73,16 +73,20 @@ class _Reading:
             self.current.score = int(m[1])
 
 
-_LINES: tuple[tuple[re.Pattern[str], Callable[[_Reading, re.Match[str]], None]], ...] = (
-    (re.compile(r"Board size: (\d+)x(\d+)$"), _Reading.on_size),
-    (re.compile(r"Turn: (\d+) / (\d+)$"), _Reading.on_turn),
-    (re.compile(r"Apple target: (\d+)$"), _Reading.on_target),
-    (re.compile(r"Apples: (.*)$"), _Reading.on_apples),
-    (re.compile(r"(Your|Enemy) snake: ID (\S+)$"), _Reading.on_snake),
-    (re.compile(r"Status: (alive|dead)"), _Reading.on_status),
-    (re.compile(r"Body \(head first\): (.*)$"), _Reading.on_body),
-    (re.compile(r"Score: (\d+)"), _Reading.on_score),
-)
+_Handler = Callable[[_Reading, re.Match[str]], None]
+# Each kind of line by its first word: a line is tried against one pattern, not all of
+# them (most lines of the block, the drawn board's rows among them, match none).
+_LINES: dict[str, tuple[re.Pattern[str], _Handler]] = {
+    "Board": (re.compile(r"Board size: (\d+)x(\d+)$"), _Reading.on_size),
+    "Turn:": (re.compile(r"Turn: (\d+) / (\d+)$"), _Reading.on_turn),
+    "Apple": (re.compile(r"Apple target: (\d+)$"), _Reading.on_target),
+    "Apples:": (re.compile(r"Apples: (.*)$"), _Reading.on_apples),
+    "Your": (re.compile(r"(Your) snake: ID (\S+)$"), _Reading.on_snake),
+    "Enemy": (re.compile(r"(Enemy) snake: ID (\S+)$"), _Reading.on_snake),
+    "Status:": (re.compile(r"Status: (alive|dead)"), _Reading.on_status),
+    "Body": (re.compile(r"Body \(head first\): (.*)$"), _Reading.on_body),
+    "Score:": (re.compile(r"Score: (\d+)"), _Reading.on_score),
+}
 
 
 def read_board(prompt: str) -> PromptBoard | None:
@@ -95,11 +99,11 @@ def read_board(prompt: str) -> PromptBoard | None:
     reading = _Reading()
     for line in prompt[start + len(STATE_BEGIN) : end].splitlines():
         text = line.strip()
-        for pattern, handle in _LINES:
-            match = pattern.match(text)
+        kind = _LINES.get(text.split(" ", 1)[0])
+        if kind is not None:
+            match = kind[0].match(text)
             if match:
-                handle(reading, match)
-                break
+                kind[1](reading, match)
     return _board(reading)
 
 
