@@ -233,8 +233,10 @@ class _Connection(asyncio.Protocol):
             length = int(headers.get("content-length") or 0)
         except ValueError:
             raise _BadRequest(400, "bad Content-Length") from None
-        if not 0 <= length <= MAX_BODY_BYTES:
-            raise _BadRequest(413, "bad Content-Length")
+        if length < 0:
+            raise _BadRequest(400, "bad Content-Length")
+        if length > MAX_BODY_BYTES:
+            raise _BadRequest(413, f"request body over {MAX_BODY_BYTES} bytes")
         if len(self.buffer) < end + 4 + length:
             return None
         body = bytes(self.buffer[end + 4 : end + 4 + length])
@@ -276,8 +278,9 @@ class _Connection(asyncio.Protocol):
         if not keep_alive:
             head.append("Connection: close")
         self.transport.write("\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + payload)
-        if keep_alive:
-            self._next()
+        if keep_alive:  # a request already buffered is read on the loop's next turn, so
+            # a client that pipelines many requests never deepens this call stack
+            asyncio.get_running_loop().call_soon(self._next)
         else:
             self.transport.close()
 

@@ -164,7 +164,7 @@ class _Prebuilt:
             # time, and the statement, its write lock held, waits between steps for this
             # thread to get the interpreter lock back, which a busy worker (32 games in a
             # process) can take milliseconds to give. Every other writer of the database
-            # waits too: 256 concurrent games booked a call in 7.5 ms on average with
+            # waits too: 256 concurrent games booked a call in 7.9 ms on average with
             # RETURNING, 2.8 ms without (docs/PERFORMANCE.md). One step writes, commits
             # and lets go of the lock with the interpreter lock released.
             returning = ' RETURNING "id"' if postgres else ""

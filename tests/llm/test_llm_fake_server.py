@@ -243,3 +243,11 @@ def test_a_reply_waits_its_latency_without_holding_up_others(fake_server: StartS
         statuses = list(pool.map(lambda data: exchange(server, data)[0], chats))
     assert statuses == [b"HTTP/1.1 200 OK"] * 64
     assert server.stats()["limits"]["peak_concurrency"] > 32  # waited side by side
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(fake_server: StartServer) -> None:
+    server = fake_server()
+    head = b"POST /v1/messages HTTP/1.1\r\nContent-Length: 17000000\r\n\r\n"
+    assert exchange(server, head)[0].startswith(b"HTTP/1.1 413 ")
+    negative = b"POST /v1/messages HTTP/1.1\r\nContent-Length: -5\r\n\r\n"
+    assert exchange(server, negative)[0] == b"HTTP/1.1 400 Bad Request"
