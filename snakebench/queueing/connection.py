@@ -94,8 +94,9 @@ def redis_client(
     ``REDIS_URL`` redis-py cannot read (the caller names the setting)."""
     found = settings.redis_sentinel
     if found is not None:
-        # Any: redis-py before 8.2 leaves Sentinel untyped, 8.2 types it.
-        sentinel: Any = Sentinel(
+        # Through Any: redis-py before 8.2 leaves Sentinel untyped, 8.2 types it.
+        sentinel_class: Any = Sentinel
+        sentinel = sentinel_class(
             list(found.sentinels), sentinel_kwargs=_sentinel_kwargs(SENTINEL_TIMEOUT)
         )
         client: redis.Redis = sentinel.master_for(
