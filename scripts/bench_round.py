@@ -43,7 +43,7 @@ from snakebench.config import Settings
 from snakebench.engine import Direction, Rules, SeededSpawner, new_game, step
 from snakebench.engine.replay import ReplayBuilder
 from snakebench.games.live import LivePublisher
-from snakebench.games.loop import _MoveGatherer, at_home
+from snakebench.games.loop import _MoveGatherer, at_home, at_home_later
 from snakebench.games.simulation import run_stored_game
 from snakebench.players.base import MoveDecision, Turn
 from snakebench.players.bots import bot_move
@@ -200,7 +200,8 @@ class Parts:
 
 class Errands:
     """A remote player whose move is nothing but what the loop does around a real one:
-    two errands sent home (the ledger's reserve and settle), then the decision."""
+    two errands sent home (the ledger's reserve, waited for, and settle, not), then the
+    decision."""
 
     remote = True
     name = "errands"
@@ -210,7 +211,7 @@ class Errands:
 
     def choose(self, turn: Turn) -> MoveDecision:
         at_home(lambda: 0)
-        at_home(lambda: 0)
+        at_home_later(lambda: None)
         return self.decision
 
 

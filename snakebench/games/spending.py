@@ -36,8 +36,9 @@ counter Redis does not have (evicted, expired, a Redis that came back empty) is 
 from the ledger on first use.
 
 **Order, and why it errs only towards money possibly spent.** reserve: counter, then
-ledger row (written only for a call about to be made). settle: counter at once, ledger
-row with the next reservation or at the game's end. A death between any two steps
+ledger row (written only for a call about to be made). settle: counter as soon as the
+game's thread takes it (the move does not wait for it; it is done before the round
+ends), ledger row with the next reservation or at the game's end. A death between any two steps
 leaves a counter or a row too high, never too low; a counter rebuilt while no
 reservation is in flight is exact, one rebuilt from rows still waiting for their
 settlement errs high by what they did not cost. Only a Redis that loses a
@@ -60,7 +61,7 @@ from typing import Any, Protocol
 import redis
 
 from snakebench.config import Settings
-from snakebench.games.loop import RunSuperseded, at_home
+from snakebench.games.loop import RunSuperseded, at_home, at_home_later
 from snakebench.players.base import BudgetExceeded, CallUsage, InfrastructureError, Player
 from snakebench.players.llm import LLMPlayer
 from snakebench.store import (
@@ -249,7 +250,8 @@ class LedgerCounters:
 class SpendMeter:
     """Puts one player's calls in one run of one game on the books, under its budgets
     (the :class:`snakebench.players.base.CallMeter` an LLM player calls). Its database
-    and Redis work runs on the game's own thread (:func:`snakebench.games.loop.at_home`)."""
+    and Redis work runs on the game's own thread (:func:`snakebench.games.loop.at_home`;
+    a settlement with :func:`~snakebench.games.loop.at_home_later`, not waited for)."""
 
     def __init__(
         self,
@@ -273,7 +275,7 @@ class SpendMeter:
         return at_home(lambda: self._reserve(worst_cost))
 
     def settle(self, call: int, usage: CallUsage | None) -> None:
-        at_home(lambda: self._settle(call, usage))
+        at_home_later(lambda: self._settle(call, usage))  # the move needs nothing back
 
     def _reserve(self, worst_cost: float) -> int:
         day = today()

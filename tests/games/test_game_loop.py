@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
+
+import pytest
 
 from snakebench.engine import Direction, Rules
-from snakebench.games.loop import GameSetup, at_home, play_game
+from snakebench.games.loop import GameHooks, GameSetup, at_home, at_home_later, play_game
 from snakebench.players import InfrastructureError, MoveDecision, Turn, make_bot
 
 SETUP = GameSetup("g", Rules(max_rounds=6), 3, {"0": "a", "1": "b"})
@@ -60,6 +63,83 @@ def test_move_threads_errands_run_on_the_games_own_thread() -> None:
     assert outcome.status == "failed" and outcome.error == "KeyError: 'budget'"
     assert len(ran_on) == 8 and set(ran_on) == {threading.current_thread()}  # 4 moves each
     assert at_home(lambda: 7) == 7  # outside a game's move: right here
+
+
+class LaterErrandPlayer:
+    """A remote player that sends errands home without waiting for them (a call's
+    settlement), the one of round 3 failing, and records each move's end."""
+
+    remote = True
+
+    def __init__(self, name: str, log: list[tuple[str, int, str]]) -> None:
+        self.name = name
+        self.log = log
+        self.bot = make_bot("survivor", 1)
+
+    def choose(self, turn: Turn) -> MoveDecision:
+        ran = threading.Event()
+        round_ = turn.state.round
+
+        def errand() -> None:
+            ran.wait(timeout=5)  # the move has gone on without it
+            self.log.append((self.name, round_, threading.current_thread().name))
+            if round_ == 3 and self.name == "b":
+                raise KeyError("settlement")
+
+        at_home_later(errand)
+        ran.set()
+        return self.bot.choose(turn)
+
+
+def test_errands_sent_home_for_later_run_on_the_games_thread_within_their_round() -> None:
+    log: list[tuple[str, int, str]] = []
+    rounds: list[int] = []
+    outcome = play_game(
+        SETUP,
+        {"0": LaterErrandPlayer("a", log), "1": LaterErrandPlayer("b", log)},
+        on_round=lambda state, moves: rounds.append(len(log)),
+    )
+    # The failing errand loses its round (3): the game ends failed after rounds 0-2.
+    assert outcome.status == "failed" and outcome.error == "KeyError: 'settlement'"
+    assert len(outcome.replay["frames"]) == 3
+    # Each round ended only after both of its errands ran, all on the game's thread.
+    assert rounds == [2, 4, 6]
+    assert sorted((name, round_) for name, round_, _ in log) == [
+        (name, round_) for name in "ab" for round_ in range(4)
+    ]
+    assert {thread for _, _, thread in log} == {threading.current_thread().name}
+    done: list[int] = []
+    at_home_later(lambda: done.append(1))  # outside a game's move: right here
+    assert done == [1]
+
+
+class Stop(BaseException):
+    """What a stopped job raises on the game's thread (SystemExit, KeyboardInterrupt)."""
+
+
+def test_an_errand_the_game_stopped_before_taking_still_runs_once() -> None:
+    """A move sends its settlement home just as the game's thread is stopped mid-round:
+    the errand still runs, exactly once, before the game is left."""
+    asked, ran = threading.Event(), []
+
+    class Late:
+        remote, name = True, "late"
+
+        def choose(self, turn: Turn) -> MoveDecision:
+            asked.wait(timeout=5)
+            at_home_later(lambda: ran.append(turn.state.round))
+            return MoveDecision(Direction.UP)
+
+    def stop(snake_id: str, decision: MoveDecision) -> None:
+        if snake_id == "1":
+            asked.set()
+            time.sleep(0.2)  # the other move sends its errand home meanwhile
+            raise Stop
+
+    players = {"0": Late(), "1": make_bot("survivor", 1)}  # both asked on move threads
+    with pytest.raises(Stop):
+        play_game(SETUP, players, GameHooks(on_move=stop))
+    assert ran == [0]
 
 
 class FailingPlayer:
