@@ -324,13 +324,19 @@ class _MoveGatherer:
         except Exception:
             log.exception("on_move hook failed for snake %s", ended.snake_id)
 
+    def _post(self, errand: _Errand[Any], *, waited: bool = True) -> bool:
+        """Queue ``errand`` for the game's thread, if it still serves; whether it does
+        (once the game stopped mid-round nobody is at home: the sender runs it)."""
+        with self.door:
+            if self.serving:
+                if not waited:
+                    self.unwaited.append(errand)
+                self.inbox.put(errand)
+            return self.serving
+
     def _send_home(self, work: Callable[[], T]) -> T:
         errand = _Errand(work)
-        with self.door:
-            serving = self.serving
-            if serving:
-                self.inbox.put(errand)
-        if not serving:  # the game stopped mid-round: nobody at home to run it
+        if not self._post(errand):
             return work()
         while True:
             try:
@@ -342,13 +348,7 @@ class _MoveGatherer:
                     errand.run()
 
     def _send_home_later(self, work: Callable[[], None]) -> None:
-        errand = _Errand(work)
-        with self.door:
-            serving = self.serving
-            if serving:
-                self.unwaited.append(errand)
-                self.inbox.put(errand)
-        if not serving:  # the game stopped mid-round: nobody at home to run it
+        if not self._post(_Errand(work), waited=False):
             work()
 
     def _run_left_behind(self) -> None:
