@@ -357,10 +357,10 @@ class _MoveGatherer:
         while not self.inbox.empty():
             item = self.inbox.get()
             if isinstance(item, _Errand) and self._claim(item):
-                try:
-                    item.run()
-                except Exception:
-                    log.exception("an errand left when the game stopped failed")
+                item.run()
+                failure = item.done.exception()
+                if failure is not None:  # nobody waits for it: said here, or never
+                    log.error("an errand left when the game stopped failed", exc_info=failure)
 
     def _serve(self, moves: int) -> None:
         """Run errands as they come until ``moves`` moves have ended."""

@@ -117,17 +117,24 @@ class Stop(BaseException):
     """What a stopped job raises on the game's thread (SystemExit, KeyboardInterrupt)."""
 
 
-def test_an_errand_the_game_stopped_before_taking_still_runs_once() -> None:
+def test_an_errand_the_game_stopped_before_taking_still_runs_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """A move sends its settlement home just as the game's thread is stopped mid-round:
-    the errand still runs, exactly once, before the game is left."""
+    the errand still runs, exactly once, before the game is left, and its failure,
+    which nobody waits for, is logged."""
     asked, ran = threading.Event(), []
+
+    def settle(round_: int) -> None:
+        ran.append(round_)
+        raise KeyError("ledger")
 
     class Late:
         remote, name = True, "late"
 
         def choose(self, turn: Turn) -> MoveDecision:
             asked.wait(timeout=5)
-            at_home_later(lambda: ran.append(turn.state.round))
+            at_home_later(lambda: settle(turn.state.round))
             return MoveDecision(Direction.UP)
 
     def stop(snake_id: str, decision: MoveDecision) -> None:
@@ -140,6 +147,8 @@ def test_an_errand_the_game_stopped_before_taking_still_runs_once() -> None:
     with pytest.raises(Stop):
         play_game(SETUP, players, GameHooks(on_move=stop))
     assert ran == [0]
+    [record] = [r for r in caplog.records if "an errand left" in r.getMessage()]
+    assert record.exc_info is not None and record.exc_info[0] is KeyError
 
 
 class FailingPlayer:
