@@ -66,8 +66,9 @@ def test_move_threads_errands_run_on_the_games_own_thread() -> None:
 
 
 class LaterErrandPlayer:
-    """A remote player that sends errands home without waiting for them (a call's
-    settlement), the one of round 3 failing, and records each move's end."""
+    """A remote player that sends an errand home each move without waiting for it (a
+    call's settlement), the one of round 3 failing; each errand records its move and
+    the thread it ran on."""
 
     remote = True
 
